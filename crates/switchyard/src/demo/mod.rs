@@ -1,0 +1,121 @@
+//! `switchyard demo`: the main job on one machine. Starts a supervisor (embedded store) and two
+//! agents as child processes of this binary on loopback, configures the seed's port-profiles
+//! through the shell's REST path, waits for both modules to come online, prints what an operator
+//! would look at, and cleans everything up (also on failure).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::processes::{self, Children};
+use crate::shell::client::SupervisorClient;
+
+/// The seed's configuration (NX-OS text).
+pub const SEED_CONFIG: &str = include_str!("seed.cfg");
+
+/// The hosts the demo runs agents for (the seed's server was `bilbo`).
+const HOSTS: [&str; 2] = ["bilbo", "frodo"];
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Keep the processes running (until Ctrl-C) and print how to reach them.
+    #[arg(long)]
+    keep: bool,
+    /// Directory for the demo's state; a fresh temporary one by default (removed at the end).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let tmp;
+    let root = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => {
+            tmp = TempDir::new()?;
+            tmp.0.clone()
+        }
+    };
+    let listen = processes::free_loopback_addr()?;
+    let url = format!("http://{listen}");
+    let client = SupervisorClient::new(&url);
+    let exe = std::env::current_exe().context("finding the switchyard binary")?;
+    let mut children = Children::new(exe, &root)?;
+
+    step(&format!("starting the supervisor on {listen} (store in {})", root.join("supervisor").display()));
+    children.spawn("supervisor", &["supervisor", "--data-dir", &path(&root.join("supervisor")), "--listen", &listen.to_string()])?;
+    wait_for("the supervisor to answer", Duration::from_secs(20), &mut children, || client.exec("show module").is_ok())?;
+
+    step("configuring the seed's port-profiles: vlan 100-109, uplink, vlan100");
+    client.configure(SEED_CONFIG).context("applying the seed configuration")?;
+
+    for host in HOSTS {
+        step(&format!("starting the agent of host {host}"));
+        let dir = path(&root.join(host));
+        children.spawn(host, &["agent", "--supervisor", &url, "--host-name", host, "--data-dir", &dir])?;
+    }
+    wait_for("both modules to come online", Duration::from_secs(30), &mut children, || {
+        client.exec("show module").is_ok_and(|out| out.lines().filter(|l| l.trim_end().ends_with(" ok")).count() == HOSTS.len())
+    })?;
+    for host in HOSTS {
+        let dir = root.join(host);
+        wait_for(&format!("{host} to receive the port-profiles"), Duration::from_secs(10), &mut children, || {
+            agent::vemcmd::run(&dir, &["show".into(), "card".into()]).is_ok_and(|out| out.contains("connected"))
+        })?;
+    }
+
+    for command in ["show module", "show port-profile", "show logging logfile"] {
+        println!("\nswitch# {command}");
+        print!("{}", client.exec(command)?);
+    }
+    for host in HOSTS {
+        println!("\n[root@{host} ~]# switchyard vemcmd show card");
+        print!("{}", agent::vemcmd::run(&root.join(host), &["show".into(), "card".into()])?);
+    }
+
+    if args.keep {
+        println!("\nRunning. Try: switchyard shell --supervisor {url}\nCtrl-C stops everything.");
+        children.wait_any();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn step(what: &str) {
+    eprintln!("demo: {what}");
+}
+
+fn path(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
+/// Polls `ready` until it holds, failing early if a child died (its log says why).
+fn wait_for(what: &str, limit: Duration, children: &mut Children, mut ready: impl FnMut() -> bool) -> anyhow::Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ready() {
+            return Ok(());
+        }
+        children.check_alive()?;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("timed out after {limit:?} waiting for {what}; logs are in {}", children.log_dir().display())
+}
+
+/// A temporary directory removed on drop.
+#[derive(Debug)]
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("switchyard-demo.{}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,77 @@
+//! The shell's view of the supervisor: two REST calls, `POST /api/v1/exec` for show commands and
+//! `POST /api/v1/config` for configuration lines. All rendering happens in the supervisor.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Why a call to the supervisor failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The supervisor refused the input; `column` (1-based) points into what was sent.
+    #[error("{message}")]
+    Rejected { message: String, line: usize, column: usize },
+    /// The supervisor could not be reached or answered something unexpected.
+    #[error("supervisor {url}: {reason}")]
+    Transport { url: String, reason: String },
+}
+
+/// The JSON error body every REST error carries.
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(default)]
+    line: usize,
+    #[serde(default)]
+    column: usize,
+}
+
+#[derive(Debug)]
+pub struct SupervisorClient {
+    base: String,
+    http: ureq::Agent,
+}
+
+impl SupervisorClient {
+    pub fn new(base: &str) -> Self {
+        let http = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent();
+        Self { base: base.trim_end_matches('/').to_owned(), http }
+    }
+
+    /// Runs one exec command (`show module`) and returns its rendered output.
+    pub fn exec(&self, command: &str) -> Result<String, ClientError> {
+        self.post_text("/api/v1/exec", command)
+    }
+
+    /// Applies NX-OS configuration text atomically.
+    pub fn configure(&self, text: &str) -> Result<(), ClientError> {
+        self.post_text("/api/v1/config", text).map(drop)
+    }
+
+    fn post_text(&self, path: &str, body: &str) -> Result<String, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let transport = |reason: String| ClientError::Transport { url: url.clone(), reason };
+        let mut response = self
+            .http
+            .post(&url)
+            .content_type("text/plain; charset=utf-8")
+            .send(body)
+            .map_err(|e| transport(e.to_string()))?;
+        let status = response.status();
+        let text = response.body_mut().read_to_string().map_err(|e| transport(e.to_string()))?;
+        if status.is_success() {
+            return Ok(text);
+        }
+        match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(err) if status.is_client_error() => {
+                Err(ClientError::Rejected { message: err.error, line: err.line, column: err.column })
+            }
+            Ok(err) => Err(transport(format!("{status}: {}", err.error))),
+            Err(_) => Err(transport(format!("{status}: {}", text.trim()))),
+        }
+    }
+}

@@ -8,10 +8,15 @@
 //! Callers hold an `Arc<dyn Store>`; the embedded redb backend ([`RedbStore`]) is the default and
 //! an etcd backend can be added behind the same trait without changing them.
 
+mod codec;
+mod redb_store;
+
 use std::ops::Range;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+pub use redb_store::{RedbStore, RedbStoreOptions, STORE_FILE};
 
 /// A global revision. 0 means "nothing written yet".
 pub type Revision = i64;
@@ -33,10 +38,7 @@ pub enum Event {
     /// The key was created or changed; `kv` is its new state.
     Put { kv: KeyValue },
     /// The key was deleted at `mod_revision`; `prev` is its last value.
-    Delete {
-        prev: KeyValue,
-        mod_revision: Revision,
-    },
+    Delete { prev: KeyValue, mod_revision: Revision },
 }
 
 /// A comparison guarding a transaction (etcd `Compare`).
@@ -106,10 +108,7 @@ pub enum StoreError {
     #[error("store I/O failed: {0}")]
     Io(String),
     #[error("revision {requested} has been compacted (oldest available is {oldest})")]
-    Compacted {
-        requested: Revision,
-        oldest: Revision,
-    },
+    Compacted { requested: Revision, oldest: Revision },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("the store is closed")]
@@ -133,11 +132,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError>;
     /// Events for keys with `prefix`, starting at `start_revision` (inclusive; use the
     /// `revision + 1` of a previous read), then live.
-    async fn watch(
-        &self,
-        prefix: &str,
-        start_revision: Revision,
-    ) -> Result<WatchStream, StoreError>;
+    async fn watch(&self, prefix: &str, start_revision: Revision) -> Result<WatchStream, StoreError>;
     /// The current revision.
     async fn revision(&self) -> Result<Revision, StoreError>;
 }

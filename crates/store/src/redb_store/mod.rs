@@ -5,6 +5,8 @@
 //! that makes revisions consecutive and the live feed arrive in revision order.
 
 mod apply;
+#[cfg(test)]
+mod corruption_tests;
 mod errors;
 mod tables;
 mod watch;

@@ -6,9 +6,29 @@
 //!
 //! `print ∘ parse` is a fixed point: [`print_running_config`] emits canonical text that [`apply`]
 //! turns back into the same model.
+//!
+//! The language is table-driven ([`grammar`] is the engine, [`language`] the NX-OS commands):
+//! the same tables parse lines, answer `?` and complete words in the shell.
 
+pub mod apply;
+pub mod change;
+pub mod error;
+pub mod evaluate;
+pub mod grammar;
+pub mod language;
 pub mod model;
+pub mod print;
+pub mod script;
+pub mod validate;
 pub mod vlan_set;
 
+pub use apply::{Applied, apply};
+pub use change::{Change, ChangeKind, Object};
+pub use error::ConfigError;
+pub use evaluate::{dependents, evaluate, evaluate_all, evaluated_lines};
+pub use grammar::Candidate;
+pub use language::Mode;
 pub use model::*;
+pub use print::{print_profile, print_running_config, profile_lines};
+pub use validate::validate;
 pub use vlan_set::VlanSet;

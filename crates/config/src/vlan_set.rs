@@ -14,15 +14,18 @@ use crate::model::{VLAN_MAX, VLAN_MIN, VlanId};
 const WORDS: usize = 4096 / 64;
 
 /// A set of VLAN ids within 1–4094.
+///
+/// The bits live on the heap so the set is one pointer wide inside the model's structs and
+/// enums (which hold many of them); cloning copies 512 bytes.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct VlanSet {
-    bits: [u64; WORDS],
+    bits: Box<[u64; WORDS]>,
 }
 
 impl Default for VlanSet {
     /// The empty set.
     fn default() -> Self {
-        Self { bits: [0; WORDS] }
+        Self { bits: Box::new([0; WORDS]) }
     }
 }
 
@@ -131,10 +134,7 @@ impl VlanSet {
     #[must_use]
     pub fn union(&self, other: &Self) -> Self {
         let mut out = self.clone();
-        out.bits
-            .iter_mut()
-            .zip(&other.bits)
-            .for_each(|(a, b)| *a |= b);
+        out.bits.iter_mut().zip(other.bits.iter()).for_each(|(a, b)| *a |= b);
         out
     }
 
@@ -142,10 +142,7 @@ impl VlanSet {
     #[must_use]
     pub fn difference(&self, other: &Self) -> Self {
         let mut out = self.clone();
-        out.bits
-            .iter_mut()
-            .zip(&other.bits)
-            .for_each(|(a, b)| *a &= !b);
+        out.bits.iter_mut().zip(other.bits.iter()).for_each(|(a, b)| *a &= !b);
         out
     }
 
@@ -153,10 +150,7 @@ impl VlanSet {
     #[must_use]
     pub fn intersection(&self, other: &Self) -> Self {
         let mut out = self.clone();
-        out.bits
-            .iter_mut()
-            .zip(&other.bits)
-            .for_each(|(a, b)| *a &= b);
+        out.bits.iter_mut().zip(other.bits.iter()).for_each(|(a, b)| *a &= b);
         out
     }
 
@@ -168,7 +162,7 @@ impl VlanSet {
 
     /// Whether every VLAN of `self` is in `other`.
     pub fn is_subset(&self, other: &Self) -> bool {
-        self.bits.iter().zip(&other.bits).all(|(a, b)| a & !b == 0)
+        self.bits.iter().zip(other.bits.iter()).all(|(a, b)| a & !b == 0)
     }
 
     /// The ids in ascending order.
@@ -252,10 +246,7 @@ impl FromStr for VlanSet {
                 }
             };
             if first > last {
-                return Err(VlanSetError::Backwards {
-                    text: piece.to_string(),
-                    offset,
-                });
+                return Err(VlanSetError::Backwards { text: piece.to_string(), offset });
             }
             for id in first..=last {
                 set.insert(id);
@@ -271,19 +262,13 @@ fn parse_id(text: &str, offset: usize) -> Result<VlanId, VlanSetError> {
         return Err(VlanSetError::Empty { offset });
     }
     if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(VlanSetError::NotANumber {
-            text: text.to_string(),
-            offset,
-        });
+        return Err(VlanSetError::NotANumber { text: text.to_string(), offset });
     }
     match text.parse::<u32>() {
         Ok(n) if (u32::from(VLAN_MIN)..=u32::from(VLAN_MAX)).contains(&n) => {
             Ok(VlanId::try_from(n).unwrap_or(VLAN_MAX))
         }
-        _ => Err(VlanSetError::OutOfRange {
-            text: text.to_string(),
-            offset,
-        }),
+        _ => Err(VlanSetError::OutOfRange { text: text.to_string(), offset }),
     }
 }
 
@@ -326,27 +311,12 @@ mod tests {
     #[test]
     fn rejects_bad_pieces_with_offsets() {
         let err = "1,5000".parse::<VlanSet>().unwrap_err();
-        assert_eq!(
-            err,
-            VlanSetError::OutOfRange {
-                text: "5000".into(),
-                offset: 2
-            }
-        );
+        assert_eq!(err, VlanSetError::OutOfRange { text: "5000".into(), offset: 2 });
         assert_eq!("0".parse::<VlanSet>().unwrap_err().offset(), 0);
         assert_eq!("1-3,9-x".parse::<VlanSet>().unwrap_err().offset(), 6);
-        assert!(matches!(
-            "10-5".parse::<VlanSet>(),
-            Err(VlanSetError::Backwards { .. })
-        ));
-        assert!(matches!(
-            "1,,2".parse::<VlanSet>(),
-            Err(VlanSetError::Empty { offset: 2 })
-        ));
-        assert!(matches!(
-            "".parse::<VlanSet>(),
-            Err(VlanSetError::Empty { offset: 0 })
-        ));
+        assert!(matches!("10-5".parse::<VlanSet>(), Err(VlanSetError::Backwards { .. })));
+        assert!(matches!("1,,2".parse::<VlanSet>(), Err(VlanSetError::Empty { offset: 2 })));
+        assert!(matches!("".parse::<VlanSet>(), Err(VlanSetError::Empty { offset: 0 })));
         assert!("+5".parse::<VlanSet>().is_err());
     }
 

@@ -1,0 +1,280 @@
+//! Atomic apply: parse the whole text, run it on a copy of the model, validate the copy.
+//!
+//! Any error — a line that does not parse, a line that cannot run (`no port-profile` of one that
+//! does not exist), a result that fails validation — returns before the caller's model is
+//! touched. Every field a line sets is remembered with its line and column, so a validation
+//! problem found at the end is reported at the line that caused it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::change::{self, Change, Touched};
+use crate::error::ConfigError;
+use crate::evaluate;
+use crate::language::{Op, Statement, TrunkEdit};
+use crate::model::{Config, PortProfile, VlanId};
+use crate::script::{self, ScriptLine};
+use crate::validate::{self, Field, Issue, Subject, kind_name};
+use crate::vlan_set::VlanSet;
+
+/// The result of a successful apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The new model.
+    pub config: Config,
+    /// What changed, VLANs first, then port-profiles; empty when the text changed nothing.
+    pub changes: Vec<Change>,
+}
+
+impl Applied {
+    /// Port-profiles whose effective policy may have changed: every changed profile and every
+    /// profile that inherits from one (transitively), including removed ones.
+    pub fn affected_profiles(&self) -> BTreeSet<String> {
+        let changed: Vec<&str> = self.changes.iter().filter_map(Change::profile).collect();
+        let mut out: BTreeSet<String> = changed.iter().map(|s| s.to_string()).collect();
+        out.extend(evaluate::dependents_of_all(&self.config, &changed));
+        out
+    }
+}
+
+/// Applies NX-OS configuration text to `config`, atomically: on error nothing changes (the
+/// input is never modified; the new model comes back in [`Applied`]).
+pub fn apply(config: &Config, text: &str) -> Result<Applied, ConfigError> {
+    let lines = script::parse_script(text)?;
+    let mut run = Run::new(config.clone());
+    for line in &lines {
+        run.execute(line)?;
+    }
+    if let Some(error) = run.first_issue() {
+        return Err(error);
+    }
+    let changes = change::diff(config, &run.config, &run.touched);
+    Ok(Applied { config: run.config, changes })
+}
+
+/// The sub-mode object lines apply to.
+#[derive(Debug, Clone)]
+enum Context {
+    None,
+    Vlans(VlanSet),
+    Profile(String),
+}
+
+/// A position in the text.
+type Site = (usize, usize);
+
+#[derive(Debug)]
+struct Run {
+    config: Config,
+    context: Context,
+    /// Where each field was last set (or each object created or removed).
+    sites: HashMap<Subject, Site>,
+    /// The lines that touched each object.
+    touched: BTreeMap<Touched, Vec<String>>,
+}
+
+impl Run {
+    fn new(config: Config) -> Self {
+        Self { config, context: Context::None, sites: HashMap::new(), touched: BTreeMap::new() }
+    }
+
+    fn execute(&mut self, line: &ScriptLine<'_>) -> Result<(), ConfigError> {
+        let st = &line.statement;
+        let fail = |column: usize, message: String| ConfigError::at(line.number, column, message);
+        match st.op {
+            Op::ConfigureTerminal => {}
+            Op::End | Op::Exit => self.context = Context::None,
+            Op::Vlan => {
+                let ids = st.vlans(0).cloned().unwrap_or_default();
+                for id in ids.iter() {
+                    self.touch(Touched::Vlan(id), line);
+                    self.sites.insert(Subject::Vlan(id, Field::Header), (line.number, st.arg_column(0)));
+                    if st.negated {
+                        self.config.vlans.remove(&id);
+                    } else {
+                        self.config.vlans.entry(id).or_default();
+                    }
+                }
+                self.context = if st.negated { Context::None } else { Context::Vlans(ids) };
+            }
+            Op::PortProfile(kind) => {
+                let name = st.text(0).unwrap_or_default().to_string();
+                self.context = Context::None;
+                let column = st.arg_column(0);
+                match (self.config.port_profiles.get(&name), st.negated) {
+                    (None, true) => {
+                        return Err(fail(column, format!("port-profile '{name}' does not exist")));
+                    }
+                    (Some(existing), _) if kind.is_some_and(|k| k != existing.kind) => {
+                        return Err(fail(
+                            st.column,
+                            format!("port-profile '{name}' exists with type {}", kind_name(existing.kind)),
+                        ));
+                    }
+                    (Some(_), true) => {
+                        self.config.port_profiles.remove(&name);
+                        self.sites
+                            .insert(Subject::Profile(name.clone(), Field::Removed), (line.number, column));
+                    }
+                    (existing, false) => {
+                        if existing.is_none() {
+                            let profile =
+                                PortProfile { kind: kind.unwrap_or_default(), ..PortProfile::default() };
+                            self.config.port_profiles.insert(name.clone(), profile);
+                        }
+                        self.sites
+                            .insert(Subject::Profile(name.clone(), Field::Header), (line.number, column));
+                        self.context = Context::Profile(name.clone());
+                    }
+                }
+                self.touch(Touched::Profile(name), line);
+            }
+            Op::VlanName => {
+                let Context::Vlans(ids) = &self.context else {
+                    return Err(fail(st.column, "no VLAN sub-mode for this line".to_string()));
+                };
+                let ids = ids.clone();
+                let name = st.text(0).map(str::to_string);
+                for id in ids.iter() {
+                    self.touch(Touched::Vlan(id), line);
+                    self.set_site(Subject::Vlan(id, Field::VlanName), line, st);
+                    if let Some(vlan) = self.config.vlans.get_mut(&id) {
+                        vlan.name = if st.negated { None } else { name.clone() };
+                    }
+                }
+            }
+            _ => {
+                let Context::Profile(name) = &self.context else {
+                    return Err(fail(st.column, "no port-profile sub-mode for this line".to_string()));
+                };
+                let name = name.clone();
+                self.touch(Touched::Profile(name.clone()), line);
+                let Some(profile) = self.config.port_profiles.get_mut(&name) else {
+                    return Err(fail(st.column, format!("port-profile '{name}' does not exist")));
+                };
+                let field = set_profile_field(profile, st);
+                self.set_site(Subject::Profile(name, field), line, st);
+            }
+        }
+        Ok(())
+    }
+
+    fn touch(&mut self, object: Touched, line: &ScriptLine<'_>) {
+        self.touched.entry(object).or_default().push(line.text.to_string());
+    }
+
+    fn set_site(&mut self, subject: Subject, line: &ScriptLine<'_>, st: &Statement) {
+        self.sites.insert(subject, (line.number, st.arg_column(0)));
+    }
+
+    /// The validation issue at the earliest line, located; issues the text did not cause
+    /// (no line set that field or object) come last, at line 0.
+    fn first_issue(&self) -> Option<ConfigError> {
+        validate::issues(&self.config)
+            .into_iter()
+            .map(|issue| self.locate(issue))
+            .min_by_key(|e| (e.line == 0, e.line, e.column))
+    }
+
+    fn locate(&self, issue: Issue) -> ConfigError {
+        if let (Some(parent), Subject::Profile(child, _)) = (&issue.missing_parent, &issue.subject)
+            && let Some((line, column)) = self.sites.get(&Subject::Profile(parent.clone(), Field::Removed))
+        {
+            return ConfigError::at(
+                *line,
+                *column,
+                format!("port-profile '{parent}' is inherited by '{child}'"),
+            );
+        }
+        let site = self.sites.get(&issue.subject).or_else(|| self.sites.get(&issue.subject.header()));
+        let (line, column) = site.copied().unwrap_or((0, 0));
+        ConfigError::at(line, column, issue.message).expecting(issue.expected)
+    }
+}
+
+/// Runs one port-profile sub-mode line; returns the field it set.
+fn set_profile_field(p: &mut PortProfile, st: &Statement) -> Field {
+    let set = !st.negated;
+    let vlan = |i| st.number(i).and_then(|n| VlanId::try_from(n).ok());
+    match st.op {
+        Op::Description => {
+            p.description = st.text(0).filter(|_| set).map(str::to_string);
+            Field::Description
+        }
+        Op::SwitchportMode(mode) => {
+            p.mode = set.then_some(mode);
+            Field::Mode
+        }
+        Op::AccessVlan => {
+            p.access_vlan = vlan(0).filter(|_| set);
+            Field::AccessVlan
+        }
+        Op::TrunkNative => {
+            p.trunk_native_vlan = vlan(0).filter(|_| set);
+            Field::TrunkNative
+        }
+        Op::TrunkAllowed(edit) => {
+            p.trunk_allowed_vlans =
+                if set { Some(trunk_edit(p.trunk_allowed_vlans.as_ref(), edit, st.vlans(0))) } else { None };
+            Field::TrunkAllowed
+        }
+        Op::ChannelGroup => {
+            p.channel_group_mac_pinning = set.then_some(true);
+            Field::ChannelGroup
+        }
+        Op::Inherit => {
+            p.inherit = st.text(0).filter(|_| set).map(str::to_string);
+            Field::Inherit
+        }
+        Op::MaxPorts => {
+            p.max_ports = st.number(0).filter(|_| set);
+            Field::MaxPorts
+        }
+        Op::PortBinding(binding) => {
+            p.port_binding = set.then_some(binding);
+            Field::PortBinding
+        }
+        Op::SystemVlan => {
+            p.system_vlans = system_vlan_edit(p.system_vlans.as_ref(), set, st.vlans(0));
+            Field::SystemVlans
+        }
+        Op::Shutdown => {
+            // `no shutdown` is a setting of its own (it prints), not the absence of one.
+            p.shutdown = Some(set);
+            Field::Shutdown
+        }
+        Op::StateEnabled => {
+            p.state_enabled = set;
+            Field::State
+        }
+        Op::ConfigureTerminal | Op::End | Op::Exit | Op::Vlan | Op::PortProfile(_) | Op::VlanName => {
+            Field::Header
+        }
+    }
+}
+
+/// `switchport trunk allowed vlan …`: `add`/`remove` start from the profile's own list, or from
+/// the default (all VLANs) when it has none, as NX-OS does.
+fn trunk_edit(current: Option<&VlanSet>, edit: TrunkEdit, ids: Option<&VlanSet>) -> VlanSet {
+    let ids = ids.cloned().unwrap_or_default();
+    let base = || current.cloned().unwrap_or_else(VlanSet::all);
+    match edit {
+        TrunkEdit::Set => ids,
+        TrunkEdit::Add => base().union(&ids),
+        TrunkEdit::Remove => base().difference(&ids),
+        TrunkEdit::Except => ids.complement(),
+        TrunkEdit::All => VlanSet::all(),
+        TrunkEdit::None => VlanSet::none(),
+    }
+}
+
+/// `system vlan X` replaces the list; `no system vlan X` removes X; `no system vlan` clears it.
+fn system_vlan_edit(current: Option<&VlanSet>, set: bool, ids: Option<&VlanSet>) -> Option<VlanSet> {
+    match (set, ids) {
+        (true, ids) => ids.cloned(),
+        (false, None) => None,
+        (false, Some(ids)) => {
+            let left = current.cloned().unwrap_or_default().difference(ids);
+            (!left.is_empty()).then_some(left)
+        }
+    }
+}

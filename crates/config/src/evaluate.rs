@@ -1,0 +1,232 @@
+//! Inheritance: a profile's effective policy, what its ports actually get.
+//!
+//! A profile's own setting wins; an unset one comes from its parent (`inherit port-profile`),
+//! then the parent's parent, then NX-OS's defaults ([`crate::model::defaults`]). `state enabled`
+//! and the type are the profile's own and never inherited.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::ConfigError;
+use crate::model::{Config, EffectivePolicy, PortProfile, SwitchportMode, defaults};
+use crate::print::{CHANNEL_GROUP, mode_name, shutdown_line};
+use crate::vlan_set::VlanSet;
+
+/// The effective policy of profile `name`.
+///
+/// Fails (line 0) when the profile, or a profile it inherits from, does not exist, or the chain
+/// loops — none of which a validated model has.
+pub fn evaluate(config: &Config, name: &str) -> Result<EffectivePolicy, ConfigError> {
+    let chain = chain(config, name)?;
+    let own = chain[0];
+    let shutdown = inherited(&chain, |p| p.shutdown).unwrap_or(false);
+    Ok(EffectivePolicy {
+        name: name.to_string(),
+        kind: own.kind,
+        mode: inherited(&chain, |p| p.mode).unwrap_or(defaults::MODE),
+        access_vlan: inherited(&chain, |p| p.access_vlan).unwrap_or(defaults::ACCESS_VLAN),
+        trunk_allowed_vlans: inherited(&chain, |p| p.trunk_allowed_vlans.clone())
+            .unwrap_or_else(VlanSet::all),
+        trunk_native_vlan: inherited(&chain, |p| p.trunk_native_vlan).unwrap_or(defaults::NATIVE_VLAN),
+        channel_group_mac_pinning: inherited(&chain, |p| p.channel_group_mac_pinning).unwrap_or(false),
+        max_ports: inherited(&chain, |p| p.max_ports).unwrap_or(defaults::MAX_PORTS),
+        port_binding: inherited(&chain, |p| p.port_binding).unwrap_or(defaults::PORT_BINDING),
+        system_vlans: inherited(&chain, |p| p.system_vlans.clone()).unwrap_or_default(),
+        shutdown: shutdown || !own.state_enabled,
+        state_enabled: own.state_enabled,
+    })
+}
+
+/// The first profile in the chain that sets the attribute.
+fn inherited<T>(chain: &[&PortProfile], get: impl Fn(&PortProfile) -> Option<T>) -> Option<T> {
+    chain.iter().find_map(|p| get(p))
+}
+
+/// `name`, its parent, its parent's parent, …
+fn chain<'c>(config: &'c Config, name: &str) -> Result<Vec<&'c PortProfile>, ConfigError> {
+    let mut chain = Vec::new();
+    let mut names = vec![name];
+    let mut current = name;
+    loop {
+        let Some(profile) = config.port_profiles.get(current) else {
+            return Err(ConfigError::model(format!("port-profile '{current}' does not exist")));
+        };
+        chain.push(profile);
+        let Some(parent) = profile.inherit.as_deref() else {
+            return Ok(chain);
+        };
+        if names.contains(&parent) {
+            names.push(parent);
+            return Err(ConfigError::model(format!("inheritance cycle: {}", names.join(" -> "))));
+        }
+        names.push(parent);
+        current = parent;
+    }
+}
+
+/// Effective policies of every profile that evaluates (all of them, in a validated model).
+pub fn evaluate_all(config: &Config) -> BTreeMap<String, EffectivePolicy> {
+    config
+        .port_profiles
+        .keys()
+        .filter_map(|name| Some((name.clone(), evaluate(config, name).ok()?)))
+        .collect()
+}
+
+/// The policy as configuration lines (the "evaluated config attributes" of `show port-profile`):
+/// the mode and the VLAN lines that matter for it, channel-group, system VLANs, shutdown.
+pub fn evaluated_lines(policy: &EffectivePolicy) -> Vec<String> {
+    let mut lines = vec![format!("switchport mode {}", mode_name(policy.mode))];
+    match policy.mode {
+        SwitchportMode::Access => {
+            lines.push(format!("switchport access vlan {}", policy.access_vlan));
+        }
+        SwitchportMode::Trunk => {
+            lines.push(format!("switchport trunk native vlan {}", policy.trunk_native_vlan));
+            lines.push(format!("switchport trunk allowed vlan {}", policy.trunk_allowed_vlans));
+        }
+    }
+    if policy.channel_group_mac_pinning {
+        lines.push(CHANNEL_GROUP.to_string());
+    }
+    if !policy.system_vlans.is_empty() {
+        lines.push(format!("system vlan {}", policy.system_vlans));
+    }
+    lines.push(shutdown_line(policy.shutdown).to_string());
+    lines
+}
+
+/// The profiles whose effective policy depends on `name`: those inheriting from it, directly or
+/// through others. Sorted; `name` itself is not included.
+pub fn dependents(config: &Config, name: &str) -> Vec<String> {
+    dependents_of_all(config, &[name]).into_iter().collect()
+}
+
+/// [`dependents`] of several profiles at once (one pass over the model).
+pub fn dependents_of_all(config: &Config, names: &[&str]) -> BTreeSet<String> {
+    let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (child, profile) in &config.port_profiles {
+        if let Some(parent) = profile.inherit.as_deref() {
+            children.entry(parent).or_default().push(child);
+        }
+    }
+    let mut out = BTreeSet::new();
+    let mut queue: Vec<&str> = names.to_vec();
+    while let Some(parent) = queue.pop() {
+        for child in children.get(parent).into_iter().flatten() {
+            if !names.contains(child) && out.insert(child.to_string()) {
+                queue.push(child);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::model::{PortBinding, ProfileType};
+
+    fn config() -> Config {
+        let mut c = Config::default();
+        c.port_profiles.insert(
+            "base".into(),
+            PortProfile {
+                mode: Some(SwitchportMode::Access),
+                access_vlan: Some(100),
+                shutdown: Some(false),
+                max_ports: Some(8),
+                state_enabled: true,
+                ..PortProfile::default()
+            },
+        );
+        c.port_profiles.insert(
+            "web".into(),
+            PortProfile {
+                inherit: Some("base".into()),
+                access_vlan: Some(200),
+                port_binding: Some(PortBinding::Dynamic),
+                state_enabled: true,
+                ..PortProfile::default()
+            },
+        );
+        c.port_profiles
+            .insert("web-dev".into(), PortProfile { inherit: Some("web".into()), ..PortProfile::default() });
+        c.port_profiles.insert("other".into(), PortProfile::default());
+        c
+    }
+
+    #[test]
+    fn child_wins_parent_fills_defaults_last() {
+        let p = evaluate(&config(), "web").unwrap();
+        assert_eq!(p.access_vlan, 200);
+        assert_eq!(p.max_ports, 8);
+        assert_eq!(p.port_binding, PortBinding::Dynamic);
+        assert_eq!(p.mode, SwitchportMode::Access);
+        assert_eq!(p.trunk_allowed_vlans, VlanSet::all());
+        assert_eq!(p.trunk_native_vlan, 1);
+        assert!(!p.shutdown);
+        assert_eq!(p.kind, ProfileType::Vethernet);
+    }
+
+    #[test]
+    fn state_is_not_inherited_and_disabled_means_down() {
+        let p = evaluate(&config(), "web-dev").unwrap();
+        assert_eq!(p.access_vlan, 200);
+        assert!(!p.state_enabled);
+        assert!(p.shutdown);
+        let p = evaluate(&config(), "other").unwrap();
+        assert_eq!((p.access_vlan, p.max_ports), (1, 32));
+    }
+
+    #[test]
+    fn errors_for_missing_and_cycles() {
+        let mut c = config();
+        assert!(evaluate(&c, "nope").is_err());
+        c.port_profiles.get_mut("base").unwrap().inherit = Some("web-dev".into());
+        let e = evaluate(&c, "web").unwrap_err();
+        assert_eq!(e.message, "inheritance cycle: web -> base -> web-dev -> web");
+        assert_eq!(evaluate_all(&c).len(), 1);
+    }
+
+    #[test]
+    fn dependents_are_transitive() {
+        let c = config();
+        assert_eq!(dependents(&c, "base"), vec!["web", "web-dev"]);
+        assert_eq!(dependents(&c, "web-dev"), Vec::<String>::new());
+        assert_eq!(evaluate_all(&c).len(), 4);
+    }
+
+    #[test]
+    fn evaluated_lines_follow_the_mode() {
+        let p = evaluate(&config(), "web").unwrap();
+        assert_eq!(
+            evaluated_lines(&p),
+            vec!["switchport mode access", "switchport access vlan 200", "no shutdown"]
+        );
+        let mut c = Config::default();
+        c.port_profiles.insert(
+            "up".into(),
+            PortProfile {
+                kind: ProfileType::Ethernet,
+                mode: Some(SwitchportMode::Trunk),
+                trunk_allowed_vlans: Some(VlanSet::range(100, 109)),
+                channel_group_mac_pinning: Some(true),
+                system_vlans: Some(VlanSet::single(100)),
+                state_enabled: true,
+                ..PortProfile::default()
+            },
+        );
+        assert_eq!(
+            evaluated_lines(&evaluate(&c, "up").unwrap()),
+            vec![
+                "switchport mode trunk",
+                "switchport trunk native vlan 1",
+                "switchport trunk allowed vlan 100-109",
+                "channel-group auto mode on mac-pinning",
+                "system vlan 100",
+                "no shutdown",
+            ]
+        );
+    }
+}

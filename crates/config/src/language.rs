@@ -1,0 +1,472 @@
+//! The NX-OS configuration commands Switchyard understands, as grammar tables.
+//!
+//! One table per mode: global configuration (`switch(config)#`), the VLAN sub-mode and the
+//! port-profile sub-mode, plus `end`/`exit`, valid everywhere. A new command is one row here and
+//! one arm in `apply`'s executor; parsing, `?` help and tab completion follow from the row.
+
+use crate::grammar::{
+    self, Candidate, Command, MatchError, Param, Token, Value, kw, negatable, param, plain,
+};
+use crate::model::{PortBinding, ProfileType, SwitchportMode};
+
+/// Longest port-profile name and description NX-OS accepts.
+pub const PROFILE_NAME_MAX: usize = 80;
+pub const DESCRIPTION_MAX: usize = 80;
+/// Longest VLAN name NX-OS accepts.
+pub const VLAN_NAME_MAX: usize = 32;
+/// `max-ports` range.
+pub const MAX_PORTS_MIN: u32 = 1;
+pub const MAX_PORTS_MAX: u32 = 1024;
+
+/// A configuration mode: where a line is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Global configuration: `switch(config)#`, or an unindented line of a script.
+    Config,
+    /// Under `vlan <ranges>`: `switch(config-vlan)#`.
+    Vlan,
+    /// Under `port-profile …`: `switch(config-port-prof)#`.
+    PortProfile,
+}
+
+impl Mode {
+    /// The mode's part of the prompt: `config`, `config-vlan`, `config-port-prof`.
+    pub fn prompt_name(self) -> &'static str {
+        match self {
+            Self::Config => "config",
+            Self::Vlan => "config-vlan",
+            Self::PortProfile => "config-port-prof",
+        }
+    }
+}
+
+/// How `switchport trunk allowed vlan …` changes the allowed set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrunkEdit {
+    /// `<ranges>`: exactly these.
+    Set,
+    /// `add <ranges>`.
+    Add,
+    /// `remove <ranges>`.
+    Remove,
+    /// `except <ranges>`: every VLAN but these.
+    Except,
+    /// `all`.
+    All,
+    /// `none`.
+    None,
+}
+
+/// What a configuration line does (the action of a table row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `configure terminal` (accepted in scripts so a pasted session parses; does nothing).
+    ConfigureTerminal,
+    /// `end`: leave configuration.
+    End,
+    /// `exit`: leave the sub-mode.
+    Exit,
+    /// `vlan <ranges>`: create and enter; `no vlan <ranges>` deletes.
+    Vlan,
+    /// `port-profile [type vethernet|ethernet] NAME`: create and enter; `no …` deletes.
+    /// `None` is the short form, which enters an existing profile of either type and creates
+    /// a vethernet one, like NX-OS.
+    PortProfile(Option<ProfileType>),
+    /// `name TEXT` in the VLAN sub-mode.
+    VlanName,
+    Description,
+    SwitchportMode(SwitchportMode),
+    AccessVlan,
+    TrunkAllowed(TrunkEdit),
+    TrunkNative,
+    /// `channel-group auto mode on mac-pinning`.
+    ChannelGroup,
+    Inherit,
+    MaxPorts,
+    PortBinding(PortBinding),
+    SystemVlan,
+    /// `shutdown`; `no shutdown` sets it to false (and prints), it does not unset it.
+    Shutdown,
+    /// `state enabled`; `no state enabled` disables.
+    StateEnabled,
+}
+
+impl Op {
+    /// The sub-mode a line enters (`vlan 100`, `port-profile web`; not their `no` forms).
+    pub fn enters(self, negated: bool) -> Option<Mode> {
+        match (self, negated) {
+            (Self::Vlan, false) => Some(Mode::Vlan),
+            (Self::PortProfile(_), false) => Some(Mode::PortProfile),
+            _ => None,
+        }
+    }
+}
+
+const VLAN_RANGES: Token = param(Param::VlanRanges, "VLAN id 1-4094 or ranges, e.g. 1-5,7,100-109");
+const VLAN_ID: Token = param(Param::VlanId, "VLAN id");
+const PROFILE_NAME: Token = param(Param::Name { max: PROFILE_NAME_MAX }, "Port-profile name (max size 80)");
+const PORT_PROFILE: Token = kw("port-profile", "Configure a port-profile");
+const TYPE: Token = kw("type", "Port-profile type");
+const VLAN: Token = kw("vlan", "Configure VLANs");
+const SWITCHPORT: Token = kw("switchport", "Configure switchport parameters");
+const MODE: Token = kw("mode", "Set the switchport mode");
+const TRUNK: Token = kw("trunk", "Configure trunking parameters");
+const ALLOWED: Token = kw("allowed", "Set the VLANs allowed on the trunk");
+const TRUNK_VLAN: Token = kw("vlan", "VLANs allowed on the trunk");
+const PORT_BINDING: Token = kw("port-binding", "What happens to vEthernet numbers on detach");
+const STATE: Token = kw("state", "Port-profile state");
+
+/// Global configuration commands.
+pub static CONFIG: &[Command<Op>] = &[
+    negatable(&[VLAN, VLAN_RANGES], Op::Vlan, 2),
+    negatable(
+        &[
+            PORT_PROFILE,
+            TYPE,
+            kw("vethernet", "Port-profile for vEthernet (container/VM) ports"),
+            PROFILE_NAME,
+        ],
+        Op::PortProfile(Some(ProfileType::Vethernet)),
+        4,
+    ),
+    negatable(
+        &[PORT_PROFILE, TYPE, kw("ethernet", "Port-profile for uplinks (host NICs)"), PROFILE_NAME],
+        Op::PortProfile(Some(ProfileType::Ethernet)),
+        4,
+    ),
+    negatable(&[PORT_PROFILE, PROFILE_NAME], Op::PortProfile(None), 2),
+    plain(
+        &[kw("configure", "Enter configuration mode"), kw("terminal", "Configure from the terminal")],
+        Op::ConfigureTerminal,
+    ),
+];
+
+/// `end` and `exit`: accepted in every mode.
+pub static COMMON: &[Command<Op>] = &[
+    plain(&[kw("end", "Go to exec mode")], Op::End),
+    plain(&[kw("exit", "Exit from the current mode")], Op::Exit),
+];
+
+/// The VLAN sub-mode.
+pub static VLAN_MODE: &[Command<Op>] = &[negatable(
+    &[kw("name", "Set the VLAN name"), param(Param::Name { max: VLAN_NAME_MAX }, "VLAN name (max size 32)")],
+    Op::VlanName,
+    1,
+)];
+
+/// The port-profile sub-mode.
+pub static PROFILE_MODE: &[Command<Op>] = &[
+    negatable(
+        &[
+            kw("description", "Describe the port-profile"),
+            param(Param::Text { max: DESCRIPTION_MAX }, "Port-profile description (max size 80)"),
+        ],
+        Op::Description,
+        1,
+    ),
+    negatable(
+        &[SWITCHPORT, MODE, kw("access", "Access port: one untagged VLAN")],
+        Op::SwitchportMode(SwitchportMode::Access),
+        2,
+    ),
+    negatable(
+        &[SWITCHPORT, MODE, kw("trunk", "Trunk port: 802.1Q-tagged VLANs")],
+        Op::SwitchportMode(SwitchportMode::Trunk),
+        2,
+    ),
+    negatable(
+        &[
+            SWITCHPORT,
+            kw("access", "Configure access-mode parameters"),
+            kw("vlan", "Set the access VLAN"),
+            VLAN_ID,
+        ],
+        Op::AccessVlan,
+        3,
+    ),
+    negatable(&[SWITCHPORT, TRUNK, ALLOWED, TRUNK_VLAN, VLAN_RANGES], Op::TrunkAllowed(TrunkEdit::Set), 4),
+    plain(
+        &[SWITCHPORT, TRUNK, ALLOWED, TRUNK_VLAN, kw("add", "Add VLANs to the allowed list"), VLAN_RANGES],
+        Op::TrunkAllowed(TrunkEdit::Add),
+    ),
+    plain(
+        &[
+            SWITCHPORT,
+            TRUNK,
+            ALLOWED,
+            TRUNK_VLAN,
+            kw("remove", "Remove VLANs from the allowed list"),
+            VLAN_RANGES,
+        ],
+        Op::TrunkAllowed(TrunkEdit::Remove),
+    ),
+    plain(
+        &[SWITCHPORT, TRUNK, ALLOWED, TRUNK_VLAN, kw("except", "Allow every VLAN except these"), VLAN_RANGES],
+        Op::TrunkAllowed(TrunkEdit::Except),
+    ),
+    plain(
+        &[SWITCHPORT, TRUNK, ALLOWED, TRUNK_VLAN, kw("all", "Allow every VLAN")],
+        Op::TrunkAllowed(TrunkEdit::All),
+    ),
+    plain(
+        &[SWITCHPORT, TRUNK, ALLOWED, TRUNK_VLAN, kw("none", "Allow no VLANs")],
+        Op::TrunkAllowed(TrunkEdit::None),
+    ),
+    negatable(
+        &[
+            SWITCHPORT,
+            TRUNK,
+            kw("native", "Set the trunk's native (untagged) VLAN"),
+            kw("vlan", "Native VLAN"),
+            VLAN_ID,
+        ],
+        Op::TrunkNative,
+        4,
+    ),
+    negatable(
+        &[
+            kw("channel-group", "Configure uplink port-channels"),
+            kw("auto", "Form port-channels automatically"),
+            kw("mode", "Channel mode"),
+            kw("on", "Static channel, no negotiation"),
+            kw("mac-pinning", "Pin each vEthernet to one uplink by MAC"),
+        ],
+        Op::ChannelGroup,
+        1,
+    ),
+    negatable(
+        &[
+            kw("inherit", "Inherit another port-profile's settings"),
+            kw("port-profile", "The port-profile to inherit"),
+            PROFILE_NAME,
+        ],
+        Op::Inherit,
+        2,
+    ),
+    negatable(
+        &[
+            kw("max-ports", "Maximum vEthernet ports using the port-profile"),
+            param(Param::Number { min: MAX_PORTS_MIN, max: MAX_PORTS_MAX }, "Maximum number of ports"),
+        ],
+        Op::MaxPorts,
+        1,
+    ),
+    negatable(
+        &[PORT_BINDING, kw("static", "Keep the vEthernet number after detach")],
+        Op::PortBinding(PortBinding::Static),
+        1,
+    ),
+    negatable(
+        &[PORT_BINDING, kw("dynamic", "Release the vEthernet number on detach")],
+        Op::PortBinding(PortBinding::Dynamic),
+        1,
+    ),
+    negatable(
+        &[PORT_BINDING, kw("ephemeral", "Like dynamic (NX-OS compatibility)")],
+        Op::PortBinding(PortBinding::Ephemeral),
+        1,
+    ),
+    negatable(
+        &[
+            kw("system", "Configure system VLANs"),
+            kw("vlan", "VLANs forwarded even before the supervisor is reached"),
+            VLAN_RANGES,
+        ],
+        Op::SystemVlan,
+        2,
+    ),
+    negatable(&[kw("shutdown", "Administratively disable ports")], Op::Shutdown, 1),
+    negatable(&[STATE, kw("enabled", "Make the port-profile usable by ports")], Op::StateEnabled, 2),
+];
+
+/// One parsed configuration line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub op: Op,
+    pub negated: bool,
+    pub args: Vec<grammar::Arg>,
+    /// The mode whose table matched: a sub-mode line, or a global one that leaves the sub-mode.
+    pub mode: Mode,
+    /// Column of the first word.
+    pub column: usize,
+}
+
+impl Statement {
+    /// The sub-mode this line enters, if any.
+    pub fn enters(&self) -> Option<Mode> {
+        self.op.enters(self.negated)
+    }
+
+    /// The `i`th parameter's value and column.
+    pub fn arg(&self, i: usize) -> Option<&grammar::Arg> {
+        self.args.get(i)
+    }
+
+    /// Column of the `i`th parameter, or of the line when absent.
+    pub fn arg_column(&self, i: usize) -> usize {
+        self.args.get(i).map_or(self.column, |a| a.column)
+    }
+
+    /// The `i`th parameter as a number.
+    pub fn number(&self, i: usize) -> Option<u32> {
+        match self.args.get(i).map(|a| &a.value) {
+            Some(Value::Number(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The `i`th parameter as a word or text.
+    pub fn text(&self, i: usize) -> Option<&str> {
+        match self.args.get(i).map(|a| &a.value) {
+            Some(Value::Word(s) | Value::Text(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The `i`th parameter as a VLAN set.
+    pub fn vlans(&self, i: usize) -> Option<&crate::VlanSet> {
+        match self.args.get(i).map(|a| &a.value) {
+            Some(Value::Vlans(v)) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Where a line is read: which tables apply, in preference order, and the mode each one means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// What a user types in `mode`: the sub-mode's own commands, then `end`/`exit`, then
+    /// global commands (which leave the sub-mode). This is also an unindented script line.
+    Typed(Mode),
+    /// An indented script line under a `mode` header: only that sub-mode's commands.
+    Indented(Mode),
+}
+
+impl Scope {
+    fn tables(self) -> Vec<(&'static [Command<Op>], Mode)> {
+        let own = |mode| match mode {
+            Mode::Config => CONFIG,
+            Mode::Vlan => VLAN_MODE,
+            Mode::PortProfile => PROFILE_MODE,
+        };
+        match self {
+            Self::Typed(Mode::Config) => {
+                vec![(CONFIG, Mode::Config), (COMMON, Mode::Config)]
+            }
+            Self::Typed(mode) => vec![(own(mode), mode), (COMMON, mode), (CONFIG, Mode::Config)],
+            Self::Indented(mode) => vec![(own(mode), mode), (COMMON, mode)],
+        }
+    }
+}
+
+/// Parses one line read in `scope`.
+pub fn parse_line(scope: Scope, line: &str) -> Result<Statement, MatchError> {
+    let tables = scope.tables();
+    let refs: Vec<&[Command<Op>]> = tables.iter().map(|(t, _)| *t).collect();
+    let matched = grammar::match_line(&refs, line)?;
+    Ok(Statement {
+        op: matched.command.action,
+        negated: matched.negated,
+        mode: tables[matched.table].1,
+        args: matched.args,
+        column: matched.column,
+    })
+}
+
+/// `?` help for a line typed in `mode` (see [`grammar::help`]).
+pub fn help(mode: Mode, line: &str) -> Vec<Candidate> {
+    let tables = Scope::Typed(mode).tables();
+    let refs: Vec<&[Command<Op>]> = tables.iter().map(|(t, _)| *t).collect();
+    grammar::help(&refs, line)
+}
+
+/// Tab completion for a line typed in `mode` (see [`grammar::complete`]).
+pub fn complete(mode: Mode, line: &str, pos: usize) -> (usize, Vec<Candidate>) {
+    let tables = Scope::Typed(mode).tables();
+    let refs: Vec<&[Command<Op>]> = tables.iter().map(|(t, _)| *t).collect();
+    grammar::complete(&refs, line, pos)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn op(scope: Scope, line: &str) -> (Op, bool, Mode) {
+        let s = parse_line(scope, line).unwrap();
+        (s.op, s.negated, s.mode)
+    }
+
+    #[test]
+    fn global_commands() {
+        let c = Scope::Typed(Mode::Config);
+        assert_eq!(op(c, "vlan 100-109"), (Op::Vlan, false, Mode::Config));
+        assert_eq!(op(c, "no vlan 100"), (Op::Vlan, true, Mode::Config));
+        assert_eq!(
+            op(c, "port-profile type ethernet uplink").0,
+            Op::PortProfile(Some(ProfileType::Ethernet))
+        );
+        assert_eq!(op(c, "port-profile web").0, Op::PortProfile(None));
+        assert_eq!(op(c, "conf t").0, Op::ConfigureTerminal);
+        assert_eq!(op(c, "end").0, Op::End);
+    }
+
+    #[test]
+    fn sub_mode_lines_fall_back_to_global_commands() {
+        let p = Scope::Typed(Mode::PortProfile);
+        assert_eq!(op(p, "switchport mode trunk").2, Mode::PortProfile);
+        assert_eq!(op(p, "exit"), (Op::Exit, false, Mode::PortProfile));
+        assert_eq!(op(p, "vlan 5"), (Op::Vlan, false, Mode::Config));
+        assert!(parse_line(Scope::Indented(Mode::PortProfile), "vlan 5").is_err());
+        assert!(parse_line(Scope::Typed(Mode::Config), "shutdown").is_err());
+    }
+
+    #[test]
+    fn every_profile_line_form_parses() {
+        let p = Scope::Typed(Mode::PortProfile);
+        let cases: &[(&str, Op, bool)] = &[
+            ("description web tier", Op::Description, false),
+            ("no description", Op::Description, true),
+            ("switchport mode access", Op::SwitchportMode(SwitchportMode::Access), false),
+            ("no switchport mode", Op::SwitchportMode(SwitchportMode::Access), true),
+            ("switchport access vlan 100", Op::AccessVlan, false),
+            ("no switchport access vlan", Op::AccessVlan, true),
+            ("switchport trunk allowed vlan 1-5", Op::TrunkAllowed(TrunkEdit::Set), false),
+            ("switchport trunk allowed vlan add 7", Op::TrunkAllowed(TrunkEdit::Add), false),
+            ("switchport trunk allowed vlan remove 7", Op::TrunkAllowed(TrunkEdit::Remove), false),
+            ("switchport trunk allowed vlan except 7", Op::TrunkAllowed(TrunkEdit::Except), false),
+            ("switchport trunk allowed vlan all", Op::TrunkAllowed(TrunkEdit::All), false),
+            ("switchport trunk allowed vlan none", Op::TrunkAllowed(TrunkEdit::None), false),
+            ("no switchport trunk allowed vlan", Op::TrunkAllowed(TrunkEdit::Set), true),
+            ("switchport trunk native vlan 2", Op::TrunkNative, false),
+            ("no switchport trunk native vlan", Op::TrunkNative, true),
+            ("channel-group auto mode on mac-pinning", Op::ChannelGroup, false),
+            ("no channel-group", Op::ChannelGroup, true),
+            ("inherit port-profile base", Op::Inherit, false),
+            ("no inherit port-profile", Op::Inherit, true),
+            ("max-ports 64", Op::MaxPorts, false),
+            ("no max-ports", Op::MaxPorts, true),
+            ("port-binding dynamic", Op::PortBinding(PortBinding::Dynamic), false),
+            ("no port-binding", Op::PortBinding(PortBinding::Static), true),
+            ("system vlan 100", Op::SystemVlan, false),
+            ("no system vlan", Op::SystemVlan, true),
+            ("shutdown", Op::Shutdown, false),
+            ("no shutdown", Op::Shutdown, true),
+            ("state enabled", Op::StateEnabled, false),
+            ("no state enabled", Op::StateEnabled, true),
+        ];
+        for (line, want, negated) in cases {
+            let s = parse_line(p, line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!((s.op, s.negated), (*want, *negated), "{line}");
+        }
+    }
+
+    #[test]
+    fn help_in_port_profile_mode_starts_with_sub_mode_commands() {
+        let words: Vec<String> = help(Mode::PortProfile, "").into_iter().map(|c| c.word).collect();
+        assert_eq!(words[..3], ["no", "description", "switchport"]);
+        assert!(words.contains(&"vlan".to_string()));
+        let h = help(Mode::Config, "vlan ");
+        assert_eq!(h[0].word, "<1-4094>");
+    }
+}

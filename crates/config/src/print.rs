@@ -1,0 +1,210 @@
+//! The canonical text form: what `show running-config` prints, and what [`crate::apply`] reads
+//! back into the same model.
+//!
+//! NX-OS order: VLANs first (one `vlan` line listing them all, then a block for each named one),
+//! then port-profiles by name, sub-mode lines indented two spaces. Only configured attributes
+//! print, so an unset attribute stays unset (and keeps inheriting) after a round trip.
+
+use std::fmt::Write as _;
+
+use crate::model::{Config, PortBinding, PortProfile, SwitchportMode};
+use crate::validate::kind_name;
+use crate::vlan_set::VlanSet;
+
+/// The indentation of sub-mode lines.
+const INDENT: &str = "  ";
+
+/// The whole configuration as NX-OS text (empty for an empty configuration).
+pub fn print_running_config(config: &Config) -> String {
+    let mut sections = Vec::new();
+    if !config.vlans.is_empty() {
+        let ids: VlanSet = config.vlans.keys().copied().collect();
+        let mut text = format!("vlan {ids}\n");
+        for (id, vlan) in &config.vlans {
+            if let Some(name) = &vlan.name {
+                let _ = writeln!(text, "vlan {id}\n{INDENT}name {name}");
+            }
+        }
+        sections.push(text);
+    }
+    for (name, profile) in &config.port_profiles {
+        sections.push(profile_block(name, profile));
+    }
+    sections.join("\n")
+}
+
+/// One port-profile as `show running-config port-profile NAME` prints it; `None` if it does not
+/// exist.
+pub fn print_profile(config: &Config, name: &str) -> Option<String> {
+    config.port_profiles.get(name).map(|profile| profile_block(name, profile))
+}
+
+fn profile_block(name: &str, profile: &PortProfile) -> String {
+    let mut text = format!("port-profile type {} {name}\n", kind_name(profile.kind));
+    for line in profile_lines(profile) {
+        let _ = writeln!(text, "{INDENT}{line}");
+    }
+    text
+}
+
+/// The profile's configured lines, unindented, in canonical order (the "config attributes" of
+/// `show port-profile`).
+pub fn profile_lines(p: &PortProfile) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(binding) = p.port_binding {
+        lines.push(format!("port-binding {}", binding_name(binding)));
+    }
+    if let Some(parent) = &p.inherit {
+        lines.push(format!("inherit port-profile {parent}"));
+    }
+    if let Some(description) = &p.description {
+        lines.push(format!("description {description}"));
+    }
+    if let Some(mode) = p.mode {
+        lines.push(format!("switchport mode {}", mode_name(mode)));
+    }
+    if let Some(id) = p.access_vlan {
+        lines.push(format!("switchport access vlan {id}"));
+    }
+    if let Some(id) = p.trunk_native_vlan {
+        lines.push(format!("switchport trunk native vlan {id}"));
+    }
+    if let Some(ids) = &p.trunk_allowed_vlans {
+        lines.push(format!("switchport trunk allowed vlan {ids}"));
+    }
+    if p.channel_group_mac_pinning == Some(true) {
+        lines.push(CHANNEL_GROUP.to_string());
+    }
+    if let Some(n) = p.max_ports {
+        lines.push(format!("max-ports {n}"));
+    }
+    if let Some(shutdown) = p.shutdown {
+        lines.push(shutdown_line(shutdown).to_string());
+    }
+    if let Some(ids) = p.system_vlans.as_ref().filter(|s| !s.is_empty()) {
+        lines.push(format!("system vlan {ids}"));
+    }
+    if p.state_enabled {
+        lines.push("state enabled".to_string());
+    }
+    lines
+}
+
+/// The uplink channel line (one fixed form in this subset).
+pub(crate) const CHANNEL_GROUP: &str = "channel-group auto mode on mac-pinning";
+
+pub(crate) fn shutdown_line(shutdown: bool) -> &'static str {
+    if shutdown { "shutdown" } else { "no shutdown" }
+}
+
+/// `access` / `trunk`.
+pub fn mode_name(mode: SwitchportMode) -> &'static str {
+    match mode {
+        SwitchportMode::Access => "access",
+        SwitchportMode::Trunk => "trunk",
+    }
+}
+
+/// `static` / `dynamic` / `ephemeral`.
+pub fn binding_name(binding: PortBinding) -> &'static str {
+    match binding {
+        PortBinding::Static => "static",
+        PortBinding::Dynamic => "dynamic",
+        PortBinding::Ephemeral => "ephemeral",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ProfileType, Vlan};
+
+    fn seed() -> Config {
+        let mut c = Config::default();
+        for id in 100..=109 {
+            c.vlans.insert(id, Vlan::default());
+        }
+        c.vlans.insert(100, Vlan { name: Some("web".into()) });
+        c.port_profiles.insert(
+            "uplink".into(),
+            PortProfile {
+                kind: ProfileType::Ethernet,
+                mode: Some(SwitchportMode::Trunk),
+                trunk_allowed_vlans: Some(VlanSet::range(100, 109)),
+                channel_group_mac_pinning: Some(true),
+                shutdown: Some(false),
+                system_vlans: Some(VlanSet::single(100)),
+                state_enabled: true,
+                ..PortProfile::default()
+            },
+        );
+        c.port_profiles.insert(
+            "vlan100".into(),
+            PortProfile {
+                mode: Some(SwitchportMode::Access),
+                access_vlan: Some(100),
+                shutdown: Some(false),
+                state_enabled: true,
+                ..PortProfile::default()
+            },
+        );
+        c
+    }
+
+    #[test]
+    fn prints_nx_os_running_config() {
+        assert_eq!(
+            print_running_config(&seed()),
+            "vlan 100-109\n\
+             vlan 100\n  name web\n\
+             \n\
+             port-profile type ethernet uplink\n\
+             \x20 switchport mode trunk\n\
+             \x20 switchport trunk allowed vlan 100-109\n\
+             \x20 channel-group auto mode on mac-pinning\n\
+             \x20 no shutdown\n\
+             \x20 system vlan 100\n\
+             \x20 state enabled\n\
+             \n\
+             port-profile type vethernet vlan100\n\
+             \x20 switchport mode access\n\
+             \x20 switchport access vlan 100\n\
+             \x20 no shutdown\n\
+             \x20 state enabled\n"
+        );
+    }
+
+    #[test]
+    fn empty_config_prints_nothing() {
+        assert_eq!(print_running_config(&Config::default()), "");
+        let mut c = Config::default();
+        c.port_profiles.insert("bare".into(), PortProfile::default());
+        assert_eq!(print_running_config(&c), "port-profile type vethernet bare\n");
+    }
+
+    #[test]
+    fn one_profile() {
+        assert_eq!(print_profile(&seed(), "vlan100").as_deref().map(|t| t.lines().count()), Some(5));
+        assert_eq!(print_profile(&seed(), "nope"), None);
+        let p = PortProfile {
+            port_binding: Some(PortBinding::Dynamic),
+            inherit: Some("base".into()),
+            description: Some("web tier".into()),
+            trunk_native_vlan: Some(5),
+            max_ports: Some(64),
+            shutdown: Some(true),
+            ..PortProfile::default()
+        };
+        assert_eq!(
+            profile_lines(&p),
+            vec![
+                "port-binding dynamic",
+                "inherit port-profile base",
+                "description web tier",
+                "switchport trunk native vlan 5",
+                "max-ports 64",
+                "shutdown",
+            ]
+        );
+    }
+}

@@ -1,0 +1,335 @@
+//! Semantic checks on a whole model: what parsing one line at a time cannot see.
+//!
+//! [`issues`] lists every problem with the object and field it concerns; [`crate::apply`] turns
+//! the earliest one into an error at the line that set that field, and [`validate`] (for a model
+//! that arrived as JSON) into a message naming the object and field.
+
+use crate::error::ConfigError;
+use crate::grammar::{self, Param};
+use crate::language::{DESCRIPTION_MAX, MAX_PORTS_MAX, MAX_PORTS_MIN, PROFILE_NAME_MAX, VLAN_NAME_MAX};
+use crate::model::{Config, PortProfile, ProfileType, VLAN_MAX, VLAN_MIN, VlanId};
+
+/// A configurable thing of one object: what an issue is about, and what a line sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    /// The object itself (`vlan N`, `port-profile …`).
+    Header,
+    /// `no port-profile …` removed it.
+    Removed,
+    VlanName,
+    Description,
+    Mode,
+    AccessVlan,
+    TrunkAllowed,
+    TrunkNative,
+    ChannelGroup,
+    Inherit,
+    MaxPorts,
+    PortBinding,
+    SystemVlans,
+    Shutdown,
+    State,
+}
+
+impl Field {
+    /// The field as the JSON model names it (for messages about models without text).
+    pub fn json_name(self) -> &'static str {
+        match self {
+            Self::Header | Self::Removed | Self::VlanName => "name",
+            Self::Description => "description",
+            Self::Mode => "mode",
+            Self::AccessVlan => "access_vlan",
+            Self::TrunkAllowed => "trunk_allowed_vlans",
+            Self::TrunkNative => "trunk_native_vlan",
+            Self::ChannelGroup => "channel_group_mac_pinning",
+            Self::Inherit => "inherit",
+            Self::MaxPorts => "max_ports",
+            Self::PortBinding => "port_binding",
+            Self::SystemVlans => "system_vlans",
+            Self::Shutdown => "shutdown",
+            Self::State => "state_enabled",
+        }
+    }
+}
+
+/// One field of one object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Subject {
+    Vlan(VlanId, Field),
+    Profile(String, Field),
+}
+
+impl Subject {
+    /// The object's header, for issues whose field was not set by the text at hand.
+    pub fn header(&self) -> Self {
+        match self {
+            Self::Vlan(id, _) => Self::Vlan(*id, Field::Header),
+            Self::Profile(name, _) => Self::Profile(name.clone(), Field::Header),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let (object, field) = match self {
+            Self::Vlan(id, field) => (format!("vlan {id}"), field),
+            Self::Profile(name, field) => (format!("port-profile {name}"), field),
+        };
+        match field {
+            Field::Header | Field::Removed => object,
+            _ => format!("{object}: {}", field.json_name()),
+        }
+    }
+}
+
+/// A semantic problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub subject: Subject,
+    pub message: String,
+    pub expected: Vec<String>,
+    /// Set when an `inherit` names a profile that does not exist: if the same text removed
+    /// that profile, the removal is the line to blame.
+    pub missing_parent: Option<String>,
+}
+
+impl Issue {
+    fn new(subject: Subject, message: String) -> Self {
+        Self { subject, message, expected: Vec::new(), missing_parent: None }
+    }
+
+    fn expecting(mut self, param: Param) -> Self {
+        self.expected = vec![param.describe()];
+        self
+    }
+}
+
+/// Checks a model that did not come from text (a REST `PUT`): the first problem, naming the
+/// object and field (line and column are 0).
+pub fn validate(config: &Config) -> Result<(), ConfigError> {
+    match issues(config).into_iter().next() {
+        None => Ok(()),
+        Some(issue) => Err(ConfigError::model(format!("{}: {}", issue.subject.describe(), issue.message))
+            .expecting(issue.expected)),
+    }
+}
+
+/// Every problem in the model, VLANs first, then port-profiles by name.
+pub fn issues(config: &Config) -> Vec<Issue> {
+    let mut out = Vec::new();
+    for (id, vlan) in &config.vlans {
+        if !(VLAN_MIN..=VLAN_MAX).contains(id) {
+            out.push(
+                Issue::new(Subject::Vlan(*id, Field::Header), format!("invalid VLAN id '{id}'"))
+                    .expecting(Param::VlanId),
+            );
+        }
+        if let Some(name) = &vlan.name
+            && !grammar::is_name(name, VLAN_NAME_MAX)
+        {
+            out.push(
+                Issue::new(Subject::Vlan(*id, Field::VlanName), format!("invalid VLAN name '{name}'"))
+                    .expecting(Param::Name { max: VLAN_NAME_MAX }),
+            );
+        }
+    }
+    for (name, profile) in &config.port_profiles {
+        profile_issues(config, name, profile, &mut out);
+    }
+    out
+}
+
+fn profile_issues(config: &Config, name: &str, p: &PortProfile, out: &mut Vec<Issue>) {
+    let at = |field| Subject::Profile(name.to_string(), field);
+    if !grammar::is_name(name, PROFILE_NAME_MAX) {
+        out.push(
+            Issue::new(at(Field::Header), format!("invalid port-profile name '{name}'"))
+                .expecting(Param::Name { max: PROFILE_NAME_MAX }),
+        );
+    }
+    if let Some(d) = &p.description
+        && !grammar::is_text(d, DESCRIPTION_MAX)
+    {
+        out.push(
+            Issue::new(at(Field::Description), format!("invalid description '{d}'"))
+                .expecting(Param::Text { max: DESCRIPTION_MAX }),
+        );
+    }
+    for (field, vlan) in [(Field::AccessVlan, p.access_vlan), (Field::TrunkNative, p.trunk_native_vlan)] {
+        if let Some(id) = vlan
+            && !(VLAN_MIN..=VLAN_MAX).contains(&id)
+        {
+            out.push(Issue::new(at(field), format!("invalid VLAN id '{id}'")).expecting(Param::VlanId));
+        }
+    }
+    if let Some(n) = p.max_ports
+        && !(MAX_PORTS_MIN..=MAX_PORTS_MAX).contains(&n)
+    {
+        out.push(
+            Issue::new(at(Field::MaxPorts), format!("invalid number '{n}'"))
+                .expecting(Param::Number { min: MAX_PORTS_MIN, max: MAX_PORTS_MAX }),
+        );
+    }
+    if p.system_vlans.as_ref().is_some_and(|s| s.is_empty()) {
+        out.push(
+            Issue::new(at(Field::SystemVlans), "empty system VLAN list".to_string())
+                .expecting(Param::VlanRanges),
+        );
+    }
+    if p.channel_group_mac_pinning == Some(false) {
+        // The text form has no way to say it (`no channel-group` removes the line), so a model
+        // holding it would not survive print ∘ parse.
+        out.push(Issue::new(
+            at(Field::ChannelGroup),
+            "channel-group cannot be set to false; leave it unset instead".to_string(),
+        ));
+    }
+    let only = |field, set: bool, kind: ProfileType, what: &str| {
+        (set && p.kind != kind).then(|| {
+            Issue::new(at(field), format!("{what} applies only to {} port-profiles", kind_name(kind)))
+        })
+    };
+    out.extend(only(
+        Field::ChannelGroup,
+        p.channel_group_mac_pinning == Some(true),
+        ProfileType::Ethernet,
+        "channel-group",
+    ));
+    out.extend(only(Field::MaxPorts, p.max_ports.is_some(), ProfileType::Vethernet, "max-ports"));
+    out.extend(only(Field::PortBinding, p.port_binding.is_some(), ProfileType::Vethernet, "port-binding"));
+    if let Some(parent) = &p.inherit {
+        out.extend(inherit_issue(config, name, p, parent));
+    }
+}
+
+fn inherit_issue(config: &Config, name: &str, p: &PortProfile, parent: &str) -> Option<Issue> {
+    let at = Subject::Profile(name.to_string(), Field::Inherit);
+    if parent == name {
+        return Some(Issue::new(at, "a port-profile cannot inherit itself".to_string()));
+    }
+    let Some(target) = config.port_profiles.get(parent) else {
+        return Some(Issue {
+            missing_parent: Some(parent.to_string()),
+            ..Issue::new(at, format!("port-profile '{parent}' does not exist"))
+        });
+    };
+    if target.kind != p.kind {
+        return Some(Issue::new(
+            at,
+            format!(
+                "port-profile '{parent}' is of type {}, not {}",
+                kind_name(target.kind),
+                kind_name(p.kind)
+            ),
+        ));
+    }
+    inheritance_cycle(config, name)
+        .map(|cycle| Issue::new(at, format!("inheritance cycle: {}", cycle.join(" -> "))))
+}
+
+/// The names around a cycle that starts and ends at `name`, if `name` is on one.
+fn inheritance_cycle(config: &Config, name: &str) -> Option<Vec<String>> {
+    let mut chain = vec![name.to_string()];
+    let mut current = name;
+    // A chain longer than the number of profiles must repeat.
+    for _ in 0..=config.port_profiles.len() {
+        let parent = config.port_profiles.get(current)?.inherit.as_deref()?;
+        chain.push(parent.to_string());
+        if parent == name {
+            return Some(chain);
+        }
+        if chain[..chain.len() - 1].iter().any(|seen| seen == parent) {
+            return None; // a cycle further up, reported by its own members
+        }
+        current = parent;
+    }
+    None
+}
+
+/// `vethernet` / `ethernet`, as the language spells the type.
+pub fn kind_name(kind: ProfileType) -> &'static str {
+    match kind {
+        ProfileType::Vethernet => "vethernet",
+        ProfileType::Ethernet => "ethernet",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::model::Vlan;
+
+    fn with(profiles: &[(&str, PortProfile)]) -> Config {
+        Config {
+            port_profiles: profiles.iter().map(|(n, p)| (n.to_string(), p.clone())).collect(),
+            ..Config::default()
+        }
+    }
+
+    fn message(config: &Config) -> String {
+        validate(config).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_good_model_passes() {
+        let base = PortProfile { access_vlan: Some(100), ..PortProfile::default() };
+        let child =
+            PortProfile { inherit: Some("base".into()), max_ports: Some(8), ..PortProfile::default() };
+        assert_eq!(validate(&with(&[("base", base), ("child", child)])), Ok(()));
+    }
+
+    #[test]
+    fn names_the_object_and_field() {
+        let p = PortProfile { max_ports: Some(0), ..PortProfile::default() };
+        assert_eq!(
+            message(&with(&[("web", p)])),
+            "port-profile web: max_ports: invalid number '0': expected a number 1-1024"
+        );
+        let p = PortProfile { access_vlan: Some(5000), ..PortProfile::default() };
+        assert!(message(&with(&[("web", p)])).contains("access_vlan: invalid VLAN id '5000'"));
+        let mut c = Config::default();
+        c.vlans.insert(0, Vlan::default());
+        assert!(message(&c).starts_with("vlan 0: invalid VLAN id '0'"));
+        c.vlans.clear();
+        c.vlans.insert(5, Vlan { name: Some("two words".into()) });
+        assert!(message(&c).contains("invalid VLAN name"));
+    }
+
+    #[test]
+    fn inherit_rules() {
+        let inherits = |parent: &str| PortProfile { inherit: Some(parent.into()), ..PortProfile::default() };
+        assert!(message(&with(&[("a", inherits("nope"))])).contains("'nope' does not exist"));
+        assert!(message(&with(&[("a", inherits("a"))])).contains("cannot inherit itself"));
+        let cycle = with(&[("a", inherits("b")), ("b", inherits("c")), ("c", inherits("a"))]);
+        assert!(message(&cycle).contains("inheritance cycle: a -> b -> c -> a"));
+        let eth = PortProfile { kind: ProfileType::Ethernet, ..PortProfile::default() };
+        assert!(
+            message(&with(&[("a", inherits("up")), ("up", eth)]))
+                .contains("'up' is of type ethernet, not vethernet")
+        );
+    }
+
+    #[test]
+    fn type_specific_attributes() {
+        let eth = PortProfile { kind: ProfileType::Ethernet, max_ports: Some(4), ..PortProfile::default() };
+        assert!(message(&with(&[("up", eth)])).contains("max-ports applies only to vethernet"));
+        let veth = PortProfile { channel_group_mac_pinning: Some(true), ..PortProfile::default() };
+        assert!(message(&with(&[("v", veth)])).contains("channel-group applies only to ethernet"));
+        let eth = PortProfile {
+            kind: ProfileType::Ethernet,
+            channel_group_mac_pinning: Some(false),
+            ..PortProfile::default()
+        };
+        assert!(message(&with(&[("up", eth)])).contains("cannot be set to false"));
+    }
+
+    #[test]
+    fn text_fields() {
+        let p = PortProfile { description: Some(" padded".into()), ..PortProfile::default() };
+        assert!(message(&with(&[("a", p)])).contains("invalid description"));
+        assert!(
+            message(&with(&[("bad name", PortProfile::default())])).contains("invalid port-profile name")
+        );
+        let p = PortProfile { system_vlans: Some(crate::VlanSet::none()), ..PortProfile::default() };
+        assert!(message(&with(&[("a", p)])).contains("empty system VLAN list"));
+    }
+}

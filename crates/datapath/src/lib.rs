@@ -1,0 +1,1 @@
+//! Switchyard datapath (in progress).

@@ -1,1 +1,179 @@
-//! supervisor
+//! The Switchyard supervisor as a library: the control-plane daemon that holds the config and
+//! the modules, serves operators (REST, the shell's commands) and agents (gRPC), and never
+//! forwards a packet.
+//!
+//! One address serves both: the REST API under `/api/v1` (with its OpenAPI document at
+//! `/openapi.json`) over HTTP/1.1 or h2c, and the `switchyard.v1.Supervisor` gRPC service over
+//! h2c. The binary calls [`run`]; tests call [`serve`] with a store and a listener of their own.
+//!
+//! Inside, pure cores do the deciding and thin shells do the I/O:
+//!
+//! | module | job | pure? |
+//! |---|---|---|
+//! | [`layout`] | where things live in the store | yes |
+//! | [`events`], [`clock`] | NX-OS event lines and timestamps | yes |
+//! | [`liveness`] | heartbeat bookkeeping (online/offline) | yes |
+//! | [`policy_table`] | evaluated policies, deltas, per-agent sync | yes |
+//! | [`render`] | `show …` output | yes |
+//! | [`journal`] | the write path: one transaction per change, with its events | shell |
+//! | [`modules`] | module numbers and liveness | shell |
+//! | [`config_store`] | config reads and atomic config writes | shell |
+//! | [`fanout`] | store watch → policy table → agent streams | shell |
+//! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
+
+pub mod clock;
+pub mod config_store;
+pub mod events;
+pub mod exec;
+pub mod fanout;
+pub mod grpc;
+pub mod journal;
+pub mod layout;
+pub mod liveness;
+pub mod modules;
+pub mod policy_table;
+pub mod render;
+pub mod rest;
+pub mod server;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::fanout::Fanout;
+use crate::journal::Journal;
+use crate::liveness::Liveness;
+use crate::modules::Modules;
+use crate::state::SupervisorState;
+
+/// How the supervisor runs. Build it with [`SupervisorOptions::new`] and adjust fields.
+#[derive(Debug, Clone)]
+pub struct SupervisorOptions {
+    /// Where the embedded store lives (`<data_dir>/store.redb`); used by [`run`].
+    pub data_dir: PathBuf,
+    /// The one address for REST and gRPC; used by [`run`].
+    pub listen: SocketAddr,
+    /// The switch name in `show logging logfile` lines.
+    pub switch_name: String,
+    /// How often agents are told to heartbeat.
+    pub heartbeat_interval: Duration,
+    /// Silence after which a module goes offline (six missed heartbeats).
+    pub heartbeat_timeout: Duration,
+    /// Events kept in the log; the oldest are dropped past it.
+    pub event_log_capacity: u64,
+    /// Policy deltas an agent stream may fall behind before it is ended (the agent resyncs).
+    pub watch_buffer: usize,
+    /// Largest REST request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl SupervisorOptions {
+    /// The defaults: 1 s heartbeats, offline after 6 s, 10,000 events, 1 MiB bodies.
+    pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            listen,
+            switch_name: "switch".to_owned(),
+            heartbeat_interval: Duration::from_secs(1),
+            heartbeat_timeout: Duration::from_secs(6),
+            event_log_capacity: 10_000,
+            watch_buffer: 256,
+            body_limit: 1 << 20,
+        }
+    }
+}
+
+/// Opens the embedded store under `data_dir`, listens on `listen`, and serves until SIGTERM or
+/// ctrl-c.
+pub async fn run(options: SupervisorOptions) -> anyhow::Result<()> {
+    let data_dir = options.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || store::RedbStore::open(&data_dir))
+        .await?
+        .with_context(|| format!("opening the store in {}", options.data_dir.display()))?;
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("listening on {}", options.listen))?;
+    tracing::info!(listen = %options.listen, data_dir = %options.data_dir.display(), "supervisor serving");
+    serve(store, listener, options, termination()).await
+}
+
+/// Resolves on SIGTERM or ctrl-c.
+async fn termination() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut sigterm) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = sigterm.recv() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch SIGTERM; stopping on ctrl-c only");
+            let _ = ctrl_c.await;
+        }
+    }
+}
+
+/// Serves REST and gRPC on `listener` from `store` until `shutdown` resolves; returns once every
+/// connection and background task has ended (so the caller may reopen the store).
+pub async fn serve(
+    store: Arc<dyn Store>,
+    listener: TcpListener,
+    options: SupervisorOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let (stop, stopped) = watch::channel(false);
+    let journal = Journal::new(store.clone(), options.event_log_capacity);
+    let modules = Modules::load(&journal, Liveness::new(options.heartbeat_timeout)).await?;
+    let fanout = Arc::new(Fanout::new(options.watch_buffer));
+    let (mirror, revision) = fanout::load(store.as_ref(), &fanout).await?;
+    let state = Arc::new(SupervisorState {
+        store: store.clone(),
+        options,
+        journal,
+        modules,
+        fanout: fanout.clone(),
+        shutdown: stopped.clone(),
+    });
+
+    let mut tasks = JoinSet::new();
+    tasks.spawn(fanout::follow(store, fanout, mirror, revision, stopped.clone()));
+    tasks.spawn(expire_modules(state.clone(), stopped.clone()));
+    let server = tokio::spawn(server::serve(listener, rest::router(state), stopped));
+
+    shutdown.await;
+    tracing::info!("supervisor shutting down");
+    let _ = stop.send(true);
+    server.await.context("the server task failed")?;
+    while let Some(ended) = tasks.join_next().await {
+        ended.context("a background task failed")?;
+    }
+    Ok(())
+}
+
+/// Takes silent modules offline, checking a few times per timeout.
+async fn expire_modules(state: Arc<SupervisorState>, mut shutdown: watch::Receiver<bool>) {
+    let period =
+        (state.options.heartbeat_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = server::stopped(&mut shutdown) => return,
+            _ = ticker.tick() => {
+                for module in state.modules.expire(&state.journal, Instant::now()).await {
+                    tracing::info!(module, "module offline");
+                }
+            }
+        }
+    }
+}

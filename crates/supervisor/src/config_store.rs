@@ -1,0 +1,326 @@
+//! The config in the store: reading it, mirroring it from a watch, and changing it atomically.
+//!
+//! Every change — config text, a REST `PUT`/`DELETE` — is planned on a fresh read and committed
+//! as one transaction that writes only the objects that changed (one key each, see
+//! [`crate::layout`]), bumps the config generation it read, and logs one event per change. A bad
+//! line or an invalid result commits nothing and logs nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use config::{Change, ChangeKind, Config, ConfigError, EffectivePolicy, Object, PortProfile, Vlan};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use store::{Compare, KeyValue, Op, Revision, StoreError};
+use utoipa::ToSchema;
+
+use crate::events::Event;
+use crate::journal::{Journal, MAX_ATTEMPTS, Write};
+use crate::layout::{
+    CONFIG_GENERATION_KEY, CONFIG_PREFIX, ConfigKey, parse_config_key, parse_counter, profile_key, vlan_key,
+};
+
+/// The facility of port-profile change events.
+const PROFILE_FACILITY: &str = "PORT_PROFILE";
+/// The facility of VLAN change events.
+const VLAN_FACILITY: &str = "VLAN_MGR";
+
+/// A committed config change (`POST /api/v1/config`, `PUT`/`DELETE` of a port-profile).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ConfigChange {
+    /// The store revision after the change (the current one when nothing changed).
+    pub revision: Revision,
+    /// One line per change, as logged: `port-profile web modified: switchport access vlan 101`.
+    pub changes: Vec<String>,
+}
+
+/// Why a config change was not made. Nothing was written in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigWriteError {
+    /// The text did not parse, or the result did not validate.
+    #[error("{message}")]
+    Rejected { line: usize, column: usize, message: String, expected: Vec<String> },
+    /// A request outside the language (a bad profile name in a URL) was refused.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("port-profile {0} does not exist")]
+    NoSuchProfile(String),
+    #[error("the config changed concurrently {MAX_ATTEMPTS} times; try again")]
+    Contended,
+    #[error("stored config object {key} is unreadable: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ConfigError> for ConfigWriteError {
+    fn from(error: ConfigError) -> Self {
+        Self::Rejected {
+            line: error.line,
+            column: error.column,
+            message: error.message,
+            expected: error.expected,
+        }
+    }
+}
+
+/// The config as stored, with the revision of the read.
+pub async fn read(journal: &Journal) -> Result<(Config, Revision), ConfigWriteError> {
+    let range = journal.store().range(CONFIG_PREFIX).await?;
+    Ok((decode_strict(&range.kvs)?, range.revision))
+}
+
+/// Applies NX-OS config text on top of the stored config.
+pub async fn apply_text(journal: &Journal, text: &str) -> Result<ConfigChange, ConfigWriteError> {
+    update(journal, |config| {
+        let applied = config::apply(config, text)?;
+        let events = applied.changes.iter().map(change_event).collect();
+        Ok((applied.config, events))
+    })
+    .await
+}
+
+/// Creates or replaces one port-profile.
+pub async fn put_profile(
+    journal: &Journal,
+    name: &str,
+    profile: PortProfile,
+) -> Result<ConfigChange, ConfigWriteError> {
+    update(journal, |config| {
+        let mut next = config.clone();
+        let old = next.port_profiles.insert(name.to_owned(), profile.clone());
+        config::validate(&next)?;
+        Ok((next, profile_change(name, old.as_ref(), Some(&profile)).iter().map(change_event).collect()))
+    })
+    .await
+}
+
+/// Deletes one port-profile.
+pub async fn delete_profile(journal: &Journal, name: &str) -> Result<ConfigChange, ConfigWriteError> {
+    update(journal, |config| {
+        let mut next = config.clone();
+        let old = next
+            .port_profiles
+            .remove(name)
+            .ok_or_else(|| ConfigWriteError::NoSuchProfile(name.to_owned()))?;
+        config::validate(&next)?;
+        Ok((next, profile_change(name, Some(&old), None).iter().map(change_event).collect()))
+    })
+    .await
+}
+
+/// Reads the config, lets `change` compute the next one and its events, and commits the
+/// difference in one transaction guarded by the config generation. Retries on a lost race.
+async fn update(
+    journal: &Journal,
+    change: impl Fn(&Config) -> Result<(Config, Vec<Event>), ConfigWriteError>,
+) -> Result<ConfigChange, ConfigWriteError> {
+    let mut writer = journal.writer().await;
+    for _ in 0..MAX_ATTEMPTS {
+        let store = writer.store().clone();
+        // The guard is read before the config: a write landing in between fails our compare.
+        let generation = store.get(CONFIG_GENERATION_KEY).await?;
+        let (current, read_revision) = read(journal).await?;
+        let (next, events) = change(&current)?;
+        let ops = diff_ops(&current, &next)?;
+        if ops.is_empty() {
+            return Ok(ConfigChange { revision: read_revision, changes: Vec::new() });
+        }
+        let count = parse_counter(generation.as_ref().map(|kv| kv.value.as_slice()), 0)
+            .map_err(|reason| ConfigWriteError::Corrupt { key: CONFIG_GENERATION_KEY.into(), reason })?;
+        let mut write = Write {
+            compare: vec![Compare::ModRevision(
+                CONFIG_GENERATION_KEY.into(),
+                generation.map_or(0, |kv| kv.mod_revision),
+            )],
+            ops,
+            events,
+        };
+        write
+            .ops
+            .push(Op::Put { key: CONFIG_GENERATION_KEY.into(), value: (count + 1).to_string().into_bytes() });
+        let changes = write.events.iter().map(|event| event.text.clone()).collect();
+        if let Some(revision) = writer.try_commit(write).await? {
+            return Ok(ConfigChange { revision, changes });
+        }
+    }
+    Err(ConfigWriteError::Contended)
+}
+
+/// The event logged for one change: `port-profile web modified: switchport access vlan 101`.
+fn change_event(change: &Change) -> Event {
+    let facility = match change.object {
+        Object::Vlans(_) => VLAN_FACILITY,
+        Object::PortProfile(_) => PROFILE_FACILITY,
+    };
+    let mut text = format!("{} {}", change.object, change.kind);
+    if !change.lines.is_empty() {
+        text.push_str(": ");
+        text.push_str(&change.lines.join("; "));
+    }
+    Event::config_changed(facility, text)
+}
+
+/// The change made by replacing profile `old` with `new` as a whole (the REST path), described
+/// in the language: the lines of a new profile, `no …` for each line dropped and each line added.
+fn profile_change(name: &str, old: Option<&PortProfile>, new: Option<&PortProfile>) -> Option<Change> {
+    let (kind, lines) = match (old, new) {
+        (None, None) => return None,
+        (None, Some(new)) => (ChangeKind::Created, config::profile_lines(new)),
+        (Some(_), None) => (ChangeKind::Removed, Vec::new()),
+        (Some(old), Some(new)) => {
+            let before = config::profile_lines(old);
+            let after = config::profile_lines(new);
+            let removed = before.iter().filter(|line| !after.contains(line)).map(|line| format!("no {line}"));
+            let added = after.iter().filter(|line| !before.contains(line)).cloned();
+            (ChangeKind::Modified, removed.chain(added).collect())
+        }
+    };
+    Some(Change { object: Object::PortProfile(name.to_owned()), kind, lines })
+}
+
+/// The store operations that turn `old` into `new`: a put per changed object, a delete per
+/// removed one.
+fn diff_ops(old: &Config, new: &Config) -> Result<Vec<Op>, ConfigWriteError> {
+    let mut ops = Vec::new();
+    diff_map(&old.vlans, &new.vlans, |id| vlan_key(*id), &mut ops)?;
+    diff_map(&old.port_profiles, &new.port_profiles, |name| profile_key(name), &mut ops)?;
+    Ok(ops)
+}
+
+fn diff_map<K: Ord, V: PartialEq + Serialize>(
+    old: &BTreeMap<K, V>,
+    new: &BTreeMap<K, V>,
+    key: impl Fn(&K) -> String,
+    ops: &mut Vec<Op>,
+) -> Result<(), ConfigWriteError> {
+    for (id, value) in new {
+        if old.get(id) != Some(value) {
+            let bytes = serde_json::to_vec(value)
+                .map_err(|e| ConfigWriteError::Store(StoreError::Io(e.to_string())))?;
+            ops.push(Op::Put { key: key(id), value: bytes });
+        }
+    }
+    ops.extend(old.keys().filter(|id| !new.contains_key(id)).map(|id| Op::Delete { key: key(id) }));
+    Ok(())
+}
+
+/// One decoded config object.
+enum StoredObject {
+    Vlan(u16, Vlan),
+    Profile(String, PortProfile),
+}
+
+fn decode_object(kv: &KeyValue) -> Result<Option<StoredObject>, String> {
+    fn json<T: DeserializeOwned>(value: &[u8]) -> Result<T, String> {
+        serde_json::from_slice(value).map_err(|e| e.to_string())
+    }
+    Ok(match parse_config_key(&kv.key) {
+        Some(ConfigKey::Vlan(id)) => Some(StoredObject::Vlan(id, json(&kv.value)?)),
+        Some(ConfigKey::PortProfile(name)) => Some(StoredObject::Profile(name.to_owned(), json(&kv.value)?)),
+        None => None,
+    })
+}
+
+/// Decodes the config for a write: an unreadable object is an error (writing on top of it
+/// could lose data).
+fn decode_strict(kvs: &[KeyValue]) -> Result<Config, ConfigWriteError> {
+    let mut config = Config::default();
+    for kv in kvs {
+        match decode_object(kv).map_err(|reason| ConfigWriteError::Corrupt { key: kv.key.clone(), reason })? {
+            Some(StoredObject::Vlan(id, vlan)) => {
+                config.vlans.insert(id, vlan);
+            }
+            Some(StoredObject::Profile(name, profile)) => {
+                config.port_profiles.insert(name, profile);
+            }
+            None => {}
+        }
+    }
+    Ok(config)
+}
+
+/// Evaluates every port-profile (inheritance resolved) into the policies agents receive.
+pub fn evaluate(config: &Config) -> BTreeMap<String, EffectivePolicy> {
+    config::evaluate_all(config)
+}
+
+/// A copy of the stored config kept current from a watch, with each profile's revision.
+#[derive(Debug, Default)]
+pub struct ConfigMirror {
+    config: Config,
+    profile_revisions: HashMap<String, Revision>,
+}
+
+impl ConfigMirror {
+    /// Builds the mirror from a range read. Unreadable objects are skipped (and reported): the
+    /// fan-out serves what it can.
+    pub fn from_kvs(kvs: &[KeyValue]) -> Self {
+        let mut mirror = Self::default();
+        for kv in kvs {
+            mirror.put(kv);
+        }
+        mirror
+    }
+
+    /// The mirrored config.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Applies one batch of watch events; returns the newest revision among them, if any
+    /// touched the config.
+    pub fn apply(&mut self, events: &[store::Event]) -> Option<Revision> {
+        let mut newest = None;
+        for event in events {
+            let revision = match event {
+                store::Event::Put { kv } => {
+                    self.put(kv);
+                    kv.mod_revision
+                }
+                store::Event::Delete { prev, mod_revision } => {
+                    match parse_config_key(&prev.key) {
+                        Some(ConfigKey::Vlan(id)) => {
+                            self.config.vlans.remove(&id);
+                        }
+                        Some(ConfigKey::PortProfile(name)) => {
+                            self.config.port_profiles.remove(name);
+                            self.profile_revisions.remove(name);
+                        }
+                        None => {}
+                    }
+                    *mod_revision
+                }
+            };
+            newest = newest.max(Some(revision));
+        }
+        newest
+    }
+
+    /// The newest revision among a profile and the profiles it inherits from: the revision of
+    /// its evaluated policy on a fresh start.
+    pub fn chain_revision(&self, name: &str) -> Revision {
+        let mut newest = 0;
+        let mut seen = Vec::new();
+        let mut next = Some(name);
+        while let Some(current) = next.filter(|current| !seen.contains(current)) {
+            seen.push(current);
+            newest = newest.max(self.profile_revisions.get(current).copied().unwrap_or(0));
+            next = self.config.port_profiles.get(current).and_then(|profile| profile.inherit.as_deref());
+        }
+        newest
+    }
+
+    fn put(&mut self, kv: &KeyValue) {
+        match decode_object(kv) {
+            Ok(Some(StoredObject::Vlan(id, vlan))) => {
+                self.config.vlans.insert(id, vlan);
+            }
+            Ok(Some(StoredObject::Profile(name, profile))) => {
+                self.profile_revisions.insert(name.clone(), kv.mod_revision);
+                self.config.port_profiles.insert(name, profile);
+            }
+            Ok(None) => {}
+            Err(reason) => tracing::warn!(key = %kv.key, %reason, "skipping unreadable config object"),
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Where the supervisor keeps its state in the store.
+//!
+//! ```text
+//! /switchyard/config/vlans/<id, 4 digits>       JSON config::Vlan           one key per VLAN
+//! /switchyard/config/port-profiles/<name>       JSON config::PortProfile    one key per profile
+//! /switchyard/modules/<host-id>                 JSON ModuleRecord           one key per host
+//! /switchyard/counters/next-module              decimal: the next module number to hand out
+//! /switchyard/counters/next-event               decimal: the sequence number of the next event
+//! /switchyard/counters/config-generation        decimal: bumped by every config write
+//! /switchyard/events/<seq, 20 digits>           JSON EventRecord            the event log
+//! ```
+//!
+//! One key per config object means a store watch of [`CONFIG_PREFIX`] yields per-object deltas.
+//! A config write is one transaction that compares the `config-generation` key's revision
+//! (read *before* the config itself), so two writers — two shell sessions, or two supervisors
+//! sharing one etcd — cannot interleave: the loser re-reads and re-applies. The generation key
+//! lives outside the config prefix so it never wakes the policy watch.
+//!
+//! Event keys are zero-padded so that key order is sequence order; the log is bounded by deleting
+//! the entry `capacity` places behind each one appended, in the same transaction.
+
+/// Everything under this prefix is configuration; the policy fan-out watches it.
+pub const CONFIG_PREFIX: &str = "/switchyard/config/";
+/// VLAN objects.
+pub const VLANS_PREFIX: &str = "/switchyard/config/vlans/";
+/// Port-profile objects.
+pub const PROFILES_PREFIX: &str = "/switchyard/config/port-profiles/";
+/// Module records, keyed by host id.
+pub const MODULES_PREFIX: &str = "/switchyard/modules/";
+/// The event log.
+pub const EVENTS_PREFIX: &str = "/switchyard/events/";
+/// The next module number to hand out (3 when absent).
+pub const NEXT_MODULE_KEY: &str = "/switchyard/counters/next-module";
+/// The sequence number of the next event (0 when absent).
+pub const NEXT_EVENT_KEY: &str = "/switchyard/counters/next-event";
+/// Bumped by every config write; its revision guards config transactions.
+pub const CONFIG_GENERATION_KEY: &str = "/switchyard/counters/config-generation";
+
+/// The store key of `vlan <id>`.
+pub fn vlan_key(id: u16) -> String {
+    format!("{VLANS_PREFIX}{id:04}")
+}
+
+/// The store key of `port-profile <name>`.
+pub fn profile_key(name: &str) -> String {
+    format!("{PROFILES_PREFIX}{name}")
+}
+
+/// The store key of the module record of the host with this id.
+pub fn module_key(host_id: &str) -> String {
+    format!("{MODULES_PREFIX}{host_id}")
+}
+
+/// The store key of event number `seq`.
+pub fn event_key(seq: u64) -> String {
+    format!("{EVENTS_PREFIX}{seq:020}")
+}
+
+/// What a key under [`CONFIG_PREFIX`] names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigKey<'a> {
+    Vlan(u16),
+    PortProfile(&'a str),
+}
+
+/// Classifies a config key; `None` for keys this version does not know (left alone, so a newer
+/// supervisor sharing the store can add object kinds).
+pub fn parse_config_key(key: &str) -> Option<ConfigKey<'_>> {
+    if let Some(id) = key.strip_prefix(VLANS_PREFIX) {
+        return id.parse().ok().map(ConfigKey::Vlan);
+    }
+    key.strip_prefix(PROFILES_PREFIX).filter(|name| !name.is_empty()).map(ConfigKey::PortProfile)
+}
+
+/// Reads a decimal counter value; an absent key reads as `default`.
+pub fn parse_counter(value: Option<&[u8]>, default: u64) -> Result<u64, String> {
+    match value {
+        None => Ok(default),
+        Some(bytes) => std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .ok_or_else(|| format!("counter value {:?} is not a number", String::from_utf8_lossy(bytes))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip() {
+        assert_eq!(vlan_key(100), "/switchyard/config/vlans/0100");
+        assert_eq!(parse_config_key(&vlan_key(4094)), Some(ConfigKey::Vlan(4094)));
+        assert_eq!(parse_config_key(&profile_key("web")), Some(ConfigKey::PortProfile("web")));
+        assert_eq!(parse_config_key("/switchyard/config/acls/x"), None);
+        assert_eq!(parse_config_key(PROFILES_PREFIX), None);
+        assert!(event_key(9) < event_key(10));
+    }
+
+    #[test]
+    fn counters() {
+        assert_eq!(parse_counter(None, 3), Ok(3));
+        assert_eq!(parse_counter(Some(b"17"), 3), Ok(17));
+        assert!(parse_counter(Some(b"x"), 3).is_err());
+    }
+}

@@ -1,0 +1,308 @@
+//! Modules: hosts as the supervisor sees them. Registration hands out numbers 3, 4, … in join
+//! order and gives a host its number back whenever it returns; heartbeats keep it online.
+//!
+//! Numbers are persisted (module records and the next-number counter live in the store, see
+//! [`crate::layout`]), so they survive restarts of either side. Online/offline is memory only:
+//! it is [`Liveness`], rebuilt from heartbeats after a supervisor restart.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use store::{Compare, Op, StoreError};
+use utoipa::ToSchema;
+
+use crate::events::Event;
+use crate::journal::{Journal, MAX_ATTEMPTS, Write};
+use crate::layout::{MODULES_PREFIX, NEXT_MODULE_KEY, module_key, parse_counter};
+use crate::liveness::Liveness;
+
+/// Supervisors are modules 1 and 2; agents start here.
+pub const FIRST_AGENT_MODULE: u32 = 3;
+/// Longest host id or host name accepted.
+const MAX_NAME_LEN: usize = 256;
+
+/// What the store keeps per host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ModuleRecord {
+    pub module: u32,
+    pub host_name: String,
+    /// Stable identity of the host: the same id always gets the same module number.
+    pub host_id: String,
+    /// The agent's software version.
+    pub version: String,
+    pub addresses: Vec<String>,
+    /// Free text, e.g. `Linux 6.1 x86_64`.
+    pub hardware: String,
+}
+
+/// A module's state as `show module` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModuleStatus {
+    /// Heartbeating.
+    Ok,
+    /// Silent past the heartbeat timeout, or not heard from since the supervisor started.
+    Offline,
+}
+
+/// A module record with its current status (`GET /api/v1/modules`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ModuleView {
+    #[serde(flatten)]
+    pub record: ModuleRecord,
+    pub status: ModuleStatus,
+}
+
+/// An agent's request to join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub host_name: String,
+    pub host_id: String,
+    pub version: String,
+    pub addresses: Vec<String>,
+    pub hardware: String,
+}
+
+/// Why a registration or heartbeat was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: &'static str },
+    #[error("module {module} is not registered; register first")]
+    Unknown { module: u32 },
+    #[error("module {module} belongs to another host; register again")]
+    WrongHost { module: u32 },
+    #[error("module records changed concurrently {MAX_ATTEMPTS} times; try again")]
+    Contended,
+    #[error("stored module record {key} is unreadable: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Registration {
+    /// Refuses ids and names that cannot be keys or that no operator could read.
+    pub fn validate(&self) -> Result<(), ModuleError> {
+        check_name("host_id", &self.host_id)?;
+        check_name("host_name", &self.host_name)?;
+        if self.host_id.contains('/') {
+            return Err(ModuleError::Invalid { field: "host_id", reason: "must not contain '/'" });
+        }
+        Ok(())
+    }
+
+    fn record(&self, module: u32) -> ModuleRecord {
+        ModuleRecord {
+            module,
+            host_name: self.host_name.clone(),
+            host_id: self.host_id.clone(),
+            version: self.version.clone(),
+            addresses: self.addresses.clone(),
+            hardware: self.hardware.clone(),
+        }
+    }
+}
+
+fn check_name(field: &'static str, value: &str) -> Result<(), ModuleError> {
+    if value.is_empty() {
+        return Err(ModuleError::Invalid { field, reason: "must not be empty" });
+    }
+    if value.len() > MAX_NAME_LEN {
+        return Err(ModuleError::Invalid { field, reason: "is longer than 256 bytes" });
+    }
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(ModuleError::Invalid { field, reason: "must not contain spaces or control characters" });
+    }
+    Ok(())
+}
+
+fn decode(key: &str, value: &[u8]) -> Result<ModuleRecord, ModuleError> {
+    serde_json::from_slice(value)
+        .map_err(|e| ModuleError::Corrupt { key: key.to_owned(), reason: e.to_string() })
+}
+
+fn encode(record: &ModuleRecord) -> Result<Vec<u8>, ModuleError> {
+    serde_json::to_vec(record).map_err(|e| ModuleError::Store(StoreError::Io(e.to_string())))
+}
+
+/// The module registry: numbers (persisted) and liveness (memory).
+#[derive(Debug)]
+pub struct Modules {
+    /// module number -> host id, for checking heartbeats without a store read.
+    hosts: RwLock<HashMap<u32, String>>,
+    liveness: Mutex<Liveness>,
+}
+
+impl Modules {
+    /// Loads the known modules; all start offline.
+    pub async fn load(journal: &Journal, liveness: Liveness) -> Result<Self, ModuleError> {
+        let records = Self::records(journal).await?;
+        let hosts = records.into_iter().map(|record| (record.module, record.host_id)).collect();
+        Ok(Self { hosts: RwLock::new(hosts), liveness: Mutex::new(liveness) })
+    }
+
+    /// Every module record, by number.
+    pub async fn records(journal: &Journal) -> Result<Vec<ModuleRecord>, ModuleError> {
+        let range = journal.store().range(MODULES_PREFIX).await?;
+        let mut records =
+            range.kvs.iter().map(|kv| decode(&kv.key, &kv.value)).collect::<Result<Vec<_>, _>>()?;
+        records.sort_by_key(|record| record.module);
+        Ok(records)
+    }
+
+    /// Every module with its status, by number.
+    pub async fn list(&self, journal: &Journal) -> Result<Vec<ModuleView>, ModuleError> {
+        let records = Self::records(journal).await?;
+        let liveness = self.liveness.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(records
+            .into_iter()
+            .map(|record| {
+                let status =
+                    if liveness.is_online(record.module) { ModuleStatus::Ok } else { ModuleStatus::Offline };
+                ModuleView { record, status }
+            })
+            .collect())
+    }
+
+    /// Joins a host: its old number if it has one, else the next free one. Logs
+    /// `VEM_MGR_DETECTED` and `MOD_ONLINE` unless the module was already online.
+    pub async fn register(
+        &self,
+        journal: &Journal,
+        request: &Registration,
+        now: Instant,
+    ) -> Result<ModuleRecord, ModuleError> {
+        request.validate()?;
+        let key = module_key(&request.host_id);
+        let mut writer = journal.writer().await;
+        for _ in 0..MAX_ATTEMPTS {
+            let store = writer.store().clone();
+            let mut write = Write::default();
+            let record = match store.get(&key).await? {
+                Some(kv) => {
+                    let old = decode(&kv.key, &kv.value)?;
+                    let record = request.record(old.module);
+                    write.compare.push(Compare::ModRevision(key.clone(), kv.mod_revision));
+                    if record != old {
+                        write.ops.push(Op::Put { key: key.clone(), value: encode(&record)? });
+                    }
+                    record
+                }
+                None => {
+                    let counter = store.get(NEXT_MODULE_KEY).await?;
+                    let number = parse_counter(counter.as_ref().map(|kv| kv.value.as_slice()), 3)
+                        .map_err(|reason| ModuleError::Corrupt { key: NEXT_MODULE_KEY.into(), reason })?;
+                    let number = u32::try_from(number).unwrap_or(u32::MAX).max(FIRST_AGENT_MODULE);
+                    let record = request.record(number);
+                    write.compare.push(Compare::CreateRevision(key.clone(), 0));
+                    write.compare.push(Compare::ModRevision(
+                        NEXT_MODULE_KEY.into(),
+                        counter.map_or(0, |kv| kv.mod_revision),
+                    ));
+                    write.ops.push(Op::Put { key: key.clone(), value: encode(&record)? });
+                    write.ops.push(Op::Put {
+                        key: NEXT_MODULE_KEY.into(),
+                        value: (u64::from(number) + 1).to_string().into_bytes(),
+                    });
+                    record
+                }
+            };
+            if !self.is_online(record.module) {
+                write.events.push(Event::module_detected(&record.host_name, record.module));
+                write.events.push(Event::module_online(record.module));
+            }
+            if writer.try_commit(write).await?.is_some() {
+                drop(writer);
+                self.hosts
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(record.module, record.host_id.clone());
+                self.liveness.lock().unwrap_or_else(PoisonError::into_inner).heartbeat(record.module, now);
+                return Ok(record);
+            }
+        }
+        Err(ModuleError::Contended)
+    }
+
+    /// A heartbeat from `module`, which must belong to `host_id`. Brings the module online
+    /// (logging `MOD_ONLINE`) if it was not.
+    pub async fn heartbeat(
+        &self,
+        journal: &Journal,
+        module: u32,
+        host_id: &str,
+        now: Instant,
+    ) -> Result<(), ModuleError> {
+        self.check_owner(journal, module, host_id).await?;
+        let came_online = self.liveness.lock().unwrap_or_else(PoisonError::into_inner).heartbeat(module, now);
+        if came_online {
+            log_events(journal, vec![Event::module_online(module)]).await;
+        }
+        Ok(())
+    }
+
+    /// Takes silent modules offline, logging `MOD_OFFLINE` for each.
+    pub async fn expire(&self, journal: &Journal, now: Instant) -> Vec<u32> {
+        let expired = self.liveness.lock().unwrap_or_else(PoisonError::into_inner).expire(now);
+        if !expired.is_empty() {
+            log_events(journal, expired.iter().map(|&module| Event::module_offline(module)).collect()).await;
+        }
+        expired
+    }
+
+    /// Whether the module is heartbeating.
+    pub fn is_online(&self, module: u32) -> bool {
+        self.liveness.lock().unwrap_or_else(PoisonError::into_inner).is_online(module)
+    }
+
+    /// Checks that `module` is registered to `host_id`: from memory, or from the store when
+    /// another supervisor registered it.
+    pub async fn check_owner(
+        &self,
+        journal: &Journal,
+        module: u32,
+        host_id: &str,
+    ) -> Result<(), ModuleError> {
+        let known = self.hosts.read().unwrap_or_else(PoisonError::into_inner).get(&module).cloned();
+        match known {
+            Some(owner) if owner == host_id => Ok(()),
+            Some(_) => Err(ModuleError::WrongHost { module }),
+            None => {
+                if host_id.is_empty() || host_id.contains('/') {
+                    return Err(ModuleError::Unknown { module });
+                }
+                let key = module_key(host_id);
+                match journal.store().get(&key).await? {
+                    Some(kv) if decode(&key, &kv.value)?.module == module => {
+                        self.hosts
+                            .write()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .insert(module, host_id.to_owned());
+                        Ok(())
+                    }
+                    _ => Err(ModuleError::Unknown { module }),
+                }
+            }
+        }
+    }
+}
+
+/// Logs events that need no other write; a failure is reported, not returned: the state change
+/// it describes has already happened.
+async fn log_events(journal: &Journal, events: Vec<Event>) {
+    let mut writer = journal.writer().await;
+    for _ in 0..MAX_ATTEMPTS {
+        let write = Write { events: events.clone(), ..Write::default() };
+        match writer.try_commit(write).await {
+            Ok(Some(_)) => return,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::warn!(%error, "cannot log module events");
+                return;
+            }
+        }
+    }
+    tracing::warn!("cannot log module events: the event log is contended");
+}

@@ -1,0 +1,99 @@
+//! REST errors: always JSON, always with a status that says whose fault it was.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, StringRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::config_store::ConfigWriteError;
+use crate::modules::ModuleError;
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, in words.
+    pub error: String,
+    /// For config text: the 1-based line of the offending input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// For config text and commands: the 1-based column of the offending input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// For config text: what the parser would have accepted there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Vec<String>>,
+}
+
+/// An error response: a status and an [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    /// An error with just a message.
+    pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
+        Self { status, body: ErrorBody { error: error.into(), line: None, column: None, expected: None } }
+    }
+
+    /// The resource does not exist.
+    pub fn not_found(error: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        Self::new(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<StringRejection> for ApiError {
+    fn from(rejection: StringRejection) -> Self {
+        Self::new(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<ModuleError> for ApiError {
+    fn from(error: ModuleError) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+    }
+}
+
+impl From<store::StoreError> for ApiError {
+    fn from(error: store::StoreError) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+    }
+}
+
+impl From<ConfigWriteError> for ApiError {
+    fn from(error: ConfigWriteError) -> Self {
+        let message = error.to_string();
+        match error {
+            ConfigWriteError::Rejected { line, column, expected, .. } => Self {
+                status: StatusCode::BAD_REQUEST,
+                body: ErrorBody {
+                    error: message,
+                    line: Some(line),
+                    column: Some(column),
+                    expected: Some(expected),
+                },
+            },
+            ConfigWriteError::Invalid(_) => Self::new(StatusCode::BAD_REQUEST, message),
+            ConfigWriteError::NoSuchProfile(_) => Self::not_found(message),
+            ConfigWriteError::Contended => Self::new(StatusCode::CONFLICT, message),
+            ConfigWriteError::Corrupt { .. } | ConfigWriteError::Store(_) => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+            }
+        }
+    }
+}

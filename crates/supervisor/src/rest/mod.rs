@@ -1,0 +1,54 @@
+//! The REST API under `/api/v1`, its OpenAPI document, and the gRPC service, in one router.
+//!
+//! Every error is JSON ([`ErrorBody`]) with a 4xx status for the client's mistakes — including
+//! bodies of the wrong shape or over the size limit, unknown paths and wrong methods.
+
+mod error;
+mod extract;
+mod handlers;
+mod openapi;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use tonic::server::NamedService;
+
+use crate::grpc::AgentService;
+use crate::state::SupervisorState;
+
+pub use error::{ApiError, ErrorBody};
+pub use openapi::ApiDoc;
+
+/// All routes: REST, `/openapi.json`, and `switchyard.v1.Supervisor` (gRPC over h2c).
+pub fn router(state: Arc<SupervisorState>) -> Router {
+    type Grpc = proto::supervisor_server::SupervisorServer<AgentService>;
+    let body_limit = state.options.body_limit;
+    let grpc = Grpc::new(AgentService::new(state.clone()));
+    Router::new()
+        .route("/api/v1/port-profiles", get(handlers::list_profiles))
+        .route(
+            "/api/v1/port-profiles/{name}",
+            get(handlers::get_profile).put(handlers::put_profile).delete(handlers::delete_profile),
+        )
+        .route("/api/v1/config", get(handlers::get_config).post(handlers::post_config))
+        .route("/api/v1/exec", post(handlers::post_exec))
+        .route("/api/v1/modules", get(handlers::list_modules))
+        .route("/api/v1/events", get(handlers::list_events))
+        .route("/openapi.json", get(openapi::document))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .with_state(state)
+        .route_service(&format!("/{}/{{*rest}}", Grpc::NAME), grpc)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such resource")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this resource")
+}

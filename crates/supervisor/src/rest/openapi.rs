@@ -1,0 +1,34 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use super::handlers;
+
+/// The supervisor's REST API.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Switchyard supervisor",
+        description = "Port-profiles, config, modules and the event log of a Switchyard domain."
+    ),
+    paths(
+        handlers::list_profiles,
+        handlers::get_profile,
+        handlers::put_profile,
+        handlers::delete_profile,
+        handlers::get_config,
+        handlers::post_config,
+        handlers::post_exec,
+        handlers::list_modules,
+        handlers::list_events,
+    ),
+    tags((name = "config", description = "Port-profiles and the running config"),
+         (name = "status", description = "Modules, events and show commands"))
+)]
+pub struct ApiDoc;
+
+/// `GET /openapi.json`.
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

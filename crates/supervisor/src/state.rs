@@ -1,0 +1,23 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use store::Store;
+use tokio::sync::watch;
+
+use crate::SupervisorOptions;
+use crate::fanout::Fanout;
+use crate::journal::Journal;
+use crate::modules::Modules;
+
+/// The running supervisor: its store, registries and fan-out.
+#[derive(Debug)]
+pub struct SupervisorState {
+    pub store: Arc<dyn Store>,
+    pub options: SupervisorOptions,
+    pub journal: Journal,
+    pub modules: Modules,
+    pub fanout: Arc<Fanout>,
+    /// Turns true when the supervisor is shutting down; long-lived streams end on it.
+    pub shutdown: watch::Receiver<bool>,
+}

@@ -364,9 +364,8 @@ fn step<'t, A>(
     let mut prefix = Vec::new();
     let mut params = Vec::new();
     let mut rejects: Vec<(Param, Reject)> = Vec::new();
-    let mut expected: Vec<String> = Vec::new();
-    let mut any_keyword = false;
-    let mut any_token = false;
+    // Only needed for an error message; strings are built then.
+    let mut seen: Vec<Token> = Vec::new();
     for mut a in alive {
         if a.done {
             done.push(a);
@@ -375,11 +374,9 @@ fn step<'t, A>(
         let Some(token) = a.next_token().copied() else {
             continue;
         };
-        any_token = true;
+        seen.push(token);
         match token {
             Token::Keyword { word: k, .. } => {
-                any_keyword = true;
-                push_unique(&mut expected, k.to_string());
                 if k == lower {
                     a.consumed += 1;
                     exact.push(a);
@@ -389,7 +386,6 @@ fn step<'t, A>(
                 }
             }
             Token::Param { param, .. } => {
-                push_unique(&mut expected, param.describe());
                 let text = match param {
                     Param::Text { .. } => line[word.start..].trim_end(),
                     _ => word.text,
@@ -426,7 +422,7 @@ fn step<'t, A>(
         params
     };
     if next.is_empty() && done.is_empty() {
-        return Err(reject_error(word, rejects, expected, any_keyword, any_token));
+        return Err(reject_error(word, rejects, &seen));
     }
     next.extend(done);
     Ok(next)
@@ -434,14 +430,8 @@ fn step<'t, A>(
 
 /// The error for a word no command accepted: a parameter's own reason when the word was
 /// clearly meant for it (`vlan 5000`), else "invalid word" with the alternatives.
-fn reject_error(
-    word: &Word<'_>,
-    rejects: Vec<(Param, Reject)>,
-    expected: Vec<String>,
-    any_keyword: bool,
-    any_token: bool,
-) -> MatchError {
-    if !any_token {
+fn reject_error(word: &Word<'_>, rejects: Vec<(Param, Reject)>, seen: &[Token]) -> MatchError {
+    if seen.is_empty() {
         return MatchError {
             kind: MatchErrorKind::Invalid,
             column: word.column,
@@ -449,6 +439,7 @@ fn reject_error(
             expected: Vec::new(),
         };
     }
+    let any_keyword = seen.iter().any(|t| matches!(t, Token::Keyword { .. }));
     let looks_numeric = word.text.starts_with(|c: char| c.is_ascii_digit());
     let meant = rejects.into_iter().find(|(param, _)| !any_keyword || (looks_numeric && param.is_numeric()));
     match meant {
@@ -462,9 +453,21 @@ fn reject_error(
             kind: MatchErrorKind::Invalid,
             column: word.column,
             message: format!("invalid word '{}'", word.text),
-            expected,
+            expected: describe_all(seen),
         },
     }
+}
+
+/// "expected …" entries for tokens: keywords as themselves, parameters described.
+fn describe_all(tokens: &[Token]) -> Vec<String> {
+    let mut out = Vec::new();
+    for token in tokens {
+        match token {
+            Token::Keyword { word, .. } => push_unique(&mut out, word.to_string()),
+            Token::Param { param, .. } => push_unique(&mut out, param.describe()),
+        }
+    }
+    out
 }
 
 fn push_unique(list: &mut Vec<String>, item: String) {
@@ -507,14 +510,8 @@ pub fn match_line<'t, A>(tables: &[&'t [Command<A>]], line: &str) -> Result<Matc
 }
 
 fn next_descriptions<A>(alive: &[Alive<'_, A>], at_start: bool, tables: &[&[Command<A>]]) -> Vec<String> {
-    let mut out = Vec::new();
-    for a in alive {
-        match a.next_token() {
-            Some(Token::Keyword { word, .. }) => push_unique(&mut out, word.to_string()),
-            Some(Token::Param { param, .. }) => push_unique(&mut out, param.describe()),
-            None => {}
-        }
-    }
+    let tokens: Vec<Token> = alive.iter().filter_map(|a| a.next_token().copied()).collect();
+    let mut out = describe_all(&tokens);
     if at_start && any_negatable(tables) {
         push_unique(&mut out, NO.to_string());
     }

@@ -1,0 +1,193 @@
+//! Properties of the language: print ∘ parse is a fixed point over random valid models, and no
+//! input makes `apply` panic.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use config::{
+    Config, PortBinding, PortProfile, ProfileType, SwitchportMode, Vlan, VlanSet, apply, evaluate_all,
+    print_running_config, validate,
+};
+use proptest::prelude::*;
+
+fn name() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9_.:/!#$%&*+,;<=>@^~|-]{1,20}"
+}
+
+fn text() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9é][a-zA-Z0-9é ,.!?-]{0,60}"
+        .prop_map(|s| s.trim_end().to_string())
+        .prop_filter("non-empty", |s| !s.is_empty())
+}
+
+fn vlan_id() -> impl Strategy<Value = u16> {
+    prop_oneof![1u16..=10, 4090u16..=4094, 1u16..=4094]
+}
+
+fn vlan_set() -> impl Strategy<Value = VlanSet> {
+    prop_oneof![
+        Just(VlanSet::all()),
+        Just(VlanSet::none()),
+        prop::collection::vec((vlan_id(), 0u16..40), 1..6).prop_map(|runs| {
+            runs.into_iter().fold(VlanSet::none(), |set, (first, len)| {
+                set.union(&VlanSet::range(first, first.saturating_add(len)))
+            })
+        }),
+    ]
+}
+
+fn non_empty_vlan_set() -> impl Strategy<Value = VlanSet> {
+    vlan_set().prop_filter("system vlan lists are never empty", |s| !s.is_empty())
+}
+
+fn vlans() -> impl Strategy<Value = BTreeMap<u16, Vlan>> {
+    prop::collection::btree_map(
+        vlan_id(),
+        prop::option::of("[a-zA-Z0-9_-]{1,32}").prop_map(|name| Vlan { name }),
+        0..8,
+    )
+}
+
+/// A profile with attributes allowed for `kind`, no inheritance yet.
+fn profile(kind: ProfileType) -> impl Strategy<Value = PortProfile> {
+    let vethernet = kind == ProfileType::Vethernet;
+    (
+        (
+            prop::option::of(text()),
+            prop::option::of(prop_oneof![Just(SwitchportMode::Access), Just(SwitchportMode::Trunk)]),
+            prop::option::of(vlan_id()),
+            prop::option::of(vlan_set()),
+            prop::option::of(vlan_id()),
+        ),
+        (
+            any::<bool>(),
+            prop::option::of(1u32..=1024),
+            prop::option::of(prop_oneof![
+                Just(PortBinding::Static),
+                Just(PortBinding::Dynamic),
+                Just(PortBinding::Ephemeral)
+            ]),
+            prop::option::of(non_empty_vlan_set()),
+            prop::option::of(any::<bool>()),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            move |(
+                (description, mode, access_vlan, trunk_allowed_vlans, trunk_native_vlan),
+                (mac_pinning, max_ports, port_binding, system_vlans, shutdown, state_enabled),
+            )| PortProfile {
+                kind,
+                description,
+                mode,
+                access_vlan,
+                trunk_allowed_vlans,
+                trunk_native_vlan,
+                channel_group_mac_pinning: (!vethernet && mac_pinning).then_some(true),
+                inherit: None,
+                max_ports: max_ports.filter(|_| vethernet),
+                port_binding: port_binding.filter(|_| vethernet),
+                system_vlans,
+                shutdown,
+                state_enabled,
+            },
+        )
+}
+
+fn kind() -> impl Strategy<Value = ProfileType> {
+    prop_oneof![Just(ProfileType::Vethernet), Just(ProfileType::Ethernet)]
+}
+
+/// Valid models: profiles inherit only from earlier profiles of their own type (no cycles).
+fn valid_config() -> impl Strategy<Value = Config> {
+    let entry = (name(), kind(), any::<Option<prop::sample::Index>>())
+        .prop_flat_map(|(name, kind, parent)| (Just(name), profile(kind), Just(parent)));
+    (vlans(), prop::collection::vec(entry, 0..8)).prop_map(|(vlans, entries)| {
+        let mut port_profiles: BTreeMap<String, PortProfile> = BTreeMap::new();
+        for (name, mut profile, parent) in entries {
+            if port_profiles.contains_key(&name) {
+                continue;
+            }
+            let candidates: Vec<&String> =
+                port_profiles.iter().filter(|(_, p)| p.kind == profile.kind).map(|(n, _)| n).collect();
+            if let Some(index) = parent
+                && !candidates.is_empty()
+            {
+                profile.inherit = Some(index.get(&candidates).to_string());
+            }
+            port_profiles.insert(name, profile);
+        }
+        Config { vlans, port_profiles }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn generated_models_are_valid(c in valid_config()) {
+        prop_assert_eq!(validate(&c), Ok(()));
+        prop_assert_eq!(evaluate_all(&c).len(), c.port_profiles.len());
+    }
+
+    #[test]
+    fn print_then_apply_gives_the_model_back(c in valid_config()) {
+        let text = print_running_config(&c);
+        let applied = apply(&Config::default(), &text)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(&applied.config, &c, "{}", text);
+        // print ∘ parse is a fixed point.
+        prop_assert_eq!(print_running_config(&applied.config), text);
+        // Applying the running config onto itself changes nothing.
+        let again = apply(&c, &print_running_config(&c)).unwrap();
+        prop_assert!(again.changes.is_empty());
+    }
+
+    #[test]
+    fn json_round_trips(c in valid_config()) {
+        let json = serde_json::to_string(&c).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), c);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC*") {
+        let _ = apply(&Config::default(), &text);
+    }
+
+    #[test]
+    fn arbitrary_lines_of_real_words_never_panic(
+        lines in prop::collection::vec(
+            (
+                prop_oneof![Just(""), Just("  "), Just("\t")],
+                prop::collection::vec(
+                    prop_oneof![
+                        Just("no"), Just("vlan"), Just("port-profile"), Just("type"),
+                        Just("vethernet"), Just("ethernet"), Just("switchport"), Just("mode"),
+                        Just("access"), Just("trunk"), Just("allowed"), Just("add"),
+                        Just("remove"), Just("except"), Just("all"), Just("none"),
+                        Just("native"), Just("inherit"), Just("max-ports"), Just("state"),
+                        Just("enabled"), Just("shutdown"), Just("description"), Just("name"),
+                        Just("system"), Just("exit"), Just("end"), Just("1-5,7"), Just("0"),
+                        Just("4095"), Just("100"), Just("a"), Just("b"), Just("é"), Just("?"),
+                    ],
+                    0..7,
+                ),
+            ),
+            0..12,
+        )
+    ) {
+        let text: String = lines
+            .iter()
+            .map(|(indent, words)| format!("{indent}{}\n", words.join(" ")))
+            .collect();
+        let base = apply(&Config::default(), "port-profile a\nport-profile b\n  inherit port-profile a\nvlan 5\n")
+            .unwrap()
+            .config;
+        if let Ok(applied) = apply(&base, &text) {
+            // Whatever was accepted is valid and prints back to itself.
+            prop_assert_eq!(validate(&applied.config), Ok(()));
+            let printed = print_running_config(&applied.config);
+            prop_assert_eq!(&apply(&Config::default(), &printed).unwrap().config, &applied.config);
+        }
+    }
+}

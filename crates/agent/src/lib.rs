@@ -1,1 +1,40 @@
-//! agent
+//! The Switchyard agent: the per-host daemon (the Nexus 1000V's VEM) as a library.
+//!
+//! An agent joins the supervisor as a module, heartbeats, and holds one Watch stream over which
+//! it receives the port-profiles' evaluated policies: a sync, then deltas. It keeps the policy
+//! snapshot in memory (published to the datapath through [`PolicyFeed`]) and on disk
+//! (`policies.json`), so with the supervisor gone it runs headless on what it last had and
+//! resyncs by telling the supervisor what it holds when it comes back. It serves a local API on
+//! `D/agent.sock` that [`vemcmd`] uses.
+//!
+//! Layout: pure cores ([`policy_sync`], [`backoff`], [`snapshot`], the local API's messages)
+//! driven by thin I/O shells (`supervisor_link`, the local API server, [`persist`]).
+
+mod agent;
+pub mod backoff;
+mod fs_atomic;
+pub mod host_info;
+pub mod identity;
+pub mod local_api;
+pub mod paths;
+pub mod persist;
+pub mod policy_feed;
+pub mod policy_sync;
+pub mod snapshot;
+pub mod status;
+mod supervisor_link;
+pub mod vemcmd;
+
+pub use agent::{Agent, AgentOptions, run};
+pub use paths::DataDir;
+pub use policy_feed::PolicyFeed;
+pub use snapshot::{PolicyEntry, PolicySnapshot};
+pub use status::{AgentStatus, ConnectionState};
+pub use supervisor_link::LinkError;
+
+/// The switch name `vemcmd show card` reports. The protocol does not carry the supervisor's
+/// switch name yet; `switch` is also the shell's prompt and the event log's host field.
+pub const SWITCH_NAME: &str = "switch";
+
+/// The vEthernet ports one module can hold (`show module`'s Ports column).
+pub const MAX_VIRTUAL_PORTS: u32 = 248;

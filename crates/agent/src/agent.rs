@@ -1,0 +1,163 @@
+//! Assembles the agent: identity, persisted snapshot, supervisor link, local API.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::identity::{HostIdentity, load_module, load_or_create_host_id};
+use crate::local_api::{LocalApiServer, Request, Responder};
+use crate::paths::DataDir;
+use crate::policy_feed::PolicyFeed;
+use crate::policy_sync::PolicySync;
+use crate::snapshot::PolicySnapshot;
+use crate::status::AgentStatus;
+use crate::supervisor_link::{SupervisorLink, endpoint};
+use crate::{host_info, persist};
+
+/// What `switchyard agent` is started with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentOptions {
+    /// The supervisor's URL, e.g. `http://127.0.0.1:7400`.
+    pub supervisor: String,
+    /// This host's name (the card name, `Server-Name` in `show module`).
+    pub host_name: String,
+    /// Where the agent keeps host id, module number, policies and its socket.
+    pub data_dir: PathBuf,
+    /// Overrides the host id persisted in the data dir (nothing is written then).
+    pub host_id: Option<String>,
+}
+
+/// A running agent. Dropping it stops its tasks and removes its socket.
+#[derive(Debug)]
+pub struct Agent {
+    data_dir: DataDir,
+    identity: Arc<HostIdentity>,
+    policies: watch::Receiver<Arc<PolicySnapshot>>,
+    status: watch::Receiver<AgentStatus>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Agent {
+    /// Starts the agent: loads its identity and last snapshot (running headless on it at
+    /// once), serves the local API, and starts joining the supervisor in the background.
+    ///
+    /// Fails only on what retrying cannot fix: an unusable data dir, a malformed supervisor
+    /// URL, or another agent already serving the data dir's socket.
+    pub async fn start(options: AgentOptions) -> anyhow::Result<Self> {
+        let endpoint = endpoint(&options.supervisor)?;
+        let data_dir = DataDir::new(&options.data_dir);
+        std::fs::create_dir_all(data_dir.root())
+            .with_context(|| format!("cannot create data dir {}", data_dir.root().display()))?;
+        let host_id = match options.host_id {
+            Some(id) => id,
+            None => load_or_create_host_id(&data_dir.host_id_file())?,
+        };
+        let identity = Arc::new(HostIdentity {
+            host_name: options.host_name,
+            host_id,
+            hardware: host_info::hardware(),
+            addresses: host_info::addresses().iter().map(ToString::to_string).collect(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        });
+
+        let snapshot = persist::load_or_empty(&data_dir.policies_file());
+        if !snapshot.is_empty() {
+            tracing::info!(
+                "loaded {} policies at revision {} from {}; headless until the supervisor answers",
+                snapshot.len(),
+                snapshot.revision,
+                data_dir.policies_file().display()
+            );
+        }
+        let sync = PolicySync::new(snapshot);
+        let (policies_tx, policies) = watch::channel(Arc::clone(sync.snapshot()));
+        let (status_tx, status) = watch::channel(AgentStatus::headless(load_module(&data_dir.module_file())));
+
+        let local_api = LocalApiServer::bind(&data_dir.socket()).await?;
+        let responder = Responder {
+            identity: Arc::clone(&identity),
+            supervisor: options.supervisor,
+            status: status.clone(),
+            policies: policies.clone(),
+        };
+        let handler = move |request: &Request| responder.respond(request, Instant::now());
+        let link =
+            SupervisorLink::new(endpoint, Arc::clone(&identity), &data_dir, sync, policies_tx, status_tx);
+        let tasks = vec![tokio::spawn(local_api.serve(Arc::new(handler))), tokio::spawn(link.run())];
+        tracing::info!(
+            "agent {} ({}) serving {}",
+            identity.host_name,
+            identity.host_id,
+            data_dir.socket().display()
+        );
+        Ok(Self { data_dir, identity, policies, status, tasks })
+    }
+
+    /// A subscription to the policy snapshots: the datapath's way in (see [`PolicyFeed`]).
+    pub fn policies(&self) -> PolicyFeed {
+        PolicyFeed::new(self.policies.clone())
+    }
+
+    /// The supervisor link's live status.
+    pub fn status(&self) -> watch::Receiver<AgentStatus> {
+        self.status.clone()
+    }
+
+    /// Who this host is.
+    pub fn identity(&self) -> &HostIdentity {
+        &self.identity
+    }
+
+    /// The data dir and its files.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.data_dir
+    }
+
+    /// Stops the agent and waits until its tasks are gone (the socket is removed, the
+    /// supervisor sees heartbeats stop).
+    pub async fn stop(mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.tasks.drain(..) {
+            // Cancelled is the expected outcome; a panic was already reported by tokio.
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        if let Err(err) = std::fs::remove_file(self.data_dir.socket())
+            && err.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("cannot remove {}: {err}", self.data_dir.socket().display());
+        }
+    }
+}
+
+/// Runs the agent until SIGTERM or ctrl-c (`switchyard agent`).
+pub async fn run(options: AgentOptions) -> anyhow::Result<()> {
+    let agent = Agent::start(options).await?;
+    shutdown_signal().await?;
+    tracing::info!("shutting down");
+    agent.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.context("cannot watch ctrl-c")?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}

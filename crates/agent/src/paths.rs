@@ -1,0 +1,43 @@
+//! Where the agent keeps its state inside `--data-dir`.
+//!
+//! One place names every file so the agent and `vemcmd` (a separate process) agree on them.
+
+use std::path::{Path, PathBuf};
+
+/// The agent's data directory and the files in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// Wraps `root` (typically `/var/lib/switchyard`).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `host-id`: the host's stable identity, a uuid generated on first start.
+    pub fn host_id_file(&self) -> PathBuf {
+        self.root.join("host-id")
+    }
+
+    /// `module`: the module number the supervisor last gave this host.
+    pub fn module_file(&self) -> PathBuf {
+        self.root.join("module")
+    }
+
+    /// `policies.json`: the last policy snapshot, what a headless agent runs on.
+    pub fn policies_file(&self) -> PathBuf {
+        self.root.join("policies.json")
+    }
+
+    /// `agent.sock`: the local API that `vemcmd` talks to.
+    pub fn socket(&self) -> PathBuf {
+        self.root.join("agent.sock")
+    }
+}

@@ -1,0 +1,34 @@
+//! The agent's connection to the supervisor as the local API reports it.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+/// Whether the agent is talking to the supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionState {
+    /// Registered, watch stream synced, heartbeats answered.
+    Connected,
+    /// No supervisor: the agent keeps forwarding on its last snapshot.
+    Headless,
+}
+
+/// The live state of the supervisor link, published by its driver on a `watch` channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentStatus {
+    pub state: ConnectionState,
+    /// The module number: from the supervisor, or persisted from an earlier run.
+    pub module: Option<u32>,
+    /// When the supervisor last answered a heartbeat.
+    pub last_heartbeat_ack: Option<Instant>,
+    /// The config revision the supervisor reported in its last heartbeat reply.
+    pub supervisor_revision: Option<i64>,
+}
+
+impl AgentStatus {
+    /// The status of an agent that has not reached its supervisor yet.
+    pub fn headless(module: Option<u32>) -> Self {
+        Self { state: ConnectionState::Headless, module, last_heartbeat_ack: None, supervisor_revision: None }
+    }
+}

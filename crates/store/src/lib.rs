@@ -131,7 +131,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Run a transaction atomically. Durable when it returns.
     async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError>;
     /// Events for keys with `prefix`, starting at `start_revision` (inclusive; use the
-    /// `revision + 1` of a previous read), then live.
+    /// `revision + 1` of a previous read; 0 or less: from the next write), then live. One item
+    /// per revision that touched a matching key. Fails with [`StoreError::Compacted`] if that
+    /// revision is no longer in the history.
     async fn watch(&self, prefix: &str, start_revision: Revision) -> Result<WatchStream, StoreError>;
     /// The current revision.
     async fn revision(&self) -> Result<Revision, StoreError>;

@@ -1,1 +1,37 @@
-//! Switchyard datapath (in progress).
+//! Switchyard's datapath: the switching pipeline of one host, pure.
+//!
+//! Frames arrive in an [`RxBatch`], each tagged with its port; [`Datapath::process`] decides
+//! each frame's fate and writes what to send into a [`TxBatch`], which names input frames by
+//! index (no copies). Per frame: ingress port policy (profile found, admin state) → segment
+//! (access VLAN or bridge-domain; trunk allowed VLANs, native untagged) → source MAC learning
+//! (static entries for attached MACs, dynamic ones with aging, moves) → destination lookup
+//! (known unicast to one port; broadcast, multicast and unknown unicast flooded within the
+//! segment, never back out of the ingress port) → egress tagging. Every drop is counted by
+//! [`DropReason`], per port and in total. [`Datapath::trace`] runs one frame through the same
+//! decisions and says what each was.
+//!
+//! Configuration is an immutable [`Snapshot`] swapped whole by [`Datapath::set_config`].
+//! No I/O, no clock (`now` is passed in), no allocation per frame. Packet I/O sits behind
+//! [`io::PortIo`]; [`io::memory`] is the in-memory backend tests and simulations use.
+
+mod batch;
+mod counters;
+mod datapath;
+mod error;
+mod forward;
+pub mod io;
+mod mac_table;
+mod port;
+mod segment;
+mod snapshot;
+mod vlan_bitmap;
+
+pub use batch::{RxBatch, RxFrame, TxBatch, TxFrame, TxView};
+pub use counters::{Direction, DropCounters, DropReason, MacTableCounters, PortStats, TrafficCounters};
+pub use datapath::{Datapath, Settings};
+pub use error::ConfigError;
+pub use mac_table::{MacKind, MacTableRow};
+pub use port::{PortConfig, PortId, PortMode, ProfileBinding};
+pub use segment::Segment;
+pub use snapshot::{DEFAULT_MAC_AGING, Snapshot, StaticMacConflict};
+pub use vlan_bitmap::VlanBitmap;

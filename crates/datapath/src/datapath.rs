@@ -1,0 +1,254 @@
+//! The datapath: a snapshot of the config, the MAC table and the counters, and the two ways
+//! frames go through them — `process` (batches, silent) and `trace` (one frame, narrated).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::batch::{RxBatch, RxFrame, TxBatch, TxFrame};
+use crate::counters::{Cast, DropCounters, MacTableCounters, PortStats};
+use crate::forward::{Destination, FloodCause, Narrator, Observer, Silent, decide, egresses};
+use crate::mac_table::{MacKind, MacTable, MacTableRow, nanos};
+use crate::snapshot::{PortIndex, Snapshot};
+use crate::{DropReason, PortId};
+
+/// How often aged MAC entries are swept out (lookups ignore them before that).
+const SWEEP_INTERVAL_NANOS: u64 = 1_000_000_000;
+
+/// Sizes fixed for the datapath's life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Most dynamic MAC entries kept; past that, new source MACs are not learned (their frames
+    /// are still forwarded; `MacTableCounters::table_full` counts them).
+    pub mac_table_size: usize,
+    /// Seed of the MAC table's hash. Give each agent a random one so that nobody can choose
+    /// source MACs that collide; tests give a fixed one to stay deterministic.
+    pub hash_seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { mac_table_size: 16 * 1024, hash_seed: 0 }
+    }
+}
+
+/// The switching pipeline of one host.
+///
+/// Pure and deterministic: no I/O, no clock (`now` is a `Duration` since any fixed epoch, e.g.
+/// the agent's start, and must not go backwards), no allocation while processing frames.
+#[derive(Debug)]
+pub struct Datapath {
+    config: Arc<Snapshot>,
+    macs: MacTable,
+    counters: Counters,
+    next_sweep: u64,
+}
+
+/// Per-port statistics, parallel to the snapshot's ports, and the switch-wide drop total.
+#[derive(Debug, Default)]
+struct Counters {
+    ports: Vec<PortStats>,
+    total_drops: DropCounters,
+}
+
+impl Counters {
+    fn drop(&mut self, port: Option<PortIndex>, reason: DropReason, count: u64) {
+        if let Some(stats) = port.and_then(|port| self.ports.get_mut(usize::from(port))) {
+            stats.drops.add(reason, count);
+        }
+        self.total_drops.add(reason, count);
+    }
+
+    fn port(&mut self, port: PortIndex) -> &mut PortStats {
+        &mut self.ports[usize::from(port)]
+    }
+}
+
+impl Datapath {
+    /// A datapath forwarding by `config`, with an empty MAC table.
+    pub fn new(settings: &Settings, config: Arc<Snapshot>) -> Self {
+        let mut datapath = Self {
+            config: Arc::new(Snapshot::default()),
+            macs: MacTable::new(settings.mac_table_size, settings.hash_seed),
+            counters: Counters::default(),
+            next_sweep: 0,
+        };
+        datapath.set_config(config);
+        datapath
+    }
+
+    /// Switches to `config` between two batches. Counters of ports that remain are kept;
+    /// learned MACs are kept where their port still forwards and carries their segment.
+    pub fn set_config(&mut self, config: Arc<Snapshot>) {
+        self.macs.install(&self.config, &config);
+        let mut old_stats = std::mem::take(&mut self.counters.ports);
+        self.counters.ports = config
+            .ports()
+            .iter()
+            .map(|port| {
+                self.config
+                    .index_of(port.id)
+                    .and_then(|old| old_stats.get_mut(usize::from(old)))
+                    .map(std::mem::take)
+                    .unwrap_or_default()
+            })
+            .collect();
+        self.config = config;
+    }
+
+    /// The snapshot in force.
+    pub fn config(&self) -> &Arc<Snapshot> {
+        &self.config
+    }
+
+    /// Switches every frame of `rx` and fills `tx` (cleared first) with what to send. `tx`
+    /// refers to `rx`'s frames by index: keep `rx` intact until `tx` is sent.
+    pub fn process(&mut self, now: Duration, rx: &RxBatch, tx: &mut TxBatch) {
+        tx.clear();
+        let now = nanos(now);
+        if now >= self.next_sweep {
+            self.macs.sweep(now);
+            self.next_sweep = now.saturating_add(SWEEP_INTERVAL_NANOS);
+        }
+        let Self { config, macs, counters, .. } = self;
+        // Frames come in runs from one port: look the port up once per run.
+        let mut last_port: Option<(PortId, Option<PortIndex>)> = None;
+        for (rx_index, frame) in rx.iter().enumerate() {
+            let ingress = match last_port {
+                Some((id, index)) if id == frame.port => index,
+                _ => {
+                    let index = config.index_of(frame.port);
+                    last_port = Some((frame.port, index));
+                    index
+                }
+            };
+            let decision = decide(config, macs, now, frame, ingress, &mut Silent);
+            let Some(ingress) = decision.ingress else {
+                counters.drop(None, DropReason::NoIngressPort, 1);
+                continue;
+            };
+            let forwarding = match decision.outcome {
+                Ok(forwarding) => forwarding,
+                Err(reason) => {
+                    if reason.counts_as_received() {
+                        counters.port(ingress).rx.count(frame.wire_len, Cast::of(frame.bytes), false);
+                    }
+                    counters.drop(Some(ingress), reason, 1);
+                    continue;
+                }
+            };
+            let cast = Cast::of(frame.bytes);
+            counters.port(ingress).rx.count(frame.wire_len, cast, false);
+            macs.learn((forwarding.segment, forwarding.src), ingress, forwarding.learn, now);
+            if let Destination::Discard(reason) = forwarding.destination {
+                counters.drop(Some(ingress), reason, 1);
+                continue;
+            }
+            let flooded_unicast = forwarding.destination == Destination::Flood(FloodCause::UnknownUnicast);
+            let untagged_len = frame.bytes.len() - (usize::from(forwarding.body_offset) - 12);
+            for (egress, tag) in egresses(config, &forwarding) {
+                let sent = TxFrame {
+                    port: config.by_index(egress).id,
+                    rx_index: rx_index as u32,
+                    body_offset: forwarding.body_offset,
+                    tag,
+                };
+                if tx.push(sent) {
+                    let len = untagged_len + if tag.is_some() { wire::vlan::TAG_LEN } else { 0 };
+                    counters.port(egress).tx.count(len, cast, flooded_unicast);
+                } else {
+                    counters.drop(Some(egress), DropReason::TxBatchFull, 1);
+                }
+            }
+        }
+    }
+
+    /// Runs one frame, received on `in_port`, through the same decisions as [`Self::process`]
+    /// and returns each in words:
+    ///
+    /// ```text
+    /// frame 0050.56b3.06d1 > ffff.ffff.ffff, ARP request who-has 10.0.0.2 tell 10.0.0.1, 42 bytes
+    /// ingress Veth1 (LTL 49) access vlan 100
+    /// learn 0050.56b3.06d1 on LTL 49 (new entry)
+    /// broadcast ffff.ffff.ffff: flood to LTL 17, 50
+    /// egress Eth3/1 (LTL 17) tagged vlan 100
+    /// egress Veth2 (LTL 50) untagged
+    /// ```
+    ///
+    /// Read-only: a trace learns nothing, counts nothing and sends nothing, so tracing a live
+    /// switch never disturbs it. "learn …" says what processing the frame would learn.
+    pub fn trace(&self, now: Duration, in_port: PortId, frame: &[u8]) -> Vec<String> {
+        let mut narrator = Narrator::default();
+        narrator.note(format_args!("frame {}", wire::describe(frame)));
+        let rx = RxFrame { port: in_port, bytes: frame, wire_len: frame.len() };
+        let ingress = self.config.index_of(in_port);
+        let decision = decide(&self.config, &self.macs, nanos(now), rx, ingress, &mut narrator);
+        if let Ok(forwarding) = &decision.outcome {
+            match forwarding.destination {
+                Destination::Discard(reason) => narrator.note(format_args!("dropped: {reason}")),
+                _ => {
+                    for (egress, tag) in egresses(&self.config, forwarding) {
+                        let port = self.config.by_index(egress);
+                        match tag {
+                            Some(tci) => narrator.note(format_args!("egress {} ({}) tagged {tci}", port.name, port.id)),
+                            None => narrator.note(format_args!("egress {} ({}) untagged", port.name, port.id)),
+                        }
+                    }
+                }
+            }
+        }
+        narrator.lines
+    }
+
+    /// Counters of one port.
+    pub fn port_stats(&self, port: PortId) -> Option<&PortStats> {
+        self.config.index_of(port).and_then(|index| self.counters.ports.get(usize::from(index)))
+    }
+
+    /// Every drop, by reason, switch-wide (including frames from unknown ports).
+    pub fn drops(&self) -> &DropCounters {
+        &self.counters.total_drops
+    }
+
+    /// Learning, moves, aging and overflow of the MAC table.
+    pub fn mac_counters(&self) -> MacTableCounters {
+        self.macs.counters
+    }
+
+    /// The MAC table at `now`, sorted by segment then MAC (allocates: for `show` commands).
+    pub fn mac_table(&self, now: Duration) -> Vec<MacTableRow> {
+        let now = nanos(now);
+        let mut rows: Vec<MacTableRow> = self
+            .macs
+            .iter(now)
+            .map(|(&(segment, mac), entry)| MacTableRow {
+                segment,
+                mac,
+                kind: entry.kind,
+                port: self.config.by_index(entry.port).id,
+                age_secs: match entry.kind {
+                    MacKind::Static => 0,
+                    MacKind::Dynamic => now.saturating_sub(entry.last_seen) / 1_000_000_000,
+                },
+            })
+            .collect();
+        rows.sort_by_key(|row| (row.segment, row.mac));
+        rows
+    }
+
+    /// Counts `count` frames the I/O shell could not send on `port` (`reason` should be an
+    /// output reason: `TxQueueFull`, `NoDevice`).
+    pub fn record_tx_drops(&mut self, port: PortId, reason: DropReason, count: u64) {
+        let index = self.config.index_of(port);
+        self.counters.drop(index, reason, count);
+    }
+
+    /// Forgets every learned MAC (`clear mac address-table dynamic`).
+    pub fn flush_dynamic_macs(&mut self) {
+        self.macs.flush_dynamic();
+    }
+
+    /// Entries in the MAC table, static and dynamic (aged ones until the next sweep).
+    pub fn mac_table_len(&self) -> usize {
+        self.macs.len()
+    }
+}

@@ -1,0 +1,209 @@
+//! The MAC address table: per segment, which port a MAC is behind.
+//!
+//! Static entries come from the snapshot (attached MACs) and are replaced on every
+//! [`MacTable::install`]; dynamic entries are learned from traffic and age out. Both live in one
+//! hash map, so each frame costs one lookup per address. The map is sized once, when a snapshot
+//! is installed, and never holds more than half its capacity, so learning never allocates.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use wire::MacAddr;
+
+use crate::counters::MacTableCounters;
+use crate::snapshot::{PortIndex, Snapshot};
+use crate::{PortId, Segment};
+
+/// Where a MAC table key lives.
+pub(crate) type MacKey = (Segment, MacAddr);
+
+/// How an entry got there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MacKind {
+    /// The attached MAC of a port, installed from config; never ages, never moves.
+    Static,
+    /// Learned from a frame's source address.
+    Dynamic,
+}
+
+/// One entry in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MacEntry {
+    pub port: PortIndex,
+    pub kind: MacKind,
+    /// When a frame from this MAC was last seen (dynamic entries), in nanoseconds.
+    pub last_seen: u64,
+}
+
+/// What learning a source address does to the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Learn {
+    /// Nothing: a static entry of the ingress port, or a dynamic one refreshed recently.
+    Nothing,
+    /// Refresh the dynamic entry's timestamp.
+    Refresh,
+    /// A new dynamic entry.
+    New,
+    /// The dynamic entry moves from another port.
+    Move { from: PortIndex },
+}
+
+/// How stale a dynamic entry's timestamp may get before a frame refreshes it. Refreshing at most
+/// once a second keeps the steady state to one hash lookup per address.
+const REFRESH_AFTER_NANOS: u64 = 1_000_000_000;
+
+/// The table.
+#[derive(Debug)]
+pub(crate) struct MacTable {
+    entries: HashMap<MacKey, MacEntry, foldhash::fast::FixedState>,
+    dynamic_limit: usize,
+    dynamic_count: usize,
+    /// Zero: never age.
+    aging_nanos: u64,
+    pub counters: MacTableCounters,
+}
+
+impl MacTable {
+    pub fn new(dynamic_limit: usize, hash_seed: u64) -> Self {
+        Self {
+            entries: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(hash_seed)),
+            dynamic_limit,
+            dynamic_count: 0,
+            aging_nanos: 0,
+            counters: MacTableCounters::default(),
+        }
+    }
+
+    /// Installs `next`'s static entries and carries dynamic ones over from `previous`: kept if
+    /// their port still forwards and carries their segment, renumbered to `next`'s indices.
+    pub fn install(&mut self, previous: &Snapshot, next: &Snapshot) {
+        self.aging_nanos = nanos(next.mac_aging());
+        let mut dynamic_count = 0;
+        self.entries.retain(|&(segment, _), entry| {
+            if entry.kind == MacKind::Static {
+                return false;
+            }
+            let id = previous.by_index(entry.port).id;
+            let Some(index) = next.index_of(id) else { return false };
+            let port = next.by_index(index);
+            let keep = port.is_forwarding() && port.carries(segment);
+            entry.port = index;
+            dynamic_count += usize::from(keep);
+            keep
+        });
+        self.dynamic_count = dynamic_count;
+        // Room for every static entry and the dynamic limit at half load: see the module comment.
+        let wanted = 2 * (self.dynamic_limit + next.statics().len()) + 2;
+        self.entries.reserve(wanted.saturating_sub(self.entries.len()));
+        for entry in next.statics() {
+            let value = MacEntry { port: entry.port, kind: MacKind::Static, last_seen: 0 };
+            if let Some(replaced) = self.entries.insert((entry.segment, entry.mac), value) {
+                if replaced.kind == MacKind::Dynamic {
+                    self.dynamic_count -= 1;
+                }
+            }
+        }
+    }
+
+    /// The entry for `key` unless it has aged out.
+    pub fn lookup(&self, key: &MacKey, now: u64) -> Option<&MacEntry> {
+        self.entries.get(key).filter(|entry| !self.expired(entry, now))
+    }
+
+    fn expired(&self, entry: &MacEntry, now: u64) -> bool {
+        entry.kind == MacKind::Dynamic
+            && self.aging_nanos != 0
+            && now.saturating_sub(entry.last_seen) > self.aging_nanos
+    }
+
+    /// What learning `key` on `port` would do, given the entry [`Self::lookup`] found.
+    /// `Err(owner)` if the key is another port's static MAC.
+    pub fn plan(found: Option<&MacEntry>, port: PortIndex, now: u64) -> Result<Learn, PortIndex> {
+        Ok(match found {
+            None => Learn::New,
+            Some(entry) if entry.kind == MacKind::Static => {
+                return if entry.port == port { Ok(Learn::Nothing) } else { Err(entry.port) };
+            }
+            Some(entry) if entry.port != port => Learn::Move { from: entry.port },
+            Some(entry) if now.saturating_sub(entry.last_seen) >= REFRESH_AFTER_NANOS => Learn::Refresh,
+            Some(_) => Learn::Nothing,
+        })
+    }
+
+    /// Carries out a plan from [`Self::plan`].
+    pub fn learn(&mut self, key: MacKey, port: PortIndex, learn: Learn, now: u64) {
+        let fresh = MacEntry { port, kind: MacKind::Dynamic, last_seen: now };
+        match learn {
+            Learn::Nothing => {}
+            Learn::Refresh | Learn::Move { .. } => {
+                if let Some(entry) = self.entries.get_mut(&key) {
+                    *entry = fresh;
+                }
+                if matches!(learn, Learn::Move { .. }) {
+                    self.counters.moves += 1;
+                }
+            }
+            Learn::New => match self.entries.entry(key) {
+                // An expired entry still in the map: reuse it.
+                Entry::Occupied(mut occupied) => {
+                    *occupied.get_mut() = fresh;
+                    self.counters.learned += 1;
+                }
+                Entry::Vacant(vacant) if self.dynamic_count < self.dynamic_limit => {
+                    vacant.insert(fresh);
+                    self.dynamic_count += 1;
+                    self.counters.learned += 1;
+                }
+                Entry::Vacant(_) => self.counters.table_full += 1,
+            },
+        }
+    }
+
+    /// Removes aged dynamic entries.
+    pub fn sweep(&mut self, now: u64) {
+        if self.aging_nanos == 0 {
+            return;
+        }
+        let aging = self.aging_nanos;
+        let before = self.entries.len();
+        self.entries.retain(|_, entry| entry.kind == MacKind::Static || now.saturating_sub(entry.last_seen) <= aging);
+        let removed = before - self.entries.len();
+        self.dynamic_count -= removed;
+        self.counters.aged += removed as u64;
+    }
+
+    /// Removes every dynamic entry.
+    pub fn flush_dynamic(&mut self) {
+        self.entries.retain(|_, entry| entry.kind == MacKind::Static);
+        self.dynamic_count = 0;
+    }
+
+    /// Every live entry, for `show mac address-table` and `vemcmd show l2`.
+    pub fn iter(&self, now: u64) -> impl Iterator<Item = (&MacKey, &MacEntry)> {
+        self.entries.iter().filter(move |(_, entry)| !self.expired(entry, now))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// A `Duration` since the datapath's epoch in nanoseconds; saturates after 584 years.
+pub(crate) fn nanos(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// One row of the MAC table as the shell shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MacTableRow {
+    /// The segment.
+    pub segment: Segment,
+    /// The address.
+    pub mac: MacAddr,
+    /// Static or dynamic.
+    pub kind: MacKind,
+    /// The port it is behind.
+    pub port: PortId,
+    /// Seconds since a frame from it was seen (0 for static entries).
+    pub age_secs: u64,
+}

@@ -1,0 +1,135 @@
+//! What the datapath knows about a port: its number, state, mode, attached MAC and profile.
+
+use core::fmt;
+
+use wire::MacAddr;
+
+use crate::{Segment, VlanBitmap};
+
+/// A port's number in the datapath: the LTL of the Nexus 1000V (17–48 uplinks, 49 and up
+/// vEthernets). Stable for the port's life; counters and MAC entries are kept by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PortId(pub u32);
+
+impl fmt::Display for PortId {
+    /// `LTL 49`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LTL {}", self.0)
+    }
+}
+
+/// How a port carries segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortMode {
+    /// Untagged frames, all in one segment (`switchport mode access`).
+    Access {
+        /// `switchport access vlan N` or `switchport access bridge-domain X`.
+        segment: Segment,
+    },
+    /// 802.1Q-tagged frames of the allowed VLANs; untagged ones belong to the native VLAN
+    /// (`switchport mode trunk`).
+    Trunk {
+        /// `switchport trunk allowed vlan …`.
+        allowed: VlanBitmap,
+        /// `switchport trunk native vlan N`: sent and received untagged, if also allowed.
+        native: u16,
+    },
+}
+
+impl fmt::Display for PortMode {
+    /// `access vlan 100`, `trunk allowed 100-109 native 1`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Access { segment } => write!(f, "access {segment}"),
+            Self::Trunk { allowed, native } => write!(f, "trunk allowed {allowed} native {native}"),
+        }
+    }
+}
+
+/// The port-profile a port inherits, found or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileBinding {
+    /// The profile exists; its policy is what this port's config says.
+    Applied(String),
+    /// The port names a profile that does not exist: the port stays down
+    /// (`port-profile not found`) until it is created.
+    NotFound(String),
+}
+
+/// One port's policy in a [`crate::Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortConfig {
+    /// Its number.
+    pub id: PortId,
+    /// Its name in traces and `show` output: `Veth1`, `Eth3/1`.
+    pub name: String,
+    /// `no shutdown` (and the profile's `state enabled`). A down port neither receives nor sends.
+    pub admin_up: bool,
+    /// Access or trunk, and the segments it carries.
+    pub mode: PortMode,
+    /// The MAC of the container or VM interface behind the port: installed as a static MAC entry
+    /// (in the access segment, or the native VLAN of a trunk) while the port forwards.
+    pub attached_mac: Option<MacAddr>,
+    /// The port-profile it inherits.
+    pub profile: ProfileBinding,
+}
+
+impl PortConfig {
+    /// A port that forwards in access mode: up, profile applied, no attached MAC.
+    pub fn access(id: PortId, name: impl Into<String>, segment: Segment, profile: impl Into<String>) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            admin_up: true,
+            mode: PortMode::Access { segment },
+            attached_mac: None,
+            profile: ProfileBinding::Applied(profile.into()),
+        }
+    }
+
+    /// A port that forwards in trunk mode: up, profile applied, no attached MAC.
+    pub fn trunk(
+        id: PortId,
+        name: impl Into<String>,
+        allowed: VlanBitmap,
+        native: u16,
+        profile: impl Into<String>,
+    ) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            admin_up: true,
+            mode: PortMode::Trunk { allowed, native },
+            attached_mac: None,
+            profile: ProfileBinding::Applied(profile.into()),
+        }
+    }
+
+    /// The same port with `mac` attached.
+    pub fn with_attached_mac(mut self, mac: MacAddr) -> Self {
+        self.attached_mac = Some(mac);
+        self
+    }
+
+    /// `true` if the port receives and sends: admin up and its profile found.
+    pub fn is_forwarding(&self) -> bool {
+        self.admin_up && matches!(self.profile, ProfileBinding::Applied(_))
+    }
+
+    /// `true` if frames of `segment` may enter and leave this port.
+    pub fn carries(&self, segment: Segment) -> bool {
+        match (&self.mode, segment) {
+            (PortMode::Access { segment: own }, _) => *own == segment,
+            (PortMode::Trunk { allowed, .. }, Segment::Vlan(vlan)) => allowed.contains(vlan),
+            (PortMode::Trunk { .. }, Segment::BridgeDomain(_)) => false,
+        }
+    }
+
+    /// The segment its attached MAC lives in: the access segment, or a trunk's native VLAN.
+    pub fn home_segment(&self) -> Segment {
+        match &self.mode {
+            PortMode::Access { segment } => *segment,
+            PortMode::Trunk { native, .. } => Segment::Vlan(*native),
+        }
+    }
+}

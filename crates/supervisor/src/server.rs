@@ -14,6 +14,9 @@ use tokio::task::JoinSet;
 /// How often an idle HTTP/2 connection is pinged, and how long the answer may take.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Response bytes buffered per HTTP/2 stream before the stream is no longer polled: bounds the
+/// memory a slow agent's watch stream can hold on the supervisor (hyper's default is 400 KiB).
+const MAX_SEND_BUFFER: usize = 64 * 1024;
 /// How long open requests get to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -63,7 +66,8 @@ async fn serve_connection(
         .http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(KEEPALIVE_INTERVAL)
-        .keep_alive_timeout(KEEPALIVE_TIMEOUT);
+        .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+        .max_send_buf_size(MAX_SEND_BUFFER);
     let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
     tokio::pin!(connection);
     tokio::select! {

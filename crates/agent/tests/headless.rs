@@ -1,0 +1,109 @@
+//! An agent whose supervisor is not there: it runs headless on its persisted snapshot and
+//! answers `vemcmd` over its real unix socket.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use agent::{Agent, AgentOptions, ConnectionState, PolicyEntry, PolicySnapshot};
+use config::{EffectivePolicy, PortBinding, ProfileType, SwitchportMode, VlanSet};
+
+/// A supervisor URL nobody listens on: a port that was just free.
+fn dead_supervisor() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+fn options(data_dir: &Path, supervisor: String) -> AgentOptions {
+    AgentOptions { supervisor, host_name: "bilbo".into(), data_dir: data_dir.to_owned(), host_id: None }
+}
+
+fn policy(name: &str, vlan: u16) -> EffectivePolicy {
+    EffectivePolicy {
+        name: name.into(),
+        kind: ProfileType::Vethernet,
+        mode: SwitchportMode::Access,
+        access_vlan: vlan,
+        trunk_allowed_vlans: VlanSet::all(),
+        trunk_native_vlan: 1,
+        channel_group_mac_pinning: false,
+        max_ports: 32,
+        port_binding: PortBinding::Static,
+        system_vlans: VlanSet::none(),
+        shutdown: false,
+        state_enabled: true,
+    }
+}
+
+fn show_card(data_dir: &Path) -> String {
+    agent::vemcmd::run(data_dir, &["show".into(), "card".into()]).expect("vemcmd show card")
+}
+
+#[tokio::test]
+async fn runs_headless_on_the_persisted_snapshot_and_answers_vemcmd() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut snapshot = PolicySnapshot { revision: 12, ..PolicySnapshot::default() };
+    for (name, vlan) in [("vlan100", 100), ("vlan200", 200)] {
+        let entry = PolicyEntry { revision: 12, policy: policy(name, vlan) };
+        snapshot.policies.insert(name.into(), entry);
+    }
+    agent::persist::save(&dir.path().join("policies.json"), &snapshot).unwrap();
+    std::fs::write(dir.path().join("module"), "4\n").unwrap();
+
+    let agent = Agent::start(options(dir.path(), dead_supervisor())).await.unwrap();
+    assert_eq!(*agent.policies().current(), snapshot);
+    assert_eq!(agent.status().borrow().state, ConnectionState::Headless);
+
+    let text = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || show_card(&dir)
+    })
+    .await
+    .unwrap();
+    for line in [
+        "Card name: bilbo",
+        "Card slot (module): 4",
+        "Supervisor state: headless",
+        "Card Headless Mode : Yes",
+        "Last heartbeat ack: never",
+        "Port-profiles: 2 (revision 12)",
+        "Max virtual ports: 248",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from\n{text}");
+    }
+    let host_id = std::fs::read_to_string(dir.path().join("host-id")).unwrap();
+    assert!(text.contains(&format!("Card UUID: {}", host_id.trim())), "{text}");
+
+    // Still headless after a few failed reconnects, snapshot untouched.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(agent.status().borrow().state, ConnectionState::Headless);
+    assert_eq!(*agent.policies().current(), snapshot);
+
+    agent.stop().await;
+    let err = agent::vemcmd::run(dir.path(), &["show".into(), "card".into()]).unwrap_err();
+    assert!(err.to_string().starts_with("agent not running: no socket at"), "{err}");
+}
+
+#[tokio::test]
+async fn a_corrupt_snapshot_starts_empty_and_a_second_agent_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("policies.json"), "{ this is not json").unwrap();
+    let agent = Agent::start(options(dir.path(), dead_supervisor())).await.unwrap();
+    assert!(agent.policies().current().is_empty());
+
+    let err = Agent::start(options(dir.path(), dead_supervisor())).await.unwrap_err();
+    assert!(err.to_string().contains("another agent is already serving"), "{err}");
+    // The refused agent did not take the socket from the first one.
+    let dir_path = dir.path().to_owned();
+    let text = tokio::task::spawn_blocking(move || show_card(&dir_path)).await.unwrap();
+    assert!(text.contains("Port-profiles: 0 (revision 0)"), "{text}");
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_malformed_supervisor_url_fails_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Agent::start(options(dir.path(), "not a url".into())).await.unwrap_err();
+    assert!(err.to_string().starts_with("invalid supervisor URL \"not a url\""), "{err}");
+}

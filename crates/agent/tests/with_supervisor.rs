@@ -1,0 +1,245 @@
+//! The agent against a real supervisor in this process, on 127.0.0.1, with a real store.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use agent::{Agent, AgentOptions, ConnectionState, PolicySnapshot};
+use store::RedbStore;
+use supervisor::SupervisorOptions;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Generous: reconnect backoff alone may take 5 s.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A supervisor serving in this process.
+struct Supervisor {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Supervisor {
+    /// Serves the store in `data_dir` on `addr` (port 0: any).
+    async fn start(data_dir: &Path, addr: SocketAddr) -> Self {
+        let store = open_store(data_dir).await;
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let options = SupervisorOptions::new(data_dir, addr);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(supervisor::serve(store, listener, options, async move {
+            let _ = stopped.await;
+        }));
+        Self { addr, stop, task }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+
+    /// `POST /api/v1/config` (plain HTTP/1.1 by hand: one request, no client library needed).
+    async fn configure(&self, text: &str) {
+        let mut stream = TcpStream::connect(self.addr).await.unwrap();
+        let request = format!(
+            "POST /api/v1/config HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            self.addr,
+            text.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).await.unwrap();
+        assert!(reply.starts_with("HTTP/1.1 200"), "config {text:?} refused:\n{reply}");
+    }
+}
+
+/// Opens the store, waiting while a stopped supervisor's last blocking calls let go of it.
+async fn open_store(data_dir: &Path) -> Arc<RedbStore> {
+    for _ in 0..50 {
+        if let Ok(store) = RedbStore::open(data_dir) {
+            return store;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cannot open the store in {}", data_dir.display());
+}
+
+async fn start_agent(data_dir: &Path, host_name: &str, supervisor: &str) -> Agent {
+    Agent::start(AgentOptions {
+        supervisor: supervisor.to_owned(),
+        host_name: host_name.to_owned(),
+        data_dir: data_dir.to_owned(),
+        host_id: None,
+    })
+    .await
+    .unwrap()
+}
+
+async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(PATIENCE, future).await.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+async fn wait_for_state(agent: &Agent, state: ConnectionState) {
+    let mut status = agent.status();
+    within(&format!("{state:?}"), status.wait_for(|s| s.state == state)).await.unwrap();
+}
+
+/// Waits until the agent's snapshot satisfies `accept`.
+async fn wait_for_policies(
+    agent: &Agent,
+    what: &str,
+    accept: impl FnMut(&PolicySnapshot) -> bool,
+) -> Arc<PolicySnapshot> {
+    let mut feed = agent.policies();
+    within(what, feed.wait_for(accept)).await.unwrap()
+}
+
+fn access_vlan(snapshot: &PolicySnapshot, name: &str) -> Option<u16> {
+    snapshot.get(name).map(|policy| policy.access_vlan)
+}
+
+fn persisted(data_dir: &Path) -> PolicySnapshot {
+    agent::persist::load(&data_dir.join("policies.json")).unwrap().expect("policies.json exists")
+}
+
+async fn show_card(data_dir: &Path) -> String {
+    let data_dir: PathBuf = data_dir.to_owned();
+    tokio::task::spawn_blocking(move || {
+        agent::vemcmd::run(&data_dir, &["show".into(), "card".into()]).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+const VLAN100: &str = "vlan 100,150,300\n\
+port-profile type vethernet vlan100\n  switchport mode access\n  switchport access vlan 100\n  state enabled\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_join_as_modules_3_and_4_and_keep_their_numbers() {
+    let sup_dir = tempfile::tempdir().unwrap();
+    let (bilbo_dir, frodo_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let supervisor = Supervisor::start(sup_dir.path(), "127.0.0.1:0".parse().unwrap()).await;
+
+    let bilbo = start_agent(bilbo_dir.path(), "bilbo", &supervisor.url()).await;
+    wait_for_state(&bilbo, ConnectionState::Connected).await;
+    let frodo = start_agent(frodo_dir.path(), "frodo", &supervisor.url()).await;
+    wait_for_state(&frodo, ConnectionState::Connected).await;
+    assert_eq!(bilbo.status().borrow().module, Some(3));
+    assert_eq!(frodo.status().borrow().module, Some(4));
+    let module_file = std::fs::read_to_string(bilbo_dir.path().join("module")).unwrap();
+    assert_eq!(module_file.trim(), "3");
+
+    let card = show_card(bilbo_dir.path()).await;
+    for line in [
+        "Card name: bilbo",
+        "Card slot (module): 3",
+        &format!("Supervisor address: {}", supervisor.url()),
+        "Supervisor state: connected",
+        "Heartbeat Set: True",
+    ] {
+        assert!(card.contains(line), "{line:?} missing from\n{card}");
+    }
+    assert!(!card.contains("Last heartbeat ack: never"), "{card}");
+
+    // A restarted agent gets its number back (frodo keeps running meanwhile).
+    bilbo.stop().await;
+    let bilbo = start_agent(bilbo_dir.path(), "bilbo", &supervisor.url()).await;
+    assert_eq!(bilbo.status().borrow().module, Some(3), "persisted module");
+    wait_for_state(&bilbo, ConnectionState::Connected).await;
+    assert_eq!(bilbo.status().borrow().module, Some(3));
+
+    bilbo.stop().await;
+    frodo.stop().await;
+    supervisor.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_changes_reach_the_snapshot_and_policies_json() {
+    let sup_dir = tempfile::tempdir().unwrap();
+    let agent_dir = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::start(sup_dir.path(), "127.0.0.1:0".parse().unwrap()).await;
+    let agent = start_agent(agent_dir.path(), "bilbo", &supervisor.url()).await;
+    wait_for_state(&agent, ConnectionState::Connected).await;
+
+    supervisor.configure(VLAN100).await;
+    let snapshot = wait_for_policies(&agent, "vlan100", |s| access_vlan(s, "vlan100") == Some(100)).await;
+    assert_eq!(persisted(agent_dir.path()), *snapshot, "persisted before published");
+
+    supervisor.configure("port-profile type vethernet vlan100\n  switchport access vlan 150\n").await;
+    let snapshot = wait_for_policies(&agent, "vlan 150", |s| access_vlan(s, "vlan100") == Some(150)).await;
+    assert_eq!(persisted(agent_dir.path()), *snapshot);
+
+    supervisor.configure("no port-profile type vethernet vlan100\n").await;
+    let snapshot = wait_for_policies(&agent, "removal", |s| s.get("vlan100").is_none()).await;
+    assert_eq!(persisted(agent_dir.path()), *snapshot);
+
+    agent.stop().await;
+    supervisor.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_without_the_supervisor_then_resync_when_it_returns() {
+    let sup_dir = tempfile::tempdir().unwrap();
+    let agent_dir = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::start(sup_dir.path(), "127.0.0.1:0".parse().unwrap()).await;
+    let addr = supervisor.addr;
+    let agent = start_agent(agent_dir.path(), "bilbo", &supervisor.url()).await;
+    wait_for_state(&agent, ConnectionState::Connected).await;
+    supervisor.configure(VLAN100).await;
+    let before = wait_for_policies(&agent, "vlan100", |s| access_vlan(s, "vlan100") == Some(100)).await;
+
+    // The supervisor goes away: headless, policies kept.
+    supervisor.stop().await;
+    wait_for_state(&agent, ConnectionState::Headless).await;
+    assert_eq!(agent.policies().current(), before);
+    let card = show_card(agent_dir.path()).await;
+    assert!(card.contains("Supervisor state: headless"), "{card}");
+    assert!(card.contains("Card slot (module): 3"), "{card}");
+    assert!(card.contains("Port-profiles: 1"), "{card}");
+
+    // It comes back on the same address: the running agent reconnects and is still current.
+    let supervisor = Supervisor::start(sup_dir.path(), addr).await;
+    wait_for_state(&agent, ConnectionState::Connected).await;
+    assert_eq!(*agent.policies().current(), *before);
+
+    // While the agent is down the config changes; the supervisor then goes too.
+    agent.stop().await;
+    supervisor
+        .configure(
+            "port-profile type vethernet vlan100\n  switchport access vlan 150\n\
+             port-profile type vethernet vlan300\n  switchport access vlan 300\n  state enabled\n",
+        )
+        .await;
+    supervisor.stop().await;
+
+    // A restarted agent runs headless on what it persisted…
+    let agent = start_agent(agent_dir.path(), "bilbo", &format!("http://{addr}")).await;
+    assert_eq!(*agent.policies().current(), *before);
+    assert_eq!(agent.status().borrow().state, ConnectionState::Headless);
+
+    // …and resyncs by `known` when the supervisor returns.
+    let supervisor = Supervisor::start(sup_dir.path(), addr).await;
+    wait_for_state(&agent, ConnectionState::Connected).await;
+    let after = wait_for_policies(&agent, "resync", |s| {
+        access_vlan(s, "vlan100") == Some(150) && access_vlan(s, "vlan300") == Some(300)
+    })
+    .await;
+    assert!(after.revision > before.revision);
+    assert_eq!(persisted(agent_dir.path()), *after);
+    assert_eq!(agent.status().borrow().module, Some(3));
+
+    agent.stop().await;
+    supervisor.stop().await;
+}

@@ -31,6 +31,29 @@ pub struct AgentOptions {
     pub host_id: Option<String>,
 }
 
+impl AgentOptions {
+    /// Options for an agent of `host_name` joining `supervisor`, keeping its state in
+    /// `data_dir`; the host id comes from the data dir.
+    pub fn new(
+        supervisor: impl Into<String>,
+        host_name: impl Into<String>,
+        data_dir: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            supervisor: supervisor.into(),
+            host_name: host_name.into(),
+            data_dir: data_dir.into(),
+            host_id: None,
+        }
+    }
+
+    /// Uses `host_id` (a `String`, or `None` for the persisted one) instead of `D/host-id`.
+    pub fn with_host_id(mut self, host_id: impl Into<Option<String>>) -> Self {
+        self.host_id = host_id.into();
+        self
+    }
+}
+
 /// A running agent. Dropping it stops its tasks and removes its socket.
 #[derive(Debug)]
 pub struct Agent {

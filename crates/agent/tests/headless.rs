@@ -16,7 +16,7 @@ fn dead_supervisor() -> String {
 }
 
 fn options(data_dir: &Path, supervisor: String) -> AgentOptions {
-    AgentOptions { supervisor, host_name: "bilbo".into(), data_dir: data_dir.to_owned(), host_id: None }
+    AgentOptions::new(supervisor, "bilbo", data_dir)
 }
 
 fn policy(name: &str, vlan: u16) -> EffectivePolicy {
@@ -106,4 +106,17 @@ async fn a_malformed_supervisor_url_fails_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let err = Agent::start(options(dir.path(), "not a url".into())).await.unwrap_err();
     assert!(err.to_string().starts_with("invalid supervisor URL \"not a url\""), "{err}");
+}
+
+#[tokio::test]
+async fn a_given_host_id_is_used_and_not_persisted() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = options(dir.path(), dead_supervisor()).with_host_id("80c34566-fixed".to_owned());
+    let agent = Agent::start(options).await.unwrap();
+    assert_eq!(agent.identity().host_id, "80c34566-fixed");
+    assert!(!dir.path().join("host-id").exists());
+    let dir_path = dir.path().to_owned();
+    let text = tokio::task::spawn_blocking(move || show_card(&dir_path)).await.unwrap();
+    assert!(text.contains("Card UUID: 80c34566-fixed"), "{text}");
+    agent.stop().await;
 }

@@ -77,14 +77,7 @@ async fn open_store(data_dir: &Path) -> Arc<RedbStore> {
 }
 
 async fn start_agent(data_dir: &Path, host_name: &str, supervisor: &str) -> Agent {
-    Agent::start(AgentOptions {
-        supervisor: supervisor.to_owned(),
-        host_name: host_name.to_owned(),
-        data_dir: data_dir.to_owned(),
-        host_id: None,
-    })
-    .await
-    .unwrap()
+    Agent::start(AgentOptions::new(supervisor, host_name, data_dir)).await.unwrap()
 }
 
 async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {

@@ -1,0 +1,193 @@
+//! Exec commands (`switch#`): the `show` family and the mode commands, as grammar tables.
+//!
+//! Each row's action builds the [`ExecCommand`] from the row's parameters, so a new command
+//! (`show interface vethernet N`, `show mac address-table`, `show port-profile virtual usage`) is
+//! one variant and one row; parsing, `?` and completion follow.
+
+use std::fmt;
+
+use config::grammar::{self, Arg, Command, Param, Token, Value, kw, param, plain};
+
+use crate::error::CliError;
+
+/// A parsed exec command: what the supervisor renders, or a mode command for the session.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ExecCommand {
+    /// `show module`
+    ShowModule,
+    /// `show port-profile` (all) or `show port-profile name NAME`.
+    ShowPortProfile { name: Option<String> },
+    /// `show port-profile brief`
+    ShowPortProfileBrief,
+    /// `show running-config`
+    ShowRunningConfig,
+    /// `show running-config port-profile [NAME]`
+    ShowRunningConfigPortProfile { name: Option<String> },
+    /// `show logging logfile`
+    ShowLoggingLogfile,
+    /// `configure terminal`: enter configuration mode (a session command; no output).
+    ConfigureTerminal,
+    /// `end`: back to exec mode (a session command; no output).
+    End,
+    /// `exit`: leave the current mode; in exec mode, leave the shell.
+    Exit,
+}
+
+impl ExecCommand {
+    /// Whether this is a `show` command (output comes from the supervisor), as opposed to a
+    /// mode command the session handles itself.
+    pub fn is_show(&self) -> bool {
+        !matches!(self, Self::ConfigureTerminal | Self::End | Self::Exit)
+    }
+}
+
+impl fmt::Display for ExecCommand {
+    /// The canonical command line (what a shell sends to the supervisor).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ShowModule => f.write_str("show module"),
+            Self::ShowPortProfile { name: None } => f.write_str("show port-profile"),
+            Self::ShowPortProfile { name: Some(n) } => write!(f, "show port-profile name {n}"),
+            Self::ShowPortProfileBrief => f.write_str("show port-profile brief"),
+            Self::ShowRunningConfig => f.write_str("show running-config"),
+            Self::ShowRunningConfigPortProfile { name: None } => {
+                f.write_str("show running-config port-profile")
+            }
+            Self::ShowRunningConfigPortProfile { name: Some(n) } => {
+                write!(f, "show running-config port-profile {n}")
+            }
+            Self::ShowLoggingLogfile => f.write_str("show logging logfile"),
+            Self::ConfigureTerminal => f.write_str("configure terminal"),
+            Self::End => f.write_str("end"),
+            Self::Exit => f.write_str("exit"),
+        }
+    }
+}
+
+/// A row's action: builds the command from the row's parameter values.
+pub type Build = fn(&[Arg]) -> ExecCommand;
+
+const SHOW: Token = kw("show", "Show running system information");
+const PORT_PROFILE: Token = kw("port-profile", "Show port-profile information");
+const RUNNING_CONFIG: Token = kw("running-config", "Current operating configuration");
+const PROFILE_NAME: Token =
+    param(Param::Name { max: config::language::PROFILE_NAME_MAX }, "Port-profile name");
+
+fn name(args: &[Arg]) -> Option<String> {
+    args.iter().find_map(|a| match &a.value {
+        Value::Word(w) => Some(w.clone()),
+        _ => None,
+    })
+}
+
+/// `show …` commands: valid in every mode.
+pub static SHOW_COMMANDS: &[Command<Build>] = &[
+    plain(&[SHOW, kw("module", "Show module information")], |_| ExecCommand::ShowModule),
+    plain(&[SHOW, PORT_PROFILE], |_| ExecCommand::ShowPortProfile { name: None }),
+    plain(&[SHOW, PORT_PROFILE, kw("name", "Show one port-profile"), PROFILE_NAME], |args| {
+        ExecCommand::ShowPortProfile { name: name(args) }
+    }),
+    plain(&[SHOW, PORT_PROFILE, kw("brief", "Show a summary of port-profiles")], |_| {
+        ExecCommand::ShowPortProfileBrief
+    }),
+    plain(&[SHOW, RUNNING_CONFIG], |_| ExecCommand::ShowRunningConfig),
+    plain(&[SHOW, RUNNING_CONFIG, kw("port-profile", "Show port-profile configuration")], |_| {
+        ExecCommand::ShowRunningConfigPortProfile { name: None }
+    }),
+    plain(
+        &[SHOW, RUNNING_CONFIG, kw("port-profile", "Show port-profile configuration"), PROFILE_NAME],
+        |args| ExecCommand::ShowRunningConfigPortProfile { name: name(args) },
+    ),
+    plain(
+        &[
+            SHOW,
+            kw("logging", "Show logging configuration and contents"),
+            kw("logfile", "Show the event log"),
+        ],
+        |_| ExecCommand::ShowLoggingLogfile,
+    ),
+];
+
+/// `configure terminal`: exec mode only.
+pub static CONFIGURE: &[Command<Build>] = &[plain(
+    &[kw("configure", "Enter configuration mode"), kw("terminal", "Configure from the terminal")],
+    |_| ExecCommand::ConfigureTerminal,
+)];
+
+/// `end` and `exit`: every mode.
+pub static LEAVE: &[Command<Build>] = &[
+    plain(&[kw("end", "Go to exec mode")], |_| ExecCommand::End),
+    plain(&[kw("exit", "Exit from the current mode")], |_| ExecCommand::Exit),
+];
+
+/// The tables of exec mode.
+pub(crate) const EXEC_MODE: &[&[Command<Build>]] = &[SHOW_COMMANDS, CONFIGURE, LEAVE];
+/// The exec commands valid inside configuration modes (without `do`).
+pub(crate) const IN_CONFIG_MODE: &[&[Command<Build>]] = &[SHOW_COMMANDS, LEAVE];
+
+/// Parses an exec-mode command line (what the supervisor receives from a shell).
+pub fn parse_exec(line: &str) -> Result<ExecCommand, CliError> {
+    parse_in(EXEC_MODE, line).map_err(|e| CliError::from_match(&e, e.column))
+}
+
+pub(crate) fn parse_in(tables: &[&[Command<Build>]], line: &str) -> Result<ExecCommand, grammar::MatchError> {
+    grammar::match_line(tables, line).map(|m| (m.command.action)(&m.args))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn parses_every_command_and_prints_it_back() {
+        let cases = [
+            ("show module", ExecCommand::ShowModule),
+            ("show port-profile", ExecCommand::ShowPortProfile { name: None }),
+            ("show port-profile name web", ExecCommand::ShowPortProfile { name: Some("web".into()) }),
+            ("show port-profile brief", ExecCommand::ShowPortProfileBrief),
+            ("show running-config", ExecCommand::ShowRunningConfig),
+            ("show running-config port-profile", ExecCommand::ShowRunningConfigPortProfile { name: None }),
+            (
+                "show running-config port-profile web",
+                ExecCommand::ShowRunningConfigPortProfile { name: Some("web".into()) },
+            ),
+            ("show logging logfile", ExecCommand::ShowLoggingLogfile),
+            ("configure terminal", ExecCommand::ConfigureTerminal),
+            ("end", ExecCommand::End),
+            ("exit", ExecCommand::Exit),
+        ];
+        for (line, want) in cases {
+            let got = parse_exec(line).unwrap_or_else(|e| panic!("{line}: {e:?}"));
+            assert_eq!(got, want);
+            assert_eq!(got.to_string(), line);
+        }
+    }
+
+    #[test]
+    fn abbreviations() {
+        assert_eq!(parse_exec("sh run").unwrap(), ExecCommand::ShowRunningConfig);
+        assert_eq!(parse_exec("conf t").unwrap(), ExecCommand::ConfigureTerminal);
+        assert_eq!(parse_exec("sh mod").unwrap(), ExecCommand::ShowModule);
+        assert_eq!(parse_exec("sh port-p br").unwrap(), ExecCommand::ShowPortProfileBrief);
+        assert_eq!(parse_exec("sh log log").unwrap(), ExecCommand::ShowLoggingLogfile);
+    }
+
+    #[test]
+    fn errors_have_nx_os_columns() {
+        // switch# show modul x
+        //                    ^
+        let e = parse_exec("show modul x").unwrap_err();
+        assert_eq!(e.column, 12);
+        assert_eq!(e.message, "Invalid command at '^' marker.");
+        let e = parse_exec("show").unwrap_err();
+        assert_eq!((e.column, e.message.as_str()), (6, "Incomplete command at '^' marker."));
+        let e = parse_exec("show port-profile name").unwrap_err();
+        assert_eq!(e.column, 24);
+        let e = parse_exec("e").unwrap_err();
+        assert_eq!(e.message, "Ambiguous command at '^' marker.");
+        let e = parse_exec("vlan 5").unwrap_err();
+        assert_eq!(e.column, 1);
+        assert!(parse_exec("no show module").is_err());
+    }
+}

@@ -1,0 +1,355 @@
+//! One shell session: the mode it is in, its prompt, and what each typed line means.
+//!
+//! The session never talks to the supervisor. [`Session::interpret`] turns a line into an
+//! [`Action`]: run an exec command, or post configuration text. A configuration line is sent as
+//! text that means, on its own, what the line means in the current mode: in a sub-mode, the
+//! sub-mode's header followed by the line indented under it. So the supervisor applies every
+//! line statelessly with [`config::apply`], and the session only keeps the header.
+
+use config::grammar::{self, Candidate, MatchError, MatchErrorKind, Word};
+use config::language::{self, Mode, Op, Scope, Statement};
+use config::{ConfigError, ProfileType};
+
+use crate::error::CliError;
+use crate::exec::{self, EXEC_MODE, ExecCommand, IN_CONFIG_MODE};
+
+/// Where the session is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionMode {
+    /// `switch#`
+    Exec,
+    /// `switch(config)#`
+    Config,
+    /// `switch(config-vlan)#`, under `header` (`vlan 100-109`).
+    Vlan { header: String },
+    /// `switch(config-port-prof)#`, under `header` (`port-profile type vethernet web`).
+    PortProfile { header: String },
+}
+
+impl SessionMode {
+    /// The configuration mode whose commands apply; `None` in exec mode.
+    fn config_mode(&self) -> Option<Mode> {
+        match self {
+            Self::Exec => None,
+            Self::Config => Some(Mode::Config),
+            Self::Vlan { .. } => Some(Mode::Vlan),
+            Self::PortProfile { .. } => Some(Mode::PortProfile),
+        }
+    }
+
+    fn header(&self) -> Option<&str> {
+        match self {
+            Self::Vlan { header } | Self::PortProfile { header } => Some(header),
+            Self::Exec | Self::Config => None,
+        }
+    }
+}
+
+/// What a typed line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing to do: a blank line or a `!` comment.
+    Nothing,
+    /// The mode changed (`configure terminal`, `end`, `exit`); show the new prompt.
+    ModeChanged,
+    /// Run an exec command (a `show`, in any mode, with or without `do`). In exec mode,
+    /// [`ExecCommand::Exit`] means: leave the shell.
+    Exec(ExecCommand),
+    /// Post this NX-OS configuration text to the supervisor (`POST /api/v1/config`). If it is
+    /// rejected, call [`Session::config_failed`] and show [`Session::map_config_error`].
+    Config { text: String },
+}
+
+/// How the last configuration text was built from the user's line, to map errors back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Sent {
+    /// Line of the text that holds the user's line (1, or 2 under a header).
+    line: usize,
+    /// The user's line's first word is at this column in the text…
+    text_column: usize,
+    /// …and at this column in what the user typed.
+    user_column: usize,
+    /// The mode before the line, restored if the supervisor rejects it.
+    previous: SessionMode,
+}
+
+/// A shell session: host name, mode, and the last configuration text sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    hostname: String,
+    mode: SessionMode,
+    sent: Option<Sent>,
+}
+
+/// Indentation of a sub-mode line under its header in the text sent.
+const INDENT: &str = "  ";
+/// The word that runs an exec command from a configuration mode.
+const DO: &str = "do";
+const DO_HELP: &str = "Run an exec command (do show …)";
+
+impl Session {
+    /// A session in exec mode.
+    pub fn new(hostname: impl Into<String>) -> Self {
+        Self { hostname: hostname.into(), mode: SessionMode::Exec, sent: None }
+    }
+
+    /// The current mode.
+    pub fn mode(&self) -> &SessionMode {
+        &self.mode
+    }
+
+    /// The prompt, with its trailing space: `switch# `, `switch(config)# `,
+    /// `switch(config-vlan)# `, `switch(config-port-prof)# `. Its length in characters is the
+    /// `prompt_len` of [`crate::caret`].
+    pub fn prompt(&self) -> String {
+        match self.mode.config_mode() {
+            None => format!("{}# ", self.hostname),
+            Some(mode) => format!("{}({})# ", self.hostname, mode.prompt_name()),
+        }
+    }
+
+    /// Interprets one typed line in the current mode (see [`Action`]).
+    pub fn interpret(&mut self, line: &str) -> Result<Action, CliError> {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('!') {
+            return Ok(Action::Nothing);
+        }
+        let Some(mode) = self.mode.config_mode() else {
+            let command = exec::parse_exec(line)?;
+            return Ok(self.exec_action(command));
+        };
+        let words = grammar::split_words(line);
+        if let Some(rest) = do_rest(line, &words) {
+            return match exec::parse_in(EXEC_MODE, rest.text) {
+                Ok(command) if command.is_show() => Ok(Action::Exec(command)),
+                Ok(_) => Ok(Action::Nothing),
+                Err(e) => Err(CliError::from_match(&e, e.column + rest.shift)),
+            };
+        }
+        let exec_error = match exec::parse_in(IN_CONFIG_MODE, line) {
+            Ok(command) => return Ok(self.exec_action(command)),
+            Err(e) => e,
+        };
+        match language::parse_line(Scope::Typed(mode), line) {
+            Ok(statement) => {
+                // `sh` alone: a complete `shutdown`, or the start of a `show` command?
+                if exec_error.kind == MatchErrorKind::Incomplete
+                    && let Some(error) = self.ambiguous_first_word(&words)
+                {
+                    return Err(error);
+                }
+                Ok(self.config_action(&statement, line, &words))
+            }
+            Err(config_error) => {
+                // Report whichever reading got further into the line.
+                let e = furthest(exec_error, config_error);
+                Err(CliError::from_match(&e, e.column))
+            }
+        }
+    }
+
+    /// In configuration modes a line is read as an exec command and as a configuration
+    /// command; each grammar only sees its own keywords, so an abbreviation that is unique in
+    /// each but not across both (`sh`: `show` or `shutdown`) is caught here. Only called when
+    /// the line is both a complete configuration command and the start of an exec command;
+    /// `sh run` is unambiguous as a whole line.
+    fn ambiguous_first_word(&self, words: &[Word<'_>]) -> Option<CliError> {
+        let first = words.first()?;
+        let lower = first.text.to_ascii_lowercase();
+        let keywords: Vec<String> =
+            self.help(first.text).into_iter().map(|c| c.word).filter(|w| is_keyword(w)).collect();
+        if keywords.len() < 2 || keywords.contains(&lower) {
+            return None;
+        }
+        let error = MatchError {
+            kind: MatchErrorKind::Ambiguous,
+            column: first.column,
+            message: format!("ambiguous word '{}'", first.text),
+            expected: keywords,
+        };
+        Some(CliError::from_match(&error, first.column))
+    }
+
+    fn exec_action(&mut self, command: ExecCommand) -> Action {
+        let next = match (&command, &self.mode) {
+            (ExecCommand::ConfigureTerminal, SessionMode::Exec) => SessionMode::Config,
+            (ExecCommand::End, _) => SessionMode::Exec,
+            (ExecCommand::Exit, SessionMode::Exec) => return Action::Exec(command),
+            (ExecCommand::Exit, SessionMode::Config) => SessionMode::Exec,
+            (ExecCommand::Exit, _) => SessionMode::Config,
+            (ExecCommand::ConfigureTerminal, _) => return Action::Nothing,
+            _ => return Action::Exec(command),
+        };
+        let changed = next != self.mode;
+        self.mode = next;
+        if changed { Action::ModeChanged } else { Action::Nothing }
+    }
+
+    fn config_action(&mut self, st: &Statement, line: &str, words: &[Word<'_>]) -> Action {
+        let previous = self.mode.clone();
+        let user_column = words.first().map_or(1, |w| w.column);
+        let trimmed = line.trim();
+        match st.op {
+            // `end`/`exit` are caught as exec commands first; kept for completeness.
+            Op::End => return self.exec_action(ExecCommand::End),
+            Op::Exit => return self.exec_action(ExecCommand::Exit),
+            Op::ConfigureTerminal => return Action::Nothing,
+            _ => {}
+        }
+        let sub_mode_line = st.mode != Mode::Config;
+        let text = match (sub_mode_line, self.mode.header()) {
+            (true, Some(header)) => {
+                self.sent = Some(Sent { line: 2, text_column: INDENT.len() + 1, user_column, previous });
+                format!("{header}\n{INDENT}{trimmed}\n")
+            }
+            _ => {
+                self.mode = match st.enters() {
+                    Some(Mode::Vlan) => SessionMode::Vlan { header: vlan_header(st) },
+                    Some(Mode::PortProfile) => SessionMode::PortProfile { header: profile_header(st) },
+                    Some(Mode::Config) | None => SessionMode::Config,
+                };
+                self.sent = Some(Sent { line: 1, text_column: 1, user_column, previous });
+                format!("{trimmed}\n")
+            }
+        };
+        Action::Config { text }
+    }
+
+    /// The supervisor rejected the last [`Action::Config`]: go back to the mode the session was
+    /// in before that line (a failed `port-profile …` does not enter the sub-mode).
+    pub fn config_failed(&mut self) {
+        if let Some(sent) = self.sent.take() {
+            self.mode = sent.previous;
+        }
+    }
+
+    /// Maps the supervisor's error about the last [`Action::Config`] text back onto the user's
+    /// line: the column moves from the text (where the line may sit indented under a header)
+    /// to what the user typed. Errors about another line of the text (the header) have no
+    /// column.
+    pub fn map_config_error(&self, err: &ConfigError) -> CliError {
+        let mut message = err.message.clone();
+        if !err.expected.is_empty() {
+            message.push_str(": expected ");
+            message.push_str(&config::error::alternatives(&err.expected));
+        }
+        let column = match &self.sent {
+            Some(sent) if err.line == sent.line && err.column >= sent.text_column => {
+                err.column - sent.text_column + sent.user_column
+            }
+            _ => 0,
+        };
+        CliError { column, message, detail: None }
+    }
+
+    /// `?` help for `line` (everything typed before the `?`): each word or parameter that may
+    /// come next (or that completes the partial last word) with its help; `<cr>` when the line
+    /// is already a complete command. Parameters first, then keywords alphabetically, `<cr>`
+    /// last, as NX-OS lists them. Empty when the line is already invalid.
+    pub fn help(&self, line: &str) -> Vec<Candidate> {
+        let words = grammar::split_words(line);
+        let mut out = match self.mode.config_mode() {
+            None => grammar::help(EXEC_MODE, line),
+            Some(_) if do_rest(line, &words).is_some() => {
+                let rest = do_rest(line, &words).map_or("", |r| r.text);
+                grammar::help(EXEC_MODE, rest)
+            }
+            Some(mode) => {
+                let mut out = language::help(mode, line);
+                merge(&mut out, grammar::help(IN_CONFIG_MODE, line));
+                let at_start = words.len() <= 1 && !line.ends_with(char::is_whitespace);
+                if (at_start || line.trim().is_empty()) && DO.starts_with(&line.trim().to_ascii_lowercase()) {
+                    merge(&mut out, vec![candidate(DO, DO_HELP)]);
+                }
+                out
+            }
+        };
+        sort_nx_os(&mut out);
+        out
+    }
+
+    /// Tab completion of the word under the cursor (`pos` is a byte offset in `line`): the byte
+    /// offset where that word starts and the keywords that complete it, alphabetically.
+    pub fn complete(&self, line: &str, pos: usize) -> (usize, Vec<Candidate>) {
+        let mut pos = pos.min(line.len());
+        while !line.is_char_boundary(pos) {
+            pos -= 1;
+        }
+        let before = &line[..pos];
+        let start =
+            before.char_indices().rev().find(|(_, c)| c.is_whitespace()).map_or(0, |(i, c)| i + c.len_utf8());
+        let candidates = self.help(before).into_iter().filter(|c| is_keyword(&c.word)).collect();
+        (start, candidates)
+    }
+}
+
+/// The text after a leading `do`, and how far its columns are shifted in the line.
+struct DoRest<'a> {
+    text: &'a str,
+    shift: usize,
+}
+
+fn do_rest<'a>(line: &'a str, words: &[Word<'_>]) -> Option<DoRest<'a>> {
+    let first = words.first()?;
+    if !first.text.eq_ignore_ascii_case(DO) {
+        return None;
+    }
+    let start = first.start + first.text.len();
+    if words.len() == 1 && !line[start..].starts_with(char::is_whitespace) {
+        return None; // just "do" being typed: not yet a prefix
+    }
+    let shift = line[..start].chars().count();
+    Some(DoRest { text: &line[start..], shift })
+}
+
+fn furthest(a: MatchError, b: MatchError) -> MatchError {
+    if a.column > b.column { a } else { b }
+}
+
+fn vlan_header(st: &Statement) -> String {
+    match st.vlans(0) {
+        Some(ids) => format!("vlan {ids}"),
+        None => "vlan".to_string(),
+    }
+}
+
+fn profile_header(st: &Statement) -> String {
+    let name = st.text(0).unwrap_or_default();
+    match st.op {
+        Op::PortProfile(Some(ProfileType::Ethernet)) => {
+            format!("port-profile type ethernet {name}")
+        }
+        Op::PortProfile(Some(ProfileType::Vethernet)) => {
+            format!("port-profile type vethernet {name}")
+        }
+        _ => format!("port-profile {name}"),
+    }
+}
+
+fn candidate(word: &str, help: &str) -> Candidate {
+    Candidate { word: word.to_string(), help: help.to_string() }
+}
+
+fn merge(into: &mut Vec<Candidate>, more: Vec<Candidate>) {
+    for c in more {
+        if !into.iter().any(|have| have.word == c.word) {
+            into.push(c);
+        }
+    }
+}
+
+/// A completable keyword, as opposed to `<1-4094>`, `WORD`, `LINE`, `<cr>`.
+fn is_keyword(word: &str) -> bool {
+    !word.starts_with('<') && word != "WORD" && word != "LINE"
+}
+
+fn sort_nx_os(list: &mut [Candidate]) {
+    list.sort_by(|a, b| {
+        let rank = |c: &Candidate| match c.word.as_str() {
+            "<cr>" => 2,
+            w if is_keyword(w) => 1,
+            _ => 0,
+        };
+        rank(a).cmp(&rank(b)).then_with(|| a.word.cmp(&b.word))
+    });
+}

@@ -155,6 +155,11 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let _ = apply(&Config::default(), &String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
     fn arbitrary_lines_of_real_words_never_panic(
         lines in prop::collection::vec(
             (

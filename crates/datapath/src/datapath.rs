@@ -189,8 +189,12 @@ impl Datapath {
                     for (egress, tag) in egresses(&self.config, forwarding) {
                         let port = self.config.by_index(egress);
                         match tag {
-                            Some(tci) => narrator.note(format_args!("egress {} ({}) tagged {tci}", port.name, port.id)),
-                            None => narrator.note(format_args!("egress {} ({}) untagged", port.name, port.id)),
+                            Some(tci) => {
+                                narrator.note(format_args!("egress {} ({}) tagged {tci}", port.name, port.id))
+                            }
+                            None => {
+                                narrator.note(format_args!("egress {} ({}) untagged", port.name, port.id))
+                            }
                         }
                     }
                 }
@@ -220,7 +224,7 @@ impl Datapath {
         let mut rows: Vec<MacTableRow> = self
             .macs
             .iter(now)
-            .map(|(&(segment, mac), entry)| MacTableRow {
+            .map(|((segment, mac), entry)| MacTableRow {
                 segment,
                 mac,
                 kind: entry.kind,

@@ -217,7 +217,11 @@ fn read_tag<O: Observer>(
 }
 
 /// The segment a frame with `tci` enters on `port`, or why it may not.
-fn classify<O: Observer>(port: &PortConfig, tci: Option<Tci>, observer: &mut O) -> Result<Segment, DropReason> {
+fn classify<O: Observer>(
+    port: &PortConfig,
+    tci: Option<Tci>,
+    observer: &mut O,
+) -> Result<Segment, DropReason> {
     // VLAN 0 is a priority tag: the frame belongs where an untagged one would.
     let vid = tci.map(|tci| tci.vid).filter(|&vid| vid != 0);
     match &port.mode {
@@ -241,10 +245,18 @@ fn classify<O: Observer>(port: &PortConfig, tci: Option<Tci>, observer: &mut O) 
     }
 }
 
-fn narrate_learning<O: Observer>(config: &Snapshot, port: &PortConfig, src: MacAddr, learn: Learn, observer: &mut O) {
+fn narrate_learning<O: Observer>(
+    config: &Snapshot,
+    port: &PortConfig,
+    src: MacAddr,
+    learn: Learn,
+    observer: &mut O,
+) {
     match learn {
         Learn::New => note!(observer, "learn {src} on {} (new entry)", port.id),
-        Learn::Move { from } => note!(observer, "learn {src} on {} (moved from {})", port.id, config.by_index(from).id),
+        Learn::Move { from } => {
+            note!(observer, "learn {src} on {} (moved from {})", port.id, config.by_index(from).id)
+        }
         Learn::Refresh => note!(observer, "source {src} known on {} (refreshed)", port.id),
         Learn::Nothing => note!(observer, "source {src} known on {}", port.id),
     }
@@ -288,7 +300,11 @@ impl fmt::Display for FloodList<'_> {
         let mut first = true;
         for (port, _) in egresses(self.config, self.forwarding) {
             let id = self.config.by_index(port).id;
-            if first { write!(f, "{id}")? } else { write!(f, ", {}", id.0)? }
+            if first {
+                write!(f, "{id}")?
+            } else {
+                write!(f, ", {}", id.0)?
+            }
             first = false;
         }
         if first { write!(f, "no other port in {}", self.forwarding.segment) } else { Ok(()) }

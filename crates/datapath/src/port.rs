@@ -19,6 +19,9 @@ impl fmt::Display for PortId {
 }
 
 /// How a port carries segments.
+// The trunk's 512-byte bitmap stays inline: modes live in a snapshot built once per config
+// change, and the per-frame membership test then reads it without another indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortMode {
     /// Untagged frames, all in one segment (`switchport mode access`).

@@ -212,14 +212,18 @@ mod tests {
             Some(ConfigError::InvalidVlan { port: PortId(49), vlan: 4095 })
         );
         let trunk = PortConfig::trunk(PortId(17), "Eth3/1", VlanBitmap::all(), 0, "uplink");
-        assert_eq!(Snapshot::new(vec![trunk]).err(), Some(ConfigError::InvalidVlan { port: PortId(17), vlan: 0 }));
+        assert_eq!(
+            Snapshot::new(vec![trunk]).err(),
+            Some(ConfigError::InvalidVlan { port: PortId(17), vlan: 0 })
+        );
     }
 
     #[test]
     fn installs_static_macs_of_forwarding_ports_and_reports_conflicts() {
         let mut down = access(51, 100).with_attached_mac(MacAddr([0x02, 0, 0, 0, 0, 9]));
         down.admin_up = false;
-        let ports = vec![access(50, 100).with_attached_mac(MAC), access(49, 100).with_attached_mac(MAC), down];
+        let ports =
+            vec![access(50, 100).with_attached_mac(MAC), access(49, 100).with_attached_mac(MAC), down];
         let snapshot = Snapshot::new(ports).expect("valid");
         assert_eq!(snapshot.statics(), &[StaticMac { segment: Segment::Vlan(100), mac: MAC, port: 0 }]);
         let conflict = snapshot.static_mac_conflicts()[0];

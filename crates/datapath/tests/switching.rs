@@ -42,7 +42,8 @@ fn unknown_unicast_floods_then_learned_unicast_goes_to_one_port() {
 
 #[test]
 fn broadcast_and_multicast_flood_within_their_vlan_only() {
-    let mut switch = Harness::new(vec![veth(49, 100), veth(50, 100), veth(51, 200), uplink(17, &[100, 200], 1)]);
+    let mut switch =
+        Harness::new(vec![veth(49, 100), veth(50, 100), veth(51, 200), uplink(17, &[100, 200], 1)]);
     let out = switch.send(49, &udp(mac(A), MacAddr::BROADCAST, None));
     assert_eq!(Harness::ports_of(&out), [17, 50]);
     for (port, frame) in &out {
@@ -73,7 +74,8 @@ fn trunks_accept_allowed_vlans_and_strip_or_add_tags() {
 
 #[test]
 fn native_vlan_travels_untagged() {
-    let mut switch = Harness::new(vec![uplink(17, &[100, 200], 100), uplink(18, &[100, 200], 200), veth(49, 100)]);
+    let mut switch =
+        Harness::new(vec![uplink(17, &[100, 200], 100), uplink(18, &[100, 200], 200), veth(49, 100)]);
     let out = switch.send(17, &udp(mac(A), MacAddr::BROADCAST, None));
     assert_eq!(Harness::ports_of(&out), [18, 49]);
     let to_18 = &out.iter().find(|(port, _)| *port == 18).unwrap().1;
@@ -155,7 +157,8 @@ fn unknown_ports_and_bad_frames_are_dropped_by_reason() {
 
 #[test]
 fn attached_macs_are_static_and_cannot_be_spoofed() {
-    let mut switch = Harness::new(vec![veth(49, 100).with_attached_mac(mac(A)), veth(50, 100), veth(51, 100)]);
+    let mut switch =
+        Harness::new(vec![veth(49, 100).with_attached_mac(mac(A)), veth(50, 100), veth(51, 100)]);
     let out = switch.send(50, &udp(mac(B), mac(A), None));
     assert_eq!(Harness::ports_of(&out), [49], "known from config before any traffic");
     assert!(switch.send(51, &udp(mac(A), MacAddr::BROADCAST, None)).is_empty());
@@ -187,7 +190,8 @@ fn dynamic_macs_age_out() {
     switch.advance(Duration::from_secs(2));
     assert_eq!(Harness::ports_of(&switch.send(49, &udp(mac(A), mac(B), None))), [50, 51], "B aged out");
     assert_eq!(switch.datapath.mac_counters().aged, 1);
-    let ages: Vec<_> = switch.datapath.mac_table(switch.now).iter().map(|row| (row.mac, row.age_secs)).collect();
+    let ages: Vec<_> =
+        switch.datapath.mac_table(switch.now).iter().map(|row| (row.mac, row.age_secs)).collect();
     assert_eq!(ages, [(mac(A), 0)], "A was learned just now, B is gone");
 }
 
@@ -217,7 +221,9 @@ fn frames_never_go_back_out_of_their_ingress_port() {
 #[test]
 fn bridge_domains_are_segments_of_their_own() {
     let vni = wire::Vni::new(5000).unwrap();
-    let bd = |id: u32| PortConfig::access(PortId(id), format!("Veth{}", id - 48), Segment::BridgeDomain(vni), "bd");
+    let bd = |id: u32| {
+        PortConfig::access(PortId(id), format!("Veth{}", id - 48), Segment::BridgeDomain(vni), "bd")
+    };
     let mut switch = Harness::new(vec![bd(49), bd(50), veth(51, 100), uplink(17, &[100], 1)]);
     let out = switch.send(49, &udp(mac(A), MacAddr::BROADCAST, None));
     assert_eq!(Harness::ports_of(&out), [50], "trunks do not carry bridge-domains");

@@ -27,7 +27,13 @@ pub fn veth(id: u32, vlan: u16) -> PortConfig {
 
 /// An up trunk port `Eth3/{id-16}`.
 pub fn uplink(id: u32, allowed: &[u16], native: u16) -> PortConfig {
-    PortConfig::trunk(PortId(id), format!("Eth3/{}", id - 16), allowed.iter().copied().collect(), native, "uplink")
+    PortConfig::trunk(
+        PortId(id),
+        format!("Eth3/{}", id - 16),
+        allowed.iter().copied().collect(),
+        native,
+        "uplink",
+    )
 }
 
 /// A minimum-size UDP frame from `src` to `dst`: 60 bytes (64 on the wire with the FCS), or 64

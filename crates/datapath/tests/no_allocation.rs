@@ -1,0 +1,107 @@
+//! `Datapath::process` never allocates: not for known unicast, floods, learning new MACs (up to
+//! the table size), moves, aging sweeps, tagging or any drop. Checked with a counting global
+//! allocator, so this file holds the crate's only `unsafe`: delegating to the system allocator.
+#![allow(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+use common::{Harness, mac, udp, uplink, veth};
+use datapath::{PortId, RxBatch, TxBatch};
+use wire::MacAddr;
+
+thread_local! {
+    /// Allocations made by this thread (const-initialised: reading it never allocates).
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+struct Counting;
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract is `System`'s; counting touches only a thread-local `Cell`.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` through `alloc`/`realloc` above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        // SAFETY: `ptr` came from `System`; the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn processing_frames_never_allocates() {
+    let mut down = veth(53, 100);
+    down.admin_up = false;
+    let mut switch = Harness::new(vec![
+        veth(49, 100).with_attached_mac(mac(1)),
+        veth(50, 100),
+        veth(51, 100),
+        veth(52, 200),
+        down,
+        uplink(17, &[100, 200], 1),
+    ]);
+    // Every kind of frame: learning (new, refresh, move), known unicast, floods, tags, drops.
+    let mut frames: Vec<(u32, Vec<u8>)> = vec![
+        (50, udp(mac(2), MacAddr::BROADCAST, None)),
+        (49, udp(mac(1), mac(2), None)),
+        (17, udp(mac(3), mac(1), Some(100))),
+        (17, udp(mac(4), MacAddr::BROADCAST, Some(200))),
+        (17, udp(mac(4), MacAddr::BROADCAST, Some(300))),
+        (51, udp(mac(2), mac(9), None)),
+        (49, udp(mac(1), MacAddr::BROADCAST, Some(100))),
+        (53, udp(mac(5), MacAddr::BROADCAST, None)),
+        (99, udp(mac(6), MacAddr::BROADCAST, None)),
+        (50, udp(mac(1), MacAddr::BROADCAST, None)),
+        (50, udp(MacAddr::BROADCAST, mac(1), None)),
+        (50, vec![0xff; 9]),
+    ];
+    for n in 0..20 {
+        frames.push((51, udp(MacAddr([0x02, 0x77, 0, 0, 0, n]), mac(1), None)));
+    }
+    let mut rx = RxBatch::new(frames.len(), 2048);
+    for (port, frame) in &frames {
+        assert!(rx.push(PortId(*port), frame));
+    }
+    let mut tx = TxBatch::new(frames.len() * 8);
+
+    let before = allocations();
+    for second in 0..600 {
+        switch.datapath.process(Duration::from_secs(second), &rx, &mut tx);
+    }
+    // Silence past the aging time: the sweep empties the table and the same frames relearn.
+    switch.datapath.process(Duration::from_secs(600 + 301), &rx, &mut tx);
+    let during = allocations() - before;
+
+    assert!(!tx.is_empty());
+    let macs = switch.datapath.mac_counters();
+    assert_eq!((macs.learned, macs.aged), (2 * 23, 23), "{macs:?}");
+    assert!(macs.moves > 0);
+    assert!(switch.datapath.drops().total() > 0);
+    assert_eq!(during, 0, "process allocated {during} times");
+
+    // The counter does see allocations: a trace allocates its lines.
+    let before = allocations();
+    let _ = switch.datapath.trace(Duration::ZERO, PortId(49), &frames[1].1);
+    assert!(allocations() > before);
+}

@@ -4,7 +4,7 @@
 //! [`Action`]: run an exec command, or post configuration text. A configuration line is sent as
 //! text that means, on its own, what the line means in the current mode: in a sub-mode, the
 //! sub-mode's header followed by the line indented under it. So the supervisor applies every
-//! line statelessly with [`config::apply`], and the session only keeps the header.
+//! line statelessly with [`config::apply()`], and the session only keeps the header.
 
 use config::grammar::{self, Candidate, MatchError, MatchErrorKind, Word};
 use config::language::{self, Mode, Op, Scope, Statement};

@@ -5,8 +5,8 @@ use std::fmt;
 /// A configuration error: a line that did not parse, a line that could not be applied, or a
 /// model that failed validation.
 ///
-/// `line` and `column` are 1-based positions in the text given to [`crate::apply`]; both are 0 when
-/// the error is about a model with no text (a REST `PUT`, [`crate::validate`]), and then `message`
+/// `line` and `column` are 1-based positions in the text given to [`crate::apply()`]; both are 0 when
+/// the error is about a model with no text (a REST `PUT`, [`crate::validate()`]), and then `message`
 /// names the object and field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {

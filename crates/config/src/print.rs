@@ -1,4 +1,4 @@
-//! The canonical text form: what `show running-config` prints, and what [`crate::apply`] reads
+//! The canonical text form: what `show running-config` prints, and what [`crate::apply()`] reads
 //! back into the same model.
 //!
 //! NX-OS order: VLANs first (one `vlan` line listing them all, then a block for each named one),

@@ -1,7 +1,7 @@
 //! Semantic checks on a whole model: what parsing one line at a time cannot see.
 //!
-//! [`issues`] lists every problem with the object and field it concerns; [`crate::apply`] turns
-//! the earliest one into an error at the line that set that field, and [`validate`] (for a model
+//! [`issues`] lists every problem with the object and field it concerns; [`crate::apply()`] turns
+//! the earliest one into an error at the line that set that field, and [`validate()`] (for a model
 //! that arrived as JSON) into a message naming the object and field.
 
 use crate::error::ConfigError;

@@ -42,7 +42,7 @@ fn profile_block(name: &str, profile: &PortProfile, policy: Option<&EffectivePol
         with_space(profile.inherit.as_deref().map(|parent| format!("port-profile {parent}")).as_deref())
     ));
     line(format_args!(" config attributes:"));
-    for attribute in config::profile_lines(profile) {
+    for attribute in config_attributes(profile) {
         line(format_args!("  {attribute}"));
     }
     line(format_args!(" evaluated config attributes:"));
@@ -65,7 +65,7 @@ pub fn show_port_profile_brief(config: &Config, evaluated: &BTreeMap<String, Eff
     out.push_str("Profile                     Type       State    Items  Items  Intfs     Profs\n");
     out.push_str(RULE);
     for (name, profile) in &config.port_profiles {
-        let conf_items = config::profile_lines(profile).len();
+        let conf_items = config_attributes(profile).len();
         let eval_items = evaluated.get(name).map_or(0, |policy| config::evaluated_lines(policy).len());
         let children =
             config.port_profiles.values().filter(|child| child.inherit.as_deref() == Some(name)).count();
@@ -80,6 +80,17 @@ pub fn show_port_profile_brief(config: &Config, evaluated: &BTreeMap<String, Eff
     out
 }
 
+/// The profile's configured lines, less those the block shows in fields of their own
+/// (description, inherit, status, max-ports, port-binding).
+fn config_attributes(profile: &PortProfile) -> Vec<String> {
+    const SHOWN_APART: [&str; 5] =
+        ["description ", "inherit ", "state enabled", "max-ports ", "port-binding "];
+    config::profile_lines(profile)
+        .into_iter()
+        .filter(|line| !SHOWN_APART.iter().any(|prefix| line.starts_with(prefix)))
+        .collect()
+}
+
 fn type_name(kind: ProfileType) -> &'static str {
     match kind {
         ProfileType::Vethernet => "Vethernet",
@@ -90,4 +101,97 @@ fn type_name(kind: ProfileType) -> &'static str {
 /// `" value"`, or nothing for an unset field (no trailing space).
 fn with_space(value: Option<&str>) -> String {
     value.map(|value| format!(" {value}")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn seed() -> Config {
+        let text = "port-profile type vethernet vlan100\n  switchport mode access\n  switchport access vlan 100\n  \
+                    no shutdown\n  state enabled\nport-profile type vethernet web\n  inherit port-profile vlan100\n  \
+                    description web tier\n  max-ports 64\n  port-binding dynamic\n\
+                    port-profile type ethernet uplink\n  switchport mode trunk\n  switchport trunk allowed vlan 100-109\n  \
+                    channel-group auto mode on mac-pinning\n  state enabled\n";
+        config::apply(&Config::default(), text).unwrap().config
+    }
+
+    #[test]
+    fn one_profile_matches_the_nxos_layout() {
+        let config = seed();
+        let evaluated = config::evaluate_all(&config);
+        let expected = "\
+port-profile vlan100
+ type: Vethernet
+ description:
+ status: enabled
+ max-ports: 32
+ min-ports: 1
+ inherit:
+ config attributes:
+  switchport mode access
+  switchport access vlan 100
+  no shutdown
+ evaluated config attributes:
+  switchport mode access
+  switchport access vlan 100
+  no shutdown
+ assigned interfaces:
+ port-binding: static
+";
+        assert_eq!(show_port_profile(&config, &evaluated, Some("vlan100")).unwrap(), expected);
+    }
+
+    #[test]
+    fn inherited_profile_shows_its_own_and_evaluated_attributes() {
+        let config = seed();
+        let evaluated = config::evaluate_all(&config);
+        let expected = "\
+port-profile web
+ type: Vethernet
+ description: web tier
+ status: disabled
+ max-ports: 64
+ min-ports: 1
+ inherit: port-profile vlan100
+ config attributes:
+ evaluated config attributes:
+  switchport mode access
+  switchport access vlan 100
+  shutdown
+ assigned interfaces:
+ port-binding: dynamic
+";
+        assert_eq!(show_port_profile(&config, &evaluated, Some("web")).unwrap(), expected);
+        assert_eq!(show_port_profile(&config, &evaluated, Some("nope")), None);
+    }
+
+    #[test]
+    fn all_profiles_in_name_order() {
+        let config = seed();
+        let evaluated = config::evaluate_all(&config);
+        let all = show_port_profile(&config, &evaluated, None).unwrap();
+        let headers: Vec<&str> = all.lines().filter(|line| line.starts_with("port-profile ")).collect();
+        assert_eq!(headers, ["port-profile uplink", "port-profile vlan100", "port-profile web"]);
+        assert!(all.contains(" port-binding: static\n\nport-profile vlan100\n"), "blocks apart: {all}");
+        assert!(all.contains("  channel-group auto mode on mac-pinning\n"));
+    }
+
+    #[test]
+    fn brief_table() {
+        let config = seed();
+        let evaluated = config::evaluate_all(&config);
+        let expected = "\
+--------------------------------------------------------------------------------
+Port                        Profile    Profile  Conf   Eval   Assigned  Child
+Profile                     Type       State    Items  Items  Intfs     Profs
+--------------------------------------------------------------------------------
+uplink                      Ethernet   1        3      5      0         0
+vlan100                     Vethernet  1        3      3      0         1
+web                         Vethernet  0        0      3      0         0
+";
+        assert_eq!(show_port_profile_brief(&config, &evaluated), expected);
+    }
 }

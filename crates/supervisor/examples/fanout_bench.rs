@@ -1,0 +1,182 @@
+//! Fan-out benchmark: one supervisor in this process on a temporary store, 1,000 agents each
+//! holding a Watch stream (over a few HTTP/2 connections), and profile changes made through
+//! REST. Prints the time from the start of the REST call until each stream has the change
+//! (p50/p99/max over every stream and change), the process RSS with the streams open, and the
+//! time to apply a 2,000-profile config in one `POST /api/v1/config`.
+//!
+//! Run: `cargo run --release -p switchyard-supervisor --example fanout_bench [AGENTS] [CHANGES]`
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use axum::body::Body;
+use hyper::http::{Method, Request};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use proto::supervisor_client::SupervisorClient;
+use supervisor::SupervisorOptions;
+use tokio::sync::mpsc;
+use tonic::transport::Channel;
+
+const CHANNELS: usize = 10;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let agents: usize = args.next().map_or(Ok(1000), |arg| arg.parse()).context("AGENTS")?;
+    let changes: u16 = args.next().map_or(Ok(20), |arg| arg.parse()).context("CHANGES")?;
+
+    let dir = tempfile::tempdir()?;
+    let store = store::RedbStore::open(dir.path())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server =
+        tokio::spawn(supervisor::serve(store, listener, SupervisorOptions::new(dir.path(), addr), async {
+            let _ = stopped.await;
+        }));
+    let http =
+        Http { base: format!("http://{addr}"), client: Client::builder(TokioExecutor::new()).build_http() };
+    http.configure(&profile("bench", 100)).await?;
+    println!("baseline RSS: {}", rss());
+
+    // Agents: register, then open one Watch stream each.
+    let mut channels = Vec::new();
+    for _ in 0..CHANNELS {
+        channels.push(SupervisorClient::new(Channel::from_shared(http.base.clone())?.connect().await?));
+    }
+    let started = Instant::now();
+    let (received_tx, mut received) = mpsc::unbounded_channel::<(i64, Instant)>();
+    for agent in 0..agents {
+        let mut client = channels[agent % CHANNELS].clone();
+        let host_id = format!("bench-host-{agent}");
+        let module = client
+            .register(proto::RegisterRequest {
+                host_name: format!("host{agent}"),
+                host_id: host_id.clone(),
+                version: "bench".into(),
+                addresses: vec!["127.0.0.1".into()],
+                hardware: "bench".into(),
+            })
+            .await?
+            .into_inner()
+            .module;
+        let mut stream =
+            client.watch(proto::WatchRequest { module, host_id, known: HashMap::new() }).await?.into_inner();
+        let first = stream.message().await?.context("no sync")?;
+        if !first.sync || first.upserts.len() != 1 {
+            bail!("unexpected sync {first:?}");
+        }
+        let received_tx = received_tx.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(update)) = stream.message().await {
+                if update.upserts.iter().any(|policy| policy.name == "bench") {
+                    let _ = received_tx.send((update.revision, Instant::now()));
+                }
+            }
+        });
+    }
+    drop(received_tx);
+    println!("{agents} agents registered and watching in {:.2?}", started.elapsed());
+    println!("RSS with {agents} streams open: {}", rss());
+
+    // Profile changes: time from the start of the REST call to each stream's delta.
+    let mut latencies = Vec::new();
+    let mut last_stream = Vec::new();
+    let mut commits = Vec::new();
+    for change in 0..changes {
+        let sent = Instant::now();
+        let revision = http.configure(&profile("bench", 101 + change)).await?;
+        commits.push(sent.elapsed());
+        let mut slowest = Duration::ZERO;
+        for _ in 0..agents {
+            let (at, when) = tokio::time::timeout(Duration::from_secs(30), received.recv())
+                .await
+                .context("a stream did not get the change within 30 s")?
+                .context("streams ended")?;
+            if at != revision {
+                bail!("stream got revision {at}, expected {revision}");
+            }
+            let latency = when - sent;
+            slowest = slowest.max(latency);
+            latencies.push(latency);
+        }
+        last_stream.push(slowest);
+    }
+    latencies.sort();
+    last_stream.sort();
+    commits.sort();
+    println!(
+        "profile change -> {agents} streams over {changes} changes: p50 {:.2?}  p99 {:.2?}  max {:.2?}  \
+         (last stream per change: median {:.2?}; the POST itself: median {:.2?})",
+        percentile(&latencies, 50),
+        percentile(&latencies, 99),
+        latencies.last().copied().unwrap_or_default(),
+        percentile(&last_stream, 50),
+        percentile(&commits, 50),
+    );
+    println!("RSS after the changes: {}", rss());
+    drop(channels);
+
+    // One config with 2,000 port-profiles.
+    let big: String = (0..2000u16).map(|index| profile(&format!("p{index}"), 1 + index % 4094)).collect();
+    let started = Instant::now();
+    http.configure(&big).await?;
+    println!(
+        "apply 2,000 port-profiles ({} KiB of text) via POST /api/v1/config: {:.2?}",
+        big.len() / 1024,
+        started.elapsed()
+    );
+
+    let _ = stop.send(());
+    server.await??;
+    Ok(())
+}
+
+fn profile(name: &str, vlan: u16) -> String {
+    format!(
+        "port-profile type vethernet {name}\n  switchport mode access\n  switchport access vlan {vlan}\n  state enabled\n"
+    )
+}
+
+fn percentile(sorted: &[Duration], percent: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[(sorted.len() * percent / 100).min(sorted.len() - 1)]
+}
+
+/// `VmRSS` from /proc/self/status.
+fn rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status.lines().find(|line| line.starts_with("VmRSS:")).map(|line| line[6..].trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+struct Http {
+    base: String,
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Body>,
+}
+
+impl Http {
+    /// Posts config text; returns the revision it committed.
+    async fn configure(&self, text: &str) -> anyhow::Result<i64> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}/api/v1/config", self.base))
+            .header("content-type", "text/plain")
+            .body(Body::from(text.to_owned()))?;
+        let response = self.client.request(request).await?;
+        let status = response.status();
+        let body = axum::body::to_bytes(Body::new(response.into_body()), usize::MAX).await?;
+        if !status.is_success() {
+            bail!("config rejected ({status}): {}", String::from_utf8_lossy(&body));
+        }
+        let json: serde_json::Value = serde_json::from_slice(&body)?;
+        json["revision"].as_i64().context("no revision")
+    }
+}

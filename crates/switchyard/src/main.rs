@@ -115,7 +115,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(agent::run(opts))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Shell { supervisor, commands, data_dir: _ } => switchyard::shell::main(&supervisor, commands.as_deref()),
+        Command::Shell { supervisor, commands, data_dir: _ } => {
+            switchyard::shell::main(&supervisor, commands.as_deref())
+        }
         Command::Vemcmd { data_dir, args } => {
             let out = agent::vemcmd::run(&data_dir, &args)?;
             print!("{out}");

@@ -45,7 +45,8 @@ impl Children {
 
     /// Sends `sig` to the child called `name`; with SIGKILL, also reaps it and forgets it.
     pub fn signal(&mut self, name: &str, sig: Signal) -> anyhow::Result<()> {
-        let index = self.running.iter().position(|(n, _)| n == name).with_context(|| format!("no child {name}"))?;
+        let index =
+            self.running.iter().position(|(n, _)| n == name).with_context(|| format!("no child {name}"))?;
         signal(&self.running[index].1, sig)?;
         if sig == Signal::SIGKILL {
             let (_, mut child) = self.running.remove(index);
@@ -56,7 +57,8 @@ impl Children {
 
     /// Stops the child called `name` with SIGTERM and waits for it.
     pub fn stop(&mut self, name: &str) -> anyhow::Result<()> {
-        let index = self.running.iter().position(|(n, _)| n == name).with_context(|| format!("no child {name}"))?;
+        let index =
+            self.running.iter().position(|(n, _)| n == name).with_context(|| format!("no child {name}"))?;
         let (_, mut child) = self.running.remove(index);
         stop(&mut child);
         Ok(())

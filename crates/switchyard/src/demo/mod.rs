@@ -44,8 +44,13 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let mut children = Children::new(exe, &root)?;
 
     step(&format!("starting the supervisor on {listen} (store in {})", root.join("supervisor").display()));
-    children.spawn("supervisor", &["supervisor", "--data-dir", &path(&root.join("supervisor")), "--listen", &listen.to_string()])?;
-    wait_for("the supervisor to answer", Duration::from_secs(20), &mut children, || client.exec("show module").is_ok())?;
+    children.spawn(
+        "supervisor",
+        &["supervisor", "--data-dir", &path(&root.join("supervisor")), "--listen", &listen.to_string()],
+    )?;
+    wait_for("the supervisor to answer", Duration::from_secs(20), &mut children, || {
+        client.exec("show module").is_ok()
+    })?;
 
     step("configuring the seed's port-profiles: vlan 100-109, uplink, vlan100");
     client.configure(SEED_CONFIG).context("applying the seed configuration")?;
@@ -56,13 +61,21 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         children.spawn(host, &["agent", "--supervisor", &url, "--host-name", host, "--data-dir", &dir])?;
     }
     wait_for("both modules to come online", Duration::from_secs(30), &mut children, || {
-        client.exec("show module").is_ok_and(|out| out.lines().filter(|l| l.trim_end().ends_with(" ok")).count() == HOSTS.len())
+        client
+            .exec("show module")
+            .is_ok_and(|out| out.lines().filter(|l| l.trim_end().ends_with(" ok")).count() == HOSTS.len())
     })?;
     for host in HOSTS {
         let dir = root.join(host);
-        wait_for(&format!("{host} to receive the port-profiles"), Duration::from_secs(10), &mut children, || {
-            agent::vemcmd::run(&dir, &["show".into(), "card".into()]).is_ok_and(|out| out.contains("connected"))
-        })?;
+        wait_for(
+            &format!("{host} to receive the port-profiles"),
+            Duration::from_secs(10),
+            &mut children,
+            || {
+                agent::vemcmd::run(&dir, &["show".into(), "card".into()])
+                    .is_ok_and(|out| out.contains("connected"))
+            },
+        )?;
     }
 
     for command in ["show module", "show port-profile", "show logging logfile"] {
@@ -90,7 +103,12 @@ fn path(p: &std::path::Path) -> String {
 }
 
 /// Polls `ready` until it holds, failing early if a child died (its log says why).
-fn wait_for(what: &str, limit: Duration, children: &mut Children, mut ready: impl FnMut() -> bool) -> anyhow::Result<()> {
+fn wait_for(
+    what: &str,
+    limit: Duration,
+    children: &mut Children,
+    mut ready: impl FnMut() -> bool,
+) -> anyhow::Result<()> {
     let start = Instant::now();
     while start.elapsed() < limit {
         if ready() {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 pub enum ClientError {
     /// The supervisor refused the input; `column` (1-based) points into what was sent.
     #[error("{message}")]
-    Rejected { message: String, line: usize, column: usize },
+    Rejected { message: String, line: usize, column: usize, expected: Vec<String> },
     /// The supervisor could not be reached or answered something unexpected.
     #[error("supervisor {url}: {reason}")]
     Transport { url: String, reason: String },
@@ -20,10 +20,12 @@ pub enum ClientError {
 #[derive(Debug, Deserialize)]
 struct ErrorBody {
     error: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     line: usize,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     column: usize,
+    #[serde(default, deserialize_with = "null_as_default")]
+    expected: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -67,11 +69,23 @@ impl SupervisorClient {
             return Ok(text);
         }
         match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(err) if status.is_client_error() => {
-                Err(ClientError::Rejected { message: err.error, line: err.line, column: err.column })
-            }
+            Ok(err) if status.is_client_error() => Err(ClientError::Rejected {
+                message: err.error,
+                line: err.line,
+                column: err.column,
+                expected: err.expected,
+            }),
             Ok(err) => Err(transport(format!("{status}: {}", err.error))),
             Err(_) => Err(transport(format!("{status}: {}", text.trim()))),
         }
     }
+}
+
+/// The supervisor sends `null` for fields that do not apply to an error.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }

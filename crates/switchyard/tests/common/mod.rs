@@ -1,0 +1,156 @@
+//! A testbed of real processes on loopback: one supervisor (embedded store in a temp dir) and any
+//! number of agents, all started from the `switchyard` binary under test, all stopped on drop.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use switchyard::processes::{Children, free_loopback_addr};
+use switchyard::shell::client::SupervisorClient;
+
+pub const SUPERVISOR: &str = "supervisor";
+
+pub struct Testbed {
+    pub root: tempfile::TempDir,
+    pub url: String,
+    listen: String,
+    pub children: Children,
+    pub client: SupervisorClient,
+}
+
+impl Testbed {
+    /// A running supervisor, answering REST.
+    pub fn start() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let listen = free_loopback_addr().unwrap().to_string();
+        let url = format!("http://{listen}");
+        let children = Children::new(exe(), root.path()).unwrap();
+        let client = SupervisorClient::new(&url);
+        let mut bed = Self { root, url, listen, children, client };
+        bed.start_supervisor();
+        bed
+    }
+
+    /// (Re)starts the supervisor on the same address and store and waits until it answers.
+    pub fn start_supervisor(&mut self) {
+        let dir = self.root.path().join(SUPERVISOR).display().to_string();
+        self.children
+            .spawn(SUPERVISOR, &["supervisor", "--data-dir", &dir, "--listen", &self.listen])
+            .unwrap();
+        self.wait_until("the supervisor answers", Duration::from_secs(20), |bed| {
+            bed.client.exec("show module").is_ok()
+        });
+    }
+
+    pub fn agent_dir(&self, host: &str) -> PathBuf {
+        self.root.path().join(host)
+    }
+
+    /// Starts the agent of `host`; does not wait.
+    pub fn spawn_agent(&mut self, host: &str) {
+        let dir = self.agent_dir(host).display().to_string();
+        self.children
+            .spawn(host, &["agent", "--supervisor", &self.url, "--host-name", host, "--data-dir", &dir])
+            .unwrap();
+    }
+
+    /// Starts the agent of `host` and waits until `show module` lists it online.
+    pub fn start_agent(&mut self, host: &str) {
+        self.spawn_agent(host);
+        self.wait_until(&format!("{host} online"), Duration::from_secs(20), |bed| {
+            bed.module_status(host).as_deref() == Some("ok")
+        });
+    }
+
+    pub fn kill9(&mut self, name: &str) {
+        self.children.signal(name, Signal::SIGKILL).unwrap();
+    }
+
+    /// `show module` as text.
+    pub fn show(&self, command: &str) -> String {
+        self.client.exec(command).unwrap_or_else(|e| panic!("{command}: {e}"))
+    }
+
+    /// The module number and status `show module` gives `host`, from the Server-Name table.
+    pub fn module_of(&self, host: &str) -> Option<u32> {
+        let out = self.client.exec("show module").ok()?;
+        out.lines()
+            .filter(|l| l.split_whitespace().last() == Some(host))
+            .find_map(|l| l.split_whitespace().next()?.parse().ok())
+    }
+
+    /// The Status column of `host`'s module row (`ok`, `offline`).
+    pub fn module_status(&self, host: &str) -> Option<String> {
+        let module = self.module_of(host)?.to_string();
+        let out = self.client.exec("show module").ok()?;
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(&module) && l.contains("Virtual Ethernet Module"))
+            .and_then(|l| l.split_whitespace().last().map(str::to_owned))
+    }
+
+    /// Runs `switchyard shell` with these arguments and stdin.
+    pub fn shell(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(exe())
+            .arg("shell")
+            .arg("--supervisor")
+            .arg(&self.url)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// The policies the agent of `host` holds on disk.
+    pub fn agent_policies(&self, host: &str) -> agent::PolicySnapshot {
+        let dir = agent::DataDir::new(self.agent_dir(host));
+        agent::persist::load(&dir.policies_file()).ok().flatten().unwrap_or_default()
+    }
+
+    /// Polls until `ready` holds; panics with the supervisor's and agents' logs if it never does.
+    pub fn wait_until(&mut self, what: &str, limit: Duration, mut ready: impl FnMut(&Self) -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if ready(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out after {limit:?} waiting for: {what}\n{}", self.logs());
+    }
+
+    /// Every child's log, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut all = String::new();
+        for entry in std::fs::read_dir(self.children.log_dir()).unwrap().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(30).collect();
+            all += &format!("--- {} (last lines)\n", entry.path().display());
+            for line in tail.into_iter().rev() {
+                all += line;
+                all.push('\n');
+            }
+        }
+        all
+    }
+}
+
+/// The binary under test.
+pub fn exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_switchyard"))
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -1,0 +1,218 @@
+//! The control plane as a user drives it: real supervisor and agent processes on loopback, the
+//! real shell binary, REST over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{SUPERVISOR, Testbed, stderr, stdout};
+
+const WEB_PROFILE: &str = "\
+configure terminal
+vlan 100
+port-profile type vethernet web
+  switchport mode access
+  switchport access vlan 100
+  no shutdown
+  state enabled
+end
+";
+
+fn http() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().new_agent()
+}
+
+#[test]
+fn config_through_the_shell_script_and_dash_c() {
+    let bed = Testbed::start();
+
+    let out = bed.shell(&[], WEB_PROFILE);
+    assert!(out.status.success(), "script failed: {}{}", stdout(&out), stderr(&out));
+
+    let out = bed.shell(&["-c", "show port-profile name web; show running-config port-profile web"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("port-profile web"), "{text}");
+    assert!(text.contains("  switchport access vlan 100"), "{text}");
+    assert!(text.contains("port-profile type vethernet web"), "{text}");
+
+    let brief = bed.show("show port-profile brief");
+    assert!(brief.lines().any(|l| l.starts_with("web ") && l.contains("Vethernet")), "{brief}");
+}
+
+#[test]
+fn a_bad_command_shows_the_caret_and_fails_the_script() {
+    let bed = Testbed::start();
+    let out = bed.shell(&["-c", "show modul x"], "");
+    assert!(!out.status.success());
+    let all = stdout(&out) + &stderr(&out);
+    assert!(all.contains("% Invalid command at '^' marker."), "{all}");
+    let caret = all.lines().find(|l| l.trim() == "^").expect("a caret line");
+    // `modul` abbreviates `module`; the caret sits under the `x` that matches nothing.
+    assert_eq!(caret.find('^'), Some("switch# show modul ".len()), "{all}");
+
+    // A bad line in a script stops it, exits non-zero and applies nothing after it.
+    let script = "configure terminal\nport-profile type vethernet app\n  switchport access vlan 5000\n  description after\nend\n";
+    let out = bed.shell(&[], script);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let running = bed.show("show running-config");
+    assert!(!running.contains("vlan 5000") && !running.contains("after"), "{running}");
+}
+
+#[test]
+fn config_through_rest_is_atomic_and_errors_are_json() {
+    let bed = Testbed::start();
+    let http = http();
+
+    // One bad line applies nothing.
+    let bad =
+        "vlan 200\nport-profile type vethernet db\n  switchport mode access\n  switchport access vlan 5000\n";
+    let mut resp =
+        http.post(format!("{}/api/v1/config", bed.url)).content_type("text/plain").send(bad).unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let err: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(err["line"], 4, "{err}");
+    assert!(err["column"].as_u64().unwrap() > 1, "{err}");
+    assert!(err["error"].as_str().unwrap().contains("5000"), "{err}");
+    let running = bed.show("show running-config");
+    assert!(!running.contains("vlan 200") && !running.contains("db"), "half-applied: {running}");
+
+    // The JSON form of the model.
+    let profile =
+        serde_json::json!({"type": "vethernet", "mode": "access", "access_vlan": 300, "state_enabled": true});
+    let resp = http
+        .put(format!("{}/api/v1/port-profiles/db", bed.url))
+        .content_type("application/json")
+        .send(profile.to_string())
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let running = bed.show("show running-config port-profile db");
+    assert!(running.contains("switchport access vlan 300"), "{running}");
+    let mut resp = http.get(format!("{}/api/v1/port-profiles/db", bed.url)).call().unwrap();
+    let got: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(got["access_vlan"], 300, "{got}");
+
+    // Wrong shape, oversized body, unknown route: JSON errors with a 4xx status.
+    let wrong = serde_json::json!({"type": "vethernet", "access_vlan": "lots"});
+    let mut resp = http
+        .put(format!("{}/api/v1/port-profiles/db", bed.url))
+        .content_type("application/json")
+        .send(wrong.to_string())
+        .unwrap();
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let body: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert!(body["error"].is_string(), "{body}");
+    let huge = "vlan 10\n".repeat(1 << 18);
+    let resp =
+        http.post(format!("{}/api/v1/config", bed.url)).content_type("text/plain").send(&huge).unwrap();
+    assert_eq!(resp.status().as_u16(), 413);
+    let resp = http.get(format!("{}/api/v1/nothing-here", bed.url)).call().unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+
+    // Still serving, still holding what was applied.
+    assert!(bed.show("show running-config").contains("access vlan 300"));
+    let resp = http.get(format!("{}/openapi.json", bed.url)).call().unwrap();
+    assert!(resp.status().is_success());
+}
+
+#[test]
+fn supervisor_kill9_keeps_profiles_and_module_numbers() {
+    let mut bed = Testbed::start();
+    let out = bed.shell(&[], WEB_PROFILE);
+    assert!(out.status.success(), "{}", stderr(&out));
+    bed.start_agent("bilbo");
+    bed.start_agent("frodo");
+    let bilbo = bed.module_of("bilbo").unwrap();
+    let frodo = bed.module_of("frodo").unwrap();
+    assert_eq!((bilbo, frodo), (3, 4), "modules are numbered 3, 4, … in join order");
+    let before = bed.show("show running-config");
+
+    bed.kill9(SUPERVISOR);
+    bed.start_supervisor();
+    assert_eq!(bed.show("show running-config"), before);
+    // The agents reconnect by themselves and keep their numbers.
+    bed.wait_until("both agents back online", Duration::from_secs(30), |bed| {
+        bed.module_status("bilbo").as_deref() == Some("ok")
+            && bed.module_status("frodo").as_deref() == Some("ok")
+    });
+    assert_eq!(bed.module_of("bilbo"), Some(bilbo));
+    assert_eq!(bed.module_of("frodo"), Some(frodo));
+
+    // An agent restart keeps its number too.
+    bed.kill9("bilbo");
+    bed.start_agent("bilbo");
+    assert_eq!(bed.module_of("bilbo"), Some(bilbo));
+    let log = bed.show("show logging logfile");
+    assert_eq!(
+        log.matches("%VEM_MGR-2-VEM_MGR_DETECTED: Host bilbo detected as module 3").count(),
+        1,
+        "{log}"
+    );
+}
+
+#[test]
+fn a_killed_agent_goes_offline_within_10s_and_is_logged() {
+    let mut bed = Testbed::start();
+    bed.start_agent("bilbo");
+    let module = bed.module_of("bilbo").unwrap();
+    let log = bed.show("show logging logfile");
+    assert!(log.contains(&format!("%VEM_MGR-2-MOD_ONLINE: Module {module} is online")), "{log}");
+
+    bed.kill9("bilbo");
+    let killed = Instant::now();
+    bed.wait_until("bilbo offline", Duration::from_secs(10), |bed| {
+        bed.module_status("bilbo").as_deref() == Some("offline")
+    });
+    assert!(killed.elapsed() < Duration::from_secs(10));
+    let log = bed.show("show logging logfile");
+    assert!(log.contains(&format!("%VEM_MGR-2-MOD_OFFLINE: Module {module} is offline")), "{log}");
+}
+
+#[test]
+fn a_profile_change_reaches_every_agent() {
+    let mut bed = Testbed::start();
+    let out = bed.shell(&[], WEB_PROFILE);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hosts = ["bilbo", "frodo", "sam"];
+    for host in hosts {
+        bed.start_agent(host);
+    }
+    let has_vlan = |bed: &Testbed, host: &str, vlan: u16| {
+        bed.agent_policies(host).get("web").is_some_and(|p| p.access_vlan == vlan)
+    };
+    bed.wait_until("every agent holds web on vlan 100", Duration::from_secs(10), |bed| {
+        hosts.iter().all(|h| has_vlan(bed, h, 100))
+    });
+
+    let out = bed.shell(&["-c", "configure terminal; port-profile web; switchport access vlan 101; end"], "");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let changed = Instant::now();
+    bed.wait_until("every agent holds web on vlan 101", Duration::from_secs(5), |bed| {
+        hosts.iter().all(|h| has_vlan(bed, h, 101))
+    });
+    eprintln!("profile change reached {} agents in {:?}", hosts.len(), changed.elapsed());
+
+    // The host view agrees.
+    let card = agent::vemcmd::run(&bed.agent_dir("sam"), &["show".into(), "card".into()]).unwrap();
+    assert!(card.contains("connected"), "{card}");
+}
+
+#[test]
+fn garbage_on_the_supervisor_port_does_not_stop_it() {
+    use std::io::Write;
+    let bed = Testbed::start();
+    for garbage in [
+        &b"\x00\x01\x02garbage\r\n\r\n"[..],
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+        b"GET / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n",
+    ] {
+        let mut s = std::net::TcpStream::connect(bed.url.trim_start_matches("http://")).unwrap();
+        let _ = s.write_all(garbage);
+        drop(s);
+    }
+    // A client that connects and goes silent.
+    let _silent = std::net::TcpStream::connect(bed.url.trim_start_matches("http://")).unwrap();
+    assert!(bed.show("show module").contains("Virtual Supervisor Module"));
+}

@@ -239,3 +239,61 @@ async fn garbage_on_the_wire_does_not_disturb_anyone() {
     drop((garbage, broken, silent));
     supervisor.stop().await;
 }
+
+#[tokio::test]
+async fn show_commands_through_exec() {
+    let dir = tempfile::tempdir().unwrap();
+    let supervisor = Running::start(dir.path(), |_| {}).await;
+    supervisor.configure(&access_profile("web", 100)).await;
+    let mut agent = supervisor.grpc().await;
+    agent.register(common::host("bilbo")).await.unwrap();
+
+    let reply = supervisor.exec("show module").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.content_type.starts_with("text/plain"));
+    assert!(
+        reply.body.contains("\n1    0      Virtual Supervisor Module         Switchyard          active *\n")
+    );
+    assert!(
+        reply.body.contains("\n3    0      Virtual Ethernet Module           NA                  ok\n"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("\n3    127.0.0.1        id-bilbo                              bilbo\n"),
+        "{}",
+        reply.body
+    );
+
+    let reply = supervisor.exec("show port-profile name web").await;
+    assert!(reply.body.starts_with("port-profile web\n type: Vethernet\n"), "{}", reply.body);
+    assert!(
+        reply.body.contains(
+            " evaluated config attributes:\n  switchport mode access\n  switchport access vlan 100\n"
+        )
+    );
+    let reply = supervisor.exec("show port-profile brief").await;
+    assert!(
+        reply.body.contains("\nweb                         Vethernet  1        2      3      0         0\n"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(supervisor.exec("sh run").await.body, supervisor.get("/api/v1/config").await.body);
+    assert_eq!(
+        supervisor.exec("show running-config port-profile web").await.body,
+        "port-profile type vethernet web\n  switchport mode access\n  switchport access vlan 100\n  state enabled\n"
+    );
+
+    let log = supervisor.exec("show logging logfile").await.body;
+    let detected = log.lines().find(|line| line.contains("VEM_MGR_DETECTED")).unwrap();
+    let (stamp, message) = detected.split_at(21);
+    assert_eq!(message, "switch %VEM_MGR-2-VEM_MGR_DETECTED: Host bilbo detected as module 3");
+    let shape: Vec<usize> = stamp.split([' ', ':']).map(str::len).collect();
+    assert_eq!(shape, [4, 3, 2, 2, 2, 2, 0], "timestamp {stamp:?}");
+
+    let json = assert_json_error(&supervisor.exec("show modul x").await, StatusCode::BAD_REQUEST);
+    assert_eq!(json["column"], 12);
+    assert_json_error(&supervisor.exec("show port-profile name nope").await, StatusCode::NOT_FOUND);
+    assert_json_error(&supervisor.exec("configure terminal").await, StatusCode::BAD_REQUEST);
+    supervisor.stop().await;
+}

@@ -11,7 +11,7 @@ use crate::config_store::ConfigWriteError;
 use crate::modules::ModuleError;
 
 /// The body of every error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// What went wrong, in words.
     pub error: String,
@@ -24,6 +24,9 @@ pub struct ErrorBody {
     /// For config text: what the parser would have accepted there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Vec<String>>,
+    /// For commands: what exactly was wrong, e.g. `invalid VLAN id '5000'`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// An error response: a status and an [`ErrorBody`].
@@ -36,7 +39,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with just a message.
     pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
-        Self { status, body: ErrorBody { error: error.into(), line: None, column: None, expected: None } }
+        Self { status, body: ErrorBody { error: error.into(), ..ErrorBody::default() } }
     }
 
     /// The resource does not exist.
@@ -86,6 +89,7 @@ impl From<ConfigWriteError> for ApiError {
                     line: Some(line),
                     column: Some(column),
                     expected: Some(expected),
+                    detail: None,
                 },
             },
             ConfigWriteError::Invalid(_) => Self::new(StatusCode::BAD_REQUEST, message),

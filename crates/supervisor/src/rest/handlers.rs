@@ -28,12 +28,14 @@ impl From<PathRejection> for ApiError {
 
 impl From<ExecError> for ApiError {
     fn from(error: ExecError) -> Self {
+        let message = error.to_string();
         match error {
-            ExecError::Parse { column, message } => Self {
+            ExecError::Parse { column, message, detail } => Self {
                 status: StatusCode::BAD_REQUEST,
-                body: ErrorBody { error: message, line: None, column: Some(column), expected: None },
+                body: ErrorBody { error: message, column: Some(column), detail, ..ErrorBody::default() },
             },
-            ExecError::NotFound(message) => Self::not_found(message),
+            ExecError::SessionCommand(_) => Self::new(StatusCode::BAD_REQUEST, message),
+            ExecError::NotFound(_) => Self::not_found(message),
             ExecError::Config(error) => error.into(),
             ExecError::Modules(error) => error.into(),
             ExecError::Store(error) => error.into(),

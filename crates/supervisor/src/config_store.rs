@@ -69,6 +69,15 @@ pub async fn read(journal: &Journal) -> Result<(Config, Revision), ConfigWriteEr
     Ok((decode_strict(&range.kvs)?, range.revision))
 }
 
+/// One port-profile as stored, if it exists (one key read).
+pub async fn read_profile(journal: &Journal, name: &str) -> Result<Option<PortProfile>, ConfigWriteError> {
+    let key = profile_key(name);
+    let Some(kv) = journal.store().get(&key).await? else { return Ok(None) };
+    serde_json::from_slice(&kv.value)
+        .map(Some)
+        .map_err(|e| ConfigWriteError::Corrupt { key, reason: e.to_string() })
+}
+
 /// Applies NX-OS config text on top of the stored config.
 pub async fn apply_text(journal: &Journal, text: &str) -> Result<ConfigChange, ConfigWriteError> {
     update(journal, |config| {

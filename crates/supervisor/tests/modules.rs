@@ -128,3 +128,19 @@ async fn unknown_modules_and_bad_registrations_are_refused() {
     assert_eq!(supervisor.get("/api/v1/modules").await.json().as_array().unwrap().len(), 1);
     supervisor.stop().await;
 }
+
+#[tokio::test]
+async fn the_event_log_keeps_only_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let supervisor = Running::start(dir.path(), |options| options.event_log_capacity = 5).await;
+    let mut agent = supervisor.grpc().await;
+    for name in ["a", "b", "c", "d"] {
+        agent.register(host(name)).await.unwrap();
+    }
+    let events = supervisor.get("/api/v1/events").await.json();
+    let seqs: Vec<u64> =
+        events.as_array().unwrap().iter().map(|event| event["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [3, 4, 5, 6, 7]);
+    assert_eq!(events[4]["text"], "Module 6 is online");
+    supervisor.stop().await;
+}

@@ -297,3 +297,28 @@ async fn show_commands_through_exec() {
     assert_json_error(&supervisor.exec("configure terminal").await, StatusCode::BAD_REQUEST);
     supervisor.stop().await;
 }
+
+async fn add_profiles(supervisor: &Running, prefix: &str) {
+    for index in 0..15 {
+        let reply = supervisor.configure(&access_profile(&format!("{prefix}{index}"), 100 + index)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn two_supervisors_on_one_store_never_interleave_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open_store(dir.path()).await;
+    let first = Running::start_on(store.clone(), dir.path(), |_| {}).await;
+    let second = Running::start_on(store, dir.path(), |_| {}).await;
+    tokio::join!(add_profiles(&first, "p"), add_profiles(&second, "q"));
+
+    let profiles = first.get("/api/v1/port-profiles").await.json();
+    assert_eq!(profiles.as_object().unwrap().len(), 30, "no write lost");
+    let events = second.get("/api/v1/events").await.json();
+    let seqs: Vec<u64> =
+        events.as_array().unwrap().iter().map(|event| event["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (0..30).collect::<Vec<u64>>(), "one event per change, numbered without gaps or reuse");
+    first.stop().await;
+    second.stop().await;
+}

@@ -71,10 +71,8 @@ pub async fn get_profile(
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Json<PortProfile>, ApiError> {
     let Path(name) = name?;
-    let (mut config, _) = config_store::read(&state.journal).await?;
-    config
-        .port_profiles
-        .remove(&name)
+    config_store::read_profile(&state.journal, &name)
+        .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("port-profile {name} does not exist")))
 }

@@ -32,7 +32,15 @@ impl Running {
     /// Starts a supervisor on the store in `data_dir`, with test-friendly options adjusted by
     /// `tweak`.
     pub async fn start(data_dir: &Path, tweak: impl FnOnce(&mut SupervisorOptions)) -> Self {
-        let store = open_store(data_dir).await;
+        Self::start_on(open_store(data_dir).await, data_dir, tweak).await
+    }
+
+    /// Starts a supervisor on an open store (two supervisors may share one).
+    pub async fn start_on(
+        store: Arc<RedbStore>,
+        data_dir: &Path,
+        tweak: impl FnOnce(&mut SupervisorOptions),
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut options = SupervisorOptions::new(data_dir, addr);

@@ -54,7 +54,7 @@ impl Fanout {
         self.sender.receiver_count()
     }
 
-    /// Evaluates `mirror`'s config at `revision` and broadcasts what changed. Changed policies
+    /// Evaluates `config` (as of `revision`) and broadcasts what changed. Changed policies
     /// get `revision_of(name)`. Broadcasting under the table lock keeps subscribers consistent:
     /// each sees a delta either in its sync or on its receiver, never both or neither.
     fn publish(&self, config: &Config, revision: Revision, revision_of: impl Fn(&str) -> Revision) {

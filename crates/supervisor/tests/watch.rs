@@ -85,8 +85,13 @@ async fn sync_sends_only_what_the_agent_lacks() {
     let mut stream = open_watch(&mut client, module, "id-bilbo", in_sync).await;
     let sync = next(&mut stream).await;
     assert!(sync.sync && sync.upserts.is_empty() && sync.removes.is_empty(), "{sync:?}");
-    drop(stream);
-    supervisor.stop().await;
+    // Shutting down ends open streams with UNAVAILABLE (the agent reconnects) and does not wait
+    // for agents to hang up.
+    tokio::time::timeout(Duration::from_secs(5), supervisor.stop())
+        .await
+        .expect("shutdown waited on a stream");
+    let status = stream.message().await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status}");
 }
 
 #[tokio::test]

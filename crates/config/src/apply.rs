@@ -114,19 +114,22 @@ impl Run {
                         self.config.port_profiles.remove(&name);
                         self.sites
                             .insert(Subject::Profile(name.clone(), Field::Removed), (line.number, column));
+                        self.touch(Touched::Profile(name), line);
                     }
                     (existing, false) => {
+                        // Entering an existing profile's sub-mode changes nothing by itself: only
+                        // a creation lists the header among the lines that made the change.
                         if existing.is_none() {
                             let profile =
                                 PortProfile { kind: kind.unwrap_or_default(), ..PortProfile::default() };
                             self.config.port_profiles.insert(name.clone(), profile);
+                            self.touch(Touched::Profile(name.clone()), line);
                         }
                         self.sites
                             .insert(Subject::Profile(name.clone(), Field::Header), (line.number, column));
-                        self.context = Context::Profile(name.clone());
+                        self.context = Context::Profile(name);
                     }
                 }
-                self.touch(Touched::Profile(name), line);
             }
             Op::VlanName => {
                 let Context::Vlans(ids) = &self.context else {

@@ -269,7 +269,8 @@ fn changes_name_objects_and_lines() {
     assert_eq!(applied.changes[0].object, Object::Vlans(VlanSet::single(109)));
     assert_eq!(applied.changes[1].kind, ChangeKind::Modified);
     assert_eq!(applied.changes[1].profile(), Some("vlan100"));
-    assert_eq!(applied.changes[1].lines, vec!["port-profile vlan100", "switchport access vlan 101"]);
+    // The header only selects the profile: the change is the sub-mode line.
+    assert_eq!(applied.changes[1].lines, vec!["switchport access vlan 101"]);
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! driven by thin I/O shells (`supervisor_link`, the local API server, [`persist`]).
 
 mod agent;
+pub mod attach;
 pub mod backoff;
 mod fs_atomic;
 pub mod host_info;

@@ -11,7 +11,8 @@ use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{
-    Cmd, ConditionalEventHandler, Context, Editor, Event, EventContext, EventHandler, KeyEvent, RepeatCount,
+    Cmd, CompletionType, ConditionalEventHandler, Context, Editor, Event, EventContext, EventHandler,
+    KeyEvent, RepeatCount,
 };
 use rustyline::{Helper, Highlighter, Hinter, Validator};
 
@@ -22,7 +23,10 @@ type SharedSession = Arc<Mutex<Session>>;
 
 pub fn run(mut shell: Shell) -> anyhow::Result<ExitCode> {
     let session: SharedSession = Arc::new(Mutex::new(shell.session().clone()));
-    let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::new()?;
+    // Tab completes a unique word; a second Tab lists the choices, as NX-OS and bash do.
+    let settings =
+        rustyline::Config::builder().completion_type(CompletionType::List).auto_add_history(false).build();
+    let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::with_config(settings)?;
     editor.set_helper(Some(ShellHelper { session: session.clone() }));
     editor.bind_sequence(
         KeyEvent::from('?'),

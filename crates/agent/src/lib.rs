@@ -13,6 +13,7 @@
 mod agent;
 pub mod attach;
 pub mod backoff;
+pub mod dataplane;
 mod fs_atomic;
 pub mod host_info;
 pub mod identity;

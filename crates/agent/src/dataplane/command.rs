@@ -1,0 +1,42 @@
+//! The requests the [`Dataplane`] handle sends its thread, and the answers.
+
+use std::sync::Arc;
+
+use datapath::{DropCounters, MacTableRow, PortConfig, PortId, PortStats, Snapshot};
+use tokio::sync::oneshot;
+
+use super::af_packet::DeviceCounters;
+use super::error::DataplaneError;
+#[cfg(doc)]
+use super::Dataplane;
+
+/// Where the thread sends the answer to one request.
+pub(super) type Reply<T> = oneshot::Sender<T>;
+
+/// One request to the dataplane thread.
+#[derive(Debug)]
+pub(super) enum Command {
+    AddPort { ifname: String, config: Box<PortConfig>, reply: Reply<Result<(), DataplaneError>> },
+    RemovePort { port: PortId, reply: Reply<Result<(), DataplaneError>> },
+    SetSnapshot { snapshot: Arc<Snapshot>, reply: Reply<()> },
+    PortStats { port: PortId, reply: Reply<Option<PortStats>> },
+    Drops { reply: Reply<DropCounters> },
+    MacTable { reply: Reply<Vec<MacTableRow>> },
+    Trace { port: PortId, frame: Vec<u8>, reply: Reply<Vec<String>> },
+    Devices { reply: Reply<Vec<PortDevice>> },
+    /// The last handle is gone.
+    Stop,
+}
+
+/// A port's device as [`Dataplane::devices`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortDevice {
+    /// The port it serves.
+    pub port: PortId,
+    /// The interface: the host end of the container's veth pair.
+    pub ifname: String,
+    /// The interface's index in the dataplane's network namespace.
+    pub ifindex: u32,
+    /// What happened on the device.
+    pub counters: DeviceCounters,
+}

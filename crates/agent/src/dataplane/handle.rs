@@ -1,0 +1,153 @@
+//! [`Dataplane`]: the handle the agent holds on the dataplane thread.
+
+use std::collections::hash_map::RandomState;
+use std::fs::File;
+use std::hash::BuildHasher;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+
+use datapath::{DropCounters, MacTableRow, PortConfig, PortId, PortStats, Settings, Snapshot};
+use tokio::sync::oneshot;
+
+use super::command::{Command, PortDevice, Reply};
+use super::error::DataplaneError;
+use super::runtime::Runtime;
+use super::sys;
+
+/// How to start the dataplane.
+#[derive(Debug, Clone)]
+pub struct DataplaneOptions {
+    /// The network namespace the thread enters before opening any interface
+    /// (`/run/netns/NAME`, `/proc/PID/ns/net`); `None`: the caller's.
+    pub netns: Option<PathBuf>,
+    /// MAC table size and hash seed. The default seed is random, so nobody can pick source
+    /// MACs that collide in the table.
+    pub settings: Settings,
+    /// Frames read per round, over all ports.
+    pub batch_frames: usize,
+}
+
+impl Default for DataplaneOptions {
+    fn default() -> Self {
+        let hash_seed = RandomState::new().hash_one(0u8);
+        Self { netns: None, settings: Settings { hash_seed, ..Settings::default() }, batch_frames: 32 }
+    }
+}
+
+/// The agent's handle on its dataplane: a dedicated OS thread (never an async worker) that
+/// owns the [`Datapath`](datapath::Datapath) and the ports' devices and switches frames.
+///
+/// Cheap to clone; the thread stops when the last clone is dropped. Every method is a request
+/// the thread answers between two rounds of frames.
+#[derive(Debug, Clone)]
+pub struct Dataplane {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    commands: Sender<Command>,
+    /// The thread's control eventfd: written after every command so its epoll wakes up.
+    wake: File,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Dataplane {
+    /// Starts the dataplane thread, with no port, and returns once it runs (inside
+    /// `options.netns` if given).
+    pub fn spawn(options: DataplaneOptions) -> Result<Self, DataplaneError> {
+        let wake = sys::event_fd().map_err(DataplaneError::Start)?;
+        let control = wake.try_clone().map_err(DataplaneError::Start)?;
+        let (commands, requests) = mpsc::channel();
+        let (started, start_result) = mpsc::sync_channel(1);
+        let thread = thread::Builder::new()
+            .name("dataplane".to_owned())
+            .spawn(move || match Runtime::new(&options, control, requests) {
+                Ok(runtime) => {
+                    let _ = started.send(Ok(()));
+                    runtime.run();
+                }
+                Err(error) => {
+                    let _ = started.send(Err(error));
+                }
+            })
+            .map_err(DataplaneError::Start)?;
+        start_result.recv().map_err(|_| DataplaneError::Stopped)??;
+        Ok(Self { shared: Arc::new(Shared { commands, wake, thread: Mutex::new(Some(thread)) }) })
+    }
+
+    /// Opens interface `ifname` as port `config.id` and puts `config` in force for it (replacing
+    /// any config of that port in the snapshot). When this returns, the port is policed: no
+    /// frame from it is switched under any other policy.
+    pub async fn add_port(&self, ifname: &str, config: PortConfig) -> Result<(), DataplaneError> {
+        let ifname = ifname.to_owned();
+        self.ask(|reply| Command::AddPort { ifname, config: Box::new(config), reply }).await?
+    }
+
+    /// Closes port `port`'s device and removes the port from the configuration.
+    pub async fn remove_port(&self, port: PortId) -> Result<(), DataplaneError> {
+        self.ask(|reply| Command::RemovePort { port, reply }).await?
+    }
+
+    /// Puts `snapshot` in force, whole, between two batches. Ports with a device but no config
+    /// drop what they receive (`no_port`); configs without a device drop what is sent to them
+    /// (`no_device`).
+    pub async fn set_snapshot(&self, snapshot: Arc<Snapshot>) -> Result<(), DataplaneError> {
+        self.ask(|reply| Command::SetSnapshot { snapshot, reply }).await
+    }
+
+    /// Counters of port `port`, if configured.
+    pub async fn port_stats(&self, port: PortId) -> Result<Option<PortStats>, DataplaneError> {
+        self.ask(|reply| Command::PortStats { port, reply }).await
+    }
+
+    /// Every drop, by reason, switch-wide.
+    pub async fn drops(&self) -> Result<DropCounters, DataplaneError> {
+        self.ask(|reply| Command::Drops { reply }).await
+    }
+
+    /// The MAC address table now, by segment then MAC.
+    pub async fn mac_table(&self) -> Result<Vec<MacTableRow>, DataplaneError> {
+        self.ask(|reply| Command::MacTable { reply }).await
+    }
+
+    /// Runs `frame`, as if received on `port`, through the datapath's decisions without
+    /// switching it, and returns each decision in words.
+    pub async fn trace(&self, port: PortId, frame: Vec<u8>) -> Result<Vec<String>, DataplaneError> {
+        self.ask(|reply| Command::Trace { port, frame, reply }).await
+    }
+
+    /// Every port's device and its counters, by the order ports were added.
+    pub async fn devices(&self) -> Result<Vec<PortDevice>, DataplaneError> {
+        self.ask(|reply| Command::Devices { reply }).await
+    }
+
+    async fn ask<T>(&self, request: impl FnOnce(Reply<T>) -> Command) -> Result<T, DataplaneError> {
+        let (reply, answer) = oneshot::channel();
+        self.shared.send(request(reply))?;
+        answer.await.map_err(|_| DataplaneError::Stopped)
+    }
+}
+
+impl Shared {
+    fn send(&self, command: Command) -> Result<(), DataplaneError> {
+        self.commands.send(command).map_err(|_| DataplaneError::Stopped)?;
+        // Only fails if the counter would overflow: the thread has been woken already then.
+        let _ = (&self.wake).write(&1u64.to_ne_bytes());
+        Ok(())
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let _ = self.send(Command::Stop);
+        let thread = self.thread.get_mut().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(thread) = thread {
+            // The thread stops at its next wake-up, which the command just caused.
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The agent's dataplane: switch ports on Linux interfaces and the thread that runs the
+//! [`datapath`] over them.
+//!
+//! - [`AfPacketPort`]: a [`datapath::io::PortIo`] device on the host end of a container's veth
+//!   pair (AF_PACKET, virtio-net headers so the veth offloads stay on).
+//! - [`Dataplane`]: the handle on the dataplane thread, which owns the datapath and the devices,
+//!   waits on their sockets with epoll, and takes requests (ports, snapshots, counters, trace).
+//! - [`datapath_snapshot`]: the agent's policies and attached ports as a datapath
+//!   configuration, pure.
+//!
+//! Unsafe code (system calls) is confined to one private file, `sys.rs`.
+
+mod af_packet;
+mod command;
+mod error;
+mod handle;
+mod ledger;
+mod policy;
+mod runtime;
+mod sys;
+mod vnet;
+
+pub use af_packet::{AfPacketPort, DeviceCounters, MAX_FRAME_LEN};
+pub use command::PortDevice;
+pub use error::DataplaneError;
+pub use handle::{Dataplane, DataplaneOptions};
+pub use ledger::OffloadLedger;
+pub use policy::{AttachedPort, datapath_snapshot, port_config};

@@ -1,0 +1,247 @@
+//! The dataplane thread: owns the [`Datapath`] and every port's device, waits on their sockets
+//! and on a control eventfd, runs [`Pump`] rounds while frames wait, and serves the
+//! [`Dataplane`](super::Dataplane) handle's requests between rounds — so a new snapshot or a new
+//! port takes effect before the next frame is read, never in the middle of a batch.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Instant;
+
+use datapath::io::{PortIo, Pump, Sent};
+use datapath::{Datapath, PortConfig, PortId, RxBatch, Snapshot, TxView};
+use nix::sched::CloneFlags;
+
+use super::af_packet::{AfPacketPort, MAX_FRAME_LEN};
+use super::command::{Command, PortDevice};
+use super::error::DataplaneError;
+use super::ledger::OffloadLedger;
+use super::sys::{Epoll, Token};
+use super::DataplaneOptions;
+
+/// The epoll token of the control eventfd; ports use their number.
+const CONTROL: Token = u64::MAX;
+
+/// The most ports one flood can reach: every vEthernet of a module and a few uplinks.
+const WIDEST_FLOOD: usize = crate::MAX_VIRTUAL_PORTS as usize + 8;
+
+/// A port's device, and whether its socket may have frames waiting.
+#[derive(Debug)]
+struct Device {
+    port: AfPacketPort,
+    /// Set when epoll reports the socket readable; cleared once a receive finds it empty.
+    readable: bool,
+    /// Set after an error the device cannot recover from; it is then never read again.
+    failed: bool,
+}
+
+impl PortIo for Device {
+    fn receive(&mut self, port: PortId, rx: &mut RxBatch) -> io::Result<usize> {
+        if !self.readable || self.failed {
+            return Ok(0);
+        }
+        match self.port.receive(port, rx) {
+            Ok(moved) => {
+                // A full batch may have left frames behind; otherwise the socket is drained.
+                self.readable = rx.room() == 0;
+                Ok(moved)
+            }
+            Err(error) => {
+                tracing::error!("dataplane: {} ({port}) stops receiving: {error}", self.port.ifname());
+                self.failed = true;
+                Ok(0)
+            }
+        }
+    }
+
+    fn transmit(&mut self, frame: &TxView<'_>) -> io::Result<Sent> {
+        // An unexpected send error loses this frame only (counted as an output drop); the next
+        // frame may well go.
+        self.port.transmit(frame).or_else(|error| {
+            tracing::warn!("dataplane: sending on {} failed: {error}", self.port.ifname());
+            Ok(Sent::QueueFull)
+        })
+    }
+}
+
+/// What the thread owns.
+pub(super) struct Runtime {
+    datapath: Datapath,
+    pump: Pump,
+    ports: Vec<(PortId, Device)>,
+    ledger: OffloadLedger,
+    epoll: Epoll,
+    control: File,
+    commands: Receiver<Command>,
+    started: Instant,
+}
+
+impl Runtime {
+    /// Sets the thread up: enters the network namespace, then watches the control eventfd.
+    pub(super) fn new(
+        options: &DataplaneOptions,
+        control: File,
+        commands: Receiver<Command>,
+    ) -> Result<Self, DataplaneError> {
+        if let Some(path) = &options.netns {
+            enter_namespace(path)?;
+        }
+        let epoll = Epoll::new().map_err(DataplaneError::Start)?;
+        epoll.add(control.as_fd(), CONTROL).map_err(DataplaneError::Start)?;
+        let batch = options.batch_frames.max(1);
+        Ok(Self {
+            datapath: Datapath::new(&options.settings, Arc::new(Snapshot::default())),
+            pump: Pump::new(batch, MAX_FRAME_LEN, batch * WIDEST_FLOOD),
+            ports: Vec::new(),
+            ledger: OffloadLedger::new(),
+            epoll,
+            control,
+            commands,
+            started: Instant::now(),
+        })
+    }
+
+    /// Runs until the handle is dropped.
+    pub(super) fn run(mut self) {
+        let mut ready = Vec::new();
+        loop {
+            let busy = self.ports.iter().any(|(_, device)| device.readable && !device.failed);
+            if let Err(error) = self.epoll.wait(&mut ready, if busy { 0 } else { -1 }) {
+                tracing::error!("dataplane: waiting for frames failed, stopping: {error}");
+                return;
+            }
+            let mut control = false;
+            for &token in &ready {
+                if token == CONTROL {
+                    control = true;
+                } else if let Some((_, device)) = self.ports.iter_mut().find(|(id, _)| u64::from(id.0) == token) {
+                    device.readable = true;
+                }
+            }
+            if control && !self.serve() {
+                return;
+            }
+            self.round();
+        }
+    }
+
+    /// One pump round, if any socket has frames.
+    fn round(&mut self) {
+        if !self.ports.iter().any(|(_, device)| device.readable && !device.failed) {
+            return;
+        }
+        let now = self.started.elapsed();
+        // Devices report their own errors (see `Device`); the pump never sees one.
+        let _ = self.pump.run(&mut self.datapath, now, &mut self.ports);
+        for (_, device) in self.ports.iter_mut().filter(|(_, device)| device.failed && device.readable) {
+            // Stop waking up for a socket that is never read again.
+            let _ = self.epoll.remove(device.port.as_fd());
+            device.readable = false;
+        }
+    }
+
+    /// Executes every waiting command. `false` once the handle is gone.
+    fn serve(&mut self) -> bool {
+        let mut counter = [0u8; 8];
+        let _ = (&self.control).read(&mut counter); // re-arms the eventfd
+        loop {
+            match self.commands.try_recv() {
+                Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return false,
+                Ok(command) => self.execute(command),
+                Err(TryRecvError::Empty) => return true,
+            }
+        }
+    }
+
+    fn execute(&mut self, command: Command) {
+        // A requester that stopped waiting does not mind the answer lost.
+        match command {
+            Command::AddPort { ifname, config, reply } => {
+                let _ = reply.send(self.add_port(&ifname, *config));
+            }
+            Command::RemovePort { port, reply } => {
+                let _ = reply.send(self.remove_port(port));
+            }
+            Command::SetSnapshot { snapshot, reply } => {
+                self.datapath.set_config(snapshot);
+                let _ = reply.send(());
+            }
+            Command::PortStats { port, reply } => {
+                let _ = reply.send(self.datapath.port_stats(port).cloned());
+            }
+            Command::Drops { reply } => {
+                let _ = reply.send(self.datapath.drops().clone());
+            }
+            Command::MacTable { reply } => {
+                let _ = reply.send(self.datapath.mac_table(self.started.elapsed()));
+            }
+            Command::Trace { port, frame, reply } => {
+                let _ = reply.send(self.datapath.trace(self.started.elapsed(), port, &frame));
+            }
+            Command::Devices { reply } => {
+                let devices = self
+                    .ports
+                    .iter_mut()
+                    .map(|(port, device)| PortDevice {
+                        port: *port,
+                        ifname: device.port.ifname().to_owned(),
+                        ifindex: device.port.ifindex(),
+                        counters: device.port.counters(),
+                    })
+                    .collect();
+                let _ = reply.send(devices);
+            }
+            Command::Stop => {}
+        }
+    }
+
+    /// Opens `ifname` as port `config.id` and puts `config` in force with it, in one step: the
+    /// first frame read from the device already meets the port's policy.
+    fn add_port(&mut self, ifname: &str, config: PortConfig) -> Result<(), DataplaneError> {
+        let id = config.id;
+        if self.ports.iter().any(|(port, _)| *port == id) {
+            return Err(DataplaneError::PortExists(id));
+        }
+        let current = self.datapath.config();
+        let mut ports: Vec<PortConfig> = current.ports().iter().filter(|port| port.id != id).cloned().collect();
+        ports.push(config);
+        let snapshot = Snapshot::new(ports)?.with_mac_aging(current.mac_aging());
+        let port = AfPacketPort::open_with_ledger(ifname, &self.ledger)?;
+        self.epoll.add(port.as_fd(), u64::from(id.0)).map_err(|source| DataplaneError::Interface {
+            ifname: ifname.to_owned(),
+            action: "watch",
+            source,
+        })?;
+        self.datapath.set_config(Arc::new(snapshot));
+        // Frames may already wait: read them in the next round.
+        self.ports.push((id, Device { port, readable: true, failed: false }));
+        Ok(())
+    }
+
+    /// Closes port `id`'s device and drops the port from the configuration.
+    fn remove_port(&mut self, id: PortId) -> Result<(), DataplaneError> {
+        let at = self.ports.iter().position(|(port, _)| *port == id).ok_or(DataplaneError::NoSuchPort(id))?;
+        let (_, device) = self.ports.remove(at);
+        let _ = self.epoll.remove(device.port.as_fd()); // closing the socket unregisters it anyway
+        let current = self.datapath.config();
+        if current.port(id).is_some() {
+            let ports = current.ports().iter().filter(|port| port.id != id).cloned().collect();
+            // Removing a port cannot make a valid configuration invalid.
+            if let Ok(snapshot) = Snapshot::new(ports) {
+                let snapshot = snapshot.with_mac_aging(current.mac_aging());
+                self.datapath.set_config(Arc::new(snapshot));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Moves the calling thread into the network namespace at `path`.
+fn enter_namespace(path: &Path) -> Result<(), DataplaneError> {
+    let fail = |source: io::Error| DataplaneError::Namespace { path: path.to_owned(), source };
+    let namespace = File::open(path).map_err(fail)?;
+    nix::sched::setns(namespace, CloneFlags::CLONE_NEWNET).map_err(|errno| fail(errno.into()))
+}

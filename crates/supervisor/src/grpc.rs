@@ -81,4 +81,25 @@ impl proto::supervisor_server::Supervisor for AgentService {
         let stream = state.fanout.subscribe(request.module, &request.known, state.shutdown.clone());
         Ok(Response::new(stream))
     }
+
+    async fn bind_port(
+        &self,
+        _request: Request<proto::BindPortRequest>,
+    ) -> Result<Response<proto::BindPortReply>, Status> {
+        Err(Status::unimplemented("port binding is not implemented yet"))
+    }
+
+    async fn unbind_port(
+        &self,
+        _request: Request<proto::UnbindPortRequest>,
+    ) -> Result<Response<proto::UnbindPortReply>, Status> {
+        Err(Status::unimplemented("port binding is not implemented yet"))
+    }
+
+    async fn report_ports(
+        &self,
+        _request: Request<proto::PortReport>,
+    ) -> Result<Response<proto::PortReportReply>, Status> {
+        Ok(Response::new(proto::PortReportReply {}))
+    }
 }

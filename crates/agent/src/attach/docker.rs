@@ -36,9 +36,9 @@ impl DockerEngine {
     /// The engine `DOCKER_HOST` names when it is a `unix://` address, else the default socket:
     /// what the `docker` command would talk to.
     pub fn from_env() -> Self {
-        let from_env = std::env::var("DOCKER_HOST").ok().and_then(|host| {
-            host.strip_prefix("unix://").filter(|path| !path.is_empty()).map(PathBuf::from)
-        });
+        let from_env = std::env::var("DOCKER_HOST")
+            .ok()
+            .and_then(|host| host.strip_prefix("unix://").filter(|path| !path.is_empty()).map(PathBuf::from));
         Self::new(from_env.unwrap_or_else(|| PathBuf::from(Self::DEFAULT_SOCKET)))
     }
 
@@ -72,10 +72,7 @@ impl DockerEngine {
             parse_response(&answer).map_err(|problem| io::Error::new(io::ErrorKind::InvalidData, problem))
         };
         tokio::time::timeout(self.timeout, exchange).await.map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no answer within {} s", self.timeout.as_secs()),
-            )
+            io::Error::new(io::ErrorKind::TimedOut, format!("no answer within {} s", self.timeout.as_secs()))
         })?
     }
 }

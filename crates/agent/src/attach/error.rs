@@ -188,11 +188,7 @@ impl AttachError {
         otherwise: impl FnOnce(String, io::Error) -> Self,
     ) -> Self {
         let action = action.into();
-        if is_permission(&source) {
-            Self::PermissionDenied { action }
-        } else {
-            otherwise(action, source)
-        }
+        if is_permission(&source) { Self::PermissionDenied { action } } else { otherwise(action, source) }
     }
 }
 
@@ -205,8 +201,7 @@ pub(crate) fn errno_of(error: &rtnetlink::Error) -> Option<Errno> {
 }
 
 fn is_permission(error: &io::Error) -> bool {
-    error.kind() == io::ErrorKind::PermissionDenied
-        || error.raw_os_error() == Some(Errno::EPERM as i32)
+    error.kind() == io::ErrorKind::PermissionDenied || error.raw_os_error() == Some(Errno::EPERM as i32)
 }
 
 #[cfg(test)]
@@ -222,10 +217,7 @@ mod tests {
             name: "abcdefghijklmnop".into(),
             problem: "is too long (at most 15 characters)",
         };
-        assert_eq!(
-            name.to_string(),
-            "interface name 'abcdefghijklmnop' is too long (at most 15 characters)"
-        );
+        assert_eq!(name.to_string(), "interface name 'abcdefghijklmnop' is too long (at most 15 characters)");
         let missing = AttachError::ContainerNotFound { name: "web1".into() };
         assert_eq!(missing.to_string(), "container 'web1' not found (docker)");
         let netns = AttachError::NetnsNotFound { name: "x".into() };

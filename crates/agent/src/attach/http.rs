@@ -27,10 +27,8 @@ pub(crate) fn parse_response(bytes: &[u8]) -> Result<Response, &'static str> {
     if !words.next().is_some_and(|version| version.starts_with("HTTP/1.")) {
         return Err("the answer is not HTTP/1.x");
     }
-    let status = words
-        .next()
-        .and_then(|code| code.parse::<u16>().ok())
-        .ok_or("the status line has no status code")?;
+    let status =
+        words.next().and_then(|code| code.parse::<u16>().ok()).ok_or("the status line has no status code")?;
     let mut chunked = false;
     let mut content_length = None;
     for line in lines {

@@ -61,11 +61,9 @@ pub fn validate_ifname(name: &str) -> Result<(), AttachError> {
         None
     };
     match problem {
-        Some(problem) => Err(AttachError::InvalidName {
-            kind: "interface name",
-            name: name.to_owned(),
-            problem,
-        }),
+        Some(problem) => {
+            Err(AttachError::InvalidName { kind: "interface name", name: name.to_owned(), problem })
+        }
         None => Ok(()),
     }
 }

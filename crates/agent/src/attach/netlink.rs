@@ -11,8 +11,7 @@ use std::os::fd::RawFd;
 use futures::TryStreamExt;
 use nix::errno::Errno;
 use rtnetlink::packet_route::link::{
-    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoVeth, LinkAttribute, LinkFlags,
-    LinkMessage,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoVeth, LinkAttribute, LinkFlags, LinkMessage,
 };
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 use wire::MacAddr;
@@ -185,7 +184,13 @@ impl Netlink {
     }
 
     /// Adds `ip/prefix` to a link.
-    pub async fn add_address(&self, index: u32, name: &str, ip: Ipv4Addr, prefix: u8) -> Result<(), AttachError> {
+    pub async fn add_address(
+        &self,
+        index: u32,
+        name: &str,
+        ip: Ipv4Addr,
+        prefix: u8,
+    ) -> Result<(), AttachError> {
         self.handle
             .address()
             .add(index, ip.into(), prefix)

@@ -109,9 +109,9 @@ impl TargetNamespace {
                 // `self.file` closes here, after every request that named it by descriptor.
             })
             .map_err(|error| AttachError::io("starting the namespace worker thread", error))?;
-        answered
-            .await
-            .map_err(|_| AttachError::Worker("the namespace worker thread stopped without answering".into()))?
+        answered.await.map_err(|_| {
+            AttachError::Worker("the namespace worker thread stopped without answering".into())
+        })?
     }
 
     /// Opens the host's connection, then moves this thread into the namespace and opens the
@@ -154,11 +154,9 @@ fn validate_netns_name(name: &str) -> Result<(), AttachError> {
         None
     };
     match problem {
-        Some(problem) => Err(AttachError::InvalidName {
-            kind: "network namespace name",
-            name: name.to_owned(),
-            problem,
-        }),
+        Some(problem) => {
+            Err(AttachError::InvalidName { kind: "network namespace name", name: name.to_owned(), problem })
+        }
         None => Ok(()),
     }
 }

@@ -88,7 +88,10 @@ pub async fn create_port(request: &AttachRequest) -> Result<CreatedPort, AttachE
 }
 
 /// [`create_port`] asking a given Docker engine about containers.
-pub async fn create_port_with(request: &AttachRequest, docker: &DockerEngine) -> Result<CreatedPort, AttachError> {
+pub async fn create_port_with(
+    request: &AttachRequest,
+    docker: &DockerEngine,
+) -> Result<CreatedPort, AttachError> {
     request.validate()?;
     let namespace = TargetNamespace::open(&request.target, docker).await?;
     let owner = Owner { pid: namespace.owner_pid, netns_inode: namespace.inode };
@@ -136,10 +139,15 @@ struct Owner {
 }
 
 /// Runs on the namespace worker: checks, creates the pair, then configures it or rolls back.
-async fn build_port(entered: Entered, request: AttachRequest, owner: Owner) -> Result<CreatedPort, AttachError> {
+async fn build_port(
+    entered: Entered,
+    request: AttachRequest,
+    owner: Owner,
+) -> Result<CreatedPort, AttachError> {
     let Entered { host, inside, netns_fd } = entered;
     let host_links = host.links().await?;
-    if let Some(existing) = host_links.iter().find(|link| link.iface_id() == Some(request.iface_id.as_str())) {
+    if let Some(existing) = host_links.iter().find(|link| link.iface_id() == Some(request.iface_id.as_str()))
+    {
         return Err(AttachError::AlreadyAttached {
             iface_id: request.iface_id.clone(),
             host_ifname: existing.name.clone(),

@@ -5,8 +5,8 @@ use std::net::Ipv4Addr;
 
 use wire::MacAddr;
 
-use super::naming::{generated_mac, validate_iface_id, validate_ifname};
 use super::AttachError;
+use super::naming::{generated_mac, validate_iface_id, validate_ifname};
 
 /// The interface name a container sees when none is given.
 pub const DEFAULT_IFNAME: &str = "eth0";

@@ -13,8 +13,8 @@ use agent::attach::{
     generated_mac, host_ifname, list_switchyard_links,
 };
 use attach_support::{
-    Container, HostLink, Image, Netns, Place, Sleeper, TempFile, has_flag, require_root, run, succeeds,
-    unique,
+    Container, HostLink, Image, Netns, Place, Sleeper, TempFile, has_flag, loud_skip, require_root, run,
+    succeeds, unique,
 };
 use serde_json::Value;
 use wire::MacAddr;
@@ -91,7 +91,9 @@ async fn attaches_into_a_named_netns_and_deletes_cleanly() {
         ..AttachRequest::new(Target::Netns(netns.name.clone()), &iface_id)
     };
 
+    let started = std::time::Instant::now();
     let port = create_port(&request).await.expect("attach");
+    eprintln!("create_port took {:?}", started.elapsed());
 
     assert_eq!(port.host_ifname, host_ifname(&iface_id, 0));
     assert_eq!((port.container_ifname.as_str(), port.mac, port.mtu), ("eth0", mac, 1400));
@@ -123,7 +125,9 @@ async fn attaches_into_a_named_netns_and_deletes_cleanly() {
     }
     assert_container_end(&netns.place(), &expected);
 
+    let started = std::time::Instant::now();
     delete_port(&port.host_ifname).await.expect("detach");
+    eprintln!("delete_port took {:?}", started.elapsed());
     assert!(!host_link_exists(&port.host_ifname));
     assert!(netns.place().link("eth0").is_none(), "the container end outlived detach");
     assert_eq!(find_port(&iface_id).await.expect("find"), None);
@@ -284,16 +288,13 @@ async fn docker_container_is_attached_and_reachable() {
     require_root();
     let engine = DockerEngine::from_env();
     if !engine.ping().await {
-        eprintln!(
-            "\n*** SKIPPED docker_container_is_attached_and_reachable: no Docker engine at {} ***\n",
-            engine.socket().display()
-        );
+        let reason = format!("no Docker engine at {}", engine.socket().display());
+        loud_skip("docker_container_is_attached_and_reachable", &reason);
         return;
     }
     if !is_static_busybox("/bin/busybox") {
-        eprintln!(
-            "\n*** SKIPPED docker_container_is_attached_and_reachable: /bin/busybox is not a static busybox (apt-get install busybox-static) ***\n"
-        );
+        let reason = "/bin/busybox is not a static busybox (apt-get install busybox-static)";
+        loud_skip("docker_container_is_attached_and_reachable", reason);
         return;
     }
     let missing = unique("syt-no-such-container");

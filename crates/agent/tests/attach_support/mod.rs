@@ -44,6 +44,13 @@ pub fn succeeds(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|status| status.success())
 }
 
+/// Says loudly that a test is skipping, on the real stderr: libtest captures `eprintln!`
+/// of passing tests, but not direct writes.
+pub fn loud_skip(test: &str, reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED {test}: {reason} ***\n");
+}
+
 /// Fails the test at once, with the reason, unless it runs as root.
 pub fn require_root() {
     let uid = run("id", &["-u"]);

@@ -1,0 +1,188 @@
+//! A throwaway topology of network namespaces: a "host" namespace where the dataplane runs and
+//! "containers", each a namespace with `eth0` whose veth peer sits in the host namespace. Every
+//! namespace goes away when the [`Lab`] is dropped, also when a test panics.
+
+use std::fs::File;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use wire::MacAddr;
+
+/// `true` when running as root; otherwise says loudly that the test is skipped.
+pub fn is_root(test: &str) -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let root = status.lines().any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(1) == Some("0"));
+    if !root {
+        eprintln!("\n!!!!!!!! SKIPPED {test}: it builds network namespaces and needs root !!!!!!!!\n");
+    }
+    root
+}
+
+/// Runs `program`, panicking with its output if it fails; returns stdout.
+pub fn run(program: &str, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {program} (is it installed?): {error}"));
+    assert!(
+        output.status.success(),
+        "{program} {} failed: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs `program` and says whether it succeeded.
+pub fn succeeds(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap_or_else(|error| panic!("cannot run {program} (is it installed?): {error}"))
+        .success()
+}
+
+/// Polls `check` every 20 ms until it holds or `timeout` passes; returns its last verdict.
+pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A container: a namespace with `eth0`, whose veth peer `host_end` is in the lab's host namespace.
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub netns: String,
+    pub ip: Ipv4Addr,
+    pub mac: MacAddr,
+    pub host_end: String,
+}
+
+impl Container {
+    /// Runs `program args…` inside the container.
+    pub fn exec(&self, program: &str, args: &[&str]) -> String {
+        let mut full = vec!["netns", "exec", &self.netns, program];
+        full.extend_from_slice(args);
+        run("ip", &full)
+    }
+
+    /// Whether `ping -c count` to `target` gets every answer.
+    pub fn pings(&self, target: Ipv4Addr, count: u32) -> bool {
+        let count = count.to_string();
+        let target = target.to_string();
+        succeeds("ip", &["netns", "exec", &self.netns, "ping", "-n", "-q", "-c", &count, "-i", "0.2", "-W", "1", &target])
+    }
+
+    /// Frames `eth0` received, by the kernel's count.
+    pub fn eth0_rx_packets(&self) -> u64 {
+        let count = self.exec("cat", &["/sys/class/net/eth0/statistics/rx_packets"]);
+        count.trim().parse().expect("a packet count")
+    }
+
+    /// Runs `work` on a thread inside the container's namespace (sockets it opens live there).
+    pub fn spawn<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> std::thread::JoinHandle<T> {
+        let path = netns_path(&self.netns);
+        std::thread::spawn(move || {
+            enter(&path);
+            work()
+        })
+    }
+}
+
+/// Moves the calling thread into the namespace at `path`.
+pub fn enter(path: &PathBuf) {
+    let namespace = File::open(path).unwrap_or_else(|error| panic!("open {}: {error}", path.display()));
+    nix::sched::setns(namespace, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+}
+
+pub fn netns_path(name: &str) -> PathBuf {
+    PathBuf::from("/run/netns").join(name)
+}
+
+/// The namespaces of one test.
+#[derive(Debug)]
+pub struct Lab {
+    prefix: String,
+    pub host: String,
+    namespaces: Vec<String>,
+}
+
+impl Lab {
+    /// A lab with an empty host namespace; names carry the pid and a counter so parallel tests
+    /// and leftovers of killed runs never clash.
+    pub fn new() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let prefix = format!("sydp{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let mut lab = Self { host: format!("{prefix}-host"), prefix, namespaces: Vec::new() };
+        let host = lab.host.clone();
+        lab.namespace(&host);
+        lab
+    }
+
+    /// The host namespace's path, for the dataplane thread to enter.
+    pub fn host_path(&self) -> PathBuf {
+        netns_path(&self.host)
+    }
+
+    fn namespace(&mut self, name: &str) {
+        run("ip", &["netns", "add", name]);
+        self.namespaces.push(name.to_owned());
+        // IPv6 would add its own chatter (router solicitations, MLD) to the counts tests check.
+        let _ = succeeds(
+            "ip",
+            &["netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"],
+        );
+        run("ip", &["-n", name, "link", "set", "lo", "up"]);
+    }
+
+    /// Container number `n` (1–250) with `10.77.0.n/24` on `eth0`, MAC `02:77:00:00:00:n`,
+    /// connected to host end `vc<n>`; both ends up, offloads at the veth defaults.
+    pub fn container(&mut self, n: u8) -> Container {
+        let netns = format!("{}-c{n}", self.prefix);
+        self.namespace(&netns);
+        let host_end = format!("vc{n}");
+        run("ip", &["-n", &self.host, "link", "add", &host_end, "type", "veth", "peer", "name", "eth0", "netns", &netns]);
+        let mac = MacAddr([0x02, 0x77, 0, 0, 0, n]);
+        let ip = Ipv4Addr::new(10, 77, 0, n);
+        run("ip", &["-n", &netns, "link", "set", "eth0", "address", &mac_text(mac)]);
+        run("ip", &["-n", &netns, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+        run("ip", &["-n", &netns, "link", "set", "eth0", "up"]);
+        run("ip", &["-n", &self.host, "link", "set", &host_end, "up"]);
+        Container { netns, ip, mac, host_end }
+    }
+
+    /// Sets the MTU of both ends of `container`'s link.
+    pub fn set_mtu(&self, container: &Container, mtu: u32) {
+        let mtu = mtu.to_string();
+        run("ip", &["-n", &self.host, "link", "set", &container.host_end, "mtu", &mtu]);
+        run("ip", &["-n", &container.netns, "link", "set", "eth0", "mtu", &mtu]);
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // Deleting a namespace deletes its end of every veth pair, and with it the other end.
+        for name in self.namespaces.iter().rev() {
+            let _ = Command::new("ip").args(["netns", "del", name]).stderr(Stdio::null()).status();
+        }
+    }
+}
+
+fn mac_text(mac: MacAddr) -> String {
+    mac.0.iter().map(|byte| format!("{byte:02x}")).collect::<Vec<_>>().join(":")
+}

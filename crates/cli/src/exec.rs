@@ -25,6 +25,16 @@ pub enum ExecCommand {
     ShowRunningConfigPortProfile { name: Option<String> },
     /// `show logging logfile`
     ShowLoggingLogfile,
+    /// `show interface virtual`: the vEthernets with their adapter, owner, module and host.
+    ShowInterfaceVirtual,
+    /// `show interface vethernet N`: one vEthernet in detail.
+    ShowInterfaceVethernet { number: u32 },
+    /// `show interface brief`: one line per interface.
+    ShowInterfaceBrief,
+    /// `show port-profile virtual usage`: the vEthernets of every port-profile.
+    ShowPortProfileVirtualUsage,
+    /// `show mac address-table [vlan N]`
+    ShowMacAddressTable { vlan: Option<u16> },
     /// `configure terminal`: enter configuration mode (a session command; no output).
     ConfigureTerminal,
     /// `end`: back to exec mode (a session command; no output).
@@ -57,6 +67,12 @@ impl fmt::Display for ExecCommand {
                 write!(f, "show running-config port-profile {n}")
             }
             Self::ShowLoggingLogfile => f.write_str("show logging logfile"),
+            Self::ShowInterfaceVirtual => f.write_str("show interface virtual"),
+            Self::ShowInterfaceVethernet { number } => write!(f, "show interface vethernet {number}"),
+            Self::ShowInterfaceBrief => f.write_str("show interface brief"),
+            Self::ShowPortProfileVirtualUsage => f.write_str("show port-profile virtual usage"),
+            Self::ShowMacAddressTable { vlan: None } => f.write_str("show mac address-table"),
+            Self::ShowMacAddressTable { vlan: Some(vlan) } => write!(f, "show mac address-table vlan {vlan}"),
             Self::ConfigureTerminal => f.write_str("configure terminal"),
             Self::End => f.write_str("end"),
             Self::Exit => f.write_str("exit"),
@@ -72,6 +88,20 @@ const PORT_PROFILE: Token = kw("port-profile", "Show port-profile information");
 const RUNNING_CONFIG: Token = kw("running-config", "Current operating configuration");
 const PROFILE_NAME: Token =
     param(Param::Name { max: config::language::PROFILE_NAME_MAX }, "Port-profile name");
+
+/// The largest vEthernet number (NX-OS's limit).
+pub const VETHERNET_MAX: u32 = 1_048_575;
+
+const INTERFACE: Token = kw("interface", "Interface status and configuration");
+const MAC_ADDRESS_TABLE: [Token; 3] =
+    [SHOW, kw("mac", "MAC configuration"), kw("address-table", "Show the MAC address table")];
+
+fn number(args: &[Arg]) -> Option<u32> {
+    args.iter().find_map(|a| match a.value {
+        Value::Number(n) => Some(n),
+        _ => None,
+    })
+}
 
 fn name(args: &[Arg]) -> Option<String> {
     args.iter().find_map(|a| match &a.value {
@@ -105,6 +135,43 @@ pub static SHOW_COMMANDS: &[Command<Build>] = &[
             kw("logfile", "Show the event log"),
         ],
         |_| ExecCommand::ShowLoggingLogfile,
+    ),
+    plain(&[SHOW, INTERFACE, kw("virtual", "Show virtual interfaces (vEthernets)")], |_| {
+        ExecCommand::ShowInterfaceVirtual
+    }),
+    plain(
+        &[
+            SHOW,
+            INTERFACE,
+            kw("vethernet", "Vethernet interface"),
+            param(Param::Number { min: 1, max: VETHERNET_MAX }, "Vethernet number"),
+        ],
+        |args| ExecCommand::ShowInterfaceVethernet { number: number(args).unwrap_or_default() },
+    ),
+    plain(&[SHOW, INTERFACE, kw("brief", "Show brief info of interfaces")], |_| {
+        ExecCommand::ShowInterfaceBrief
+    }),
+    plain(
+        &[
+            SHOW,
+            PORT_PROFILE,
+            kw("virtual", "Show virtual ports of port-profiles"),
+            kw("usage", "Show the vEthernets using each port-profile"),
+        ],
+        |_| ExecCommand::ShowPortProfileVirtualUsage,
+    ),
+    plain(&MAC_ADDRESS_TABLE, |_| ExecCommand::ShowMacAddressTable { vlan: None }),
+    plain(
+        &[
+            MAC_ADDRESS_TABLE[0],
+            MAC_ADDRESS_TABLE[1],
+            MAC_ADDRESS_TABLE[2],
+            kw("vlan", "Show the entries of one VLAN"),
+            param(Param::VlanId, "VLAN id"),
+        ],
+        |args| ExecCommand::ShowMacAddressTable {
+            vlan: number(args).and_then(|vlan| u16::try_from(vlan).ok()),
+        },
     ),
 ];
 
@@ -153,6 +220,12 @@ mod tests {
                 ExecCommand::ShowRunningConfigPortProfile { name: Some("web".into()) },
             ),
             ("show logging logfile", ExecCommand::ShowLoggingLogfile),
+            ("show interface virtual", ExecCommand::ShowInterfaceVirtual),
+            ("show interface vethernet 12", ExecCommand::ShowInterfaceVethernet { number: 12 }),
+            ("show interface brief", ExecCommand::ShowInterfaceBrief),
+            ("show port-profile virtual usage", ExecCommand::ShowPortProfileVirtualUsage),
+            ("show mac address-table", ExecCommand::ShowMacAddressTable { vlan: None }),
+            ("show mac address-table vlan 100", ExecCommand::ShowMacAddressTable { vlan: Some(100) }),
             ("configure terminal", ExecCommand::ConfigureTerminal),
             ("end", ExecCommand::End),
             ("exit", ExecCommand::Exit),
@@ -171,6 +244,23 @@ mod tests {
         assert_eq!(parse_exec("sh mod").unwrap(), ExecCommand::ShowModule);
         assert_eq!(parse_exec("sh port-p br").unwrap(), ExecCommand::ShowPortProfileBrief);
         assert_eq!(parse_exec("sh log log").unwrap(), ExecCommand::ShowLoggingLogfile);
+        assert_eq!(parse_exec("sh int br").unwrap(), ExecCommand::ShowInterfaceBrief);
+        assert_eq!(parse_exec("sh int virt").unwrap(), ExecCommand::ShowInterfaceVirtual);
+        assert_eq!(parse_exec("sh int veth 3").unwrap(), ExecCommand::ShowInterfaceVethernet { number: 3 });
+        assert_eq!(parse_exec("sh port-p v u").unwrap(), ExecCommand::ShowPortProfileVirtualUsage);
+        assert_eq!(
+            parse_exec("sh mac add vl 7").unwrap(),
+            ExecCommand::ShowMacAddressTable { vlan: Some(7) }
+        );
+    }
+
+    #[test]
+    fn interface_numbers_and_vlans_are_checked() {
+        assert_eq!(parse_exec("show interface vethernet 0").unwrap_err().column, 26);
+        assert!(parse_exec("show interface vethernet 1048576").is_err());
+        assert!(parse_exec("show interface vethernet").is_err());
+        assert_eq!(parse_exec("show mac address-table vlan 4095").unwrap_err().column, 29);
+        assert!(parse_exec("show interface").is_err());
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! Pure: an [`Event`] is what happened; the event log ([`crate::journal`]) numbers and stamps it
 //! into an [`EventRecord`] inside the transaction that makes it true.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -14,9 +16,37 @@ pub struct Event {
     pub facility: &'static str,
     /// Syslog severity, 0 (emergency) – 7 (debug).
     pub severity: u8,
-    pub mnemonic: &'static str,
+    /// Static for every event but `IF_DOWN_<REASON>` of a reason this version does not know.
+    pub mnemonic: Cow<'static, str>,
     pub text: String,
 }
+
+/// Why a vEthernet is down, in the words of `show interface brief`'s Reason column and of the
+/// agent's `PortStatus.reason`.
+pub mod down_reason {
+    /// The port's profile does not exist (yet): it comes up once it is created.
+    pub const PROFILE_NOT_FOUND: &str = "port-profile not found";
+    /// The profile says `shutdown`.
+    pub const ADMIN_DOWN: &str = "administratively down";
+    /// The profile says `no state enabled`.
+    pub const PROFILE_DISABLED: &str = "port-profile disabled";
+    /// The port's module stopped heartbeating.
+    pub const MODULE_OFFLINE: &str = "module offline";
+    /// The port left its host; a `port-binding static` binding keeps its number.
+    pub const DETACHED: &str = "detached";
+    /// Bound, but its module has not reported the port yet.
+    pub const INITIALIZING: &str = "initializing";
+}
+
+/// The reasons whose `IF_DOWN` event has a mnemonic and words of its own.
+const DOWN_EVENTS: [(&str, &str, &str); 5] = [
+    (down_reason::PROFILE_NOT_FOUND, "IF_DOWN_PORT_PROFILE_NOT_FOUND", "port-profile not found"),
+    // NX-OS's own words for this one.
+    (down_reason::ADMIN_DOWN, "IF_DOWN_ADMIN_DOWN", "Administratively down"),
+    (down_reason::PROFILE_DISABLED, "IF_DOWN_PORT_PROFILE_DISABLED", "port-profile disabled"),
+    (down_reason::MODULE_OFFLINE, "IF_DOWN_MODULE_OFFLINE", "module offline"),
+    ("", "IF_DOWN_NONE", "None"),
+];
 
 impl Event {
     /// A host joined (or re-joined) and holds this module number.
@@ -37,12 +67,57 @@ impl Event {
     /// One configuration change, described as NX-OS text (`port-profile vlan100 modified:
     /// switchport access vlan 101`).
     pub fn config_changed(facility: &'static str, text: String) -> Self {
-        Self { facility, severity: 5, mnemonic: "CONFIG_CHANGED", text }
+        Self { facility, severity: 5, mnemonic: Cow::Borrowed("CONFIG_CHANGED"), text }
+    }
+
+    /// A vEthernet was bound to a container's interface: `Interface Vethernet1 is attached to
+    /// veth18924_eth0 of web1 on port 1 of module 3`. `port` is the agent's vEthernet port index
+    /// (LTL − 48), as NX-OS gave the host's port number there.
+    pub fn interface_attached(veth: u32, adapter: &str, owner: &str, port: u32, module: u32) -> Self {
+        Self::vim(
+            "IF_ATTACHED",
+            format!(
+                "Interface Vethernet{veth} is attached to {adapter} of {owner} on port {port} of module {module}"
+            ),
+        )
+    }
+
+    /// A vEthernet's port left its host: `Interface Vethernet1 is detached`.
+    pub fn interface_detached(veth: u32) -> Self {
+        Self::vim("IF_DETACHED", format!("Interface Vethernet{veth} is detached"))
+    }
+
+    /// `Interface Vethernet1 is up in mode access`.
+    pub fn interface_up(veth: u32, mode: &str) -> Self {
+        Self::ethport(Cow::Borrowed("IF_UP"), format!("Interface Vethernet{veth} is up in mode {mode}"))
+    }
+
+    /// `Interface Vethernet4 is down (port-profile not found)`, under `IF_DOWN_<REASON>`. A reason
+    /// outside [`DOWN_EVENTS`] gets its words in upper case as the mnemonic.
+    pub fn interface_down(veth: u32, reason: &str) -> Self {
+        let (mnemonic, words) = match DOWN_EVENTS.iter().find(|(known, _, _)| *known == reason) {
+            Some(&(_, mnemonic, words)) => (Cow::Borrowed(mnemonic), words),
+            None => (Cow::Owned(format!("IF_DOWN_{}", mnemonic_words(reason))), reason),
+        };
+        Self::ethport(mnemonic, format!("Interface Vethernet{veth} is down ({words})"))
     }
 
     fn vem_mgr(mnemonic: &'static str, text: String) -> Self {
-        Self { facility: "VEM_MGR", severity: 2, mnemonic, text }
+        Self { facility: "VEM_MGR", severity: 2, mnemonic: Cow::Borrowed(mnemonic), text }
     }
+
+    fn vim(mnemonic: &'static str, text: String) -> Self {
+        Self { facility: "VIM", severity: 5, mnemonic: Cow::Borrowed(mnemonic), text }
+    }
+
+    fn ethport(mnemonic: Cow<'static, str>, text: String) -> Self {
+        Self { facility: "ETHPORT", severity: 5, mnemonic, text }
+    }
+}
+
+/// `link flap` → `LINK_FLAP`: upper case, anything but letters and digits as `_`.
+fn mnemonic_words(reason: &str) -> String {
+    reason.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
 }
 
 /// One stored line of the event log.
@@ -66,7 +141,7 @@ impl EventRecord {
             time_ms,
             facility: event.facility.to_owned(),
             severity: event.severity,
-            mnemonic: event.mnemonic.to_owned(),
+            mnemonic: event.mnemonic.to_string(),
             text: event.text.clone(),
         }
     }
@@ -105,6 +180,47 @@ mod tests {
         assert_eq!(
             EventRecord::new(0, 0, &change).message(),
             "%PORT_PROFILE-5-CONFIG_CHANGED: port-profile web modified: shutdown"
+        );
+    }
+
+    #[test]
+    fn port_events_read_like_nxos() {
+        let message = |event: Event| EventRecord::new(0, 0, &event).message();
+        assert_eq!(
+            message(Event::interface_attached(1, "veth18924_eth0", "web1", 1, 3)),
+            "%VIM-5-IF_ATTACHED: Interface Vethernet1 is attached to veth18924_eth0 of web1 on port 1 of module 3"
+        );
+        assert_eq!(
+            message(Event::interface_detached(1)),
+            "%VIM-5-IF_DETACHED: Interface Vethernet1 is detached"
+        );
+        assert_eq!(
+            message(Event::interface_up(1, "access")),
+            "%ETHPORT-5-IF_UP: Interface Vethernet1 is up in mode access"
+        );
+        assert_eq!(
+            message(Event::interface_down(4, "port-profile not found")),
+            "%ETHPORT-5-IF_DOWN_PORT_PROFILE_NOT_FOUND: Interface Vethernet4 is down (port-profile not found)"
+        );
+        assert_eq!(
+            message(Event::interface_down(2, "administratively down")),
+            "%ETHPORT-5-IF_DOWN_ADMIN_DOWN: Interface Vethernet2 is down (Administratively down)"
+        );
+        assert_eq!(
+            message(Event::interface_down(2, "port-profile disabled")),
+            "%ETHPORT-5-IF_DOWN_PORT_PROFILE_DISABLED: Interface Vethernet2 is down (port-profile disabled)"
+        );
+        assert_eq!(
+            message(Event::interface_down(2, "module offline")),
+            "%ETHPORT-5-IF_DOWN_MODULE_OFFLINE: Interface Vethernet2 is down (module offline)"
+        );
+        assert_eq!(
+            message(Event::interface_down(2, "")),
+            "%ETHPORT-5-IF_DOWN_NONE: Interface Vethernet2 is down (None)"
+        );
+        assert_eq!(
+            message(Event::interface_down(2, "link flap")),
+            "%ETHPORT-5-IF_DOWN_LINK_FLAP: Interface Vethernet2 is down (link flap)"
         );
     }
 }

@@ -5,6 +5,8 @@ use store::StoreError;
 
 use crate::config_store::{self, ConfigWriteError};
 use crate::modules::ModuleError;
+use crate::port_views::{self, InterfaceView};
+use crate::ports::{PortError, Ports};
 use crate::render;
 use crate::state::SupervisorState;
 
@@ -26,6 +28,8 @@ pub enum ExecError {
     #[error(transparent)]
     Modules(#[from] ModuleError),
     #[error(transparent)]
+    Ports(#[from] PortError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -39,16 +43,36 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
         detail: error.detail,
     })?;
     match command {
-        ExecCommand::ShowModule => Ok(render::show_module(&state.modules.list(&state.journal).await?)),
+        ExecCommand::ShowModule => {
+            let ports = port_views::ports_per_module(&Ports::records(&state.journal).await?);
+            Ok(render::show_module(&state.modules.list(&state.journal).await?, &ports))
+        }
         ExecCommand::ShowPortProfile { name } => {
             let (config, _) = config_store::read(&state.journal).await?;
             let evaluated = config_store::evaluate(&config);
-            render::show_port_profile(&config, &evaluated, name.as_deref())
+            let assigned = port_views::ports_per_profile(&Ports::records(&state.journal).await?);
+            render::show_port_profile(&config, &evaluated, &assigned, name.as_deref())
                 .ok_or_else(|| no_such_profile(name))
         }
         ExecCommand::ShowPortProfileBrief => {
             let (config, _) = config_store::read(&state.journal).await?;
-            Ok(render::show_port_profile_brief(&config, &config_store::evaluate(&config)))
+            let assigned = port_views::ports_per_profile(&Ports::records(&state.journal).await?);
+            Ok(render::show_port_profile_brief(&config, &config_store::evaluate(&config), &assigned))
+        }
+        ExecCommand::ShowPortProfileVirtualUsage => {
+            Ok(render::show_port_profile_virtual_usage(&interfaces(state).await?))
+        }
+        ExecCommand::ShowInterfaceVirtual => Ok(render::show_interface_virtual(&interfaces(state).await?)),
+        ExecCommand::ShowInterfaceBrief => Ok(render::show_interface_brief(&interfaces(state).await?)),
+        ExecCommand::ShowInterfaceVethernet { number } => interfaces(state)
+            .await?
+            .iter()
+            .find(|view| view.binding.veth == number)
+            .map(render::show_interface_vethernet)
+            .ok_or_else(|| ExecError::NotFound(format!("Vethernet{number} does not exist"))),
+        ExecCommand::ShowMacAddressTable { vlan } => {
+            let entries = state.ports.mac_table(&state.journal, &state.modules, vlan.map(u32::from)).await?;
+            Ok(render::show_mac_address_table(&entries))
         }
         ExecCommand::ShowRunningConfig => {
             let (config, _) = config_store::read(&state.journal).await?;
@@ -71,6 +95,10 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
             Err(ExecError::SessionCommand(command.to_string()))
         }
     }
+}
+
+async fn interfaces(state: &SupervisorState) -> Result<Vec<InterfaceView>, ExecError> {
+    Ok(state.ports.interfaces(&state.journal, &state.modules, &state.fanout).await?)
 }
 
 fn no_such_profile(name: Option<String>) -> ExecError {

@@ -5,11 +5,11 @@
 //! behind is ended with an error (the agent reconnects and resyncs from its `known` map), and a
 //! stream nobody polls just stops reading — it never blocks the feed or the other streams.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use config::Config;
+use config::{Config, EffectivePolicy};
 use futures::{Stream, StreamExt as _};
 use store::{Revision, Store, StoreError};
 use tokio::sync::{broadcast, watch};
@@ -47,6 +47,21 @@ impl Fanout {
     /// The config revision the policies reflect.
     pub fn revision(&self) -> Revision {
         self.table.read().unwrap_or_else(PoisonError::into_inner).revision()
+    }
+
+    /// One evaluated policy and its wire form, as agent streams carry it.
+    pub fn policy(&self, name: &str) -> Option<(EffectivePolicy, Arc<proto::Policy>)> {
+        let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+        table.entry(name).map(|(policy, wire)| (policy.clone(), wire.clone()))
+    }
+
+    /// The evaluated policies of `names` that exist.
+    pub fn policies<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeMap<String, EffectivePolicy> {
+        let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+        names.into_iter().filter_map(|name| Some((name.to_owned(), table.get(name)?.clone()))).collect()
     }
 
     /// How many agent streams are open.

@@ -7,6 +7,8 @@ use tonic::{Request, Response, Status};
 
 use crate::fanout::UpdateStream;
 use crate::modules::{ModuleError, Registration};
+use crate::port_binding::{BindError, BindRequest};
+use crate::ports::PortError;
 use crate::state::SupervisorState;
 
 /// Implements `switchyard.v1.Supervisor` over the shared state.
@@ -18,6 +20,21 @@ pub struct AgentService {
 impl AgentService {
     pub fn new(state: Arc<SupervisorState>) -> Self {
         Self { state }
+    }
+}
+
+impl From<PortError> for Status {
+    fn from(error: PortError) -> Self {
+        let message = error.to_string();
+        match error {
+            PortError::Bind(BindError::Invalid { .. }) => Status::invalid_argument(message),
+            PortError::Bind(BindError::MaxPorts { .. } | BindError::NotVethernet { .. }) => {
+                Status::failed_precondition(message)
+            }
+            PortError::Module(error) => error.into(),
+            PortError::Contended => Status::aborted(message),
+            PortError::Corrupt { .. } | PortError::Store(_) => Status::internal(message),
+        }
     }
 }
 
@@ -84,22 +101,50 @@ impl proto::supervisor_server::Supervisor for AgentService {
 
     async fn bind_port(
         &self,
-        _request: Request<proto::BindPortRequest>,
+        request: Request<proto::BindPortRequest>,
     ) -> Result<Response<proto::BindPortReply>, Status> {
-        Err(Status::unimplemented("port binding is not implemented yet"))
+        let request = request.into_inner();
+        let state = &self.state;
+        state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
+        let request = BindRequest {
+            module: request.module,
+            host_id: request.host_id,
+            iface_id: request.iface_id,
+            profile: request.profile,
+            adapter: request.adapter,
+            container_ifname: request.container_ifname,
+            mac: request.mac,
+            owner_uuid: request.owner_uuid,
+            owner_name: request.owner_name,
+            ltl: request.ltl,
+        };
+        let bound = state.ports.bind(&state.journal, &state.fanout, &request).await?;
+        tracing::info!(veth = bound.record.veth, iface_id = %request.iface_id, module = request.module, "port bound");
+        let (policy_json, policy_revision) =
+            bound.policy.map(|policy| (policy.json.clone(), policy.revision)).unwrap_or_default();
+        Ok(Response::new(proto::BindPortReply { veth: bound.record.veth, policy_json, policy_revision }))
     }
 
     async fn unbind_port(
         &self,
-        _request: Request<proto::UnbindPortRequest>,
+        request: Request<proto::UnbindPortRequest>,
     ) -> Result<Response<proto::UnbindPortReply>, Status> {
-        Err(Status::unimplemented("port binding is not implemented yet"))
+        let request = request.into_inner();
+        let state = &self.state;
+        state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
+        let kept =
+            state.ports.unbind(&state.journal, &state.fanout, request.module, &request.iface_id).await?;
+        Ok(Response::new(proto::UnbindPortReply { kept }))
     }
 
     async fn report_ports(
         &self,
-        _request: Request<proto::PortReport>,
+        request: Request<proto::PortReport>,
     ) -> Result<Response<proto::PortReportReply>, Status> {
+        let report = request.into_inner();
+        let state = &self.state;
+        state.modules.check_owner(&state.journal, report.module, &report.host_id).await?;
+        state.ports.report(&state.journal, report, Instant::now()).await;
         Ok(Response::new(proto::PortReportReply {}))
     }
 }

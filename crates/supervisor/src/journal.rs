@@ -66,6 +66,27 @@ impl Journal {
         Writer { journal: self, cursor: self.cursor.lock().await }
     }
 
+    /// Logs events that need no other write. A failure is reported, not returned: the state
+    /// change the events describe has already happened.
+    pub async fn log(&self, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut writer = self.writer().await;
+        for _ in 0..MAX_ATTEMPTS {
+            let write = Write { events: events.clone(), ..Write::default() };
+            match writer.try_commit(write).await {
+                Ok(Some(_)) => return,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot log events");
+                    return;
+                }
+            }
+        }
+        tracing::warn!("cannot log events: the event log is contended");
+    }
+
     /// The whole log, oldest first. Records that do not parse are skipped (and reported).
     pub async fn read(&self) -> Result<Vec<EventRecord>, StoreError> {
         let range = self.store.range(EVENTS_PREFIX).await?;

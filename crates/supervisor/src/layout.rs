@@ -4,9 +4,11 @@
 //! /switchyard/config/vlans/<id, 4 digits>       JSON config::Vlan           one key per VLAN
 //! /switchyard/config/port-profiles/<name>       JSON config::PortProfile    one key per profile
 //! /switchyard/modules/<host-id>                 JSON ModuleRecord           one key per host
+//! /switchyard/ports/<iface-id>                  JSON PortRecord             one key per vEthernet binding
 //! /switchyard/counters/next-module              decimal: the next module number to hand out
 //! /switchyard/counters/next-event               decimal: the sequence number of the next event
 //! /switchyard/counters/config-generation        decimal: bumped by every config write
+//! /switchyard/counters/ports-generation         decimal: bumped by every port binding write
 //! /switchyard/events/<seq, 20 digits>           JSON EventRecord            the event log
 //! ```
 //!
@@ -15,6 +17,9 @@
 //! (read *before* the config itself), so two writers — two shell sessions, or two supervisors
 //! sharing one etcd — cannot interleave: the loser re-reads and re-applies. The generation key
 //! lives outside the config prefix so it never wakes the policy watch.
+//!
+//! Port bindings are guarded the same way by `ports-generation`: VethN numbers are chosen from
+//! a read of every binding, so two supervisors must not both hand out the same free number.
 //!
 //! Event keys are zero-padded so that key order is sequence order; the log is bounded by deleting
 //! the entry `capacity` places behind each one appended, in the same transaction.
@@ -27,6 +32,8 @@ pub const VLANS_PREFIX: &str = "/switchyard/config/vlans/";
 pub const PROFILES_PREFIX: &str = "/switchyard/config/port-profiles/";
 /// Module records, keyed by host id.
 pub const MODULES_PREFIX: &str = "/switchyard/modules/";
+/// vEthernet bindings, keyed by iface-id.
+pub const PORTS_PREFIX: &str = "/switchyard/ports/";
 /// The event log.
 pub const EVENTS_PREFIX: &str = "/switchyard/events/";
 /// The next module number to hand out (3 when absent).
@@ -35,6 +42,8 @@ pub const NEXT_MODULE_KEY: &str = "/switchyard/counters/next-module";
 pub const NEXT_EVENT_KEY: &str = "/switchyard/counters/next-event";
 /// Bumped by every config write; its revision guards config transactions.
 pub const CONFIG_GENERATION_KEY: &str = "/switchyard/counters/config-generation";
+/// Bumped by every port binding write; its revision guards binding transactions.
+pub const PORTS_GENERATION_KEY: &str = "/switchyard/counters/ports-generation";
 
 /// The store key of `vlan <id>`.
 pub fn vlan_key(id: u16) -> String {
@@ -49,6 +58,11 @@ pub fn profile_key(name: &str) -> String {
 /// The store key of the module record of the host with this id.
 pub fn module_key(host_id: &str) -> String {
     format!("{MODULES_PREFIX}{host_id}")
+}
+
+/// The store key of the binding of the port with this iface-id.
+pub fn port_key(iface_id: &str) -> String {
+    format!("{PORTS_PREFIX}{iface_id}")
 }
 
 /// The store key of event number `seq`.
@@ -95,6 +109,7 @@ mod tests {
         assert_eq!(parse_config_key("/switchyard/config/acls/x"), None);
         assert_eq!(parse_config_key(PROFILES_PREFIX), None);
         assert!(event_key(9) < event_key(10));
+        assert_eq!(port_key("9f1c"), "/switchyard/ports/9f1c");
     }
 
     #[test]

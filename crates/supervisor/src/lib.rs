@@ -13,10 +13,13 @@
 //! | [`layout`] | where things live in the store | yes |
 //! | [`events`], [`clock`] | NX-OS event lines and timestamps | yes |
 //! | [`liveness`] | heartbeat bookkeeping (online/offline) | yes |
+//! | [`port_binding`] | vEthernet numbers, bind and unbind plans | yes |
+//! | [`port_state`], [`port_views`] | agents' port reports, their events, `show interface` views | yes |
 //! | [`policy_table`] | evaluated policies, deltas, per-agent sync | yes |
 //! | [`render`] | `show …` output | yes |
 //! | [`journal`] | the write path: one transaction per change, with its events | shell |
 //! | [`modules`] | module numbers and liveness | shell |
+//! | [`ports`] | port bindings in the store, reports in memory | shell |
 //! | [`config_store`] | config reads and atomic config writes | shell |
 //! | [`fanout`] | store watch → policy table → agent streams | shell |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
@@ -32,6 +35,10 @@ pub mod layout;
 pub mod liveness;
 pub mod modules;
 pub mod policy_table;
+pub mod port_binding;
+pub mod port_state;
+pub mod port_views;
+pub mod ports;
 pub mod render;
 pub mod rest;
 pub mod server;
@@ -53,6 +60,7 @@ use crate::fanout::Fanout;
 use crate::journal::Journal;
 use crate::liveness::Liveness;
 use crate::modules::Modules;
+use crate::ports::Ports;
 use crate::state::SupervisorState;
 
 /// How the supervisor runs. Build it with [`SupervisorOptions::new`] and adjust fields.
@@ -134,6 +142,7 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let journal = Journal::new(store.clone(), options.event_log_capacity);
     let modules = Modules::load(&journal, Liveness::new(options.heartbeat_timeout)).await?;
+    let ports = Ports::load(store.as_ref()).await?;
     let fanout = Arc::new(Fanout::new(options.watch_buffer));
     let (mirror, revision) = fanout::load(store.as_ref(), &fanout).await?;
     let state = Arc::new(SupervisorState {
@@ -141,6 +150,7 @@ pub async fn serve(
         options,
         journal,
         modules,
+        ports,
         fanout: fanout.clone(),
         shutdown: stopped.clone(),
     });
@@ -160,7 +170,7 @@ pub async fn serve(
     Ok(())
 }
 
-/// Takes silent modules offline, checking a few times per timeout.
+/// Takes silent modules offline (and their ports down), checking a few times per timeout.
 async fn expire_modules(state: Arc<SupervisorState>, mut shutdown: watch::Receiver<bool>) {
     let period =
         (state.options.heartbeat_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
@@ -172,6 +182,7 @@ async fn expire_modules(state: Arc<SupervisorState>, mut shutdown: watch::Receiv
             _ = ticker.tick() => {
                 for module in state.modules.expire(&state.journal, Instant::now()).await {
                     tracing::info!(module, "module offline");
+                    state.ports.module_offline(&state.journal, module).await;
                 }
             }
         }

@@ -238,7 +238,7 @@ impl Modules {
         self.check_owner(journal, module, host_id).await?;
         let came_online = self.liveness.lock().unwrap_or_else(PoisonError::into_inner).heartbeat(module, now);
         if came_online {
-            log_events(journal, vec![Event::module_online(module)]).await;
+            journal.log(vec![Event::module_online(module)]).await;
         }
         Ok(())
     }
@@ -247,7 +247,7 @@ impl Modules {
     pub async fn expire(&self, journal: &Journal, now: Instant) -> Vec<u32> {
         let expired = self.liveness.lock().unwrap_or_else(PoisonError::into_inner).expire(now);
         if !expired.is_empty() {
-            log_events(journal, expired.iter().map(|&module| Event::module_offline(module)).collect()).await;
+            journal.log(expired.iter().map(|&module| Event::module_offline(module)).collect()).await;
         }
         expired
     }
@@ -287,22 +287,4 @@ impl Modules {
             }
         }
     }
-}
-
-/// Logs events that need no other write; a failure is reported, not returned: the state change
-/// it describes has already happened.
-async fn log_events(journal: &Journal, events: Vec<Event>) {
-    let mut writer = journal.writer().await;
-    for _ in 0..MAX_ATTEMPTS {
-        let write = Write { events: events.clone(), ..Write::default() };
-        match writer.try_commit(write).await {
-            Ok(Some(_)) => return,
-            Ok(None) => continue,
-            Err(error) => {
-                tracing::warn!(%error, "cannot log module events");
-                return;
-            }
-        }
-    }
-    tracing::warn!("cannot log module events: the event log is contended");
 }

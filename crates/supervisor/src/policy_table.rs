@@ -106,6 +106,11 @@ impl PolicyTable {
     pub fn get(&self, name: &str) -> Option<&EffectivePolicy> {
         self.entries.get(name).map(|entry| &entry.policy)
     }
+
+    /// One policy and its wire form (with the revision agent streams carry), if present.
+    pub fn entry(&self, name: &str) -> Option<(&EffectivePolicy, &Arc<proto::Policy>)> {
+        self.entries.get(name).map(|entry| (&entry.policy, &entry.wire))
+    }
 }
 
 fn wire(name: &str, policy: &EffectivePolicy, revision: Revision) -> proto::Policy {

@@ -9,6 +9,7 @@ use crate::SupervisorOptions;
 use crate::fanout::Fanout;
 use crate::journal::Journal;
 use crate::modules::Modules;
+use crate::ports::Ports;
 
 /// The running supervisor: its store, registries and fan-out.
 #[derive(Debug)]
@@ -17,6 +18,7 @@ pub struct SupervisorState {
     pub options: SupervisorOptions,
     pub journal: Journal,
     pub modules: Modules,
+    pub ports: Ports,
     pub fanout: Arc<Fanout>,
     /// Turns true when the supervisor is shutting down; long-lived streams end on it.
     pub shutdown: watch::Receiver<bool>,

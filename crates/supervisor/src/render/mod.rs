@@ -1,10 +1,15 @@
 //! `show …` output, as pure functions of the state they show. Layouts follow NX-OS
 //! (`shared/reference/nxos.md`).
 
+mod interface;
 mod logging;
+mod mac;
 mod module;
 mod port_profile;
+mod text;
 
+pub use interface::{show_interface_brief, show_interface_vethernet, show_interface_virtual};
 pub use logging::show_logging_logfile;
+pub use mac::show_mac_address_table;
 pub use module::{SUPERVISOR_MODULE, show_module};
-pub use port_profile::{show_port_profile, show_port_profile_brief};
+pub use port_profile::{show_port_profile, show_port_profile_brief, show_port_profile_virtual_usage};

@@ -1,24 +1,28 @@
 //! `show module`: the module table, the software/hardware table, the server table.
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 
+use super::text::line;
 use crate::modules::{ModuleStatus, ModuleView};
 
 /// The supervisor's own module number (supervisors are 1–2).
 pub const SUPERVISOR_MODULE: u32 = 1;
 
-/// Renders `show module` as NX-OS does; `*` marks the supervisor this session talks to.
-pub fn show_module(modules: &[ModuleView]) -> String {
+/// Renders `show module` as NX-OS does; `*` marks the supervisor this session talks to. The
+/// Ports column counts the module's attached vEthernets (`ports`, by module number; NX-OS gave
+/// the module's capacity there, which tells an operator less).
+pub fn show_module(modules: &[ModuleView], ports: &BTreeMap<u32, usize>) -> String {
     let mut out = String::new();
     out.push_str("Mod  Ports  Module-Type                       Model               Status\n");
     out.push_str("---  -----  --------------------------------  ------------------  ------------\n");
-    row(&mut out, SUPERVISOR_MODULE, "Virtual Supervisor Module", "Switchyard", "active *");
+    row(&mut out, SUPERVISOR_MODULE, 0, "Virtual Supervisor Module", "Switchyard", "active *");
     for view in modules {
         let status = match view.status {
             ModuleStatus::Ok => "ok",
             ModuleStatus::Offline => "offline",
         };
-        row(&mut out, view.record.module, "Virtual Ethernet Module", "NA", status);
+        let count = ports.get(&view.record.module).copied().unwrap_or(0);
+        row(&mut out, view.record.module, count, "Virtual Ethernet Module", "NA", status);
     }
 
     out.push_str("\nMod  Sw                  Hw\n");
@@ -42,19 +46,8 @@ pub fn show_module(modules: &[ModuleView]) -> String {
     out
 }
 
-fn row(out: &mut String, module: u32, kind: &str, model: &str, status: &str) {
-    // The Ports column counts vEthernets; ports come with the datapath.
-    line(out, format_args!("{module:<5}{:<7}{kind:<34}{model:<20}{status}", 0));
-}
-
-/// Appends one line, without trailing spaces when the last column is empty.
-fn line(out: &mut String, args: std::fmt::Arguments<'_>) {
-    let start = out.len();
-    // Writing to a String cannot fail.
-    let _ = out.write_fmt(args);
-    let trimmed = out[start..].trim_end().len();
-    out.truncate(start + trimmed);
-    out.push('\n');
+fn row(out: &mut String, module: u32, ports: usize, kind: &str, model: &str, status: &str) {
+    line(out, format_args!("{module:<5}{ports:<7}{kind:<34}{model:<20}{status}"));
 }
 
 #[cfg(test)]
@@ -78,13 +71,15 @@ mod tests {
 
     #[test]
     fn matches_the_nxos_layout() {
-        let text =
-            show_module(&[view(3, "bilbo", ModuleStatus::Ok), view(4, "frodo", ModuleStatus::Offline)]);
+        let text = show_module(
+            &[view(3, "bilbo", ModuleStatus::Ok), view(4, "frodo", ModuleStatus::Offline)],
+            &[(3, 2)].into(),
+        );
         let expected = "\
 Mod  Ports  Module-Type                       Model               Status
 ---  -----  --------------------------------  ------------------  ------------
 1    0      Virtual Supervisor Module         Switchyard          active *
-3    0      Virtual Ethernet Module           NA                  ok
+3    2      Virtual Ethernet Module           NA                  ok
 4    0      Virtual Ethernet Module           NA                  offline
 
 Mod  Sw                  Hw
@@ -104,7 +99,7 @@ Mod  Server-IP        Server-UUID                           Server-Name
 
     #[test]
     fn no_agents_yet() {
-        let text = show_module(&[]);
+        let text = show_module(&[], &BTreeMap::new());
         assert!(
             text.contains("1    0      Virtual Supervisor Module         Switchyard          active *\n")
         );

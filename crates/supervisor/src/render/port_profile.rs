@@ -5,26 +5,39 @@ use std::fmt::Write as _;
 
 use config::{Config, EffectivePolicy, PortProfile, ProfileType};
 
+use super::interface::container_adapter;
+use super::text::{RULE, cell, line};
+use crate::port_views::InterfaceView;
+
+/// The attached vEthernet numbers of each profile, by name (see
+/// [`crate::port_views::ports_per_profile`]).
+pub type Assigned = BTreeMap<String, Vec<u32>>;
+
 /// Renders every port-profile (`name: None`) or one, in name order, blocks separated by a blank
-/// line. `evaluated` holds the policies of the profiles that evaluate. `None` if `name` is not a
-/// profile.
+/// line. `evaluated` holds the policies of the profiles that evaluate, `assigned` their
+/// vEthernets. `None` if `name` is not a profile.
 pub fn show_port_profile(
     config: &Config,
     evaluated: &BTreeMap<String, EffectivePolicy>,
+    assigned: &Assigned,
     name: Option<&str>,
 ) -> Option<String> {
+    let block = |name: &str, profile| {
+        profile_block(name, profile, evaluated.get(name), assigned.get(name).map_or(&[][..], Vec::as_slice))
+    };
     let blocks: Vec<String> = match name {
-        Some(name) => vec![profile_block(name, config.port_profiles.get(name)?, evaluated.get(name))],
-        None => config
-            .port_profiles
-            .iter()
-            .map(|(name, profile)| profile_block(name, profile, evaluated.get(name)))
-            .collect(),
+        Some(name) => vec![block(name, config.port_profiles.get(name)?)],
+        None => config.port_profiles.iter().map(|(name, profile)| block(name, profile)).collect(),
     };
     Some(blocks.join("\n"))
 }
 
-fn profile_block(name: &str, profile: &PortProfile, policy: Option<&EffectivePolicy>) -> String {
+fn profile_block(
+    name: &str,
+    profile: &PortProfile,
+    policy: Option<&EffectivePolicy>,
+    assigned: &[u32],
+) -> String {
     let mut out = String::new();
     let mut line = |text: std::fmt::Arguments<'_>| {
         let _ = out.write_fmt(text);
@@ -49,15 +62,21 @@ fn profile_block(name: &str, profile: &PortProfile, policy: Option<&EffectivePol
     for attribute in policy.map(config::evaluated_lines).unwrap_or_default() {
         line(format_args!("  {attribute}"));
     }
-    // vEthernets come with the datapath; until then no interface is assigned.
     line(format_args!(" assigned interfaces:"));
+    for veth in assigned {
+        line(format_args!("  Vethernet{veth}"));
+    }
     let binding = policy.map_or(config::defaults::PORT_BINDING, |policy| policy.port_binding);
     line(format_args!(" port-binding: {}", config::print::binding_name(binding)));
     out
 }
 
 /// Renders `show port-profile brief`.
-pub fn show_port_profile_brief(config: &Config, evaluated: &BTreeMap<String, EffectivePolicy>) -> String {
+pub fn show_port_profile_brief(
+    config: &Config,
+    evaluated: &BTreeMap<String, EffectivePolicy>,
+    assigned: &Assigned,
+) -> String {
     const RULE: &str = "--------------------------------------------------------------------------------\n";
     let mut out = String::new();
     out.push_str(RULE);
@@ -74,8 +93,37 @@ pub fn show_port_profile_brief(config: &Config, evaluated: &BTreeMap<String, Eff
             "{name:<27} {:<10} {:<8} {conf_items:<6} {eval_items:<6} {:<9} {children}",
             type_name(profile.kind),
             u8::from(profile.state_enabled),
-            0,
+            assigned.get(name).map_or(0, Vec::len),
         );
+    }
+    out
+}
+
+/// Renders `show port-profile virtual usage`: the attached vEthernets of each profile, the
+/// profile's name on its first line only.
+pub fn show_port_profile_virtual_usage(views: &[InterfaceView]) -> String {
+    let mut by_profile: BTreeMap<&str, Vec<&InterfaceView>> = BTreeMap::new();
+    for view in views.iter().filter(|view| view.binding.attached) {
+        by_profile.entry(&view.binding.profile).or_default().push(view);
+    }
+    let mut out = String::new();
+    out.push_str(RULE);
+    out.push_str("Port Profile               Port        Adapter        Owner\n");
+    out.push_str(RULE);
+    for (profile, mut ports) in by_profile {
+        ports.sort_by_key(|view| view.binding.veth);
+        for (index, view) in ports.into_iter().enumerate() {
+            line(
+                &mut out,
+                format_args!(
+                    "{}{}{}{}",
+                    cell(if index == 0 { profile } else { "" }, 27),
+                    cell(&view.short_name(), 12),
+                    cell(container_adapter(view), 15),
+                    view.binding.owner()
+                ),
+            );
+        }
     }
     out
 }
@@ -139,9 +187,12 @@ port-profile vlan100
   switchport access vlan 100
   no shutdown
  assigned interfaces:
+  Vethernet1
+  Vethernet2
  port-binding: static
 ";
-        assert_eq!(show_port_profile(&config, &evaluated, Some("vlan100")).unwrap(), expected);
+        let assigned: Assigned = [("vlan100".to_owned(), vec![1, 2])].into();
+        assert_eq!(show_port_profile(&config, &evaluated, &assigned, Some("vlan100")).unwrap(), expected);
     }
 
     #[test]
@@ -164,15 +215,16 @@ port-profile web
  assigned interfaces:
  port-binding: dynamic
 ";
-        assert_eq!(show_port_profile(&config, &evaluated, Some("web")).unwrap(), expected);
-        assert_eq!(show_port_profile(&config, &evaluated, Some("nope")), None);
+        let none = Assigned::new();
+        assert_eq!(show_port_profile(&config, &evaluated, &none, Some("web")).unwrap(), expected);
+        assert_eq!(show_port_profile(&config, &evaluated, &none, Some("nope")), None);
     }
 
     #[test]
     fn all_profiles_in_name_order() {
         let config = seed();
         let evaluated = config::evaluate_all(&config);
-        let all = show_port_profile(&config, &evaluated, None).unwrap();
+        let all = show_port_profile(&config, &evaluated, &Assigned::new(), None).unwrap();
         let headers: Vec<&str> = all.lines().filter(|line| line.starts_with("port-profile ")).collect();
         assert_eq!(headers, ["port-profile uplink", "port-profile vlan100", "port-profile web"]);
         assert!(all.contains(" port-binding: static\n\nport-profile vlan100\n"), "blocks apart: {all}");
@@ -189,9 +241,34 @@ Port                        Profile    Profile  Conf   Eval   Assigned  Child
 Profile                     Type       State    Items  Items  Intfs     Profs
 --------------------------------------------------------------------------------
 uplink                      Ethernet   1        3      5      0         0
-vlan100                     Vethernet  1        3      3      0         1
+vlan100                     Vethernet  1        3      3      2         1
 web                         Vethernet  0        0      3      0         0
 ";
-        assert_eq!(show_port_profile_brief(&config, &evaluated), expected);
+        let assigned: Assigned = [("vlan100".to_owned(), vec![1, 2])].into();
+        assert_eq!(show_port_profile_brief(&config, &evaluated, &assigned), expected);
+    }
+
+    #[test]
+    fn virtual_usage_matches_the_nxos_layout() {
+        use crate::render::interface::tests::view;
+
+        let mut web = view(3, "shop");
+        web.binding.profile = "web".into();
+        let mut gone = view(4, "old");
+        gone.binding.attached = false;
+        let mut no_ifname = view(5, "db1");
+        no_ifname.binding.profile = "web".into();
+        no_ifname.binding.container_ifname = String::new();
+        let views = [view(2, "web2"), view(1, "web1"), web, gone, no_ifname];
+        let expected = "\
+-------------------------------------------------------------------------------
+Port Profile               Port        Adapter        Owner
+-------------------------------------------------------------------------------
+vlan100                    Veth1       eth0           web1
+                           Veth2       eth0           web2
+web                        Veth3       eth0           shop
+                           Veth5       veth18924_eth0 db1
+";
+        assert_eq!(show_port_profile_virtual_usage(&views), expected);
     }
 }

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::config_store::ConfigWriteError;
 use crate::modules::ModuleError;
+use crate::ports::PortError;
 
 /// The body of every error response.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -69,6 +70,16 @@ impl From<StringRejection> for ApiError {
 impl From<ModuleError> for ApiError {
     fn from(error: ModuleError) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+    }
+}
+
+impl From<PortError> for ApiError {
+    fn from(error: PortError) -> Self {
+        match error {
+            PortError::Module(error) => error.into(),
+            // Binding errors come from agents over gRPC; here only reads fail.
+            other => Self::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+        }
     }
 }
 

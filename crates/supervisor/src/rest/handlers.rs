@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use config::PortProfile;
@@ -16,6 +16,7 @@ use crate::config_store::{self, ConfigChange};
 use crate::events::EventRecord;
 use crate::exec::{self, ExecError};
 use crate::modules::ModuleView;
+use crate::port_views::{InterfaceView, MacView};
 use crate::state::SupervisorState;
 
 type AppState = State<Arc<SupervisorState>>;
@@ -38,6 +39,7 @@ impl From<ExecError> for ApiError {
             ExecError::NotFound(_) => Self::not_found(message),
             ExecError::Config(error) => error.into(),
             ExecError::Modules(error) => error.into(),
+            ExecError::Ports(error) => error.into(),
             ExecError::Store(error) => error.into(),
         }
     }
@@ -179,4 +181,94 @@ pub async fn list_modules(State(state): AppState) -> Result<Json<Vec<ModuleView>
 )]
 pub async fn list_events(State(state): AppState) -> Result<Json<Vec<EventRecord>>, ApiError> {
     Ok(Json(state.journal.read().await?))
+}
+
+/// Every vEthernet, by number: its binding (VethN, iface-id, owner, module, port-profile, MAC),
+/// state and reason, mode and VLAN, and counters from its module's latest report.
+#[utoipa::path(
+    get, path = "/api/v1/interfaces", tag = "status",
+    responses((status = 200, description = "vEthernets by number", body = Vec<InterfaceView>))
+)]
+pub async fn list_interfaces(State(state): AppState) -> Result<Json<Vec<InterfaceView>>, ApiError> {
+    Ok(Json(state.ports.interfaces(&state.journal, &state.modules, &state.fanout).await?))
+}
+
+/// One vEthernet.
+#[utoipa::path(
+    get, path = "/api/v1/interfaces/{veth}", tag = "status",
+    params(("veth" = String, Path, description = "`Vethernet1`, `Veth1` or `1` (any case)")),
+    responses(
+        (status = 200, description = "The vEthernet", body = InterfaceView),
+        (status = 404, description = "No such vEthernet", body = ErrorBody),
+    )
+)]
+pub async fn get_interface(
+    State(state): AppState,
+    veth: Result<Path<String>, PathRejection>,
+) -> Result<Json<InterfaceView>, ApiError> {
+    let Path(veth) = veth?;
+    let missing = || ApiError::not_found(format!("no vEthernet {veth}"));
+    let number = veth_number(&veth).ok_or_else(missing)?;
+    let views = state.ports.interfaces(&state.journal, &state.modules, &state.fanout).await?;
+    views.into_iter().find(|view| view.binding.veth == number).map(Json).ok_or_else(missing)
+}
+
+/// `Vethernet1`, `Veth1` or `1` (any case) as 1.
+fn veth_number(text: &str) -> Option<u32> {
+    let lower = text.to_ascii_lowercase();
+    let digits = ["vethernet", "veth"].iter().find_map(|prefix| lower.strip_prefix(prefix)).unwrap_or(&lower);
+    digits.parse().ok().filter(|&n| n > 0)
+}
+
+/// The MAC tables of the online modules (from their agents' latest reports), by VLAN and MAC.
+#[utoipa::path(
+    get, path = "/api/v1/mac-address-table", tag = "status",
+    params(("vlan" = Option<u16>, Query, description = "Only this VLAN's entries")),
+    responses(
+        (status = 200, description = "MAC table entries", body = Vec<MacView>),
+        (status = 400, description = "A bad query (`vlan` must be 1-4094)", body = ErrorBody),
+    )
+)]
+pub async fn mac_address_table(
+    State(state): AppState,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<MacView>>, ApiError> {
+    let vlan = vlan_filter(query.as_deref().unwrap_or_default())?;
+    Ok(Json(state.ports.mac_table(&state.journal, &state.modules, vlan).await?))
+}
+
+/// The `vlan` of a query string; other parameters are refused so typos do not go unnoticed.
+fn vlan_filter(query: &str) -> Result<Option<u32>, ApiError> {
+    let mut vlan = None;
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let bad = || {
+            ApiError::new(StatusCode::BAD_REQUEST, format!("bad query parameter {pair:?}; only vlan=1-4094"))
+        };
+        let value = pair.strip_prefix("vlan=").ok_or_else(bad)?;
+        vlan = Some(value.parse().ok().filter(|v| (1..=4094).contains(v)).ok_or_else(bad)?);
+    }
+    Ok(vlan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vethernet_names() {
+        assert_eq!(veth_number("Vethernet12"), Some(12));
+        assert_eq!(veth_number("veth3"), Some(3));
+        assert_eq!(veth_number("7"), Some(7));
+        assert_eq!(veth_number("Veth0"), None);
+        assert_eq!(veth_number("eth1"), None);
+    }
+
+    #[test]
+    fn vlan_query() {
+        assert_eq!(vlan_filter("").ok(), Some(None));
+        assert_eq!(vlan_filter("vlan=100").ok(), Some(Some(100)));
+        assert!(vlan_filter("vlan=5000").is_err());
+        assert!(vlan_filter("vlan=x").is_err());
+        assert!(vlan_filter("vlna=1").is_err());
+    }
 }

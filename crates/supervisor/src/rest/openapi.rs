@@ -10,7 +10,7 @@ use super::handlers;
 #[openapi(
     info(
         title = "Switchyard supervisor",
-        description = "Port-profiles, config, modules and the event log of a Switchyard domain."
+        description = "Port-profiles, config, modules, vEthernets, MAC tables and the event log of a Switchyard domain."
     ),
     paths(
         handlers::list_profiles,
@@ -22,9 +22,12 @@ use super::handlers;
         handlers::post_exec,
         handlers::list_modules,
         handlers::list_events,
+        handlers::list_interfaces,
+        handlers::get_interface,
+        handlers::mac_address_table,
     ),
     tags((name = "config", description = "Port-profiles and the running config"),
-         (name = "status", description = "Modules, events and show commands"))
+         (name = "status", description = "Modules, vEthernets, MAC tables, events and show commands"))
 )]
 pub struct ApiDoc;
 

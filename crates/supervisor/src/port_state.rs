@@ -1,0 +1,317 @@
+//! What the agents say about their ports: the latest report of every module (states, counters,
+//! MAC tables), kept in memory only, and the `IF_UP` / `IF_DOWN` events their changes make.
+//!
+//! Pure: the caller passes the bindings and `now`, and logs the events returned.
+//!
+//! An event is logged when a port goes up or down — not for every report, and not when only the
+//! reason of a down port changes. The first report of a port bound by this supervisor process
+//! is logged whatever it says (`IF_UP` right after `IF_ATTACHED`, or `IF_DOWN_…` for a port
+//! waiting for its profile); after a supervisor restart the first report of a port already bound
+//! is taken silently, so a restart does not repeat every port's `IF_UP`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::events::{Event, down_reason};
+use crate::port_binding::PortRecord;
+
+/// What was last logged for a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Logged {
+    /// Bound by this process; its first report is logged.
+    Pending,
+    Up,
+    Down,
+}
+
+/// Rates between a port's last two reports (the original's "5 minute" rates, measured over the
+/// agent's report interval instead).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Rates {
+    pub input_bits_per_second: u64,
+    pub input_packets_per_second: u64,
+    pub output_bits_per_second: u64,
+    pub output_packets_per_second: u64,
+}
+
+impl Rates {
+    fn between(old: &proto::PortCounters, new: &proto::PortCounters, seconds: f64) -> Self {
+        if seconds <= 0.0 {
+            return Self::default();
+        }
+        // Counters that went backwards (an agent restart) read as no traffic.
+        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let per_second = |old: u64, new: u64| (new.saturating_sub(old) as f64 / seconds) as u64;
+        Self {
+            input_bits_per_second: per_second(old.rx_bytes, new.rx_bytes).saturating_mul(8),
+            input_packets_per_second: per_second(old.rx_packets, new.rx_packets),
+            output_bits_per_second: per_second(old.tx_bytes, new.tx_bytes).saturating_mul(8),
+            output_packets_per_second: per_second(old.tx_packets, new.tx_packets),
+        }
+    }
+}
+
+/// One port as its module last reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportedPort {
+    pub status: proto::PortStatus,
+    pub rates: Rates,
+}
+
+/// A module's latest report.
+#[derive(Debug, Clone)]
+struct ModuleReport {
+    at: Instant,
+    ports: HashMap<String, ReportedPort>,
+    macs: Vec<proto::MacEntry>,
+}
+
+/// The latest reports and what was logged of them.
+#[derive(Debug, Default)]
+pub struct PortLive {
+    logged: HashMap<String, Logged>,
+    reports: BTreeMap<u32, ModuleReport>,
+}
+
+impl PortLive {
+    /// A port was (re)attached and `IF_ATTACHED` logged: its next report is logged too.
+    pub fn attached(&mut self, iface_id: &str) {
+        self.logged.insert(iface_id.to_owned(), Logged::Pending);
+    }
+
+    /// A port was detached: forget what was logged of it.
+    pub fn detached(&mut self, iface_id: &str) {
+        self.logged.remove(iface_id);
+    }
+
+    /// Takes `report` as its module's latest and returns the events of the ports that went up
+    /// or down. Only ports attached on the reporting module count (a late report from a host a
+    /// port has left changes nothing).
+    pub fn report(
+        &mut self,
+        bindings: &BTreeMap<String, PortRecord>,
+        report: proto::PortReport,
+        now: Instant,
+    ) -> Vec<Event> {
+        let previous = self.reports.remove(&report.module);
+        let mut events = Vec::new();
+        let mut ports = HashMap::with_capacity(report.ports.len());
+        for status in report.ports {
+            let rates = previous
+                .as_ref()
+                .and_then(|old| {
+                    Some((old.ports.get(&status.iface_id)?, now.saturating_duration_since(old.at)))
+                })
+                .and_then(|(old, elapsed)| {
+                    Some(Rates::between(
+                        old.status.counters.as_ref()?,
+                        status.counters.as_ref()?,
+                        elapsed.as_secs_f64(),
+                    ))
+                })
+                .unwrap_or_default();
+            let binding = bindings.get(&status.iface_id).filter(|b| b.attached && b.module == report.module);
+            if let Some(binding) = binding {
+                events.extend(self.transition(binding, &status));
+            }
+            ports.insert(status.iface_id.clone(), ReportedPort { status, rates });
+        }
+        self.reports.insert(report.module, ModuleReport { at: now, ports, macs: report.macs });
+        events
+    }
+
+    /// The event of one reported port, if its state changed, and the state remembered.
+    fn transition(&mut self, binding: &PortRecord, status: &proto::PortStatus) -> Option<Event> {
+        let now = if status.up { Logged::Up } else { Logged::Down };
+        let before = self.logged.insert(binding.iface_id.clone(), now);
+        let log = match before {
+            Some(Logged::Pending) => true,
+            Some(before) => before != now,
+            None => false,
+        };
+        log.then(|| {
+            if status.up {
+                Event::interface_up(
+                    binding.veth,
+                    if status.mode.is_empty() { "access" } else { &status.mode },
+                )
+            } else {
+                Event::interface_down(binding.veth, &status.reason)
+            }
+        })
+    }
+
+    /// A module went offline: its report is dropped and its ports that were up go down
+    /// (`IF_DOWN_MODULE_OFFLINE`); the report after its return brings them back up.
+    pub fn module_offline(&mut self, bindings: &BTreeMap<String, PortRecord>, module: u32) -> Vec<Event> {
+        self.reports.remove(&module);
+        let mut events = Vec::new();
+        for binding in bindings.values().filter(|b| b.attached && b.module == module) {
+            if let Some(logged) = self.logged.get_mut(&binding.iface_id)
+                && *logged == Logged::Up
+            {
+                *logged = Logged::Down;
+                events.push(Event::interface_down(binding.veth, down_reason::MODULE_OFFLINE));
+            }
+        }
+        events
+    }
+
+    /// A port as `module` last reported it.
+    pub fn port(&self, module: u32, iface_id: &str) -> Option<&ReportedPort> {
+        self.reports.get(&module)?.ports.get(iface_id)
+    }
+
+    /// Every module's MAC table entries, by module.
+    pub fn macs(&self) -> impl Iterator<Item = (u32, &proto::MacEntry)> {
+        self.reports.iter().flat_map(|(&module, report)| report.macs.iter().map(move |entry| (module, entry)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn binding(iface: &str, veth: u32, module: u32) -> PortRecord {
+        PortRecord {
+            veth,
+            iface_id: iface.into(),
+            module,
+            host_id: "id".into(),
+            profile: "web".into(),
+            adapter: "veth0".into(),
+            container_ifname: "eth0".into(),
+            mac: "02:00:00:00:00:01".into(),
+            owner_name: "web1".into(),
+            owner_uuid: String::new(),
+            ltl: 48 + veth,
+            attached: true,
+        }
+    }
+
+    fn status(iface: &str, up: bool, reason: &str, rx_bytes: u64) -> proto::PortStatus {
+        proto::PortStatus {
+            iface_id: iface.into(),
+            veth: 0,
+            up,
+            reason: reason.into(),
+            mode: "access".into(),
+            vlan: 100,
+            counters: Some(proto::PortCounters {
+                rx_bytes,
+                rx_packets: rx_bytes / 100,
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn report(module: u32, ports: Vec<proto::PortStatus>) -> proto::PortReport {
+        proto::PortReport { module, host_id: "id".into(), ports, macs: Vec::new() }
+    }
+
+    fn texts(events: &[Event]) -> Vec<String> {
+        events.iter().map(|e| format!("{}: {}", e.mnemonic, e.text)).collect()
+    }
+
+    #[test]
+    fn transitions_are_logged_once() {
+        let bindings: BTreeMap<_, _> = [("a".to_owned(), binding("a", 1, 3))].into();
+        let mut live = PortLive::default();
+        let start = Instant::now();
+        live.attached("a");
+        let first =
+            live.report(&bindings, report(3, vec![status("a", false, "port-profile not found", 0)]), start);
+        assert_eq!(
+            texts(&first),
+            ["IF_DOWN_PORT_PROFILE_NOT_FOUND: Interface Vethernet1 is down (port-profile not found)"]
+        );
+        let again =
+            live.report(&bindings, report(3, vec![status("a", false, "port-profile not found", 0)]), start);
+        assert!(again.is_empty());
+        let reason_only =
+            live.report(&bindings, report(3, vec![status("a", false, "port-profile disabled", 0)]), start);
+        assert!(reason_only.is_empty(), "a down port changing reasons logs nothing");
+        let up = live.report(&bindings, report(3, vec![status("a", true, "", 0)]), start);
+        assert_eq!(texts(&up), ["IF_UP: Interface Vethernet1 is up in mode access"]);
+        assert!(live.report(&bindings, report(3, vec![status("a", true, "", 1000)]), start).is_empty());
+        let down =
+            live.report(&bindings, report(3, vec![status("a", false, "administratively down", 0)]), start);
+        assert_eq!(
+            texts(&down),
+            ["IF_DOWN_ADMIN_DOWN: Interface Vethernet1 is down (Administratively down)"]
+        );
+    }
+
+    #[test]
+    fn only_ports_attached_on_the_reporting_module_count() {
+        let mut detached = binding("b", 2, 3);
+        detached.attached = false;
+        let bindings: BTreeMap<_, _> =
+            [("a".to_owned(), binding("a", 1, 4)), ("b".to_owned(), detached)].into();
+        let mut live = PortLive::default();
+        live.attached("a");
+        live.attached("b");
+        let events = live.report(
+            &bindings,
+            report(3, vec![status("a", true, "", 0), status("b", true, "", 0)]),
+            Instant::now(),
+        );
+        assert!(events.is_empty(), "{events:?}");
+        assert!(live.port(3, "a").is_some(), "kept for the views all the same");
+    }
+
+    #[test]
+    fn first_report_after_a_supervisor_restart_is_silent() {
+        let bindings: BTreeMap<_, _> = [("a".to_owned(), binding("a", 1, 3))].into();
+        let mut live = PortLive::default();
+        assert!(live.report(&bindings, report(3, vec![status("a", true, "", 0)]), Instant::now()).is_empty());
+        let down = live.report(&bindings, report(3, vec![status("a", false, "", 0)]), Instant::now());
+        assert_eq!(texts(&down), ["IF_DOWN_NONE: Interface Vethernet1 is down (None)"]);
+    }
+
+    #[test]
+    fn module_offline_takes_up_ports_down_and_back() {
+        let bindings: BTreeMap<_, _> =
+            [("a".to_owned(), binding("a", 1, 3)), ("b".to_owned(), binding("b", 2, 3))].into();
+        let mut live = PortLive::default();
+        live.attached("a");
+        live.attached("b");
+        let now = Instant::now();
+        live.report(&bindings, report(3, vec![status("a", true, "", 0), status("b", false, "x", 0)]), now);
+        let offline = live.module_offline(&bindings, 3);
+        assert_eq!(
+            texts(&offline),
+            ["IF_DOWN_MODULE_OFFLINE: Interface Vethernet1 is down (module offline)"]
+        );
+        assert!(live.port(3, "a").is_none(), "the report is dropped");
+        assert!(live.module_offline(&bindings, 3).is_empty());
+        let back = live.report(
+            &bindings,
+            report(3, vec![status("a", true, "", 0), status("b", false, "x", 0)]),
+            now,
+        );
+        assert_eq!(texts(&back), ["IF_UP: Interface Vethernet1 is up in mode access"]);
+    }
+
+    #[test]
+    fn rates_come_from_the_last_two_reports() {
+        let bindings = BTreeMap::new();
+        let mut live = PortLive::default();
+        let start = Instant::now();
+        live.report(&bindings, report(3, vec![status("a", true, "", 1_000)]), start);
+        live.report(
+            &bindings,
+            report(3, vec![status("a", true, "", 21_000)]),
+            start + Duration::from_secs(2),
+        );
+        let rates = live.port(3, "a").map(|port| port.rates).unwrap_or_default();
+        assert_eq!(rates.input_bits_per_second, 80_000);
+        assert_eq!(rates.input_packets_per_second, 100);
+        assert_eq!(rates.output_bits_per_second, 0);
+    }
+}

@@ -1,0 +1,214 @@
+//! vEthernets and MAC tables as operators see them (`show interface …`, `show mac
+//! address-table`, `GET /api/v1/interfaces`): the bindings joined with the modules, the policies
+//! and the agents' latest reports. Pure.
+//!
+//! A port's state, first match wins:
+//! 1. detached (a kept `port-binding static` binding) — down, `detached`;
+//! 2. its module is offline — down, `module offline`;
+//! 3. its module reported it — what the module said;
+//! 4. not reported yet — down, with the reason the policy gives (`port-profile not found`,
+//!    `port-profile disabled`, `administratively down`), else `initializing`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use config::{EffectivePolicy, SwitchportMode};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::events::down_reason;
+use crate::modules::{ModuleStatus, ModuleView};
+use crate::port_binding::PortRecord;
+use crate::port_state::{PortLive, Rates};
+
+/// A port's counters as its module last reported them (zero before any report).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Counters {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub rx_unicast: u64,
+    pub rx_multicast: u64,
+    pub rx_broadcast: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    pub tx_unicast: u64,
+    pub tx_multicast: u64,
+    pub tx_broadcast: u64,
+    pub tx_flood: u64,
+    pub rx_drops: u64,
+    pub tx_drops: u64,
+    /// Drops by reason (the datapath's names).
+    pub drops_by_reason: BTreeMap<String, u64>,
+}
+
+impl From<&proto::PortCounters> for Counters {
+    fn from(c: &proto::PortCounters) -> Self {
+        Self {
+            rx_packets: c.rx_packets,
+            rx_bytes: c.rx_bytes,
+            rx_unicast: c.rx_unicast,
+            rx_multicast: c.rx_multicast,
+            rx_broadcast: c.rx_broadcast,
+            tx_packets: c.tx_packets,
+            tx_bytes: c.tx_bytes,
+            tx_unicast: c.tx_unicast,
+            tx_multicast: c.tx_multicast,
+            tx_broadcast: c.tx_broadcast,
+            tx_flood: c.tx_flood,
+            rx_drops: c.rx_drops,
+            tx_drops: c.tx_drops,
+            drops_by_reason: c.drops_by_reason.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        }
+    }
+}
+
+/// One vEthernet (`GET /api/v1/interfaces`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct InterfaceView {
+    /// `Vethernet1`.
+    pub name: String,
+    #[serde(flatten)]
+    pub binding: PortRecord,
+    /// The host name of the port's module (empty if the module is unknown).
+    pub host_name: String,
+    pub up: bool,
+    /// Why the port is down (`port-profile not found`, `module offline`, …); empty when up.
+    pub reason: String,
+    /// `access` or `trunk`: as reported, else as the profile says.
+    pub mode: String,
+    /// The access VLAN: as reported, else as the profile says; absent for trunks and ports
+    /// whose profile is not known.
+    pub vlan: Option<u16>,
+    pub counters: Counters,
+    pub rates: Rates,
+}
+
+impl InterfaceView {
+    /// `Veth1`, the short name tables use.
+    pub fn short_name(&self) -> String {
+        format!("Veth{}", self.binding.veth)
+    }
+}
+
+/// Every binding as a view, by vEthernet number. `policies` holds the evaluated policies of
+/// (at least) the profiles the bindings name.
+pub fn interface_views(
+    bindings: &[PortRecord],
+    modules: &[ModuleView],
+    policies: &BTreeMap<String, EffectivePolicy>,
+    live: &PortLive,
+) -> Vec<InterfaceView> {
+    let modules: HashMap<u32, &ModuleView> = modules.iter().map(|view| (view.record.module, view)).collect();
+    let mut views: Vec<InterfaceView> = bindings
+        .iter()
+        .map(|binding| {
+            let module = modules.get(&binding.module);
+            let online = module.is_some_and(|view| view.status == ModuleStatus::Ok);
+            let policy = policies.get(&binding.profile);
+            let reported =
+                live.port(binding.module, &binding.iface_id).filter(|_| online && binding.attached);
+            let (up, reason) = match reported {
+                _ if !binding.attached => (false, down_reason::DETACHED.to_owned()),
+                _ if !online => (false, down_reason::MODULE_OFFLINE.to_owned()),
+                Some(port) => {
+                    (port.status.up, if port.status.up { String::new() } else { port.status.reason.clone() })
+                }
+                None => (false, expected_reason(policy).to_owned()),
+            };
+            let (mode, vlan) =
+                match reported.map(|port| &port.status).filter(|status| !status.mode.is_empty()) {
+                    Some(status) => {
+                        let vlan = u16::try_from(status.vlan)
+                            .ok()
+                            .filter(|&vlan| status.mode == "access" && vlan != 0);
+                        (status.mode.clone(), vlan)
+                    }
+                    None => match policy {
+                        Some(policy) if policy.mode == SwitchportMode::Trunk => ("trunk".to_owned(), None),
+                        Some(policy) => ("access".to_owned(), Some(policy.access_vlan)),
+                        None => ("access".to_owned(), None),
+                    },
+                };
+            InterfaceView {
+                name: binding.name(),
+                binding: binding.clone(),
+                host_name: module.map(|view| view.record.host_name.clone()).unwrap_or_default(),
+                up,
+                reason,
+                mode,
+                vlan,
+                counters: reported
+                    .and_then(|port| port.status.counters.as_ref())
+                    .map(Counters::from)
+                    .unwrap_or_default(),
+                rates: reported.map(|port| port.rates).unwrap_or_default(),
+            }
+        })
+        .collect();
+    views.sort_by_key(|view| view.binding.veth);
+    views
+}
+
+/// Why a port its module has not reported yet cannot be up, as far as the policy tells.
+fn expected_reason(policy: Option<&EffectivePolicy>) -> &'static str {
+    match policy {
+        None => down_reason::PROFILE_NOT_FOUND,
+        Some(policy) if !policy.state_enabled => down_reason::PROFILE_DISABLED,
+        Some(policy) if policy.shutdown => down_reason::ADMIN_DOWN,
+        Some(_) => down_reason::INITIALIZING,
+    }
+}
+
+/// One MAC table entry (`GET /api/v1/mac-address-table`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct MacView {
+    pub vlan: u32,
+    /// `aa:bb:cc:dd:ee:ff`.
+    pub mac: String,
+    /// `static` (a port's attached MAC) or `dynamic` (learned).
+    pub kind: String,
+    pub age_seconds: u32,
+    /// `Veth1` for a vEthernet, else the port's name (`eth1`).
+    pub port: String,
+    pub module: u32,
+}
+
+/// The MAC tables of the online modules, by VLAN, MAC and module; only `vlan`'s if given.
+pub fn mac_views(live: &PortLive, modules: &[ModuleView], vlan: Option<u32>) -> Vec<MacView> {
+    let online =
+        |module: u32| modules.iter().any(|v| v.record.module == module && v.status == ModuleStatus::Ok);
+    let mut views: Vec<MacView> = live
+        .macs()
+        .filter(|(module, entry)| online(*module) && vlan.is_none_or(|vlan| entry.vlan == vlan))
+        .map(|(module, entry)| MacView {
+            vlan: entry.vlan,
+            mac: entry.mac.to_ascii_lowercase(),
+            kind: entry.kind.clone(),
+            age_seconds: entry.age_seconds,
+            port: if entry.veth != 0 { format!("Veth{}", entry.veth) } else { entry.port.clone() },
+            module,
+        })
+        .collect();
+    views.sort_by(|a, b| (a.vlan, &a.mac, a.module).cmp(&(b.vlan, &b.mac, b.module)));
+    views
+}
+
+/// The number of attached vEthernets per module (`show module`'s Ports column).
+pub fn ports_per_module(bindings: &[PortRecord]) -> BTreeMap<u32, usize> {
+    let mut counts = BTreeMap::new();
+    for binding in bindings.iter().filter(|binding| binding.attached) {
+        *counts.entry(binding.module).or_default() += 1;
+    }
+    counts
+}
+
+/// The attached vEthernets per profile, by number (`show port-profile`'s assigned interfaces).
+pub fn ports_per_profile(bindings: &[PortRecord]) -> BTreeMap<String, Vec<u32>> {
+    let mut assigned: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for binding in bindings.iter().filter(|binding| binding.attached) {
+        assigned.entry(binding.profile.clone()).or_default().push(binding.veth);
+    }
+    for numbers in assigned.values_mut() {
+        numbers.sort_unstable();
+    }
+    assigned
+}

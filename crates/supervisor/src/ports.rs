@@ -1,0 +1,274 @@
+//! vEthernet ports: the bindings in the store and the agents' reports in memory.
+//!
+//! A bind or an unbind is ONE journal write: the binding, the `ports-generation` guard (see
+//! [`crate::layout`]) and the `IF_ATTACHED` / `IF_DETACHED` line. Plans are made on a copy of the
+//! bindings kept here and refreshed whenever the guard shows another writer (a second supervisor
+//! sharing the store) changed them; the guard makes a plan on stale bindings fail and re-plan.
+//!
+//! Reports are memory only ([`PortLive`]); their `IF_UP` / `IF_DOWN` lines are logged as they come.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Instant;
+
+use store::{Compare, KeyValue, Op, Revision, Store, StoreError};
+
+use crate::fanout::Fanout;
+use crate::journal::{Journal, MAX_ATTEMPTS, Write};
+use crate::layout::{PORTS_GENERATION_KEY, PORTS_PREFIX, parse_counter, port_key};
+use crate::modules::{ModuleError, Modules};
+use crate::port_binding::{self, BindError, BindRequest, PortRecord, UnbindPlan};
+use crate::port_state::PortLive;
+use crate::port_views::{self, InterfaceView, MacView};
+
+/// Why a port operation failed. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    #[error(transparent)]
+    Module(#[from] ModuleError),
+    #[error("port bindings changed concurrently {MAX_ATTEMPTS} times; try again")]
+    Contended,
+    #[error("stored port binding {key} is unreadable: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A committed (or unchanged) bind.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub record: PortRecord,
+    /// The port's policy as agent streams carry it; `None` when the profile does not exist.
+    pub policy: Option<Arc<proto::Policy>>,
+}
+
+/// The bindings as of one `ports-generation` revision.
+#[derive(Debug, Default)]
+struct Bindings {
+    /// The guard key's mod revision the copy reflects (0: absent; -1: unknown, re-read).
+    generation: Revision,
+    records: BTreeMap<String, PortRecord>,
+}
+
+/// The port registry.
+#[derive(Debug)]
+pub struct Ports {
+    bindings: RwLock<Bindings>,
+    live: Mutex<PortLive>,
+}
+
+impl Ports {
+    /// Loads the bindings.
+    pub async fn load(store: &dyn Store) -> Result<Self, PortError> {
+        let generation = store.get(PORTS_GENERATION_KEY).await?.map_or(0, |kv| kv.mod_revision);
+        let records = read_bindings(store).await?;
+        Ok(Self {
+            bindings: RwLock::new(Bindings { generation, records }),
+            live: Mutex::new(PortLive::default()),
+        })
+    }
+
+    /// Every binding in the store, by vEthernet number.
+    pub async fn records(journal: &Journal) -> Result<Vec<PortRecord>, PortError> {
+        let mut records: Vec<PortRecord> =
+            read_bindings(journal.store().as_ref()).await?.into_values().collect();
+        records.sort_by_key(|record| record.veth);
+        Ok(records)
+    }
+
+    /// Binds a port (see [`port_binding::plan_bind`]) and logs `IF_ATTACHED` when the binding
+    /// changed. The caller has checked that the module belongs to the host.
+    pub async fn bind(
+        &self,
+        journal: &Journal,
+        fanout: &Fanout,
+        request: &BindRequest,
+    ) -> Result<Bound, PortError> {
+        request.validate()?;
+        let policy = fanout.policy(&request.profile);
+        let mut writer = journal.writer().await;
+        for _ in 0..MAX_ATTEMPTS {
+            let (generation, count) = self.refresh(writer.store().as_ref()).await?;
+            let plan = {
+                let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
+                port_binding::plan_bind(
+                    &bindings.records,
+                    policy.as_ref().map(|(policy, _)| policy),
+                    request,
+                )?
+            };
+            let bound =
+                Bound { record: plan.record.clone(), policy: policy.as_ref().map(|(_, wire)| wire.clone()) };
+            let Some(event) = plan.attached_event else { return Ok(bound) };
+            let put = Op::Put { key: port_key(&plan.record.iface_id), value: encode(&plan.record)? };
+            match writer.try_commit(guarded(generation, count, put, event)).await? {
+                Some(revision) => {
+                    self.committed(revision, |records| {
+                        records.insert(plan.record.iface_id.clone(), plan.record);
+                    });
+                    self.live().attached(&request.iface_id);
+                    return Ok(bound);
+                }
+                None => self.invalidate(),
+            }
+        }
+        Err(PortError::Contended)
+    }
+
+    /// Unbinds `iface_id` from `module` (see [`port_binding::plan_unbind`]) and logs
+    /// `IF_DETACHED`. Returns whether the iface-id keeps its number. Unbinding a port that is
+    /// not bound (a retried detach) does nothing and succeeds.
+    pub async fn unbind(
+        &self,
+        journal: &Journal,
+        fanout: &Fanout,
+        module: u32,
+        iface_id: &str,
+    ) -> Result<bool, PortError> {
+        let mut writer = journal.writer().await;
+        for _ in 0..MAX_ATTEMPTS {
+            let (generation, count) = self.refresh(writer.store().as_ref()).await?;
+            let plan = {
+                let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
+                let binding = bindings
+                    .records
+                    .get(iface_id)
+                    .and_then(|record| fanout.policy(&record.profile))
+                    .map(|(policy, _)| policy.port_binding);
+                port_binding::plan_unbind(&bindings.records, module, iface_id, binding)
+            };
+            let (after, event) = match plan {
+                UnbindPlan::Nothing { kept } => return Ok(kept),
+                UnbindPlan::Keep { record, event } => (Some(record), event),
+                UnbindPlan::Release { event, .. } => (None, event),
+            };
+            let op = match &after {
+                Some(record) => Op::Put { key: port_key(iface_id), value: encode(record)? },
+                None => Op::Delete { key: port_key(iface_id) },
+            };
+            let kept = after.is_some();
+            match writer.try_commit(guarded(generation, count, op, event)).await? {
+                Some(revision) => {
+                    self.committed(revision, |records| match after {
+                        Some(record) => {
+                            records.insert(iface_id.to_owned(), record);
+                        }
+                        None => {
+                            records.remove(iface_id);
+                        }
+                    });
+                    self.live().detached(iface_id);
+                    return Ok(kept);
+                }
+                None => self.invalidate(),
+            }
+        }
+        Err(PortError::Contended)
+    }
+
+    /// Takes a module's report as its latest and logs the ports that went up or down.
+    pub async fn report(&self, journal: &Journal, report: proto::PortReport, now: Instant) {
+        let events = {
+            let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
+            self.live().report(&bindings.records, report, now)
+        };
+        journal.log(events).await;
+    }
+
+    /// A module went offline: drops its report and logs its ports that were up going down.
+    pub async fn module_offline(&self, journal: &Journal, module: u32) {
+        let events = {
+            let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
+            self.live().module_offline(&bindings.records, module)
+        };
+        journal.log(events).await;
+    }
+
+    /// Every vEthernet, by number, as `show interface` shows it.
+    pub async fn interfaces(
+        &self,
+        journal: &Journal,
+        modules: &Modules,
+        fanout: &Fanout,
+    ) -> Result<Vec<InterfaceView>, PortError> {
+        let records = Self::records(journal).await?;
+        let modules = modules.list(journal).await?;
+        let policies = fanout.policies(records.iter().map(|record| record.profile.as_str()));
+        Ok(port_views::interface_views(&records, &modules, &policies, &self.live()))
+    }
+
+    /// The online modules' MAC tables, only `vlan`'s if given.
+    pub async fn mac_table(
+        &self,
+        journal: &Journal,
+        modules: &Modules,
+        vlan: Option<u32>,
+    ) -> Result<Vec<MacView>, PortError> {
+        let modules = modules.list(journal).await?;
+        Ok(port_views::mac_views(&self.live(), &modules, vlan))
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, PortLive> {
+        self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Re-reads the bindings if another writer changed them; returns the guard's mod revision
+    /// and value to plan against.
+    async fn refresh(&self, store: &dyn Store) -> Result<(Revision, u64), PortError> {
+        let guard = store.get(PORTS_GENERATION_KEY).await?;
+        let generation = guard.as_ref().map_or(0, |kv| kv.mod_revision);
+        let count = parse_counter(guard.as_ref().map(|kv| kv.value.as_slice()), 0)
+            .map_err(|reason| PortError::Corrupt { key: PORTS_GENERATION_KEY.into(), reason })?;
+        let current = self.bindings.read().unwrap_or_else(PoisonError::into_inner).generation;
+        if current != generation {
+            // Read after the guard: a write in between fails the commit's compare.
+            let records = read_bindings(store).await?;
+            *self.bindings.write().unwrap_or_else(PoisonError::into_inner) = Bindings { generation, records };
+        }
+        Ok((generation, count))
+    }
+
+    /// Applies a committed write to the copy.
+    fn committed(&self, revision: Revision, change: impl FnOnce(&mut BTreeMap<String, PortRecord>)) {
+        let mut bindings = self.bindings.write().unwrap_or_else(PoisonError::into_inner);
+        change(&mut bindings.records);
+        bindings.generation = revision;
+    }
+
+    /// Forces a re-read before the next plan.
+    fn invalidate(&self) {
+        self.bindings.write().unwrap_or_else(PoisonError::into_inner).generation = -1;
+    }
+}
+
+/// A binding write guarded by the generation it was planned on, with its event.
+fn guarded(generation: Revision, count: u64, op: Op, event: crate::events::Event) -> Write {
+    Write {
+        compare: vec![Compare::ModRevision(PORTS_GENERATION_KEY.into(), generation)],
+        ops: vec![
+            op,
+            Op::Put { key: PORTS_GENERATION_KEY.into(), value: (count + 1).to_string().into_bytes() },
+        ],
+        events: vec![event],
+    }
+}
+
+async fn read_bindings(store: &dyn Store) -> Result<BTreeMap<String, PortRecord>, PortError> {
+    let range = store.range(PORTS_PREFIX).await?;
+    range.kvs.iter().map(|kv| Ok((iface_id(kv).to_owned(), decode(kv)?))).collect()
+}
+
+fn iface_id(kv: &KeyValue) -> &str {
+    kv.key.strip_prefix(PORTS_PREFIX).unwrap_or(&kv.key)
+}
+
+fn decode(kv: &KeyValue) -> Result<PortRecord, PortError> {
+    serde_json::from_slice(&kv.value)
+        .map_err(|e| PortError::Corrupt { key: kv.key.clone(), reason: e.to_string() })
+}
+
+fn encode(record: &PortRecord) -> Result<Vec<u8>, PortError> {
+    serde_json::to_vec(record).map_err(|e| PortError::Store(StoreError::Io(e.to_string())))
+}

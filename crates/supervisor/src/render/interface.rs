@@ -1,0 +1,240 @@
+//! `show interface virtual`, `show interface vethernet N`, `show interface brief`.
+
+use super::text::{RULE, cell, dotted_mac, line};
+use crate::port_views::InterfaceView;
+
+/// The interface inside the container (`eth0`), or the host end when the attacher did not say.
+pub(super) fn container_adapter(view: &InterfaceView) -> &str {
+    let binding = &view.binding;
+    if binding.container_ifname.is_empty() { &binding.adapter } else { &binding.container_ifname }
+}
+
+/// Renders `show interface virtual`: the attached vEthernets.
+pub fn show_interface_virtual(views: &[InterfaceView]) -> String {
+    let mut out = String::new();
+    out.push_str(RULE);
+    out.push_str("Port        Adapter           Owner                    Mod Host\n");
+    out.push_str(RULE);
+    for view in views.iter().filter(|view| view.binding.attached) {
+        line(
+            &mut out,
+            format_args!(
+                "{}{}{}{}{}",
+                cell(&view.short_name(), 12),
+                cell(&view.binding.adapter, 18),
+                cell(view.binding.owner(), 25),
+                cell(&view.binding.module.to_string(), 4),
+                view.host_name
+            ),
+        );
+    }
+    out
+}
+
+/// Renders `show interface vethernet N` for one vEthernet.
+pub fn show_interface_vethernet(view: &InterfaceView) -> String {
+    let binding = &view.binding;
+    let counters = &view.counters;
+    let rates = &view.rates;
+    let adapter = container_adapter(view);
+    let mac = dotted_mac(&binding.mac);
+    let mut out = String::new();
+    let mut put = |args: std::fmt::Arguments<'_>| line(&mut out, args);
+    if view.up {
+        put(format_args!("{} is up", view.name));
+    } else {
+        put(format_args!("{} is down ({})", view.name, view.reason));
+    }
+    put(format_args!("  Port description is {}, {adapter}", binding.owner()));
+    put(format_args!("  Hardware: Virtual, address: {mac} (bia {mac})"));
+    put(format_args!("  Owner is container \"{}\", adapter is {adapter}", binding.owner()));
+    if binding.attached {
+        put(format_args!("  Active on module {}", binding.module));
+    } else {
+        put(format_args!("  Detached; last active on module {}", binding.module));
+    }
+    put(format_args!("  Port-Profile is {}", binding.profile));
+    put(format_args!("  Port mode is {}", view.mode));
+    put(format_args!(
+        "  5 minute input rate {} bits/second, {} packets/second",
+        rates.input_bits_per_second, rates.input_packets_per_second
+    ));
+    put(format_args!(
+        "  5 minute output rate {} bits/second, {} packets/second",
+        rates.output_bits_per_second, rates.output_packets_per_second
+    ));
+    put(format_args!("  Rx"));
+    put(format_args!("    {} Input Packets {} Unicast Packets", counters.rx_packets, counters.rx_unicast));
+    put(format_args!(
+        "    {} Multicast Packets {} Broadcast Packets",
+        counters.rx_multicast, counters.rx_broadcast
+    ));
+    put(format_args!("    {} Bytes", counters.rx_bytes));
+    put(format_args!("  Tx"));
+    put(format_args!("    {} Output Packets {} Unicast Packets", counters.tx_packets, counters.tx_unicast));
+    put(format_args!(
+        "    {} Multicast Packets {} Broadcast Packets {} Flood Packets",
+        counters.tx_multicast, counters.tx_broadcast, counters.tx_flood
+    ));
+    put(format_args!("    {} Bytes", counters.tx_bytes));
+    put(format_args!(
+        "    {} Input Packet Drops {} Output Packet Drops",
+        counters.rx_drops, counters.tx_drops
+    ));
+    out
+}
+
+/// Renders the vEthernet part of `show interface brief`.
+pub fn show_interface_brief(views: &[InterfaceView]) -> String {
+    let mut out = String::new();
+    out.push_str(RULE);
+    out.push_str("Vethernet     VLAN   Type Mode   Status  Reason                   Speed\n");
+    out.push_str(RULE);
+    for view in views {
+        let vlan = view.vlan.map_or_else(|| "--".to_owned(), |vlan| vlan.to_string());
+        let status = if view.up { "up" } else { "down" };
+        let reason = if view.up || view.reason.is_empty() { "none" } else { &view.reason };
+        line(
+            &mut out,
+            format_args!(
+                "{}{}{}{}{}{}auto",
+                cell(&view.short_name(), 14),
+                cell(&vlan, 7),
+                cell("virt", 5),
+                cell(&view.mode, 7),
+                cell(status, 8),
+                cell(reason, 25),
+            ),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use crate::port_binding::PortRecord;
+    use crate::port_state::Rates;
+    use crate::port_views::{Counters, InterfaceView};
+
+    use super::*;
+
+    /// A vEthernet as the views show it: up in VLAN 100 unless changed.
+    pub fn view(veth: u32, owner: &str) -> InterfaceView {
+        InterfaceView {
+            name: format!("Vethernet{veth}"),
+            binding: PortRecord {
+                veth,
+                iface_id: format!("iface-{veth}"),
+                module: 3,
+                host_id: "id-bilbo".into(),
+                profile: "vlan100".into(),
+                adapter: "veth18924_eth0".into(),
+                container_ifname: "eth0".into(),
+                mac: "02:ab:cd:00:01:01".into(),
+                owner_name: owner.into(),
+                owner_uuid: String::new(),
+                ltl: 48 + veth,
+                attached: true,
+            },
+            host_name: "bilbo".into(),
+            up: true,
+            reason: String::new(),
+            mode: "access".into(),
+            vlan: Some(100),
+            counters: Counters::default(),
+            rates: Rates::default(),
+        }
+    }
+
+    #[test]
+    fn virtual_matches_the_nxos_layout() {
+        let mut detached = view(2, "web2");
+        detached.binding.attached = false;
+        let mut long = view(3, "a-container-name-longer-than-the-column");
+        long.binding.module = 14;
+        let expected = "\
+-------------------------------------------------------------------------------
+Port        Adapter           Owner                    Mod Host
+-------------------------------------------------------------------------------
+Veth1       veth18924_eth0    web1                     3   bilbo
+Veth3       veth18924_eth0    a-container-name-longer-than-the-column 14  bilbo
+";
+        assert_eq!(show_interface_virtual(&[view(1, "web1"), detached, long]), expected);
+    }
+
+    #[test]
+    fn vethernet_matches_the_nxos_layout() {
+        let mut web1 = view(1, "web1");
+        web1.counters = Counters {
+            rx_packets: 1024,
+            rx_unicast: 980,
+            rx_multicast: 40,
+            rx_broadcast: 4,
+            rx_bytes: 131_072,
+            tx_packets: 998,
+            tx_unicast: 990,
+            tx_multicast: 6,
+            tx_broadcast: 2,
+            tx_flood: 12,
+            tx_bytes: 129_000,
+            ..Counters::default()
+        };
+        let expected = "\
+Vethernet1 is up
+  Port description is web1, eth0
+  Hardware: Virtual, address: 02ab.cd00.0101 (bia 02ab.cd00.0101)
+  Owner is container \"web1\", adapter is eth0
+  Active on module 3
+  Port-Profile is vlan100
+  Port mode is access
+  5 minute input rate 0 bits/second, 0 packets/second
+  5 minute output rate 0 bits/second, 0 packets/second
+  Rx
+    1024 Input Packets 980 Unicast Packets
+    40 Multicast Packets 4 Broadcast Packets
+    131072 Bytes
+  Tx
+    998 Output Packets 990 Unicast Packets
+    6 Multicast Packets 2 Broadcast Packets 12 Flood Packets
+    129000 Bytes
+    0 Input Packet Drops 0 Output Packet Drops
+";
+        assert_eq!(show_interface_vethernet(&web1), expected);
+    }
+
+    #[test]
+    fn vethernet_down_says_why() {
+        let mut web4 = view(4, "web4");
+        web4.up = false;
+        web4.reason = "port-profile not found".into();
+        web4.counters.rx_drops = 7;
+        web4.rates.input_bits_per_second = 8_000;
+        web4.rates.input_packets_per_second = 10;
+        let text = show_interface_vethernet(&web4);
+        assert!(text.starts_with("Vethernet4 is down (port-profile not found)\n"), "{text}");
+        assert!(text.contains("  5 minute input rate 8000 bits/second, 10 packets/second\n"));
+        assert!(text.ends_with("    7 Input Packet Drops 0 Output Packet Drops\n"));
+        web4.binding.attached = false;
+        assert!(show_interface_vethernet(&web4).contains("  Detached; last active on module 3\n"));
+    }
+
+    #[test]
+    fn brief_matches_the_nxos_layout() {
+        let mut waiting = view(4, "web4");
+        waiting.up = false;
+        waiting.reason = "port-profile not found".into();
+        waiting.vlan = None;
+        let mut trunk = view(5, "router");
+        trunk.mode = "trunk".into();
+        trunk.vlan = None;
+        let expected = "\
+-------------------------------------------------------------------------------
+Vethernet     VLAN   Type Mode   Status  Reason                   Speed
+-------------------------------------------------------------------------------
+Veth1         100    virt access up      none                     auto
+Veth4         --     virt access down    port-profile not found   auto
+Veth5         --     virt trunk  up      none                     auto
+";
+        assert_eq!(show_interface_brief(&[view(1, "web1"), waiting, trunk]), expected);
+    }
+}

@@ -194,8 +194,14 @@ fn help_lists_parameters_keywords_then_cr() {
     let mut s = Session::new("switch");
     let words = |s: &Session, line: &str| s.help(line).into_iter().map(|c| c.word).collect::<Vec<_>>();
     assert_eq!(words(&s, ""), vec!["configure", "end", "exit", "show"]);
-    assert_eq!(words(&s, "show "), vec!["logging", "module", "port-profile", "running-config"]);
-    assert_eq!(words(&s, "show port-profile "), vec!["brief", "name", "<cr>"]);
+    assert_eq!(
+        words(&s, "show "),
+        vec!["interface", "logging", "mac", "module", "port-profile", "running-config"]
+    );
+    assert_eq!(words(&s, "show port-profile "), vec!["brief", "name", "virtual", "<cr>"]);
+    assert_eq!(words(&s, "show interface "), vec!["brief", "vethernet", "virtual"]);
+    assert_eq!(words(&s, "show interface vethernet "), vec!["<1-1048575>"]);
+    assert_eq!(words(&s, "show mac address-table "), vec!["vlan", "<cr>"]);
     assert_eq!(words(&s, "show port-profile name "), vec!["WORD"]);
     assert_eq!(words(&s, "show mo"), vec!["module"]);
     assert!(words(&s, "bogus ").is_empty());

@@ -212,3 +212,185 @@ pub fn ports_per_profile(bindings: &[PortRecord]) -> BTreeMap<String, Vec<u32>> 
     }
     assigned
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use config::{PortBinding, ProfileType, VlanSet};
+
+    use super::*;
+    use crate::modules::ModuleRecord;
+
+    fn module(number: u32, status: ModuleStatus) -> ModuleView {
+        ModuleView {
+            record: ModuleRecord {
+                module: number,
+                host_name: format!("host{number}"),
+                host_id: format!("id{number}"),
+                version: "0.1.0".into(),
+                addresses: Vec::new(),
+                hardware: String::new(),
+            },
+            status,
+        }
+    }
+
+    fn binding(iface: &str, veth: u32, module: u32, profile: &str) -> PortRecord {
+        PortRecord {
+            veth,
+            iface_id: iface.into(),
+            module,
+            host_id: format!("id{module}"),
+            profile: profile.into(),
+            adapter: format!("veth{veth}"),
+            container_ifname: "eth0".into(),
+            mac: "02:00:00:00:00:01".into(),
+            owner_name: "c".into(),
+            owner_uuid: String::new(),
+            ltl: 48 + veth,
+            attached: true,
+        }
+    }
+
+    fn policy(state_enabled: bool, shutdown: bool, mode: SwitchportMode) -> EffectivePolicy {
+        EffectivePolicy {
+            name: "p".into(),
+            kind: ProfileType::Vethernet,
+            mode,
+            access_vlan: 100,
+            trunk_allowed_vlans: VlanSet::default(),
+            trunk_native_vlan: 1,
+            channel_group_mac_pinning: false,
+            max_ports: 32,
+            port_binding: PortBinding::Static,
+            system_vlans: VlanSet::default(),
+            shutdown,
+            state_enabled,
+        }
+    }
+
+    fn report(module: u32, ports: &[(&str, bool, &str)], macs: Vec<proto::MacEntry>) -> proto::PortReport {
+        proto::PortReport {
+            module,
+            host_id: format!("id{module}"),
+            ports: ports
+                .iter()
+                .map(|&(iface, up, reason)| proto::PortStatus {
+                    iface_id: iface.into(),
+                    veth: 0,
+                    up,
+                    reason: reason.into(),
+                    mode: "access".into(),
+                    vlan: 101,
+                    counters: Some(proto::PortCounters { rx_packets: 5, ..Default::default() }),
+                })
+                .collect(),
+            macs,
+        }
+    }
+
+    fn state(view: &InterfaceView) -> (bool, &str, &str, Option<u16>) {
+        (view.up, view.reason.as_str(), view.mode.as_str(), view.vlan)
+    }
+
+    #[test]
+    fn state_comes_from_binding_module_report_then_policy() {
+        let mut detached = binding("gone", 9, 3, "ok");
+        detached.attached = false;
+        let bindings = vec![
+            binding("up", 2, 3, "ok"),
+            binding("offline", 3, 4, "ok"),
+            binding("missing", 4, 3, "nope"),
+            binding("disabled", 5, 3, "disabled"),
+            binding("shut", 6, 3, "shut"),
+            binding("new", 7, 3, "ok"),
+            binding("trunk", 8, 3, "trunk"),
+            detached,
+            binding("admin", 1, 3, "ok"),
+        ];
+        let policies: BTreeMap<String, EffectivePolicy> = [
+            ("ok".to_owned(), policy(true, false, SwitchportMode::Access)),
+            ("disabled".to_owned(), policy(false, true, SwitchportMode::Access)),
+            ("shut".to_owned(), policy(true, true, SwitchportMode::Access)),
+            ("trunk".to_owned(), policy(true, false, SwitchportMode::Trunk)),
+        ]
+        .into();
+        let records: BTreeMap<String, PortRecord> =
+            bindings.iter().map(|b| (b.iface_id.clone(), b.clone())).collect();
+        let mut live = PortLive::default();
+        let now = Instant::now();
+        live.report(
+            &records,
+            report(
+                3,
+                &[("up", true, ""), ("admin", false, "administratively down"), ("gone", true, "")],
+                vec![],
+            ),
+            now,
+        );
+        live.report(&records, report(4, &[("offline", true, "")], vec![]), now);
+        let modules = [module(3, ModuleStatus::Ok), module(4, ModuleStatus::Offline)];
+        let views = interface_views(&bindings, &modules, &policies, &live);
+
+        let numbers: Vec<u32> = views.iter().map(|v| v.binding.veth).collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5, 6, 7, 8, 9], "by number");
+        let by = |veth: u32| views.iter().find(|v| v.binding.veth == veth).expect("listed");
+        assert_eq!(state(by(1)), (false, "administratively down", "access", Some(101)));
+        assert_eq!(state(by(2)), (true, "", "access", Some(101)));
+        assert_eq!(by(2).counters.rx_packets, 5);
+        assert_eq!(by(2).host_name, "host3");
+        assert_eq!(state(by(3)), (false, "module offline", "access", Some(100)));
+        assert_eq!(by(3).counters.rx_packets, 0, "an offline module's report is not shown");
+        assert_eq!(state(by(4)), (false, "port-profile not found", "access", None));
+        assert_eq!(state(by(5)), (false, "port-profile disabled", "access", Some(100)));
+        assert_eq!(state(by(6)), (false, "administratively down", "access", Some(100)));
+        assert_eq!(state(by(7)), (false, "initializing", "access", Some(100)));
+        assert_eq!(state(by(8)), (false, "initializing", "trunk", None));
+        assert!(!by(9).up);
+        assert_eq!(by(9).reason, "detached");
+
+        assert_eq!(ports_per_module(&bindings), [(3, 7), (4, 1)].into());
+        assert_eq!(ports_per_profile(&bindings)["ok"], [1, 2, 3, 7]);
+    }
+
+    #[test]
+    fn mac_tables_of_online_modules() {
+        let mac = |vlan: u32, mac: &str, veth: u32, port: &str| proto::MacEntry {
+            vlan,
+            mac: mac.into(),
+            kind: if veth == 0 { "dynamic" } else { "static" }.into(),
+            age_seconds: 3,
+            veth,
+            port: port.into(),
+        };
+        let mut live = PortLive::default();
+        let now = Instant::now();
+        let none = BTreeMap::new();
+        live.report(
+            &none,
+            report(
+                3,
+                &[],
+                vec![mac(200, "02:00:00:00:00:09", 1, ""), mac(100, "02:00:00:00:00:0B", 0, "eth1")],
+            ),
+            now,
+        );
+        live.report(&none, report(4, &[], vec![mac(100, "02:00:00:00:00:0a", 2, "")]), now);
+        live.report(&none, report(5, &[], vec![mac(100, "02:00:00:00:00:01", 3, "")]), now);
+        let modules =
+            [module(3, ModuleStatus::Ok), module(4, ModuleStatus::Ok), module(5, ModuleStatus::Offline)];
+        let rows: Vec<(u32, String, String, u32)> =
+            mac_views(&live, &modules, None).into_iter().map(|v| (v.vlan, v.mac, v.port, v.module)).collect();
+        assert_eq!(
+            rows,
+            [
+                (100, "02:00:00:00:00:0a".to_owned(), "Veth2".to_owned(), 4),
+                (100, "02:00:00:00:00:0b".to_owned(), "eth1".to_owned(), 3),
+                (200, "02:00:00:00:00:09".to_owned(), "Veth1".to_owned(), 3),
+            ]
+        );
+        assert_eq!(mac_views(&live, &modules, Some(200)).len(), 1);
+        assert!(mac_views(&live, &modules, Some(300)).is_empty());
+    }
+}

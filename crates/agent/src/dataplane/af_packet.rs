@@ -84,8 +84,10 @@ impl AfPacketPort {
         let socket = sys::packet_socket().map_err(fail("open a packet socket on"))?;
         let fd = socket.as_fd();
         let on: libc::c_int = 1;
-        sys::set_option(fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, &on).map_err(fail("enable vnet headers on"))?;
-        sys::set_option(fd, libc::SOL_PACKET, libc::PACKET_AUXDATA, &on).map_err(fail("enable aux data on"))?;
+        sys::set_option(fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, &on)
+            .map_err(fail("enable vnet headers on"))?;
+        sys::set_option(fd, libc::SOL_PACKET, libc::PACKET_AUXDATA, &on)
+            .map_err(fail("enable aux data on"))?;
         sys::set_option(fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &on)
             .map_err(fail("ignore outgoing frames on"))?;
         // Root may exceed the sysctl limits; without it the kernel's defaults still work, slower.
@@ -98,7 +100,13 @@ impl AfPacketPort {
         }
         sys::bind_packet(fd, ifindex, sys::ETH_P_ALL).map_err(fail("bind to"))?;
         sys::add_promiscuous_membership(fd, ifindex).map_err(fail("make promiscuous"))?;
-        Ok(Self { socket, ifname: ifname.to_owned(), ifindex, ledger: ledger.clone(), counters: DeviceCounters::default() })
+        Ok(Self {
+            socket,
+            ifname: ifname.to_owned(),
+            ifindex,
+            ledger: ledger.clone(),
+            counters: DeviceCounters::default(),
+        })
     }
 
     /// The interface's name.

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use datapath::{DropCounters, MacTableRow, PortConfig, PortId, PortStats, Snapshot};
 use tokio::sync::oneshot;
 
-use super::af_packet::DeviceCounters;
-use super::error::DataplaneError;
 #[cfg(doc)]
 use super::Dataplane;
+use super::af_packet::DeviceCounters;
+use super::error::DataplaneError;
 
 /// Where the thread sends the answer to one request.
 pub(super) type Reply<T> = oneshot::Sender<T>;
@@ -16,14 +16,37 @@ pub(super) type Reply<T> = oneshot::Sender<T>;
 /// One request to the dataplane thread.
 #[derive(Debug)]
 pub(super) enum Command {
-    AddPort { ifname: String, config: Box<PortConfig>, reply: Reply<Result<(), DataplaneError>> },
-    RemovePort { port: PortId, reply: Reply<Result<(), DataplaneError>> },
-    SetSnapshot { snapshot: Arc<Snapshot>, reply: Reply<()> },
-    PortStats { port: PortId, reply: Reply<Option<PortStats>> },
-    Drops { reply: Reply<DropCounters> },
-    MacTable { reply: Reply<Vec<MacTableRow>> },
-    Trace { port: PortId, frame: Vec<u8>, reply: Reply<Vec<String>> },
-    Devices { reply: Reply<Vec<PortDevice>> },
+    AddPort {
+        ifname: String,
+        config: Box<PortConfig>,
+        reply: Reply<Result<(), DataplaneError>>,
+    },
+    RemovePort {
+        port: PortId,
+        reply: Reply<Result<(), DataplaneError>>,
+    },
+    SetSnapshot {
+        snapshot: Arc<Snapshot>,
+        reply: Reply<()>,
+    },
+    PortStats {
+        port: PortId,
+        reply: Reply<Option<PortStats>>,
+    },
+    Drops {
+        reply: Reply<DropCounters>,
+    },
+    MacTable {
+        reply: Reply<Vec<MacTableRow>>,
+    },
+    Trace {
+        port: PortId,
+        frame: Vec<u8>,
+        reply: Reply<Vec<String>>,
+    },
+    Devices {
+        reply: Reply<Vec<PortDevice>>,
+    },
     /// The last handle is gone.
     Stop,
 }

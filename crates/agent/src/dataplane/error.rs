@@ -25,6 +25,14 @@ pub enum DataplaneError {
     /// A port with this number is already attached.
     #[error("{0} already has a device")]
     PortExists(PortId),
+    /// The interface is already the device of another port.
+    #[error("interface {ifname} is already the device of {port}")]
+    InterfaceInUse {
+        /// The interface.
+        ifname: String,
+        /// The port it serves.
+        port: PortId,
+    },
     /// No port with this number is attached.
     #[error("{0} has no device")]
     NoSuchPort(PortId),

@@ -125,14 +125,19 @@ mod tests {
     fn hands_each_frame_its_own_header_shifted_by_the_tag() {
         // An access port on VLAN 100 and a trunk: what leaves the trunk gains a tag.
         let access = PortConfig::access(PortId(49), "Veth1", Segment::Vlan(100), "p");
-        let trunk = PortConfig::trunk(PortId(17), "Eth3/1", [100].into_iter().collect::<VlanBitmap>(), 1, "u");
+        let trunk =
+            PortConfig::trunk(PortId(17), "Eth3/1", [100].into_iter().collect::<VlanBitmap>(), 1, "u");
         let other = PortConfig::access(PortId(50), "Veth2", Segment::Vlan(100), "p");
         let snapshot = Snapshot::new(vec![access, trunk, other]).expect("valid");
         let mut datapath = Datapath::new(&Settings::default(), Arc::new(snapshot));
         let ledger = OffloadLedger::new();
         let mut rx = RxBatch::new(4, 128);
         let mut tx = TxBatch::new(16);
-        receive(&ledger, &mut rx, &[(PortId(49), frame(1, 9), PARTIAL), (PortId(49), frame(1, 8), VnetHeader::NONE)]);
+        receive(
+            &ledger,
+            &mut rx,
+            &[(PortId(49), frame(1, 9), PARTIAL), (PortId(49), frame(1, 8), VnetHeader::NONE)],
+        );
         datapath.process(Duration::ZERO, &rx, &mut tx);
         let entries = ledger.lock();
         let headers: Vec<_> = tx.views(&rx).map(|view| (view.port, entries.header_for(&view))).collect();

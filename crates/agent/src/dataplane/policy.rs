@@ -71,13 +71,20 @@ mod tests {
     const MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 7]);
 
     fn policies(entries: impl IntoIterator<Item = EffectivePolicy>) -> PolicySnapshot {
-        let policies =
-            entries.into_iter().map(|policy| (policy.name.clone(), PolicyEntry { revision: 1, policy })).collect();
+        let policies = entries
+            .into_iter()
+            .map(|policy| (policy.name.clone(), PolicyEntry { revision: 1, policy }))
+            .collect();
         PolicySnapshot { revision: 1, policies }
     }
 
     fn port(id: u32, profile: &str) -> AttachedPort {
-        AttachedPort { id: PortId(id), name: format!("Veth{}", id - 48), profile: profile.to_owned(), mac: Some(MAC) }
+        AttachedPort {
+            id: PortId(id),
+            name: format!("Veth{}", id - 48),
+            profile: profile.to_owned(),
+            mac: Some(MAC),
+        }
     }
 
     #[test]
@@ -131,7 +138,8 @@ mod tests {
         let ports = [port(49, "a"), port(50, "b"), port(51, "a"), port(52, "missing")];
         let snapshot = datapath_snapshot(&policies, &ports).expect("valid");
         assert_eq!(snapshot.ports().len(), 4);
-        let members = |vlan| snapshot.segment_members(Segment::Vlan(vlan)).map(|port| port.id.0).collect::<Vec<_>>();
+        let members =
+            |vlan| snapshot.segment_members(Segment::Vlan(vlan)).map(|port| port.id.0).collect::<Vec<_>>();
         assert_eq!((members(100), members(200), members(1)), (vec![49, 51], vec![50], vec![]));
         let duplicate = datapath_snapshot(&policies, &[port(49, "a"), port(49, "b")]);
         assert_eq!(duplicate.err(), Some(ConfigError::DuplicatePort(PortId(49))));

@@ -15,12 +15,12 @@ use datapath::io::{PortIo, Pump, Sent};
 use datapath::{Datapath, PortConfig, PortId, RxBatch, Snapshot, TxView};
 use nix::sched::CloneFlags;
 
+use super::DataplaneOptions;
 use super::af_packet::{AfPacketPort, MAX_FRAME_LEN};
 use super::command::{Command, PortDevice};
 use super::error::DataplaneError;
 use super::ledger::OffloadLedger;
 use super::sys::{Epoll, Token};
-use super::DataplaneOptions;
 
 /// The epoll token of the control eventfd; ports use their number.
 const CONTROL: Token = u64::MAX;
@@ -117,7 +117,9 @@ impl Runtime {
             for &token in &ready {
                 if token == CONTROL {
                     control = true;
-                } else if let Some((_, device)) = self.ports.iter_mut().find(|(id, _)| u64::from(id.0) == token) {
+                } else if let Some((_, device)) =
+                    self.ports.iter_mut().find(|(id, _)| u64::from(id.0) == token)
+                {
                     device.readable = true;
                 }
             }
@@ -206,10 +208,17 @@ impl Runtime {
             return Err(DataplaneError::PortExists(id));
         }
         let current = self.datapath.config();
-        let mut ports: Vec<PortConfig> = current.ports().iter().filter(|port| port.id != id).cloned().collect();
+        let mut ports: Vec<PortConfig> =
+            current.ports().iter().filter(|port| port.id != id).cloned().collect();
         ports.push(config);
         let snapshot = Snapshot::new(ports)?.with_mac_aging(current.mac_aging());
         let port = AfPacketPort::open_with_ledger(ifname, &self.ledger)?;
+        // Two sockets on one interface would switch every frame it receives twice.
+        if let Some((other, _)) =
+            self.ports.iter().find(|(_, device)| device.port.ifindex() == port.ifindex())
+        {
+            return Err(DataplaneError::InterfaceInUse { ifname: ifname.to_owned(), port: *other });
+        }
         self.epoll.add(port.as_fd(), u64::from(id.0)).map_err(|source| DataplaneError::Interface {
             ifname: ifname.to_owned(),
             action: "watch",

@@ -185,7 +185,8 @@ fn stripped_tag(message: &libc::msghdr) -> Option<StrippedTag> {
             if aux.tp_status & libc::TP_STATUS_VLAN_VALID == 0 {
                 return None;
             }
-            let tpid = if aux.tp_status & libc::TP_STATUS_VLAN_TPID_VALID != 0 { aux.tp_vlan_tpid } else { 0x8100 };
+            let tpid =
+                if aux.tp_status & libc::TP_STATUS_VLAN_TPID_VALID != 0 { aux.tp_vlan_tpid } else { 0x8100 };
             return Some(StrippedTag { tpid, tci: aux.tp_vlan_tci });
         }
         // SAFETY: `cmsg` is a header within `message`'s control buffer (see above).
@@ -197,7 +198,8 @@ fn stripped_tag(message: &libc::msghdr) -> Option<StrippedTag> {
 /// Sends one frame given as consecutive pieces (virtio-net header first). Never blocks.
 pub(super) fn send_frame(fd: BorrowedFd<'_>, pieces: &[&[u8]; 4]) -> io::Result<usize> {
     // The kernel only reads from these buffers; iovec just has no const flavour.
-    let iov = pieces.map(|piece| libc::iovec { iov_base: piece.as_ptr().cast_mut().cast(), iov_len: piece.len() });
+    let iov =
+        pieces.map(|piece| libc::iovec { iov_base: piece.as_ptr().cast_mut().cast(), iov_len: piece.len() });
     // SAFETY: as in `receive_frame`, all-zero is a valid msghdr.
     let mut message: libc::msghdr = unsafe { mem::zeroed() };
     message.msg_iov = iov.as_ptr().cast_mut();
@@ -224,14 +226,18 @@ impl Epoll {
     pub(super) fn add(&self, fd: BorrowedFd<'_>, token: Token) -> io::Result<()> {
         let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: token };
         // SAFETY: `event` is a live epoll_event the kernel only reads.
-        check(unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut event) })?;
+        check(unsafe {
+            libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut event)
+        })?;
         Ok(())
     }
 
     /// Stops watching `fd`.
     pub(super) fn remove(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         // SAFETY: EPOLL_CTL_DEL ignores the event pointer, which may be null.
-        check(unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_DEL, fd.as_raw_fd(), ptr::null_mut()) })?;
+        check(unsafe {
+            libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_DEL, fd.as_raw_fd(), ptr::null_mut())
+        })?;
         Ok(())
     }
 
@@ -242,7 +248,8 @@ impl Epoll {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; EVENTS];
         ready.clear();
         // SAFETY: `events` is a live, exclusively borrowed array of EVENTS entries.
-        let count = unsafe { libc::epoll_wait(self.0.as_raw_fd(), events.as_mut_ptr(), EVENTS as i32, timeout_ms) };
+        let count =
+            unsafe { libc::epoll_wait(self.0.as_raw_fd(), events.as_mut_ptr(), EVENTS as i32, timeout_ms) };
         if count < 0 {
             let error = io::Error::last_os_error();
             return if error.kind() == io::ErrorKind::Interrupted { Ok(()) } else { Err(error) };

@@ -14,7 +14,8 @@ use wire::MacAddr;
 /// `true` when running as root; otherwise says loudly that the test is skipped.
 pub fn is_root(test: &str) -> bool {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status.lines().any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(1) == Some("0"));
+    let root =
+        status.lines().any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(1) == Some("0"));
     if !root {
         eprintln!("\n!!!!!!!! SKIPPED {test}: it builds network namespaces and needs root !!!!!!!!\n");
     }
@@ -85,7 +86,24 @@ impl Container {
     pub fn pings(&self, target: Ipv4Addr, count: u32) -> bool {
         let count = count.to_string();
         let target = target.to_string();
-        succeeds("ip", &["netns", "exec", &self.netns, "ping", "-n", "-q", "-c", &count, "-i", "0.2", "-W", "1", &target])
+        succeeds(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &self.netns,
+                "ping",
+                "-n",
+                "-q",
+                "-c",
+                &count,
+                "-i",
+                "0.2",
+                "-W",
+                "1",
+                &target,
+            ],
+        )
     }
 
     /// Frames `eth0` received, by the kernel's count.
@@ -95,7 +113,10 @@ impl Container {
     }
 
     /// Runs `work` on a thread inside the container's namespace (sockets it opens live there).
-    pub fn spawn<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> std::thread::JoinHandle<T> {
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
         let path = netns_path(&self.netns);
         std::thread::spawn(move || {
             enter(&path);
@@ -134,36 +155,63 @@ impl Lab {
         lab
     }
 
-    /// The host namespace's path, for the dataplane thread to enter.
-    pub fn host_path(&self) -> PathBuf {
-        netns_path(&self.host)
-    }
-
     fn namespace(&mut self, name: &str) {
         run("ip", &["netns", "add", name]);
         self.namespaces.push(name.to_owned());
         // IPv6 would add its own chatter (router solicitations, MLD) to the counts tests check.
         let _ = succeeds(
             "ip",
-            &["netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"],
+            &[
+                "netns",
+                "exec",
+                name,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.disable_ipv6=1",
+                "net.ipv6.conf.default.disable_ipv6=1",
+            ],
         );
         run("ip", &["-n", name, "link", "set", "lo", "up"]);
     }
 
+    /// Another host namespace (for a second switch).
+    pub fn add_host(&mut self, name: &str) -> String {
+        let host = format!("{}-{name}", self.prefix);
+        self.namespace(&host);
+        host
+    }
+
     /// Container number `n` (1–250) with `10.77.0.n/24` on `eth0`, MAC `02:77:00:00:00:n`,
-    /// connected to host end `vc<n>`; both ends up, offloads at the veth defaults.
+    /// connected to host end `vc<n>` in the lab's host namespace; both ends up, offloads at the
+    /// veth defaults.
     pub fn container(&mut self, n: u8) -> Container {
+        let host = self.host.clone();
+        self.container_in(&host, n)
+    }
+
+    /// Container number `n`, connected to host namespace `host`.
+    pub fn container_in(&mut self, host: &str, n: u8) -> Container {
         let netns = format!("{}-c{n}", self.prefix);
         self.namespace(&netns);
         let host_end = format!("vc{n}");
-        run("ip", &["-n", &self.host, "link", "add", &host_end, "type", "veth", "peer", "name", "eth0", "netns", &netns]);
+        run(
+            "ip",
+            &["-n", host, "link", "add", &host_end, "type", "veth", "peer", "name", "eth0", "netns", &netns],
+        );
         let mac = MacAddr([0x02, 0x77, 0, 0, 0, n]);
         let ip = Ipv4Addr::new(10, 77, 0, n);
         run("ip", &["-n", &netns, "link", "set", "eth0", "address", &mac_text(mac)]);
         run("ip", &["-n", &netns, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
         run("ip", &["-n", &netns, "link", "set", "eth0", "up"]);
-        run("ip", &["-n", &self.host, "link", "set", &host_end, "up"]);
+        run("ip", &["-n", host, "link", "set", &host_end, "up"]);
         Container { netns, ip, mac, host_end }
+    }
+
+    /// A veth pair `ifname` — `ifname` between host namespaces `a` and `b` (an uplink), up.
+    pub fn connect_hosts(&self, a: &str, b: &str, ifname: &str) {
+        run("ip", &["-n", a, "link", "add", ifname, "type", "veth", "peer", "name", ifname, "netns", b]);
+        run("ip", &["-n", a, "link", "set", ifname, "up"]);
+        run("ip", &["-n", b, "link", "set", ifname, "up"]);
     }
 
     /// Sets the MTU of both ends of `container`'s link.

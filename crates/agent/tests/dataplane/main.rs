@@ -14,7 +14,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use agent::dataplane::{AfPacketPort, Dataplane, DataplaneOptions, DeviceCounters};
+use agent::dataplane::{AfPacketPort, Dataplane, DataplaneError, DataplaneOptions, DeviceCounters};
 use datapath::io::PortIo;
 use datapath::{DropReason, MacKind, PortConfig, PortId, Segment, TxView};
 use futures::executor::block_on;
@@ -22,7 +22,12 @@ use lab::{Container, Lab, eventually, is_root};
 
 /// Starts a dataplane inside the lab's host namespace.
 fn start(lab: &Lab) -> Dataplane {
-    let options = DataplaneOptions { netns: Some(lab.host_path()), ..DataplaneOptions::default() };
+    start_in(&lab.host)
+}
+
+/// Starts a dataplane inside host namespace `host`.
+fn start_in(host: &str) -> Dataplane {
+    let options = DataplaneOptions { netns: Some(lab::netns_path(host)), ..DataplaneOptions::default() };
     Dataplane::spawn(options).expect("dataplane starts")
 }
 
@@ -33,8 +38,9 @@ fn port_of(n: u8) -> PortId {
 
 /// Attaches container `n` as an access port on `vlan`.
 fn attach(dataplane: &Dataplane, container: &Container, n: u8, vlan: u16) {
-    let config = PortConfig::access(port_of(n), format!("Veth{n}"), Segment::Vlan(vlan), format!("vlan{vlan}"))
-        .with_attached_mac(container.mac);
+    let config =
+        PortConfig::access(port_of(n), format!("Veth{n}"), Segment::Vlan(vlan), format!("vlan{vlan}"))
+            .with_attached_mac(container.mac);
     block_on(dataplane.add_port(&container.host_end, config)).expect("port added");
 }
 
@@ -111,6 +117,45 @@ fn vlans_are_isolated() {
 }
 
 #[test]
+fn ports_come_and_go_while_the_switch_runs() {
+    if !is_root("ports_come_and_go_while_the_switch_runs") {
+        return;
+    }
+    let mut lab = Lab::new();
+    let (c1, c2, c3) = (lab.container(1), lab.container(2), lab.container(3));
+    let dataplane = start(&lab);
+    attach(&dataplane, &c1, 1, 100);
+    attach(&dataplane, &c2, 2, 100);
+    attach(&dataplane, &c3, 3, 100);
+
+    // One interface serves one port; numbers are unique.
+    let again = PortConfig::access(PortId(60), "Veth12", Segment::Vlan(100), "vlan100");
+    let error = block_on(dataplane.add_port(&c1.host_end, again)).expect_err("interface in use");
+    assert!(matches!(error, DataplaneError::InterfaceInUse { port, .. } if port == port_of(1)), "{error}");
+    let twice = PortConfig::access(port_of(2), "Veth2", Segment::Vlan(100), "vlan100");
+    let error = block_on(dataplane.add_port(&c3.host_end, twice)).expect_err("port exists");
+    assert!(matches!(error, DataplaneError::PortExists(port) if port == port_of(2)), "{error}");
+    let error =
+        block_on(dataplane.add_port("nosuch0", PortConfig::access(PortId(61), "x", Segment::Vlan(1), "p")))
+            .expect_err("no interface");
+    assert!(error.to_string().contains("nosuch0"), "{error}");
+
+    // c2's namespace disappears without a detach: its interfaces go with it. The switch keeps
+    // switching for the others and counts what it can no longer deliver.
+    lab::run("ip", &["netns", "del", &c2.netns]);
+    c1.exec("ip", &["neigh", "flush", "dev", "eth0"]);
+    assert!(c1.pings(c3.ip, 2), "the switch stopped when an interface vanished");
+    assert!(!c1.pings(c2.ip, 1));
+    let gone = device(&dataplane, port_of(2));
+    assert!(gone.tx_link_down > 0, "{gone:?}");
+    block_on(dataplane.remove_port(port_of(2))).expect("removed");
+    let error = block_on(dataplane.remove_port(port_of(2))).expect_err("already removed");
+    assert!(matches!(error, DataplaneError::NoSuchPort(_)), "{error}");
+    assert_eq!(block_on(dataplane.port_stats(port_of(2))).expect("stats"), None);
+    assert!(c3.pings(c1.ip, 1));
+}
+
+#[test]
 fn tcp_50_mib_with_veth_offloads_on() {
     if !is_root("tcp_50_mib_with_veth_offloads_on") {
         return;
@@ -132,6 +177,39 @@ fn tcp_50_mib_with_veth_offloads_on() {
     // The offloads were really in play: segments arrived whole with partial checksums.
     let c1_device = device(&dataplane, port_of(1));
     assert!(c1_device.rx_gso > 0 && c1_device.rx_partial_checksum > 0, "{c1_device:?}");
+}
+
+#[test]
+fn tcp_crosses_a_trunk_between_two_switches() {
+    if !is_root("tcp_crosses_a_trunk_between_two_switches") {
+        return;
+    }
+    // c1 — switch A ══ trunk (VLAN 100 tagged) ══ switch B — c2: every frame gets a tag pushed
+    // on A, taken off by B's kernel and restored by B's port, popped on B, offloads carried.
+    let mut lab = Lab::new();
+    let other = lab.add_host("hostb");
+    let c1 = lab.container(1);
+    let c2 = lab.container_in(&other, 2);
+    let c3 = lab.container_in(&other, 3);
+    lab.connect_hosts(&lab.host, &other, "ul0");
+    let (a, b) = (start(&lab), start_in(&other));
+    let uplink = PortId(17);
+    for switch in [&a, &b] {
+        let trunk = PortConfig::trunk(uplink, "Eth3/1", [100, 200].into_iter().collect(), 1, "uplink");
+        block_on(switch.add_port("ul0", trunk)).expect("uplink added");
+    }
+    attach(&a, &c1, 1, 100);
+    attach(&b, &c2, 2, 100);
+    attach(&b, &c3, 3, 200);
+
+    assert!(c1.pings(c2.ip, 2), "c1 cannot reach c2 across the trunk");
+    let (gbits, _) = transfer(&c1, &c2, 50 << 20);
+    println!("TCP across two switchyard switches and a trunk (this build): 50 MiB at {gbits:.2} Gbit/s");
+    assert!(device(&b, uplink).rx_tags_restored > 0, "B's uplink saw no tag");
+    assert!(device(&a, uplink).rx_tags_restored > 0, "A's uplink saw no tag");
+    // VLAN 200 is carried by the trunk but nobody in VLAN 100 reaches c3.
+    assert!(!c1.pings(c3.ip, 1));
+    assert_eq!(c3.eth0_rx_packets(), 0);
 }
 
 /// Sends `total` pseudo-random bytes over TCP from `from` to `to`, checks they arrive intact
@@ -248,7 +326,11 @@ fn garbage_frames_are_counted_as_drops_and_never_stop_the_switch() {
         frames.push((frame, Some(DropReason::SourceMacInvalid)));
     }
     // Tagged frames on an access port (the kernel strips the tag; the port must restore it).
-    let tagged = [(100u16, DropReason::TaggedOnAccess), (200, DropReason::TaggedOnAccess), (4095, DropReason::Malformed)];
+    let tagged = [
+        (100u16, DropReason::TaggedOnAccess),
+        (200, DropReason::TaggedOnAccess),
+        (4095, DropReason::Malformed),
+    ];
     for (vid, reason) in tagged {
         for _ in 0..10 {
             let tag = [0x81, 0x00, (vid >> 8) as u8, vid as u8];
@@ -306,7 +388,9 @@ fn garbage_frames_are_counted_as_drops_and_never_stop_the_switch() {
     });
     inject(&c1, chaos.collect());
     assert!(c1.pings(c2.ip, 2), "the switch stopped switching after garbage");
-    assert!(block_on(dataplane.drops()).expect("drops").total() > wanted.iter().map(|(_, count)| count).sum());
+    assert!(
+        block_on(dataplane.drops()).expect("drops").total() > wanted.iter().map(|(_, count)| count).sum()
+    );
 }
 
 /// Sends `frames` raw from `container`'s `eth0` and returns the sending device's counters.

@@ -20,8 +20,11 @@ use crate::layout::CONFIG_PREFIX;
 use crate::policy_table::{Delta, PolicyTable};
 use crate::server::stopped;
 
-/// Whether a policy concerns the agent on `module`. Today every agent gets every profile; once
-/// ports exist this becomes "a port on that module uses the profile", and nothing else changes.
+/// Whether a policy concerns the agent on `module`. Every agent gets every profile: a port may be
+/// bound to any profile at any moment (and a bind reply carries the port's policy anyway), and
+/// agents serve `vemcmd` and headless restarts from the whole set. Narrowing it to "a port bound
+/// on that module uses the profile" is a change of this function alone, plus removes when the
+/// last such port goes.
 pub fn concerns(module: u32, policy: &proto::Policy) -> bool {
     let _ = (module, policy);
     true

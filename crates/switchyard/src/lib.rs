@@ -2,5 +2,6 @@
 //! handling they and the integration tests share. The daemons themselves live in their own crates.
 
 pub mod demo;
+pub mod netns;
 pub mod processes;
 pub mod shell;

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+mod containers;
+
 use crate::processes::{self, Children};
 use crate::shell::client::SupervisorClient;
 
@@ -40,8 +42,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let listen = processes::free_loopback_addr()?;
     let url = format!("http://{listen}");
     let client = SupervisorClient::new(&url);
-    let exe = std::env::current_exe().context("finding the switchyard binary")?;
-    let mut children = Children::new(exe, &root)?;
+    let mut children = Children::new(exe_path()?, &root)?;
 
     step(&format!("starting the supervisor on {listen} (store in {})", root.join("supervisor").display()));
     children.spawn(
@@ -87,11 +88,21 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         print!("{}", agent::vemcmd::run(&root.join(host), &["show".into(), "card".into()])?);
     }
 
+    if crate::netns::is_root() {
+        containers::run(&exe_path()?, &root.join(HOSTS[0]), &client)?;
+    } else {
+        println!("\n(run as root to see containers attached and talking: network namespaces need root)");
+    }
+
     if args.keep {
         println!("\nRunning. Try: switchyard shell --supervisor {url}\nCtrl-C stops everything.");
         children.wait_any();
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn exe_path() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("finding the switchyard binary")
 }
 
 fn step(what: &str) {

@@ -1,0 +1,87 @@
+//! Network namespaces that the demo and the tests make and always remove (on drop, also on a
+//! panic). Their traffic stays inside them, between addresses they assign.
+
+use std::io;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::{Context, bail};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A named network namespace (`ip netns add`), deleted on drop with every process still in it.
+#[derive(Debug)]
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    /// A fresh namespace with `lo` up; the name carries the process id so parallel test
+    /// binaries never collide.
+    pub fn new(role: &str) -> anyhow::Result<Self> {
+        let name = format!("sy{}-{}-{role}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        run("ip", &["netns", "add", &name])?;
+        let ns = Self { name };
+        run("ip", &["-n", &ns.name, "link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    /// Runs a command inside the namespace and returns its output.
+    pub fn exec(&self, argv: &[&str]) -> io::Result<Output> {
+        Command::new("ip").args(["netns", "exec", &self.name]).args(argv).stdin(Stdio::null()).output()
+    }
+
+    /// Runs a command inside the namespace and returns its stdout; fails with its output.
+    pub fn exec_ok(&self, argv: &[&str]) -> anyhow::Result<String> {
+        let out = self.exec(argv)?;
+        if !out.status.success() {
+            bail!("{argv:?} in {}: {}{}", self.name, lossy(&out.stdout), lossy(&out.stderr));
+        }
+        Ok(lossy(&out.stdout))
+    }
+
+    /// Starts a long-running command inside the namespace (killed when the namespace goes).
+    pub fn spawn(&self, argv: &[&str]) -> io::Result<Child> {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(argv)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+    }
+
+    /// Pings `ip` `count` times (bounded: 1 s a ping); true when every ping was answered.
+    pub fn ping(&self, ip: &str, count: u32) -> bool {
+        let argv = ["ping", "-c", &count.to_string(), "-i", "0.2", "-W", "1", "-q", ip];
+        self.exec(&argv).is_ok_and(|out| out.status.success())
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Kill what still runs inside, then delete: the container ends of veth pairs go with it.
+        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
+            for pid in lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::Uid::effective().is_root()
+}
+
+fn run(cmd: &str, args: &[&str]) -> anyhow::Result<()> {
+    let out = Command::new(cmd).args(args).output().with_context(|| format!("running {cmd}"))?;
+    if !out.status.success() {
+        bail!("{cmd} {}: {}", args.join(" "), lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
+pub fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

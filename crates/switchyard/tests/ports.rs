@@ -1,0 +1,297 @@
+//! Containers on one host, end to end, as a user drives it: real supervisor and agent processes,
+//! `switchyard attach` into network namespaces the test makes, real `ping`, `iperf3`, `sshd`/`ssh`.
+//! Needs root (CI runs as root); without it the tests say so loudly and do nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Testbed, stderr, stdout};
+use switchyard::netns::{Netns, is_root, lossy};
+
+const HOST: &str = "bilbo";
+
+const PROFILES: &str = "\
+configure terminal
+vlan 100-101
+port-profile type vethernet vlan100
+  switchport mode access
+  switchport access vlan 100
+  no shutdown
+  state enabled
+port-profile type vethernet vlan101
+  switchport mode access
+  switchport access vlan 101
+  no shutdown
+  state enabled
+end
+";
+
+fn skip_unless_root() -> bool {
+    if !is_root() {
+        eprintln!("SKIPPED: these tests need root (network namespaces, veth, AF_PACKET)");
+        return true;
+    }
+    false
+}
+
+/// A supervisor with the two profiles and the agent of `bilbo`.
+fn testbed() -> Testbed {
+    let mut bed = Testbed::start();
+    let out = bed.shell(&[], PROFILES);
+    assert!(out.status.success(), "{}", stderr(&out));
+    bed.start_agent(HOST);
+    bed
+}
+
+/// A container: a namespace attached with `switchyard attach`, and its Vethernet number.
+struct Container {
+    ns: Netns,
+    ip: String,
+    veth: u32,
+}
+
+fn attach(bed: &Testbed, name: &str, profile: &str, ip: &str) -> Container {
+    let ns = Netns::new(name).unwrap();
+    let out = switchyard(
+        bed,
+        &["attach", "--netns", &ns.name, "--profile", profile, "--ip", &format!("{ip}/24"), "--name", name],
+    );
+    assert!(out.status.success(), "attach {name}: {}{}\n{}", stdout(&out), stderr(&out), bed.logs());
+    let printed = stdout(&out);
+    let veth = printed
+        .trim()
+        .strip_prefix("Vethernet")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("attach printed {printed:?}"));
+    Container { ns, ip: ip.to_owned(), veth }
+}
+
+fn switchyard(bed: &Testbed, args: &[&str]) -> std::process::Output {
+    Command::new(common::exe()).args(args).arg("--data-dir").arg(bed.agent_dir(HOST)).output().unwrap()
+}
+
+fn vemcmd(bed: &Testbed, args: &str) -> String {
+    let mut argv = vec!["vemcmd"];
+    argv.extend(args.split_whitespace());
+    let out = switchyard(bed, &argv);
+    assert!(out.status.success(), "vemcmd {args}: {}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn containers_on_one_vlan_talk_ping_tcp_and_ssh() {
+    if skip_unless_root() {
+        return;
+    }
+    let bed = testbed();
+    let web1 = attach(&bed, "web1", "vlan100", "10.99.0.1");
+    let web2 = attach(&bed, "web2", "vlan100", "10.99.0.2");
+    assert_ne!(web1.veth, web2.veth);
+    assert!(web1.ns.ping(&web2.ip, 3), "same-VLAN ping failed\n{}", bed.logs());
+
+    let virt = bed.show("show interface virtual");
+    assert!(
+        virt.contains(&format!("Veth{}", web1.veth)) && virt.contains("web1") && virt.contains(HOST),
+        "{virt}"
+    );
+    let brief = bed.show("show interface brief");
+    assert!(
+        brief.lines().any(|l| l.starts_with(&format!("Veth{} ", web1.veth)) && l.contains(" up ")),
+        "{brief}"
+    );
+
+    // 50 MiB of TCP through the switch, veth offloads at their defaults.
+    let mut server = web2.ns.spawn(&["iperf3", "-s", "-1", "-p", "5201"]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let out =
+        web1.ns.exec(&["timeout", "60", "iperf3", "-c", &web2.ip, "-p", "5201", "-n", "50M", "-J"]).unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(out.status.success(), "iperf3: {}{}", lossy(&out.stdout), lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let received = report["end"]["sum_received"]["bytes"].as_u64().unwrap();
+    assert!(received >= 50 << 20, "received {received} bytes");
+    let gbps = report["end"]["sum_received"]["bits_per_second"].as_f64().unwrap() / 1e9;
+    eprintln!("TCP through Switchyard: {gbps:.2} Gbit/s");
+
+    // ssh into a real sshd in web2 and move data through it, checked end to end.
+    let ssh = SshServer::start(&web2.ns);
+    let out = web1.ns.exec(&[
+        "sh",
+        "-c",
+        &format!("head -c 8388608 /dev/urandom | tee /tmp/sy-ssh-{pid} | {ssh} root@{ip} sha256sum; sha256sum < /tmp/sy-ssh-{pid}; rm -f /tmp/sy-ssh-{pid}",
+            pid = std::process::id(), ssh = ssh.client_command(), ip = web2.ip),
+    ]).unwrap();
+    assert!(out.status.success(), "ssh: {}{}", lossy(&out.stdout), lossy(&out.stderr));
+    let sums: Vec<String> =
+        lossy(&out.stdout).lines().map(|l| l.split_whitespace().next().unwrap_or("").to_owned()).collect();
+    assert_eq!(sums.len(), 2, "{sums:?}");
+    assert_eq!(sums[0], sums[1], "the bytes sshd received differ from those sent");
+}
+
+#[test]
+fn vlans_are_isolated_and_a_live_change_moves_a_port() {
+    if skip_unless_root() {
+        return;
+    }
+    let bed = testbed();
+    let a = attach(&bed, "a", "vlan100", "10.99.1.1");
+    let b = attach(&bed, "b", "vlan101", "10.99.1.2");
+    assert!(!a.ns.ping(&b.ip, 2), "ping crossed VLANs");
+    let rx_before = vemcmd(&bed, "show stats");
+
+    // One command moves every port of vlan101 into VLAN 100.
+    let out =
+        bed.shell(&["-c", "configure terminal; port-profile vlan101; switchport access vlan 100; end"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let changed = Instant::now();
+    let mut reached = false;
+    while changed.elapsed() < Duration::from_secs(10) {
+        if a.ns.ping(&b.ip, 1) {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "the live VLAN change never took effect\n{rx_before}\n{}", bed.logs());
+    eprintln!("live VLAN change took effect within {:?}", changed.elapsed());
+}
+
+#[test]
+fn a_port_waits_for_its_profile_and_comes_up_when_it_is_created() {
+    if skip_unless_root() {
+        return;
+    }
+    let mut bed = testbed();
+    let early = attach(&bed, "early", "later", "10.99.2.1");
+    let peer = attach(&bed, "peer", "vlan100", "10.99.2.2");
+    let veth = early.veth;
+    bed.wait_until("the port is down waiting for its profile", Duration::from_secs(10), |bed| {
+        bed.show("show interface brief")
+            .lines()
+            .any(|l| l.starts_with(&format!("Veth{veth} ")) && l.contains("port-profile not found"))
+    });
+    assert!(!early.ns.ping(&peer.ip, 1));
+
+    let out = bed.shell(&["-c", "configure terminal; port-profile later; switchport access vlan 100; no shutdown; state enabled; end"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    bed.wait_until("the port comes up", Duration::from_secs(10), |bed| {
+        bed.show("show interface brief")
+            .lines()
+            .any(|l| l.starts_with(&format!("Veth{veth} ")) && l.contains(" up "))
+    });
+    assert!(early.ns.ping(&peer.ip, 2), "{}", bed.logs());
+    let log = bed.show("show logging logfile");
+    assert!(
+        log.contains(&format!("%ETHPORT-5-IF_UP: Interface Vethernet{veth} is up in mode access")),
+        "{log}"
+    );
+}
+
+#[test]
+fn an_agent_restart_keeps_its_ports_and_detach_leaves_nothing() {
+    if skip_unless_root() {
+        return;
+    }
+    let mut bed = testbed();
+    let a = attach(&bed, "r1", "vlan100", "10.99.3.1");
+    let b = attach(&bed, "r2", "vlan100", "10.99.3.2");
+    assert!(a.ns.ping(&b.ip, 2));
+
+    bed.kill9(HOST);
+    bed.start_agent(HOST);
+    bed.wait_until("ports forward again after the restart", Duration::from_secs(15), |_| a.ns.ping(&b.ip, 1));
+    assert!(bed.show("show interface virtual").contains(&format!("Veth{}", a.veth)));
+
+    let out = switchyard(&bed, &["detach", "--netns", &a.ns.name]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let links = lossy(&Command::new("ip").args(["-o", "link"]).output().unwrap().stdout);
+    assert!(!links.contains(&a.ns.name), "{links}");
+    assert!(
+        a.ns.exec_ok(&["ip", "-o", "link"]).unwrap().lines().all(|l| !l.contains("eth0")),
+        "eth0 left in the namespace"
+    );
+    assert!(!a.ns.ping(&b.ip, 1));
+}
+
+#[test]
+fn garbage_frames_are_counted_and_never_stop_the_agent() {
+    if skip_unless_root() {
+        return;
+    }
+    let bed = testbed();
+    let a = attach(&bed, "g1", "vlan100", "10.99.4.1");
+    let b = attach(&bed, "g2", "vlan100", "10.99.4.2");
+    // Random bytes, truncated headers, a 9000-byte frame, bad tags — from inside the container.
+    let script = r#"
+import os, socket, random
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+random.seed(7)
+frames = [os.urandom(random.randint(1, 200)) for _ in range(300)]
+frames += [b"\xff" * 6, b"\x02" * 13, os.urandom(9000)]
+tag = lambda vid: bytes.fromhex("ffffffffffff020000000001") + b"\x81\x00" + vid.to_bytes(2, "big") + b"\x08\x06" + bytes(28)
+frames += [tag(4095), tag(0) [:16], tag(100), b"\x81\x00" * 40]
+for f in frames:
+    try: s.send(f)
+    except OSError: pass
+"#;
+    a.ns.exec_ok(&["python3", "-c", script]).unwrap();
+    assert!(a.ns.ping(&b.ip, 2), "the switch stopped forwarding after garbage\n{}", bed.logs());
+    let drops = vemcmd(&bed, "show drops");
+    let total: u64 = drops
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("total"))
+        .filter_map(|l| l.split_whitespace().last()?.parse().ok())
+        .max()
+        .unwrap_or(0);
+    assert!(total > 0, "no drops counted:\n{drops}");
+}
+
+/// A real OpenSSH server inside a namespace, with a throwaway host key and client key.
+struct SshServer {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl SshServer {
+    fn start(ns: &Netns) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |name: &str| dir.path().join(name).display().to_string();
+        for (key, kind) in [("host_key", "ed25519"), ("client_key", "ed25519")] {
+            let ok = Command::new("ssh-keygen")
+                .args(["-q", "-t", kind, "-N", "", "-f", &p(key)])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+        std::fs::copy(p("client_key.pub"), p("authorized_keys")).unwrap();
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let config = format!(
+            "Port 2222\nHostKey {}\nAuthorizedKeysFile {}\nPasswordAuthentication no\nPermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nPidFile none\n",
+            p("host_key"),
+            p("authorized_keys")
+        );
+        std::fs::write(p("sshd_config"), config).unwrap();
+        let child = ns.spawn(&["/usr/sbin/sshd", "-D", "-e", "-f", &p("sshd_config")]).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        Self { dir, child }
+    }
+
+    fn client_command(&self) -> String {
+        format!(
+            "ssh -p 2222 -i {} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR",
+            self.dir.path().join("client_key").display()
+        )
+    }
+}
+
+impl Drop for SshServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

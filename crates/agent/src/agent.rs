@@ -1,4 +1,5 @@
-//! Assembles the agent: identity, persisted snapshot, supervisor link, local API.
+//! Assembles the agent: identity, persisted snapshot, supervisor link, dataplane and ports,
+//! local API.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,11 +9,14 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::attach::DockerEngine;
+use crate::dataplane::{Dataplane, DataplaneOptions};
 use crate::identity::{HostIdentity, load_module, load_or_create_host_id};
 use crate::local_api::{LocalApiServer, Request, Responder};
 use crate::paths::DataDir;
 use crate::policy_feed::PolicyFeed;
 use crate::policy_sync::PolicySync;
+use crate::ports::{self, PortManager, PortManagerParts};
 use crate::snapshot::PolicySnapshot;
 use crate::status::AgentStatus;
 use crate::supervisor_link::{SupervisorLink, endpoint};
@@ -61,15 +65,17 @@ pub struct Agent {
     identity: Arc<HostIdentity>,
     policies: watch::Receiver<Arc<PolicySnapshot>>,
     status: watch::Receiver<AgentStatus>,
+    ports: Arc<PortManager>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Agent {
     /// Starts the agent: loads its identity and last snapshot (running headless on it at
-    /// once), serves the local API, and starts joining the supervisor in the background.
+    /// once), starts the dataplane and restores the ports of `ports.json` whose links survived,
+    /// serves the local API, and starts joining the supervisor in the background.
     ///
     /// Fails only on what retrying cannot fix: an unusable data dir, a malformed supervisor
-    /// URL, or another agent already serving the data dir's socket.
+    /// URL, another agent already serving the data dir's socket, or no dataplane thread.
     pub async fn start(options: AgentOptions) -> anyhow::Result<Self> {
         let endpoint = endpoint(&options.supervisor)?;
         let data_dir = DataDir::new(&options.data_dir);
@@ -101,28 +107,56 @@ impl Agent {
         let (status_tx, status) = watch::channel(AgentStatus::headless(load_module(&data_dir.module_file())));
 
         let local_api = LocalApiServer::bind(&data_dir.socket()).await?;
+        let dataplane =
+            Dataplane::spawn(DataplaneOptions::default()).context("cannot start the dataplane")?;
+        let ports = Arc::new(PortManager::new(PortManagerParts {
+            dataplane,
+            policies: policies.clone(),
+            status: status.clone(),
+            supervisor: options.supervisor.clone(),
+            endpoint: endpoint.clone(),
+            host_id: identity.host_id.clone(),
+            ports_file: data_dir.ports_file(),
+            docker: DockerEngine::from_env(),
+        }));
+        // Before the link starts: ports forward (headless) before the supervisor is asked.
+        ports.restore().await;
         let responder = Responder {
             identity: Arc::clone(&identity),
             supervisor: options.supervisor,
             status: status.clone(),
             policies: policies.clone(),
+            ports: Arc::downgrade(&ports),
         };
-        let handler = move |request: &Request| responder.respond(request, Instant::now());
+        let handler = move |request: Request| {
+            let responder = responder.clone();
+            async move { responder.respond(request, Instant::now()).await }
+        };
         let link =
             SupervisorLink::new(endpoint, Arc::clone(&identity), &data_dir, sync, policies_tx, status_tx);
-        let tasks = vec![tokio::spawn(local_api.serve(Arc::new(handler))), tokio::spawn(link.run())];
+        let tasks = vec![
+            tokio::spawn(local_api.serve(Arc::new(handler))),
+            tokio::spawn(link.run()),
+            tokio::spawn(ports::follow_policies(Arc::clone(&ports), PolicyFeed::new(policies.clone()))),
+            tokio::spawn(ports::report_and_rebind(Arc::clone(&ports), status.clone())),
+        ];
         tracing::info!(
             "agent {} ({}) serving {}",
             identity.host_name,
             identity.host_id,
             data_dir.socket().display()
         );
-        Ok(Self { data_dir, identity, policies, status, tasks })
+        Ok(Self { data_dir, identity, policies, status, ports, tasks })
     }
 
     /// A subscription to the policy snapshots: the datapath's way in (see [`PolicyFeed`]).
     pub fn policies(&self) -> PolicyFeed {
         PolicyFeed::new(self.policies.clone())
+    }
+
+    /// The ports of this host: attach, detach and the host views, in process.
+    pub fn ports(&self) -> &Arc<PortManager> {
+        &self.ports
     }
 
     /// The supervisor link's live status.
@@ -141,7 +175,8 @@ impl Agent {
     }
 
     /// Stops the agent and waits until its tasks are gone (the socket is removed, the
-    /// supervisor sees heartbeats stop).
+    /// supervisor sees heartbeats stop, the dataplane closes its ports but leaves their links:
+    /// the next agent restores them).
     pub async fn stop(mut self) {
         for task in &self.tasks {
             task.abort();

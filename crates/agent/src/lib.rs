@@ -4,8 +4,10 @@
 //! it receives the port-profiles' evaluated policies: a sync, then deltas. It keeps the policy
 //! snapshot in memory (published to the datapath through [`PolicyFeed`]) and on disk
 //! (`policies.json`), so with the supervisor gone it runs headless on what it last had and
-//! resyncs by telling the supervisor what it holds when it comes back. It serves a local API on
-//! `D/agent.sock` that [`vemcmd`] uses.
+//! resyncs by telling the supervisor what it holds when it comes back. It owns the host's
+//! [`dataplane`] and its [`ports`] (attach, detach, live policy, reports, restore after a
+//! restart), and serves a local API on `D/agent.sock` that [`vemcmd`] and `switchyard attach`
+//! use.
 //!
 //! Layout: pure cores ([`policy_sync`], [`backoff`], [`snapshot`], the local API's messages)
 //! driven by thin I/O shells (`supervisor_link`, the local API server, [`persist`]).
@@ -22,6 +24,7 @@ pub mod paths;
 pub mod persist;
 pub mod policy_feed;
 pub mod policy_sync;
+pub mod ports;
 pub mod snapshot;
 pub mod status;
 mod supervisor_link;
@@ -30,6 +33,7 @@ pub mod vemcmd;
 pub use agent::{Agent, AgentOptions, run};
 pub use paths::DataDir;
 pub use policy_feed::PolicyFeed;
+pub use ports::PortManager;
 pub use snapshot::{PolicyEntry, PolicySnapshot};
 pub use status::{AgentStatus, ConnectionState};
 pub use supervisor_link::LinkError;

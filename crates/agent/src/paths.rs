@@ -36,6 +36,11 @@ impl DataDir {
         self.root.join("policies.json")
     }
 
+    /// `ports.json`: the ports attached on this host, what a restarted agent restores.
+    pub fn ports_file(&self) -> PathBuf {
+        self.root.join("ports.json")
+    }
+
     /// `agent.sock`: the local API that `vemcmd` talks to.
     pub fn socket(&self) -> PathBuf {
         self.root.join("agent.sock")

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ports::{AttachSpec, AttachedView, DetachSpec, DetachedView, MacView, PortsView, TraceView};
 use crate::status::ConnectionState;
 
 /// The longest request line the agent reads; anything longer is refused.
@@ -13,6 +14,31 @@ pub const MAX_REQUEST_BYTES: usize = 4096;
 pub enum Request {
     /// `vemcmd show card`.
     ShowCard,
+    /// `switchyard attach`: answered once the port's policy is in force.
+    Attach {
+        /// What to attach.
+        spec: AttachSpec,
+    },
+    /// `switchyard detach`.
+    Detach {
+        /// Which port.
+        port: DetachSpec,
+    },
+    /// `vemcmd show port`, `show port vlans`, `show stats`, `show drops`.
+    ShowPorts,
+    /// `vemcmd show l2 VLAN` (every VLAN when `vlan` is absent).
+    ShowL2 {
+        /// The VLAN.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vlan: Option<u16>,
+    },
+    /// `vemcmd trace`: run a frame through the datapath without switching it.
+    Trace {
+        /// The ingress port: `Veth3`, `Vethernet3`, or an LTL number.
+        port: String,
+        /// The frame, in hex.
+        frame_hex: String,
+    },
 }
 
 /// The agent's answer.
@@ -20,6 +46,14 @@ pub enum Request {
 #[serde(tag = "response", rename_all = "kebab-case")]
 pub enum Response {
     Card(Box<CardInfo>),
+    Attached(AttachedView),
+    Detached(DetachedView),
+    Ports(PortsView),
+    L2 {
+        /// The entries, by VLAN then MAC.
+        entries: Vec<MacView>,
+    },
+    Trace(TraceView),
     /// The request could not be served; `message` says why.
     Error {
         message: String,
@@ -65,6 +99,26 @@ impl Response {
     }
 }
 
+/// `bytes` as lowercase hex (how a trace's frame travels).
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Bytes from hex (either case, no separators).
+pub fn from_hex(text: &str) -> Result<Vec<u8>, String> {
+    if !text.len().is_multiple_of(2) {
+        return Err("hex frame has an odd number of digits".into());
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| {
+            text.get(at..at + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()).ok_or_else(|| {
+                format!("hex frame: {:?} at {at} is not a hex byte", text.get(at..at + 2).unwrap_or(""))
+            })
+        })
+        .collect()
+}
+
 /// Serializes `message` as one line, newline included.
 pub(crate) fn encode_line(message: &impl Serialize) -> Vec<u8> {
     // Plain data with string keys: serialization cannot fail.
@@ -81,6 +135,37 @@ mod tests {
     fn requests_are_tagged_json() {
         assert_eq!(encode_line(&Request::ShowCard), b"{\"request\":\"show-card\"}\n");
         assert_eq!(Request::decode(br#"{"request":"show-card"}"#), Ok(Request::ShowCard));
+    }
+
+    #[test]
+    fn port_requests_round_trip() {
+        use crate::ports::TargetSpec;
+        let requests = [
+            Request::Attach { spec: AttachSpec::new(TargetSpec::Pid(7), "web") },
+            Request::Detach { port: DetachSpec::Vethernet(3) },
+            Request::ShowPorts,
+            Request::ShowL2 { vlan: Some(100) },
+            Request::ShowL2 { vlan: None },
+            Request::Trace { port: "Veth1".into(), frame_hex: "ffff".into() },
+        ];
+        for request in requests {
+            let line = encode_line(&request);
+            assert_eq!(Request::decode(&line[..line.len() - 1]).as_ref(), Ok(&request), "{request:?}");
+        }
+        assert_eq!(
+            encode_line(&Request::Detach { port: DetachSpec::IfaceId("x".into()) }),
+            b"{\"request\":\"detach\",\"port\":{\"iface-id\":\"x\"}}\n"
+        );
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        let bytes = [0u8, 1, 0xab, 0xff];
+        assert_eq!(to_hex(&bytes), "0001abff");
+        assert_eq!(from_hex("0001ABff"), Ok(bytes.to_vec()));
+        assert!(from_hex("abc").is_err());
+        assert!(from_hex("zz").is_err());
+        assert!(from_hex("é1").is_err());
     }
 
     #[test]

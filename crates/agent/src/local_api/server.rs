@@ -1,5 +1,6 @@
 //! The unix-socket listener of the local API.
 
+use std::future::Future;
 use std::io;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -56,10 +57,12 @@ impl LocalApiServer {
         &self.path
     }
 
-    /// Serves connections forever, answering each request with `handler`.
-    pub async fn serve<H>(self, handler: Arc<H>)
+    /// Serves connections forever, answering each request with `handler`. Requests on one
+    /// connection are answered in order; connections are served concurrently.
+    pub async fn serve<H, F>(self, handler: Arc<H>)
     where
-        H: Fn(&Request) -> Response + Send + Sync + 'static,
+        H: Fn(Request) -> F + Send + Sync + 'static,
+        F: Future<Output = Response> + Send + 'static,
     {
         loop {
             match self.listener.accept().await {
@@ -102,9 +105,10 @@ async fn remove_stale_socket(path: &Path) -> Result<(), LocalApiError> {
 
 /// Answers requests on one connection until the client closes it, idles out, or sends a line
 /// too long to be a request.
-async fn serve_connection<H>(stream: UnixStream, handler: &H) -> io::Result<()>
+async fn serve_connection<H, F>(stream: UnixStream, handler: &H) -> io::Result<()>
 where
-    H: Fn(&Request) -> Response,
+    H: Fn(Request) -> F,
+    F: Future<Output = Response>,
 {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
@@ -127,7 +131,7 @@ where
         }
         let body = line.strip_suffix(b"\n").unwrap_or(&line);
         let response = match Request::decode(body) {
-            Ok(request) => handler(&request),
+            Ok(request) => handler(request).await,
             Err(message) => Response::error(message),
         };
         write.write_all(&encode_line(&response)).await?;
@@ -162,7 +166,7 @@ mod tests {
     async fn start(dir: &Path) -> PathBuf {
         let path = dir.join("agent.sock");
         let server = LocalApiServer::bind(&path).await.expect("bind");
-        let handler = |_: &Request| Response::Card(Box::new(card()));
+        let handler = |_: Request| async { Response::Card(Box::new(card())) };
         tokio::spawn(server.serve(Arc::new(handler)));
         path
     }

@@ -1,0 +1,28 @@
+//! Ports: the containers' vEthernets on this host, from attach to detach.
+//!
+//! - [`PortManager`]: the shell that attaches (veth pair → `BindPort` → dataplane → `ports.json`
+//!   → `ReportPorts`), detaches, follows policy changes, reports and restores after a restart.
+//! - [`spec`]: what `switchyard attach`/`detach` ask (local API messages), checked.
+//! - [`table`], [`status`], [`view`]: pure bookkeeping, the supervisor's report, the host views.
+//! - [`record`]: one port as remembered, and `ports.json`.
+//!
+//! A port is identified by its iface-id (stable, from the attach), named by its vEthernet
+//! number (global, from the supervisor) and numbered locally by its LTL (49 and up): the
+//! datapath's port id, kept across agent restarts.
+
+mod driver;
+mod error;
+mod manager;
+pub mod record;
+mod rpc;
+pub mod spec;
+pub mod status;
+pub mod table;
+pub mod view;
+
+pub use driver::{REPORT_INTERVAL, follow_policies, report_and_rebind};
+pub use error::PortError;
+pub use manager::{PortManager, PortManagerParts};
+pub use record::{PortRecord, PortsFile};
+pub use spec::{AttachSpec, DetachSpec, TargetSpec, parse_cidr, parse_vethernet};
+pub use view::{AttachedView, DetachedView, DropCount, MacView, PortView, PortsView, TraceView, Traffic};

@@ -1,0 +1,222 @@
+//! One attached port as the agent remembers it, and `ports.json`, where it is kept (written
+//! atomically, like `policies.json`) so a restarted agent restores its ports without re-attach.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use datapath::PortId;
+use serde::{Deserialize, Serialize};
+use wire::MacAddr;
+
+use super::spec::TargetSpec;
+use crate::dataplane::AttachedPort;
+use crate::fs_atomic::write_atomically;
+use crate::snapshot::PolicyEntry;
+
+/// The on-disk format version; bump it when the layout changes incompatibly.
+const FORMAT: u32 = 1;
+
+/// A port attached on this host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortRecord {
+    /// The port's stable identity (the seed's `iface-id`).
+    pub iface_id: String,
+    /// N of VethernetN, from the supervisor.
+    pub veth: u32,
+    /// The local port number (LTL, 49 and up): the datapath's port id.
+    pub ltl: u32,
+    /// The port-profile it inherits.
+    pub profile: String,
+    /// The host end of the veth pair, which the dataplane switches.
+    pub host_ifname: String,
+    /// The container interface's MAC (the attached MAC).
+    #[serde(with = "mac_text")]
+    pub mac: MacAddr,
+    /// The interface's name inside the container (`eth0`).
+    pub container_ifname: String,
+    /// The owner's name (`vm-name`) and identity (`vm-uuid`).
+    pub owner_name: String,
+    pub owner_uuid: String,
+    /// Whose namespace the container end is in, as the attach named it.
+    pub target: TargetSpec,
+    /// That namespace's inode: tells a later `detach --pid` it is the same namespace.
+    pub netns_inode: u64,
+    /// The policy the supervisor sent with the binding; used until the agent's policy
+    /// snapshot reaches its revision (see [`super::table::PortTable::effective_policies`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_policy: Option<PolicyEntry>,
+}
+
+impl PortRecord {
+    /// `Veth7`: the port's short name in tables and traces.
+    pub fn short_name(&self) -> String {
+        format!("Veth{}", self.veth)
+    }
+
+    /// What the datapath needs to know of the port besides its policy.
+    pub fn attached_port(&self) -> AttachedPort {
+        AttachedPort {
+            id: PortId(self.ltl),
+            name: self.short_name(),
+            profile: self.profile.clone(),
+            mac: Some(self.mac),
+        }
+    }
+
+    /// The `BindPort` request that binds (or, after a restart, re-binds) this port.
+    pub fn bind_request(&self, module: u32, host_id: &str) -> proto::BindPortRequest {
+        proto::BindPortRequest {
+            module,
+            host_id: host_id.to_owned(),
+            iface_id: self.iface_id.clone(),
+            profile: self.profile.clone(),
+            adapter: self.host_ifname.clone(),
+            container_ifname: self.container_ifname.clone(),
+            mac: self.mac.colon().to_string(),
+            owner_uuid: self.owner_uuid.clone(),
+            owner_name: self.owner_name.clone(),
+            ltl: self.ltl,
+        }
+    }
+}
+
+/// Everything `ports.json` holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortsFile {
+    /// The ports, by LTL.
+    pub ports: Vec<PortRecord>,
+    /// Ports that left this host while the supervisor could not be told: their bindings are
+    /// released (UnbindPort) once it answers.
+    pub pending_unbinds: Vec<String>,
+}
+
+/// A failure reading or writing `ports.json`.
+#[derive(Debug, thiserror::Error)]
+pub enum PortsFileError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{path} is not a ports file: {source}")]
+    Parse { path: PathBuf, source: serde_json::Error },
+    #[error("{path} has format {found}; this agent reads format {FORMAT}")]
+    UnsupportedFormat { path: PathBuf, found: u32 },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+}
+
+#[derive(Serialize)]
+struct OnDiskRef<'a> {
+    format: u32,
+    #[serde(flatten)]
+    file: &'a PortsFile,
+}
+
+#[derive(Deserialize)]
+struct OnDisk {
+    format: u32,
+    #[serde(flatten)]
+    file: PortsFile,
+}
+
+impl PortsFile {
+    /// Writes the file at `path` atomically and durably.
+    pub fn save(&self, path: &Path) -> Result<(), PortsFileError> {
+        let write_error = |source| PortsFileError::Write { path: path.to_owned(), source };
+        let mut bytes = serde_json::to_vec_pretty(&OnDiskRef { format: FORMAT, file: self })
+            .map_err(|error| write_error(error.into()))?;
+        bytes.push(b'\n');
+        write_atomically(path, &bytes).map_err(write_error)
+    }
+
+    /// Reads the file at `path`; empty when there is none yet.
+    pub fn load(path: &Path) -> Result<Self, PortsFileError> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => return Err(PortsFileError::Read { path: path.to_owned(), source }),
+        };
+        let on_disk: OnDisk = serde_json::from_slice(&bytes)
+            .map_err(|source| PortsFileError::Parse { path: path.to_owned(), source })?;
+        if on_disk.format != FORMAT {
+            return Err(PortsFileError::UnsupportedFormat { path: path.to_owned(), found: on_disk.format });
+        }
+        Ok(on_disk.file)
+    }
+}
+
+/// A MAC as `aa:bb:cc:dd:ee:ff` in JSON.
+mod mac_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use wire::MacAddr;
+
+    pub(super) fn serialize<S: Serializer>(mac: &MacAddr, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&mac.colon())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<MacAddr, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Records for tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Port `veth` on LTL `ltl`, with profile `profile`, in namespace `ns{veth}`.
+    pub(crate) fn record(veth: u32, ltl: u32, profile: &str) -> PortRecord {
+        let byte = u8::try_from(veth).unwrap_or(0xff);
+        PortRecord {
+            iface_id: format!("port-{veth}"),
+            veth,
+            ltl,
+            profile: profile.to_owned(),
+            host_ifname: format!("sy00000000{veth:02}_0"),
+            mac: MacAddr([0x02, 0, 0, 0, 0, byte]),
+            container_ifname: "eth0".to_owned(),
+            owner_name: format!("web{veth}"),
+            owner_uuid: format!("uuid-{veth}"),
+            target: TargetSpec::Netns(format!("ns{veth}")),
+            netns_inode: 4_026_532_000 + u64::from(veth),
+            bound_policy: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::record;
+    use super::*;
+
+    #[test]
+    fn round_trips_and_absent_is_empty() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ports.json");
+        assert_eq!(PortsFile::load(&path).expect("absent"), PortsFile::default());
+        let file = PortsFile {
+            ports: vec![record(1, 49, "web"), record(2, 50, "db")],
+            pending_unbinds: vec!["gone".into()],
+        };
+        file.save(&path).expect("save");
+        assert_eq!(PortsFile::load(&path).expect("load"), file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains("\"format\": 1") && text.contains("\"mac\": \"02:00:00:00:00:01\""), "{text}");
+    }
+
+    #[test]
+    fn garbage_and_other_formats_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ports.json");
+        std::fs::write(&path, "{\"format\": 1, \"ports\": [{\"iface_id\": 3}]").expect("write");
+        assert!(matches!(PortsFile::load(&path), Err(PortsFileError::Parse { .. })));
+        std::fs::write(&path, r#"{"format": 7, "ports": [], "pending_unbinds": []}"#).expect("write");
+        assert!(matches!(PortsFile::load(&path), Err(PortsFileError::UnsupportedFormat { found: 7, .. })));
+    }
+
+    #[test]
+    fn bind_requests_carry_the_port() {
+        let request = record(3, 51, "web").bind_request(4, "host-a");
+        assert_eq!((request.module, request.ltl, request.mac.as_str()), (4, 51, "02:00:00:00:00:03"));
+        assert_eq!((request.adapter.as_str(), request.owner_name.as_str()), ("sy0000000003_0", "web3"));
+    }
+}

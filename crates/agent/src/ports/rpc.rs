@@ -1,0 +1,112 @@
+//! The port calls to the supervisor (BindPort, UnbindPort, ReportPorts) on a channel of their
+//! own, so an attach never waits behind the policy stream and vice versa.
+
+use std::future::Future;
+use std::time::Duration;
+
+use config::EffectivePolicy;
+use proto::supervisor_client::SupervisorClient;
+use tonic::Code;
+use tonic::transport::{Channel, Endpoint};
+
+use super::PortError;
+use crate::snapshot::PolicyEntry;
+
+/// How long a port call may take before the supervisor counts as unreachable.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A client of the supervisor's port calls. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct PortRpc {
+    client: SupervisorClient<Channel>,
+}
+
+/// What a bind returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Binding {
+    /// N of VethernetN.
+    pub veth: u32,
+    /// The profile's policy, when it exists.
+    pub policy: Option<PolicyEntry>,
+}
+
+impl PortRpc {
+    /// A client that connects to `endpoint` when first used, and again after failures.
+    pub(crate) fn new(endpoint: &Endpoint) -> Self {
+        Self { client: SupervisorClient::new(endpoint.connect_lazy()) }
+    }
+
+    /// Binds a port: its vEthernet number and policy.
+    pub(crate) async fn bind(&self, request: proto::BindPortRequest) -> Result<Binding, PortError> {
+        let profile = request.profile.clone();
+        let reply = call("BindPort", self.client.clone().bind_port(request)).await?;
+        let policy = decode_policy(&profile, &reply.policy_json, reply.policy_revision)?;
+        Ok(Binding { veth: reply.veth, policy })
+    }
+
+    /// Releases (or, for static port-binding, keeps) a port's binding; true when kept.
+    pub(crate) async fn unbind(&self, module: u32, host_id: &str, iface_id: &str) -> Result<bool, PortError> {
+        let request =
+            proto::UnbindPortRequest { module, host_id: host_id.to_owned(), iface_id: iface_id.to_owned() };
+        Ok(call("UnbindPort", self.client.clone().unbind_port(request)).await?.kept)
+    }
+
+    /// Sends a complete port report.
+    pub(crate) async fn report(&self, report: proto::PortReport) -> Result<(), PortError> {
+        call("ReportPorts", self.client.clone().report_ports(report)).await.map(drop)
+    }
+}
+
+/// The policy in a `BindPortReply`: none when the profile does not exist.
+fn decode_policy(profile: &str, json: &str, revision: i64) -> Result<Option<PolicyEntry>, PortError> {
+    if json.is_empty() {
+        return Ok(None);
+    }
+    let bad = |reason: String| PortError::BadPolicy { profile: profile.to_owned(), reason };
+    let policy: EffectivePolicy = serde_json::from_str(json).map_err(|error| bad(error.to_string()))?;
+    if policy.name != profile {
+        return Err(bad(format!("it describes port-profile '{}'", policy.name)));
+    }
+    Ok(Some(PolicyEntry { revision, policy }))
+}
+
+/// Awaits one call with [`CALL_TIMEOUT`].
+async fn call<T>(
+    name: &'static str,
+    request: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<T, PortError> {
+    match tokio::time::timeout(CALL_TIMEOUT, request).await {
+        Err(_) => Err(PortError::Supervisor {
+            call: name,
+            message: format!("no answer within {CALL_TIMEOUT:?}"),
+            uncertain: true,
+        }),
+        Ok(Err(status)) => Err(PortError::Supervisor {
+            call: name,
+            message: status.message().to_owned(),
+            // A refusal is certain; a broken connection may have carried the call out.
+            uncertain: matches!(
+                status.code(),
+                Code::Unavailable | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded | Code::Internal
+            ),
+        }),
+        Ok(Ok(response)) => Ok(response.into_inner()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::testing::access_policy;
+
+    #[test]
+    fn bind_replies_carry_the_policy_or_none() {
+        assert_eq!(decode_policy("web", "", 0).expect("none"), None);
+        let json = serde_json::to_string(&access_policy("web", 100)).expect("json");
+        let entry = decode_policy("web", &json, 9).expect("decoded").expect("some");
+        assert_eq!((entry.revision, entry.policy.access_vlan), (9, 100));
+        let error = decode_policy("db", &json, 9).expect_err("wrong profile");
+        assert!(error.to_string().contains("describes port-profile 'web'"), "{error}");
+        assert!(decode_policy("web", "{", 9).is_err());
+    }
+}

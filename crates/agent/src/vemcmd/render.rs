@@ -1,0 +1,390 @@
+//! `vemcmd`'s tables, laid out as on the Nexus 1000V's VEM (see `../shared/reference/nxos.md`).
+//! Pure: views in, text out.
+//!
+//! Where the original was poor: `show port` lists why a port is blocked under the table (the
+//! VEM left that to `show port-profile`), and `show drops` gives drops by reason per port
+//! (the VEM's `show port-drops` gave them by feature).
+
+use std::fmt::Write as _;
+
+use datapath::DEFAULT_MAC_AGING;
+
+use crate::local_api::CardInfo;
+use crate::ports::{MacView, PortView, PortsView, TraceView};
+use crate::status::ConnectionState;
+
+/// `vemcmd show card`, laid out as on the Nexus 1000V.
+pub fn render_card(card: &CardInfo) -> String {
+    let yes_no = |yes: bool| if yes { "Yes" } else { "No" };
+    let connected = card.state == ConnectionState::Connected;
+    let module = card.module.map_or_else(|| "none (never registered)".to_owned(), |m| m.to_string());
+    let heartbeat = card
+        .last_heartbeat_ack_ms
+        .map_or_else(|| "never".to_owned(), |ms| format!("{:.1} s ago", ms as f64 / 1000.0));
+    let state = match card.state {
+        ConnectionState::Connected => "connected",
+        ConnectionState::Headless => "headless",
+    };
+    let addresses = if card.addresses.is_empty() { "none".to_owned() } else { card.addresses.join(", ") };
+    let mut lines = vec![
+        format!("Card name: {}", card.card_name),
+        format!("Card UUID: {}", card.host_id),
+        format!("Switch name: {}", card.switch_name),
+        format!("Card slot (module): {module}"),
+        format!("Supervisor address: {}", card.supervisor),
+        format!("Supervisor state: {state}"),
+        format!("Card Headless Mode : {}", yes_no(!connected)),
+        format!("Heartbeat Set: {}", if connected { "True" } else { "False" }),
+        format!("Last heartbeat ack: {heartbeat}"),
+        format!("Max virtual ports: {}", card.max_virtual_ports),
+        format!("Port-profiles: {} (revision {})", card.policy_count, card.policy_revision),
+    ];
+    if let Some(revision) = card.supervisor_revision {
+        lines.push(format!("Supervisor config revision: {revision}"));
+    }
+    lines.push(format!("Management addresses: {addresses}"));
+    lines.push(format!("Software: {}", card.version));
+    lines.push(format!("Hardware: {}", card.hardware));
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+/// `vemcmd show port`.
+pub fn render_ports(view: &PortsView) -> String {
+    let mut text = String::from("  LTL   VSM Port  Admin Link  State  PC-LTL  SGID  Vem Port        Type\n");
+    for port in &view.ports {
+        // PC-LTL 0: not in a port-channel; SGID and Type are blank for vEthernets.
+        let line = format!(
+            "{:>5} {:>10} {:>6} {:>4} {:>6} {:>7} {:>5}  {}",
+            port.ltl,
+            format!("Veth{}", port.veth),
+            up_down(port.admin_up),
+            up_down(port.link_up),
+            if port.forwarding { "FWD" } else { "BLK" },
+            0,
+            "",
+            port.host_ifname,
+        );
+        let _ = writeln!(text, "{}", line.trim_end());
+    }
+    let blocked: Vec<&PortView> = view.ports.iter().filter(|port| !port.forwarding).collect();
+    if !blocked.is_empty() {
+        text.push('\n');
+        for port in blocked {
+            let _ = writeln!(text, "* Veth{} is blocked: {}", port.veth, port.reason);
+        }
+    }
+    text
+}
+
+/// `vemcmd show port vlans`.
+pub fn render_port_vlans(view: &PortsView) -> String {
+    let mut text = String::from(
+        "                          Native  VLAN   Allowed\n  LTL   VSM Port  Mode    VLAN    State  Vlans\n",
+    );
+    for port in &view.ports {
+        let mode = if port.mode == "trunk" { "T" } else { "A" };
+        let state = if port.forwarding { "FWD" } else { "BLK" };
+        let _ = writeln!(
+            text,
+            "{:>5} {:>10} {:>5} {:>7}    {:<6} {}",
+            port.ltl,
+            format!("Veth{}", port.veth),
+            mode,
+            port.vlan,
+            state,
+            port.allowed_vlans
+        );
+    }
+    text
+}
+
+/// `vemcmd show l2 VLAN` (or `all`): one block per VLAN.
+pub fn render_l2(entries: &[MacView], vlan: Option<u16>) -> String {
+    let mut vlans: Vec<u16> = entries.iter().map(|entry| entry.vlan).collect();
+    vlans.dedup();
+    if let Some(vlan) = vlan
+        && vlans.is_empty()
+    {
+        vlans.push(vlan);
+    }
+    let mut text = String::new();
+    for vlan in vlans {
+        let rows: Vec<&MacView> = entries.iter().filter(|entry| entry.vlan == vlan).collect();
+        let _ = writeln!(
+            text,
+            "VLAN {vlan}, MAC addresses {}, aging timeout {} s",
+            rows.len(),
+            DEFAULT_MAC_AGING.as_secs()
+        );
+        text.push_str("  Type         MAC Address   LTL   timeout  Port\n");
+        for row in rows {
+            let _ = writeln!(
+                text,
+                "  {:<8} {:>17} {:>5} {:>9}  {}",
+                row.kind, row.mac, row.ltl, row.age_secs, row.port
+            );
+        }
+    }
+    if text.is_empty() {
+        text.push_str("no MAC addresses\n");
+    }
+    text
+}
+
+/// `vemcmd show stats`: every port's counters.
+pub fn render_stats(view: &PortsView) -> String {
+    let mut text = String::from(
+        "  LTL   VSM Port      RxPkts       RxBytes   RxUcast   RxMcast   RxBcast      TxPkts       TxBytes   TxUcast   TxMcast   TxBcast   TxFlood   RxDrops   TxDrops\n",
+    );
+    for port in &view.ports {
+        let (rx, tx) = (&port.rx, &port.tx);
+        let _ = writeln!(
+            text,
+            "{:>5} {:>10} {:>11} {:>13} {:>9} {:>9} {:>9} {:>11} {:>13} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            port.ltl,
+            format!("Veth{}", port.veth),
+            rx.packets,
+            rx.bytes,
+            rx.unicast,
+            rx.multicast,
+            rx.broadcast,
+            tx.packets,
+            tx.bytes,
+            tx.unicast,
+            tx.multicast,
+            tx.broadcast,
+            tx.flood,
+            port.rx_drops,
+            port.tx_drops
+        );
+    }
+    text
+}
+
+/// `vemcmd show drops`: drops by reason, per port, then for the whole switch.
+pub fn render_drops(view: &PortsView) -> String {
+    let mut text = String::from("  LTL   VSM Port  Reason                                          Drops\n");
+    for port in &view.ports {
+        for drop in &port.drops {
+            let _ = writeln!(
+                text,
+                "{:>5} {:>10}  {:<40} {:>12}",
+                port.ltl,
+                format!("Veth{}", port.veth),
+                drop.reason,
+                drop.count
+            );
+        }
+    }
+    for drop in &view.total_drops {
+        let _ = writeln!(text, "Total {:>10}  {:<40} {:>12}", "", drop.reason, drop.count);
+    }
+    let total: u64 = view.total_drops.iter().map(|drop| drop.count).sum();
+    let _ = writeln!(text, "Total {:>10}  {:<40} {:>12}", "", "all reasons", total);
+    text
+}
+
+/// `vemcmd trace`: the frame's way through the datapath, one decision a line.
+pub fn render_trace(view: &TraceView) -> String {
+    let mut text = format!("trace: in {}\n", view.port);
+    for line in &view.lines {
+        let _ = writeln!(text, "  {line}");
+    }
+    text
+}
+
+fn up_down(up: bool) -> &'static str {
+    if up { "UP" } else { "DOWN" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{DropCount, Traffic};
+
+    fn card(state: ConnectionState) -> CardInfo {
+        CardInfo {
+            card_name: "bilbo".into(),
+            host_id: "80c34566-7e89-4601-b4f9-001a64dc9054".into(),
+            switch_name: "switch".into(),
+            module: Some(3),
+            supervisor: "http://127.0.0.1:7400".into(),
+            state,
+            last_heartbeat_ack_ms: Some(420),
+            policy_count: 2,
+            policy_revision: 7,
+            supervisor_revision: Some(7),
+            max_virtual_ports: 248,
+            addresses: vec!["10.77.0.11".into()],
+            hardware: "Linux 6.1 x86_64".into(),
+            version: "0.1.0".into(),
+        }
+    }
+
+    #[test]
+    fn show_card_layout() {
+        let text = render_card(&card(ConnectionState::Connected));
+        assert_eq!(
+            text,
+            "Card name: bilbo\n\
+             Card UUID: 80c34566-7e89-4601-b4f9-001a64dc9054\n\
+             Switch name: switch\n\
+             Card slot (module): 3\n\
+             Supervisor address: http://127.0.0.1:7400\n\
+             Supervisor state: connected\n\
+             Card Headless Mode : No\n\
+             Heartbeat Set: True\n\
+             Last heartbeat ack: 0.4 s ago\n\
+             Max virtual ports: 248\n\
+             Port-profiles: 2 (revision 7)\n\
+             Supervisor config revision: 7\n\
+             Management addresses: 10.77.0.11\n\
+             Software: 0.1.0\n\
+             Hardware: Linux 6.1 x86_64\n"
+        );
+        let headless = render_card(&CardInfo {
+            module: None,
+            last_heartbeat_ack_ms: None,
+            ..card(ConnectionState::Headless)
+        });
+        for line in [
+            "Card slot (module): none (never registered)",
+            "Supervisor state: headless",
+            "Card Headless Mode : Yes",
+            "Heartbeat Set: False",
+            "Last heartbeat ack: never",
+        ] {
+            assert!(headless.contains(line), "{line:?} missing from\n{headless}");
+        }
+    }
+
+    fn port(veth: u32, forwarding: bool) -> PortView {
+        PortView {
+            ltl: 48 + veth,
+            veth,
+            iface_id: format!("port-{veth}"),
+            host_ifname: format!("sy00000000{veth:02}_0"),
+            profile: "vlan100".into(),
+            owner_name: format!("web{veth}"),
+            container_ifname: "eth0".into(),
+            mac: format!("02:00:00:00:00:{veth:02x}"),
+            admin_up: forwarding,
+            link_up: true,
+            forwarding,
+            reason: if forwarding { String::new() } else { "port-profile not found".into() },
+            mode: "access".into(),
+            vlan: 100,
+            allowed_vlans: "100".into(),
+            rx: Traffic { packets: 12, bytes: 1200, unicast: 10, multicast: 1, broadcast: 1, flood: 0 },
+            tx: Traffic { packets: 9, bytes: 900, unicast: 8, multicast: 0, broadcast: 1, flood: 2 },
+            drops: if forwarding {
+                vec![]
+            } else {
+                vec![DropCount { reason: "port-profile not found".into(), count: 3 }]
+            },
+            rx_drops: if forwarding { 0 } else { 3 },
+            tx_drops: 0,
+        }
+    }
+
+    fn ports() -> PortsView {
+        PortsView {
+            ports: vec![port(1, true), port(2, false)],
+            total_drops: vec![DropCount { reason: "port-profile not found".into(), count: 3 }],
+        }
+    }
+
+    #[test]
+    fn show_port_layout() {
+        assert_eq!(
+            render_ports(&ports()),
+            "  LTL   VSM Port  Admin Link  State  PC-LTL  SGID  Vem Port        Type\n\
+             \x20  49      Veth1     UP   UP    FWD       0        sy0000000001_0\n\
+             \x20  50      Veth2   DOWN   UP    BLK       0        sy0000000002_0\n\
+             \n\
+             * Veth2 is blocked: port-profile not found\n"
+        );
+    }
+
+    #[test]
+    fn show_port_vlans_layout() {
+        assert_eq!(
+            render_port_vlans(&ports()),
+            "                          Native  VLAN   Allowed\n\
+             \x20 LTL   VSM Port  Mode    VLAN    State  Vlans\n\
+             \x20  49      Veth1     A     100    FWD    100\n\
+             \x20  50      Veth2     A     100    BLK    100\n"
+        );
+    }
+
+    #[test]
+    fn show_l2_layout() {
+        let entries = [
+            MacView {
+                vlan: 100,
+                mac: "02:00:00:00:00:01".into(),
+                kind: "Static".into(),
+                ltl: 49,
+                port: "Veth1".into(),
+                age_secs: 0,
+            },
+            MacView {
+                vlan: 100,
+                mac: "02:00:00:00:00:09".into(),
+                kind: "Dynamic".into(),
+                ltl: 50,
+                port: "Veth2".into(),
+                age_secs: 12,
+            },
+        ];
+        assert_eq!(
+            render_l2(&entries, Some(100)),
+            "VLAN 100, MAC addresses 2, aging timeout 300 s\n\
+             \x20 Type         MAC Address   LTL   timeout  Port\n\
+             \x20 Static   02:00:00:00:00:01    49         0  Veth1\n\
+             \x20 Dynamic  02:00:00:00:00:09    50        12  Veth2\n"
+        );
+        assert_eq!(
+            render_l2(&[], Some(7)),
+            "VLAN 7, MAC addresses 0, aging timeout 300 s\n  Type         MAC Address   LTL   timeout  Port\n"
+        );
+        assert_eq!(render_l2(&[], None), "no MAC addresses\n");
+    }
+
+    #[test]
+    fn show_stats_and_drops_layouts() {
+        let stats = render_stats(&ports());
+        let lines: Vec<&str> = stats.lines().collect();
+        assert_eq!(lines.len(), 3);
+        let columns: Vec<&str> = lines[2].split_whitespace().collect();
+        assert_eq!(
+            columns,
+            ["50", "Veth2", "12", "1200", "10", "1", "1", "9", "900", "8", "0", "1", "2", "3", "0"]
+        );
+        assert_eq!(lines[0].split_whitespace().count(), 16, "{}", lines[0]);
+
+        let drops = render_drops(&ports());
+        let lines: Vec<&str> = drops.lines().collect();
+        assert_eq!(lines.len(), 4, "{drops}");
+        assert!(
+            lines[1].starts_with("   50      Veth2  port-profile not found") && lines[1].ends_with(" 3"),
+            "{drops}"
+        );
+        assert!(lines[2].starts_with("Total") && lines[2].contains("port-profile not found"), "{drops}");
+        assert!(
+            lines[3].starts_with("Total") && lines[3].contains("all reasons") && lines[3].ends_with(" 3"),
+            "{drops}"
+        );
+    }
+
+    #[test]
+    fn trace_layout() {
+        let view = TraceView {
+            port: "Veth1 (LTL 49)".into(),
+            lines: vec!["frame x".into(), "dropped: port down".into()],
+        };
+        assert_eq!(render_trace(&view), "trace: in Veth1 (LTL 49)\n  frame x\n  dropped: port down\n");
+    }
+}

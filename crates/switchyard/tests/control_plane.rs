@@ -149,11 +149,6 @@ fn supervisor_kill9_keeps_profiles_and_module_numbers() {
     let detected: Vec<&str> = log.lines().filter(|l| l.contains("Host bilbo detected as module")).collect();
     assert!(detected.len() >= 2, "{log}");
     assert!(detected.iter().all(|l| l.ends_with("Host bilbo detected as module 3")), "{log}");
-    assert_eq!(
-        log.matches("%VEM_MGR-2-VEM_MGR_DETECTED: Host bilbo detected as module 3").count(),
-        1,
-        "{log}"
-    );
 }
 
 #[test]

@@ -2,11 +2,12 @@
 //! `supervisor` → `supervisor::run`, `agent` → `agent::run`, `vemcmd` → `agent::vemcmd`,
 //! `shell` → a REST client of the supervisor, `demo` → all of them together on this machine.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use agent::ports::{AttachSpec, DetachSpec, TargetSpec};
+use clap::{ArgGroup, Parser, Subcommand};
 
 /// Where every subcommand keeps its state unless told otherwise.
 const DEFAULT_DATA_DIR: &str = "/var/lib/switchyard";
@@ -75,6 +76,21 @@ enum Command {
         #[arg(required = true, trailing_var_arg = true)]
         args: Vec<String>,
     },
+    /// Attach a container to the switch: the seed's manual steps in one go. A veth pair is made,
+    /// one end goes into the container's network namespace as `eth0` (with the MAC, address,
+    /// gateway and MTU given), the other end is switched by this host's agent under port-profile
+    /// P. Prints `VethernetN` once the port's policy is in force: no packet passes unpoliced.
+    #[command(after_help = "Examples:\n  \
+        switchyard attach --netns web1 --profile vlan100 --ip 10.100.0.11/24\n  \
+        switchyard attach --container web2 --profile vlan100 --ip 10.100.0.12/24 --gateway 10.100.0.1\n\n\
+        A profile that does not exist yet is accepted: the port stays down (port-profile not found)\n\
+        and comes up by itself once the profile is created. The agent must be connected to its\n\
+        supervisor, which numbers the port; the attach fails (and leaves nothing behind) otherwise.")]
+    Attach(AttachArgs),
+    /// Detach a container's port: out of the switch, the veth pair deleted (no link left), the
+    /// VethN binding released — or kept, for `port-binding static` profiles. Name the port by
+    /// iface-id, by vEthernet number, or by the container's namespace and interface name.
+    Detach(DetachArgs),
     /// Run a supervisor and two agents on this machine with the seed's port-profiles, show the
     /// result, and clean up.
     Demo(switchyard::demo::DemoArgs),
@@ -124,7 +140,128 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => switchyard::demo::run(&args),
+        Command::Attach(args) => attach(args),
+        Command::Detach(args) => detach(args),
     }
+}
+
+/// Whose network namespace: exactly one of `--pid`, `--netns`, `--container`.
+#[derive(Debug, clap::Args)]
+struct TargetArgs {
+    /// The process whose network namespace it is (e.g. a container's init).
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
+    /// A named network namespace (`ip netns add NAME`).
+    #[arg(long, value_name = "NAME")]
+    netns: Option<String>,
+    /// A Docker container, by name or id (its PID comes from the Docker engine).
+    #[arg(long, value_name = "NAME")]
+    container: Option<String>,
+}
+
+impl TargetArgs {
+    fn spec(self) -> Option<TargetSpec> {
+        match (self.pid, self.netns, self.container) {
+            (Some(pid), _, _) => Some(TargetSpec::Pid(pid)),
+            (_, Some(name), _) => Some(TargetSpec::Netns(name)),
+            (_, _, Some(name)) => Some(TargetSpec::Container(name)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["pid", "netns", "container"])))]
+struct AttachArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The port-profile the port inherits (`port-profile type vethernet P`).
+    #[arg(long, value_name = "P")]
+    profile: String,
+    /// The container interface's address and prefix length.
+    #[arg(long, value_name = "CIDR")]
+    ip: Option<String>,
+    /// The default route's next hop (needs --ip; outside its subnet it is added on-link).
+    #[arg(long, value_name = "IP")]
+    gateway: Option<Ipv4Addr>,
+    /// The container interface's MAC; by default derived from the iface-id (locally administered).
+    #[arg(long, value_name = "MAC")]
+    mac: Option<String>,
+    /// The MTU of both ends (default: the kernel's, 1500).
+    #[arg(long, value_name = "N")]
+    mtu: Option<u32>,
+    /// The interface's name inside the container.
+    #[arg(long, value_name = "NAME", default_value = agent::attach::DEFAULT_IFNAME)]
+    ifname: String,
+    /// The owner's name in `show interface virtual` (default: the container or namespace name).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// The port's stable identity (OVSDB's external_ids:iface-id); a uuid is generated if absent.
+    #[arg(long, value_name = "ID")]
+    iface_id: Option<String>,
+    /// The agent's data dir (where `agent.sock` lives).
+    #[arg(long, default_value = DEFAULT_DATA_DIR, env = "SWITCHYARD_DATA_DIR")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(ArgGroup::new("port").required(true).args(["iface_id", "vethernet", "pid", "netns", "container"])))]
+struct DetachArgs {
+    /// The port's iface-id.
+    #[arg(long, value_name = "ID")]
+    iface_id: Option<String>,
+    /// The vEthernet number (`3`, `Veth3` or `Vethernet3`).
+    #[arg(long, value_name = "N", value_parser = agent::ports::parse_vethernet)]
+    vethernet: Option<u32>,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// With --pid/--netns/--container: the interface's name inside the container.
+    #[arg(long, value_name = "NAME", default_value = agent::attach::DEFAULT_IFNAME)]
+    ifname: String,
+    /// The agent's data dir (where `agent.sock` lives).
+    #[arg(long, default_value = DEFAULT_DATA_DIR, env = "SWITCHYARD_DATA_DIR")]
+    data_dir: PathBuf,
+}
+
+fn attach(args: AttachArgs) -> anyhow::Result<ExitCode> {
+    let target = args.target.spec().ok_or_else(|| anyhow::anyhow!("give --pid, --netns or --container"))?;
+    let spec = AttachSpec {
+        target,
+        profile: args.profile,
+        ip: args.ip,
+        gateway: args.gateway,
+        mac: args.mac,
+        mtu: args.mtu,
+        ifname: Some(args.ifname),
+        name: args.name,
+        iface_id: args.iface_id,
+    };
+    // Refuse typos here, before the agent does anything.
+    spec.to_request(spec.iface_id.as_deref().unwrap_or("check"))?;
+    let attached = agent::local_api::client::attach(&args.data_dir, &spec)?;
+    println!("Vethernet{}", attached.veth);
+    if !attached.up {
+        eprintln!(
+            "note: Vethernet{} is down ({}); it comes up by itself when that changes",
+            attached.veth, attached.reason
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn detach(args: DetachArgs) -> anyhow::Result<ExitCode> {
+    let port = match (args.iface_id, args.vethernet, args.target.spec()) {
+        (Some(iface_id), _, _) => DetachSpec::IfaceId(iface_id),
+        (_, Some(veth), _) => DetachSpec::Vethernet(veth),
+        (_, _, Some(target)) => DetachSpec::Interface { target, ifname: args.ifname },
+        _ => anyhow::bail!("give --iface-id, --vethernet, or --pid/--netns/--container"),
+    };
+    let detached = agent::local_api::client::detach(&args.data_dir, &port)?;
+    println!("Vethernet{}", detached.veth);
+    if detached.binding == "pending" {
+        eprintln!("note: the supervisor is unreachable; the agent releases the binding when it answers");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

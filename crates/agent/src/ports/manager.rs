@@ -266,6 +266,8 @@ impl PortManager {
                 Err(error) => tracing::warn!("cannot release the binding of iface-id {iface_id}: {error}"),
             }
         }
+        let applied = Arc::clone(&inner.applied);
+        changed |= inner.table.forget_caught_up_policies(&applied);
         if changed {
             self.program(&inner).await;
             if let Err(error) = self.save(&inner.table).await {
@@ -416,6 +418,8 @@ impl PortManager {
     ) -> Result<AttachedView, PortError> {
         let ltl = record.ltl;
         inner.table.insert(record.clone());
+        let applied = Arc::clone(&inner.applied);
+        inner.table.forget_caught_up_policies(&applied);
         let config = inner.table.port_config(ltl, &inner.applied);
         let state = PortState::of(inner.table.effective_policies(&inner.applied).get(&record.profile));
         let added = match config {

@@ -6,7 +6,7 @@
 pub mod frame;
 pub mod render;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::local_api::client::{self, SHOW_TIMEOUT};
 use crate::local_api::{ClientError, Request, Response, to_hex};
@@ -52,9 +52,12 @@ enum PortsTable {
 }
 
 /// Runs one vemcmd command (`args` such as `["show", "card"]`) against the agent whose data
-/// dir is `data_dir`, and returns the text to print.
+/// dir is `data_dir`, and returns the text to print. A `--data-dir D` among `args` (typed
+/// after the command, where the binary's parser leaves it to the command) overrides `data_dir`.
 pub fn run(data_dir: &Path, args: &[String]) -> Result<String, VemcmdError> {
-    let command = parse(args)?;
+    let (data_dir, args) = split_data_dir(data_dir, args)?;
+    let data_dir = data_dir.as_path();
+    let command = parse(&args)?;
     let request = match &command {
         Command::Card => Request::ShowCard,
         Command::Ports(_) => Request::ShowPorts,
@@ -74,6 +77,25 @@ pub fn run(data_dir: &Path, args: &[String]) -> Result<String, VemcmdError> {
         (_, other) => return Err(client::unexpected(&other).into()),
     };
     Ok(text)
+}
+
+/// Takes `--data-dir D` (or `--data-dir=D`) out of `args`.
+fn split_data_dir(data_dir: &Path, args: &[String]) -> Result<(PathBuf, Vec<String>), VemcmdError> {
+    let mut chosen = data_dir.to_owned();
+    let mut rest = Vec::with_capacity(args.len());
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        if word == "--data-dir" {
+            let dir =
+                words.next().ok_or_else(|| VemcmdError::Usage("--data-dir needs a directory".into()))?;
+            chosen = PathBuf::from(dir);
+        } else if let Some(dir) = word.strip_prefix("--data-dir=") {
+            chosen = PathBuf::from(dir);
+        } else {
+            rest.push(word.clone());
+        }
+    }
+    Ok((chosen, rest))
 }
 
 fn parse(args: &[String]) -> Result<Command, VemcmdError> {
@@ -136,6 +158,19 @@ mod tests {
         let error = parse(&args("trace --in Veth1 src x")).expect_err("bad frame").to_string();
         assert!(error.starts_with("trace: "), "{error}");
         assert!(parse(&args("trace")).expect_err("no port").to_string().contains("trace --in PORT"));
+    }
+
+    #[test]
+    fn a_data_dir_after_the_command_is_taken_out() {
+        let (dir, rest) =
+            split_data_dir(Path::new("/default"), &args("show stats --data-dir /d")).expect("ok");
+        assert_eq!((dir, rest), (PathBuf::from("/d"), args("show stats")));
+        let (dir, rest) =
+            split_data_dir(Path::new("/default"), &args("--data-dir=/e show port")).expect("ok");
+        assert_eq!((dir, rest), (PathBuf::from("/e"), args("show port")));
+        let (dir, _) = split_data_dir(Path::new("/default"), &args("show port")).expect("ok");
+        assert_eq!(dir, PathBuf::from("/default"));
+        assert!(split_data_dir(Path::new("/default"), &args("show port --data-dir")).is_err());
     }
 
     #[test]

@@ -287,6 +287,8 @@ fn is_unknown_method(error: &Value) -> bool {
 mod tests {
     #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+    use proptest::prelude::*;
+
     use super::*;
 
     const BRIDGE: &str = "sy-br";
@@ -520,6 +522,95 @@ mod tests {
         };
         assert_eq!(*done, ticket);
         assert!(error.to_string().contains("constraint violation (bad)"), "{error}");
+    }
+
+    /// Any JSON value, nested a few levels.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            prop::sample::select(vec![
+                "uuid",
+                "set",
+                "map",
+                "named-uuid",
+                "insert",
+                "modify",
+                "delete",
+                "initial",
+                "name",
+                "ports",
+                "external_ids",
+                MONITOR_ID,
+                "update2",
+                "echo",
+                "Interface"
+            ])
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "id",
+                        "method",
+                        "params",
+                        "result",
+                        "error",
+                        "Port",
+                        "Interface",
+                        "Bridge",
+                        "Open_vSwitch",
+                        "p",
+                        "i",
+                        "b",
+                        "root",
+                        "insert",
+                        "modify",
+                        "delete",
+                        "initial",
+                        "name",
+                        "interfaces",
+                        "ports"
+                    ]),
+                    inner,
+                    0..4,
+                )
+                .prop_map(|map| Value::Object(map.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic_a_session(chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..8)) {
+            let mut session = synced();
+            for chunk in &chunks {
+                if session.receive(chunk).is_err() {
+                    break;
+                }
+            }
+        }
+
+        #[test]
+        fn random_messages_never_panic_a_session(
+            values in prop::collection::vec(any_json(), 1..6),
+            as_updates in any::<bool>(),
+        ) {
+            let mut session = synced();
+            for value in values {
+                let message = if as_updates {
+                    json!({"id": null, "method": "update2", "params": [MONITOR_ID, value]})
+                } else {
+                    value
+                };
+                let _ = session.receive(message.to_string().as_bytes());
+                let _ = session.take_transmit();
+                while session.poll_event().is_some() {}
+            }
+        }
     }
 
     #[test]

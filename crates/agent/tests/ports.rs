@@ -326,3 +326,25 @@ async fn detach_leaves_no_link_and_failed_attaches_leave_nothing() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_removed_without_detach_is_forgotten() {
+    bounded(async {
+        let (supervisor, host) = setup().await;
+        let c = Container::new("10.91.5.1");
+        let port = host.attach(c.spec("web")).await.unwrap();
+        let _g = guard(&port);
+        drop(c); // the namespace goes, and the veth pair with it
+        eventually("the agent to forget the port", REPORT_PATIENCE, || async {
+            host.ports().await.ports.is_empty()
+        })
+        .await;
+        eventually("IF_DETACHED", Duration::from_secs(5), || async {
+            count(&supervisor.events().await, &format!("Interface Vethernet{} is detached", port.veth)) == 1
+        })
+        .await;
+        let file = std::fs::read_to_string(host.data_dir().join("ports.json")).unwrap();
+        assert!(!file.contains(&port.iface_id), "{file}");
+    })
+    .await;
+}

@@ -23,8 +23,9 @@ pub async fn follow_policies(ports: Arc<PortManager>, mut feed: PolicyFeed) {
     }
 }
 
-/// Reports every [`REPORT_INTERVAL`], and on every (re)connection binds the ports again and
-/// releases the bindings of ports that left meanwhile, then reports. Ends when the agent stops.
+/// Every [`REPORT_INTERVAL`] forgets the ports whose link vanished (a container removed without
+/// a detach) and reports; on every (re)connection binds the ports again and releases the
+/// bindings of ports that left meanwhile, then reports. Ends when the agent stops.
 pub async fn report_and_rebind(ports: Arc<PortManager>, mut status: watch::Receiver<AgentStatus>) {
     let mut tick = tokio::time::interval(REPORT_INTERVAL);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -39,7 +40,10 @@ pub async fn report_and_rebind(ports: Arc<PortManager>, mut status: watch::Recei
         }
         session = current;
         tokio::select! {
-            _ = tick.tick() => ports.report_logged().await,
+            _ = tick.tick() => {
+                ports.forget_vanished().await;
+                ports.report_logged().await;
+            }
             changed = status.changed() => {
                 if changed.is_err() {
                     return;

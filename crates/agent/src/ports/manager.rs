@@ -15,14 +15,14 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datapath::{PortId, PortStats};
+use datapath::PortId;
 use tokio::sync::{Mutex, watch};
 
 use super::PortError;
 use super::record::{PortRecord, PortsFile};
 use super::rpc::PortRpc;
 use super::spec::{AttachSpec, DetachSpec, TargetSpec, parse_vethernet};
-use super::status::{self, PortState};
+use super::status::{self, Counted, PortState};
 use super::table::PortTable;
 use super::view::{self, AttachedView, DetachedView, MacView, PortsView, TraceView};
 use crate::MAX_VIRTUAL_PORTS;
@@ -226,6 +226,47 @@ impl PortManager {
     pub async fn apply_policies(&self) -> bool {
         let mut inner = self.inner.lock().await;
         self.apply_latest(&mut inner).await
+    }
+
+    /// Forgets the ports whose host end is gone (the container's namespace went away without a
+    /// detach): out of the dataplane, binding released (or queued). True when any was.
+    pub async fn forget_vanished(&self) -> bool {
+        let links = match list_switchyard_links().await {
+            Ok(links) => links,
+            Err(error) => {
+                tracing::debug!("cannot list host interfaces: {error}");
+                return false;
+            }
+        };
+        let mut inner = self.inner.lock().await;
+        let vanished: Vec<PortRecord> = inner
+            .table
+            .iter()
+            .filter(|record| {
+                !links
+                    .iter()
+                    .any(|link| link.host_ifname == record.host_ifname && link.iface_id == record.iface_id)
+            })
+            .cloned()
+            .collect();
+        for record in &vanished {
+            tracing::info!(
+                "Vethernet{} ({}) is gone from the host: forgetting it",
+                record.veth,
+                record.host_ifname
+            );
+            if let Err(error) = self.dataplane.remove_port(PortId(record.ltl)).await {
+                tracing::debug!("{error}");
+            }
+            inner.table.remove(record.ltl);
+            self.release(&mut inner.table, &record.iface_id).await;
+        }
+        if !vanished.is_empty()
+            && let Err(error) = self.save(&inner.table).await
+        {
+            tracing::error!("{error}");
+        }
+        !vanished.is_empty()
     }
 
     /// Binds every port again (same VethN: the supervisor recognises them) and releases the
@@ -514,14 +555,17 @@ impl PortManager {
     }
 
     /// Every port's counters, by LTL.
-    async fn stats(&self, table: &PortTable) -> BTreeMap<u32, PortStats> {
-        let mut stats = BTreeMap::new();
+    async fn stats(&self, table: &PortTable) -> BTreeMap<u32, Counted> {
+        let devices = self.dataplane.devices().await.unwrap_or_default();
+        let mut counted = BTreeMap::new();
         for record in table.iter() {
-            if let Ok(Some(port)) = self.dataplane.port_stats(PortId(record.ltl)).await {
-                stats.insert(record.ltl, port);
+            let port = PortId(record.ltl);
+            if let Ok(Some(stats)) = self.dataplane.port_stats(port).await {
+                let device = devices.iter().find(|device| device.port == port).map(|device| device.counters);
+                counted.insert(record.ltl, Counted { stats, device: device.unwrap_or_default() });
             }
         }
-        stats
+        counted
     }
 
     async fn save(&self, table: &PortTable) -> Result<(), PortError> {

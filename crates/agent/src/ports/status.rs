@@ -7,6 +7,7 @@ use config::{EffectivePolicy, SwitchportMode};
 use datapath::{Direction, MacKind, MacTableRow, PortStats, Segment};
 
 use super::table::PortTable;
+use crate::dataplane::DeviceCounters;
 
 /// Why a port is down, in the words of `show interface brief` (the supervisor's
 /// `down_reason`s).
@@ -53,8 +54,39 @@ impl PortState {
     }
 }
 
-/// A port's datapath counters as the protocol carries them.
-pub fn counters(stats: &PortStats) -> proto::PortCounters {
+/// What was counted for one port: by the datapath, and by its device (frames lost before the
+/// datapath saw them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counted {
+    pub stats: PortStats,
+    pub device: DeviceCounters,
+}
+
+impl Counted {
+    /// Frames the port's device lost on the way in, by reason: (name, words, count). The
+    /// datapath never saw them, so its drop counters cannot hold them.
+    pub fn device_drops(&self) -> [(&'static str, &'static str, u64); 2] {
+        [
+            ("rx_buffer_full", "receive buffer full (dropped by the kernel)", self.device.rx_kernel_drops),
+            ("rx_error", "receive error", self.device.rx_errors),
+        ]
+    }
+
+    /// Every input drop: the datapath's and the device's.
+    pub fn rx_drops(&self) -> u64 {
+        let device: u64 = self.device_drops().iter().map(|(_, _, count)| count).sum();
+        self.stats.drops.in_direction(Direction::Input) + device
+    }
+
+    /// Every output drop.
+    pub fn tx_drops(&self) -> u64 {
+        self.stats.drops.in_direction(Direction::Output)
+    }
+}
+
+/// A port's counters as the protocol carries them.
+pub fn counters(counted: &Counted) -> proto::PortCounters {
+    let stats = &counted.stats;
     proto::PortCounters {
         rx_packets: stats.rx.packets,
         rx_bytes: stats.rx.bytes,
@@ -67,25 +99,27 @@ pub fn counters(stats: &PortStats) -> proto::PortCounters {
         tx_multicast: stats.tx.multicast,
         tx_broadcast: stats.tx.broadcast,
         tx_flood: stats.tx.flood,
-        rx_drops: stats.drops.in_direction(Direction::Input),
-        tx_drops: stats.drops.in_direction(Direction::Output),
+        rx_drops: counted.rx_drops(),
+        tx_drops: counted.tx_drops(),
         drops_by_reason: stats
             .drops
             .iter()
+            .map(|(reason, count)| (reason.name(), count))
+            .chain(counted.device_drops().into_iter().map(|(name, _, count)| (name, count)))
             .filter(|(_, count)| *count > 0)
-            .map(|(reason, count)| (reason.name().to_owned(), count))
+            .map(|(name, count)| (name.to_owned(), count))
             .collect::<HashMap<_, _>>(),
     }
 }
 
-/// The complete report of this host: every port with its state and counters (`stats` by LTL),
+/// The complete report of this host: every port with its state and counters (`counted` by LTL),
 /// and the MAC table's VLAN entries.
 pub fn report(
     module: u32,
     host_id: &str,
     table: &PortTable,
     states: &BTreeMap<String, PortState>,
-    stats: &BTreeMap<u32, PortStats>,
+    counted: &BTreeMap<u32, Counted>,
     macs: &[MacTableRow],
 ) -> proto::PortReport {
     let ports = table
@@ -99,7 +133,7 @@ pub fn report(
                 reason: state.reason.to_owned(),
                 mode: state.mode.to_owned(),
                 vlan: u32::from(state.vlan),
-                counters: Some(stats.get(&record.ltl).map(counters).unwrap_or_default()),
+                counters: Some(counted.get(&record.ltl).map(counters).unwrap_or_default()),
             }
         })
         .collect();
@@ -160,10 +194,11 @@ mod tests {
             ("port-1".to_owned(), PortState::of(Some(&access_policy("web", 100)))),
             ("port-2".to_owned(), PortState::of(None)),
         ]);
-        let mut stats = PortStats::default();
-        stats.rx.packets = 5;
-        stats.tx.flood = 2;
-        let stats = BTreeMap::from([(49, stats)]);
+        let mut counted = Counted::default();
+        counted.stats.rx.packets = 5;
+        counted.stats.tx.flood = 2;
+        counted.device.rx_kernel_drops = 4;
+        let stats = BTreeMap::from([(49, counted)]);
         let macs = [
             MacTableRow {
                 segment: Segment::Vlan(100),
@@ -185,7 +220,8 @@ mod tests {
         let first = &report.ports[0];
         assert_eq!((first.veth, first.up, first.vlan, first.mode.as_str()), (1, true, 100, "access"));
         let counters = first.counters.as_ref().expect("counters");
-        assert_eq!((counters.rx_packets, counters.tx_flood), (5, 2));
+        assert_eq!((counters.rx_packets, counters.tx_flood, counters.rx_drops), (5, 2, 4));
+        assert_eq!(counters.drops_by_reason, HashMap::from([("rx_buffer_full".to_owned(), 4)]));
         let second = &report.ports[1];
         assert_eq!((second.up, second.reason.as_str()), (false, "port-profile not found"));
         assert_eq!(second.counters, Some(proto::PortCounters::default()));
@@ -214,8 +250,8 @@ mod tests {
         let mut rx = RxBatch::new(1, 128);
         assert!(rx.push(PortId(49), &[0xff; 60]));
         datapath.process(std::time::Duration::ZERO, &rx, &mut TxBatch::new(4));
-        let stats = datapath.port_stats(PortId(49)).expect("stats");
-        let counters = counters(stats);
+        let stats = datapath.port_stats(PortId(49)).expect("stats").clone();
+        let counters = counters(&Counted { stats, device: DeviceCounters::default() });
         assert_eq!(counters.drops_by_reason, HashMap::from([("profile_missing".to_owned(), 1)]));
         assert_eq!((counters.rx_drops, counters.tx_drops), (1, 0));
     }

@@ -1,13 +1,11 @@
 //! What the local API answers about ports: plain data that `vemcmd` and `switchyard attach`
 //! print. Built here from the table, the datapath config and counters, pure.
 
-use datapath::{
-    Direction, DropCounters, MacKind, MacTableRow, PortConfig, PortMode, PortStats, Segment, TrafficCounters,
-};
+use datapath::{DropCounters, MacKind, MacTableRow, PortConfig, PortMode, Segment, TrafficCounters};
 use serde::{Deserialize, Serialize};
 
 use super::record::PortRecord;
-use super::status::PortState;
+use super::status::{Counted, PortState};
 
 /// The answer to an attach.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,7 +150,7 @@ pub fn port_view(
     record: &PortRecord,
     config: &PortConfig,
     state: PortState,
-    stats: Option<&PortStats>,
+    counted: Option<&Counted>,
     link_up: bool,
 ) -> PortView {
     let (mode, vlan, allowed_vlans) = match &config.mode {
@@ -160,7 +158,16 @@ pub fn port_view(
         PortMode::Access { segment } => ("access", 0, segment.to_string()),
         PortMode::Trunk { allowed, native } => ("trunk", *native, allowed.to_string()),
     };
-    let stats = stats.cloned().unwrap_or_default();
+    let counted = counted.cloned().unwrap_or_default();
+    let stats = &counted.stats;
+    let mut drops = drop_counts(&stats.drops);
+    drops.extend(
+        counted
+            .device_drops()
+            .into_iter()
+            .filter(|(_, _, count)| *count > 0)
+            .map(|(_, reason, count)| DropCount { reason: reason.to_owned(), count }),
+    );
     PortView {
         ltl: record.ltl,
         veth: record.veth,
@@ -179,9 +186,9 @@ pub fn port_view(
         allowed_vlans,
         rx: Traffic::from(&stats.rx),
         tx: Traffic::from(&stats.tx),
-        drops: drop_counts(&stats.drops),
-        rx_drops: stats.drops.in_direction(Direction::Input),
-        tx_drops: stats.drops.in_direction(Direction::Output),
+        rx_drops: counted.rx_drops(),
+        tx_drops: counted.tx_drops(),
+        drops,
     }
 }
 

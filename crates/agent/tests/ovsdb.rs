@@ -73,11 +73,28 @@ async fn seed_add_port_without_no_wait_returns_promptly_with_the_columns_written
         vsctl_ok(&server, &["get", "open_vswitch", ".", "next_cfg"])
     );
 
+    // Twenty more, one after another, as a host starting containers would.
+    let mut times = Vec::new();
+    for n in 0..20 {
+        let (output, took) = timed_vsctl(
+            &server,
+            &seed_add_port(BRIDGE, &format!("veth-many{n}"), &format!("id-many{n}"), None),
+        );
+        assert!(output.status.success() && output.stderr.is_empty(), "{}", stderr(&output));
+        times.push(took);
+    }
+    times.sort_unstable();
+    println!("20 more add-ports: median {:?}, max {:?}", times[10], times[19]);
+    assert!(times[19] < PROMPT, "{times:?}");
+    assert_eq!(agent.view_where("21 ports", |view| view.desired.len() == 21).await.rejected.len(), 0);
+    assert_eq!(vsctl_ok(&server, &["get", "interface", "veth-many19", "ofport"]), "21");
+
     let (output, took) = timed_vsctl(&server, &["del-port".into(), BRIDGE.into(), ifname.into()]);
     assert!(output.status.success() && output.stderr.is_empty(), "{}", stderr(&output));
     assert!(took < PROMPT, "del-port took {took:?}");
-    agent.view_where("the port to go", |view| view.desired.is_empty() && view.bridge_exists).await;
-    assert_eq!(vsctl_ok(&server, &["list-ports", BRIDGE]), "");
+    let view = agent.view_where("the port to go", |view| view.desired.len() == 20).await;
+    assert!(!ifnames(&view).contains(&ifname));
+    assert!(!vsctl_ok(&server, &["list-ports", BRIDGE]).lines().any(|port| port == ifname));
 }
 
 /// The control: with the client running but nobody acknowledging, `ovs-vsctl` waits (here

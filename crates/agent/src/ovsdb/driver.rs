@@ -14,7 +14,7 @@ use super::config::{Endpoint, OvsdbConfig};
 use super::outbox::Outbox;
 use super::session::{Session, SessionEvent, Ticket};
 use super::transaction::InterfaceState;
-use super::{OvsdbError, PortView};
+use super::{DesiredState, OvsdbError};
 use crate::backoff::{Backoff, random_unit};
 
 /// How many events the channel to the agent holds; more wait, coalesced, in the driver.
@@ -32,7 +32,7 @@ pub enum OvsdbEvent {
     /// The ports the database asks for, in full: the first after each (re)connect, then one
     /// whenever they or `next_cfg` change. The agent applies it, then calls
     /// [`OvsdbHandle::acknowledge`] with `next_cfg` and every row's state.
-    Changed(PortView),
+    Changed(DesiredState),
     /// The connection is gone; the client reconnects on its own. The agent keeps its ports.
     Disconnected {
         /// Why, for the log.

@@ -47,10 +47,10 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ovsdb::PortView;
+    use crate::ovsdb::DesiredState;
 
     fn changed(next_cfg: i64) -> OvsdbEvent {
-        OvsdbEvent::Changed(PortView { next_cfg, ..PortView::default() })
+        OvsdbEvent::Changed(DesiredState { next_cfg, ..DesiredState::default() })
     }
 
     fn drain(outbox: &mut Outbox) -> Vec<OvsdbEvent> {

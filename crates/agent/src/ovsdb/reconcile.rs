@@ -94,7 +94,7 @@ impl RejectedInterface {
 
 /// What the database asks of the agent now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PortView {
+pub struct DesiredState {
     /// The ports to have, sorted by `ifname`.
     pub desired: Vec<DesiredPort>,
     /// The rows to mark with an error, sorted by `ifname`.
@@ -112,11 +112,11 @@ pub struct PortView {
 /// Duplicate `iface-id`s: a row that already holds an `ofport` (it was a port before the
 /// duplicate appeared) keeps the iface-id when it is the only such row; every other row with
 /// that iface-id is rejected, so a second `add-port` never steals a working port's identity.
-pub fn reconcile(replica: &Replica, bridge: &str) -> PortView {
+pub fn reconcile(replica: &Replica, bridge: &str) -> DesiredState {
     let next_cfg =
         replica.rows(OPEN_VSWITCH).next().map(|(_, row)| row.integer("next_cfg")).unwrap_or_default();
     let Some(bridge_row) = find_bridge(replica, bridge) else {
-        return PortView { next_cfg, ..PortView::default() };
+        return DesiredState { next_cfg, ..DesiredState::default() };
     };
 
     let mut candidates = Vec::new();
@@ -147,7 +147,7 @@ pub fn reconcile(replica: &Replica, bridge: &str) -> PortView {
     rejected.extend(duplicates);
     desired.sort_by(|a, b| a.ifname.cmp(&b.ifname));
     rejected.sort_by(|a, b| a.ifname.cmp(&b.ifname));
-    PortView { desired, rejected, next_cfg, bridge_exists: true }
+    DesiredState { desired, rejected, next_cfg, bridge_exists: true }
 }
 
 /// The Bridge row named `bridge` that the root row references (an unreferenced one is garbage).
@@ -283,7 +283,7 @@ mod tests {
             &replica("other", &[("veth1", json!({"external_ids": ids("id-1", "vlan100")}))]),
             "sy-br",
         );
-        assert_eq!(view, PortView { next_cfg: 7, ..PortView::default() });
+        assert_eq!(view, DesiredState { next_cfg: 7, ..DesiredState::default() });
     }
 
     #[test]

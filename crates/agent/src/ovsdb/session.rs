@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::OvsdbError;
 use super::framing::StreamDecoder;
 use super::jsonrpc::{self, Message};
-use super::reconcile::{PortView, reconcile};
+use super::reconcile::{DesiredState, reconcile};
 use super::replica::{Replica, UpdateFormat};
 use super::schema::{DATABASE, monitor_requests};
 use super::transaction::{self, InterfaceState};
@@ -27,7 +27,7 @@ pub struct Ticket(u64);
 #[derive(Debug)]
 pub enum SessionEvent {
     /// The replica is complete (first after connecting) or what it asks of the agent changed.
-    Changed(PortView),
+    Changed(DesiredState),
     /// A transaction from [`Session::acknowledge`] or [`Session::set_interface_states`] ended.
     Transacted {
         /// Which one.
@@ -87,7 +87,7 @@ pub struct Session {
     events: VecDeque<SessionEvent>,
     /// Set once the monitor reply has filled the replica.
     monitoring: Option<MonitorMethod>,
-    last_view: Option<PortView>,
+    last_view: Option<DesiredState>,
     creating_bridge: bool,
 }
 
@@ -272,10 +272,15 @@ impl Session {
             self.send("transact", &params, Pending::EnsureBridge);
         }
         let view = reconcile(&self.replica, &self.bridge);
-        if self.last_view.as_ref() != Some(&view) {
-            self.last_view = Some(view.clone());
-            self.events.push_back(SessionEvent::Changed(view));
+        if self.last_view.as_ref() == Some(&view) {
+            return;
         }
+        let before = self.last_view.as_ref().map(|v| v.rejected.as_slice()).unwrap_or_default();
+        for rejected in view.rejected.iter().filter(|r| !before.contains(r)) {
+            tracing::warn!(bridge = %self.bridge, "ovsdb: interface {}: {}", rejected.ifname, rejected.reason);
+        }
+        self.last_view = Some(view.clone());
+        self.events.push_back(SessionEvent::Changed(view));
     }
 }
 

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use agent::ovsdb::{
-    DesiredPort, Endpoint, InterfaceState, OvsdbConfig, OvsdbEvent, OvsdbHandle, PortView, spawn,
+    DesiredPort, DesiredState, Endpoint, InterfaceState, OvsdbConfig, OvsdbEvent, OvsdbHandle, spawn,
 };
 use tokio::sync::mpsc;
 
@@ -168,7 +168,7 @@ impl Agent {
     }
 
     /// Waits for a Changed view satisfying `wanted`, skipping others.
-    pub async fn view_where(&mut self, what: &str, wanted: impl Fn(&PortView) -> bool) -> PortView {
+    pub async fn view_where(&mut self, what: &str, wanted: impl Fn(&DesiredState) -> bool) -> DesiredState {
         self.event_where(what, |event| matches!(event, OvsdbEvent::Changed(view) if wanted(view)))
             .await
             .into_view()
@@ -189,7 +189,7 @@ impl Agent {
     }
 }
 
-fn states_for(view: &PortView, ofports: &mut BTreeMap<String, i64>) -> Vec<InterfaceState> {
+fn states_for(view: &DesiredState, ofports: &mut BTreeMap<String, i64>) -> Vec<InterfaceState> {
     let mut states: Vec<InterfaceState> = view
         .desired
         .iter()
@@ -204,16 +204,16 @@ fn states_for(view: &PortView, ofports: &mut BTreeMap<String, i64>) -> Vec<Inter
 }
 
 /// A view's port names.
-pub fn ifnames(view: &PortView) -> Vec<&str> {
+pub fn ifnames(view: &DesiredState) -> Vec<&str> {
     view.desired.iter().map(|port| port.ifname.as_str()).collect()
 }
 
 trait IntoView {
-    fn into_view(self) -> PortView;
+    fn into_view(self) -> DesiredState;
 }
 
 impl IntoView for OvsdbEvent {
-    fn into_view(self) -> PortView {
+    fn into_view(self) -> DesiredState {
         match self {
             OvsdbEvent::Changed(view) => view,
             other => panic!("expected Changed, got {other:?}"),

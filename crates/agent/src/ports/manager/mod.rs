@@ -1,0 +1,201 @@
+//! The port manager: the I/O shell that carries a port through its life on this host.
+//!
+//! Attach: veth pair ([`create_port`](crate::attach::create_port)) → `BindPort` (VethN and policy) → the dataplane opens the
+//! host end with the port's policy already in force → `ports.json` → `ReportPorts` → reply.
+//! Any failure undoes what was done, in reverse. Detach reverses attach. A policy change
+//! re-programs every port at once; a restart restores the ports whose links survived.
+//!
+//! One lock (`inner`) orders every change to the table and the dataplane's configuration, so
+//! the datapath always runs exactly the table under one policy snapshot. Reports take a second
+//! lock first (`reporting`), then `inner` briefly, and send outside it: reports leave in order
+//! and a slow supervisor never holds up a policy change.
+
+mod attach;
+mod queries;
+mod restore;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datapath::PortId;
+use tokio::sync::{Mutex, watch};
+
+use super::PortError;
+use super::rpc::PortRpc;
+use super::status::{self, Counted};
+use super::table::PortTable;
+use crate::attach::DockerEngine;
+use crate::dataplane::Dataplane;
+use crate::snapshot::PolicySnapshot;
+use crate::status::{AgentStatus, ConnectionState};
+
+/// Everything a port manager is made from.
+#[derive(Debug)]
+pub struct PortManagerParts {
+    /// The dataplane that switches the ports.
+    pub dataplane: Dataplane,
+    /// The agent's policy snapshots.
+    pub policies: watch::Receiver<Arc<PolicySnapshot>>,
+    /// The supervisor link's status (connected? which module?).
+    pub status: watch::Receiver<AgentStatus>,
+    /// The supervisor's URL (for messages) and its gRPC endpoint.
+    pub supervisor: String,
+    pub endpoint: tonic::transport::Endpoint,
+    /// This host's id.
+    pub host_id: String,
+    /// `D/ports.json`.
+    pub ports_file: PathBuf,
+    /// Where `--container` targets are looked up.
+    pub docker: DockerEngine,
+}
+
+/// The table and the policy snapshot the dataplane runs it under.
+#[derive(Debug)]
+struct Inner {
+    table: PortTable,
+    applied: Arc<PolicySnapshot>,
+}
+
+/// The ports of this host. Shared (`Arc`) by the local API and the agent's background tasks.
+#[derive(Debug)]
+pub struct PortManager {
+    inner: Mutex<Inner>,
+    reporting: Mutex<()>,
+    dataplane: Dataplane,
+    rpc: PortRpc,
+    policies: watch::Receiver<Arc<PolicySnapshot>>,
+    status: watch::Receiver<AgentStatus>,
+    supervisor: String,
+    host_id: String,
+    ports_file: PathBuf,
+    docker: DockerEngine,
+}
+
+impl PortManager {
+    /// A manager with no port; [`PortManager::restore`] brings back the persisted ones.
+    pub fn new(parts: PortManagerParts) -> Self {
+        let applied = Arc::clone(&parts.policies.borrow());
+        Self {
+            inner: Mutex::new(Inner { table: PortTable::default(), applied }),
+            reporting: Mutex::new(()),
+            dataplane: parts.dataplane,
+            rpc: PortRpc::new(&parts.endpoint),
+            policies: parts.policies,
+            status: parts.status,
+            supervisor: parts.supervisor,
+            host_id: parts.host_id,
+            ports_file: parts.ports_file,
+            docker: parts.docker,
+        }
+    }
+
+    /// Puts the newest policy snapshot in force for every port; true when a port's state
+    /// (up/down, reason, mode, VLAN) changed, which calls for a report.
+    pub async fn apply_policies(&self) -> bool {
+        let mut inner = self.inner.lock().await;
+        self.apply_latest(&mut inner).await
+    }
+
+    /// Sends the complete port report, if the supervisor is connected.
+    pub async fn report(&self) -> Result<(), PortError> {
+        let _turn = self.reporting.lock().await;
+        let Ok(module) = self.connected_module() else { return Ok(()) };
+        let report = {
+            let inner = self.inner.lock().await;
+            let states = inner.table.states(&inner.applied);
+            let stats = self.stats(&inner.table).await;
+            let macs = self.dataplane.mac_table().await.unwrap_or_default();
+            status::report(module, &self.host_id, &inner.table, &states, &stats, &macs)
+        };
+        self.rpc.report(report).await
+    }
+
+    /// [`PortManager::report`], logging a failure: the next report (at most 5 s away) retries.
+    pub async fn report_logged(&self) {
+        if let Err(error) = self.report().await {
+            tracing::warn!("{error}");
+        }
+    }
+
+    /// The module, when the supervisor is connected.
+    fn connected_module(&self) -> Result<u32, PortError> {
+        let status = self.status.borrow();
+        match (status.state, status.module) {
+            (ConnectionState::Connected, Some(module)) => Ok(module),
+            _ => Err(PortError::Headless { supervisor: self.supervisor.clone() }),
+        }
+    }
+
+    /// Releases `iface_id`'s binding now, or queues the release; says which.
+    async fn release(&self, table: &mut PortTable, iface_id: &str) -> &'static str {
+        let outcome = match self.connected_module() {
+            Ok(module) => self.rpc.unbind(module, &self.host_id, iface_id).await,
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(true) => "kept",
+            Ok(false) => "released",
+            Err(error) => {
+                tracing::warn!(
+                    "{error}; the binding of iface-id {iface_id} is released once the supervisor answers"
+                );
+                table.queue_unbind(iface_id);
+                "pending"
+            }
+        }
+    }
+
+    /// Moves the dataplane to the newest snapshot; true when a port's state changed.
+    async fn apply_latest(&self, inner: &mut Inner) -> bool {
+        let latest = Arc::clone(&self.policies.borrow());
+        if Arc::ptr_eq(&latest, &inner.applied) {
+            return false;
+        }
+        let before = inner.table.states(&inner.applied);
+        inner.applied = latest;
+        if inner.table.forget_caught_up_policies(&inner.applied)
+            && let Err(error) = self.save(&inner.table).await
+        {
+            tracing::error!("{error}");
+        }
+        self.program(inner).await;
+        inner.table.states(&inner.applied) != before
+    }
+
+    /// Puts the table under the applied snapshot in force in the dataplane.
+    async fn program(&self, inner: &Inner) {
+        match inner.table.datapath_snapshot(&inner.applied) {
+            Ok(snapshot) => {
+                if let Err(error) = self.dataplane.set_snapshot(Arc::new(snapshot)).await {
+                    tracing::error!("cannot program the dataplane: {error}");
+                }
+            }
+            // Ports come from the table, which holds one per LTL: this cannot happen.
+            Err(error) => tracing::error!("the ports make no valid datapath configuration: {error}"),
+        }
+    }
+
+    /// Every port's counters, by LTL.
+    async fn stats(&self, table: &PortTable) -> BTreeMap<u32, Counted> {
+        let devices = self.dataplane.devices().await.unwrap_or_default();
+        let mut counted = BTreeMap::new();
+        for record in table.iter() {
+            let port = PortId(record.ltl);
+            if let Ok(Some(stats)) = self.dataplane.port_stats(port).await {
+                let device = devices.iter().find(|device| device.port == port).map(|device| device.counters);
+                counted.insert(record.ltl, Counted { stats, device: device.unwrap_or_default() });
+            }
+        }
+        counted
+    }
+
+    async fn save(&self, table: &PortTable) -> Result<(), PortError> {
+        let file = table.to_file();
+        let path = self.ports_file.clone();
+        match tokio::task::spawn_blocking(move || file.save(&path)).await {
+            Ok(result) => result.map_err(|error| PortError::Persist(error.to_string())),
+            Err(error) => Err(PortError::Persist(format!("the writer panicked: {error}"))),
+        }
+    }
+}

@@ -15,7 +15,7 @@ use agent::local_api::{ClientError, Request, Response};
 use agent::ports::DetachSpec;
 use port_lab::{
     Container, Host, Place, Supervisor, bounded, dead_supervisor, eventually, guard, host_link_exists,
-    report, require_root,
+    packet_sockets_on, report, require_root,
 };
 
 const PROFILES: &str = "vlan 100-101\n\
@@ -210,6 +210,7 @@ async fn an_agent_restart_restores_its_ports_without_reattach() {
         let p3 = host.attach(gone.spec("web")).await.unwrap();
         assert!(c1.reaches(&c2, Duration::from_secs(5)).await);
         let before = host.ports().await;
+        assert_eq!(packet_sockets_on(&p1.host_ifname), 1);
 
         // Headless: the ports come back from ports.json with the persisted policies, and forward.
         let url = supervisor.url();
@@ -228,6 +229,7 @@ async fn an_agent_restart_restores_its_ports_without_reattach() {
 
         // A container that went away while the agent was down is forgotten, its binding released.
         host.agent.take().expect("running").stop().await;
+        assert_eq!(packet_sockets_on(&p1.host_ifname), 0, "a stopped agent still switches the port");
         drop(gone);
         assert!(!host_link_exists(&p3.host_ifname));
         host.use_supervisor(url);
@@ -235,6 +237,7 @@ async fn an_agent_restart_restores_its_ports_without_reattach() {
         host.wait_connected().await;
         let restored = host.ports().await;
         assert_eq!(restored.ports.len(), 2, "{restored:?}");
+        assert_eq!(packet_sockets_on(&p1.host_ifname), 1, "one dataplane per port");
         c1.flush_neighbours();
         assert!(c1.reaches(&c2, Duration::from_secs(5)).await, "restored ports do not forward");
         eventually("the released binding of the vanished port", Duration::from_secs(10), || async {
@@ -260,7 +263,7 @@ async fn an_agent_restart_restores_its_ports_without_reattach() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn detach_leaves_no_link_and_failed_attaches_leave_nothing() {
     bounded(async {
-        let (supervisor, host) = setup().await;
+        let (mut supervisor, host) = setup().await;
         supervisor
             .configure(
                 "port-profile type ethernet uplink\n  switchport mode trunk\n  state enabled\n\
@@ -311,6 +314,15 @@ async fn detach_leaves_no_link_and_failed_attaches_leave_nothing() {
         let detached = host.detach(DetachSpec::Vethernet(kept.veth)).await.unwrap();
         assert_eq!(detached.binding, "kept", "web is port-binding static by default");
         assert!(!host_link_exists(&kept.host_ifname));
+
+        // The supervisor going away: the attach fails, saying so, and leaves nothing.
+        supervisor.stop().await;
+        let mut spec = other.spec("web");
+        spec.iface_id = Some("orphan-port".into());
+        let error = host.attach(spec).await.expect_err("attach without a supervisor");
+        assert!(error.to_string().contains("unreachable"), "{error}");
+        assert!(!host_link_exists(&host_ifname("orphan-port", 0)));
+        assert!(host.ports().await.ports.is_empty());
 
         // Headless, no port is made: the supervisor must number it.
         let headless = Host::start_headless().await;

@@ -78,12 +78,15 @@ async fn call<T>(
     match tokio::time::timeout(CALL_TIMEOUT, request).await {
         Err(_) => Err(PortError::Supervisor {
             call: name,
-            message: format!("no answer within {CALL_TIMEOUT:?}"),
+            message: format!("the supervisor did not answer within {CALL_TIMEOUT:?}"),
             uncertain: true,
         }),
         Ok(Err(status)) => Err(PortError::Supervisor {
             call: name,
-            message: status.message().to_owned(),
+            message: match status.code() {
+                Code::Unavailable => format!("the supervisor is unreachable ({})", status.message()),
+                _ => status.message().to_owned(),
+            },
             // A refusal is certain; a broken connection may have carried the call out.
             uncertain: matches!(
                 status.code(),

@@ -323,3 +323,12 @@ pub fn guard(attached: &AttachedView) -> HostLink {
 pub fn host_link_exists(name: &str) -> bool {
     Place::Host.link(name).is_some()
 }
+
+/// How many packet sockets are bound to host interface `name` (from `/proc/net/packet`): one
+/// while an agent's dataplane switches it, none once that agent has stopped.
+pub fn packet_sockets_on(name: &str) -> usize {
+    let Ok(index) = std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex")) else { return 0 };
+    let index = index.trim();
+    let table = std::fs::read_to_string("/proc/net/packet").unwrap();
+    table.lines().skip(1).filter(|line| line.split_whitespace().nth(4) == Some(index)).count()
+}

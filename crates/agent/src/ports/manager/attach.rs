@@ -133,7 +133,7 @@ impl PortManager {
                     error,
                     PortError::Supervisor { uncertain: true, .. } | PortError::BadPolicy { .. }
                 ) {
-                    self.unbind_quietly(module, &record.iface_id).await;
+                    self.unbind_or_queue(inner, module, &record.iface_id).await;
                 }
                 return Err(error);
             }
@@ -143,7 +143,7 @@ impl PortManager {
         let iface_id = record.iface_id.clone();
         let programmed = self.program_new_port(inner, record).await;
         if programmed.is_err() {
-            self.unbind_quietly(module, &iface_id).await;
+            self.unbind_or_queue(inner, module, &iface_id).await;
         }
         programmed
     }
@@ -187,9 +187,15 @@ impl PortManager {
         })
     }
 
-    async fn unbind_quietly(&self, module: u32, iface_id: &str) {
+    /// Releases the binding a failed attach may have made; if the supervisor cannot be told
+    /// now, it is told when it answers again (the release is queued and persisted).
+    async fn unbind_or_queue(&self, inner: &mut Inner, module: u32, iface_id: &str) {
         if let Err(error) = self.rpc.unbind(module, &self.host_id, iface_id).await {
-            tracing::warn!("rolling back: cannot release the binding of iface-id {iface_id}: {error}");
+            tracing::warn!("rolling back: cannot release the binding of iface-id {iface_id} yet: {error}");
+            inner.table.queue_unbind(iface_id);
+            if let Err(error) = self.save(&inner.table).await {
+                tracing::error!("{error}");
+            }
         }
     }
 

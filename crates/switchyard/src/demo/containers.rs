@@ -60,7 +60,7 @@ pub fn run(exe: &Path, agent_dir: &Path, client: &SupervisorClient) -> anyhow::R
     client.configure("port-profile vlan100\n  no shutdown\n")?;
     let up = wait_ping(web1, web2_ip, true);
     println!("web1 reaches web2: {}", if up { "yes again" } else { "no!" });
-    println!("\nswitch# show logging logfile | last 6");
+    println!("\nswitch# show logging logfile      (the last 6 lines)");
     let log = client.exec("show logging logfile")?;
     let lines: Vec<&str> = log.lines().collect();
     for line in &lines[lines.len().saturating_sub(6)..] {

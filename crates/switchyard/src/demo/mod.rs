@@ -56,18 +56,15 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     step("configuring the seed's port-profiles: vlan 100-109, uplink, vlan100");
     client.configure(SEED_CONFIG).context("applying the seed configuration")?;
 
-    for host in HOSTS {
+    // One after the other, so the modules are numbered 3, 4 in this order (join order).
+    for (index, host) in HOSTS.iter().enumerate() {
         step(&format!("starting the agent of host {host}"));
-        let dir = path(&root.join(host));
-        children.spawn(host, &["agent", "--supervisor", &url, "--host-name", host, "--data-dir", &dir])?;
-    }
-    wait_for("both modules to come online", Duration::from_secs(30), &mut children, || {
-        client
-            .exec("show module")
-            .is_ok_and(|out| out.lines().filter(|l| l.trim_end().ends_with(" ok")).count() == HOSTS.len())
-    })?;
-    for host in HOSTS {
         let dir = root.join(host);
+        children
+            .spawn(host, &["agent", "--supervisor", &url, "--host-name", host, "--data-dir", &path(&dir)])?;
+        wait_for(&format!("{host} to come online"), Duration::from_secs(30), &mut children, || {
+            client.exec("show module").is_ok_and(|out| online_modules(&out) == index + 1)
+        })?;
         wait_for(
             &format!("{host} to receive the port-profiles"),
             Duration::from_secs(10),
@@ -99,6 +96,14 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         children.wait_any();
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many agent modules `show module` lists as `ok`.
+fn online_modules(show_module: &str) -> usize {
+    show_module
+        .lines()
+        .filter(|l| l.contains("Virtual Ethernet Module") && l.trim_end().ends_with(" ok"))
+        .count()
 }
 
 fn exe_path() -> anyhow::Result<PathBuf> {

@@ -41,6 +41,24 @@ enum Command {
         listen: SocketAddr,
     },
     /// Run the agent of this host: joins the supervisor as a module and keeps its policies.
+    ///
+    /// With `--ovsdb unix:PATH --ovs-bridge NAME` the agent also takes ports the seed's way, in
+    /// ovs-vswitchd's place: it connects to that ovsdb-server, creates the bridge if missing, and
+    /// makes a port of every interface `ovs-vsctl add-port` puts on it.
+    #[command(after_help = "Ports through Open vSwitch's database (the seed's way):\n  \
+        switchyard agent --ovsdb unix:/run/openvswitch/db.sock --ovs-bridge sy-br\n  \
+        ip link add veth18924_eth0 type veth peer name veth18924_c\n  \
+        ovs-vsctl add-port sy-br veth18924_eth0 -- set interface veth18924_eth0 \\\n      \
+        external_ids:iface-id=$(uuidgen) external_ids:attached-mac=$MAC external_ids:profile=vlan100 \\\n      \
+        external_ids:vm-uuid=$(uuidgen) external_ids:vm-name=web1\n  \
+        ip link set veth18924_c netns $PID name eth0   # then address it and bring it up\n\n\
+        The agent switches the interface as it is (it never deletes it), binds it as VethernetN under\n\
+        the profile, and writes ofport (the port number, LTL-48), link_state, admin_state, status\n\
+        and error on the row before acknowledging cur_cfg, so ovs-vsctl without --no-wait returns once\n\
+        the port forwards. A row it cannot honour (no such interface, duplicate iface-id, missing\n\
+        keys) gets ofport -1 and an error; a port whose profile does not exist is bound and waits\n\
+        (error: port-profile not found) until the profile is created. `ovs-vsctl del-port` detaches\n\
+        the port and leaves the interface. Ports survive agent and ovsdb-server restarts.")]
     Agent {
         /// The supervisor's URL.
         #[arg(long, default_value = DEFAULT_SUPERVISOR, env = "SWITCHYARD_SUPERVISOR")]
@@ -54,6 +72,12 @@ enum Command {
         /// Directory for the agent's state and its local socket `agent.sock`.
         #[arg(long, default_value = DEFAULT_DATA_DIR, env = "SWITCHYARD_DATA_DIR")]
         data_dir: PathBuf,
+        /// The ovsdb-server to take ports from, `unix:PATH` (its `--remote=punix:PATH`).
+        #[arg(long, value_name = "unix:PATH", requires = "ovs_bridge")]
+        ovsdb: Option<agent::ovsdb::Endpoint>,
+        /// The bridge whose interfaces are this agent's ports (created if missing).
+        #[arg(long, value_name = "NAME", requires = "ovsdb")]
+        ovs_bridge: Option<String>,
     },
     /// The NX-OS-style shell: interactive, `-c 'cmd; cmd'`, or a script on stdin.
     Shell {
@@ -125,9 +149,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(supervisor::run(supervisor::SupervisorOptions::new(data_dir, listen)))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Agent { supervisor, host_name, host_id, data_dir } => {
+        Command::Agent { supervisor, host_name, host_id, data_dir, ovsdb, ovs_bridge } => {
             let host_name = host_name.unwrap_or_else(system_host_name);
-            let opts = agent::AgentOptions::new(supervisor, host_name, data_dir).with_host_id(host_id);
+            let mut opts = agent::AgentOptions::new(supervisor, host_name, data_dir).with_host_id(host_id);
+            if let (Some(endpoint), Some(bridge)) = (ovsdb, ovs_bridge) {
+                opts = opts.with_ovsdb(endpoint, bridge);
+            }
             runtime()?.block_on(agent::run(opts))?;
             Ok(ExitCode::SUCCESS)
         }

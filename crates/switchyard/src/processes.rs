@@ -77,16 +77,6 @@ impl Children {
         }
         Ok(())
     }
-
-    /// Blocks until one child exits (used by `demo --keep`; Ctrl-C reaches the children too).
-    pub fn wait_any(&mut self) {
-        loop {
-            if self.check_alive().is_err() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-    }
 }
 
 impl Drop for Children {

@@ -38,6 +38,7 @@ pub fn run(exe: &Path, agent_dir: &Path, client: &SupervisorClient) -> anyhow::R
         );
         print!("{}", lossy(&out.stdout));
         attached.push((ns, ip));
+        super::interrupt::check()?;
     }
     let (web1, _) = &attached[0];
     let (_, web2_ip) = &attached[1];
@@ -52,6 +53,7 @@ pub fn run(exe: &Path, agent_dir: &Path, client: &SupervisorClient) -> anyhow::R
     println!("\nweb1# ping -c 3 {web2_ip}");
     print!("{}", web1.exec_ok(&["ping", "-c", "3", "-i", "0.2", "-W", "1", web2_ip])?);
 
+    super::interrupt::check()?;
     println!("\nswitch(config-port-prof)# shutdown          <- one command, every port of vlan100");
     client.configure("port-profile vlan100\n  shutdown\n")?;
     let down = wait_ping(web1, web2_ip, false);

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 mod containers;
+mod interrupt;
 
 use crate::processes::{self, Children};
 use crate::shell::client::SupervisorClient;
@@ -31,6 +32,7 @@ pub struct DemoArgs {
 }
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    interrupt::install()?;
     let tmp;
     let root = match &args.data_dir {
         Some(dir) => dir.clone(),
@@ -93,7 +95,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 
     if args.keep {
         println!("\nRunning. Try: switchyard shell --supervisor {url}\nCtrl-C stops everything.");
-        children.wait_any();
+        while !interrupt::requested() && children.check_alive().is_ok() {
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -130,6 +134,7 @@ fn wait_for(
         if ready() {
             return Ok(());
         }
+        interrupt::check()?;
         children.check_alive()?;
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -13,6 +13,7 @@ use crate::attach::DockerEngine;
 use crate::dataplane::{Dataplane, DataplaneOptions};
 use crate::identity::{HostIdentity, load_module, load_or_create_host_id};
 use crate::local_api::{LocalApiServer, Request, Responder};
+use crate::ovsdb::{self, Endpoint, OvsdbConfig};
 use crate::paths::DataDir;
 use crate::policy_feed::PolicyFeed;
 use crate::policy_sync::PolicySync;
@@ -33,6 +34,9 @@ pub struct AgentOptions {
     pub data_dir: PathBuf,
     /// Overrides the host id persisted in the data dir (nothing is written then).
     pub host_id: Option<String>,
+    /// The ovsdb-server to take ports from, and the agent's bridge in it (`--ovsdb`,
+    /// `--ovs-bridge`); `None`: ports come from `switchyard attach` only.
+    pub ovsdb: Option<OvsdbConfig>,
 }
 
 impl AgentOptions {
@@ -48,7 +52,15 @@ impl AgentOptions {
             host_name: host_name.into(),
             data_dir: data_dir.into(),
             host_id: None,
+            ovsdb: None,
         }
+    }
+
+    /// Also makes ports of the Interface rows on `bridge` in the ovsdb-server at `endpoint`
+    /// (the seed's `ovs-vsctl add-port`); the bridge is created when missing.
+    pub fn with_ovsdb(mut self, endpoint: Endpoint, bridge: impl Into<String>) -> Self {
+        self.ovsdb = Some(OvsdbConfig::new(endpoint, bridge));
+        self
     }
 
     /// Uses `host_id` (a `String`, or `None` for the persisted one) instead of `D/host-id`.
@@ -70,14 +82,22 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Starts the agent: loads its identity and last snapshot (running headless on it at
-    /// once), starts the dataplane and restores the ports of `ports.json` whose links survived,
-    /// serves the local API, and starts joining the supervisor in the background.
+    /// Starts the agent: connects to ovsdb-server first, if given (so the bridge row exists
+    /// within milliseconds: a script may `ovs-vsctl add-port` right after starting the agent),
+    /// loads its identity and last snapshot (running headless on it at once), starts the
+    /// dataplane and restores the ports of `ports.json` whose links survived, serves the local
+    /// API, starts joining the supervisor in the background, and follows the OVSDB rows.
     ///
     /// Fails only on what retrying cannot fix: an unusable data dir, a malformed supervisor
     /// URL, another agent already serving the data dir's socket, or no dataplane thread.
     pub async fn start(options: AgentOptions) -> anyhow::Result<Self> {
         let endpoint = endpoint(&options.supervisor)?;
+        // Before anything that takes time. Its events wait, coalesced, for the ports.
+        let ovsdb = options.ovsdb.map(|config| {
+            let bridge = config.bridge.clone();
+            let (handle, events) = ovsdb::spawn(config);
+            (handle, events, bridge)
+        });
         let data_dir = DataDir::new(&options.data_dir);
         std::fs::create_dir_all(data_dir.root())
             .with_context(|| format!("cannot create data dir {}", data_dir.root().display()))?;
@@ -121,6 +141,18 @@ impl Agent {
         }));
         // Before the link starts: ports forward (headless) before the supervisor is asked.
         ports.restore().await;
+        if ovsdb.is_none() {
+            let adopted = ports.adopted_ports().await;
+            if let Some((record, _)) = adopted.first() {
+                tracing::warn!(
+                    "{} ports came from OVSDB (Vethernet{} on {}, ...) but the agent runs without \
+                     --ovsdb: they keep forwarding, and nothing removes them until it runs with it again",
+                    adopted.len(),
+                    record.veth,
+                    record.host_ifname
+                );
+            }
+        }
         let responder = Responder {
             identity: Arc::clone(&identity),
             supervisor: options.supervisor,
@@ -134,12 +166,21 @@ impl Agent {
         };
         let link =
             SupervisorLink::new(endpoint, Arc::clone(&identity), &data_dir, sync, policies_tx, status_tx);
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(local_api.serve(Arc::new(handler))),
             tokio::spawn(link.run()),
             tokio::spawn(ports::follow_policies(Arc::clone(&ports), PolicyFeed::new(policies.clone()))),
             tokio::spawn(ports::report_and_rebind(Arc::clone(&ports), status.clone())),
         ];
+        if let Some((handle, events, bridge)) = ovsdb {
+            tasks.push(tokio::spawn(ports::follow_ovsdb(
+                Arc::clone(&ports),
+                handle,
+                events,
+                status.clone(),
+                bridge,
+            )));
+        }
         tracing::info!(
             "agent {} ({}) serving {}",
             identity.host_name,

@@ -23,6 +23,7 @@ pub use error::AttachError;
 pub use naming::{generated_mac, host_ifname};
 pub use netns::NETNS_RUN_DIR;
 pub use port::{
-    CreatedPort, SwitchyardLink, create_port, create_port_with, delete_port, find_port, list_switchyard_links,
+    CreatedPort, KernelLink, SwitchyardLink, bring_up, create_port, create_port_with, delete_port, find_port,
+    list_host_links, list_switchyard_links,
 };
 pub use request::{AttachRequest, DEFAULT_IFNAME, Target};

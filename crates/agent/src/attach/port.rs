@@ -75,6 +75,34 @@ impl SwitchyardLink {
     }
 }
 
+/// A link on the host, whoever made it: what the agent checks the interfaces of OVSDB rows
+/// against (they are made by hand, as in the seed, not by [`create_port`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelLink {
+    /// The link's name.
+    pub name: String,
+    /// Its interface index.
+    pub ifindex: u32,
+    /// The iface-id in its alias, when it is a Switchyard host end.
+    pub iface_id: Option<String>,
+    /// Administratively up (`ip link set … up`).
+    pub admin_up: bool,
+    /// Carrier: for a veth, its peer is up too.
+    pub carrier: bool,
+}
+
+impl KernelLink {
+    fn from_facts(facts: LinkFacts) -> Self {
+        Self {
+            iface_id: facts.iface_id().map(str::to_owned),
+            name: facts.name,
+            ifindex: facts.index,
+            admin_up: facts.admin_up,
+            carrier: facts.lower_up,
+        }
+    }
+}
+
 /// Attaches: creates the veth pair, puts the peer into the target's namespace as
 /// `request.ifname` with its MAC, MTU, address and default route, brings it and `lo` up, and
 /// brings the host end up. A container target's PID comes from the Docker engine `DOCKER_HOST`
@@ -124,6 +152,27 @@ pub async fn delete_port(host_ifname: &str) -> Result<(), AttachError> {
 pub async fn list_switchyard_links() -> Result<Vec<SwitchyardLink>, AttachError> {
     let host = Netlink::open()?;
     Ok(host.links().await?.into_iter().filter_map(SwitchyardLink::from_facts).collect())
+}
+
+/// Every link on the host (in the caller's network namespace).
+pub async fn list_host_links() -> Result<Vec<KernelLink>, AttachError> {
+    let host = Netlink::open()?;
+    Ok(host.links().await?.into_iter().map(KernelLink::from_facts).collect())
+}
+
+/// Brings host link `name` up (a switch port someone else made, which the switch enables as
+/// ovs-vswitchd does); one already up is left alone.
+pub async fn bring_up(name: &str) -> Result<(), AttachError> {
+    validate_ifname(name)?;
+    let host = Netlink::open()?;
+    match host.link(name).await? {
+        Some(link) if link.admin_up => Ok(()),
+        Some(link) => host.set_up(link.index, name).await,
+        None => Err(AttachError::Netlink {
+            action: format!("bringing '{name}' up"),
+            source: std::io::Error::from(nix::errno::Errno::ENODEV),
+        }),
+    }
 }
 
 /// The host end of `iface_id`, if it has one.

@@ -34,7 +34,7 @@ impl fmt::Display for Endpoint {
 }
 
 /// How the OVSDB client connects and what it manages.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OvsdbConfig {
     /// The server.
     pub endpoint: Endpoint,

@@ -61,6 +61,33 @@ pub enum PortError {
         /// The limit.
         max: u32,
     },
+    /// An OVSDB row names an interface the host does not have (ovs-vswitchd's words).
+    #[error("could not open network device {ifname} (No such device)")]
+    NoSuchInterface {
+        /// The row's interface name.
+        ifname: String,
+    },
+    /// An OVSDB row names an interface that is already another port's.
+    #[error("interface {ifname} is already switched as Vethernet{veth}")]
+    InterfaceInUse {
+        /// The interface.
+        ifname: String,
+        /// The port that has it.
+        veth: u32,
+    },
+    /// `switchyard detach` of a port that an OVSDB row keeps: the row would bring it back.
+    #[error(
+        "Vethernet{veth} was added through OVSDB (bridge {bridge}); remove it there: \
+         ovs-vsctl del-port {bridge} {ifname}"
+    )]
+    OwnedByOvsdb {
+        /// The port.
+        veth: u32,
+        /// Its bridge.
+        bridge: String,
+        /// Its interface.
+        ifname: String,
+    },
     /// The agent is shutting down.
     #[error("the agent is stopping")]
     Stopping,

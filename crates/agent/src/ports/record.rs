@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use wire::MacAddr;
 
 use super::spec::TargetSpec;
+use crate::attach::KernelLink;
 use crate::dataplane::AttachedPort;
 use crate::fs_atomic::write_atomically;
 use crate::snapshot::PolicyEntry;
@@ -37,17 +38,63 @@ pub struct PortRecord {
     /// The owner's name (`vm-name`) and identity (`vm-uuid`).
     pub owner_name: String,
     pub owner_uuid: String,
-    /// Whose namespace the container end is in, as the attach named it.
-    pub target: TargetSpec,
-    /// That namespace's inode: tells a later `detach --pid` it is the same namespace.
+    /// Whose namespace the container end is in, as the attach named it; `None` for a port
+    /// adopted from OVSDB (whoever made its interface put the peer somewhere the agent is not
+    /// told).
+    #[serde(default)]
+    pub target: Option<TargetSpec>,
+    /// That namespace's inode: tells a later `detach --pid` it is the same namespace (0 when
+    /// unknown).
     pub netns_inode: u64,
+    /// Who made the port, and so who owns its interface.
+    #[serde(default)]
+    pub origin: PortOrigin,
     /// The policy the supervisor sent with the binding; used until the agent's policy
     /// snapshot reaches its revision (see [`super::table::PortTable::effective_policies`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bound_policy: Option<PolicyEntry>,
 }
 
+/// How a port came to be, which decides who owns its interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PortOrigin {
+    /// `switchyard attach` made the veth pair (its host end carries the iface-id in its alias):
+    /// detach deletes it.
+    #[default]
+    Attach,
+    /// An Interface row on OVSDB bridge `bridge` (`ovs-vsctl add-port`, the seed's way): the
+    /// interface belongs to whoever made it; the agent switches it and never deletes it.
+    Ovsdb {
+        /// The bridge the row is on.
+        bridge: String,
+    },
+}
+
+impl PortOrigin {
+    /// The OVSDB bridge of an adopted port.
+    pub fn ovsdb_bridge(&self) -> Option<&str> {
+        match self {
+            PortOrigin::Attach => None,
+            PortOrigin::Ovsdb { bridge } => Some(bridge),
+        }
+    }
+}
+
 impl PortRecord {
+    /// Whether the port's interface is still on the host: for an attached port, a link of its
+    /// name carrying its iface-id (a new pair that took the name is not it); for an adopted one,
+    /// any link of its name.
+    pub fn link_alive(&self, links: &[KernelLink]) -> bool {
+        links.iter().any(|link| {
+            link.name == self.host_ifname
+                && match self.origin {
+                    PortOrigin::Attach => link.iface_id.as_deref() == Some(self.iface_id.as_str()),
+                    PortOrigin::Ovsdb { .. } => true,
+                }
+        })
+    }
+
     /// `Veth7`: the port's short name in tables and traces.
     pub fn short_name(&self) -> String {
         format!("Veth{}", self.veth)
@@ -176,8 +223,9 @@ pub(crate) mod testing {
             container_ifname: "eth0".to_owned(),
             owner_name: format!("web{veth}"),
             owner_uuid: format!("uuid-{veth}"),
-            target: TargetSpec::Netns(format!("ns{veth}")),
+            target: Some(TargetSpec::Netns(format!("ns{veth}"))),
             netns_inode: 4_026_532_000 + u64::from(veth),
+            origin: PortOrigin::Attach,
             bound_policy: None,
         }
     }
@@ -218,5 +266,46 @@ mod tests {
         let request = record(3, 51, "web").bind_request(4, "host-a");
         assert_eq!((request.module, request.ltl, request.mac.as_str()), (4, 51, "02:00:00:00:00:03"));
         assert_eq!((request.adapter.as_str(), request.owner_name.as_str()), ("sy0000000003_0", "web3"));
+    }
+
+    #[test]
+    fn files_from_before_adoption_read_as_attached_ports() {
+        let mut port = serde_json::to_value(record(1, 49, "web")).expect("json");
+        let fields = port.as_object_mut().expect("object");
+        fields.remove("origin");
+        assert_eq!(fields["target"], serde_json::json!({"netns": "ns1"}));
+        let old: PortRecord = serde_json::from_value(port).expect("an older record");
+        assert_eq!(old, record(1, 49, "web"));
+    }
+
+    #[test]
+    fn adopted_ports_round_trip_and_live_while_their_link_does() {
+        let adopted = PortRecord {
+            target: None,
+            netns_inode: 0,
+            container_ifname: String::new(),
+            host_ifname: "veth18924_eth0".into(),
+            origin: PortOrigin::Ovsdb { bridge: "sy-br".into() },
+            ..record(2, 50, "web")
+        };
+        let json = serde_json::to_string(&adopted).expect("json");
+        assert!(json.contains(r#""origin":{"ovsdb":{"bridge":"sy-br"}}"#), "{json}");
+        assert_eq!(serde_json::from_str::<PortRecord>(&json).expect("parse"), adopted);
+
+        let link = |name: &str, iface_id: Option<&str>| KernelLink {
+            name: name.into(),
+            ifindex: 7,
+            iface_id: iface_id.map(str::to_owned),
+            admin_up: true,
+            carrier: true,
+        };
+        // Anyone's link of the name will do for an adopted port…
+        assert!(adopted.link_alive(&[link("veth18924_eth0", None)]));
+        assert!(!adopted.link_alive(&[link("veth18924_eth1", None)]));
+        // …but an attached port's link must carry its iface-id.
+        let attached = record(3, 51, "web");
+        assert!(attached.link_alive(&[link("sy0000000003_0", Some("port-3"))]));
+        assert!(!attached.link_alive(&[link("sy0000000003_0", None)]));
+        assert!(!attached.link_alive(&[link("sy0000000003_0", Some("port-4"))]));
     }
 }

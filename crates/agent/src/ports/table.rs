@@ -70,6 +70,11 @@ impl PortTable {
         self.ports.values().find(|record| record.veth == veth)
     }
 
+    /// The port switching host interface `ifname`.
+    pub fn by_host_ifname(&self, ifname: &str) -> Option<&PortRecord> {
+        self.ports.values().find(|record| record.host_ifname == ifname)
+    }
+
     /// The port on `ltl`.
     pub fn by_ltl(&self, ltl: u32) -> Option<&PortRecord> {
         self.ports.get(&ltl)
@@ -85,7 +90,7 @@ impl PortTable {
     ) -> Option<&PortRecord> {
         self.ports.values().find(|record| {
             record.container_ifname == ifname
-                && (record.target == *target || netns_inode == Some(record.netns_inode))
+                && (record.target.as_ref() == Some(target) || netns_inode == Some(record.netns_inode))
         })
     }
 

@@ -2,6 +2,8 @@
 //! the real `ovs-vsctl` against it, and a small stand-in for the agent's port manager that
 //! acknowledges every configuration the way the agent does.
 
+#![allow(dead_code)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -53,19 +55,44 @@ impl OvsdbServer {
     }
 
     fn run(&mut self) {
-        let _ = std::fs::remove_file(self.socket());
+        self.child = Some(self.serve_on(&self.socket()));
+    }
+
+    /// An ovsdb-server on the database, listening on `socket`.
+    fn serve_on(&self, socket: &std::path::Path) -> Child {
+        let _ = std::fs::remove_file(socket);
+        let name = socket.file_stem().and_then(|stem| stem.to_str()).unwrap_or("db");
         let child = Command::new("ovsdb-server")
             .arg(self.dir.path().join("conf.db"))
-            .arg(format!("--remote=punix:{}", self.socket().display()))
-            .arg(format!("--unixctl={}", self.dir.path().join("ovsdb.ctl").display()))
+            .arg(format!("--remote=punix:{}", socket.display()))
+            .arg(format!("--unixctl={}", self.dir.path().join(format!("{name}.ctl")).display()))
             .arg("-vconsole:off")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("ovsdb-server");
-        self.child = Some(child);
-        wait_until(Duration::from_secs(5), "ovsdb-server's socket", || self.socket().exists());
+        wait_until(Duration::from_secs(5), "ovsdb-server's socket", || socket.exists());
+        child
+    }
+
+    /// While the server is stopped, changes the database behind every client's back: `ovs-vsctl
+    /// --no-wait ARGS` through a server of its own on a socket nobody else knows.
+    pub fn vsctl_while_stopped(&self, args: &[&str]) -> String {
+        assert!(self.child.is_none(), "stop the server first");
+        let socket = self.dir.path().join("offline.sock");
+        let mut child = self.serve_on(&socket);
+        let output = Command::new("ovs-vsctl")
+            .arg(format!("--db=unix:{}", socket.display()))
+            .arg("--timeout=10")
+            .arg("--no-wait")
+            .args(args)
+            .output()
+            .expect("ovs-vsctl");
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(output.status.success(), "ovs-vsctl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
     }
 
     /// Kills the server (the database file stays).

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use agent::local_api::{ClientError, Request, Response, client};
+use agent::ovsdb::Endpoint;
 use agent::ports::{AttachSpec, AttachedView, DetachSpec, DetachedView, PortsView, TargetSpec};
 use agent::{Agent, AgentOptions, ConnectionState};
 use serde_json::Value;
@@ -24,7 +25,8 @@ use tokio::task::JoinHandle;
 #[path = "../attach_support/mod.rs"]
 mod attach_support;
 
-pub use attach_support::{HostLink, Netns, Place, require_root, succeeds};
+#[allow(unused_imports)]
+pub use attach_support::{HostLink, Netns, Place, require_root, run, succeeds, unique};
 
 /// The longest any one test may take.
 pub const TEST_BUDGET: Duration = Duration::from_secs(90);
@@ -164,13 +166,26 @@ pub struct Host {
     pub agent: Option<Agent>,
     pub dir: tempfile::TempDir,
     supervisor: String,
+    /// `--ovsdb` and `--ovs-bridge`, if the agent takes ports from OVSDB too.
+    ovsdb: Option<(Endpoint, String)>,
 }
 
 impl Host {
     /// Starts an agent of `supervisor` and waits until it is connected.
     pub async fn start(supervisor: &Supervisor) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut host = Self { agent: None, dir, supervisor: supervisor.url() };
+        let mut host = Self { agent: None, dir, supervisor: supervisor.url(), ovsdb: None };
+        host.restart().await;
+        host.wait_connected().await;
+        host
+    }
+
+    /// Starts an agent of `supervisor` that also makes ports of the Interface rows on `bridge`
+    /// in the ovsdb-server at `endpoint`, and waits until it is connected.
+    pub async fn start_with_ovsdb(supervisor: &Supervisor, endpoint: Endpoint, bridge: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ovsdb = Some((endpoint, bridge.to_owned()));
+        let mut host = Self { agent: None, dir, supervisor: supervisor.url(), ovsdb };
         host.restart().await;
         host.wait_connected().await;
         host
@@ -179,7 +194,7 @@ impl Host {
     /// Starts an agent whose supervisor never answers.
     pub async fn start_headless() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut host = Self { agent: None, dir, supervisor: dead_supervisor() };
+        let mut host = Self { agent: None, dir, supervisor: dead_supervisor(), ovsdb: None };
         host.restart().await;
         host
     }
@@ -202,7 +217,10 @@ impl Host {
         if let Some(agent) = self.agent.take() {
             agent.stop().await;
         }
-        let options = AgentOptions::new(self.supervisor.clone(), "bilbo", self.dir.path());
+        let mut options = AgentOptions::new(self.supervisor.clone(), "bilbo", self.dir.path());
+        if let Some((endpoint, bridge)) = &self.ovsdb {
+            options = options.with_ovsdb(endpoint.clone(), bridge.clone());
+        }
         self.agent = Some(Agent::start(options).await.unwrap());
     }
 

@@ -11,7 +11,7 @@ use crate::MAX_VIRTUAL_PORTS;
 use crate::attach::{CreatedPort, NETNS_RUN_DIR, create_port_with, delete_port};
 use crate::dataplane::DataplaneError;
 use crate::ports::PortError;
-use crate::ports::record::PortRecord;
+use crate::ports::record::{PortOrigin, PortRecord};
 use crate::ports::spec::{AttachSpec, DetachSpec, TargetSpec};
 use crate::ports::status::PortState;
 use crate::ports::table::PortTable;
@@ -68,6 +68,13 @@ impl PortManager {
             let record = find(&inner.table, spec, netns_inode)
                 .cloned()
                 .ok_or_else(|| PortError::NotAttached(spec.to_string()))?;
+            if let PortOrigin::Ovsdb { bridge } = &record.origin {
+                return Err(PortError::OwnedByOvsdb {
+                    veth: record.veth,
+                    bridge: bridge.clone(),
+                    ifname: record.host_ifname.clone(),
+                });
+            }
             match self.dataplane.remove_port(PortId(record.ltl)).await {
                 Ok(()) | Err(DataplaneError::NoSuchPort(_)) => {}
                 Err(error) => return Err(error.into()),
@@ -84,6 +91,7 @@ impl PortManager {
             }
             DetachedView { veth: record.veth, iface_id: record.iface_id, binding: binding.to_owned() }
         };
+        self.touched();
         tracing::info!("detached Vethernet{} (iface-id {})", detached.veth, detached.iface_id);
         self.report_logged().await;
         Ok(detached)
@@ -112,15 +120,16 @@ impl PortManager {
             container_ifname: created.container_ifname.clone(),
             owner_name: spec.owner_name(),
             owner_uuid,
-            target: spec.target.clone(),
+            target: Some(spec.target.clone()),
             netns_inode: created.netns_inode,
+            origin: PortOrigin::Attach,
             bound_policy: None,
         }
     }
 
     /// Binds the new port, then programs and persists it; on failure releases the binding
     /// again (a failed attach leaves no binding it made).
-    async fn bind_and_program(
+    pub(super) async fn bind_and_program(
         &self,
         inner: &mut Inner,
         mut record: PortRecord,
@@ -177,6 +186,7 @@ impl PortManager {
             }
             return Err(error);
         }
+        self.touched();
         Ok(AttachedView {
             veth: record.veth,
             iface_id: record.iface_id,

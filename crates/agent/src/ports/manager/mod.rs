@@ -10,6 +10,7 @@
 //! lock first (`reporting`), then `inner` briefly, and send outside it: reports leave in order
 //! and a slow supervisor never holds up a policy change.
 
+mod adopt;
 mod attach;
 mod queries;
 mod restore;
@@ -70,6 +71,8 @@ pub struct PortManager {
     host_id: String,
     ports_file: PathBuf,
     docker: DockerEngine,
+    /// Bumped whenever the ports or the policies in force change (see [`PortManager::changes`]).
+    changes: watch::Sender<u64>,
 }
 
 impl PortManager {
@@ -87,7 +90,19 @@ impl PortManager {
             host_id: parts.host_id,
             ports_file: parts.ports_file,
             docker: parts.docker,
+            changes: watch::Sender::new(0),
         }
+    }
+
+    /// Wakes whenever a port came or went or the dataplane was re-programmed (a policy change,
+    /// a restore, a re-bind): when what the ports' OVSDB rows say may be stale.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Tells [`PortManager::changes`] subscribers.
+    fn touched(&self) {
+        self.changes.send_modify(|generation| *generation = generation.wrapping_add(1));
     }
 
     /// Puts the newest policy snapshot in force for every port; true when a port's state
@@ -165,6 +180,7 @@ impl PortManager {
 
     /// Puts the table under the applied snapshot in force in the dataplane.
     async fn program(&self, inner: &Inner) {
+        self.touched();
         match inner.table.datapath_snapshot(&inner.applied) {
             Ok(snapshot) => {
                 if let Err(error) = self.dataplane.set_snapshot(Arc::new(snapshot)).await {

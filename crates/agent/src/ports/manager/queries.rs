@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use datapath::PortId;
 
 use super::PortManager;
-use crate::attach::list_switchyard_links;
+use crate::attach::list_host_links;
 use crate::ports::PortError;
 use crate::ports::record::PortRecord;
 use crate::ports::spec::parse_vethernet;
@@ -16,11 +16,11 @@ use crate::ports::view::{self, MacView, PortsView, TraceView};
 impl PortManager {
     /// Every port, for `vemcmd show port|stats|drops`.
     pub async fn ports_view(&self) -> PortsView {
-        let carrier: BTreeMap<String, bool> = list_switchyard_links()
+        let carrier: BTreeMap<String, bool> = list_host_links()
             .await
             .unwrap_or_default()
             .into_iter()
-            .map(|link| (link.host_ifname, link.admin_up && link.carrier))
+            .map(|link| (link.name, link.admin_up && link.carrier))
             .collect();
         let inner = self.inner.lock().await;
         let effective = inner.table.effective_policies(&inner.applied);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use datapath::PortId;
 
 use super::PortManager;
-use crate::attach::list_switchyard_links;
+use crate::attach::list_host_links;
 use crate::ports::record::{PortRecord, PortsFile};
 use crate::ports::table::PortTable;
 
@@ -14,6 +14,8 @@ impl PortManager {
     /// Brings back the ports of `ports.json` whose host ends still exist, re-opened in the
     /// dataplane with the persisted policies (no supervisor needed). Entries whose link is gone
     /// (the container went away meanwhile) are dropped and their bindings queued for release.
+    /// Ports adopted from OVSDB come back too; their rows confirm them (or not) once the OVSDB
+    /// client has read the database.
     pub async fn restore(&self) {
         let file = match PortsFile::load(&self.ports_file) {
             Ok(file) => file,
@@ -26,7 +28,7 @@ impl PortManager {
             return;
         }
         let mut table = PortTable::from_file(file);
-        let links = match list_switchyard_links().await {
+        let links = match list_host_links().await {
             Ok(links) => Some(links),
             Err(error) => {
                 tracing::error!("cannot list host interfaces: {error}; trying every persisted port");
@@ -37,11 +39,7 @@ impl PortManager {
         inner.applied = Arc::clone(&self.policies.borrow());
         let records: Vec<PortRecord> = table.iter().cloned().collect();
         for record in records {
-            let alive = links.as_ref().is_none_or(|links| {
-                links
-                    .iter()
-                    .any(|link| link.host_ifname == record.host_ifname && link.iface_id == record.iface_id)
-            });
+            let alive = links.as_deref().is_none_or(|links| record.link_alive(links));
             let opened = if alive {
                 let config = table.port_config(record.ltl, &inner.applied);
                 match config {
@@ -71,7 +69,7 @@ impl PortManager {
     /// Forgets the ports whose host end is gone (the container's namespace went away without a
     /// detach): out of the dataplane, binding released (or queued). True when any was.
     pub async fn forget_vanished(&self) -> bool {
-        let links = match list_switchyard_links().await {
+        let links = match list_host_links().await {
             Ok(links) => links,
             Err(error) => {
                 tracing::debug!("cannot list host interfaces: {error}");
@@ -79,16 +77,8 @@ impl PortManager {
             }
         };
         let mut inner = self.inner.lock().await;
-        let vanished: Vec<PortRecord> = inner
-            .table
-            .iter()
-            .filter(|record| {
-                !links
-                    .iter()
-                    .any(|link| link.host_ifname == record.host_ifname && link.iface_id == record.iface_id)
-            })
-            .cloned()
-            .collect();
+        let vanished: Vec<PortRecord> =
+            inner.table.iter().filter(|record| !record.link_alive(&links)).cloned().collect();
         for record in &vanished {
             tracing::info!(
                 "Vethernet{} ({}) is gone from the host: forgetting it",
@@ -101,10 +91,11 @@ impl PortManager {
             inner.table.remove(record.ltl);
             self.release(&mut inner.table, &record.iface_id).await;
         }
-        if !vanished.is_empty()
-            && let Err(error) = self.save(&inner.table).await
-        {
-            tracing::error!("{error}");
+        if !vanished.is_empty() {
+            self.touched();
+            if let Err(error) = self.save(&inner.table).await {
+                tracing::error!("{error}");
+            }
         }
         !vanished.is_empty()
     }

@@ -5,3 +5,4 @@ pub mod demo;
 pub mod netns;
 pub mod processes;
 pub mod shell;
+pub mod sshd;

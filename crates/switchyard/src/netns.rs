@@ -74,7 +74,8 @@ pub fn is_root() -> bool {
     nix::unistd::Uid::effective().is_root()
 }
 
-fn run(cmd: &str, args: &[&str]) -> anyhow::Result<()> {
+/// Runs a command to completion; fails with its stderr.
+pub fn run(cmd: &str, args: &[&str]) -> anyhow::Result<()> {
     let out = Command::new(cmd).args(args).output().with_context(|| format!("running {cmd}"))?;
     if !out.status.success() {
         bail!("{cmd} {}: {}", args.join(" "), lossy(&out.stderr).trim());

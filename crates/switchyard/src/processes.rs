@@ -31,9 +31,16 @@ impl Children {
 
     /// Starts `switchyard <args>` with stdout/stderr to `<log_dir>/<name>.log`.
     pub fn spawn(&mut self, name: &str, args: &[&str]) -> anyhow::Result<()> {
+        let mut command = Command::new(&self.exe);
+        command.args(args);
+        self.spawn_command(name, command)
+    }
+
+    /// Starts any program (a real peer such as ovsdb-server) as a child called `name`, in the
+    /// foreground, logged and stopped like the others.
+    pub fn spawn_command(&mut self, name: &str, mut command: Command) -> anyhow::Result<()> {
         let log = File::options().create(true).append(true).open(self.log_dir.join(format!("{name}.log")))?;
-        let child = Command::new(&self.exe)
-            .args(args)
+        let child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{Testbed, stderr, stdout};
 use switchyard::netns::{Netns, is_root, lossy};
+use switchyard::sshd::SshServer;
 
 const HOST: &str = "bilbo";
 
@@ -123,7 +124,8 @@ fn containers_on_one_vlan_talk_ping_tcp_and_ssh() {
     eprintln!("TCP through Switchyard: {gbps:.2} Gbit/s");
 
     // ssh into a real sshd in web2 and move 50 MiB through it, checked end to end.
-    let ssh = SshServer::start(&web2.ns);
+    let keys = tempfile::tempdir().unwrap();
+    let ssh = SshServer::start(&web2.ns, keys.path()).unwrap();
     let out = web1.ns.exec(&[
         "sh",
         "-c",
@@ -253,52 +255,4 @@ for f in frames:
         .max()
         .unwrap_or(0);
     assert!(total > 0, "no drops counted:\n{drops}");
-}
-
-const SSHD: &str = "/usr/sbin/sshd";
-
-/// A real OpenSSH server inside a namespace, with a throwaway host key and client key.
-struct SshServer {
-    dir: tempfile::TempDir,
-    child: std::process::Child,
-}
-
-impl SshServer {
-    fn start(ns: &Netns) -> Self {
-        assert!(std::path::Path::new(SSHD).exists(), "{SSHD} missing: apt-get install openssh-server");
-        let dir = tempfile::tempdir().unwrap();
-        let p = |name: &str| dir.path().join(name).display().to_string();
-        for (key, kind) in [("host_key", "ed25519"), ("client_key", "ed25519")] {
-            let ok = Command::new("ssh-keygen")
-                .args(["-q", "-t", kind, "-N", "", "-f", &p(key)])
-                .status()
-                .unwrap();
-            assert!(ok.success());
-        }
-        std::fs::copy(p("client_key.pub"), p("authorized_keys")).unwrap();
-        std::fs::create_dir_all("/run/sshd").unwrap();
-        let config = format!(
-            "Port 2222\nHostKey {}\nAuthorizedKeysFile {}\nPasswordAuthentication no\nPermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nPidFile none\n",
-            p("host_key"),
-            p("authorized_keys")
-        );
-        std::fs::write(p("sshd_config"), config).unwrap();
-        let child = ns.spawn(&[SSHD, "-D", "-e", "-f", &p("sshd_config")]).unwrap();
-        std::thread::sleep(Duration::from_millis(500));
-        Self { dir, child }
-    }
-
-    fn client_command(&self) -> String {
-        format!(
-            "ssh -p 2222 -i {} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR",
-            self.dir.path().join("client_key").display()
-        )
-    }
-}
-
-impl Drop for SshServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -1,7 +1,10 @@
-//! The demo's second act (as root): the seed's walk-through with real containers. Two network
-//! namespaces stand in for containers; `switchyard attach` gives each an `eth0` on port-profile
-//! vlan100; they ping each other; one command shuts the profile (every port goes down) and one
-//! brings it back. The namespaces and links are removed at the end, also on failure.
+//! The demo's second act (as root): the seed's walk-through with real containers. Network
+//! namespaces stand in for containers. `web1` is plumbed by hand as the seed does (veth pair,
+//! one end moved in as eth0) and added with the real `ovs-vsctl add-port … external_ids:…`
+//! when Open vSwitch is installed; `web2` and `db1` use `switchyard attach`. Then: reachability
+//! inside VLAN 100 (ping, TCP, ssh), isolation from VLAN 101, a live move of vlan101's ports into
+//! VLAN 100, and ports removed before their containers. Everything it makes is removed at the
+//! end, also on failure or Ctrl-C.
 
 use std::path::Path;
 use std::process::Command;
@@ -9,96 +12,288 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::netns::{Netns, lossy};
+use super::interrupt;
+use super::ovs::{BRIDGE, Ovsdb};
+use crate::netns::{self, Netns, lossy};
 use crate::shell::client::SupervisorClient;
+use crate::sshd::{self, SshServer};
 
-use super::step;
+/// Addresses inside the demo's namespaces only (never routed anywhere).
+const WEB1: &str = "10.100.0.11";
+const WEB2: &str = "10.100.0.12";
+const DB1: &str = "10.100.0.13";
 
-/// The demo's containers: name and address on VLAN 100 (a documentation-only subnet of the
-/// namespaces, never routed anywhere).
-const CONTAINERS: [(&str, &str); 2] = [("web1", "10.100.0.11"), ("web2", "10.100.0.12")];
+/// What the act needs from the first: the binary, bilbo's agent, the supervisor, Open vSwitch.
+pub struct Lab<'a> {
+    pub exe: &'a Path,
+    pub agent_dir: &'a Path,
+    pub work_dir: &'a Path,
+    pub client: &'a SupervisorClient,
+    pub ovs: Option<&'a Ovsdb>,
+    /// `--keep`: the supervisor's URL, and wait for Ctrl-C before cleaning up.
+    pub keep: Option<&'a str>,
+}
 
-pub fn run(exe: &Path, agent_dir: &Path, client: &SupervisorClient) -> anyhow::Result<()> {
-    let mut attached = Vec::new();
-    for (name, ip) in CONTAINERS {
-        let ns = Netns::new(name)?;
-        step(&format!("attaching container {name} ({}) to port-profile vlan100 as {ip}/24", ns.name));
-        let out = Command::new(exe)
-            .args(["attach", "--netns", &ns.name, "--profile", "vlan100", "--name", name])
-            .args(["--ip", &format!("{ip}/24"), "--data-dir"])
-            .arg(agent_dir)
-            .output()
-            .context("running switchyard attach")?;
-        if !out.status.success() {
-            bail!("attach {name} failed: {}", lossy(&out.stderr).trim());
-        }
-        println!(
-            "\n[root@bilbo ~]# switchyard attach --netns {} --profile vlan100 --ip {ip}/24 --name {name}",
-            ns.name
-        );
-        print!("{}", lossy(&out.stdout));
-        attached.push((ns, ip));
-        super::interrupt::check()?;
+/// How a container's port was added, so it is removed the same way.
+enum Plumbing {
+    /// By hand + `ovs-vsctl add-port`: remove with `ovs-vsctl del-port`, then delete the veth.
+    Ovs { veth: String },
+    /// `switchyard attach`: `switchyard detach`.
+    Attach,
+}
+
+struct Container {
+    name: &'static str,
+    ns: Netns,
+    plumbing: Plumbing,
+}
+
+pub fn run(lab: &Lab<'_>) -> anyhow::Result<()> {
+    chapter("3. Containers: web1 and web2 on vlan100, db1 on vlan101");
+    let mut containers = Vec::new();
+    let mut result = act(lab, &mut containers);
+    if let (Ok(()), Some(url)) = (&result, lab.keep) {
+        result = keep_running(url, &containers);
     }
-    let (web1, _) = &attached[0];
-    let (_, web2_ip) = &attached[1];
-
-    for command in ["show interface virtual", "show interface brief", "show port-profile virtual usage"] {
-        println!("\nswitch# {command}");
-        print!("{}", client.exec(command)?);
-    }
-    println!("\n[root@bilbo ~]# switchyard vemcmd show port");
-    print!("{}", vemcmd(exe, agent_dir, &["show", "port"])?);
-
-    println!("\nweb1# ping -c 3 {web2_ip}");
-    print!("{}", web1.exec_ok(&["ping", "-c", "3", "-i", "0.2", "-W", "1", web2_ip])?);
-
-    super::interrupt::check()?;
-    println!("\nswitch(config-port-prof)# shutdown          <- one command, every port of vlan100");
-    client.configure("port-profile vlan100\n  shutdown\n")?;
-    let down = wait_ping(web1, web2_ip, false);
-    println!("web1 reaches web2: {}", if down { "no (ports are down)" } else { "still yes!" });
-    println!("switch(config-port-prof)# no shutdown");
-    client.configure("port-profile vlan100\n  no shutdown\n")?;
-    let up = wait_ping(web1, web2_ip, true);
-    println!("web1 reaches web2: {}", if up { "yes again" } else { "no!" });
-    println!("\nswitch# show logging logfile      (the last 6 lines)");
-    let log = client.exec("show logging logfile")?;
-    let lines: Vec<&str> = log.lines().collect();
-    for line in &lines[lines.len().saturating_sub(6)..] {
-        println!("{line}");
-    }
-    if !(down && up) {
-        bail!("the profile change did not take effect as expected");
-    }
-
-    for (ns, _) in &attached {
-        let out =
-            Command::new(exe).args(["detach", "--netns", &ns.name, "--data-dir"]).arg(agent_dir).output()?;
-        if !out.status.success() {
-            bail!("detach {} failed: {}", ns.name, lossy(&out.stderr).trim());
+    // The seed's last step: remove the ports before the containers (also after a failure).
+    chapter("7. Remove the ports before the containers");
+    for container in &containers {
+        if let Err(err) = remove_port(lab, container) {
+            eprintln!("demo: removing {}'s port: {err:#}", container.name);
         }
     }
-    step("detached both containers; removing their namespaces");
+    result
+}
+
+/// `--keep`: the lab stays up for exploration until Ctrl-C.
+fn keep_running(url: &str, containers: &[Container]) -> anyhow::Result<()> {
+    println!("\nThe lab is running. Try:\n  switchyard shell --supervisor {url}");
+    for container in containers {
+        println!("  ip netns exec {} bash        # inside {}", container.ns.name, container.name);
+    }
+    println!("Ctrl-C removes everything.");
+    while !interrupt::requested() {
+        std::thread::sleep(Duration::from_millis(200));
+    }
     Ok(())
 }
 
-fn vemcmd(exe: &Path, agent_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new(exe).arg("vemcmd").arg("--data-dir").arg(agent_dir).args(args).output()?;
+fn act(lab: &Lab<'_>, containers: &mut Vec<Container>) -> anyhow::Result<()> {
+    containers.push(match lab.ovs {
+        Some(ovs) => plumb_by_hand(ovs, "web1", WEB1)?,
+        None => {
+            println!(
+                "(Open vSwitch is not installed: web1 joins with `switchyard attach` instead of ovs-vsctl)"
+            );
+            attach(lab, "web1", "vlan100", WEB1)?
+        }
+    });
+    containers.push(attach(lab, "web2", "vlan100", WEB2)?);
+    containers.push(attach(lab, "db1", "vlan101", DB1)?);
+    interrupt::check()?;
+
+    chapter("4. What the supervisor and the host see");
+    for command in ["show interface virtual", "show port-profile virtual usage", "show interface brief"] {
+        show(lab.client, command)?;
+    }
+    println!("\n[root@bilbo ~]# vemcmd show port");
+    print!("{}", vemcmd(lab, &["show", "port"])?);
+
+    chapter("5. Reachability inside VLAN 100, isolation from VLAN 101");
+    let web2 = &containers[1].ns;
+    let db1 = &containers[2].ns;
+    println!("web2# ping -c 3 {WEB1}");
+    print!("{}", web2.exec_ok(&["ping", "-c", "3", "-i", "0.2", "-W", "1", WEB1])?);
+    tcp(lab, &containers[0].ns, web2)?;
+    ssh(lab, &containers[0].ns, web2)?;
+    let isolated = !db1.ping(WEB1, 2);
+    println!(
+        "\ndb1# ping -c 2 {WEB1}\n{}",
+        if isolated { "(no answer: VLAN 101 is isolated from VLAN 100)" } else { "answered!" }
+    );
+    if !isolated {
+        bail!("db1 on VLAN 101 reached web1 on VLAN 100");
+    }
+    interrupt::check()?;
+
+    chapter("6. One command moves every port of vlan101 into VLAN 100, live");
+    println!("switch(config)# port-profile vlan101\nswitch(config-port-prof)# switchport access vlan 100");
+    let changed = Instant::now();
+    lab.client.configure("port-profile vlan101\n  switchport access vlan 100\n")?;
+    let reached = wait_ping(db1, WEB1, true);
+    println!(
+        "db1 reaches web1: {} ({} ms after the command)",
+        if reached { "yes" } else { "no!" },
+        changed.elapsed().as_millis()
+    );
+    if !reached {
+        bail!("the live VLAN change did not take effect");
+    }
+    lab.client.configure("port-profile vlan101\n  switchport access vlan 101\n")?;
+    show(lab.client, "show logging logfile")?;
+    Ok(())
+}
+
+/// The seed's manual steps: a veth pair, one end into the container as eth0 with its address,
+/// then `ovs-vsctl add-port` with the five external_ids.
+fn plumb_by_hand(ovs: &Ovsdb, name: &'static str, ip: &str) -> anyhow::Result<Container> {
+    let ns = Netns::new(name)?;
+    let veth = format!("veth{}_eth0", std::process::id() % 100_000);
+    let peer = format!("{veth}p");
+    let iface_id = uuid::Uuid::new_v4().to_string();
+    let vm_uuid = uuid::Uuid::new_v4().to_string();
+    println!("[root@bilbo ~]# ip link add {veth} type veth peer name {peer}");
+    iproute(&["link", "add", &veth, "type", "veth", "peer", "name", &peer])?;
+    let container = Container { name, ns, plumbing: Plumbing::Ovs { veth: veth.clone() } };
+    let ns = &container.ns.name;
+    println!("[root@bilbo ~]# ip link set {peer} netns {ns}   # then, inside: rename to eth0, address, up");
+    iproute(&["link", "set", &peer, "netns", ns])?;
+    iproute(&["-n", ns, "link", "set", &peer, "name", "eth0"])?;
+    iproute(&["-n", ns, "addr", "add", &format!("{ip}/24"), "dev", "eth0"])?;
+    iproute(&["-n", ns, "link", "set", "eth0", "up"])?;
+    iproute(&["link", "set", &veth, "up"])?;
+    let mac = container_mac(&container.ns)?;
+    let args = [
+        "add-port".to_owned(),
+        BRIDGE.to_owned(),
+        veth.clone(),
+        "--".to_owned(),
+        "set".to_owned(),
+        "interface".to_owned(),
+        veth.clone(),
+        format!("external_ids:iface-id={iface_id}"),
+        format!("external_ids:attached-mac={mac}"),
+        "external_ids:profile=vlan100".to_owned(),
+        format!("external_ids:vm-uuid={vm_uuid}"),
+        format!("external_ids:vm-name={name}"),
+    ];
+    println!("[root@bilbo ~]# ovs-vsctl {}", args.join(" "));
+    let started = Instant::now();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ovs.vsctl(&args)?;
+    println!(
+        "(ovs-vsctl returned in {} ms: the agent bound the port and wrote ofport back)",
+        started.elapsed().as_millis()
+    );
+    print!(
+        "{}",
+        ovs.vsctl(&["--columns=name,ofport,link_state,admin_state,error", "list", "interface", &veth])?
+    );
+    Ok(container)
+}
+
+fn attach(lab: &Lab<'_>, name: &'static str, profile: &str, ip: &str) -> anyhow::Result<Container> {
+    let ns = Netns::new(name)?;
+    println!(
+        "\n[root@bilbo ~]# switchyard attach --netns {} --profile {profile} --ip {ip}/24 --name {name}",
+        ns.name
+    );
+    let out = Command::new(lab.exe)
+        .args(["attach", "--netns", &ns.name, "--profile", profile, "--name", name])
+        .args(["--ip", &format!("{ip}/24"), "--data-dir"])
+        .arg(lab.agent_dir)
+        .output()
+        .context("running switchyard attach")?;
+    if !out.status.success() {
+        bail!("attach {name} failed: {}", lossy(&out.stderr).trim());
+    }
+    print!("{}", lossy(&out.stdout));
+    Ok(Container { name, ns, plumbing: Plumbing::Attach })
+}
+
+fn remove_port(lab: &Lab<'_>, container: &Container) -> anyhow::Result<()> {
+    match (&container.plumbing, lab.ovs) {
+        (Plumbing::Ovs { veth }, Some(ovs)) => {
+            println!("[root@bilbo ~]# ovs-vsctl del-port {BRIDGE} {veth}; ip link del {veth}");
+            ovs.vsctl(&["del-port", BRIDGE, veth])?;
+            iproute(&["link", "del", veth])
+        }
+        (Plumbing::Ovs { veth }, None) => iproute(&["link", "del", veth]),
+        (Plumbing::Attach, _) => {
+            println!("[root@bilbo ~]# switchyard detach --netns {}", container.ns.name);
+            let out = Command::new(lab.exe)
+                .args(["detach", "--netns", &container.ns.name, "--data-dir"])
+                .arg(lab.agent_dir)
+                .output()?;
+            if !out.status.success() {
+                bail!("{}", lossy(&out.stderr).trim());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// TCP through the switch with iperf3 when it is installed.
+fn tcp(lab: &Lab<'_>, server: &Netns, client: &Netns) -> anyhow::Result<()> {
+    if !Path::new("/usr/bin/iperf3").exists() {
+        println!("\n(iperf3 is not installed: skipping the TCP measurement)");
+        return Ok(());
+    }
+    let _ = lab;
+    let mut daemon = server.spawn(&["iperf3", "-s", "-1", "-p", "5201"])?;
+    std::thread::sleep(Duration::from_millis(300));
+    println!("\nweb2# iperf3 -c {WEB1} -t 2");
+    let out = client.exec(&["timeout", "20", "iperf3", "-c", WEB1, "-p", "5201", "-t", "2", "-J"])?;
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).context("reading iperf3's report")?;
+    let bps = report["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or(0.0);
+    if !out.status.success() || bps <= 0.0 {
+        bail!("TCP from web2 to web1 failed: {}", lossy(&out.stderr).trim());
+    }
+    println!("TCP web2 -> web1 through Switchyard: {:.2} Gbit/s", bps / 1e9);
+    Ok(())
+}
+
+/// The seed's finale: ssh into web1 from another container on the same VLAN.
+fn ssh(lab: &Lab<'_>, web1: &Netns, web2: &Netns) -> anyhow::Result<()> {
+    if !sshd::available() {
+        println!("\n(openssh-server is not installed: skipping ssh into web1)");
+        return Ok(());
+    }
+    let server = SshServer::start(web1, &lab.work_dir.join("ssh"))?;
+    let command = format!("{} root@{WEB1} 'echo hello from $(hostname -I)'", server.client_command());
+    println!("\nweb2# ssh root@{WEB1} 'echo hello from $(hostname -I)'");
+    print!("{}", web2.exec_ok(&["sh", "-c", &command])?);
+    Ok(())
+}
+
+fn container_mac(ns: &Netns) -> anyhow::Result<String> {
+    let out = ns.exec_ok(&["cat", "/sys/class/net/eth0/address"])?;
+    Ok(out.trim().to_owned())
+}
+
+fn vemcmd(lab: &Lab<'_>, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(lab.exe).arg("vemcmd").arg("--data-dir").arg(lab.agent_dir).args(args).output()?;
     if !out.status.success() {
         bail!("vemcmd {}: {}", args.join(" "), lossy(&out.stderr).trim());
     }
     Ok(lossy(&out.stdout))
 }
 
+fn show(client: &SupervisorClient, command: &str) -> anyhow::Result<()> {
+    println!("\nswitch# {command}");
+    print!("{}", client.exec(command)?);
+    Ok(())
+}
+
+pub fn chapter(title: &str) {
+    println!("\n==== {title} ====");
+}
+
 /// Waits up to 5 s for `ns` to reach (or stop reaching) `ip`; true when it did.
 fn wait_ping(ns: &Netns, ip: &str, reachable: bool) -> bool {
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5) {
+    while start.elapsed() < Duration::from_secs(5) && !interrupt::requested() {
         if ns.ping(ip, 1) == reachable {
             return true;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
     false
+}
+
+/// Runs `ip` from iproute2, as the seed's manual steps do.
+fn iproute(args: &[&str]) -> anyhow::Result<()> {
+    netns::run("ip", args)
 }

@@ -11,9 +11,11 @@ use anyhow::{Context, bail};
 
 mod containers;
 mod interrupt;
+mod ovs;
 
 use crate::processes::{self, Children};
 use crate::shell::client::SupervisorClient;
+use ovs::Ovsdb;
 
 /// The seed's configuration (NX-OS text).
 pub const SEED_CONFIG: &str = include_str!("seed.cfg");
@@ -23,7 +25,7 @@ const HOSTS: [&str; 2] = ["bilbo", "frodo"];
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// Keep the processes running (until Ctrl-C) and print how to reach them.
+    /// Leave the lab (daemons, containers) running until Ctrl-C, and print how to reach it.
     #[arg(long)]
     keep: bool,
     /// Directory for the demo's state; a fresh temporary one by default (removed at the end).
@@ -46,6 +48,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let client = SupervisorClient::new(&url);
     let mut children = Children::new(exe_path()?, &root)?;
 
+    containers::chapter("1. The supervisor, with the seed's port-profiles");
     step(&format!("starting the supervisor on {listen} (store in {})", root.join("supervisor").display()));
     children.spawn(
         "supervisor",
@@ -54,51 +57,58 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     wait_for("the supervisor to answer", Duration::from_secs(20), &mut children, || {
         client.exec("show module").is_ok()
     })?;
-
-    step("configuring the seed's port-profiles: vlan 100-109, uplink, vlan100");
     client.configure(SEED_CONFIG).context("applying the seed configuration")?;
-
-    // One after the other, so the modules are numbered 3, 4 in this order (join order).
-    for (index, host) in HOSTS.iter().enumerate() {
-        step(&format!("starting the agent of host {host}"));
-        let dir = root.join(host);
-        children
-            .spawn(host, &["agent", "--supervisor", &url, "--host-name", host, "--data-dir", &path(&dir)])?;
-        wait_for(&format!("{host} to come online"), Duration::from_secs(30), &mut children, || {
-            client.exec("show module").is_ok_and(|out| online_modules(&out) == index + 1)
-        })?;
-        wait_for(
-            &format!("{host} to receive the port-profiles"),
-            Duration::from_secs(10),
-            &mut children,
-            || {
-                agent::vemcmd::run(&dir, &["show".into(), "card".into()])
-                    .is_ok_and(|out| out.contains("connected"))
-            },
-        )?;
-    }
-
-    for command in ["show module", "show port-profile", "show logging logfile"] {
+    println!("switch# configure terminal   (the seed's profiles: vlan 100-109, uplink, vlan100, vlan101)");
+    for command in ["show port-profile name vlan100", "show port-profile brief"] {
         println!("\nswitch# {command}");
         print!("{}", client.exec(command)?);
     }
-    for host in HOSTS {
-        println!("\n[root@{host} ~]# switchyard vemcmd show card");
-        print!("{}", agent::vemcmd::run(&root.join(host), &["show".into(), "card".into()])?);
-    }
 
-    if crate::netns::is_root() {
-        containers::run(&exe_path()?, &root.join(HOSTS[0]), &client)?;
+    containers::chapter("2. Hosts join as modules");
+    let root_user = crate::netns::is_root();
+    let ovsdb = if root_user && Ovsdb::available() {
+        step("starting a private ovsdb-server for bilbo (the seed's ovs-vsctl path)");
+        Some(Ovsdb::start(&root.join("ovsdb"), &mut children)?)
     } else {
-        println!("\n(run as root to see containers attached and talking: network namespaces need root)");
-    }
-
-    if args.keep {
-        println!("\nRunning. Try: switchyard shell --supervisor {url}\nCtrl-C stops everything.");
-        while !interrupt::requested() && children.check_alive().is_ok() {
-            std::thread::sleep(Duration::from_millis(200));
+        None
+    };
+    // One after the other, so the modules are numbered 3, 4 in this order (join order).
+    for (index, host) in HOSTS.iter().enumerate() {
+        step(&format!("starting the agent of host {host}"));
+        let dir = path(&root.join(host));
+        let mut argv = vec!["agent", "--supervisor", &url, "--host-name", host, "--data-dir", &dir];
+        let endpoint = ovsdb.as_ref().map(Ovsdb::endpoint);
+        if let (0, Some(endpoint)) = (index, &endpoint) {
+            argv.extend(["--ovsdb", endpoint, "--ovs-bridge", ovs::BRIDGE]);
         }
+        children.spawn(host, &argv)?;
+        wait_for(&format!("{host} to come online"), Duration::from_secs(30), &mut children, || {
+            client.exec("show module").is_ok_and(|out| online_modules(&out) == index + 1)
+        })?;
     }
+    if let Some(ovsdb) = &ovsdb {
+        ovsdb.wait_for_bridge()?;
+    }
+    for command in ["show module", "show logging logfile"] {
+        println!("\nswitch# {command}");
+        print!("{}", client.exec(command)?);
+    }
+    println!("\n[root@bilbo ~]# vemcmd show card");
+    print!("{}", agent::vemcmd::run(&root.join(HOSTS[0]), &["show".into(), "card".into()])?);
+
+    if !root_user {
+        println!("\n(run as root to see containers attached and talking: network namespaces need root)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let lab = containers::Lab {
+        exe: &exe_path()?,
+        agent_dir: &root.join(HOSTS[0]),
+        work_dir: &root,
+        client: &client,
+        ovs: ovsdb.as_ref(),
+        keep: args.keep.then_some(url.as_str()),
+    };
+    containers::run(&lab)?;
     Ok(ExitCode::SUCCESS)
 }
 

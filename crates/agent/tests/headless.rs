@@ -67,7 +67,7 @@ async fn runs_headless_on_the_persisted_snapshot_and_answers_vemcmd() {
         "Supervisor state: headless",
         "Card Headless Mode : Yes",
         "Last heartbeat ack: never",
-        "Port-profiles: 2 (revision 12)",
+        "Port-profiles in use on this host: 2 (revision 12)",
         "Max virtual ports: 248",
     ] {
         assert!(text.contains(line), "{line:?} missing from\n{text}");
@@ -97,7 +97,7 @@ async fn a_corrupt_snapshot_starts_empty_and_a_second_agent_is_refused() {
     // The refused agent did not take the socket from the first one.
     let dir_path = dir.path().to_owned();
     let text = tokio::task::spawn_blocking(move || show_card(&dir_path)).await.unwrap();
-    assert!(text.contains("Port-profiles: 0 (revision 0)"), "{text}");
+    assert!(text.contains("Port-profiles in use on this host: 0 (revision 0)"), "{text}");
     agent.stop().await;
 }
 

@@ -13,7 +13,7 @@ mod port_lab;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use agent::ports::DetachSpec;
+use agent::ports::{DetachSpec, SUPERVISOR_GRACE};
 use ovsdb_support::OvsdbServer;
 use port_lab::{
     Container, Host, HostLink, Place, Supervisor, bounded, eventually, host_link_exists, packet_sockets_on,
@@ -33,13 +33,14 @@ port-profile type vethernet vlan100\n  switchport mode access\n  switchport acce
 async fn setup() -> (Supervisor, OvsdbServer, Host) {
     require_root();
     let supervisor = Supervisor::start().await;
-    supervisor.configure(PROFILES).await;
+    let revision = supervisor.configure(PROFILES).await;
     let server = block_in_place(OvsdbServer::start);
     let host = Host::start_with_ovsdb(&supervisor, server.endpoint(), BRIDGE).await;
+    // The agent holds only its ports' profiles; its revision says the supervisor has these.
     let mut policies = host.agent().policies();
-    tokio::time::timeout(Duration::from_secs(10), policies.wait_for(|s| s.get("vlan100").is_some()))
+    tokio::time::timeout(Duration::from_secs(10), policies.wait_for(|s| s.revision >= revision))
         .await
-        .expect("profiles reached the agent");
+        .expect("the profiles' revision reached the agent");
     eventually("the agent to create its bridge", Duration::from_secs(5), || async {
         vsctl(&server, &["br-exists", BRIDGE]).status.success()
     })
@@ -418,6 +419,44 @@ async fn an_agent_restart_keeps_the_adopted_ports() {
         assert!(output.status.success() && output.stderr.is_empty(), "{}", stderr(&output));
         assert_eq!(host.ports().await.ports.len(), 1);
         assert!(host_link_exists(&web2.name));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_waits_a_moment_for_the_supervisor_then_says_why_and_comes_up_when_it_answers() {
+    bounded(async {
+        require_root();
+        let server = block_in_place(OvsdbServer::start);
+        // Where the supervisor will be: nothing listens there yet.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let host =
+            Host::start_unconnected_with_ovsdb(format!("http://{addr}"), server.endpoint(), BRIDGE).await;
+        eventually("the bridge", Duration::from_secs(5), || async {
+            vsctl(&server, &["br-exists", BRIDGE]).status.success()
+        })
+        .await;
+
+        // An agent that cannot number the port answers once its grace is over, and says why.
+        let web1 = SeedContainer::new("10.92.6.1");
+        let (output, took) = web1.add_port(&server, "vlan100");
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(took >= SUPERVISOR_GRACE.saturating_sub(Duration::from_millis(100)), "no grace: {took:?}");
+        assert!(took < SUPERVISOR_GRACE + Duration::from_secs(1), "add-port took {took:?}");
+        assert!(stderr(&output).contains(&format!("Error detected while setting up '{}'", web1.name)));
+        let error = column(&server, &web1.name, "error");
+        assert!(error.contains(&format!("waiting for the supervisor at http://{addr}")), "{error}");
+        web1.plug_in();
+
+        // The supervisor comes up: the running agent joins it and the row becomes a port.
+        let supervisor = Supervisor::start_at(addr).await;
+        supervisor.configure(PROFILES).await;
+        host.wait_connected().await;
+        eventually("the row to become a port", Duration::from_secs(10), || async {
+            column(&server, &web1.name, "ofport") == "1" && column(&server, &web1.name, "error") == "[]"
+        })
+        .await;
+        assert_eq!(packet_sockets_on(&web1.name), 1);
     })
     .await;
 }

@@ -28,12 +28,13 @@ const REPORT_PATIENCE: Duration = Duration::from_secs(12);
 async fn setup() -> (Supervisor, Host) {
     require_root();
     let supervisor = Supervisor::start().await;
-    supervisor.configure(PROFILES).await;
+    let revision = supervisor.configure(PROFILES).await;
     let host = Host::start(&supervisor).await;
+    // The agent holds only its ports' profiles; its revision says the supervisor has these.
     let mut policies = host.agent().policies();
-    tokio::time::timeout(Duration::from_secs(10), policies.wait_for(|s| s.get("db").is_some()))
+    tokio::time::timeout(Duration::from_secs(10), policies.wait_for(|s| s.revision >= revision))
         .await
-        .expect("profiles reached the agent");
+        .expect("the profiles' revision reached the agent");
     (supervisor, host)
 }
 
@@ -264,14 +265,14 @@ async fn an_agent_restart_restores_its_ports_without_reattach() {
 async fn detach_leaves_no_link_and_failed_attaches_leave_nothing() {
     bounded(async {
         let (mut supervisor, host) = setup().await;
-        supervisor
+        let revision = supervisor
             .configure(
                 "port-profile type ethernet uplink\n  switchport mode trunk\n  state enabled\n\
                  port-profile type vethernet one\n  switchport access vlan 100\n  max-ports 1\n  port-binding dynamic\n  state enabled\n",
             )
             .await;
         let mut policies = host.agent().policies();
-        policies.wait_for(|s| s.get("one").is_some()).await.expect("profile one");
+        policies.wait_for(|s| s.revision >= revision).await.expect("profile one");
 
         // Refused by the supervisor: an ethernet profile, then max-ports. Nothing is left.
         let c = Container::new("10.91.4.1");

@@ -1,4 +1,9 @@
 //! The agent against a real supervisor in this process, on 127.0.0.1, with a real store.
+//!
+//! The supervisor sends an agent the policies of the port-profiles its ports use. Ports are bound
+//! here over the supervisor's gRPC with the agent's module and host id, as the agent's port
+//! manager binds them on attach: the datapath side of an attach needs root, the policy stream
+//! does not (`tests/ports.rs` attaches real ports).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,12 +14,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent::{Agent, AgentOptions, ConnectionState, PolicySnapshot};
+use proto::supervisor_client::SupervisorClient;
 use store::RedbStore;
 use supervisor::SupervisorOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tonic::transport::Channel;
 
 /// Generous: reconnect backoff alone may take 5 s.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -49,8 +56,9 @@ impl Supervisor {
         self.task.await.unwrap().unwrap();
     }
 
-    /// `POST /api/v1/config` (plain HTTP/1.1 by hand: one request, no client library needed).
-    async fn configure(&self, text: &str) {
+    /// `POST /api/v1/config` (plain HTTP/1.1 by hand: one request, no client library needed);
+    /// returns the config revision it committed.
+    async fn configure(&self, text: &str) -> i64 {
         let mut stream = TcpStream::connect(self.addr).await.unwrap();
         let request = format!(
             "POST /api/v1/config HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\n\
@@ -62,7 +70,47 @@ impl Supervisor {
         let mut reply = String::new();
         stream.read_to_string(&mut reply).await.unwrap();
         assert!(reply.starts_with("HTTP/1.1 200"), "config {text:?} refused:\n{reply}");
+        let body = reply.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        let json: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {reply}"));
+        json["revision"].as_i64().expect("a revision")
     }
+
+    async fn grpc(&self) -> SupervisorClient<Channel> {
+        SupervisorClient::connect(self.url()).await.unwrap()
+    }
+
+    /// Binds port `iface` of `agent`'s host to `profile`, as the agent's port manager does on
+    /// attach; returns the reply.
+    async fn bind(&self, agent: &Agent, iface: &str, profile: &str) -> proto::BindPortReply {
+        let request = proto::BindPortRequest {
+            module: module_of(agent),
+            host_id: agent.identity().host_id.clone(),
+            iface_id: iface.to_owned(),
+            profile: profile.to_owned(),
+            adapter: format!("veth_{iface}"),
+            container_ifname: "eth0".to_owned(),
+            mac: "02:ab:cd:00:00:01".to_owned(),
+            owner_uuid: String::new(),
+            owner_name: iface.to_owned(),
+            ltl: 49,
+        };
+        self.grpc().await.bind_port(request).await.unwrap().into_inner()
+    }
+
+    /// Unbinds port `iface` of `agent`'s host, as a detach does.
+    async fn unbind(&self, agent: &Agent, iface: &str) {
+        let request = proto::UnbindPortRequest {
+            module: module_of(agent),
+            host_id: agent.identity().host_id.clone(),
+            iface_id: iface.to_owned(),
+        };
+        self.grpc().await.unbind_port(request).await.unwrap();
+    }
+}
+
+/// The module a connected agent was registered as.
+fn module_of(agent: &Agent) -> u32 {
+    agent.status().borrow().module.expect("registered")
 }
 
 /// Opens the store, waiting while a stopped supervisor's last blocking calls let go of it.
@@ -166,6 +214,9 @@ async fn profile_changes_reach_the_snapshot_and_policies_json() {
     let agent = start_agent(agent_dir.path(), "bilbo", &supervisor.url()).await;
     wait_for_state(&agent, ConnectionState::Connected).await;
 
+    // A port waiting for its profile: the profile reaches the agent the moment it is created.
+    let waiting = supervisor.bind(&agent, "web1", "vlan100").await;
+    assert!(waiting.policy_json.is_empty());
     supervisor.configure(VLAN100).await;
     let snapshot = wait_for_policies(&agent, "vlan100", |s| access_vlan(s, "vlan100") == Some(100)).await;
     assert_eq!(persisted(agent_dir.path()), *snapshot, "persisted before published");
@@ -190,6 +241,9 @@ async fn headless_without_the_supervisor_then_resync_when_it_returns() {
     let addr = supervisor.addr;
     let agent = start_agent(agent_dir.path(), "bilbo", &supervisor.url()).await;
     wait_for_state(&agent, ConnectionState::Connected).await;
+    supervisor.bind(&agent, "web1", "vlan100").await;
+    // Waits for vlan300, which is made while the agent is away.
+    supervisor.bind(&agent, "db1", "vlan300").await;
     supervisor.configure(VLAN100).await;
     let before = wait_for_policies(&agent, "vlan100", |s| access_vlan(s, "vlan100") == Some(100)).await;
 
@@ -200,7 +254,7 @@ async fn headless_without_the_supervisor_then_resync_when_it_returns() {
     let card = show_card(agent_dir.path()).await;
     assert!(card.contains("Supervisor state: headless"), "{card}");
     assert!(card.contains("Card slot (module): 3"), "{card}");
-    assert!(card.contains("Port-profiles: 1"), "{card}");
+    assert!(card.contains("Port-profiles in use on this host: 1"), "{card}");
 
     // It comes back on the same address: the running agent reconnects and is still current.
     let supervisor = Supervisor::start(sup_dir.path(), addr).await;
@@ -234,5 +288,46 @@ async fn headless_without_the_supervisor_then_resync_when_it_returns() {
     assert_eq!(agent.status().borrow().module, Some(3));
 
     agent.stop().await;
+    supervisor.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_holds_only_the_profiles_its_ports_use() {
+    let sup_dir = tempfile::tempdir().unwrap();
+    let (bilbo_dir, frodo_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let supervisor = Supervisor::start(sup_dir.path(), "127.0.0.1:0".parse().unwrap()).await;
+    let bilbo = start_agent(bilbo_dir.path(), "bilbo", &supervisor.url()).await;
+    let frodo = start_agent(frodo_dir.path(), "frodo", &supervisor.url()).await;
+    wait_for_state(&bilbo, ConnectionState::Connected).await;
+    wait_for_state(&frodo, ConnectionState::Connected).await;
+    supervisor
+        .configure(
+            "port-profile type vethernet vlan100\n  switchport access vlan 100\n  state enabled\n\
+             port-profile type vethernet vlan300\n  switchport access vlan 300\n  state enabled\n",
+        )
+        .await;
+    supervisor.bind(&bilbo, "web1", "vlan100").await;
+    supervisor.bind(&frodo, "db1", "vlan300").await;
+    let on_bilbo = wait_for_policies(&bilbo, "vlan100 on bilbo", |s| s.get("vlan100").is_some()).await;
+    assert!(on_bilbo.get("vlan300").is_none(), "{on_bilbo:?}");
+    let on_frodo = wait_for_policies(&frodo, "vlan300 on frodo", |s| s.get("vlan300").is_some()).await;
+    assert!(on_frodo.get("vlan100").is_none(), "{on_frodo:?}");
+
+    // A change to frodo's profile: frodo gets it; bilbo only moves to the new revision.
+    let changed =
+        supervisor.configure("port-profile type vethernet vlan300\n  switchport access vlan 301\n").await;
+    wait_for_policies(&frodo, "vlan 301 on frodo", |s| access_vlan(s, "vlan300") == Some(301)).await;
+    let on_bilbo = wait_for_policies(&bilbo, "the revision on bilbo", |s| s.revision >= changed).await;
+    assert_eq!(on_bilbo.policies.keys().collect::<Vec<_>>(), ["vlan100"]);
+
+    // bilbo's last port on vlan100 goes: so does vlan100, from memory and from disk.
+    supervisor.unbind(&bilbo, "web1").await;
+    let emptied = wait_for_policies(&bilbo, "vlan100 gone from bilbo", |s| s.is_empty()).await;
+    assert_eq!(persisted(bilbo_dir.path()), *emptied);
+    let card = show_card(bilbo_dir.path()).await;
+    assert!(card.contains("Port-profiles in use on this host: 0"), "{card}");
+
+    bilbo.stop().await;
+    frodo.stop().await;
     supervisor.stop().await;
 }

@@ -1,6 +1,7 @@
 //! Fan-out benchmark: one supervisor in this process on a temporary store, 1,000 agents each
-//! holding a Watch stream (over a few HTTP/2 connections), and profile changes made through
-//! REST. Prints the time from the start of the REST call until each stream has the change
+//! with one port bound to the changed profile and holding a Watch stream (over a few HTTP/2
+//! connections), and profile changes made through REST. (A stream carries only the profiles of
+//! its module's ports, so every agent has one on the profile that changes.) Prints the time from the start of the REST call until each stream has the change
 //! (p50/p99/max over every stream and change), the process RSS with the streams open, and the
 //! time to apply a 2,000-profile config in one `POST /api/v1/config`.
 //!
@@ -38,10 +39,11 @@ async fn main() -> anyhow::Result<()> {
         }));
     let http =
         Http { base: format!("http://{addr}"), client: Client::builder(TokioExecutor::new()).build_http() };
-    http.configure(&profile("bench", 100)).await?;
+    // Room for every agent's port on the one profile.
+    http.configure(&format!("{}  max-ports 1024\n", profile("bench", 100))).await?;
     println!("baseline RSS: {}", rss());
 
-    // Agents: register, then open one Watch stream each.
+    // Agents: register, bind one port on the bench profile, then open one Watch stream each.
     let mut channels = Vec::new();
     for _ in 0..CHANNELS {
         channels.push(SupervisorClient::new(Channel::from_shared(http.base.clone())?.connect().await?));
@@ -62,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
             .await?
             .into_inner()
             .module;
+        client.bind_port(bench_port(module, &host_id, agent)).await?;
         let mut stream =
             client.watch(proto::WatchRequest { module, host_id, known: HashMap::new() }).await?.into_inner();
         let first = stream.message().await?.context("no sync")?;
@@ -78,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
         });
     }
     drop(received_tx);
-    println!("{agents} agents registered and watching in {:.2?}", started.elapsed());
+    println!("{agents} agents registered, each with a port bound, and watching in {:.2?}", started.elapsed());
     println!("RSS with {agents} streams open: {}", rss());
 
     // Profile changes: time from the start of the REST call to each stream's delta.
@@ -138,6 +141,22 @@ fn profile(name: &str, vlan: u16) -> String {
     format!(
         "port-profile type vethernet {name}\n  switchport mode access\n  switchport access vlan {vlan}\n  state enabled\n"
     )
+}
+
+/// Agent `agent`'s one port, on the bench profile.
+fn bench_port(module: u32, host_id: &str, agent: usize) -> proto::BindPortRequest {
+    proto::BindPortRequest {
+        module,
+        host_id: host_id.to_owned(),
+        iface_id: format!("bench-port-{agent}"),
+        profile: "bench".into(),
+        adapter: format!("veth{agent}_eth0"),
+        container_ifname: "eth0".into(),
+        mac: format!("02:00:00:00:{:02x}:{:02x}", (agent >> 8) & 0xff, agent & 0xff),
+        owner_uuid: String::new(),
+        owner_name: format!("bench{agent}"),
+        ltl: 49,
+    }
 }
 
 fn percentile(sorted: &[Duration], percent: usize) -> Duration {

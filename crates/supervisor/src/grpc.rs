@@ -121,7 +121,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
         let bound = state.ports.bind(&state.journal, &state.fanout, &request).await?;
         tracing::info!(veth = bound.record.veth, iface_id = %request.iface_id, module = request.module, "port bound");
         let (policy_json, policy_revision) =
-            bound.policy.map(|policy| (policy.json.clone(), policy.revision)).unwrap_or_default();
+            bound.policy.map(|policy| (policy.json.clone(), bound.streamed_from)).unwrap_or_default();
         Ok(Response::new(proto::BindPortReply { veth: bound.record.veth, policy_json, policy_revision }))
     }
 

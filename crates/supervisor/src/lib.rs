@@ -16,12 +16,13 @@
 //! | [`port_binding`] | vEthernet numbers, bind and unbind plans | yes |
 //! | [`port_state`], [`port_views`] | agents' port reports, their events, `show interface` views | yes |
 //! | [`policy_table`] | evaluated policies, deltas, per-agent sync | yes |
+//! | [`interest`] | which port-profiles concern each module | yes |
 //! | [`render`] | `show …` output | yes |
 //! | [`journal`] | the write path: one transaction per change, with its events | shell |
 //! | [`modules`] | module numbers and liveness | shell |
 //! | [`ports`] | port bindings in the store, reports in memory | shell |
 //! | [`config_store`] | config reads and atomic config writes | shell |
-//! | [`fanout`] | store watch → policy table → agent streams | shell |
+//! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module | shell |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
 
 pub mod clock;
@@ -30,6 +31,7 @@ pub mod events;
 pub mod exec;
 pub mod fanout;
 pub mod grpc;
+pub mod interest;
 pub mod journal;
 pub mod layout;
 pub mod liveness;
@@ -142,8 +144,8 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let journal = Journal::new(store.clone(), options.event_log_capacity);
     let modules = Modules::load(&journal, Liveness::new(options.heartbeat_timeout)).await?;
-    let ports = Ports::load(store.as_ref()).await?;
     let fanout = Arc::new(Fanout::new(options.watch_buffer));
+    let ports = Ports::load(store.as_ref(), &fanout).await?;
     let (mirror, revision) = fanout::load(store.as_ref(), &fanout).await?;
     let state = Arc::new(SupervisorState {
         store: store.clone(),

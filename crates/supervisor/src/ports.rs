@@ -4,6 +4,8 @@
 //! [`crate::layout`]) and the `IF_ATTACHED` / `IF_DETACHED` line. Plans are made on a copy of the
 //! bindings kept here and refreshed whenever the guard shows another writer (a second supervisor
 //! sharing the store) changed them; the guard makes a plan on stale bindings fail and re-plan.
+//! Every change to the copy goes to the fan-out too: the profiles of a module's attached ports
+//! are what its agent's Watch stream carries ([`crate::interest`]).
 //!
 //! Reports are memory only ([`PortLive`]); their `IF_UP` / `IF_DOWN` lines are logged as they come.
 
@@ -42,6 +44,10 @@ pub struct Bound {
     pub record: PortRecord,
     /// The port's policy as agent streams carry it; `None` when the profile does not exist.
     pub policy: Option<Arc<proto::Policy>>,
+    /// The config revision from which the module's Watch stream is sure to carry the profile
+    /// (see [`Fanout::policy_for_port`]): until the agent's snapshot reaches it, the port runs
+    /// on `policy`.
+    pub streamed_from: Revision,
 }
 
 /// The bindings as of one `ports-generation` revision.
@@ -60,10 +66,11 @@ pub struct Ports {
 }
 
 impl Ports {
-    /// Loads the bindings.
-    pub async fn load(store: &dyn Store) -> Result<Self, PortError> {
+    /// Loads the bindings, and with them what concerns each module's stream.
+    pub async fn load(store: &dyn Store, fanout: &Fanout) -> Result<Self, PortError> {
         let generation = store.get(PORTS_GENERATION_KEY).await?.map_or(0, |kv| kv.mod_revision);
         let records = read_bindings(store).await?;
+        fanout.ports_reloaded(records.values());
         Ok(Self {
             bindings: RwLock::new(Bindings { generation, records }),
             live: Mutex::new(PortLive::default()),
@@ -79,7 +86,8 @@ impl Ports {
     }
 
     /// Binds a port (see [`port_binding::plan_bind`]) and logs `IF_ATTACHED` when the binding
-    /// changed. The caller has checked that the module belongs to the host.
+    /// changed; the profile joins the module's interest. The caller has checked that the module
+    /// belongs to the host.
     pub async fn bind(
         &self,
         journal: &Journal,
@@ -90,7 +98,7 @@ impl Ports {
         let policy = fanout.policy(&request.profile);
         let mut writer = journal.writer().await;
         for _ in 0..MAX_ATTEMPTS {
-            let (generation, count) = self.refresh(writer.store().as_ref()).await?;
+            let (generation, count) = self.refresh(writer.store().as_ref(), fanout).await?;
             let plan = {
                 let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
                 port_binding::plan_bind(
@@ -99,17 +107,16 @@ impl Ports {
                     request,
                 )?
             };
-            let bound =
-                Bound { record: plan.record.clone(), policy: policy.as_ref().map(|(_, wire)| wire.clone()) };
-            let Some(event) = plan.attached_event else { return Ok(bound) };
+            let Some(event) = plan.attached_event else { return Ok(bound(plan.record, fanout)) };
             let put = Op::Put { key: port_key(&plan.record.iface_id), value: encode(&plan.record)? };
             match writer.try_commit(guarded(generation, count, put, event)).await? {
                 Some(revision) => {
-                    self.committed(revision, |records| {
-                        records.insert(plan.record.iface_id.clone(), plan.record);
+                    let before = self.committed(revision, |records| {
+                        records.insert(plan.record.iface_id.clone(), plan.record.clone())
                     });
+                    fanout.port_rebound(before.as_ref(), Some(&plan.record));
                     self.live().attached(&request.iface_id);
-                    return Ok(bound);
+                    return Ok(bound(plan.record, fanout));
                 }
                 None => self.invalidate(),
             }
@@ -118,8 +125,9 @@ impl Ports {
     }
 
     /// Unbinds `iface_id` from `module` (see [`port_binding::plan_unbind`]) and logs
-    /// `IF_DETACHED`. Returns whether the iface-id keeps its number. Unbinding a port that is
-    /// not bound (a retried detach) does nothing and succeeds.
+    /// `IF_DETACHED`; the profile leaves the module's interest with its last port. Returns
+    /// whether the iface-id keeps its number. Unbinding a port that is not bound (a retried
+    /// detach) does nothing and succeeds.
     pub async fn unbind(
         &self,
         journal: &Journal,
@@ -129,7 +137,7 @@ impl Ports {
     ) -> Result<bool, PortError> {
         let mut writer = journal.writer().await;
         for _ in 0..MAX_ATTEMPTS {
-            let (generation, count) = self.refresh(writer.store().as_ref()).await?;
+            let (generation, count) = self.refresh(writer.store().as_ref(), fanout).await?;
             let plan = {
                 let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
                 let binding = bindings
@@ -151,14 +159,11 @@ impl Ports {
             let kept = after.is_some();
             match writer.try_commit(guarded(generation, count, op, event)).await? {
                 Some(revision) => {
-                    self.committed(revision, |records| match after {
-                        Some(record) => {
-                            records.insert(iface_id.to_owned(), record);
-                        }
-                        None => {
-                            records.remove(iface_id);
-                        }
+                    let before = self.committed(revision, |records| match &after {
+                        Some(record) => records.insert(iface_id.to_owned(), record.clone()),
+                        None => records.remove(iface_id),
                     });
+                    fanout.port_rebound(before.as_ref(), after.as_ref());
                     self.live().detached(iface_id);
                     return Ok(kept);
                 }
@@ -214,9 +219,9 @@ impl Ports {
         self.live.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Re-reads the bindings if another writer changed them; returns the guard's mod revision
-    /// and value to plan against.
-    async fn refresh(&self, store: &dyn Store) -> Result<(Revision, u64), PortError> {
+    /// Re-reads the bindings if another writer changed them (and the interest with them);
+    /// returns the guard's mod revision and value to plan against.
+    async fn refresh(&self, store: &dyn Store, fanout: &Fanout) -> Result<(Revision, u64), PortError> {
         let guard = store.get(PORTS_GENERATION_KEY).await?;
         let generation = guard.as_ref().map_or(0, |kv| kv.mod_revision);
         let count = parse_counter(guard.as_ref().map(|kv| kv.value.as_slice()), 0)
@@ -225,22 +230,37 @@ impl Ports {
         if current != generation {
             // Read after the guard: a write in between fails the commit's compare.
             let records = read_bindings(store).await?;
-            *self.bindings.write().unwrap_or_else(PoisonError::into_inner) = Bindings { generation, records };
+            let mut bindings = self.bindings.write().unwrap_or_else(PoisonError::into_inner);
+            *bindings = Bindings { generation, records };
+            fanout.ports_reloaded(bindings.records.values());
         }
         Ok((generation, count))
     }
 
-    /// Applies a committed write to the copy.
-    fn committed(&self, revision: Revision, change: impl FnOnce(&mut BTreeMap<String, PortRecord>)) {
+    /// Applies a committed write to the copy; returns what `change` returns (the binding it
+    /// replaced).
+    fn committed<T>(
+        &self,
+        revision: Revision,
+        change: impl FnOnce(&mut BTreeMap<String, PortRecord>) -> T,
+    ) -> T {
         let mut bindings = self.bindings.write().unwrap_or_else(PoisonError::into_inner);
-        change(&mut bindings.records);
+        let replaced = change(&mut bindings.records);
         bindings.generation = revision;
+        replaced
     }
 
     /// Forces a re-read before the next plan.
     fn invalidate(&self) {
         self.bindings.write().unwrap_or_else(PoisonError::into_inner).generation = -1;
     }
+}
+
+/// A bind's result. The policy is read after the binding's interest change, as the ordering
+/// promise of [`Fanout::policy_for_port`] requires.
+fn bound(record: PortRecord, fanout: &Fanout) -> Bound {
+    let (policy, streamed_from) = fanout.policy_for_port(&record.profile);
+    Bound { record, policy, streamed_from }
 }
 
 /// A binding write guarded by the generation it was planned on, with its event.

@@ -286,12 +286,18 @@ async fn reported_state_changes_are_logged_once() {
         .into_inner();
     assert!(watch.message().await.unwrap().unwrap().sync);
     configure(&supervisor, &mut agent, &access_profile("web", 100)).await;
-    assert_eq!(watch.message().await.unwrap().unwrap().upserts[0].name, "web");
+    let update = watch.message().await.unwrap().unwrap();
+    assert!(update.upserts.is_empty(), "no port of the module uses web yet: {update:?}");
 
     // A port whose profile does not exist: bound, no policy, down until the profile comes.
     let waiting = agent.bind("w", "db", "db1", 2).await;
     assert_eq!((waiting.veth, waiting.policy_json.as_str(), waiting.policy_revision), (1, "", 0));
-    agent.bind("a", "web", "web1", 1).await;
+    let bound = agent.bind("a", "web", "web1", 1).await;
+    // The module's first port on web brings web to its stream.
+    let entered =
+        tokio::time::timeout(Duration::from_secs(5), watch.message()).await.unwrap().unwrap().unwrap();
+    assert_eq!(entered.upserts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["web"]);
+    assert!(entered.revision < bound.policy_revision, "the reply's policy counts until the next revision");
     let before = supervisor.event_messages().await.len();
     agent.report(vec![down("w", "port-profile not found"), up("a", 100)], Vec::new()).await;
     agent.report(vec![down("w", "port-profile not found"), up("a", 100)], Vec::new()).await;

@@ -74,6 +74,8 @@ pub struct CardInfo {
     pub state: ConnectionState,
     /// Milliseconds since the supervisor last answered a heartbeat.
     pub last_heartbeat_ack_ms: Option<u64>,
+    /// The policies the agent holds: those of the port-profiles its ports use (the supervisor
+    /// sends an agent only those).
     pub policy_count: usize,
     /// The config revision of the agent's snapshot.
     pub policy_revision: i64,

@@ -37,7 +37,10 @@ pub fn render_card(card: &CardInfo) -> String {
         format!("Heartbeat Set: {}", if connected { "True" } else { "False" }),
         format!("Last heartbeat ack: {heartbeat}"),
         format!("Max virtual ports: {}", card.max_virtual_ports),
-        format!("Port-profiles: {} (revision {})", card.policy_count, card.policy_revision),
+        format!(
+            "Port-profiles in use on this host: {} (revision {})",
+            card.policy_count, card.policy_revision
+        ),
     ];
     if let Some(revision) = card.supervisor_revision {
         lines.push(format!("Supervisor config revision: {revision}"));
@@ -238,7 +241,7 @@ mod tests {
              Heartbeat Set: True\n\
              Last heartbeat ack: 0.4 s ago\n\
              Max virtual ports: 248\n\
-             Port-profiles: 2 (revision 7)\n\
+             Port-profiles in use on this host: 2 (revision 7)\n\
              Supervisor config revision: 7\n\
              Management addresses: 10.77.0.11\n\
              Software: 0.1.0\n\

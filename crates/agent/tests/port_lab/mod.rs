@@ -71,9 +71,14 @@ pub struct Supervisor {
 
 impl Supervisor {
     pub async fn start() -> Self {
+        Self::start_at("127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// A supervisor on `addr` (say, where an agent already looks for one).
+    pub async fn start_at(addr: SocketAddr) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = RedbStore::open(dir.path()).unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let options = SupervisorOptions::new(dir.path(), addr);
         let (stop, stopped) = oneshot::channel::<()>();
@@ -98,9 +103,12 @@ impl Supervisor {
     }
 
     /// `POST /api/v1/config`: one REST call changes every port of a profile.
-    pub async fn configure(&self, text: &str) {
+    /// Returns the config revision it committed.
+    pub async fn configure(&self, text: &str) -> i64 {
         let (status, body) = self.http("POST", "/api/v1/config", Some(text)).await;
         assert_eq!(status, 200, "config {text:?} refused: {body}");
+        let reply: Value = serde_json::from_str(&body).unwrap_or_else(|error| panic!("{error}: {body}"));
+        reply["revision"].as_i64().expect("a config revision")
     }
 
     /// `GET path`, as JSON.
@@ -183,11 +191,18 @@ impl Host {
     /// Starts an agent of `supervisor` that also makes ports of the Interface rows on `bridge`
     /// in the ovsdb-server at `endpoint`, and waits until it is connected.
     pub async fn start_with_ovsdb(supervisor: &Supervisor, endpoint: Endpoint, bridge: &str) -> Self {
+        let host = Self::start_unconnected_with_ovsdb(supervisor.url(), endpoint, bridge).await;
+        host.wait_connected().await;
+        host
+    }
+
+    /// Starts an agent of the supervisor at `url` (which need not answer) that makes ports of
+    /// the Interface rows on `bridge` in the ovsdb-server at `endpoint`.
+    pub async fn start_unconnected_with_ovsdb(url: String, endpoint: Endpoint, bridge: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ovsdb = Some((endpoint, bridge.to_owned()));
-        let mut host = Self { agent: None, dir, supervisor: supervisor.url(), ovsdb };
+        let mut host = Self { agent: None, dir, supervisor: url, ovsdb };
         host.restart().await;
-        host.wait_connected().await;
         host
     }
 

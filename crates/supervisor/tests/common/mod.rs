@@ -172,3 +172,20 @@ pub fn access_profile(name: &str, vlan: u16) -> String {
         "port-profile type vethernet {name}\n  switchport mode access\n  switchport access vlan {vlan}\n  state enabled\n"
     )
 }
+
+/// A bind request for port `iface` (container `iface`'s eth0, at LTL 48 + `index`) on the
+/// module of host `name` (registered with [`host`]).
+pub fn port(name: &str, module: u32, iface: &str, profile: &str, index: u32) -> proto::BindPortRequest {
+    proto::BindPortRequest {
+        module,
+        host_id: format!("id-{name}"),
+        iface_id: iface.to_owned(),
+        profile: profile.to_owned(),
+        adapter: format!("veth{index}_{iface}"),
+        container_ifname: "eth0".to_owned(),
+        mac: format!("02:ab:cd:00:{:02x}:{:02x}", index >> 8, index & 0xff),
+        owner_uuid: format!("uuid-{iface}"),
+        owner_name: iface.to_owned(),
+        ltl: 48 + index,
+    }
+}

@@ -178,6 +178,31 @@ fn a_profile_change_reaches_every_agent() {
     for host in hosts {
         bed.start_agent(host);
     }
+    // An agent receives only the profiles its ports use: give each host a container on web.
+    if !switchyard::netns::is_root() {
+        eprintln!("SKIPPED: attaching containers needs root");
+        return;
+    }
+    let mut containers = Vec::new();
+    for (index, host) in hosts.iter().enumerate() {
+        let ns = switchyard::netns::Netns::new(host).unwrap();
+        let out = std::process::Command::new(common::exe())
+            .args([
+                "attach",
+                "--netns",
+                &ns.name,
+                "--profile",
+                "web",
+                "--ip",
+                &format!("10.99.9.{}/24", index + 1),
+            ])
+            .arg("--data-dir")
+            .arg(bed.agent_dir(host))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "attach on {host}: {}", stderr(&out));
+        containers.push(ns);
+    }
     let has_vlan = |bed: &Testbed, host: &str, vlan: u16| {
         bed.agent_policies(host).get("web").is_some_and(|p| p.access_vlan == vlan)
     };

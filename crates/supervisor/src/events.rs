@@ -93,7 +93,7 @@ impl Event {
     }
 
     /// `Interface Vethernet4 is down (port-profile not found)`, under `IF_DOWN_<REASON>`. A reason
-    /// outside [`DOWN_EVENTS`] gets its words in upper case as the mnemonic.
+    /// outside `DOWN_EVENTS` gets its words in upper case as the mnemonic.
     pub fn interface_down(veth: u32, reason: &str) -> Self {
         let (mnemonic, words) = match DOWN_EVENTS.iter().find(|(known, _, _)| *known == reason) {
             Some(&(_, mnemonic, words)) => (Cow::Borrowed(mnemonic), words),

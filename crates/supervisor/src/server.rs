@@ -21,7 +21,7 @@ const MAX_SEND_BUFFER: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves `router` on `listener` until `shutdown` turns true, then lets open requests finish
-/// (at most [`DRAIN_TIMEOUT`]) and returns when every connection is closed.
+/// (at most `DRAIN_TIMEOUT`) and returns when every connection is closed.
 pub async fn serve(listener: TcpListener, router: axum::Router, mut shutdown: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
     loop {

@@ -6,7 +6,7 @@
 //! waits for that without `--no-wait`) returns.
 //!
 //! Layout: pure parts — the stream decoder ([`framing`]), JSON-RPC messages, OVSDB values
-//! ([`datum`]), the replica, [`reconcile`] (rows → [`DesiredPort`]s), the transactions, and the
+//! ([`datum`]), the replica, [`reconcile()`] (rows → [`DesiredPort`]s), the transactions, and the
 //! per-connection protocol machine ([`Session`]) — driven by one tokio task ([`spawn`]) that
 //! owns the Unix socket and reconnects with backoff.
 //!

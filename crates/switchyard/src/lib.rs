@@ -2,7 +2,9 @@
 //! handling they and the integration tests share. The daemons themselves live in their own crates.
 
 pub mod demo;
-pub mod netns;
 pub mod processes;
 pub mod shell;
 pub mod sshd;
+
+/// The demo's and the tests' network namespaces, kept at their old path.
+pub use testbed::netns;

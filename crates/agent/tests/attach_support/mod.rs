@@ -16,33 +16,7 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}-{}", std::process::id() % 100_000, NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Runs a command, panicking with its output if it fails; returns stdout.
-pub fn run(program: &str, args: &[&str]) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {program}: {error}"));
-    assert!(
-        output.status.success(),
-        "{program} {} failed: {}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Runs a command and says whether it succeeded, ignoring its output.
-pub fn succeeds(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
+pub use testbed::command::{must_run as run, succeeds};
 
 /// Says loudly that a test is skipping, on the real stderr: libtest captures `eprintln!`
 /// of passing tests, but not direct writes.
@@ -125,35 +99,31 @@ pub fn has_flag(link: &Value, flag: &str) -> bool {
     link.get("flags").and_then(Value::as_array).is_some_and(|flags| flags.iter().any(|f| f == flag))
 }
 
-/// A network namespace made with `ip netns add`, deleted on drop (which also destroys every
-/// interface still in it, and so the veth pairs they belong to).
+/// A network namespace, deleted on drop (which also destroys every interface still in it, and
+/// so the veth pairs they belong to); the attach tests' view of a [`testbed::netns::Netns`].
 #[derive(Debug)]
-pub struct Netns {
-    pub name: String,
-}
+pub struct Netns(testbed::netns::Netns);
 
 impl Netns {
     pub fn new() -> Self {
-        let name = unique("syt");
-        run("ip", &["netns", "add", &name]);
-        Self { name }
+        Self(testbed::netns::Netns::new("syt").expect("ip netns add"))
     }
 
     pub fn place(&self) -> Place {
         Place::Netns(self.name.clone())
     }
 
-    /// `ip -n NAME ARGS`.
+    /// `ip -n NAME ARGS`, panicking if it fails.
     pub fn ip(&self, args: &[&str]) {
-        let mut full = vec!["-n", self.name.as_str()];
-        full.extend_from_slice(args);
-        run("ip", &full);
+        self.0.ip(args).unwrap_or_else(|error| panic!("{error:#}"));
     }
 }
 
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = succeeds("ip", &["netns", "del", &self.name]);
+impl std::ops::Deref for Netns {
+    type Target = testbed::netns::Netns;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 

@@ -5,10 +5,9 @@
 use std::fs::File;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use testbed::netns::Netns;
 use wire::MacAddr;
 
 /// `true` when running as root; otherwise says loudly that the test is skipped.
@@ -22,34 +21,7 @@ pub fn is_root(test: &str) -> bool {
     root
 }
 
-/// Runs `program`, panicking with its output if it fails; returns stdout.
-pub fn run(program: &str, args: &[&str]) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {program} (is it installed?): {error}"));
-    assert!(
-        output.status.success(),
-        "{program} {} failed: {}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Runs `program` and says whether it succeeded.
-pub fn succeeds(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap_or_else(|error| panic!("cannot run {program} (is it installed?): {error}"))
-        .success()
-}
+pub use testbed::command::{must_run as run, succeeds};
 
 /// Polls `check` every 20 ms until it holds or `timeout` passes; returns its last verdict.
 pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
@@ -138,47 +110,31 @@ pub fn netns_path(name: &str) -> PathBuf {
 /// The namespaces of one test.
 #[derive(Debug)]
 pub struct Lab {
-    prefix: String,
     pub host: String,
-    namespaces: Vec<String>,
+    namespaces: Vec<Netns>,
 }
 
 impl Lab {
-    /// A lab with an empty host namespace; names carry the pid and a counter so parallel tests
-    /// and leftovers of killed runs never clash.
+    /// A lab with an empty host namespace; [`Netns`] names carry the pid and a counter so
+    /// parallel tests and leftovers of killed runs never clash.
     pub fn new() -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let prefix = format!("sydp{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let mut lab = Self { host: format!("{prefix}-host"), prefix, namespaces: Vec::new() };
-        let host = lab.host.clone();
-        lab.namespace(&host);
+        let mut lab = Self { host: String::new(), namespaces: Vec::new() };
+        lab.host = lab.namespace("host");
         lab
     }
 
-    fn namespace(&mut self, name: &str) {
-        run("ip", &["netns", "add", name]);
-        self.namespaces.push(name.to_owned());
-        // IPv6 would add its own chatter (router solicitations, MLD) to the counts tests check.
-        let _ = succeeds(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                name,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.disable_ipv6=1",
-                "net.ipv6.conf.default.disable_ipv6=1",
-            ],
-        );
-        run("ip", &["-n", name, "link", "set", "lo", "up"]);
+    /// A new namespace for `role`, IPv6 off so that only the frames tests send are counted.
+    fn namespace(&mut self, role: &str) -> String {
+        let netns = Netns::new(role).unwrap_or_else(|error| panic!("netns for {role}: {error:#}"));
+        let _ = netns.disable_ipv6();
+        let name = netns.name.clone();
+        self.namespaces.push(netns);
+        name
     }
 
     /// Another host namespace (for a second switch).
     pub fn add_host(&mut self, name: &str) -> String {
-        let host = format!("{}-{name}", self.prefix);
-        self.namespace(&host);
-        host
+        self.namespace(name)
     }
 
     /// Container number `n` (1–250) with `10.77.0.n/24` on `eth0`, MAC `02:77:00:00:00:n`,
@@ -191,8 +147,7 @@ impl Lab {
 
     /// Container number `n`, connected to host namespace `host`.
     pub fn container_in(&mut self, host: &str, n: u8) -> Container {
-        let netns = format!("{}-c{n}", self.prefix);
-        self.namespace(&netns);
+        let netns = self.namespace(&format!("c{n}"));
         let host_end = format!("vc{n}");
         run(
             "ip",
@@ -219,15 +174,6 @@ impl Lab {
         let mtu = mtu.to_string();
         run("ip", &["-n", &self.host, "link", "set", &container.host_end, "mtu", &mtu]);
         run("ip", &["-n", &container.netns, "link", "set", "eth0", "mtu", &mtu]);
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        // Deleting a namespace deletes its end of every veth pair, and with it the other end.
-        for name in self.namespaces.iter().rev() {
-            let _ = Command::new("ip").args(["netns", "del", name]).stderr(Stdio::null()).status();
-        }
     }
 }
 

@@ -297,14 +297,7 @@ impl Container {
     pub fn new(ip: &str) -> Self {
         let netns = Netns::new();
         // IPv6 chatter (router solicitations) would add frames the tests do not expect.
-        let _ = succeeds(
-            "ip",
-            &["netns", "exec", &netns.name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
-        );
-        let _ = succeeds(
-            "ip",
-            &["netns", "exec", &netns.name, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"],
-        );
+        netns.disable_ipv6().expect("IPv6 off in the container");
         Self { netns, ip: ip.to_owned() }
     }
 

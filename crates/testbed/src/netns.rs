@@ -12,6 +12,7 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 /// A named network namespace (`ip netns add`), deleted on drop with every process still in it.
 #[derive(Debug)]
 pub struct Netns {
+    /// The name `ip netns` knows it by.
     pub name: String,
 }
 
@@ -51,6 +52,25 @@ impl Netns {
             .spawn()
     }
 
+    /// `ip -n NAME ARGS`: configures the namespace from outside it.
+    pub fn ip(&self, args: &[&str]) -> anyhow::Result<()> {
+        let mut full = vec!["-n", self.name.as_str()];
+        full.extend_from_slice(args);
+        run("ip", &full)
+    }
+
+    /// Turns IPv6 off inside: its chatter (router solicitations, MLD) would add frames that
+    /// tests counting frames do not expect.
+    pub fn disable_ipv6(&self) -> anyhow::Result<()> {
+        self.exec_ok(&[
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ])?;
+        Ok(())
+    }
+
     /// Pings `ip` `count` times (bounded: 1 s a ping); true when every ping was answered.
     pub fn ping(&self, ip: &str, count: u32) -> bool {
         let argv = ["ping", "-c", &count.to_string(), "-i", "0.2", "-W", "1", "-q", ip];
@@ -70,6 +90,7 @@ impl Drop for Netns {
     }
 }
 
+/// Whether this process may make namespaces and links.
 pub fn is_root() -> bool {
     nix::unistd::Uid::effective().is_root()
 }
@@ -83,6 +104,7 @@ pub fn run(cmd: &str, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Bytes a command printed, as text.
 pub fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -1,0 +1,5 @@
+//! What Switchyard's demo and tests build a host out of: network namespaces that remove
+//! themselves on drop, and the commands that fill them. One copy, so every test cleans up alike.
+
+pub mod command;
+pub mod netns;

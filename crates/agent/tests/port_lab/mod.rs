@@ -17,6 +17,7 @@ use agent::{Agent, AgentOptions, ConnectionState};
 use serde_json::Value;
 use store::RedbStore;
 use supervisor::SupervisorOptions;
+use supervisor::events::EventRecord;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -121,20 +122,8 @@ impl Supervisor {
     /// The event log's lines, `%FACILITY-SEV-MNEMONIC: text`.
     pub async fn events(&self) -> Vec<String> {
         let events = self.get("/api/v1/events").await;
-        events
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|event| {
-                format!(
-                    "%{}-{}-{}: {}",
-                    event["facility"].as_str().unwrap(),
-                    event["severity"],
-                    event["mnemonic"].as_str().unwrap(),
-                    event["text"].as_str().unwrap()
-                )
-            })
-            .collect()
+        let records: Vec<EventRecord> = serde_json::from_value(events).expect("the event log's records");
+        records.iter().map(EventRecord::message).collect()
     }
 
     /// `GET /api/v1/interfaces/vethN`.

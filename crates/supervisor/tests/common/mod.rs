@@ -15,6 +15,7 @@ use hyper_util::rt::TokioExecutor;
 use proto::supervisor_client::SupervisorClient;
 use store::RedbStore;
 use supervisor::SupervisorOptions;
+use supervisor::events::EventRecord;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -105,21 +106,9 @@ impl Running {
     pub async fn event_messages(&self) -> Vec<String> {
         let reply = self.get("/api/v1/events").await;
         assert_eq!(reply.status, StatusCode::OK);
-        reply
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|event| {
-                format!(
-                    "%{}-{}-{}: {}",
-                    event["facility"].as_str().unwrap(),
-                    event["severity"],
-                    event["mnemonic"].as_str().unwrap(),
-                    event["text"].as_str().unwrap()
-                )
-            })
-            .collect()
+        let records: Vec<EventRecord> =
+            serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("not events ({e}): {}", reply.body));
+        records.iter().map(EventRecord::message).collect()
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use agent::{Agent, AgentOptions, ConnectionState, PolicyEntry, PolicySnapshot};
-use config::{EffectivePolicy, PortBinding, ProfileType, SwitchportMode, VlanSet};
+use config::{Config, EffectivePolicy};
 
 /// A supervisor URL nobody listens on: a port that was just free.
 fn dead_supervisor() -> String {
@@ -19,21 +19,13 @@ fn options(data_dir: &Path, supervisor: String) -> AgentOptions {
     AgentOptions::new(supervisor, "bilbo", data_dir)
 }
 
+/// An enabled access port-profile on `vlan`, as the supervisor evaluates it from config text.
 fn policy(name: &str, vlan: u16) -> EffectivePolicy {
-    EffectivePolicy {
-        name: name.into(),
-        kind: ProfileType::Vethernet,
-        mode: SwitchportMode::Access,
-        access_vlan: vlan,
-        trunk_allowed_vlans: VlanSet::all(),
-        trunk_native_vlan: 1,
-        channel_group_mac_pinning: false,
-        max_ports: 32,
-        port_binding: PortBinding::Static,
-        system_vlans: VlanSet::none(),
-        shutdown: false,
-        state_enabled: true,
-    }
+    let text = format!(
+        "vlan {vlan}\nport-profile type vethernet {name}\n  switchport mode access\n  switchport access vlan {vlan}\n  state enabled\n"
+    );
+    let applied = config::apply(&Config::default(), &text).expect("valid profile text");
+    config::evaluate(&applied.config, name).expect("the profile evaluates")
 }
 
 fn show_card(data_dir: &Path) -> String {

@@ -384,6 +384,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::port_binding::testing::attached_port as port;
 
     /// A fan-out whose config is built up by [`Bench::configure`], at revisions 1, 2, …
     struct Bench {
@@ -416,23 +417,6 @@ mod tests {
 
     fn profile(name: &str, vlan: u16) -> String {
         format!("port-profile type vethernet {name}\n  switchport access vlan {vlan}\n  state enabled\n")
-    }
-
-    fn port(iface: &str, module: u32, profile: &str) -> PortRecord {
-        PortRecord {
-            veth: 1,
-            iface_id: iface.into(),
-            module,
-            host_id: format!("id-{module}"),
-            profile: profile.into(),
-            adapter: format!("veth-{iface}"),
-            container_ifname: "eth0".into(),
-            mac: "02:00:00:00:00:01".into(),
-            owner_name: "c".into(),
-            owner_uuid: String::new(),
-            ltl: 49,
-            attached: true,
-        }
     }
 
     async fn next(stream: &mut UpdateStream) -> proto::PolicyUpdate {

@@ -116,23 +116,7 @@ fn use_of(record: &PortRecord) -> Option<(u32, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record(iface: &str, module: u32, profile: &str) -> PortRecord {
-        PortRecord {
-            veth: 1,
-            iface_id: iface.into(),
-            module,
-            host_id: format!("id-{module}"),
-            profile: profile.into(),
-            adapter: format!("veth-{iface}"),
-            container_ifname: "eth0".into(),
-            mac: "02:00:00:00:00:01".into(),
-            owner_name: "c".into(),
-            owner_uuid: String::new(),
-            ltl: 49,
-            attached: true,
-        }
-    }
+    use crate::port_binding::testing::attached_port as record;
 
     fn names(interest: &Interest, module: u32) -> Vec<String> {
         let mut names: Vec<String> = interest.profiles(module).iter().map(|name| name.to_string()).collect();

@@ -266,6 +266,30 @@ pub fn plan_unbind(
     }
 }
 
+/// Bindings for the unit tests of the modules that read them.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::PortRecord;
+
+    /// An attached port `iface` on `module` (host `id-<module>`, LTL 49), asking for `profile`.
+    pub(crate) fn attached_port(iface: &str, module: u32, profile: &str) -> PortRecord {
+        PortRecord {
+            veth: 1,
+            iface_id: iface.into(),
+            module,
+            host_id: format!("id-{module}"),
+            profile: profile.into(),
+            adapter: format!("veth-{iface}"),
+            container_ifname: "eth0".into(),
+            mac: "02:00:00:00:00:01".into(),
+            owner_name: "c".into(),
+            owner_uuid: String::new(),
+            ltl: 49,
+            attached: true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

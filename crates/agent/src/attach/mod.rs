@@ -24,6 +24,6 @@ pub use naming::{generated_mac, host_ifname};
 pub use netns::NETNS_RUN_DIR;
 pub use port::{
     CreatedPort, KernelLink, SwitchyardLink, bring_up, create_port, create_port_with, delete_port, find_port,
-    list_host_links, list_switchyard_links,
+    host_link_carrier, list_host_links, list_switchyard_links,
 };
 pub use request::{AttachRequest, DEFAULT_IFNAME, Target};

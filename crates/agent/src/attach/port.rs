@@ -1,6 +1,7 @@
 //! Creating and deleting a port's veth pair: the seed's manual steps, with a roll back on every
 //! failure so a failed or abandoned attach leaves no link behind.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use wire::MacAddr;
@@ -158,6 +159,17 @@ pub async fn list_switchyard_links() -> Result<Vec<SwitchyardLink>, AttachError>
 pub async fn list_host_links() -> Result<Vec<KernelLink>, AttachError> {
     let host = Netlink::open()?;
     Ok(host.links().await?.into_iter().map(KernelLink::from_facts).collect())
+}
+
+/// Whether each host link carries traffic (up, with carrier), by name. Empty when the links
+/// cannot be read: every port then reads as down rather than failing a status query.
+pub async fn host_link_carrier() -> BTreeMap<String, bool> {
+    list_host_links()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|link| (link.name, link.admin_up && link.carrier))
+        .collect()
 }
 
 /// Brings host link `name` up (a switch port someone else made, which the switch enables as

@@ -13,7 +13,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::PortManager;
 use super::adoption::{self, RowFailure};
-use crate::attach::list_host_links;
+use crate::attach::host_link_carrier;
 use crate::ovsdb::{DesiredState, InterfaceState, OvsdbEvent, OvsdbHandle};
 use crate::status::{AgentStatus, ConnectionState};
 
@@ -161,12 +161,7 @@ impl Follower {
     /// for the supervisor); otherwise writes the rows that changed.
     async fn settle(&mut self) {
         let Some(latest) = &self.latest else { return };
-        let carrier: BTreeMap<String, bool> = list_host_links()
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|link| (link.name, link.admin_up && link.carrier))
-            .collect();
+        let carrier = host_link_carrier().await;
         let adopted = self.ports.adopted_ports().await;
         let rows = adoption::rows(
             latest,

@@ -1,11 +1,9 @@
 //! The host views: ports with their counters, the MAC table, traces. Read-only.
 
-use std::collections::BTreeMap;
-
 use datapath::PortId;
 
 use super::PortManager;
-use crate::attach::list_host_links;
+use crate::attach::host_link_carrier;
 use crate::ports::PortError;
 use crate::ports::record::PortRecord;
 use crate::ports::spec::parse_vethernet;
@@ -16,12 +14,7 @@ use crate::ports::view::{self, MacView, PortsView, TraceView};
 impl PortManager {
     /// Every port, for `vemcmd show port|stats|drops`.
     pub async fn ports_view(&self) -> PortsView {
-        let carrier: BTreeMap<String, bool> = list_host_links()
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|link| (link.name, link.admin_up && link.carrier))
-            .collect();
+        let carrier = host_link_carrier().await;
         let inner = self.inner.lock().await;
         let effective = inner.table.effective_policies(&inner.applied);
         let stats = self.stats(&inner.table).await;

@@ -384,7 +384,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::port_binding::testing::attached_port as port;
+    use crate::testing::attached_port as port;
 
     /// A fan-out whose config is built up by [`Bench::configure`], at revisions 1, 2, …
     struct Bench {

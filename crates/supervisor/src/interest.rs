@@ -116,7 +116,7 @@ fn use_of(record: &PortRecord) -> Option<(u32, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::port_binding::testing::attached_port as record;
+    use crate::testing::attached_port as record;
 
     fn names(interest: &Interest, module: u32) -> Vec<String> {
         let mut names: Vec<String> = interest.profiles(module).iter().map(|name| name.to_string()).collect();

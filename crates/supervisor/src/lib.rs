@@ -45,6 +45,8 @@ pub mod render;
 pub mod rest;
 pub mod server;
 pub mod state;
+#[cfg(test)]
+mod testing;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -125,26 +125,8 @@ fn wire(name: &str, policy: &EffectivePolicy, revision: Revision) -> proto::Poli
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use config::{PortBinding, ProfileType, SwitchportMode, VlanSet};
-
     use super::*;
-
-    fn policy(name: &str, vlan: u16) -> EffectivePolicy {
-        EffectivePolicy {
-            name: name.into(),
-            kind: ProfileType::Vethernet,
-            mode: SwitchportMode::Access,
-            access_vlan: vlan,
-            trunk_allowed_vlans: VlanSet::default(),
-            trunk_native_vlan: 1,
-            channel_group_mac_pinning: false,
-            max_ports: 32,
-            port_binding: PortBinding::Static,
-            system_vlans: VlanSet::default(),
-            shutdown: false,
-            state_enabled: true,
-        }
-    }
+    use crate::testing::access_policy as policy;
 
     fn evaluation(items: &[(&str, u16)]) -> BTreeMap<String, EffectivePolicy> {
         items.iter().map(|&(name, vlan)| (name.to_owned(), policy(name, vlan))).collect()

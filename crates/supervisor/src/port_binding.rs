@@ -266,53 +266,15 @@ pub fn plan_unbind(
     }
 }
 
-/// Bindings for the unit tests of the modules that read them.
-#[cfg(test)]
-pub(crate) mod testing {
-    use super::PortRecord;
-
-    /// An attached port `iface` on `module` (host `id-<module>`, LTL 49), asking for `profile`.
-    pub(crate) fn attached_port(iface: &str, module: u32, profile: &str) -> PortRecord {
-        PortRecord {
-            veth: 1,
-            iface_id: iface.into(),
-            module,
-            host_id: format!("id-{module}"),
-            profile: profile.into(),
-            adapter: format!("veth-{iface}"),
-            container_ifname: "eth0".into(),
-            mac: "02:00:00:00:00:01".into(),
-            owner_name: "c".into(),
-            owner_uuid: String::new(),
-            ltl: 49,
-            attached: true,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use config::{SwitchportMode, VlanSet};
-
     use super::*;
+    use crate::testing::access_policy;
 
-    fn policy(max_ports: u32, binding: PortBinding) -> EffectivePolicy {
-        EffectivePolicy {
-            name: "web".into(),
-            kind: ProfileType::Vethernet,
-            mode: SwitchportMode::Access,
-            access_vlan: 100,
-            trunk_allowed_vlans: VlanSet::default(),
-            trunk_native_vlan: 1,
-            channel_group_mac_pinning: false,
-            max_ports,
-            port_binding: binding,
-            system_vlans: VlanSet::default(),
-            shutdown: false,
-            state_enabled: true,
-        }
+    fn policy(max_ports: u32, port_binding: PortBinding) -> EffectivePolicy {
+        EffectivePolicy { max_ports, port_binding, ..access_policy("web", 100) }
     }
 
     fn request(iface: &str) -> BindRequest {

@@ -217,10 +217,9 @@ pub fn ports_per_profile(bindings: &[PortRecord]) -> BTreeMap<String, Vec<u32>> 
 mod tests {
     use std::time::Instant;
 
-    use config::{PortBinding, ProfileType, VlanSet};
-
     use super::*;
     use crate::modules::ModuleRecord;
+    use crate::testing::access_policy;
 
     fn module(number: u32, status: ModuleStatus) -> ModuleView {
         ModuleView {
@@ -254,20 +253,7 @@ mod tests {
     }
 
     fn policy(state_enabled: bool, shutdown: bool, mode: SwitchportMode) -> EffectivePolicy {
-        EffectivePolicy {
-            name: "p".into(),
-            kind: ProfileType::Vethernet,
-            mode,
-            access_vlan: 100,
-            trunk_allowed_vlans: VlanSet::default(),
-            trunk_native_vlan: 1,
-            channel_group_mac_pinning: false,
-            max_ports: 32,
-            port_binding: PortBinding::Static,
-            system_vlans: VlanSet::default(),
-            shutdown,
-            state_enabled,
-        }
+        EffectivePolicy { state_enabled, shutdown, mode, ..access_policy("p", 100) }
     }
 
     fn report(module: u32, ports: &[(&str, bool, &str)], macs: Vec<proto::MacEntry>) -> proto::PortReport {

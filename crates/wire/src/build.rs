@@ -165,12 +165,14 @@ pub fn vxlan_ipv4(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const A: MacAddr = MacAddr([0x00, 0x50, 0x56, 0xb3, 0x06, 0xd1]);
-    const B: MacAddr = MacAddr([0x00, 0x50, 0x56, 0xb3, 0x07, 0x02]);
-    const IPS: Ipv4Pair = Ipv4Pair { src: Ipv4Addr::new(10, 0, 0, 1), dst: Ipv4Addr::new(10, 0, 0, 2) };
+    /// The two hosts of the captured frames the tests build and describe.
+    pub(crate) const A: MacAddr = MacAddr([0x00, 0x50, 0x56, 0xb3, 0x06, 0xd1]);
+    pub(crate) const B: MacAddr = MacAddr([0x00, 0x50, 0x56, 0xb3, 0x07, 0x02]);
+    pub(crate) const IPS: Ipv4Pair =
+        Ipv4Pair { src: Ipv4Addr::new(10, 0, 0, 1), dst: Ipv4Addr::new(10, 0, 0, 2) };
 
     #[test]
     fn builds_the_captured_ping() {

@@ -165,13 +165,9 @@ impl Summary<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::{self, Ipv4Pair, L2};
-    use crate::{MacAddr, Tci};
-    use core::net::Ipv4Addr;
-
-    const A: MacAddr = MacAddr([0x00, 0x50, 0x56, 0xb3, 0x06, 0xd1]);
-    const B: MacAddr = MacAddr([0x00, 0x50, 0x56, 0xb3, 0x07, 0x02]);
-    const IPS: Ipv4Pair = Ipv4Pair { src: Ipv4Addr::new(10, 0, 0, 1), dst: Ipv4Addr::new(10, 0, 0, 2) };
+    use crate::Tci;
+    use crate::build::tests::{A, B, IPS};
+    use crate::build::{self, L2};
 
     #[test]
     fn summarises_arp_on_a_vlan() {

@@ -185,42 +185,37 @@ mod tests {
 
     #[test]
     fn port_events_read_like_nxos() {
-        let message = |event: Event| EventRecord::new(0, 0, &event).message();
-        assert_eq!(
-            message(Event::interface_attached(1, "veth18924_eth0", "web1", 1, 3)),
-            "%VIM-5-IF_ATTACHED: Interface Vethernet1 is attached to veth18924_eth0 of web1 on port 1 of module 3"
-        );
-        assert_eq!(
-            message(Event::interface_detached(1)),
-            "%VIM-5-IF_DETACHED: Interface Vethernet1 is detached"
-        );
-        assert_eq!(
-            message(Event::interface_up(1, "access")),
-            "%ETHPORT-5-IF_UP: Interface Vethernet1 is up in mode access"
-        );
-        assert_eq!(
-            message(Event::interface_down(4, "port-profile not found")),
-            "%ETHPORT-5-IF_DOWN_PORT_PROFILE_NOT_FOUND: Interface Vethernet4 is down (port-profile not found)"
-        );
-        assert_eq!(
-            message(Event::interface_down(2, "administratively down")),
-            "%ETHPORT-5-IF_DOWN_ADMIN_DOWN: Interface Vethernet2 is down (Administratively down)"
-        );
-        assert_eq!(
-            message(Event::interface_down(2, "port-profile disabled")),
-            "%ETHPORT-5-IF_DOWN_PORT_PROFILE_DISABLED: Interface Vethernet2 is down (port-profile disabled)"
-        );
-        assert_eq!(
-            message(Event::interface_down(2, "module offline")),
-            "%ETHPORT-5-IF_DOWN_MODULE_OFFLINE: Interface Vethernet2 is down (module offline)"
-        );
-        assert_eq!(
-            message(Event::interface_down(2, "")),
-            "%ETHPORT-5-IF_DOWN_NONE: Interface Vethernet2 is down (None)"
-        );
-        assert_eq!(
-            message(Event::interface_down(2, "link flap")),
-            "%ETHPORT-5-IF_DOWN_LINK_FLAP: Interface Vethernet2 is down (link flap)"
-        );
+        let cases = [
+            (
+                Event::interface_attached(1, "veth18924_eth0", "web1", 1, 3),
+                "%VIM-5-IF_ATTACHED: Interface Vethernet1 is attached to veth18924_eth0 of web1 on port 1 of module 3",
+            ),
+            (Event::interface_detached(1), "%VIM-5-IF_DETACHED: Interface Vethernet1 is detached"),
+            (Event::interface_up(1, "access"), "%ETHPORT-5-IF_UP: Interface Vethernet1 is up in mode access"),
+            (
+                Event::interface_down(4, "port-profile not found"),
+                "%ETHPORT-5-IF_DOWN_PORT_PROFILE_NOT_FOUND: Interface Vethernet4 is down (port-profile not found)",
+            ),
+            (
+                Event::interface_down(2, "administratively down"),
+                "%ETHPORT-5-IF_DOWN_ADMIN_DOWN: Interface Vethernet2 is down (Administratively down)",
+            ),
+            (
+                Event::interface_down(2, "port-profile disabled"),
+                "%ETHPORT-5-IF_DOWN_PORT_PROFILE_DISABLED: Interface Vethernet2 is down (port-profile disabled)",
+            ),
+            (
+                Event::interface_down(2, "module offline"),
+                "%ETHPORT-5-IF_DOWN_MODULE_OFFLINE: Interface Vethernet2 is down (module offline)",
+            ),
+            (Event::interface_down(2, ""), "%ETHPORT-5-IF_DOWN_NONE: Interface Vethernet2 is down (None)"),
+            (
+                Event::interface_down(2, "link flap"),
+                "%ETHPORT-5-IF_DOWN_LINK_FLAP: Interface Vethernet2 is down (link flap)",
+            ),
+        ];
+        for (event, expected) in cases {
+            assert_eq!(EventRecord::new(0, 0, &event).message(), expected);
+        }
     }
 }

@@ -441,6 +441,10 @@ fn classify<O: Observer>(
                 note!(observer, "frame tagged vlan {vid} on an access port");
                 Err(DropReason::TaggedOnAccess)
             }
+            None if !port.carries(*segment) => {
+                note!(observer, "uplinks do not carry bridge-domains");
+                Err(DropReason::VlanNotAllowed)
+            }
             None => Ok(*segment),
         },
         PortMode::Trunk { allowed, native } => {

@@ -17,12 +17,13 @@
 //! | [`port_state`], [`port_views`] | agents' port reports, their events, `show interface` views | yes |
 //! | [`policy_table`] | evaluated policies, deltas, per-agent sync | yes |
 //! | [`interest`] | which port-profiles concern each module | yes |
+//! | [`overlay`] | bridge-domain members, their VTEPs and MACs, each agent's view | yes |
 //! | [`render`] | `show …` output | yes |
 //! | [`journal`] | the write path: one transaction per change, with its events | shell |
 //! | [`modules`] | module numbers and liveness | shell |
 //! | [`ports`] | port bindings in the store, reports in memory | shell |
 //! | [`config_store`] | config reads and atomic config writes | shell |
-//! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module | shell |
+//! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module; the overlay streams | shell |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
 
 pub mod clock;
@@ -36,6 +37,7 @@ pub mod journal;
 pub mod layout;
 pub mod liveness;
 pub mod modules;
+pub mod overlay;
 pub mod policy_table;
 pub mod port_binding;
 pub mod port_state;
@@ -147,6 +149,9 @@ pub async fn serve(
     let journal = Journal::new(store.clone(), options.event_log_capacity);
     let modules = Modules::load(&journal, Liveness::new(options.heartbeat_timeout)).await?;
     let fanout = Arc::new(Fanout::new(options.watch_buffer));
+    for record in Modules::records(&journal).await? {
+        fanout.module_changed(&record);
+    }
     let ports = Ports::load(store.as_ref(), &fanout).await?;
     let (mirror, revision) = fanout::load(store.as_ref(), &fanout).await?;
     let state = Arc::new(SupervisorState {

@@ -230,6 +230,8 @@ mod tests {
                 version: "0.1.0".into(),
                 addresses: Vec::new(),
                 hardware: String::new(),
+                vtep: None,
+                uplinks: Vec::new(),
             },
             status,
         }

@@ -18,9 +18,10 @@ use store::{Compare, KeyValue, Op, Revision, Store, StoreError};
 use crate::fanout::Fanout;
 use crate::journal::{Journal, MAX_ATTEMPTS, Write};
 use crate::layout::{PORTS_GENERATION_KEY, PORTS_PREFIX, parse_counter, port_key};
+use crate::modules::ModuleRecord;
 use crate::modules::{ModuleError, Modules};
 use crate::port_binding::{self, BindError, BindRequest, PortRecord, UnbindPlan};
-use crate::port_state::PortLive;
+use crate::port_state::{PortLive, ReportError};
 use crate::port_views::{self, InterfaceView, MacView};
 
 /// Why a port operation failed. Nothing was written.
@@ -30,6 +31,8 @@ pub enum PortError {
     Bind(#[from] BindError),
     #[error(transparent)]
     Module(#[from] ModuleError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
     #[error("port bindings changed concurrently {MAX_ATTEMPTS} times; try again")]
     Contended,
     #[error("stored port binding {key} is unreadable: {reason}")]
@@ -173,13 +176,26 @@ impl Ports {
         Err(PortError::Contended)
     }
 
-    /// Takes a module's report as its latest and logs the ports that went up or down.
-    pub async fn report(&self, journal: &Journal, report: proto::PortReport, now: Instant) {
+    /// Takes a module's report as its latest and logs the ports and uplinks that went up or
+    /// down. A report with bad uplink indexes is refused whole.
+    pub async fn report(
+        &self,
+        journal: &Journal,
+        report: proto::PortReport,
+        now: Instant,
+    ) -> Result<(), PortError> {
+        PortLive::check(&report)?;
         let events = {
             let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
             self.live().report(&bindings.records, report, now)
         };
         journal.log(events).await;
+        Ok(())
+    }
+
+    /// A module registered: its uplinks' first reports are logged.
+    pub fn uplinks_registered(&self, record: &ModuleRecord) {
+        self.live().uplinks_registered(record);
     }
 
     /// A module went offline: drops its report and logs its ports that were up going down.

@@ -38,7 +38,7 @@ use crate::config_store::{ConfigMirror, evaluate};
 use crate::interest::{Interest, ProfileSet};
 use crate::layout::CONFIG_PREFIX;
 use crate::modules::ModuleRecord;
-use crate::overlay::{OverlayMap, SentView};
+use crate::overlay::{OverlayMap, SentView, bridge_domain_of};
 use crate::policy_table::{Delta, PolicyTable};
 use crate::port_binding::PortRecord;
 use crate::server::stopped;
@@ -421,13 +421,6 @@ impl Follow {
                 .collect(),
         }
     }
-}
-
-/// The bridge-domain (name, segment id) a policy puts its ports in.
-fn bridge_domain_of(policy: &EffectivePolicy) -> Option<(String, u32)> {
-    // STUB until h-config lands: policy.bridge_domain.as_ref().map(|domain| (domain.name.clone(), domain.segment_id))
-    let _ = policy;
-    None
 }
 
 /// The live part of one overlay stream.

@@ -14,7 +14,8 @@
 //! | [`events`], [`clock`] | NX-OS event lines and timestamps | yes |
 //! | [`liveness`] | heartbeat bookkeeping (online/offline) | yes |
 //! | [`port_binding`] | vEthernet numbers, bind and unbind plans | yes |
-//! | [`port_state`], [`port_views`] | agents' port reports, their events, `show interface` views | yes |
+//! | [`port_state`], [`port_views`], [`uplink_views`] | agents' port reports, their events, `show interface` views | yes |
+//! | [`bridge_domain_views`] | `show bridge-domain` views | yes |
 //! | [`policy_table`] | evaluated policies, deltas, per-agent sync | yes |
 //! | [`interest`] | which port-profiles concern each module | yes |
 //! | [`overlay`] | bridge-domain members, their VTEPs and MACs, each agent's view | yes |
@@ -26,6 +27,7 @@
 //! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module; the overlay streams | shell |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
 
+pub mod bridge_domain_views;
 pub mod clock;
 pub mod config_store;
 pub mod events;
@@ -49,6 +51,7 @@ pub mod server;
 pub mod state;
 #[cfg(test)]
 mod testing;
+pub mod uplink_views;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -18,10 +18,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
+use config::EffectivePolicy;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::port_binding::PortRecord;
+
+/// The bridge-domain (name, segment id) a policy puts its ports in.
+pub fn bridge_domain_of(policy: &EffectivePolicy) -> Option<(String, u32)> {
+    policy.bridge_domain.as_ref().map(|domain| (domain.name.clone(), domain.segment_id))
+}
 
 /// One attached port in a bridge-domain.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]

@@ -23,6 +23,7 @@ use crate::modules::{ModuleError, Modules};
 use crate::port_binding::{self, BindError, BindRequest, PortRecord, UnbindPlan};
 use crate::port_state::{PortLive, ReportError};
 use crate::port_views::{self, InterfaceView, MacView};
+use crate::uplink_views::{self, UplinkView};
 
 /// Why a port operation failed. Nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +219,19 @@ impl Ports {
         let modules = modules.list(journal).await?;
         let policies = fanout.policies(records.iter().map(|record| record.profile.as_str()));
         Ok(port_views::interface_views(&records, &modules, &policies, &self.live()))
+    }
+
+    /// Every module's uplinks, by module and index, as `show interface` shows them.
+    pub async fn uplinks(
+        &self,
+        journal: &Journal,
+        modules: &Modules,
+        fanout: &Fanout,
+    ) -> Result<Vec<UplinkView>, PortError> {
+        let modules = modules.list(journal).await?;
+        let profiles = modules.iter().flat_map(|view| view.record.uplinks.iter().map(|u| u.profile.as_str()));
+        let policies = fanout.policies(profiles);
+        Ok(uplink_views::uplink_views(&modules, &policies, &self.live()))
     }
 
     /// The online modules' MAC tables, only `vlan`'s if given.

@@ -49,7 +49,8 @@ pub fn datapath_snapshot(policies: &PolicySnapshot, ports: &[AttachedPort]) -> R
     Snapshot::new(ports.iter().map(|port| port_config(port, policies)).collect())
 }
 
-fn port_mode(policy: &EffectivePolicy) -> PortMode {
+/// The datapath mode of a port under `policy`: its access VLAN, or its trunk's allowed and native VLANs.
+pub fn port_mode(policy: &EffectivePolicy) -> PortMode {
     match policy.mode {
         SwitchportMode::Access => PortMode::Access { segment: Segment::Vlan(policy.access_vlan) },
         SwitchportMode::Trunk => PortMode::Trunk {

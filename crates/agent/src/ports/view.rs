@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::record::PortRecord;
 use super::status::{Counted, PortState};
+use crate::uplinks::UplinkView;
 
 /// The answer to an attach.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +96,9 @@ pub struct DropCount {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortsView {
     pub ports: Vec<PortView>,
+    /// The uplinks (`EthM/K`), by LTL.
+    #[serde(default)]
+    pub uplinks: Vec<UplinkView>,
     /// Drops by reason over the whole switch (including frames of ports since removed).
     pub total_drops: Vec<DropCount>,
 }

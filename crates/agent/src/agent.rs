@@ -124,6 +124,7 @@ impl Agent {
             hardware: host_info::hardware(),
             addresses: host_info::addresses().iter().map(ToString::to_string).collect(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            uplinks: options.uplinks.clone(),
         });
 
         let snapshot = persist::load_or_empty(&data_dir.policies_file());

@@ -100,6 +100,15 @@ pub fn short_name(module: Option<u32>, index: u32) -> String {
     }
 }
 
+/// The uplinks as `RegisterRequest.uplinks` carries them.
+pub fn register_uplinks(specs: &[UplinkSpec]) -> Vec<proto::Uplink> {
+    specs
+        .iter()
+        .zip(1..)
+        .map(|(spec, index)| proto::Uplink { index, name: spec.iface.clone(), profile: spec.profile.clone() })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +150,19 @@ mod tests {
             (0..=MAX_UPLINKS).map(|n| spec(&format!("eth{n}=a")).expect("valid")).collect();
         assert_eq!(validate(&many), Err(UplinkError::TooMany(33)));
         assert_eq!(validate(&many[..MAX_UPLINKS]), Ok(()));
+    }
+
+    #[test]
+    fn registration_numbers_uplinks_by_flag() {
+        let specs = ["eth1=a", "eth2=b"].map(|text| spec(text).expect("valid"));
+        let wire = register_uplinks(&specs);
+        assert_eq!(
+            wire,
+            [
+                proto::Uplink { index: 1, name: "eth1".into(), profile: "a".into() },
+                proto::Uplink { index: 2, name: "eth2".into(), profile: "b".into() }
+            ]
+        );
     }
 
     #[test]

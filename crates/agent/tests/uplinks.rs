@@ -66,13 +66,16 @@ impl Fabric {
             );
             links.push(HostLink(host_end.clone()));
             // The host's own stack stays off the trunk.
-            let _ = port_lab::succeeds("sysctl", &["-qw", &format!("net.ipv6.conf.{host_end}.disable_ipv6=1")]);
+            let _ =
+                port_lab::succeeds("sysctl", &["-qw", &format!("net.ipv6.conf.{host_end}.disable_ipv6=1")]);
             port_lab::run("ip", &["link", "set", &host_end, "up"]);
             switch.ip(&["link", "set", &peer, "master", "br0", "up"]).unwrap();
             uplinks.push(host_end);
             peers.push(peer);
         }
-        switch.ip(&["link", "add", "swr", "type", "veth", "peer", "name", "eth0", "netns", &remote.name]).unwrap();
+        switch
+            .ip(&["link", "add", "swr", "type", "veth", "peer", "name", "eth0", "netns", &remote.name])
+            .unwrap();
         switch.ip(&["link", "set", "swr", "master", "br0", "up"]).unwrap();
         remote.ip(&["link", "set", "eth0", "address", &REMOTE_MAC.colon().to_string(), "up"]).unwrap();
         Self {
@@ -187,11 +190,11 @@ fn mac_of(text: &str) -> MacAddr {
 }
 
 struct Lab {
-    supervisor: Supervisor,
+    _supervisor: Supervisor,
     fabric: Fabric,
     host: Host,
     /// One container each on VLANs 100, 200 (not on the trunk) and 300 (the native VLAN).
-    containers: Vec<Container>,
+    _containers: Vec<Container>,
     /// Their MACs, in the same order.
     macs: [MacAddr; 3],
 }
@@ -218,10 +221,9 @@ async fn lab() -> Lab {
     })
     .await;
     let view = host.ports().await;
-    let macs = [100, 200, 300].map(|vlan| {
-        mac_of(&view.ports.iter().find(|port| port.vlan == vlan).expect("a port per VLAN").mac)
-    });
-    Lab { supervisor, fabric, host, containers, macs }
+    let macs = [100, 200, 300]
+        .map(|vlan| mac_of(&view.ports.iter().find(|port| port.vlan == vlan).expect("a port per VLAN").mac));
+    Lab { _supervisor: supervisor, fabric, host, _containers: containers, macs }
 }
 
 fn ip(vlan: u16, last: u8) -> Ipv4Addr {
@@ -261,17 +263,31 @@ async fn trunk_carries_allowed_vlans_tagged_and_the_native_vlan_untagged() {
             .sum();
         assert!(refused >= 2, "the VLAN 200 request reached both uplinks and was counted: {view:?}");
         let drops = lab.host.vemcmd("show drops").await;
-        assert!(drops.lines().any(|line| line.contains("Eth") && line.contains("VLAN not allowed")), "{drops}");
+        assert!(
+            drops.lines().any(|line| line.contains("Eth") && line.contains("VLAN not allowed")),
+            "{drops}"
+        );
 
         // vemcmd shows the uplinks as the VEM does.
         let ports = lab.host.vemcmd("show port").await;
         let module = lab.host.agent().status().borrow().module.expect("registered");
         for (k, iface) in lab.fabric.uplinks.iter().enumerate() {
-            let row = format!("{:>5} {:>10}     UP   UP    FWD       0 {:>5}  {iface}", 17 + k, format!("Eth{module}/{}", k + 1), k);
+            let row = format!(
+                "{:>5} {:>10}     UP   UP    FWD       0 {:>5}  {iface}",
+                17 + k,
+                format!("Eth{module}/{}", k + 1),
+                k
+            );
             assert!(ports.contains(&row), "{row:?} missing from\n{ports}");
         }
         let vlans = lab.host.vemcmd("show port vlans").await;
-        assert!(vlans.lines().any(|line| line.starts_with("   17") && line.contains(" T ") && line.contains("300") && line.ends_with("100,300")), "{vlans}");
+        assert!(
+            vlans.lines().any(|line| line.starts_with("   17")
+                && line.contains(" T ")
+                && line.contains("300")
+                && line.ends_with("100,300")),
+            "{vlans}"
+        );
         let stats = lab.host.vemcmd("show stats").await;
         assert!(stats.lines().any(|line| line.trim_start().starts_with("17 ")), "{stats}");
         let pinning = lab.host.vemcmd("show pinning").await;
@@ -286,7 +302,10 @@ async fn trunk_carries_allowed_vlans_tagged_and_the_native_vlan_untagged() {
 /// The uplink the vEthernet on `ltl` is pinned to, by index (1 or 2).
 async fn pinned_index(host: &Host, ltl: u32) -> Option<u32> {
     let view = host.ports().await;
-    view.uplinks.iter().find(|uplink| uplink.pinned.iter().any(|(_, pinned)| *pinned == ltl)).map(|uplink| uplink.index)
+    view.uplinks
+        .iter()
+        .find(|uplink| uplink.pinned.iter().any(|(_, pinned)| *pinned == ltl))
+        .map(|uplink| uplink.index)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,7 +315,10 @@ async fn a_failed_uplinks_vethernets_move_within_a_second_and_are_announced() {
         let [mac100, _, _] = lab.macs;
         let ltl100 = lab.host.ports().await.ports.iter().find(|port| port.vlan == 100).unwrap().ltl;
         let mut remote = Wire::open(&lab.fabric.remote, "eth0");
-        let mut taps = [Wire::open(&lab.fabric.switch, &lab.fabric.peers[0]), Wire::open(&lab.fabric.switch, &lab.fabric.peers[1])];
+        let mut taps = [
+            Wire::open(&lab.fabric.switch, &lab.fabric.peers[0]),
+            Wire::open(&lab.fabric.switch, &lab.fabric.peers[1]),
+        ];
 
         // The physical switch learns where VLAN 100's container is.
         remote.drain();
@@ -314,7 +336,10 @@ async fn a_failed_uplinks_vethernets_move_within_a_second_and_are_announced() {
         let mut sent = 0;
         let mut answered = Vec::new();
         let recovered = loop {
-            assert!(failed.elapsed() < Duration::from_secs(3), "VLAN 100 never came back after the uplink failed");
+            assert!(
+                failed.elapsed() < Duration::from_secs(3),
+                "VLAN 100 never came back after the uplink failed"
+            );
             remote.send(&arp_request(Some(100), ip(100, 99), ip(100, 10)));
             sent += 1;
             answered.extend(replies_from(&remote.hear(Duration::from_millis(50), |_| true), mac100));
@@ -322,7 +347,9 @@ async fn a_failed_uplinks_vethernets_move_within_a_second_and_are_announced() {
                 break failed.elapsed();
             }
         };
-        report(&format!("uplink {old} failed: VLAN 100 answered again over uplink {new} after {recovered:?}"));
+        report(&format!(
+            "uplink {old} failed: VLAN 100 answered again over uplink {new} after {recovered:?}"
+        ));
         assert!(recovered < Duration::from_secs(1), "failover took {recovered:?}");
         assert_eq!(pinned_index(&lab.host, ltl100).await, Some(new));
 
@@ -330,7 +357,9 @@ async fn a_failed_uplinks_vethernets_move_within_a_second_and_are_announced() {
         let rarps = |frames: &[Vec<u8>]| {
             frames
                 .iter()
-                .filter(|frame| frame[6..12] == *mac100.as_bytes() && tag_and_type(frame) == (Some(100), 0x8035))
+                .filter(|frame| {
+                    frame[6..12] == *mac100.as_bytes() && tag_and_type(frame) == (Some(100), 0x8035)
+                })
                 .count()
         };
         let on_new = taps[new as usize - 1].hear(Duration::from_millis(100), |_| true);
@@ -397,7 +426,7 @@ async fn bad_uplinks_are_clear_startup_errors_and_a_missing_profile_keeps_one_do
         host.agent.take().unwrap().stop().await;
         let options = agent::AgentOptions::new(supervisor.url(), "bilbo", &dir)
             .with_uplinks([spec(&format!("{}=system-uplink", attached.host_ifname))]);
-        let error = agent::Agent::start(options).await.err().expect("refused");
+        let error = agent::Agent::start(options).await.expect_err("refused");
         assert_eq!(
             error.to_string(),
             format!(

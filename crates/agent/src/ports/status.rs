@@ -149,6 +149,7 @@ pub fn report(
                 kind: match row.kind {
                     MacKind::Static => "static",
                     MacKind::Dynamic => "dynamic",
+                    MacKind::Installed => "installed",
                 }
                 .to_owned(),
                 age_seconds: u32::try_from(row.age_secs).unwrap_or(u32::MAX),
@@ -207,6 +208,7 @@ mod tests {
                 kind: MacKind::Static,
                 port: PortId(49),
                 age_secs: 0,
+                remote_vtep: None,
             },
             MacTableRow {
                 segment: Segment::Vlan(100),
@@ -214,6 +216,7 @@ mod tests {
                 kind: MacKind::Dynamic,
                 port: PortId(17),
                 age_secs: 12,
+                remote_vtep: None,
             },
         ];
         let report = report(3, "host", &table, &states, &stats, &macs);

@@ -210,6 +210,7 @@ pub fn mac_views(rows: &[MacTableRow], vlan: Option<u16>, port_name: impl Fn(u32
                 kind: match row.kind {
                     MacKind::Static => "Static",
                     MacKind::Dynamic => "Dynamic",
+                    MacKind::Installed => "SwInsta",
                 }
                 .to_owned(),
                 ltl: row.port.0,
@@ -256,6 +257,7 @@ mod tests {
             kind: MacKind::Dynamic,
             port: PortId(49),
             age_secs: 3,
+            remote_vtep: None,
         };
         let rows = [row(100, 1), row(200, 2)];
         let views = mac_views(&rows, Some(200), |ltl| format!("L{ltl}"));

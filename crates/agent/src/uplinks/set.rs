@@ -47,7 +47,8 @@ impl Uplink {
         let name = short_name(module, self.index);
         let mut config = match policies.get(&self.profile) {
             Some(policy) => {
-                let mut config = PortConfig::uplink(self.port(), name, port_mode(policy), self.profile.clone());
+                let mut config =
+                    PortConfig::uplink(self.port(), name, port_mode(policy), self.profile.clone());
                 config.admin_up =
                     !policy.shutdown && policy.state_enabled && policy.kind == ProfileType::Ethernet;
                 config

@@ -29,7 +29,9 @@ pub struct UplinkSpec {
 pub enum UplinkError {
     #[error("--uplink {0:?}: expected IFACE=PROFILE, e.g. eth1=system-uplink")]
     Malformed(String),
-    #[error("--uplink {flag:?}: {name:?} is not a valid interface name (1-15 characters, no '/', ':' or spaces)")]
+    #[error(
+        "--uplink {flag:?}: {name:?} is not a valid interface name (1-15 characters, no '/', ':' or spaces)"
+    )]
     BadIfname { flag: String, name: String },
     #[error("--uplink {flag:?}: the port-profile name is empty or has spaces")]
     BadProfile { flag: String },
@@ -39,7 +41,9 @@ pub enum UplinkError {
     TooMany(usize),
     #[error("uplink interface {iface}: no such interface on this host")]
     NoSuchInterface { iface: String },
-    #[error("uplink interface {iface} is already Vethernet{veth} on this host (a container's port); detach it first or choose another NIC")]
+    #[error(
+        "uplink interface {iface} is already Vethernet{veth} on this host (a container's port); detach it first or choose another NIC"
+    )]
     IsVethernet { iface: String, veth: u32 },
 }
 
@@ -81,7 +85,11 @@ pub fn validate(specs: &[UplinkSpec]) -> Result<(), UplinkError> {
     }
     for (second, spec) in specs.iter().enumerate() {
         if let Some(first) = specs[..second].iter().position(|other| other.iface == spec.iface) {
-            return Err(UplinkError::Duplicate { iface: spec.iface.clone(), first: first + 1, second: second + 1 });
+            return Err(UplinkError::Duplicate {
+                iface: spec.iface.clone(),
+                first: first + 1,
+                second: second + 1,
+            });
         }
     }
     Ok(())
@@ -127,14 +135,14 @@ mod tests {
 
     #[test]
     fn malformed_flags_say_what_is_wrong() {
-        assert_eq!(spec("eth1").unwrap_err(), UplinkError::Malformed("eth1".into()));
-        assert_eq!(spec("=").unwrap_err(), UplinkError::Malformed("=".into()));
+        assert_eq!(spec("eth1").expect_err("refused"), UplinkError::Malformed("eth1".into()));
+        assert_eq!(spec("=").expect_err("refused"), UplinkError::Malformed("=".into()));
         assert!(matches!(spec("=up"), Err(UplinkError::BadIfname { .. })));
         assert!(matches!(spec("a-very-long-interface=up"), Err(UplinkError::BadIfname { .. })));
         assert!(matches!(spec("eth/1=up"), Err(UplinkError::BadIfname { .. })));
         assert!(matches!(spec("eth1="), Err(UplinkError::BadProfile { .. })));
         assert!(matches!(spec("eth1=a b"), Err(UplinkError::BadProfile { .. })));
-        let text = spec("eth1").unwrap_err().to_string();
+        let text = spec("eth1").expect_err("refused").to_string();
         assert_eq!(text, "--uplink \"eth1\": expected IFACE=PROFILE, e.g. eth1=system-uplink");
     }
 
@@ -142,7 +150,7 @@ mod tests {
     fn an_interface_may_be_one_uplink_only() {
         let specs = ["eth1=a", "eth2=a", "eth1=b"].map(|text| spec(text).expect("valid"));
         assert_eq!(
-            validate(&specs).unwrap_err().to_string(),
+            validate(&specs).expect_err("refused").to_string(),
             "interface eth1 is given as an uplink twice (--uplink flags 1 and 3)"
         );
         assert_eq!(validate(&specs[..2]), Ok(()));

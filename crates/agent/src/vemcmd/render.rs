@@ -10,9 +10,9 @@ use std::fmt::Write as _;
 use datapath::DEFAULT_MAC_AGING;
 
 use crate::local_api::CardInfo;
-use crate::ports::{DropCount, MacView, PortsView, Traffic, TraceView};
-use crate::uplinks::UplinkView;
+use crate::ports::{DropCount, MacView, PortsView, TraceView, Traffic};
 use crate::status::ConnectionState;
+use crate::uplinks::UplinkView;
 
 /// `vemcmd show card`, laid out as on the Nexus 1000V.
 pub fn render_card(card: &CardInfo) -> String {
@@ -193,7 +193,8 @@ pub fn render_pinning(view: &PortsView) -> String {
         .map(|port| format!("Veth{}", port.veth))
         .collect();
     if !view.uplinks.is_empty() && !unpinned.is_empty() {
-        let _ = writeln!(text, "\n* not pinned (no usable uplink carries their VLAN): {}", unpinned.join(", "));
+        let _ =
+            writeln!(text, "\n* not pinned (no usable uplink carries their VLAN): {}", unpinned.join(", "));
     }
     text
 }

@@ -174,7 +174,8 @@ impl Host {
     /// Starts an agent of `supervisor` and waits until it is connected.
     pub async fn start(supervisor: &Supervisor) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut host = Self { agent: None, dir, supervisor: supervisor.url(), ovsdb: None, uplinks: Vec::new() };
+        let mut host =
+            Self { agent: None, dir, supervisor: supervisor.url(), ovsdb: None, uplinks: Vec::new() };
         host.restart().await;
         host.wait_connected().await;
         host
@@ -201,7 +202,8 @@ impl Host {
     /// Starts an agent whose supervisor never answers.
     pub async fn start_headless() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut host = Self { agent: None, dir, supervisor: dead_supervisor(), ovsdb: None, uplinks: Vec::new() };
+        let mut host =
+            Self { agent: None, dir, supervisor: dead_supervisor(), ovsdb: None, uplinks: Vec::new() };
         host.restart().await;
         host
     }

@@ -85,7 +85,11 @@ impl PortManager {
     pub fn new(parts: PortManagerParts) -> Self {
         let applied = Arc::clone(&parts.policies.borrow());
         Self {
-            inner: Mutex::new(Inner { table: PortTable::default(), applied, uplinks: UplinkSet::new(&parts.uplinks) }),
+            inner: Mutex::new(Inner {
+                table: PortTable::default(),
+                applied,
+                uplinks: UplinkSet::new(&parts.uplinks),
+            }),
             reporting: Mutex::new(()),
             dataplane: parts.dataplane,
             rpc: PortRpc::new(&parts.endpoint),

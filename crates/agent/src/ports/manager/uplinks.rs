@@ -34,7 +34,8 @@ impl PortManager {
                 return Err(UplinkError::NoSuchInterface { iface: uplink.iface }.into());
             };
             inner.uplinks.set_link(&uplink.iface, up);
-            let config = inner.uplinks.by_port(uplink.port()).map(|uplink| uplink.port_config(&inner.applied, module));
+            let config =
+                inner.uplinks.by_port(uplink.port()).map(|uplink| uplink.port_config(&inner.applied, module));
             if let Some(config) = config {
                 self.dataplane.add_port(&uplink.iface, config).await?;
             }
@@ -104,7 +105,9 @@ impl PortManager {
                     "Vethernet{veth} ({}) pinned to uplink {uplink}: RARP sent",
                     announcement.mac.colon()
                 ),
-                Err(error) => tracing::warn!("Vethernet{veth} moved to uplink {uplink}: RARP not sent: {error}"),
+                Err(error) => {
+                    tracing::warn!("Vethernet{veth} moved to uplink {uplink}: RARP not sent: {error}")
+                }
             }
         }
     }

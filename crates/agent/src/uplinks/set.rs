@@ -208,3 +208,124 @@ pub fn announcements(moves: &[Move], after: &Snapshot) -> Vec<Announcement> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use config::{EffectivePolicy, SwitchportMode, VlanSet};
+
+    use super::*;
+    use crate::snapshot::PolicyEntry;
+    use crate::snapshot::testing::access_policy;
+
+    fn trunk(name: &str) -> EffectivePolicy {
+        EffectivePolicy {
+            kind: ProfileType::Ethernet,
+            mode: SwitchportMode::Trunk,
+            trunk_allowed_vlans: VlanSet::range(100, 101),
+            trunk_native_vlan: 101,
+            channel_group_mac_pinning: true,
+            ..access_policy(name, 1)
+        }
+    }
+
+    fn policies(entries: impl IntoIterator<Item = EffectivePolicy>) -> PolicySnapshot {
+        let policies = entries
+            .into_iter()
+            .map(|policy| (policy.name.clone(), PolicyEntry { revision: 1, policy }))
+            .collect();
+        PolicySnapshot { revision: 1, policies }
+    }
+
+    fn two_uplinks() -> UplinkSet {
+        let specs = ["eth1=up", "eth2=up"].map(|text| text.parse::<UplinkSpec>().expect("valid"));
+        let mut set = UplinkSet::new(&specs);
+        assert!(set.set_link("eth1", true) && set.set_link("eth2", true));
+        assert!(!set.set_link("eth2", true), "no change");
+        set
+    }
+
+    fn veths() -> Snapshot {
+        let veth = |ltl: u32, vlan| {
+            PortConfig::access(PortId(ltl), format!("Veth{}", ltl - 48), Segment::Vlan(vlan), "p")
+                .with_attached_mac(MacAddr([2, 0, 0, 0, 0, ltl as u8]))
+        };
+        Snapshot::new(vec![veth(49, 100), veth(50, 100), veth(51, 101)]).expect("valid")
+    }
+
+    #[test]
+    fn uplink_configs_follow_profile_and_link() {
+        let set = two_uplinks();
+        let uplink = set.by_port(PortId(18)).expect("uplink 2");
+        let config = uplink.port_config(&policies([trunk("up")]), Some(3));
+        assert_eq!(
+            (config.name.as_str(), config.kind, config.is_forwarding()),
+            ("Eth3/2", PortKind::Uplink, true)
+        );
+        assert!(matches!(config.mode, PortMode::Trunk { native: 101, .. }));
+        assert_eq!(uplink.state(&policies([trunk("up")])), (true, ""));
+
+        let missing = uplink.port_config(&PolicySnapshot::default(), None);
+        assert_eq!(missing.profile, ProfileBinding::NotFound("up".into()));
+        assert_eq!(uplink.state(&PolicySnapshot::default()), (false, "port-profile not found"));
+        let veth_profile = policies([access_policy("up", 100)]);
+        assert!(!uplink.port_config(&veth_profile, None).admin_up);
+        assert_eq!(uplink.state(&veth_profile).1, uplink_reason::NOT_ETHERNET);
+
+        let mut down = set.clone();
+        down.set_link("eth2", false);
+        let uplink = down.by_port(PortId(18)).expect("uplink 2");
+        assert!(!uplink.port_config(&policies([trunk("up")]), None).link_up);
+        assert_eq!(uplink.state(&policies([trunk("up")])).1, "Link not connected");
+    }
+
+    #[test]
+    fn a_failed_uplinks_vethernets_move_and_are_announced_once() {
+        let policies = policies([trunk("up")]);
+        let mut set = two_uplinks();
+        let first = set.complete(&veths(), &Snapshot::default(), &policies, Some(3)).expect("valid");
+        let pins: BTreeMap<PortId, PortId> = first.pins().collect();
+        assert_eq!(pins.len(), 3, "every vEthernet pinned: {pins:?}");
+        // A snapshot with nothing changed keeps every pin: nothing moves.
+        let again = set.complete(&veths(), &first, &policies, Some(3)).expect("valid");
+        assert!(moves(&first, &again).is_empty());
+
+        set.set_link("eth1", false);
+        let after = set.complete(&veths(), &again, &policies, Some(3)).expect("valid");
+        assert!(after.pins().all(|(_, uplink)| uplink == PortId(18)));
+        let moved = moves(&again, &after);
+        let expected: Vec<Move> = pins
+            .iter()
+            .filter(|(_, uplink)| **uplink == PortId(17))
+            .map(|(veth, _)| Move { veth: *veth, from: Some(PortId(17)), to: PortId(18) })
+            .collect();
+        assert_eq!(moved, expected);
+        let announced = announcements(&moved, &after);
+        assert_eq!(announced.len(), moved.len());
+        for announcement in &announced {
+            let vlan = match after.port(announcement.veth).expect("veth").home_segment() {
+                Segment::Vlan(vlan) => vlan,
+                other => panic!("{other:?}"),
+            };
+            // Tagged, except on the native VLAN.
+            let tag = (vlan != 101).then_some(vlan);
+            assert_eq!(announcement.frame, rarp_announcement(announcement.mac, tag));
+            assert_eq!(announcement.uplink, PortId(18));
+        }
+
+        // The failed uplink returns: pins stay where they are.
+        set.set_link("eth1", true);
+        let back = set.complete(&veths(), &after, &policies, Some(3)).expect("valid");
+        assert!(moves(&after, &back).is_empty());
+        assert!(back.pins().all(|(_, uplink)| uplink == PortId(18)));
+    }
+
+    #[test]
+    fn new_vethernets_are_no_moves() {
+        let policies = policies([trunk("up")]);
+        let set = two_uplinks();
+        let empty = set.complete(&Snapshot::default(), &Snapshot::default(), &policies, None).expect("valid");
+        let full = set.complete(&veths(), &empty, &policies, None).expect("valid");
+        assert_eq!(full.pins().count(), 3);
+        assert!(moves(&empty, &full).is_empty());
+    }
+}

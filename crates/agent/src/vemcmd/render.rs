@@ -412,6 +412,60 @@ mod tests {
         );
     }
 
+    fn with_uplinks() -> PortsView {
+        let uplink = |index: u32, up: bool, pinned: Vec<(u32, u32)>| UplinkView {
+            ltl: 16 + index,
+            index,
+            name: format!("Eth3/{index}"),
+            iface: format!("eth{index}"),
+            profile: "system-uplink".into(),
+            admin_up: true,
+            link_up: up,
+            forwarding: up,
+            reason: if up { String::new() } else { "Link not connected".into() },
+            mode: "trunk".into(),
+            native_vlan: 1,
+            allowed_vlans: "100-102".into(),
+            sgid: index - 1,
+            pinned,
+            rx: Traffic::default(),
+            tx: Traffic::default(),
+            drops: vec![DropCount { reason: "VLAN not allowed on port".into(), count: 2 }],
+            rx_drops: 2,
+            tx_drops: 0,
+        };
+        PortsView { uplinks: vec![uplink(1, true, vec![(1, 49)]), uplink(2, false, vec![])], ..ports() }
+    }
+
+    #[test]
+    fn uplinks_come_first_with_their_sub_group() {
+        let view = with_uplinks();
+        assert_eq!(
+            render_ports(&view),
+            "  LTL   VSM Port  Admin Link  State  PC-LTL  SGID  Vem Port        Type\n\
+             \x20  17     Eth3/1     UP   UP    FWD       0     0  eth1\n\
+             \x20  18     Eth3/2     UP DOWN    BLK       0     1  eth2\n\
+             \x20  49      Veth1     UP   UP    FWD       0        sy0000000001_0\n\
+             \x20  50      Veth2   DOWN   UP    BLK       0        sy0000000002_0\n\
+             \n\
+             * Eth3/2 is blocked: Link not connected\n\
+             * Veth2 is blocked: port-profile not found\n"
+        );
+        let vlans = render_port_vlans(&view);
+        assert!(vlans.contains("   17     Eth3/1     T       1    FWD    100-102\n"), "{vlans}");
+        let drops = render_drops(&view);
+        assert!(
+            drops.lines().any(|line| line.starts_with("   18     Eth3/2  VLAN not allowed on port")),
+            "{drops}"
+        );
+        assert!(render_stats(&view).lines().any(|line| line.starts_with("   17     Eth3/1")));
+        assert_eq!(
+            render_pinning(&view),
+            "  LTL   VSM Port  Pinned to   SGID  Uplink LTL  Vem Port\n\
+             \x20  49      Veth1  Eth3/1         0          17  eth1\n"
+        );
+    }
+
     #[test]
     fn show_l2_layout() {
         let entries = [

@@ -27,13 +27,13 @@ pub struct UplinkSpec {
 /// Why the uplinks asked for cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UplinkError {
-    #[error("--uplink {0:?}: expected IFACE=PROFILE, e.g. eth1=system-uplink")]
+    #[error("expected IFACE=PROFILE, e.g. eth1=system-uplink; got {0:?}")]
     Malformed(String),
     #[error(
         "--uplink {flag:?}: {name:?} is not a valid interface name (1-15 characters, no '/', ':' or spaces)"
     )]
     BadIfname { flag: String, name: String },
-    #[error("--uplink {flag:?}: the port-profile name is empty or has spaces")]
+    #[error("the port-profile name is empty or has spaces in {flag:?}")]
     BadProfile { flag: String },
     #[error("interface {iface} is given as an uplink twice (--uplink flags {first} and {second})")]
     Duplicate { iface: String, first: usize, second: usize },
@@ -143,7 +143,7 @@ mod tests {
         assert!(matches!(spec("eth1="), Err(UplinkError::BadProfile { .. })));
         assert!(matches!(spec("eth1=a b"), Err(UplinkError::BadProfile { .. })));
         let text = spec("eth1").expect_err("refused").to_string();
-        assert_eq!(text, "--uplink \"eth1\": expected IFACE=PROFILE, e.g. eth1=system-uplink");
+        assert_eq!(text, "expected IFACE=PROFILE, e.g. eth1=system-uplink; got \"eth1\"");
     }
 
     #[test]

@@ -190,7 +190,7 @@ fn mac_of(text: &str) -> MacAddr {
 }
 
 struct Lab {
-    _supervisor: Supervisor,
+    supervisor: Supervisor,
     fabric: Fabric,
     host: Host,
     /// One container each on VLANs 100, 200 (not on the trunk) and 300 (the native VLAN).
@@ -223,7 +223,7 @@ async fn lab() -> Lab {
     let view = host.ports().await;
     let macs = [100, 200, 300]
         .map(|vlan| mac_of(&view.ports.iter().find(|port| port.vlan == vlan).expect("a port per VLAN").mac));
-    Lab { _supervisor: supervisor, fabric, host, _containers: containers, macs }
+    Lab { supervisor, fabric, host, _containers: containers, macs }
 }
 
 fn ip(vlan: u16, last: u8) -> Ipv4Addr {
@@ -377,6 +377,14 @@ async fn a_failed_uplinks_vethernets_move_within_a_second_and_are_announced() {
         let module = lab.host.agent().status().borrow().module.expect("registered");
         let ports = lab.host.vemcmd("show port").await;
         assert!(ports.contains(&format!("* Eth{module}/{old} is blocked: Link not connected")), "{ports}");
+        // The report carried it to the supervisor (registered uplinks, UplinkStatus).
+        let failure = format!(
+            "%ETHPORT-5-IF_DOWN_LINK_FAILURE: Interface Ethernet{module}/{old} is down (Link failure)"
+        );
+        eventually("the supervisor to log the link failure", Duration::from_secs(3), || async {
+            lab.supervisor.events().await.contains(&failure)
+        })
+        .await;
 
         // Its peer comes back: nothing moves again.
         lab.fabric.switch.ip(&["link", "set", &lab.fabric.peers[old as usize - 1], "up"]).unwrap();

@@ -131,7 +131,7 @@ impl PortManager {
             let stats = self.stats(&inner.table).await;
             let macs = self.dataplane.mac_table().await.unwrap_or_default();
             let mut report = status::report(module, &self.host_id, &inner.table, &states, &stats, &macs);
-            report.uplinks = self.uplink_statuses(&inner).await;
+            self.report_uplinks(&inner, &mut report).await;
             report
         };
         self.rpc.report(report).await

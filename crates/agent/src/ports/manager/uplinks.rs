@@ -141,8 +141,20 @@ impl PortManager {
             .collect()
     }
 
+    /// Names the MAC entries learned on uplinks (`Eth3/1`, not `LTL 17`) in `report`, and
+    /// adds the uplinks' statuses.
+    pub(super) async fn report_uplinks(&self, inner: &Inner, report: &mut proto::PortReport) {
+        for entry in &mut report.macs {
+            let uplink = inner.uplinks.iter().find(|uplink| entry.port == format!("LTL {}", uplink.port().0));
+            if let Some(uplink) = uplink {
+                entry.port = crate::uplinks::spec::short_name(Some(report.module), uplink.index);
+            }
+        }
+        report.uplinks = self.uplink_statuses(inner).await;
+    }
+
     /// The report's uplinks.
-    pub(super) async fn uplink_statuses(&self, inner: &Inner) -> Vec<proto::UplinkStatus> {
+    async fn uplink_statuses(&self, inner: &Inner) -> Vec<proto::UplinkStatus> {
         let stats = self.stats_of(inner.uplinks.iter().map(|uplink| uplink.port().0)).await;
         self.uplink_views_counted(inner, &stats)
             .await

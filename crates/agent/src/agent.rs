@@ -21,6 +21,7 @@ use crate::ports::{self, PortManager, PortManagerParts};
 use crate::snapshot::PolicySnapshot;
 use crate::status::AgentStatus;
 use crate::supervisor_link::{SupervisorLink, endpoint};
+use crate::uplinks::{self, UplinkSpec};
 use crate::{host_info, persist};
 
 /// What `switchyard agent` is started with.
@@ -37,6 +38,8 @@ pub struct AgentOptions {
     /// The ovsdb-server to take ports from, and the agent's bridge in it (`--ovsdb`,
     /// `--ovs-bridge`); `None`: ports come from `switchyard attach` only.
     pub ovsdb: Option<OvsdbConfig>,
+    /// The uplinks (`--uplink IFACE=PROFILE`, in order: the K of EthernetM/K).
+    pub uplinks: Vec<UplinkSpec>,
 }
 
 impl AgentOptions {
@@ -53,7 +56,15 @@ impl AgentOptions {
             data_dir: data_dir.into(),
             host_id: None,
             ovsdb: None,
+            uplinks: Vec::new(),
         }
+    }
+
+    /// Adds uplinks: host NICs under `type ethernet` port-profiles, numbered in order after
+    /// any already given.
+    pub fn with_uplinks(mut self, uplinks: impl IntoIterator<Item = UplinkSpec>) -> Self {
+        self.uplinks.extend(uplinks);
+        self
     }
 
     /// Also makes ports of the Interface rows on `bridge` in the ovsdb-server at `endpoint`
@@ -89,9 +100,11 @@ impl Agent {
     /// API, starts joining the supervisor in the background, and follows the OVSDB rows.
     ///
     /// Fails only on what retrying cannot fix: an unusable data dir, a malformed supervisor
-    /// URL, another agent already serving the data dir's socket, or no dataplane thread.
+    /// URL, another agent already serving the data dir's socket, no dataplane thread, or an
+    /// uplink that cannot be (given twice, no such interface, already a vEthernet).
     pub async fn start(options: AgentOptions) -> anyhow::Result<Self> {
         let endpoint = endpoint(&options.supervisor)?;
+        uplinks::spec::validate(&options.uplinks)?;
         // Before anything that takes time. Its events wait, coalesced, for the ports.
         let ovsdb = options.ovsdb.map(|config| {
             let bridge = config.bridge.clone();
@@ -111,6 +124,7 @@ impl Agent {
             hardware: host_info::hardware(),
             addresses: host_info::addresses().iter().map(ToString::to_string).collect(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            uplinks: options.uplinks.clone(),
         });
 
         let snapshot = persist::load_or_empty(&data_dir.policies_file());
@@ -138,7 +152,9 @@ impl Agent {
             host_id: identity.host_id.clone(),
             ports_file: data_dir.ports_file(),
             docker: DockerEngine::from_env(),
+            uplinks: options.uplinks,
         }));
+        ports.open_uplinks().await?;
         // Before the link starts: ports forward (headless) before the supervisor is asked.
         ports.restore().await;
         if ovsdb.is_none() {
@@ -171,6 +187,7 @@ impl Agent {
             tokio::spawn(link.run()),
             tokio::spawn(ports::follow_policies(Arc::clone(&ports), PolicyFeed::new(policies.clone()))),
             tokio::spawn(ports::report_and_rebind(Arc::clone(&ports), status.clone())),
+            tokio::spawn(uplinks::follow_links(Arc::clone(&ports))),
         ];
         if let Some((handle, events, bridge)) = ovsdb {
             tasks.push(tokio::spawn(ports::follow_ovsdb(

@@ -23,6 +23,8 @@ pub struct HostIdentity {
     pub addresses: Vec<String>,
     /// The agent's software version.
     pub version: String,
+    /// The host NICs it offers the switch as uplinks (`--uplink`), in order.
+    pub uplinks: Vec<crate::uplinks::UplinkSpec>,
 }
 
 /// Longest host id accepted from the file; anything longer is not one we wrote.

@@ -29,6 +29,7 @@ pub mod ports;
 pub mod snapshot;
 pub mod status;
 mod supervisor_link;
+pub mod uplinks;
 pub mod vemcmd;
 
 pub use agent::{Agent, AgentOptions, run};

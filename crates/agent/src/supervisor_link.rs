@@ -158,6 +158,8 @@ impl SupervisorLink {
             version: identity.version.clone(),
             addresses: identity.addresses.clone(),
             hardware: identity.hardware.clone(),
+            uplinks: crate::uplinks::spec::register_uplinks(&identity.uplinks),
+            ..proto::RegisterRequest::default()
         }
     }
 

@@ -78,6 +78,10 @@ enum Command {
         /// The bridge whose interfaces are this agent's ports (created if missing).
         #[arg(long, value_name = "NAME", requires = "ovsdb")]
         ovs_bridge: Option<String>,
+        /// Host NIC IFACE is an uplink (EthernetM/K, K = the flag's position) under the
+        /// `port-profile type ethernet` PROFILE; repeatable.
+        #[arg(long = "uplink", value_name = "IFACE=PROFILE")]
+        uplinks: Vec<agent::uplinks::UplinkSpec>,
     },
     /// The NX-OS-style shell: interactive, `-c 'cmd; cmd'`, or a script on stdin.
     Shell {
@@ -149,9 +153,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(supervisor::run(supervisor::SupervisorOptions::new(data_dir, listen)))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Agent { supervisor, host_name, host_id, data_dir, ovsdb, ovs_bridge } => {
+        Command::Agent { supervisor, host_name, host_id, data_dir, ovsdb, ovs_bridge, uplinks } => {
             let host_name = host_name.unwrap_or_else(system_host_name);
-            let mut opts = agent::AgentOptions::new(supervisor, host_name, data_dir).with_host_id(host_id);
+            let mut opts = agent::AgentOptions::new(supervisor, host_name, data_dir)
+                .with_host_id(host_id)
+                .with_uplinks(uplinks);
             if let (Some(endpoint), Some(bridge)) = (ovsdb, ovs_bridge) {
                 opts = opts.with_ovsdb(endpoint, bridge);
             }

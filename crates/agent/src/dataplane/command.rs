@@ -47,6 +47,16 @@ pub(super) enum Command {
     Devices {
         reply: Reply<Vec<PortDevice>>,
     },
+    /// The snapshot in force.
+    Config {
+        reply: Reply<Arc<Snapshot>>,
+    },
+    /// Sends one frame out of a port's device, past the datapath (an uplink's announcements).
+    Transmit {
+        port: PortId,
+        frame: Vec<u8>,
+        reply: Reply<Result<(), DataplaneError>>,
+    },
     /// The last handle is gone.
     Stop,
 }

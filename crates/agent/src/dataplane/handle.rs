@@ -125,6 +125,17 @@ impl Dataplane {
         self.ask(|reply| Command::Devices { reply }).await
     }
 
+    /// The datapath snapshot in force now (with the pins it chose).
+    pub async fn config(&self) -> Result<Arc<Snapshot>, DataplaneError> {
+        self.ask(|reply| Command::Config { reply }).await
+    }
+
+    /// Sends `frame` out of port `port`'s device as it is, past the datapath (counted by the
+    /// device only): an uplink's RARP announcements.
+    pub async fn transmit(&self, port: PortId, frame: Vec<u8>) -> Result<(), DataplaneError> {
+        self.ask(|reply| Command::Transmit { port, frame, reply }).await?
+    }
+
     async fn ask<T>(&self, request: impl FnOnce(Reply<T>) -> Command) -> Result<T, DataplaneError> {
         let (reply, answer) = oneshot::channel();
         self.shared.send(request(reply))?;

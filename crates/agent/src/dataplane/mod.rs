@@ -25,4 +25,4 @@ pub use command::PortDevice;
 pub use error::DataplaneError;
 pub use handle::{Dataplane, DataplaneOptions};
 pub use ledger::OffloadLedger;
-pub use policy::{AttachedPort, datapath_snapshot, port_config};
+pub use policy::{AttachedPort, datapath_snapshot, port_config, port_mode};

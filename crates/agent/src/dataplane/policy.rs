@@ -2,7 +2,9 @@
 //! its port-profile's evaluated policy — access VLAN or trunk VLANs, and admin state.
 
 use config::{EffectivePolicy, SwitchportMode, defaults};
-use datapath::{ConfigError, PortConfig, PortId, PortMode, ProfileBinding, Segment, Snapshot, VlanBitmap};
+use datapath::{
+    ConfigError, PortConfig, PortId, PortKind, PortMode, ProfileBinding, Segment, Snapshot, VlanBitmap,
+};
 use wire::MacAddr;
 
 use crate::PolicySnapshot;
@@ -32,6 +34,9 @@ pub fn port_config(port: &AttachedPort, policies: &PolicySnapshot) -> PortConfig
             mode: PortMode::Access { segment: Segment::Vlan(defaults::ACCESS_VLAN) },
             attached_mac: port.mac,
             profile: ProfileBinding::NotFound(port.profile.clone()),
+            kind: PortKind::Vethernet,
+            link_up: true,
+            pin: None,
         };
     };
     PortConfig {
@@ -41,6 +46,9 @@ pub fn port_config(port: &AttachedPort, policies: &PolicySnapshot) -> PortConfig
         mode: port_mode(policy),
         attached_mac: port.mac,
         profile: ProfileBinding::Applied(port.profile.clone()),
+        kind: PortKind::Vethernet,
+        link_up: true,
+        pin: None,
     }
 }
 
@@ -49,7 +57,8 @@ pub fn datapath_snapshot(policies: &PolicySnapshot, ports: &[AttachedPort]) -> R
     Snapshot::new(ports.iter().map(|port| port_config(port, policies)).collect())
 }
 
-fn port_mode(policy: &EffectivePolicy) -> PortMode {
+/// The datapath mode of a port under `policy`: its access VLAN, or its trunk's allowed and native VLANs.
+pub fn port_mode(policy: &EffectivePolicy) -> PortMode {
     match policy.mode {
         SwitchportMode::Access => PortMode::Access { segment: Segment::Vlan(policy.access_vlan) },
         SwitchportMode::Trunk => PortMode::Trunk {

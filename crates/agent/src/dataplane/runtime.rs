@@ -21,6 +21,7 @@ use super::command::{Command, PortDevice};
 use super::error::DataplaneError;
 use super::ledger::OffloadLedger;
 use super::sys::{Epoll, Token};
+use crate::uplinks::keep_pins;
 
 /// The epoll token of the control eventfd; ports use their number.
 const CONTROL: Token = u64::MAX;
@@ -196,6 +197,12 @@ impl Runtime {
                     .collect();
                 let _ = reply.send(devices);
             }
+            Command::Config { reply } => {
+                let _ = reply.send(Arc::clone(self.datapath.config()));
+            }
+            Command::Transmit { port, frame, reply } => {
+                let _ = reply.send(self.transmit(port, &frame));
+            }
             Command::Stop => {}
         }
     }
@@ -211,6 +218,7 @@ impl Runtime {
         let mut ports: Vec<PortConfig> =
             current.ports().iter().filter(|port| port.id != id).cloned().collect();
         ports.push(config);
+        keep_pins(&mut ports, current);
         let snapshot = Snapshot::new(ports)?.with_mac_aging(current.mac_aging());
         let port = AfPacketPort::open_with_ledger(ifname, &self.ledger)?;
         // Two sockets on one interface would switch every frame it receives twice.
@@ -230,6 +238,20 @@ impl Runtime {
         Ok(())
     }
 
+    /// Sends `frame` out of port `id`'s device, as it is.
+    fn transmit(&mut self, id: PortId, frame: &[u8]) -> Result<(), DataplaneError> {
+        let (_, device) =
+            self.ports.iter_mut().find(|(port, _)| *port == id).ok_or(DataplaneError::NoSuchPort(id))?;
+        match device.transmit(&TxView::from_bytes(id, frame)) {
+            Ok(Sent::Queued) => Ok(()),
+            Ok(_) | Err(_) => Err(DataplaneError::Interface {
+                ifname: device.port.ifname().to_owned(),
+                action: "send on",
+                source: io::Error::other("its queue is full or its link is down"),
+            }),
+        }
+    }
+
     /// Closes port `id`'s device and drops the port from the configuration.
     fn remove_port(&mut self, id: PortId) -> Result<(), DataplaneError> {
         let at = self.ports.iter().position(|(port, _)| *port == id).ok_or(DataplaneError::NoSuchPort(id))?;
@@ -237,7 +259,9 @@ impl Runtime {
         let _ = self.epoll.remove(device.port.as_fd()); // closing the socket unregisters it anyway
         let current = self.datapath.config();
         if current.port(id).is_some() {
-            let ports = current.ports().iter().filter(|port| port.id != id).cloned().collect();
+            let mut ports: Vec<PortConfig> =
+                current.ports().iter().filter(|port| port.id != id).cloned().collect();
+            keep_pins(&mut ports, current);
             // Removing a port cannot make a valid configuration invalid.
             if let Ok(snapshot) = Snapshot::new(ports) {
                 let snapshot = snapshot.with_mac_aging(current.mac_aging());

@@ -149,15 +149,17 @@ pub fn report(
                 kind: match row.kind {
                     MacKind::Static => "static",
                     MacKind::Dynamic => "dynamic",
+                    MacKind::Installed => "installed",
                 }
                 .to_owned(),
                 age_seconds: u32::try_from(row.age_secs).unwrap_or(u32::MAX),
                 veth: record.map_or(0, |record| record.veth),
                 port: record.map_or_else(|| format!("LTL {}", row.port.0), |record| record.short_name()),
+                ..proto::MacEntry::default()
             })
         })
         .collect();
-    proto::PortReport { module, host_id: host_id.to_owned(), ports, macs }
+    proto::PortReport { module, host_id: host_id.to_owned(), ports, macs, uplinks: Vec::new() }
 }
 
 #[cfg(test)]
@@ -206,6 +208,7 @@ mod tests {
                 kind: MacKind::Static,
                 port: PortId(49),
                 age_secs: 0,
+                remote_vtep: None,
             },
             MacTableRow {
                 segment: Segment::Vlan(100),
@@ -213,6 +216,7 @@ mod tests {
                 kind: MacKind::Dynamic,
                 port: PortId(17),
                 age_secs: 12,
+                remote_vtep: None,
             },
         ];
         let report = report(3, "host", &table, &states, &stats, &macs);

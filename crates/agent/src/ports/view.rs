@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::record::PortRecord;
 use super::status::{Counted, PortState};
+use crate::uplinks::UplinkView;
 
 /// The answer to an attach.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +96,9 @@ pub struct DropCount {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortsView {
     pub ports: Vec<PortView>,
+    /// The uplinks (`EthM/K`), by LTL.
+    #[serde(default)]
+    pub uplinks: Vec<UplinkView>,
     /// Drops by reason over the whole switch (including frames of ports since removed).
     pub total_drops: Vec<DropCount>,
 }
@@ -206,6 +210,7 @@ pub fn mac_views(rows: &[MacTableRow], vlan: Option<u16>, port_name: impl Fn(u32
                 kind: match row.kind {
                     MacKind::Static => "Static",
                     MacKind::Dynamic => "Dynamic",
+                    MacKind::Installed => "SwInsta",
                 }
                 .to_owned(),
                 ltl: row.port.0,
@@ -252,6 +257,7 @@ mod tests {
             kind: MacKind::Dynamic,
             port: PortId(49),
             age_secs: 3,
+            remote_vtep: None,
         };
         let rows = [row(100, 1), row(200, 2)];
         let views = mac_views(&rows, Some(200), |ltl| format!("L{ltl}"));

@@ -21,6 +21,7 @@ const COMMANDS: &[(&str, &str)] = &[
     ("show l2 VLAN|all", "the MAC address table of a VLAN (static and learned entries)"),
     ("show stats", "each port's counters"),
     ("show drops", "drops by reason, per port and for the whole switch"),
+    ("show pinning", "the uplink each vEthernet is pinned to (mac-pinning)"),
     ("trace --in PORT FRAME", "run a frame through the switch and print every decision"),
 ];
 
@@ -49,6 +50,7 @@ enum PortsTable {
     Vlans,
     Stats,
     Drops,
+    Pinning,
 }
 
 /// Runs one vemcmd command (`args` such as `["show", "card"]`) against the agent whose data
@@ -71,6 +73,7 @@ pub fn run(data_dir: &Path, args: &[String]) -> Result<String, VemcmdError> {
             PortsTable::Vlans => render::render_port_vlans(&view),
             PortsTable::Stats => render::render_stats(&view),
             PortsTable::Drops => render::render_drops(&view),
+            PortsTable::Pinning => render::render_pinning(&view),
         },
         (Command::L2(vlan), Response::L2 { entries }) => render::render_l2(&entries, vlan),
         (Command::Trace { .. }, Response::Trace(view)) => render::render_trace(&view),
@@ -108,6 +111,7 @@ fn parse(args: &[String]) -> Result<Command, VemcmdError> {
         ["show", "port", "vlans"] => Ok(Command::Ports(PortsTable::Vlans)),
         ["show", "stats"] => Ok(Command::Ports(PortsTable::Stats)),
         ["show", "drops"] => Ok(Command::Ports(PortsTable::Drops)),
+        ["show", "pinning"] => Ok(Command::Ports(PortsTable::Pinning)),
         ["show", "l2", "all"] => Ok(Command::L2(None)),
         ["show", "l2", vlan] => match vlan.parse::<u16>() {
             Ok(vlan) if (1..=4094).contains(&vlan) => Ok(Command::L2(Some(vlan))),

@@ -10,8 +10,9 @@ use std::fmt::Write as _;
 use datapath::DEFAULT_MAC_AGING;
 
 use crate::local_api::CardInfo;
-use crate::ports::{MacView, PortView, PortsView, TraceView};
+use crate::ports::{DropCount, MacView, PortsView, TraceView, Traffic};
 use crate::status::ConnectionState;
+use crate::uplinks::UplinkView;
 
 /// `vemcmd show card`, laid out as on the Nexus 1000V.
 pub fn render_card(card: &CardInfo) -> String {
@@ -53,29 +54,95 @@ pub fn render_card(card: &CardInfo) -> String {
     text
 }
 
+/// One row of the port tables: an uplink or a vEthernet.
+struct Row<'a> {
+    ltl: u32,
+    /// `Eth3/1`, `Veth1`.
+    name: String,
+    admin_up: bool,
+    link_up: bool,
+    forwarding: bool,
+    reason: &'a str,
+    /// The mac-pinning sub-group of an uplink.
+    sgid: Option<u32>,
+    /// The host interface.
+    vem_port: &'a str,
+    trunk: bool,
+    vlan: u16,
+    allowed_vlans: &'a str,
+    rx: &'a Traffic,
+    tx: &'a Traffic,
+    drops: &'a [DropCount],
+    rx_drops: u64,
+    tx_drops: u64,
+}
+
+/// The rows of `view`: uplinks (LTL 17–48) first, then vEthernets, as the VEM lists them.
+fn rows(view: &PortsView) -> Vec<Row<'_>> {
+    let uplinks = view.uplinks.iter().map(|uplink| Row {
+        ltl: uplink.ltl,
+        name: uplink.name.clone(),
+        admin_up: uplink.admin_up,
+        link_up: uplink.link_up,
+        forwarding: uplink.forwarding,
+        reason: &uplink.reason,
+        sgid: Some(uplink.sgid),
+        vem_port: &uplink.iface,
+        trunk: uplink.mode == "trunk",
+        vlan: uplink.native_vlan,
+        allowed_vlans: &uplink.allowed_vlans,
+        rx: &uplink.rx,
+        tx: &uplink.tx,
+        drops: &uplink.drops,
+        rx_drops: uplink.rx_drops,
+        tx_drops: uplink.tx_drops,
+    });
+    let veths = view.ports.iter().map(|port| Row {
+        ltl: port.ltl,
+        name: format!("Veth{}", port.veth),
+        admin_up: port.admin_up,
+        link_up: port.link_up,
+        forwarding: port.forwarding,
+        reason: &port.reason,
+        sgid: None,
+        vem_port: &port.host_ifname,
+        trunk: port.mode == "trunk",
+        vlan: port.vlan,
+        allowed_vlans: &port.allowed_vlans,
+        rx: &port.rx,
+        tx: &port.tx,
+        drops: &port.drops,
+        rx_drops: port.rx_drops,
+        tx_drops: port.tx_drops,
+    });
+    uplinks.chain(veths).collect()
+}
+
 /// `vemcmd show port`.
 pub fn render_ports(view: &PortsView) -> String {
     let mut text = String::from("  LTL   VSM Port  Admin Link  State  PC-LTL  SGID  Vem Port        Type\n");
-    for port in &view.ports {
-        // PC-LTL 0: not in a port-channel; SGID and Type are blank for vEthernets.
+    let rows = rows(view);
+    for row in &rows {
+        // PC-LTL 0: not in a port-channel; SGID (uplinks only: the mac-pinning sub-group) and
+        // Type are blank for vEthernets.
         let line = format!(
             "{:>5} {:>10} {:>6} {:>4} {:>6} {:>7} {:>5}  {}",
-            port.ltl,
-            format!("Veth{}", port.veth),
-            up_down(port.admin_up),
-            up_down(port.link_up),
-            if port.forwarding { "FWD" } else { "BLK" },
+            row.ltl,
+            row.name,
+            up_down(row.admin_up),
+            up_down(row.link_up),
+            if row.forwarding { "FWD" } else { "BLK" },
             0,
-            "",
-            port.host_ifname,
+            row.sgid.map(|sgid| sgid.to_string()).unwrap_or_default(),
+            row.vem_port,
         );
         let _ = writeln!(text, "{}", line.trim_end());
     }
-    let blocked: Vec<&PortView> = view.ports.iter().filter(|port| !port.forwarding).collect();
+    let blocked: Vec<&Row<'_>> = rows.iter().filter(|row| !row.forwarding).collect();
     if !blocked.is_empty() {
         text.push('\n');
-        for port in blocked {
-            let _ = writeln!(text, "* Veth{} is blocked: {}", port.veth, port.reason);
+        for row in blocked {
+            let _ = writeln!(text, "* {} is blocked: {}", row.name, row.reason);
         }
     }
     text
@@ -86,19 +153,48 @@ pub fn render_port_vlans(view: &PortsView) -> String {
     let mut text = String::from(
         "                          Native  VLAN   Allowed\n  LTL   VSM Port  Mode    VLAN    State  Vlans\n",
     );
-    for port in &view.ports {
-        let mode = if port.mode == "trunk" { "T" } else { "A" };
-        let state = if port.forwarding { "FWD" } else { "BLK" };
+    for row in rows(view) {
+        let mode = if row.trunk { "T" } else { "A" };
+        let state = if row.forwarding { "FWD" } else { "BLK" };
         let _ = writeln!(
             text,
             "{:>5} {:>10} {:>5} {:>7}    {:<6} {}",
-            port.ltl,
-            format!("Veth{}", port.veth),
-            mode,
-            port.vlan,
-            state,
-            port.allowed_vlans
+            row.ltl, row.name, mode, row.vlan, state, row.allowed_vlans
         );
+    }
+    text
+}
+
+/// `vemcmd show pinning`: which uplink each vEthernet is pinned to (mac-pinning).
+pub fn render_pinning(view: &PortsView) -> String {
+    let mut text = String::from("  LTL   VSM Port  Pinned to   SGID  Uplink LTL  Vem Port\n");
+    let mut pins: Vec<(u32, u32, &UplinkView)> = view
+        .uplinks
+        .iter()
+        .flat_map(|uplink| uplink.pinned.iter().map(move |(veth, ltl)| (*ltl, *veth, uplink)))
+        .collect();
+    pins.sort_by_key(|(ltl, _, _)| *ltl);
+    for (ltl, veth, uplink) in &pins {
+        let _ = writeln!(
+            text,
+            "{:>5} {:>10}  {:<10} {:>5} {:>11}  {}",
+            ltl,
+            format!("Veth{veth}"),
+            uplink.name,
+            uplink.sgid,
+            uplink.ltl,
+            uplink.iface
+        );
+    }
+    let unpinned: Vec<String> = view
+        .ports
+        .iter()
+        .filter(|port| port.forwarding && !pins.iter().any(|(ltl, _, _)| *ltl == port.ltl))
+        .map(|port| format!("Veth{}", port.veth))
+        .collect();
+    if !view.uplinks.is_empty() && !unpinned.is_empty() {
+        let _ =
+            writeln!(text, "\n* not pinned (no usable uplink carries their VLAN): {}", unpinned.join(", "));
     }
     text
 }
@@ -141,13 +237,13 @@ pub fn render_stats(view: &PortsView) -> String {
     let mut text = String::from(
         "  LTL   VSM Port      RxPkts       RxBytes   RxUcast   RxMcast   RxBcast      TxPkts       TxBytes   TxUcast   TxMcast   TxBcast   TxFlood   RxDrops   TxDrops\n",
     );
-    for port in &view.ports {
-        let (rx, tx) = (&port.rx, &port.tx);
+    for row in rows(view) {
+        let (rx, tx) = (row.rx, row.tx);
         let _ = writeln!(
             text,
             "{:>5} {:>10} {:>11} {:>13} {:>9} {:>9} {:>9} {:>11} {:>13} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            port.ltl,
-            format!("Veth{}", port.veth),
+            row.ltl,
+            row.name,
             rx.packets,
             rx.bytes,
             rx.unicast,
@@ -159,8 +255,8 @@ pub fn render_stats(view: &PortsView) -> String {
             tx.multicast,
             tx.broadcast,
             tx.flood,
-            port.rx_drops,
-            port.tx_drops
+            row.rx_drops,
+            row.tx_drops
         );
     }
     text
@@ -169,16 +265,9 @@ pub fn render_stats(view: &PortsView) -> String {
 /// `vemcmd show drops`: drops by reason, per port, then for the whole switch.
 pub fn render_drops(view: &PortsView) -> String {
     let mut text = String::from("  LTL   VSM Port  Reason                                          Drops\n");
-    for port in &view.ports {
-        for drop in &port.drops {
-            let _ = writeln!(
-                text,
-                "{:>5} {:>10}  {:<40} {:>12}",
-                port.ltl,
-                format!("Veth{}", port.veth),
-                drop.reason,
-                drop.count
-            );
+    for row in rows(view) {
+        for drop in row.drops {
+            let _ = writeln!(text, "{:>5} {:>10}  {:<40} {:>12}", row.ltl, row.name, drop.reason, drop.count);
         }
     }
     for drop in &view.total_drops {
@@ -205,7 +294,7 @@ fn up_down(up: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{DropCount, Traffic};
+    use crate::ports::PortView;
 
     fn card(state: ConnectionState) -> CardInfo {
         CardInfo {
@@ -295,6 +384,7 @@ mod tests {
     fn ports() -> PortsView {
         PortsView {
             ports: vec![port(1, true), port(2, false)],
+            uplinks: Vec::new(),
             total_drops: vec![DropCount { reason: "port-profile not found".into(), count: 3 }],
         }
     }
@@ -319,6 +409,60 @@ mod tests {
              \x20 LTL   VSM Port  Mode    VLAN    State  Vlans\n\
              \x20  49      Veth1     A     100    FWD    100\n\
              \x20  50      Veth2     A     100    BLK    100\n"
+        );
+    }
+
+    fn with_uplinks() -> PortsView {
+        let uplink = |index: u32, up: bool, pinned: Vec<(u32, u32)>| UplinkView {
+            ltl: 16 + index,
+            index,
+            name: format!("Eth3/{index}"),
+            iface: format!("eth{index}"),
+            profile: "system-uplink".into(),
+            admin_up: true,
+            link_up: up,
+            forwarding: up,
+            reason: if up { String::new() } else { "Link not connected".into() },
+            mode: "trunk".into(),
+            native_vlan: 1,
+            allowed_vlans: "100-102".into(),
+            sgid: index - 1,
+            pinned,
+            rx: Traffic::default(),
+            tx: Traffic::default(),
+            drops: vec![DropCount { reason: "VLAN not allowed on port".into(), count: 2 }],
+            rx_drops: 2,
+            tx_drops: 0,
+        };
+        PortsView { uplinks: vec![uplink(1, true, vec![(1, 49)]), uplink(2, false, vec![])], ..ports() }
+    }
+
+    #[test]
+    fn uplinks_come_first_with_their_sub_group() {
+        let view = with_uplinks();
+        assert_eq!(
+            render_ports(&view),
+            "  LTL   VSM Port  Admin Link  State  PC-LTL  SGID  Vem Port        Type\n\
+             \x20  17     Eth3/1     UP   UP    FWD       0     0  eth1\n\
+             \x20  18     Eth3/2     UP DOWN    BLK       0     1  eth2\n\
+             \x20  49      Veth1     UP   UP    FWD       0        sy0000000001_0\n\
+             \x20  50      Veth2   DOWN   UP    BLK       0        sy0000000002_0\n\
+             \n\
+             * Eth3/2 is blocked: Link not connected\n\
+             * Veth2 is blocked: port-profile not found\n"
+        );
+        let vlans = render_port_vlans(&view);
+        assert!(vlans.contains("   17     Eth3/1     T       1    FWD    100-102\n"), "{vlans}");
+        let drops = render_drops(&view);
+        assert!(
+            drops.lines().any(|line| line.starts_with("   18     Eth3/2  VLAN not allowed on port")),
+            "{drops}"
+        );
+        assert!(render_stats(&view).lines().any(|line| line.starts_with("   17     Eth3/1")));
+        assert_eq!(
+            render_pinning(&view),
+            "  LTL   VSM Port  Pinned to   SGID  Uplink LTL  Vem Port\n\
+             \x20  49      Veth1  Eth3/1         0          17  eth1\n"
         );
     }
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use agent::local_api::{ClientError, Request, Response, client};
 use agent::ovsdb::Endpoint;
 use agent::ports::{AttachSpec, AttachedView, DetachSpec, DetachedView, PortsView, TargetSpec};
+use agent::uplinks::UplinkSpec;
 use agent::{Agent, AgentOptions, ConnectionState};
 use serde_json::Value;
 use store::RedbStore;
@@ -165,13 +166,16 @@ pub struct Host {
     supervisor: String,
     /// `--ovsdb` and `--ovs-bridge`, if the agent takes ports from OVSDB too.
     ovsdb: Option<(Endpoint, String)>,
+    /// `--uplink` flags.
+    pub uplinks: Vec<UplinkSpec>,
 }
 
 impl Host {
     /// Starts an agent of `supervisor` and waits until it is connected.
     pub async fn start(supervisor: &Supervisor) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut host = Self { agent: None, dir, supervisor: supervisor.url(), ovsdb: None };
+        let mut host =
+            Self { agent: None, dir, supervisor: supervisor.url(), ovsdb: None, uplinks: Vec::new() };
         host.restart().await;
         host.wait_connected().await;
         host
@@ -190,7 +194,7 @@ impl Host {
     pub async fn start_unconnected_with_ovsdb(url: String, endpoint: Endpoint, bridge: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ovsdb = Some((endpoint, bridge.to_owned()));
-        let mut host = Self { agent: None, dir, supervisor: url, ovsdb };
+        let mut host = Self { agent: None, dir, supervisor: url, ovsdb, uplinks: Vec::new() };
         host.restart().await;
         host
     }
@@ -198,9 +202,28 @@ impl Host {
     /// Starts an agent whose supervisor never answers.
     pub async fn start_headless() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut host = Self { agent: None, dir, supervisor: dead_supervisor(), ovsdb: None };
+        let mut host =
+            Self { agent: None, dir, supervisor: dead_supervisor(), ovsdb: None, uplinks: Vec::new() };
         host.restart().await;
         host
+    }
+
+    /// Starts an agent of `supervisor` with `uplinks` and waits until it is connected.
+    pub async fn start_with_uplinks(supervisor: &Supervisor, uplinks: Vec<UplinkSpec>) -> Self {
+        let host = Self::try_start_with_uplinks(supervisor, uplinks).await.unwrap();
+        host.wait_connected().await;
+        host
+    }
+
+    /// Starts an agent of `supervisor` with `uplinks`; the agent's startup error if it refuses.
+    pub async fn try_start_with_uplinks(
+        supervisor: &Supervisor,
+        uplinks: Vec<UplinkSpec>,
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut host = Self { agent: None, dir, supervisor: supervisor.url(), ovsdb: None, uplinks };
+        host.agent = Some(Agent::start(host.options()).await?);
+        Ok(host)
     }
 
     /// From now on, (re)starts agents of `url`.
@@ -221,11 +244,17 @@ impl Host {
         if let Some(agent) = self.agent.take() {
             agent.stop().await;
         }
-        let mut options = AgentOptions::new(self.supervisor.clone(), "bilbo", self.dir.path());
+        self.agent = Some(Agent::start(self.options()).await.unwrap());
+    }
+
+    /// The options the agent starts with.
+    fn options(&self) -> AgentOptions {
+        let mut options = AgentOptions::new(self.supervisor.clone(), "bilbo", self.dir.path())
+            .with_uplinks(self.uplinks.clone());
         if let Some((endpoint, bridge)) = &self.ovsdb {
             options = options.with_ovsdb(endpoint.clone(), bridge.clone());
         }
-        self.agent = Some(Agent::start(options).await.unwrap());
+        options
     }
 
     pub async fn wait_connected(&self) {

@@ -14,6 +14,7 @@ mod adopt;
 mod attach;
 mod queries;
 mod restore;
+mod uplinks;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ use crate::attach::DockerEngine;
 use crate::dataplane::Dataplane;
 use crate::snapshot::PolicySnapshot;
 use crate::status::{AgentStatus, ConnectionState};
+use crate::uplinks::{UplinkSet, UplinkSpec};
 
 /// Everything a port manager is made from.
 #[derive(Debug)]
@@ -49,6 +51,8 @@ pub struct PortManagerParts {
     pub ports_file: PathBuf,
     /// Where `--container` targets are looked up.
     pub docker: DockerEngine,
+    /// The uplinks (`--uplink`), validated; opened by [`PortManager::open_uplinks`].
+    pub uplinks: Vec<UplinkSpec>,
 }
 
 /// The table and the policy snapshot the dataplane runs it under.
@@ -56,6 +60,7 @@ pub struct PortManagerParts {
 struct Inner {
     table: PortTable,
     applied: Arc<PolicySnapshot>,
+    uplinks: UplinkSet,
 }
 
 /// The ports of this host. Shared (`Arc`) by the local API and the agent's background tasks.
@@ -80,7 +85,11 @@ impl PortManager {
     pub fn new(parts: PortManagerParts) -> Self {
         let applied = Arc::clone(&parts.policies.borrow());
         Self {
-            inner: Mutex::new(Inner { table: PortTable::default(), applied }),
+            inner: Mutex::new(Inner {
+                table: PortTable::default(),
+                applied,
+                uplinks: UplinkSet::new(&parts.uplinks),
+            }),
             reporting: Mutex::new(()),
             dataplane: parts.dataplane,
             rpc: PortRpc::new(&parts.endpoint),
@@ -121,7 +130,9 @@ impl PortManager {
             let states = inner.table.states(&inner.applied);
             let stats = self.stats(&inner.table).await;
             let macs = self.dataplane.mac_table().await.unwrap_or_default();
-            status::report(module, &self.host_id, &inner.table, &states, &stats, &macs)
+            let mut report = status::report(module, &self.host_id, &inner.table, &states, &stats, &macs);
+            self.report_uplinks(&inner, &mut report).await;
+            report
         };
         self.rpc.report(report).await
     }
@@ -182,11 +193,7 @@ impl PortManager {
     async fn program(&self, inner: &Inner) {
         self.touched();
         match inner.table.datapath_snapshot(&inner.applied) {
-            Ok(snapshot) => {
-                if let Err(error) = self.dataplane.set_snapshot(Arc::new(snapshot)).await {
-                    tracing::error!("cannot program the dataplane: {error}");
-                }
-            }
+            Ok(snapshot) => self.install(inner, &snapshot).await,
             // Ports come from the table, which holds one per LTL: this cannot happen.
             Err(error) => tracing::error!("the ports make no valid datapath configuration: {error}"),
         }
@@ -194,13 +201,18 @@ impl PortManager {
 
     /// Every port's counters, by LTL.
     async fn stats(&self, table: &PortTable) -> BTreeMap<u32, Counted> {
+        self.stats_of(table.iter().map(|record| record.ltl)).await
+    }
+
+    /// The counters of the ports on `ltls`, by LTL.
+    async fn stats_of(&self, ltls: impl Iterator<Item = u32>) -> BTreeMap<u32, Counted> {
         let devices = self.dataplane.devices().await.unwrap_or_default();
         let mut counted = BTreeMap::new();
-        for record in table.iter() {
-            let port = PortId(record.ltl);
+        for ltl in ltls {
+            let port = PortId(ltl);
             if let Ok(Some(stats)) = self.dataplane.port_stats(port).await {
                 let device = devices.iter().find(|device| device.port == port).map(|device| device.counters);
-                counted.insert(record.ltl, Counted { stats, device: device.unwrap_or_default() });
+                counted.insert(ltl, Counted { stats, device: device.unwrap_or_default() });
             }
         }
         counted

@@ -28,9 +28,10 @@ impl PortManager {
                 Some(view::port_view(record, &config, state, stats.get(&record.ltl), link_up))
             })
             .collect();
+        let uplinks = self.uplink_views(&inner).await;
         let total_drops =
             self.dataplane.drops().await.map(|drops| view::drop_counts(&drops)).unwrap_or_default();
-        PortsView { ports, total_drops }
+        PortsView { ports, uplinks, total_drops }
     }
 
     /// The MAC table of `vlan` (every VLAN when `None`), for `vemcmd show l2`.

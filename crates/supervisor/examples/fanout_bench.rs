@@ -60,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
                 version: "bench".into(),
                 addresses: vec!["127.0.0.1".into()],
                 hardware: "bench".into(),
+                ..Default::default()
             })
             .await?
             .into_inner()

@@ -147,4 +147,13 @@ impl proto::supervisor_server::Supervisor for AgentService {
         state.ports.report(&state.journal, report, Instant::now()).await;
         Ok(Response::new(proto::PortReportReply {}))
     }
+
+    type WatchOverlayStream = futures::stream::Empty<Result<proto::OverlayUpdate, Status>>;
+
+    async fn watch_overlay(
+        &self,
+        _request: Request<proto::OverlayRequest>,
+    ) -> Result<Response<Self::WatchOverlayStream>, Status> {
+        Err(Status::unimplemented("WatchOverlay is coming"))
+    }
 }

@@ -211,7 +211,7 @@ mod tests {
     }
 
     fn report(module: u32, ports: Vec<proto::PortStatus>) -> proto::PortReport {
-        proto::PortReport { module, host_id: "id".into(), ports, macs: Vec::new() }
+        proto::PortReport { module, host_id: "id".into(), ports, ..Default::default() }
     }
 
     fn texts(events: &[Event]) -> Vec<String> {

@@ -273,6 +273,7 @@ mod tests {
                 })
                 .collect(),
             macs,
+            ..Default::default()
         }
     }
 
@@ -349,6 +350,7 @@ mod tests {
             age_seconds: 3,
             veth,
             port: port.into(),
+            ..Default::default()
         };
         let mut live = PortLive::default();
         let now = Instant::now();

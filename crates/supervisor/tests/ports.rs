@@ -60,7 +60,13 @@ impl Agent {
     }
 
     async fn report(&mut self, ports: Vec<proto::PortStatus>, macs: Vec<proto::MacEntry>) {
-        let report = proto::PortReport { module: self.module, host_id: self.host_id.clone(), ports, macs };
+        let report = proto::PortReport {
+            module: self.module,
+            host_id: self.host_id.clone(),
+            ports,
+            macs,
+            ..Default::default()
+        };
         self.client.report_ports(report).await.unwrap();
     }
 
@@ -456,6 +462,7 @@ async fn the_shell_and_rest_show_ports_and_mac_tables() {
         age_seconds: age,
         veth,
         port: port.to_owned(),
+        ..Default::default()
     };
     agent
         .report(

@@ -152,6 +152,7 @@ pub fn host(name: &str) -> proto::RegisterRequest {
         version: "0.1.0".to_owned(),
         addresses: vec!["127.0.0.1".to_owned()],
         hardware: "Linux test".to_owned(),
+        ..Default::default()
     }
 }
 

@@ -158,6 +158,8 @@ impl SupervisorLink {
             version: identity.version.clone(),
             addresses: identity.addresses.clone(),
             hardware: identity.hardware.clone(),
+            vtep: String::new(),
+            uplinks: Vec::new(),
         }
     }
 

@@ -154,10 +154,13 @@ pub fn report(
                 age_seconds: u32::try_from(row.age_secs).unwrap_or(u32::MAX),
                 veth: record.map_or(0, |record| record.veth),
                 port: record.map_or_else(|| format!("LTL {}", row.port.0), |record| record.short_name()),
+                bridge_domain: String::new(),
+                segment_id: 0,
+                vtep: String::new(),
             })
         })
         .collect();
-    proto::PortReport { module, host_id: host_id.to_owned(), ports, macs }
+    proto::PortReport { module, host_id: host_id.to_owned(), ports, macs, uplinks: Vec::new() }
 }
 
 #[cfg(test)]

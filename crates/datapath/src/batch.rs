@@ -4,9 +4,14 @@
 //! [`TxBatch`], does not copy frames: each [`TxFrame`] names an input frame by index, the port
 //! to send it on and the 802.1Q tag to put on it (or take off). [`TxView`] turns that back into
 //! bytes as three slices (addresses, tag, rest), ready for a gathering write (`sendmsg` with an
-//! iovec) or a copy.
+//! iovec) or a copy; a frame for the VXLAN tunnel also carries its [`Encap`].
+//!
+//! The tunnel's frames arrive as UDP payloads ([`RxBatch::commit_tunneled`]): the VXLAN header
+//! stays in the slot, and views of those frames start past it.
 
-use wire::{Tci, ethernet, vlan};
+use std::net::Ipv4Addr;
+
+use wire::{Tci, Vni, ethernet, vlan, vxlan};
 
 use crate::PortId;
 
@@ -18,6 +23,8 @@ struct RxMeta {
     len: u32,
     /// Bytes the frame had on the wire; more than `len` if the slot was too small.
     wire_len: u32,
+    /// The VTEP a tunneled frame (a UDP payload) came from.
+    source_vtep: Option<Ipv4Addr>,
 }
 
 /// Received frames, each tagged with the port it came from.
@@ -38,6 +45,9 @@ pub struct RxFrame<'a> {
     pub bytes: &'a [u8],
     /// Its length on the wire: larger than `bytes.len()` if it did not fit the slot.
     pub wire_len: usize,
+    /// For a frame from the tunnel: the VTEP it came from. `bytes` is then the UDP payload,
+    /// VXLAN header and inner frame.
+    pub source_vtep: Option<Ipv4Addr>,
 }
 
 impl RxBatch {
@@ -102,12 +112,30 @@ impl RxBatch {
     /// Takes the frame written into [`Self::next_slot`]: `wire_len` bytes long on the wire
     /// (only the slot's worth is kept). `false` if the batch is full.
     pub fn commit(&mut self, port: PortId, wire_len: usize) -> bool {
+        self.commit_from(port, wire_len, None)
+    }
+
+    /// Takes the UDP payload written into [`Self::next_slot`], received by the tunnel
+    /// (`port` is [`crate::TUNNEL_PORT`]) from the VTEP `source`. `false` if the batch is full.
+    pub fn commit_tunneled(&mut self, port: PortId, wire_len: usize, source: Ipv4Addr) -> bool {
+        self.commit_from(port, wire_len, Some(source))
+    }
+
+    /// Copies a UDP `payload` from the VTEP `source` into the next slot, like [`Self::push`].
+    pub fn push_tunneled(&mut self, port: PortId, payload: &[u8], source: Ipv4Addr) -> bool {
+        let Some(slot) = self.next_slot() else { return false };
+        let len = payload.len().min(slot.len());
+        slot[..len].copy_from_slice(&payload[..len]);
+        self.commit_tunneled(port, payload.len(), source)
+    }
+
+    fn commit_from(&mut self, port: PortId, wire_len: usize, source_vtep: Option<Ipv4Addr>) -> bool {
         if self.room() == 0 {
             return false;
         }
         let wire_len = u32::try_from(wire_len).unwrap_or(u32::MAX);
         let len = wire_len.min(u32::try_from(self.slot_len).unwrap_or(u32::MAX));
-        self.frames.push(RxMeta { port, len, wire_len });
+        self.frames.push(RxMeta { port, len, wire_len, source_vtep });
         true
     }
 
@@ -116,7 +144,12 @@ impl RxBatch {
         let meta = self.frames.get(index)?;
         let start = index * self.slot_len;
         let bytes = self.slots.get(start..start + meta.len as usize)?;
-        Some(RxFrame { port: meta.port, bytes, wire_len: meta.wire_len as usize })
+        Some(RxFrame {
+            port: meta.port,
+            bytes,
+            wire_len: meta.wire_len as usize,
+            source_vtep: meta.source_vtep,
+        })
     }
 
     /// Every frame, in arrival order.
@@ -132,11 +165,35 @@ pub struct TxFrame {
     pub port: PortId,
     /// The input frame, as an index into the [`RxBatch`] given to `process`.
     pub rx_index: u32,
-    /// Where the input frame's payload starts after its addresses: past the EtherType-position
-    /// tag if it had one (16), else right after the addresses (12).
+    /// Where the Ethernet frame starts in the input: 0, or past the VXLAN header of a frame
+    /// from the tunnel.
+    pub(crate) frame_start: u8,
+    /// Where the input frame's payload starts after its addresses (from `frame_start`): past
+    /// the EtherType-position tag if it had one (16), else right after the addresses (12).
     pub(crate) body_offset: u8,
     /// The tag to send it with, if any.
     pub tag: Option<Tci>,
+    /// For the tunnel: where to and with which VXLAN header.
+    pub(crate) encap: Option<Encap>,
+}
+
+/// How a frame for the tunnel is sent: `header`, then the frame, as one UDP datagram to `remote`
+/// (port [`wire::vxlan::UDP_PORT`] unless configured otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Encap {
+    /// The remote VTEP.
+    pub remote: Ipv4Addr,
+    /// The VXLAN header: I flag and the bridge-domain's segment id.
+    pub header: [u8; vxlan::HEADER_LEN],
+}
+
+impl Encap {
+    /// The encapsulation of a frame of bridge-domain `vni` for the VTEP `remote`.
+    pub fn new(remote: Ipv4Addr, vni: Vni) -> Self {
+        let mut header = [0; vxlan::HEADER_LEN];
+        vxlan::Repr { vni }.emit(&mut vxlan::Packet::new_unchecked(&mut header[..]));
+        Self { remote, header }
+    }
 }
 
 /// Frames to send, produced by `Datapath::process`.
@@ -207,11 +264,12 @@ pub struct TxView<'a> {
     addresses: &'a [u8],
     tag: Option<[u8; vlan::TAG_LEN]>,
     body: &'a [u8],
+    encap: Option<Encap>,
 }
 
 impl<'a> TxView<'a> {
     fn resolve(frame: &TxFrame, rx: &'a RxBatch) -> Option<Self> {
-        let bytes = rx.get(frame.rx_index as usize)?.bytes;
+        let bytes = rx.get(frame.rx_index as usize)?.bytes.get(usize::from(frame.frame_start)..)?;
         let tag = frame.tag.map(|tci| {
             let [tpid_hi, tpid_lo] = wire::EtherType::VLAN.0.to_be_bytes();
             let [tci_hi, tci_lo] = tci.to_bits().to_be_bytes();
@@ -222,13 +280,20 @@ impl<'a> TxView<'a> {
             addresses: bytes.get(..ADDRESSES_LEN)?,
             tag,
             body: bytes.get(usize::from(frame.body_offset)..)?,
+            encap: frame.encap,
         })
     }
 
     /// A view of bytes that are already a whole frame (for devices that rewrite frames).
     pub fn from_bytes(port: PortId, frame: &'a [u8]) -> Self {
         let split = frame.len().min(ADDRESSES_LEN);
-        Self { port, addresses: &frame[..split], tag: None, body: &frame[split..] }
+        Self { port, addresses: &frame[..split], tag: None, body: &frame[split..], encap: None }
+    }
+
+    /// For a frame to the tunnel: send [`Encap::header`] then [`Self::slices`] as one UDP
+    /// datagram to [`Encap::remote`]. `None` for every other port.
+    pub fn vxlan(&self) -> Option<Encap> {
+        self.encap
     }
 
     /// Length of the frame to send.
@@ -287,6 +352,10 @@ mod tests {
         assert_eq!(rx.get(0).map(|frame| frame.bytes), Some(&[7, 8, 9][..]));
     }
 
+    fn frame(port: u32, body_offset: u8) -> TxFrame {
+        TxFrame { port: PortId(port), rx_index: 0, frame_start: 0, body_offset, tag: None, encap: None }
+    }
+
     #[test]
     fn views_push_and_pop_tags_without_copying() {
         let mut rx = RxBatch::new(1, 64);
@@ -294,9 +363,9 @@ mod tests {
         rx.push(PortId(49), &untagged);
         let mut tx = TxBatch::new(2);
         let tci = Tci { pcp: 5, dei: false, vid: 100 };
-        assert!(tx.push(TxFrame { port: PortId(17), rx_index: 0, body_offset: 12, tag: Some(tci) }));
-        assert!(tx.push(TxFrame { port: PortId(50), rx_index: 0, body_offset: 16, tag: None }));
-        assert!(!tx.push(TxFrame { port: PortId(51), rx_index: 0, body_offset: 12, tag: None }));
+        assert!(tx.push(TxFrame { tag: Some(tci), ..frame(17, 12) }));
+        assert!(tx.push(frame(50, 16)));
+        assert!(!tx.push(frame(51, 12)));
         let views: Vec<_> = tx.views(&rx).collect();
         let mut tagged = untagged[..12].to_vec();
         tagged.extend_from_slice(&[0x81, 0x00, 0xa0, 0x64]);

@@ -55,6 +55,13 @@ drop_reasons! {
     SourceMacInvalid = "src_mac_invalid", Input, "source MAC multicast or zero";
     SourceMacStatic = "src_mac_static", Input, "source MAC is static on another port";
     DestinationIsIngress = "dst_on_ingress", Input, "destination is on the ingress port";
+    NoUplink = "no_uplink", Input, "no uplink pinned for the destination behind the uplinks";
+    UplinkNotPinned = "uplink_not_pinned", Input, "destination vEthernet is pinned to another uplink";
+    UplinkToUplink = "uplink_to_uplink", Input, "destination is behind an uplink (no uplink-to-uplink forwarding)";
+    UplinkSourceLocal = "uplink_src_local", Input, "source MAC of a local vEthernet received on an uplink";
+    VxlanMalformed = "vxlan_malformed", Input, "VXLAN header short or without the I flag";
+    VniUnknown = "vni_unknown", Input, "VXLAN segment id of no local bridge-domain";
+    VtepNotMember = "vtep_not_member", Input, "VXLAN source is not a VTEP of the bridge-domain";
     TxBatchFull = "tx_batch_full", Output, "transmit batch full";
     TxQueueFull = "tx_queue_full", Output, "transmit queue full";
     NoDevice = "no_device", Output, "no device for port";

@@ -1,15 +1,16 @@
 //! The datapath: a snapshot of the config, the MAC table and the counters, and the two ways
 //! frames go through them — `process` (batches, silent) and `trace` (one frame, narrated).
 
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::batch::{RxBatch, RxFrame, TxBatch, TxFrame};
 use crate::counters::{Cast, DropCounters, MacTableCounters, PortStats};
-use crate::forward::{Destination, FloodCause, Narrator, Observer, Silent, decide, egresses};
+use crate::forward::{Destination, Egress, FloodCause, Narrator, Observer, Silent, decide, egresses};
 use crate::mac_table::{MacKind, MacTable, MacTableRow, nanos};
-use crate::snapshot::{PortIndex, Snapshot};
-use crate::{DropReason, PortId};
+use crate::snapshot::{PortIndex, Snapshot, TUNNEL_INDEX};
+use crate::{DropReason, PortId, TUNNEL_PORT};
 
 /// How often aged MAC entries are swept out (lookups ignore them before that).
 const SWEEP_INTERVAL_NANOS: u64 = 1_000_000_000;
@@ -43,23 +44,33 @@ pub struct Datapath {
     next_sweep: u64,
 }
 
-/// Per-port statistics, parallel to the snapshot's ports, and the switch-wide drop total.
+/// Per-port statistics, parallel to the snapshot's ports, the tunnel's, and the switch-wide
+/// drop total.
 #[derive(Debug, Default)]
 struct Counters {
     ports: Vec<PortStats>,
+    tunnel: PortStats,
     total_drops: DropCounters,
 }
 
 impl Counters {
     fn drop(&mut self, port: Option<PortIndex>, reason: DropReason, count: u64) {
-        if let Some(stats) = port.and_then(|port| self.ports.get_mut(usize::from(port))) {
+        if let Some(stats) = port.and_then(|port| self.get_mut(port)) {
             stats.drops.add(reason, count);
         }
         self.total_drops.add(reason, count);
     }
 
     fn port(&mut self, port: PortIndex) -> &mut PortStats {
-        &mut self.ports[usize::from(port)]
+        if port == TUNNEL_INDEX { &mut self.tunnel } else { &mut self.ports[usize::from(port)] }
+    }
+
+    fn get(&self, port: PortIndex) -> Option<&PortStats> {
+        if port == TUNNEL_INDEX { Some(&self.tunnel) } else { self.ports.get(usize::from(port)) }
+    }
+
+    fn get_mut(&mut self, port: PortIndex) -> Option<&mut PortStats> {
+        if port == TUNNEL_INDEX { Some(&mut self.tunnel) } else { self.ports.get_mut(usize::from(port)) }
     }
 }
 
@@ -116,7 +127,7 @@ impl Datapath {
             let ingress = match last_port {
                 Some((id, index)) if id == frame.port => index,
                 _ => {
-                    let index = config.index_of(frame.port);
+                    let index = config.locate(frame.port);
                     last_port = Some((frame.port, index));
                     index
                 }
@@ -126,37 +137,51 @@ impl Datapath {
                 counters.drop(None, DropReason::NoIngressPort, 1);
                 continue;
             };
+            // What a frame counts as is its inner frame's destination, past any VXLAN header.
+            let inner = if ingress == TUNNEL_INDEX {
+                frame.bytes.get(wire::vxlan::HEADER_LEN..)
+            } else {
+                Some(frame.bytes)
+            };
+            let cast = inner.and_then(Cast::of);
             let forwarding = match decision.outcome {
                 Ok(forwarding) => forwarding,
                 Err(reason) => {
                     if reason.counts_as_received() {
-                        counters.port(ingress).rx.count(frame.wire_len, Cast::of(frame.bytes), false);
+                        counters.port(ingress).rx.count(frame.wire_len, cast, false);
                     }
                     counters.drop(Some(ingress), reason, 1);
                     continue;
                 }
             };
-            let cast = Cast::of(frame.bytes);
             counters.port(ingress).rx.count(frame.wire_len, cast, false);
-            macs.learn((forwarding.segment, forwarding.src), ingress, forwarding.learn, now);
+            let key = (forwarding.segment, forwarding.src);
+            macs.learn(key, ingress, forwarding.source_vtep, forwarding.learn, now);
             if let Destination::Discard(reason) = forwarding.destination {
                 counters.drop(Some(ingress), reason, 1);
                 continue;
             }
             let flooded_unicast = forwarding.destination == Destination::Flood(FloodCause::UnknownUnicast);
-            let untagged_len = frame.bytes.len() - (usize::from(forwarding.body_offset) - 12);
-            for (egress, tag) in egresses(config, &forwarding) {
+            let untagged_len = forwarding.untagged_len(frame.bytes);
+            for Egress { port, tag, encap } in egresses(config, &forwarding) {
                 let sent = TxFrame {
-                    port: config.by_index(egress).id,
+                    port: config.id_of(port),
                     rx_index: rx_index as u32,
+                    frame_start: forwarding.frame_start,
                     body_offset: forwarding.body_offset,
                     tag,
+                    encap,
                 };
                 if tx.push(sent) {
-                    let len = untagged_len + if tag.is_some() { wire::vlan::TAG_LEN } else { 0 };
-                    counters.port(egress).tx.count(len, cast, flooded_unicast);
+                    // Tunnel counters count UDP payloads, VXLAN header included.
+                    let added = match (tag, encap) {
+                        (Some(_), _) => wire::vlan::TAG_LEN,
+                        (None, Some(encap)) => encap.header.len(),
+                        (None, None) => 0,
+                    };
+                    counters.port(port).tx.count(untagged_len + added, cast, flooded_unicast);
                 } else {
-                    counters.drop(Some(egress), DropReason::TxBatchFull, 1);
+                    counters.drop(Some(port), DropReason::TxBatchFull, 1);
                 }
             }
         }
@@ -179,33 +204,55 @@ impl Datapath {
     pub fn trace(&self, now: Duration, in_port: PortId, frame: &[u8]) -> Vec<String> {
         let mut narrator = Narrator::default();
         narrator.note(format_args!("frame {}", wire::describe(frame)));
-        let rx = RxFrame { port: in_port, bytes: frame, wire_len: frame.len() };
-        let ingress = self.config.index_of(in_port);
+        let rx = RxFrame { port: in_port, bytes: frame, wire_len: frame.len(), source_vtep: None };
+        self.narrate(now, rx, narrator)
+    }
+
+    /// Like [`Self::trace`], for a UDP `payload` (VXLAN header and inner frame) the tunnel
+    /// received from the VTEP `source`:
+    ///
+    /// ```text
+    /// frame from VTEP 192.0.2.2, 50 byte UDP payload
+    /// ingress vxlan (LTL 10) from VTEP 192.0.2.2
+    /// decapsulated VNI 5000: 02ab.cd00.0001 > ffff.ffff.ffff, ARP request …, 42 bytes
+    /// learn 02ab.cd00.0001 on vxlan (LTL 10) VTEP 192.0.2.2 (new entry)
+    /// broadcast ffff.ffff.ffff: flood to LTL 49
+    /// egress Veth1 (LTL 49) untagged
+    /// ```
+    pub fn trace_tunneled(&self, now: Duration, source: Ipv4Addr, payload: &[u8]) -> Vec<String> {
+        let mut narrator = Narrator::default();
+        narrator.note(format_args!("frame from VTEP {source}, {} byte UDP payload", payload.len()));
+        let rx =
+            RxFrame { port: TUNNEL_PORT, bytes: payload, wire_len: payload.len(), source_vtep: Some(source) };
+        self.narrate(now, rx, narrator)
+    }
+
+    fn narrate(&self, now: Duration, rx: RxFrame<'_>, mut narrator: Narrator) -> Vec<String> {
+        let ingress = self.config.locate(rx.port);
         let decision = decide(&self.config, &self.macs, nanos(now), rx, ingress, &mut narrator);
-        if let Ok(forwarding) = &decision.outcome {
-            match forwarding.destination {
-                Destination::Discard(reason) => narrator.note(format_args!("dropped: {reason}")),
-                _ => {
-                    for (egress, tag) in egresses(&self.config, forwarding) {
-                        let port = self.config.by_index(egress);
-                        match tag {
-                            Some(tci) => {
-                                narrator.note(format_args!("egress {} ({}) tagged {tci}", port.name, port.id))
-                            }
-                            None => {
-                                narrator.note(format_args!("egress {} ({}) untagged", port.name, port.id))
-                            }
-                        }
-                    }
-                }
+        let Ok(forwarding) = &decision.outcome else { return narrator.lines };
+        if let Destination::Discard(reason) = forwarding.destination {
+            narrator.note(format_args!("dropped: {reason}"));
+            return narrator.lines;
+        }
+        for Egress { port, tag, encap } in egresses(&self.config, forwarding) {
+            let id = self.config.id_of(port);
+            let name = self.config.name_of(port);
+            match (tag, encap, forwarding.segment) {
+                (Some(tci), _, _) => narrator.note(format_args!("egress {name} ({id}) tagged {tci}")),
+                (None, Some(encap), crate::Segment::BridgeDomain(vni)) => narrator.note(format_args!(
+                    "egress {name} ({id}) encapsulated VXLAN VNI {vni} to VTEP {}",
+                    encap.remote
+                )),
+                (None, _, _) => narrator.note(format_args!("egress {name} ({id}) untagged")),
             }
         }
         narrator.lines
     }
 
-    /// Counters of one port.
+    /// Counters of one port, or of the tunnel ([`TUNNEL_PORT`]: UDP payloads in and out).
     pub fn port_stats(&self, port: PortId) -> Option<&PortStats> {
-        self.config.index_of(port).and_then(|index| self.counters.ports.get(usize::from(index)))
+        self.config.locate(port).and_then(|index| self.counters.get(index))
     }
 
     /// Every drop, by reason, switch-wide (including frames from unknown ports).
@@ -228,11 +275,12 @@ impl Datapath {
                 segment,
                 mac,
                 kind: entry.kind,
-                port: self.config.by_index(entry.port).id,
+                port: self.config.id_of(entry.port),
                 age_secs: match entry.kind {
-                    MacKind::Static => 0,
+                    MacKind::Static | MacKind::Installed => 0,
                     MacKind::Dynamic => now.saturating_sub(entry.last_seen) / 1_000_000_000,
                 },
+                remote_vtep: entry.vtep,
             })
             .collect();
         rows.sort_by_key(|row| (row.segment, row.mac));
@@ -242,7 +290,7 @@ impl Datapath {
     /// Counts `count` frames the I/O shell could not send on `port` (`reason` should be an
     /// output reason: `TxQueueFull`, `NoDevice`).
     pub fn record_tx_drops(&mut self, port: PortId, reason: DropReason, count: u64) {
-        let index = self.config.index_of(port);
+        let index = self.config.locate(port);
         self.counters.drop(index, reason, count);
     }
 

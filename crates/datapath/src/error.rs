@@ -17,7 +17,10 @@ pub enum ConfigError {
         /// The VLAN it names.
         vlan: u16,
     },
+    /// A port numbered like the VXLAN tunnel, [`crate::TUNNEL_PORT`].
+    #[error("{0} is reserved for the VXLAN tunnel")]
+    ReservedPort(PortId),
     /// More ports than the datapath indexes.
-    #[error("{0} ports configured; the datapath holds at most 65535")]
+    #[error("{0} ports configured; the datapath holds at most 65534")]
     TooManyPorts(usize),
 }

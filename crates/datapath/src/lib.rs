@@ -10,6 +10,12 @@
 //! [`DropReason`], per port and in total. [`Datapath::trace`] runs one frame through the same
 //! decisions and says what each was.
 //!
+//! Uplinks ([`PortKind::Uplink`]) follow the VEM's mac-pinning rules: each vEthernet is pinned
+//! to one uplink, uplinks never forward to each other, and an uplink delivers only to the
+//! vEthernets pinned to it. Bridge-domains span hosts through the VXLAN tunnel,
+//! [`TUNNEL_PORT`], by the [`Overlay`] the supervisor describes: floods are replicated to each
+//! remote VTEP, known remote MACs go to theirs, and frames from the tunnel stay local.
+//!
 //! Configuration is an immutable [`Snapshot`] swapped whole by [`Datapath::set_config`].
 //! No I/O, no clock (`now` is passed in), no allocation per frame. Packet I/O sits behind
 //! [`io::PortIo`]; [`io::memory`] is the in-memory backend tests and simulations use.
@@ -21,17 +27,19 @@ mod error;
 mod forward;
 pub mod io;
 mod mac_table;
+mod overlay;
 mod port;
 mod segment;
 mod snapshot;
 mod vlan_bitmap;
 
-pub use batch::{RxBatch, RxFrame, TxBatch, TxFrame, TxView};
+pub use batch::{Encap, RxBatch, RxFrame, TxBatch, TxFrame, TxView};
 pub use counters::{Direction, DropCounters, DropReason, MacTableCounters, PortStats, TrafficCounters};
 pub use datapath::{Datapath, Settings};
 pub use error::ConfigError;
 pub use mac_table::{MacKind, MacTableRow};
-pub use port::{PortConfig, PortId, PortMode, ProfileBinding};
+pub use overlay::{Overlay, OverlaySegment, TUNNEL_NAME, TUNNEL_PORT};
+pub use port::{PortConfig, PortId, PortKind, PortMode, ProfileBinding};
 pub use segment::Segment;
 pub use snapshot::{DEFAULT_MAC_AGING, Snapshot, StaticMacConflict};
 pub use vlan_bitmap::VlanBitmap;

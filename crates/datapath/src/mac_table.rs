@@ -1,17 +1,19 @@
 //! The MAC address table: per segment, which port a MAC is behind.
 //!
-//! Static entries come from the snapshot (attached MACs) and are replaced on every
-//! [`MacTable::install`]; dynamic entries are learned from traffic and age out. Both live in one
+//! Static entries come from the snapshot (attached MACs) and installed ones from its overlay
+//! (remote MACs, behind the tunnel); both are replaced on every [`MacTable::install`]. Dynamic
+//! entries are learned from traffic and age out. Both live in one
 //! hash map, so each frame costs one lookup per address. The map is sized once, when a snapshot
 //! is installed, and never holds more than half its capacity, so learning never allocates.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::net::Ipv4Addr;
 
 use wire::{MacAddr, Vni};
 
 use crate::counters::MacTableCounters;
-use crate::snapshot::{PortIndex, Snapshot};
+use crate::snapshot::{PortIndex, Snapshot, TUNNEL_INDEX};
 use crate::{PortId, Segment};
 
 /// Where a MAC table key lives.
@@ -53,6 +55,9 @@ pub enum MacKind {
     Static,
     /// Learned from a frame's source address.
     Dynamic,
+    /// A remote port's MAC, behind the tunnel at its VTEP, installed from the overlay the
+    /// supervisor distributes (`SwInsta` in vemcmd); never ages, never moves.
+    Installed,
 }
 
 /// One entry in the table.
@@ -60,6 +65,8 @@ pub enum MacKind {
 pub(crate) struct MacEntry {
     pub port: PortIndex,
     pub kind: MacKind,
+    /// The remote VTEP, for entries on the tunnel (and only those).
+    pub vtep: Option<Ipv4Addr>,
     /// When a frame from this MAC was last seen (dynamic entries), in nanoseconds.
     pub last_seen: u64,
 }
@@ -73,8 +80,8 @@ pub(crate) enum Learn {
     Refresh,
     /// A new dynamic entry.
     New,
-    /// The dynamic entry moves from another port.
-    Move { from: PortIndex },
+    /// The dynamic entry moves from another port (or another VTEP behind the tunnel).
+    Move { from: PortIndex, from_vtep: Option<Ipv4Addr> },
 }
 
 /// How stale a dynamic entry's timestamp may get before a frame refreshes it. Refreshing at most
@@ -103,15 +110,22 @@ impl MacTable {
         }
     }
 
-    /// Installs `next`'s static entries and carries dynamic ones over from `previous`: kept if
-    /// their port still forwards and carries their segment, renumbered to `next`'s indices.
+    /// Installs `next`'s static and installed entries and carries dynamic ones over from
+    /// `previous`: kept if their port still forwards and carries their segment (behind the
+    /// tunnel: if their VTEP is still one of the bridge-domain's), renumbered to `next`'s indices.
     pub fn install(&mut self, previous: &Snapshot, next: &Snapshot) {
         self.aging_nanos = nanos(next.mac_aging());
         let mut dynamic_count = 0;
         self.entries.retain(|key, entry| {
             let (segment, _) = key.unpack();
-            if entry.kind == MacKind::Static {
+            if entry.kind != MacKind::Dynamic {
                 return false;
+            }
+            if entry.port == TUNNEL_INDEX {
+                let vteps = next.replication_list(segment);
+                let keep = entry.vtep.is_some_and(|vtep| vteps.contains(&vtep));
+                dynamic_count += usize::from(keep);
+                return keep;
             }
             let id = previous.by_index(entry.port).id;
             let Some(index) = next.index_of(id) else { return false };
@@ -123,11 +137,23 @@ impl MacTable {
         });
         self.dynamic_count = dynamic_count;
         // Room for every static entry and the dynamic limit at half load: see the module comment.
-        let wanted = 2 * (self.dynamic_limit + next.statics().len()) + 2;
+        let wanted = 2 * (self.dynamic_limit + next.statics().len() + next.installed().len()) + 2;
         self.entries.reserve(wanted.saturating_sub(self.entries.len()));
-        for entry in next.statics() {
-            let value = MacEntry { port: entry.port, kind: MacKind::Static, last_seen: 0 };
-            let replaced = self.entries.insert(PackedKey::pack(&(entry.segment, entry.mac)), value);
+        let statics = next.statics().iter().map(|entry| {
+            let value = MacEntry { port: entry.port, kind: MacKind::Static, vtep: None, last_seen: 0 };
+            ((entry.segment, entry.mac), value)
+        });
+        let installed = next.installed().iter().map(|entry| {
+            let value = MacEntry {
+                port: TUNNEL_INDEX,
+                kind: MacKind::Installed,
+                vtep: Some(entry.vtep),
+                last_seen: 0,
+            };
+            ((entry.segment, entry.mac), value)
+        });
+        for (key, value) in statics.chain(installed) {
+            let replaced = self.entries.insert(PackedKey::pack(&key), value);
             if replaced.is_some_and(|replaced| replaced.kind == MacKind::Dynamic) {
                 self.dynamic_count -= 1;
             }
@@ -145,23 +171,34 @@ impl MacTable {
             && now.saturating_sub(entry.last_seen) > self.aging_nanos
     }
 
-    /// What learning `key` on `port` would do, given the entry [`Self::lookup`] found.
-    /// `Err(owner)` if the key is another port's static MAC.
-    pub fn plan(found: Option<&MacEntry>, port: PortIndex, now: u64) -> Result<Learn, PortIndex> {
+    /// What learning `key` on `port` (behind the tunnel: at `vtep`) would do, given the entry
+    /// [`Self::lookup`] found. `Err(owner)` if the key is another port's static or installed MAC.
+    pub fn plan(
+        found: Option<&MacEntry>,
+        port: PortIndex,
+        vtep: Option<Ipv4Addr>,
+        now: u64,
+    ) -> Result<Learn, MacEntry> {
         Ok(match found {
             None => Learn::New,
-            Some(entry) if entry.kind == MacKind::Static => {
-                return if entry.port == port { Ok(Learn::Nothing) } else { Err(entry.port) };
+            Some(entry) if entry.kind != MacKind::Dynamic => {
+                return if (entry.port, entry.vtep) == (port, vtep) {
+                    Ok(Learn::Nothing)
+                } else {
+                    Err(*entry)
+                };
             }
-            Some(entry) if entry.port != port => Learn::Move { from: entry.port },
+            Some(entry) if (entry.port, entry.vtep) != (port, vtep) => {
+                Learn::Move { from: entry.port, from_vtep: entry.vtep }
+            }
             Some(entry) if now.saturating_sub(entry.last_seen) >= REFRESH_AFTER_NANOS => Learn::Refresh,
             Some(_) => Learn::Nothing,
         })
     }
 
     /// Carries out a plan from [`Self::plan`].
-    pub fn learn(&mut self, key: MacKey, port: PortIndex, learn: Learn, now: u64) {
-        let fresh = MacEntry { port, kind: MacKind::Dynamic, last_seen: now };
+    pub fn learn(&mut self, key: MacKey, port: PortIndex, vtep: Option<Ipv4Addr>, learn: Learn, now: u64) {
+        let fresh = MacEntry { port, kind: MacKind::Dynamic, vtep, last_seen: now };
         match learn {
             Learn::Nothing => {}
             Learn::Refresh | Learn::Move { .. } => {
@@ -195,8 +232,9 @@ impl MacTable {
         }
         let aging = self.aging_nanos;
         let before = self.entries.len();
-        self.entries
-            .retain(|_, entry| entry.kind == MacKind::Static || now.saturating_sub(entry.last_seen) <= aging);
+        self.entries.retain(|_, entry| {
+            entry.kind != MacKind::Dynamic || now.saturating_sub(entry.last_seen) <= aging
+        });
         let removed = before - self.entries.len();
         self.dynamic_count -= removed;
         self.counters.aged += removed as u64;
@@ -204,7 +242,7 @@ impl MacTable {
 
     /// Removes every dynamic entry.
     pub fn flush_dynamic(&mut self) {
-        self.entries.retain(|_, entry| entry.kind == MacKind::Static);
+        self.entries.retain(|_, entry| entry.kind != MacKind::Dynamic);
         self.dynamic_count = 0;
     }
 
@@ -254,10 +292,12 @@ pub struct MacTableRow {
     pub segment: Segment,
     /// The address.
     pub mac: MacAddr,
-    /// Static or dynamic.
+    /// Static, dynamic or installed.
     pub kind: MacKind,
-    /// The port it is behind.
+    /// The port it is behind: [`crate::TUNNEL_PORT`] for a remote MAC.
     pub port: PortId,
-    /// Seconds since a frame from it was seen (0 for static entries).
+    /// Seconds since a frame from it was seen (0 for static and installed entries).
     pub age_secs: u64,
+    /// For a MAC behind the tunnel: the VTEP it is at.
+    pub remote_vtep: Option<Ipv4Addr>,
 }

@@ -49,6 +49,16 @@ impl fmt::Display for PortMode {
     }
 }
 
+/// What a port faces: a container or VM (vEthernet), or the physical network (an uplink).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PortKind {
+    /// A vEthernet: the host end of a container's or VM's interface (LTL 49 and up).
+    Vethernet,
+    /// An uplink `EthernetM/K`: a host NIC to the physical network (LTL 17–48). Uplinks never
+    /// forward to each other, and each vEthernet is pinned to one of them (mac-pinning).
+    Uplink,
+}
+
 /// The port-profile a port inherits, found or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProfileBinding {
@@ -75,22 +85,24 @@ pub struct PortConfig {
     pub attached_mac: Option<MacAddr>,
     /// The port-profile it inherits.
     pub profile: ProfileBinding,
+    /// vEthernet or uplink.
+    pub kind: PortKind,
+    /// Carrier. A port whose link is down neither receives nor sends (and an uplink loses its
+    /// pins); vEthernets are always up.
+    pub link_up: bool,
+    /// vEthernets only: the uplink it was pinned to in the previous snapshot (feed
+    /// [`crate::Snapshot::pins`] back here), kept if still usable so that pins do not move
+    /// without reason.
+    pub pin: Option<PortId>,
 }
 
 impl PortConfig {
-    /// A port that forwards in access mode: up, profile applied, no attached MAC.
+    /// A vEthernet that forwards in access mode: up, profile applied, no attached MAC, no pin.
     pub fn access(id: PortId, name: impl Into<String>, segment: Segment, profile: impl Into<String>) -> Self {
-        Self {
-            id,
-            name: name.into(),
-            admin_up: true,
-            mode: PortMode::Access { segment },
-            attached_mac: None,
-            profile: ProfileBinding::Applied(profile.into()),
-        }
+        Self::vethernet(id, name.into(), PortMode::Access { segment }, profile.into())
     }
 
-    /// A port that forwards in trunk mode: up, profile applied, no attached MAC.
+    /// A vEthernet that forwards in trunk mode: up, profile applied, no attached MAC, no pin.
     pub fn trunk(
         id: PortId,
         name: impl Into<String>,
@@ -98,14 +110,31 @@ impl PortConfig {
         native: u16,
         profile: impl Into<String>,
     ) -> Self {
+        Self::vethernet(id, name.into(), PortMode::Trunk { allowed, native }, profile.into())
+    }
+
+    /// An uplink (`Eth3/1`, LTL 17 and up) that forwards: admin and link up, profile applied.
+    pub fn uplink(id: PortId, name: impl Into<String>, mode: PortMode, profile: impl Into<String>) -> Self {
+        Self { kind: PortKind::Uplink, ..Self::vethernet(id, name.into(), mode, profile.into()) }
+    }
+
+    fn vethernet(id: PortId, name: String, mode: PortMode, profile: String) -> Self {
         Self {
             id,
-            name: name.into(),
+            name,
             admin_up: true,
-            mode: PortMode::Trunk { allowed, native },
+            mode,
             attached_mac: None,
-            profile: ProfileBinding::Applied(profile.into()),
+            profile: ProfileBinding::Applied(profile),
+            kind: PortKind::Vethernet,
+            link_up: true,
+            pin: None,
         }
+    }
+
+    /// `true` for an uplink.
+    pub fn is_uplink(&self) -> bool {
+        self.kind == PortKind::Uplink
     }
 
     /// The same port with `mac` attached.
@@ -114,14 +143,16 @@ impl PortConfig {
         self
     }
 
-    /// `true` if the port receives and sends: admin up and its profile found.
+    /// `true` if the port receives and sends: admin and link up, and its profile found.
     pub fn is_forwarding(&self) -> bool {
-        self.admin_up && matches!(self.profile, ProfileBinding::Applied(_))
+        self.admin_up && self.link_up && matches!(self.profile, ProfileBinding::Applied(_))
     }
 
-    /// `true` if frames of `segment` may enter and leave this port.
+    /// `true` if frames of `segment` may enter and leave this port. Bridge-domains travel in
+    /// the VXLAN tunnel, never on uplinks.
     pub fn carries(&self, segment: Segment) -> bool {
         match (&self.mode, segment) {
+            (_, Segment::BridgeDomain(_)) if self.is_uplink() => false,
             (PortMode::Access { segment: own }, _) => *own == segment,
             (PortMode::Trunk { allowed, .. }, Segment::Vlan(vlan)) => allowed.contains(vlan),
             (PortMode::Trunk { .. }, Segment::BridgeDomain(_)) => false,

@@ -1,24 +1,33 @@
 //! The datapath's configuration: an immutable snapshot of every port, with what the fast path
-//! needs precomputed (port index, per-segment flood lists, static MAC entries).
+//! needs precomputed (port index, per-segment flood lists, static MAC entries, mac-pinning,
+//! the overlay's remote VTEPs and MACs).
 //!
 //! The agent builds a new [`Snapshot`] for every change and hands it over whole with
 //! [`crate::Datapath::set_config`], between two batches: a frame always sees one consistent
 //! configuration, never half of an update.
 
 use std::collections::HashMap;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use wire::MacAddr;
+use wire::{MacAddr, Vni};
 
+use crate::overlay::{Overlay, TUNNEL_NAME, TUNNEL_PORT};
 use crate::port::{PortConfig, PortId, PortMode};
 use crate::vlan_bitmap::is_valid_vlan;
 use crate::{ConfigError, Segment};
 
-/// Index of a port within one snapshot (its position in [`Snapshot::ports`]).
+/// Index of a port within one snapshot (its position in [`Snapshot::ports`]), or
+/// [`TUNNEL_INDEX`].
 pub(crate) type PortIndex = u16;
+
+/// The tunnel's index: never a configured port's, as a snapshot holds fewer ports than this.
+pub(crate) const TUNNEL_INDEX: PortIndex = PortIndex::MAX;
 
 /// How long a dynamic MAC entry lives without traffic, unless configured (NX-OS default).
 pub const DEFAULT_MAC_AGING: Duration = Duration::from_secs(300);
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// A static MAC entry: a forwarding port's attached MAC in its home segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +35,14 @@ pub(crate) struct StaticMac {
     pub segment: Segment,
     pub mac: MacAddr,
     pub port: PortIndex,
+}
+
+/// A remote MAC from the overlay: behind the tunnel, at `vtep`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InstalledMac {
+    pub segment: Segment,
+    pub mac: MacAddr,
+    pub vtep: Ipv4Addr,
 }
 
 /// Two forwarding ports attached to the same MAC in one segment. The lower port number keeps
@@ -48,10 +65,16 @@ pub struct StaticMacConflict {
 pub struct Snapshot {
     ports: Vec<PortConfig>,
     ids: Vec<PortId>,
-    flood: HashMap<Segment, Box<[PortIndex]>, foldhash::fast::FixedState>,
+    flood: FastMap<Segment, Box<[PortIndex]>>,
     statics: Vec<StaticMac>,
     conflicts: Vec<StaticMacConflict>,
     mac_aging: Duration,
+    /// Parallel to `ports`: the uplink each vEthernet is pinned to.
+    pinned: Vec<Option<PortIndex>>,
+    overlay: Overlay,
+    /// Per bridge-domain: remote VTEPs, ascending, without duplicates or the local VTEP.
+    remote_vteps: FastMap<Vni, Box<[Ipv4Addr]>>,
+    installed: Vec<InstalledMac>,
 }
 
 impl Default for Snapshot {
@@ -64,14 +87,18 @@ impl Default for Snapshot {
             statics: Vec::new(),
             conflicts: Vec::new(),
             mac_aging: DEFAULT_MAC_AGING,
+            pinned: Vec::new(),
+            overlay: Overlay::default(),
+            remote_vteps: HashMap::default(),
+            installed: Vec::new(),
         }
     }
 }
 
 impl Snapshot {
-    /// Validates `ports` and precomputes flood lists and static MAC entries.
+    /// Validates `ports` and precomputes flood lists, static MAC entries and pins.
     pub fn new(mut ports: Vec<PortConfig>) -> Result<Self, ConfigError> {
-        if ports.len() > usize::from(PortIndex::MAX) {
+        if ports.len() >= usize::from(TUNNEL_INDEX) {
             return Err(ConfigError::TooManyPorts(ports.len()));
         }
         ports.sort_by_key(|port| port.id);
@@ -83,6 +110,7 @@ impl Snapshot {
         }
         let mut snapshot = Self { ids: ports.iter().map(|port| port.id).collect(), ports, ..Self::default() };
         snapshot.derive();
+        snapshot.pin();
         Ok(snapshot)
     }
 
@@ -93,9 +121,21 @@ impl Snapshot {
         self
     }
 
+    /// The same snapshot with `overlay` as the remote side of its bridge-domains.
+    pub fn with_overlay(mut self, overlay: Overlay) -> Self {
+        self.overlay = overlay;
+        self.derive_overlay();
+        self
+    }
+
     /// The MAC aging time.
     pub fn mac_aging(&self) -> Duration {
         self.mac_aging
+    }
+
+    /// The overlay in force (empty unless set by [`Self::with_overlay`]).
+    pub fn overlay(&self) -> &Overlay {
+        &self.overlay
     }
 
     /// Every port, by ascending id.
@@ -118,21 +158,78 @@ impl Snapshot {
         self.flood_list(segment).iter().map(|&index| self.by_index(index))
     }
 
+    /// The uplink the vEthernet `veth` is pinned to: `None` for a port that is not a
+    /// forwarding vEthernet in a VLAN, or when no uplink can carry its VLAN.
+    pub fn pinned_uplink(&self, veth: PortId) -> Option<PortId> {
+        let index = self.index_of(veth)?;
+        self.pin_of(index).map(|uplink| self.by_index(uplink).id)
+    }
+
+    /// Every pin as (vEthernet, uplink), by ascending vEthernet.
+    pub fn pins(&self) -> impl Iterator<Item = (PortId, PortId)> + '_ {
+        self.ports
+            .iter()
+            .zip(&self.pinned)
+            .filter_map(|(veth, uplink)| Some((veth.id, self.by_index((*uplink)?).id)))
+    }
+
+    /// The remote VTEPs of bridge-domain `vni`, ascending (none while the overlay is off).
+    pub fn remote_vteps(&self, vni: Vni) -> &[Ipv4Addr] {
+        self.remote_vteps.get(&vni).map_or(&[], |vteps| vteps)
+    }
+
     pub(crate) fn index_of(&self, id: PortId) -> Option<PortIndex> {
         let index = self.ids.binary_search(&id).ok()?;
         PortIndex::try_from(index).ok()
     }
 
+    /// Like [`Self::index_of`], and the tunnel too.
+    pub(crate) fn locate(&self, id: PortId) -> Option<PortIndex> {
+        if id == TUNNEL_PORT { Some(TUNNEL_INDEX) } else { self.index_of(id) }
+    }
+
+    /// A configured port (not the tunnel).
     pub(crate) fn by_index(&self, index: PortIndex) -> &PortConfig {
         &self.ports[usize::from(index)]
+    }
+
+    /// The port's number, the tunnel's included.
+    pub(crate) fn id_of(&self, index: PortIndex) -> PortId {
+        if index == TUNNEL_INDEX { TUNNEL_PORT } else { self.by_index(index).id }
+    }
+
+    /// The port's name, the tunnel's included.
+    pub(crate) fn name_of(&self, index: PortIndex) -> &str {
+        if index == TUNNEL_INDEX { TUNNEL_NAME } else { &self.by_index(index).name }
+    }
+
+    /// `true` for an uplink (never the tunnel).
+    pub(crate) fn is_uplink(&self, index: PortIndex) -> bool {
+        index != TUNNEL_INDEX && self.by_index(index).is_uplink()
+    }
+
+    pub(crate) fn pin_of(&self, index: PortIndex) -> Option<PortIndex> {
+        self.pinned.get(usize::from(index)).copied().flatten()
     }
 
     pub(crate) fn flood_list(&self, segment: Segment) -> &[PortIndex] {
         self.flood.get(&segment).map_or(&[], |list| list)
     }
 
+    /// Remote VTEPs a frame of `segment` is replicated to.
+    pub(crate) fn replication_list(&self, segment: Segment) -> &[Ipv4Addr] {
+        match segment {
+            Segment::BridgeDomain(vni) => self.remote_vteps(vni),
+            Segment::Vlan(_) => &[],
+        }
+    }
+
     pub(crate) fn statics(&self) -> &[StaticMac] {
         &self.statics
+    }
+
+    pub(crate) fn installed(&self) -> &[InstalledMac] {
+        &self.installed
     }
 
     /// Flood lists (forwarding ports per segment) and static entries (forwarding ports' MACs).
@@ -141,7 +238,10 @@ impl Snapshot {
         let forwarding = self.ports.iter().zip(0..).filter(|(port, _)| port.is_forwarding());
         for (port, index) in forwarding {
             match &port.mode {
-                PortMode::Access { segment } => flood.entry(*segment).or_default().push(index),
+                PortMode::Access { segment } if port.carries(*segment) => {
+                    flood.entry(*segment).or_default().push(index)
+                }
+                PortMode::Access { .. } => {} // an uplink in a bridge-domain: carries nothing
                 PortMode::Trunk { allowed, .. } => {
                     for vlan in allowed.iter() {
                         flood.entry(Segment::Vlan(vlan)).or_default().push(index);
@@ -165,10 +265,78 @@ impl Snapshot {
         }
         self.flood = flood.into_iter().map(|(segment, list)| (segment, list.into_boxed_slice())).collect();
     }
+
+    /// Mac-pinning: every forwarding vEthernet whose home segment is a VLAN gets one usable
+    /// uplink (forwarding, carrying that VLAN): its previous pin if still usable, else the one
+    /// with the fewest pins, ties to the lowest LTL. Previous pins are kept first, so that a
+    /// new port never takes a place an old one is coming back to.
+    fn pin(&mut self) {
+        let mut pinned: Vec<Option<PortIndex>> = vec![None; self.ports.len()];
+        let mut load = vec![0usize; self.ports.len()];
+        let wanted: Vec<(usize, u16)> = (self.ports.iter().enumerate())
+            .filter(|(_, port)| !port.is_uplink() && port.is_forwarding())
+            .filter_map(|(index, port)| match port.home_segment() {
+                Segment::Vlan(vlan) => Some((index, vlan)),
+                Segment::BridgeDomain(_) => None,
+            })
+            .collect();
+        let usable = |uplink: &PortConfig, vlan| {
+            uplink.is_uplink() && uplink.is_forwarding() && uplink.carries(Segment::Vlan(vlan))
+        };
+        for &(index, vlan) in &wanted {
+            let previous = self.ports[index].pin.and_then(|id| self.index_of(id));
+            if let Some(uplink) = previous.filter(|&uplink| usable(self.by_index(uplink), vlan)) {
+                pinned[index] = Some(uplink);
+                load[usize::from(uplink)] += 1;
+            }
+        }
+        for &(index, vlan) in &wanted {
+            if pinned[index].is_some() {
+                continue;
+            }
+            // Ports are by ascending id: `min_by_key` keeps the first of equals, the lowest LTL.
+            let best = (self.ports.iter().zip(0..))
+                .filter(|(uplink, _)| usable(uplink, vlan))
+                .min_by_key(|&(_, uplink)| load[usize::from(uplink)])
+                .map(|(_, uplink)| uplink);
+            if let Some(uplink) = best {
+                pinned[index] = Some(uplink);
+                load[usize::from(uplink)] += 1;
+            }
+        }
+        self.pinned = pinned;
+    }
+
+    /// Remote VTEPs per bridge-domain and remote MACs, from the overlay (none while it is off).
+    /// A remote MAC that is also a local port's attached MAC in the segment is not installed:
+    /// the local port is where it is.
+    fn derive_overlay(&mut self) {
+        self.remote_vteps = HashMap::default();
+        self.installed.clear();
+        let Some(local) = self.overlay.local_vtep else { return };
+        for (vni, segment) in &self.overlay.segments {
+            let mut vteps: Vec<Ipv4Addr> =
+                segment.vteps.iter().copied().filter(|&vtep| vtep != local).collect();
+            vteps.sort_unstable();
+            vteps.dedup();
+            self.remote_vteps.insert(*vni, vteps.into_boxed_slice());
+            let domain = Segment::BridgeDomain(*vni);
+            for &(mac, vtep) in &segment.macs {
+                let local_port = self.statics.iter().any(|entry| entry.segment == domain && entry.mac == mac);
+                let known = self.installed.iter().any(|entry| entry.segment == domain && entry.mac == mac);
+                if vtep != local && !local_port && !known && !mac.is_multicast() && !mac.is_zero() {
+                    self.installed.push(InstalledMac { segment: domain, mac, vtep });
+                }
+            }
+        }
+    }
 }
 
 fn validate(port: &PortConfig) -> Result<(), ConfigError> {
     let invalid = |vlan| ConfigError::InvalidVlan { port: port.id, vlan };
+    if port.id == TUNNEL_PORT {
+        return Err(ConfigError::ReservedPort(port.id));
+    }
     match &port.mode {
         PortMode::Access { segment: Segment::Vlan(vlan) } if !is_valid_vlan(*vlan) => Err(invalid(*vlan)),
         PortMode::Trunk { native, .. } if !is_valid_vlan(*native) => Err(invalid(*native)),

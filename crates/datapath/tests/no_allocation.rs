@@ -1,5 +1,6 @@
 //! `Datapath::process` never allocates: not for known unicast, floods, learning new MACs (up to
-//! the table size), moves, aging sweeps, tagging or any drop. Checked with a counting global
+//! the table size), moves, aging sweeps, tagging, pinned uplinks, VXLAN replication,
+//! encapsulation and decapsulation, or any drop. Checked with a counting global
 //! allocator, so this file holds the crate's only `unsafe`: delegating to the system allocator.
 #![allow(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -10,8 +11,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use common::{Harness, mac, udp, uplink, veth};
-use datapath::{PortId, RxBatch, TxBatch};
+use common::{Harness, bd, eth, mac, udp, uplink, veth, vni, vtep, vxlan_payload};
+use datapath::{
+    DropReason, Overlay, OverlaySegment, PortConfig, PortId, RxBatch, Snapshot, TUNNEL_PORT, TxBatch,
+};
 use wire::MacAddr;
 
 thread_local! {
@@ -104,4 +107,87 @@ fn processing_frames_never_allocates() {
     let before = allocations();
     let _ = switch.datapath.trace(Duration::ZERO, PortId(49), &frames[1].1);
     assert!(allocations() > before);
+}
+
+#[test]
+fn uplinks_and_vxlan_never_allocate() {
+    let trunk = PortConfig::trunk(PortId(55), "Veth7", [100, 400].into_iter().collect(), 400, "trunk");
+    let segment = OverlaySegment { vteps: vec![vtep(2), vtep(3)], macs: vec![(mac(20), vtep(2))] };
+    let overlay =
+        Overlay { local_vtep: Some(vtep(1)), segments: [(vni(5000), segment)].into_iter().collect() };
+    let ports = vec![
+        eth(17, &[100], 1),
+        eth(18, &[100], 1),
+        veth(49, 100).with_attached_mac(mac(1)),
+        veth(50, 100),
+        bd(51, 5000),
+        bd(52, 5000),
+        trunk,
+    ];
+    let mut switch = Harness::with_snapshot(Snapshot::new(ports).unwrap().with_overlay(overlay));
+    let tunneled = |source, frame: Vec<u8>| (Some(source), vxlan_payload(5000, &frame));
+    let plain = |port: u32, frame: Vec<u8>| (None, (port, frame));
+    let mut frames: Vec<(Option<std::net::Ipv4Addr>, (u32, Vec<u8>))> = vec![
+        plain(49, udp(mac(1), MacAddr::BROADCAST, None)),
+        plain(50, udp(mac(2), MacAddr::BROADCAST, None)),
+        plain(18, udp(mac(30), MacAddr::BROADCAST, Some(100))),
+        plain(49, udp(mac(1), mac(30), None)),
+        plain(17, udp(mac(31), mac(2), Some(100))),
+        plain(17, udp(mac(31), mac(30), Some(100))),
+        plain(55, udp(mac(7), mac(30), Some(100))),
+        plain(18, udp(mac(2), MacAddr::BROADCAST, Some(100))),
+        plain(51, udp(mac(5), MacAddr::BROADCAST, None)),
+        plain(52, udp(mac(6), mac(20), None)),
+        plain(52, udp(mac(6), mac(99), None)),
+    ];
+    for (source, frame) in [
+        (vtep(3), udp(mac(21), MacAddr::BROADCAST, None)),
+        (vtep(2), udp(mac(21), mac(5), None)),
+        (vtep(9), udp(mac(22), mac(5), None)),
+        (vtep(2), udp(mac(22), mac(5), Some(100))),
+        (vtep(3), udp(mac(20), mac(21), None)),
+    ] {
+        let (source, payload) = tunneled(source, frame);
+        frames.push((source, (TUNNEL_PORT.0, payload)));
+    }
+    frames.push((Some(vtep(2)), (TUNNEL_PORT.0, vec![0x08, 0, 0])));
+    frames.push((Some(vtep(2)), (TUNNEL_PORT.0, vxlan_payload(7000, &udp(mac(23), mac(5), None)))));
+    for n in 0..20 {
+        let (source, payload) = tunneled(vtep(3), udp(MacAddr([0x02, 0x77, 0, 0, 0, n]), mac(5), None));
+        frames.push((source, (TUNNEL_PORT.0, payload)));
+    }
+    let mut rx = RxBatch::new(frames.len(), 2048);
+    for (source, (port, frame)) in &frames {
+        let pushed = match source {
+            Some(source) => rx.push_tunneled(PortId(*port), frame, *source),
+            None => rx.push(PortId(*port), frame),
+        };
+        assert!(pushed);
+    }
+    let mut tx = TxBatch::new(frames.len() * 8);
+
+    let before = allocations();
+    for second in 0..600 {
+        switch.datapath.process(Duration::from_secs(second), &rx, &mut tx);
+    }
+    switch.datapath.process(Duration::from_secs(600 + 301), &rx, &mut tx);
+    let during = allocations() - before;
+
+    assert!(tx.views(&rx).any(|view| view.vxlan().is_some()));
+    let drops = switch.datapath.drops();
+    for reason in [
+        DropReason::UplinkNotPinned,
+        DropReason::UplinkToUplink,
+        DropReason::NoUplink,
+        DropReason::UplinkSourceLocal,
+        DropReason::VtepNotMember,
+        DropReason::TaggedOnAccess,
+        DropReason::VxlanMalformed,
+        DropReason::VniUnknown,
+        DropReason::SourceMacStatic,
+    ] {
+        assert!(drops.get(reason) > 0, "{reason:?} not exercised: {drops:?}");
+    }
+    assert!(switch.datapath.mac_counters().moves > 0);
+    assert_eq!(during, 0, "process allocated {during} times");
 }

@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{Harness, mac, udp};
-use datapath::{DropReason, PortConfig, PortId, PortMode, ProfileBinding, Segment, VlanBitmap};
+use datapath::{DropReason, PortConfig, PortId, PortKind, PortMode, ProfileBinding, Segment, VlanBitmap};
 use proptest::prelude::*;
 use wire::{MacAddr, Tci};
 
@@ -37,6 +37,9 @@ fn arb_port(id: u32) -> impl Strategy<Value = PortConfig> {
             } else {
                 ProfileBinding::NotFound("p".into())
             },
+            kind: PortKind::Vethernet,
+            link_up: true,
+            pin: None,
         }
     })
 }

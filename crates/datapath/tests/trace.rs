@@ -123,3 +123,96 @@ fn changes_no_counter_and_learns_nothing() {
     assert_eq!(switch.datapath.mac_counters(), macs_before);
     assert_eq!(switch.datapath.drops().total(), 0);
 }
+
+#[test]
+fn narrates_pinning_and_the_pinned_uplink() {
+    let mut switch =
+        Harness::new(vec![common::eth(17, &[100], 1), common::eth(18, &[100], 1), veth(49, 100)]);
+    switch.send(18, &udp(mac(30), MacAddr::BROADCAST, Some(100)));
+    let lines = switch.datapath.trace(switch.now, PortId(49), &udp(mac(1), mac(30), None));
+    assert_eq!(
+        lines[1..],
+        [
+            "ingress Veth1 (LTL 49) access vlan 100",
+            "pinned to Eth3/1 (LTL 17)",
+            "learn 02ab.cd00.0001 on LTL 49 (new entry)",
+            "destination 02ab.cd00.001e is on LTL 18 (dynamic)",
+            "behind the uplinks: leaves by the pinned Eth3/1 (LTL 17)",
+            "egress Eth3/1 (LTL 17) tagged vlan 100",
+        ]
+    );
+    let lines = switch.datapath.trace(switch.now, PortId(17), &udp(mac(31), mac(30), Some(100)));
+    assert_eq!(
+        lines[lines.len() - 2..],
+        [
+            "uplinks do not forward to each other",
+            "dropped: destination is behind an uplink (no uplink-to-uplink forwarding)"
+        ]
+    );
+}
+
+fn overlay_switch() -> Harness {
+    use datapath::{Overlay, OverlaySegment, Snapshot};
+    let segment = OverlaySegment {
+        vteps: vec![common::vtep(2), common::vtep(3)],
+        macs: vec![(mac(20), common::vtep(2))],
+    };
+    let overlay = Overlay {
+        local_vtep: Some(common::vtep(1)),
+        segments: [(common::vni(5000), segment)].into_iter().collect(),
+    };
+    let ports = vec![common::bd(49, 5000), common::bd(50, 5000)];
+    Harness::with_snapshot(Snapshot::new(ports).unwrap().with_overlay(overlay))
+}
+
+#[test]
+fn narrates_replication_and_encapsulation() {
+    let switch = overlay_switch();
+    let lines = switch.datapath.trace(switch.now, PortId(49), &udp(mac(1), MacAddr::BROADCAST, None));
+    assert_eq!(
+        lines[2..],
+        [
+            "learn 02ab.cd00.0001 on LTL 49 (new entry)",
+            "broadcast ffff.ffff.ffff: flood to LTL 50; replicate to VTEPs 192.0.2.2, 192.0.2.3",
+            "egress Veth2 (LTL 50) untagged",
+            "egress vxlan (LTL 10) encapsulated VXLAN VNI 5000 to VTEP 192.0.2.2",
+            "egress vxlan (LTL 10) encapsulated VXLAN VNI 5000 to VTEP 192.0.2.3",
+        ]
+    );
+    let lines = switch.datapath.trace(switch.now, PortId(49), &udp(mac(1), mac(20), None));
+    assert_eq!(
+        lines[3..],
+        [
+            "destination 02ab.cd00.0014 is on vxlan (LTL 10) VTEP 192.0.2.2 (installed)",
+            "egress vxlan (LTL 10) encapsulated VXLAN VNI 5000 to VTEP 192.0.2.2",
+        ]
+    );
+}
+
+#[test]
+fn narrates_decapsulation_and_its_drops() {
+    let switch = overlay_switch();
+    let frame = udp(mac(21), MacAddr::BROADCAST, None);
+    let payload = common::vxlan_payload(5000, &frame);
+    let lines = switch.datapath.trace_tunneled(switch.now, common::vtep(3), &payload);
+    assert_eq!(
+        lines,
+        [
+            "frame from VTEP 192.0.2.3, 68 byte UDP payload".to_string(),
+            "ingress vxlan (LTL 10) from VTEP 192.0.2.3".to_string(),
+            format!("decapsulated VNI 5000: {}", wire::describe(&frame)),
+            "learn 02ab.cd00.0015 on vxlan (LTL 10) VTEP 192.0.2.3 (new entry)".to_string(),
+            "broadcast ffff.ffff.ffff: flood to LTL 49, 50".to_string(),
+            "egress Veth1 (LTL 49) untagged".to_string(),
+            "egress Veth2 (LTL 50) untagged".to_string(),
+        ]
+    );
+    let lines = switch.datapath.trace_tunneled(switch.now, common::vtep(9), &payload);
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("dropped: VXLAN source is not a VTEP of the bridge-domain")
+    );
+    let lines = switch.datapath.trace_tunneled(switch.now, common::vtep(2), &payload[..5]);
+    assert_eq!(lines.last().map(String::as_str), Some("dropped: VXLAN header short or without the I flag"));
+    assert_eq!(switch.datapath.mac_counters().learned, 0, "tracing learns nothing");
+}

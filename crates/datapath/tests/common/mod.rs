@@ -6,9 +6,12 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use datapath::{Datapath, PortConfig, PortId, PortStats, RxBatch, Segment, Settings, Snapshot, TxBatch};
+use datapath::{
+    Datapath, Encap, PortConfig, PortId, PortMode, PortStats, RxBatch, Segment, Settings, Snapshot,
+    TUNNEL_PORT, TxBatch,
+};
 use wire::build::{self, Ipv4Pair, L2};
-use wire::{MacAddr, Tci};
+use wire::{MacAddr, Tci, Vni, vxlan};
 
 /// A locally administered MAC ending in `n`.
 pub fn mac(n: u8) -> MacAddr {
@@ -36,6 +39,36 @@ pub fn uplink(id: u32, allowed: &[u16], native: u16) -> PortConfig {
     )
 }
 
+/// A real uplink (`PortKind::Uplink`) `Eth3/{id-16}`: a trunk of `allowed` VLANs.
+pub fn eth(id: u32, allowed: &[u16], native: u16) -> PortConfig {
+    let mode = PortMode::Trunk { allowed: allowed.iter().copied().collect(), native };
+    PortConfig::uplink(PortId(id), format!("Eth3/{}", id - 16), mode, "uplink")
+}
+
+/// VNI `n`.
+pub fn vni(n: u32) -> Vni {
+    Vni::new(n).expect("24-bit")
+}
+
+/// An up vEthernet in the bridge-domain of segment id `segment`.
+pub fn bd(id: u32, segment: u32) -> PortConfig {
+    let domain = Segment::BridgeDomain(vni(segment));
+    PortConfig::access(PortId(id), format!("Veth{}", id - 48), domain, format!("bd{segment}"))
+}
+
+/// 192.0.2.n, a VTEP.
+pub fn vtep(n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(192, 0, 2, n)
+}
+
+/// A UDP payload: the VXLAN header of `segment`, then `frame`.
+pub fn vxlan_payload(segment: u32, frame: &[u8]) -> Vec<u8> {
+    let mut payload = vec![0; vxlan::HEADER_LEN];
+    vxlan::Repr { vni: vni(segment) }.emit(&mut vxlan::Packet::new_unchecked(&mut payload[..]));
+    payload.extend_from_slice(frame);
+    payload
+}
+
 /// A minimum-size UDP frame from `src` to `dst`: 60 bytes (64 on the wire with the FCS), or 64
 /// with the tag if `vlan` is given.
 pub fn udp(src: MacAddr, dst: MacAddr, vlan: Option<u16>) -> Vec<u8> {
@@ -52,6 +85,8 @@ pub struct Harness {
     pub now: Duration,
     rx: RxBatch,
     tx: TxBatch,
+    /// The encapsulation of each frame the last send produced (`None` off the tunnel).
+    pub encaps: Vec<Option<Encap>>,
 }
 
 impl Harness {
@@ -65,6 +100,7 @@ impl Harness {
             now: Duration::ZERO,
             rx: RxBatch::new(32, 2048),
             tx: TxBatch::new(32 * 16),
+            encaps: Vec::new(),
         }
     }
 
@@ -83,7 +119,19 @@ impl Harness {
         for (port, frame) in frames {
             assert!(self.rx.push(PortId(*port), frame), "batch full");
         }
+        self.run()
+    }
+
+    /// Sends a UDP payload in on the tunnel, from `source`.
+    pub fn send_tunneled(&mut self, source: Ipv4Addr, payload: &[u8]) -> Vec<(u32, Vec<u8>)> {
+        self.rx.clear();
+        assert!(self.rx.push_tunneled(TUNNEL_PORT, payload, source), "batch full");
+        self.run()
+    }
+
+    fn run(&mut self) -> Vec<(u32, Vec<u8>)> {
         self.datapath.process(self.now, &self.rx, &mut self.tx);
+        self.encaps = self.tx.views(&self.rx).map(|view| view.vxlan()).collect();
         self.tx.views(&self.rx).map(|view| (view.port.0, view.to_vec())).collect()
     }
 

@@ -4,10 +4,13 @@
 
 use libfuzzer_sys::fuzz_target;
 
-/// A small model to apply on top of, so `no …`, `inherit` and sub-mode re-entry have targets.
-const BASE: &str = "vlan 100-109\nport-profile type ethernet uplink\n  switchport mode trunk\n\
+/// A small model to apply on top of, so `no …`, `inherit`, bridge-domain use and sub-mode
+/// re-entry have targets.
+const BASE: &str = "vlan 100-109\nbridge-domain red\n  segment id 5000\nbridge-domain blue\n\
+                    port-profile type ethernet uplink\n  switchport mode trunk\n\
                     port-profile base\n  switchport access vlan 100\nport-profile web\n  \
-                    inherit port-profile base\n  state enabled\n";
+                    inherit port-profile base\n  state enabled\nport-profile tenant\n  \
+                    switchport access bridge-domain red\n";
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -31,5 +34,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = config::evaluate_all(&applied.config);
     for name in applied.config.port_profiles.keys() {
         let _ = config::dependents(&applied.config, name);
+    }
+    for name in applied.config.bridge_domains.keys() {
+        let _ = config::bridge_domain_dependents(&applied.config, name);
     }
 });

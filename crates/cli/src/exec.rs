@@ -35,12 +35,28 @@ pub enum ExecCommand {
     ShowPortProfileVirtualUsage,
     /// `show mac address-table [vlan N]`
     ShowMacAddressTable { vlan: Option<u16> },
+    /// `show bridge-domain [NAME [vteps|mac]]`: every bridge-domain (`name` `None`, always the
+    /// summary) or one of them, as a summary, its member VTEPs or its MAC table.
+    ShowBridgeDomain { name: Option<String>, view: BridgeDomainView },
+    /// `show interface ethernet M/K`: uplink K of module M in detail.
+    ShowInterfaceEthernet { module: u32, port: u32 },
     /// `configure terminal`: enter configuration mode (a session command; no output).
     ConfigureTerminal,
     /// `end`: back to exec mode (a session command; no output).
     End,
     /// `exit`: leave the current mode; in exec mode, leave the shell.
     Exit,
+}
+
+/// What `show bridge-domain NAME …` shows of one bridge-domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BridgeDomainView {
+    /// Name, segment id, state, MAC learning, member ports (`show bridge-domain [NAME]`).
+    Summary,
+    /// The VTEP addresses with members (`show bridge-domain NAME vteps`).
+    Vteps,
+    /// The MAC table (`show bridge-domain NAME mac`).
+    Mac,
 }
 
 impl ExecCommand {
@@ -73,6 +89,19 @@ impl fmt::Display for ExecCommand {
             Self::ShowPortProfileVirtualUsage => f.write_str("show port-profile virtual usage"),
             Self::ShowMacAddressTable { vlan: None } => f.write_str("show mac address-table"),
             Self::ShowMacAddressTable { vlan: Some(vlan) } => write!(f, "show mac address-table vlan {vlan}"),
+            // Without a name there is only the summary of all bridge-domains.
+            Self::ShowBridgeDomain { name: None, .. } => f.write_str("show bridge-domain"),
+            Self::ShowBridgeDomain { name: Some(name), view } => {
+                write!(f, "show bridge-domain {name}")?;
+                match view {
+                    BridgeDomainView::Summary => Ok(()),
+                    BridgeDomainView::Vteps => f.write_str(" vteps"),
+                    BridgeDomainView::Mac => f.write_str(" mac"),
+                }
+            }
+            Self::ShowInterfaceEthernet { module, port } => {
+                write!(f, "show interface ethernet {module}/{port}")
+            }
             Self::ConfigureTerminal => f.write_str("configure terminal"),
             Self::End => f.write_str("end"),
             Self::Exit => f.write_str("exit"),
@@ -91,6 +120,14 @@ const PROFILE_NAME: Token =
 
 /// The largest vEthernet number (NX-OS's limit).
 pub const VETHERNET_MAX: u32 = 1_048_575;
+/// The largest module number `show interface ethernet M/K` accepts.
+pub const MODULE_MAX: u32 = 65_535;
+/// The largest uplink number K of `EthernetM/K` (uplinks are LTLs 17–48).
+pub const UPLINK_MAX: u32 = 32;
+
+const BRIDGE_DOMAIN: Token = kw("bridge-domain", "Show bridge-domain information");
+const BRIDGE_DOMAIN_NAME: Token =
+    param(Param::Name { max: config::language::BRIDGE_DOMAIN_NAME_MAX }, "Bridge-domain name");
 
 const INTERFACE: Token = kw("interface", "Interface status and configuration");
 const MAC_ADDRESS_TABLE: [Token; 3] =
@@ -101,6 +138,15 @@ fn number(args: &[Arg]) -> Option<u32> {
         Value::Number(n) => Some(n),
         _ => None,
     })
+}
+
+fn module_port(args: &[Arg]) -> (u32, u32) {
+    args.iter()
+        .find_map(|a| match a.value {
+            Value::ModulePort { module, port } => Some((module, port)),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 fn name(args: &[Arg]) -> Option<String> {
@@ -150,6 +196,32 @@ pub static SHOW_COMMANDS: &[Command<Build>] = &[
     ),
     plain(&[SHOW, INTERFACE, kw("brief", "Show brief info of interfaces")], |_| {
         ExecCommand::ShowInterfaceBrief
+    }),
+    plain(
+        &[
+            SHOW,
+            INTERFACE,
+            kw("ethernet", "Ethernet interface (uplink)"),
+            param(Param::ModulePort { max_module: MODULE_MAX, max_port: UPLINK_MAX }, "Module/port number"),
+        ],
+        |args| {
+            let (module, port) = module_port(args);
+            ExecCommand::ShowInterfaceEthernet { module, port }
+        },
+    ),
+    plain(&[SHOW, BRIDGE_DOMAIN], |_| ExecCommand::ShowBridgeDomain {
+        name: None,
+        view: BridgeDomainView::Summary,
+    }),
+    plain(&[SHOW, BRIDGE_DOMAIN, BRIDGE_DOMAIN_NAME], |args| ExecCommand::ShowBridgeDomain {
+        name: name(args),
+        view: BridgeDomainView::Summary,
+    }),
+    plain(&[SHOW, BRIDGE_DOMAIN, BRIDGE_DOMAIN_NAME, kw("vteps", "Show the VTEPs with members")], |args| {
+        ExecCommand::ShowBridgeDomain { name: name(args), view: BridgeDomainView::Vteps }
+    }),
+    plain(&[SHOW, BRIDGE_DOMAIN, BRIDGE_DOMAIN_NAME, kw("mac", "Show the MAC address table")], |args| {
+        ExecCommand::ShowBridgeDomain { name: name(args), view: BridgeDomainView::Mac }
     }),
     plain(
         &[
@@ -226,6 +298,23 @@ mod tests {
             ("show port-profile virtual usage", ExecCommand::ShowPortProfileVirtualUsage),
             ("show mac address-table", ExecCommand::ShowMacAddressTable { vlan: None }),
             ("show mac address-table vlan 100", ExecCommand::ShowMacAddressTable { vlan: Some(100) }),
+            (
+                "show bridge-domain",
+                ExecCommand::ShowBridgeDomain { name: None, view: BridgeDomainView::Summary },
+            ),
+            (
+                "show bridge-domain red",
+                ExecCommand::ShowBridgeDomain { name: Some("red".into()), view: BridgeDomainView::Summary },
+            ),
+            (
+                "show bridge-domain red vteps",
+                ExecCommand::ShowBridgeDomain { name: Some("red".into()), view: BridgeDomainView::Vteps },
+            ),
+            (
+                "show bridge-domain red mac",
+                ExecCommand::ShowBridgeDomain { name: Some("red".into()), view: BridgeDomainView::Mac },
+            ),
+            ("show interface ethernet 3/1", ExecCommand::ShowInterfaceEthernet { module: 3, port: 1 }),
             ("configure terminal", ExecCommand::ConfigureTerminal),
             ("end", ExecCommand::End),
             ("exit", ExecCommand::Exit),
@@ -249,6 +338,22 @@ mod tests {
         assert_eq!(parse_exec("sh int veth 3").unwrap(), ExecCommand::ShowInterfaceVethernet { number: 3 });
         assert_eq!(parse_exec("sh port-p v u").unwrap(), ExecCommand::ShowPortProfileVirtualUsage);
         assert_eq!(
+            parse_exec("sh int eth 3/1").unwrap(),
+            ExecCommand::ShowInterfaceEthernet { module: 3, port: 1 }
+        );
+        assert_eq!(
+            parse_exec("SH INT E 4/2").unwrap(),
+            ExecCommand::ShowInterfaceEthernet { module: 4, port: 2 }
+        );
+        assert_eq!(
+            parse_exec("sh bridge red v").unwrap(),
+            ExecCommand::ShowBridgeDomain { name: Some("red".into()), view: BridgeDomainView::Vteps }
+        );
+        assert_eq!(
+            parse_exec("sh br red m").unwrap(),
+            ExecCommand::ShowBridgeDomain { name: Some("red".into()), view: BridgeDomainView::Mac }
+        );
+        assert_eq!(
             parse_exec("sh mac add vl 7").unwrap(),
             ExecCommand::ShowMacAddressTable { vlan: Some(7) }
         );
@@ -261,6 +366,23 @@ mod tests {
         assert!(parse_exec("show interface vethernet").is_err());
         assert_eq!(parse_exec("show mac address-table vlan 4095").unwrap_err().column, 29);
         assert!(parse_exec("show interface").is_err());
+        // switch# show interface ethernet 3/33
+        //                                   ^
+        let e = parse_exec("show interface ethernet 3/33").unwrap_err();
+        assert_eq!((e.column, e.message.as_str()), (27, "Invalid command at '^' marker."));
+        assert_eq!(
+            e.detail.as_deref(),
+            Some("invalid port '33': expected module/port like 3/1 (module 1-65535, port 1-32)")
+        );
+        assert_eq!(parse_exec("show interface ethernet 0/1").unwrap_err().column, 25);
+        assert_eq!(parse_exec("show interface ethernet 3").unwrap_err().column, 25);
+        let e = parse_exec("show interface ethernet").unwrap_err();
+        assert_eq!((e.column, e.message.as_str()), (25, "Incomplete command at '^' marker."));
+        // A bridge-domain name is one word; after it only `vteps` or `mac`.
+        let e = parse_exec("show bridge-domain red bogus").unwrap_err();
+        assert_eq!(e.column, 24);
+        assert_eq!(e.detail.as_deref(), Some("invalid word 'bogus': expected vteps or mac"));
+        assert!(parse_exec("show bridge-domain red mac x").is_err());
     }
 
     #[test]

@@ -25,5 +25,5 @@ pub mod session;
 
 pub use config::grammar::Candidate;
 pub use error::{CliError, caret};
-pub use exec::{ExecCommand, parse_exec};
+pub use exec::{BridgeDomainView, ExecCommand, parse_exec};
 pub use session::{Action, Session, SessionMode};

@@ -22,6 +22,8 @@ pub enum SessionMode {
     Config,
     /// `switch(config-vlan)#`, under `header` (`vlan 100-109`).
     Vlan { header: String },
+    /// `switch(config-bd)#`, under `header` (`bridge-domain red`).
+    BridgeDomain { header: String },
     /// `switch(config-port-prof)#`, under `header` (`port-profile type vethernet web`).
     PortProfile { header: String },
 }
@@ -33,13 +35,16 @@ impl SessionMode {
             Self::Exec => None,
             Self::Config => Some(Mode::Config),
             Self::Vlan { .. } => Some(Mode::Vlan),
+            Self::BridgeDomain { .. } => Some(Mode::BridgeDomain),
             Self::PortProfile { .. } => Some(Mode::PortProfile),
         }
     }
 
     fn header(&self) -> Option<&str> {
         match self {
-            Self::Vlan { header } | Self::PortProfile { header } => Some(header),
+            Self::Vlan { header } | Self::BridgeDomain { header } | Self::PortProfile { header } => {
+                Some(header)
+            }
             Self::Exec | Self::Config => None,
         }
     }
@@ -99,7 +104,7 @@ impl Session {
     }
 
     /// The prompt, with its trailing space: `switch# `, `switch(config)# `,
-    /// `switch(config-vlan)# `, `switch(config-port-prof)# `. Its length in characters is the
+    /// `switch(config-vlan)# `, `switch(config-bd)# `, `switch(config-port-prof)# `. Its length in characters is the
     /// `prompt_len` of [`crate::caret`].
     pub fn prompt(&self) -> String {
         match self.mode.config_mode() {
@@ -205,6 +210,9 @@ impl Session {
             _ => {
                 self.mode = match st.enters() {
                     Some(Mode::Vlan) => SessionMode::Vlan { header: vlan_header(st) },
+                    Some(Mode::BridgeDomain) => SessionMode::BridgeDomain {
+                        header: format!("bridge-domain {}", st.text(0).unwrap_or_default()),
+                    },
                     Some(Mode::PortProfile) => SessionMode::PortProfile { header: profile_header(st) },
                     Some(Mode::Config) | None => SessionMode::Config,
                 };

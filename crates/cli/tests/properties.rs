@@ -12,6 +12,8 @@ use proptest::prelude::*;
 /// (the shell leaves configuration mode).
 const VLAN_HEADERS: &[&str] = &["vlan 10-12", "vlan 5", "no vlan 11"];
 const VLAN_LINES: &[&str] = &["name blue", "no name"];
+const BRIDGE_DOMAIN_HEADERS: &[&str] = &["bridge-domain red", "bridge-domain blue", "no bridge-domain red"];
+const BRIDGE_DOMAIN_LINES: &[&str] = &["segment id 5000", "segment id 16777215", "no segment id"];
 const PROFILE_HEADERS: &[&str] = &[
     "port-profile type vethernet a",
     "port-profile b",
@@ -25,6 +27,8 @@ const PROFILE_LINES: &[&str] = &[
     "switchport mode access",
     "switchport access vlan 7",
     "no switchport access vlan",
+    "switchport access bridge-domain red",
+    "no switchport access bridge-domain",
     "switchport trunk allowed vlan 1-20",
     "switchport trunk allowed vlan add 30",
     "switchport trunk allowed vlan remove 2",
@@ -50,7 +54,11 @@ fn block() -> impl Strategy<Value = Vec<&'static str>> {
         prop::sample::select(PROFILE_HEADERS),
         prop::collection::vec(prop::sample::select(PROFILE_LINES), 0..5),
     );
-    prop_oneof![vlan, profile].prop_map(|(header, lines)| {
+    let domain = (
+        prop::sample::select(BRIDGE_DOMAIN_HEADERS),
+        prop::collection::vec(prop::sample::select(BRIDGE_DOMAIN_LINES), 0..3),
+    );
+    prop_oneof![vlan, domain, profile].prop_map(|(header, lines)| {
         let mut block = vec![header];
         if !header.starts_with("no ") {
             block.extend(lines);
@@ -124,7 +132,8 @@ proptest! {
         words in prop::collection::vec(
             prop::sample::select(&["do", "show", "sh", "no", "vlan", "port-profile", "web",
                 "switchport", "trunk", "allowed", "é", "5000", "1-3", "?", "exit", "end",
-                "configure", "terminal", "name", "state", "enabled"][..]),
+                "configure", "terminal", "name", "state", "enabled", "bridge-domain", "segment",
+                "id", "interface", "ethernet", "3/1", "red"][..]),
             0..6,
         ),
         trailing_space in any::<bool>(),

@@ -2,7 +2,7 @@
 //! `config::apply`), carets, error mapping, `?` help and completion.
 #![allow(clippy::unwrap_used)]
 
-use cli::{Action, ExecCommand, Session, SessionMode, caret};
+use cli::{Action, BridgeDomainView, ExecCommand, Session, SessionMode, caret};
 use config::{Config, SwitchportMode, apply};
 
 /// Feeds lines to a session, applying configuration text to `config` as a supervisor would.
@@ -196,10 +196,13 @@ fn help_lists_parameters_keywords_then_cr() {
     assert_eq!(words(&s, ""), vec!["configure", "end", "exit", "show"]);
     assert_eq!(
         words(&s, "show "),
-        vec!["interface", "logging", "mac", "module", "port-profile", "running-config"]
+        vec!["bridge-domain", "interface", "logging", "mac", "module", "port-profile", "running-config"]
     );
+    assert_eq!(words(&s, "show bridge-domain "), vec!["WORD", "<cr>"]);
+    assert_eq!(words(&s, "show bridge-domain red "), vec!["mac", "vteps", "<cr>"]);
+    assert_eq!(words(&s, "show interface ethernet "), vec!["<1-65535>/<1-32>"]);
     assert_eq!(words(&s, "show port-profile "), vec!["brief", "name", "virtual", "<cr>"]);
-    assert_eq!(words(&s, "show interface "), vec!["brief", "vethernet", "virtual"]);
+    assert_eq!(words(&s, "show interface "), vec!["brief", "ethernet", "vethernet", "virtual"]);
     assert_eq!(words(&s, "show interface vethernet "), vec!["<1-1048575>"]);
     assert_eq!(words(&s, "show mac address-table "), vec!["vlan", "<cr>"]);
     assert_eq!(words(&s, "show port-profile name "), vec!["WORD"]);
@@ -207,7 +210,7 @@ fn help_lists_parameters_keywords_then_cr() {
     assert!(words(&s, "bogus ").is_empty());
     s.interpret("configure terminal").unwrap();
     let config_words = words(&s, "");
-    for w in ["do", "end", "exit", "no", "port-profile", "show", "vlan"] {
+    for w in ["bridge-domain", "do", "end", "exit", "no", "port-profile", "show", "vlan"] {
         assert!(config_words.contains(&w.to_string()), "{w} in {config_words:?}");
     }
     let vlan = s.help("vlan ");
@@ -223,6 +226,55 @@ fn help_lists_parameters_keywords_then_cr() {
     );
     assert_eq!(words(&s, "shutdown "), vec!["<cr>"]);
     assert_eq!(words(&s, "do show r"), vec!["running-config"]);
+    assert_eq!(words(&s, "switchport access "), vec!["bridge-domain", "vlan"]);
+    assert_eq!(words(&s, "switchport access bridge-domain "), vec!["WORD"]);
+    s.interpret("bridge-domain red").unwrap();
+    let h = s.help("segment id ");
+    assert_eq!((h[0].word.as_str(), h[0].help.as_str()), ("<1-16777215>", "Segment id"));
+    assert!(words(&s, "").contains(&"segment".to_string()));
+}
+
+#[test]
+fn bridge_domain_mode_and_show_commands() {
+    let mut sh = Shell::new();
+    sh.run("conf t").unwrap();
+    assert_eq!(sh.run("bridge-domain red"), Ok(Action::Config { text: "bridge-domain red\n".into() }));
+    assert_eq!(sh.prompt(), "switch(config-bd)# ");
+    assert_eq!(sh.session.mode(), &SessionMode::BridgeDomain { header: "bridge-domain red".into() });
+    assert_eq!(
+        sh.run("segment id 5000"),
+        Ok(Action::Config { text: "bridge-domain red\n  segment id 5000\n".into() })
+    );
+    assert_eq!(sh.config.bridge_domains["red"].segment_id, Some(5000));
+    // switch(config-bd)# segment id 16777216
+    //                               ^
+    let out = sh.run("segment id 16777216").unwrap_err();
+    assert!(out.starts_with(&caret(sh.prompt().len(), 12)), "{out}");
+    assert!(out.contains("invalid number '16777216'"), "{out}");
+    // A show runs from the sub-mode, with or without do.
+    assert_eq!(
+        sh.run("do show bridge-domain red vteps"),
+        Ok(Action::Exec(ExecCommand::ShowBridgeDomain {
+            name: Some("red".into()),
+            view: BridgeDomainView::Vteps
+        }))
+    );
+    assert_eq!(
+        sh.run("sh int eth 3/1"),
+        Ok(Action::Exec(ExecCommand::ShowInterfaceEthernet { module: 3, port: 1 }))
+    );
+    sh.run("port-profile type vethernet tenant").unwrap();
+    sh.run("switchport access bridge-domain red").unwrap();
+    assert_eq!(sh.config.port_profiles["tenant"].access_bridge_domain.as_deref(), Some("red"));
+    // The supervisor's error comes back under the typed line.
+    let out = sh.run("switchport access bridge-domain ghost").unwrap_err();
+    assert!(out.ends_with("% bridge-domain 'ghost' does not exist"), "{out}");
+    assert!(out.starts_with(&caret(sh.prompt().len(), 33)), "{out}");
+    assert_eq!(sh.prompt(), "switch(config-port-prof)# ");
+    sh.run("exit").unwrap();
+    let out = sh.run("no bridge-domain red").unwrap_err();
+    assert!(out.ends_with("% bridge-domain 'red' is used by port-profile 'tenant'"), "{out}");
+    assert_eq!(sh.prompt(), "switch(config)# ");
 }
 
 #[test]
@@ -271,6 +323,13 @@ fn every_config_line_typed_means_what_apply_means() {
         "state enabled",
         "vlan 200",
         "no vlan 200",
+        "bridge-domain red",
+        "segment id 5000",
+        "port-profile type vethernet tenant",
+        "switchport access bridge-domain red",
+        "state enabled",
+        "bridge-domain red",
+        "segment id 6000",
     ];
     let mut sh = Shell::new();
     sh.run("configure terminal").unwrap();

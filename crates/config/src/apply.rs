@@ -11,7 +11,7 @@ use crate::change::{self, Change, Touched};
 use crate::error::ConfigError;
 use crate::evaluate;
 use crate::language::{Op, Statement, TrunkEdit};
-use crate::model::{Config, PortProfile, VlanId};
+use crate::model::{BridgeDomain, Config, PortProfile, VlanId};
 use crate::script::{self, ScriptLine};
 use crate::validate::{self, Field, Issue, Subject, kind_name};
 use crate::vlan_set::VlanSet;
@@ -21,17 +21,24 @@ use crate::vlan_set::VlanSet;
 pub struct Applied {
     /// The new model.
     pub config: Config,
-    /// What changed, VLANs first, then port-profiles; empty when the text changed nothing.
+    /// What changed, VLANs first, then bridge-domains, then port-profiles; empty when the text
+    /// changed nothing.
     pub changes: Vec<Change>,
 }
 
 impl Applied {
-    /// Port-profiles whose effective policy may have changed: every changed profile and every
-    /// profile that inherits from one (transitively), including removed ones.
+    /// Port-profiles whose effective policy may have changed: every changed profile, every
+    /// profile using a changed bridge-domain (its segment id is part of the policy), and every
+    /// profile that inherits from one of those (transitively), including removed ones.
     pub fn affected_profiles(&self) -> BTreeSet<String> {
-        let changed: Vec<&str> = self.changes.iter().filter_map(Change::profile).collect();
-        let mut out: BTreeSet<String> = changed.iter().map(|s| s.to_string()).collect();
-        out.extend(evaluate::dependents_of_all(&self.config, &changed));
+        let mut out: BTreeSet<String> =
+            self.changes.iter().filter_map(Change::profile).map(str::to_string).collect();
+        for domain in self.changes.iter().filter_map(Change::bridge_domain) {
+            out.extend(evaluate::bridge_domain_dependents(&self.config, domain));
+        }
+        let changed: Vec<&str> = out.iter().map(String::as_str).collect();
+        let inheritors = evaluate::dependents_of_all(&self.config, &changed);
+        out.extend(inheritors);
         out
     }
 }
@@ -56,6 +63,7 @@ pub fn apply(config: &Config, text: &str) -> Result<Applied, ConfigError> {
 enum Context {
     None,
     Vlans(VlanSet),
+    BridgeDomain(String),
     Profile(String),
 }
 
@@ -95,6 +103,40 @@ impl Run {
                     }
                 }
                 self.context = if st.negated { Context::None } else { Context::Vlans(ids) };
+            }
+            Op::BridgeDomain => {
+                let name = st.text(0).unwrap_or_default().to_string();
+                let column = st.arg_column(0);
+                self.context = Context::None;
+                if st.negated {
+                    if self.config.bridge_domains.remove(&name).is_none() {
+                        return Err(fail(column, format!("bridge-domain '{name}' does not exist")));
+                    }
+                    self.sites
+                        .insert(Subject::BridgeDomain(name.clone(), Field::Removed), (line.number, column));
+                    self.touch(Touched::BridgeDomain(name), line);
+                } else {
+                    // As with profiles, entering an existing bridge-domain changes nothing.
+                    if !self.config.bridge_domains.contains_key(&name) {
+                        self.config.bridge_domains.insert(name.clone(), BridgeDomain::default());
+                        self.touch(Touched::BridgeDomain(name.clone()), line);
+                    }
+                    self.sites
+                        .insert(Subject::BridgeDomain(name.clone(), Field::Header), (line.number, column));
+                    self.context = Context::BridgeDomain(name);
+                }
+            }
+            Op::SegmentId => {
+                let Context::BridgeDomain(name) = &self.context else {
+                    return Err(fail(st.column, "no bridge-domain sub-mode for this line".to_string()));
+                };
+                let name = name.clone();
+                self.touch(Touched::BridgeDomain(name.clone()), line);
+                self.set_site(Subject::BridgeDomain(name.clone(), Field::SegmentId), line, st);
+                let Some(domain) = self.config.bridge_domains.get_mut(&name) else {
+                    return Err(fail(st.column, format!("bridge-domain '{name}' does not exist")));
+                };
+                domain.segment_id = st.number(0).filter(|_| !st.negated);
             }
             Op::PortProfile(kind) => {
                 let name = st.text(0).unwrap_or_default().to_string();
@@ -179,16 +221,14 @@ impl Run {
     }
 
     fn locate(&self, issue: Issue) -> ConfigError {
-        if let (Some(parent), Subject::Profile(child, _)) = (&issue.missing_parent, &issue.subject)
-            && let Some((line, column)) = self.sites.get(&Subject::Profile(parent.clone(), Field::Removed))
-        {
-            return ConfigError::at(
-                *line,
-                *column,
-                format!("port-profile '{parent}' is inherited by '{child}'"),
-            );
-        }
         let site = self.sites.get(&issue.subject).or_else(|| self.sites.get(&issue.subject.header()));
+        // The cause is blamed when the text set it after (or without) the subject.
+        if let Some((cause, message)) = &issue.cause
+            && let Some(&(line, column)) = self.sites.get(cause)
+            && site.is_none_or(|own| (line, column) > *own)
+        {
+            return ConfigError::at(line, column, message.clone());
+        }
         let (line, column) = site.copied().unwrap_or((0, 0));
         ConfigError::at(line, column, issue.message).expecting(issue.expected)
     }
@@ -209,7 +249,18 @@ fn set_profile_field(p: &mut PortProfile, st: &Statement) -> Field {
         }
         Op::AccessVlan => {
             p.access_vlan = vlan(0).filter(|_| set);
+            if set {
+                // One access segment per profile: the VLAN replaces a bridge-domain.
+                p.access_bridge_domain = None;
+            }
             Field::AccessVlan
+        }
+        Op::AccessBridgeDomain => {
+            p.access_bridge_domain = st.text(0).filter(|_| set).map(str::to_string);
+            if set {
+                p.access_vlan = None;
+            }
+            Field::AccessBridgeDomain
         }
         Op::TrunkNative => {
             p.trunk_native_vlan = vlan(0).filter(|_| set);
@@ -249,9 +300,14 @@ fn set_profile_field(p: &mut PortProfile, st: &Statement) -> Field {
             p.state_enabled = set;
             Field::State
         }
-        Op::ConfigureTerminal | Op::End | Op::Exit | Op::Vlan | Op::PortProfile(_) | Op::VlanName => {
-            Field::Header
-        }
+        Op::ConfigureTerminal
+        | Op::End
+        | Op::Exit
+        | Op::Vlan
+        | Op::BridgeDomain
+        | Op::PortProfile(_)
+        | Op::VlanName
+        | Op::SegmentId => Field::Header,
     }
 }
 

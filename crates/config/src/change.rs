@@ -12,6 +12,8 @@ use crate::vlan_set::VlanSet;
 pub enum Object {
     /// VLANs changed the same way by the same lines (`vlan 100-109` is one change).
     Vlans(VlanSet),
+    /// `bridge-domain NAME`.
+    BridgeDomain(String),
     PortProfile(String),
 }
 
@@ -37,7 +39,15 @@ impl Change {
     pub fn profile(&self) -> Option<&str> {
         match &self.object {
             Object::PortProfile(name) => Some(name),
-            Object::Vlans(_) => None,
+            Object::Vlans(_) | Object::BridgeDomain(_) => None,
+        }
+    }
+
+    /// The bridge-domain this change is about, if it is about one.
+    pub fn bridge_domain(&self) -> Option<&str> {
+        match &self.object {
+            Object::BridgeDomain(name) => Some(name),
+            Object::Vlans(_) | Object::PortProfile(_) => None,
         }
     }
 }
@@ -46,6 +56,7 @@ impl fmt::Display for Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Vlans(ids) => write!(f, "vlan {ids}"),
+            Self::BridgeDomain(name) => write!(f, "bridge-domain {name}"),
             Self::PortProfile(name) => write!(f, "port-profile {name}"),
         }
     }
@@ -76,14 +87,16 @@ impl fmt::Display for Change {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Touched {
     Vlan(VlanId),
+    /// A bridge-domain, by name.
+    BridgeDomain(String),
     Profile(String),
 }
 
 /// The changes between `old` and `new`, looking only at touched objects (nothing else moved).
-/// VLANs come first, then port-profiles, both in running-config order.
+/// VLANs come first, then bridge-domains, then port-profiles, each in running-config order.
 pub fn diff(old: &Config, new: &Config, touched: &BTreeMap<Touched, Vec<String>>) -> Vec<Change> {
     let mut vlan_groups: BTreeMap<(ChangeKind, &[String]), VlanSet> = BTreeMap::new();
-    let mut profiles = Vec::new();
+    let mut others = Vec::new();
     for (object, lines) in touched {
         match object {
             Touched::Vlan(id) => {
@@ -91,10 +104,20 @@ pub fn diff(old: &Config, new: &Config, touched: &BTreeMap<Touched, Vec<String>>
                     vlan_groups.entry((kind, lines.as_slice())).or_default().insert(*id);
                 }
             }
+            Touched::BridgeDomain(name) => {
+                let change = kind_of(old.bridge_domains.get(name), new.bridge_domains.get(name));
+                if let Some(kind) = change {
+                    others.push(Change {
+                        object: Object::BridgeDomain(name.clone()),
+                        kind,
+                        lines: lines.clone(),
+                    });
+                }
+            }
             Touched::Profile(name) => {
                 let change = kind_of(old.port_profiles.get(name), new.port_profiles.get(name));
                 if let Some(kind) = change {
-                    profiles.push(Change {
+                    others.push(Change {
                         object: Object::PortProfile(name.clone()),
                         kind,
                         lines: lines.clone(),
@@ -109,9 +132,10 @@ pub fn diff(old: &Config, new: &Config, touched: &BTreeMap<Touched, Vec<String>>
         .collect();
     vlans.sort_by_key(|c| match &c.object {
         Object::Vlans(ids) => ids.iter().next(),
-        Object::PortProfile(_) => None,
+        Object::BridgeDomain(_) | Object::PortProfile(_) => None,
     });
-    vlans.extend(profiles);
+    // `Touched` orders bridge-domains before profiles, so `others` is already in that order.
+    vlans.extend(others);
     vlans
 }
 

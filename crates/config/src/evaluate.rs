@@ -3,27 +3,46 @@
 //! A profile's own setting wins; an unset one comes from its parent (`inherit port-profile`),
 //! then the parent's parent, then NX-OS's defaults ([`crate::model::defaults`]). `state enabled`
 //! and the type are the profile's own and never inherited.
+//!
+//! `switchport access vlan` and `switchport access bridge-domain` are one attribute, the access
+//! segment: the nearest profile in the chain that sets either decides. A bridge-domain's
+//! segment id is part of the policy, so a policy also depends on the bridge-domain it uses
+//! ([`bridge_domain_dependents`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::ConfigError;
-use crate::model::{Config, EffectivePolicy, PortProfile, SwitchportMode, defaults};
+use crate::model::{
+    Config, EffectiveBridgeDomain, EffectivePolicy, PortProfile, SwitchportMode, VlanId, defaults,
+};
 use crate::print::{CHANNEL_GROUP, mode_name, shutdown_line};
 use crate::vlan_set::VlanSet;
 
 /// The effective policy of profile `name`.
 ///
-/// Fails (line 0) when the profile, or a profile it inherits from, does not exist, or the chain
-/// loops — none of which a validated model has.
+/// Fails (line 0) when the profile, or a profile it inherits from, does not exist, the chain
+/// loops, or the bridge-domain it uses does not exist or has no segment id — none of which a
+/// validated model has.
 pub fn evaluate(config: &Config, name: &str) -> Result<EffectivePolicy, ConfigError> {
     let chain = chain(config, name)?;
     let own = chain[0];
     let shutdown = inherited(&chain, |p| p.shutdown).unwrap_or(false);
+    let mode = inherited(&chain, |p| p.mode).unwrap_or(defaults::MODE);
+    let segment = access_segment(&chain);
+    let bridge_domain = match segment {
+        Some(AccessSegment::BridgeDomain(domain)) if mode == SwitchportMode::Access => {
+            Some(effective_bridge_domain(config, domain)?)
+        }
+        _ => None,
+    };
     Ok(EffectivePolicy {
         name: name.to_string(),
         kind: own.kind,
-        mode: inherited(&chain, |p| p.mode).unwrap_or(defaults::MODE),
-        access_vlan: inherited(&chain, |p| p.access_vlan).unwrap_or(defaults::ACCESS_VLAN),
+        mode,
+        access_vlan: match segment {
+            Some(AccessSegment::Vlan(id)) => id,
+            _ => defaults::ACCESS_VLAN,
+        },
         trunk_allowed_vlans: inherited(&chain, |p| p.trunk_allowed_vlans.clone())
             .unwrap_or_else(VlanSet::all),
         trunk_native_vlan: inherited(&chain, |p| p.trunk_native_vlan).unwrap_or(defaults::NATIVE_VLAN),
@@ -33,7 +52,34 @@ pub fn evaluate(config: &Config, name: &str) -> Result<EffectivePolicy, ConfigEr
         system_vlans: inherited(&chain, |p| p.system_vlans.clone()).unwrap_or_default(),
         shutdown: shutdown || !own.state_enabled,
         state_enabled: own.state_enabled,
+        bridge_domain,
     })
+}
+
+/// Where an access port goes: a VLAN or a bridge-domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AccessSegment<'c> {
+    Vlan(VlanId),
+    BridgeDomain(&'c str),
+}
+
+/// The access segment of the first profile in the chain that sets one.
+fn access_segment<'c>(chain: &[&'c PortProfile]) -> Option<AccessSegment<'c>> {
+    chain.iter().find_map(|p| match (p.access_vlan, p.access_bridge_domain.as_deref()) {
+        (Some(id), _) => Some(AccessSegment::Vlan(id)),
+        (None, Some(domain)) => Some(AccessSegment::BridgeDomain(domain)),
+        (None, None) => None,
+    })
+}
+
+fn effective_bridge_domain(config: &Config, name: &str) -> Result<EffectiveBridgeDomain, ConfigError> {
+    let Some(domain) = config.bridge_domains.get(name) else {
+        return Err(ConfigError::model(format!("bridge-domain '{name}' does not exist")));
+    };
+    let Some(segment_id) = domain.segment_id else {
+        return Err(ConfigError::model(format!("bridge-domain '{name}' has no segment id")));
+    };
+    Ok(EffectiveBridgeDomain { name: name.to_string(), segment_id })
 }
 
 /// The first profile in the chain that sets the attribute.
@@ -76,11 +122,14 @@ pub fn evaluate_all(config: &Config) -> BTreeMap<String, EffectivePolicy> {
 /// the mode and the VLAN lines that matter for it, channel-group, system VLANs, shutdown.
 pub fn evaluated_lines(policy: &EffectivePolicy) -> Vec<String> {
     let mut lines = vec![format!("switchport mode {}", mode_name(policy.mode))];
-    match policy.mode {
-        SwitchportMode::Access => {
+    match (policy.mode, &policy.bridge_domain) {
+        (SwitchportMode::Access, Some(domain)) => {
+            lines.push(format!("switchport access bridge-domain {}", domain.name));
+        }
+        (SwitchportMode::Access, None) => {
             lines.push(format!("switchport access vlan {}", policy.access_vlan));
         }
-        SwitchportMode::Trunk => {
+        (SwitchportMode::Trunk, _) => {
             lines.push(format!("switchport trunk native vlan {}", policy.trunk_native_vlan));
             lines.push(format!("switchport trunk allowed vlan {}", policy.trunk_allowed_vlans));
         }
@@ -99,6 +148,23 @@ pub fn evaluated_lines(policy: &EffectivePolicy) -> Vec<String> {
 /// through others. Sorted; `name` itself is not included.
 pub fn dependents(config: &Config, name: &str) -> Vec<String> {
     dependents_of_all(config, &[name]).into_iter().collect()
+}
+
+/// The profiles whose effective policy depends on bridge-domain `name`: those whose ports join
+/// it (directly or through inheritance, in access mode), whose policies carry its segment id.
+/// So a change to the bridge-domain (its segment id) changes exactly these policies. Sorted.
+pub fn bridge_domain_dependents(config: &Config, name: &str) -> Vec<String> {
+    config
+        .port_profiles
+        .keys()
+        .filter(|profile| {
+            let Ok(chain) = chain(config, profile) else { return false };
+            let mode = inherited(&chain, |p| p.mode).unwrap_or(defaults::MODE);
+            mode == SwitchportMode::Access
+                && access_segment(&chain) == Some(AccessSegment::BridgeDomain(name))
+        })
+        .cloned()
+        .collect()
 }
 
 /// [`dependents`] of several profiles at once (one pass over the model).

@@ -47,6 +47,8 @@ pub enum Param {
     Name { max: usize },
     /// The rest of the line (trailing spaces dropped), at most `max` characters.
     Text { max: usize },
+    /// An interface position `M/K` (module 1–`max_module`, port 1–`max_port`), e.g. `3/1`.
+    ModulePort { max_module: u32, max_port: u32 },
 }
 
 /// A parsed parameter value.
@@ -60,6 +62,8 @@ pub enum Value {
     Word(String),
     /// From [`Param::Text`].
     Text(String),
+    /// From [`Param::ModulePort`].
+    ModulePort { module: u32, port: u32 },
 }
 
 /// A parameter value and the 1-based column where it starts (for error messages).
@@ -78,13 +82,14 @@ struct Reject {
 }
 
 impl Param {
-    /// How the parameter shows in `?` help: `<1-4094>`, `<1-1024>`, `WORD`, `LINE`.
+    /// How the parameter shows in `?` help: `<1-4094>`, `<1-1024>`, `WORD`, `LINE`, `<1-66>/<1-32>`.
     pub fn syntax(&self) -> String {
         match self {
             Self::VlanId | Self::VlanRanges => format!("<{VLAN_MIN}-{VLAN_MAX}>"),
             Self::Number { min, max } => format!("<{min}-{max}>"),
             Self::Name { .. } => "WORD".to_string(),
             Self::Text { .. } => "LINE".to_string(),
+            Self::ModulePort { max_module, max_port } => format!("<1-{max_module}>/<1-{max_port}>"),
         }
     }
 
@@ -98,12 +103,15 @@ impl Param {
             Self::Number { min, max } => format!("a number {min}-{max}"),
             Self::Name { max } => format!("a name of 1-{max} characters"),
             Self::Text { max } => format!("text of 1-{max} characters"),
+            Self::ModulePort { max_module, max_port } => {
+                format!("module/port like 3/1 (module 1-{max_module}, port 1-{max_port})")
+            }
         }
     }
 
     /// Whether the parameter takes numbers (so a word starting with a digit was meant for it).
     fn is_numeric(&self) -> bool {
-        matches!(self, Self::VlanId | Self::VlanRanges | Self::Number { .. })
+        matches!(self, Self::VlanId | Self::VlanRanges | Self::Number { .. } | Self::ModulePort { .. })
     }
 
     fn accept(&self, word: &str) -> Result<Value, Reject> {
@@ -150,7 +158,24 @@ impl Param {
                     Err(whole(format!("invalid text '{word}'")))
                 }
             }
+            Self::ModulePort { max_module, max_port } => accept_module_port(word, *max_module, *max_port),
         }
+    }
+}
+
+/// `M/K`: the error points at the part that is wrong (the module, or the port after `/`).
+fn accept_module_port(word: &str, max_module: u32, max_port: u32) -> Result<Value, Reject> {
+    let Some((module, port)) = word.split_once('/') else {
+        return Err(Reject { offset: 0, message: format!("invalid interface '{word}'") });
+    };
+    let module = match parse_number(module) {
+        Some(n) if (1..=max_module).contains(&n) => n,
+        _ => return Err(Reject { offset: 0, message: format!("invalid module '{module}'") }),
+    };
+    let offset = word.len() - port.len();
+    match parse_number(port) {
+        Some(port) if (1..=max_port).contains(&port) => Ok(Value::ModulePort { module, port }),
+        _ => Err(Reject { offset, message: format!("invalid port '{port}'") }),
     }
 }
 
@@ -684,6 +709,26 @@ mod tests {
         let e = m("shutdown now").unwrap_err();
         assert_eq!(e.column, 10);
         assert!(e.message.contains("after a complete command"));
+    }
+
+    #[test]
+    fn module_port_values() {
+        static ETH: &[Command<u8>] = &[plain(
+            &[kw("ethernet", "Ethernet"), param(Param::ModulePort { max_module: 66, max_port: 32 }, "M/K")],
+            1,
+        )];
+        let parse = |line: &str| match_line(&[ETH], line).map(|m| m.args[0].value.clone());
+        assert_eq!(parse("eth 3/1"), Ok(Value::ModulePort { module: 3, port: 1 }));
+        assert_eq!(parse("ethernet 66/32"), Ok(Value::ModulePort { module: 66, port: 32 }));
+        let e = parse("eth 3/33").unwrap_err();
+        assert_eq!((e.column, e.message.as_str()), (7, "invalid port '33'"));
+        assert_eq!(e.expected, vec!["module/port like 3/1 (module 1-66, port 1-32)"]);
+        let e = parse("eth 0/1").unwrap_err();
+        assert_eq!((e.column, e.message.as_str()), (5, "invalid module '0'"));
+        for bad in ["eth 3", "eth 3/", "eth /1", "eth 3/1/1", "eth 3/x", "eth +3/1"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(help(&[ETH], "ethernet ")[0].word, "<1-66>/<1-32>");
     }
 
     #[test]

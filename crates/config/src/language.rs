@@ -1,21 +1,25 @@
 //! The NX-OS configuration commands Switchyard understands, as grammar tables.
 //!
-//! One table per mode: global configuration (`switch(config)#`), the VLAN sub-mode and the
-//! port-profile sub-mode, plus `end`/`exit`, valid everywhere. A new command is one row here and
+//! One table per mode: global configuration (`switch(config)#`), the VLAN, bridge-domain and
+//! port-profile sub-modes, plus `end`/`exit`, valid everywhere. A new command is one row here and
 //! one arm in `apply`'s executor; parsing, `?` help and tab completion follow from the row.
 
 use crate::grammar::{
     self, Candidate, Command, MatchError, Param, Token, Value, kw, negatable, param, plain,
 };
-use crate::model::{PortBinding, ProfileType, SwitchportMode};
+use crate::model::{PortBinding, ProfileType, SEGMENT_ID_MAX, SEGMENT_ID_MIN, SwitchportMode};
 
-/// Longest port-profile name and description NX-OS accepts.
+/// Longest port-profile name NX-OS accepts.
 pub const PROFILE_NAME_MAX: usize = 80;
+/// Longest port-profile description NX-OS accepts.
 pub const DESCRIPTION_MAX: usize = 80;
 /// Longest VLAN name NX-OS accepts.
 pub const VLAN_NAME_MAX: usize = 32;
-/// `max-ports` range.
+/// Longest bridge-domain name the Nexus 1000V accepts.
+pub const BRIDGE_DOMAIN_NAME_MAX: usize = 32;
+/// Smallest `max-ports`.
 pub const MAX_PORTS_MIN: u32 = 1;
+/// Largest `max-ports`.
 pub const MAX_PORTS_MAX: u32 = 1024;
 
 /// A configuration mode: where a line is read.
@@ -25,16 +29,19 @@ pub enum Mode {
     Config,
     /// Under `vlan <ranges>`: `switch(config-vlan)#`.
     Vlan,
+    /// Under `bridge-domain NAME`: `switch(config-bd)#`.
+    BridgeDomain,
     /// Under `port-profile …`: `switch(config-port-prof)#`.
     PortProfile,
 }
 
 impl Mode {
-    /// The mode's part of the prompt: `config`, `config-vlan`, `config-port-prof`.
+    /// The mode's part of the prompt: `config`, `config-vlan`, `config-bd`, `config-port-prof`.
     pub fn prompt_name(self) -> &'static str {
         match self {
             Self::Config => "config",
             Self::Vlan => "config-vlan",
+            Self::BridgeDomain => "config-bd",
             Self::PortProfile => "config-port-prof",
         }
     }
@@ -68,15 +75,21 @@ pub enum Op {
     Exit,
     /// `vlan <ranges>`: create and enter; `no vlan <ranges>` deletes.
     Vlan,
+    /// `bridge-domain NAME`: create and enter; `no bridge-domain NAME` deletes.
+    BridgeDomain,
     /// `port-profile [type vethernet|ethernet] NAME`: create and enter; `no …` deletes.
     /// `None` is the short form, which enters an existing profile of either type and creates
     /// a vethernet one, like NX-OS.
     PortProfile(Option<ProfileType>),
     /// `name TEXT` in the VLAN sub-mode.
     VlanName,
+    /// `segment id N` in the bridge-domain sub-mode; `no segment id` unsets it.
+    SegmentId,
     Description,
     SwitchportMode(SwitchportMode),
     AccessVlan,
+    /// `switchport access bridge-domain NAME`; `no switchport access bridge-domain` unsets it.
+    AccessBridgeDomain,
     TrunkAllowed(TrunkEdit),
     TrunkNative,
     /// `channel-group auto mode on mac-pinning`.
@@ -92,10 +105,12 @@ pub enum Op {
 }
 
 impl Op {
-    /// The sub-mode a line enters (`vlan 100`, `port-profile web`; not their `no` forms).
+    /// The sub-mode a line enters (`vlan 100`, `bridge-domain red`, `port-profile web`; not
+    /// their `no` forms).
     pub fn enters(self, negated: bool) -> Option<Mode> {
         match (self, negated) {
             (Self::Vlan, false) => Some(Mode::Vlan),
+            (Self::BridgeDomain, false) => Some(Mode::BridgeDomain),
             (Self::PortProfile(_), false) => Some(Mode::PortProfile),
             _ => None,
         }
@@ -105,6 +120,8 @@ impl Op {
 const VLAN_RANGES: Token = param(Param::VlanRanges, "VLAN id 1-4094 or ranges, e.g. 1-5,7,100-109");
 const VLAN_ID: Token = param(Param::VlanId, "VLAN id");
 const PROFILE_NAME: Token = param(Param::Name { max: PROFILE_NAME_MAX }, "Port-profile name (max size 80)");
+const BRIDGE_DOMAIN_NAME: Token =
+    param(Param::Name { max: BRIDGE_DOMAIN_NAME_MAX }, "Bridge-domain name (max size 32)");
 const PORT_PROFILE: Token = kw("port-profile", "Configure a port-profile");
 const TYPE: Token = kw("type", "Port-profile type");
 const VLAN: Token = kw("vlan", "Configure VLANs");
@@ -119,6 +136,11 @@ const STATE: Token = kw("state", "Port-profile state");
 /// Global configuration commands.
 pub static CONFIG: &[Command<Op>] = &[
     negatable(&[VLAN, VLAN_RANGES], Op::Vlan, 2),
+    negatable(
+        &[kw("bridge-domain", "Configure a bridge-domain (VXLAN segment)"), BRIDGE_DOMAIN_NAME],
+        Op::BridgeDomain,
+        2,
+    ),
     negatable(
         &[
             PORT_PROFILE,
@@ -154,6 +176,17 @@ pub static VLAN_MODE: &[Command<Op>] = &[negatable(
     1,
 )];
 
+/// The bridge-domain sub-mode.
+pub static BRIDGE_DOMAIN_MODE: &[Command<Op>] = &[negatable(
+    &[
+        kw("segment", "Configure the bridge-domain's segment"),
+        kw("id", "Set the segment id (VXLAN network identifier)"),
+        param(Param::Number { min: SEGMENT_ID_MIN, max: SEGMENT_ID_MAX }, "Segment id"),
+    ],
+    Op::SegmentId,
+    2,
+)];
+
 /// The port-profile sub-mode.
 pub static PROFILE_MODE: &[Command<Op>] = &[
     negatable(
@@ -182,6 +215,16 @@ pub static PROFILE_MODE: &[Command<Op>] = &[
             VLAN_ID,
         ],
         Op::AccessVlan,
+        3,
+    ),
+    negatable(
+        &[
+            SWITCHPORT,
+            kw("access", "Configure access-mode parameters"),
+            kw("bridge-domain", "Set the access bridge-domain (instead of a VLAN)"),
+            BRIDGE_DOMAIN_NAME,
+        ],
+        Op::AccessBridgeDomain,
         3,
     ),
     negatable(&[SWITCHPORT, TRUNK, ALLOWED, TRUNK_VLAN, VLAN_RANGES], Op::TrunkAllowed(TrunkEdit::Set), 4),
@@ -347,6 +390,7 @@ impl Scope {
         let own = |mode| match mode {
             Mode::Config => CONFIG,
             Mode::Vlan => VLAN_MODE,
+            Mode::BridgeDomain => BRIDGE_DOMAIN_MODE,
             Mode::PortProfile => PROFILE_MODE,
         };
         match self {
@@ -408,6 +452,9 @@ mod tests {
         );
         assert_eq!(op(c, "port-profile web").0, Op::PortProfile(None));
         assert_eq!(op(c, "conf t").0, Op::ConfigureTerminal);
+        assert_eq!(op(c, "bridge-domain red"), (Op::BridgeDomain, false, Mode::Config));
+        assert_eq!(op(c, "no bridge-domain red"), (Op::BridgeDomain, true, Mode::Config));
+        assert!(parse_line(c, "no bridge-domain").is_err());
         assert_eq!(op(c, "end").0, Op::End);
     }
 
@@ -431,6 +478,8 @@ mod tests {
             ("no switchport mode", Op::SwitchportMode(SwitchportMode::Access), true),
             ("switchport access vlan 100", Op::AccessVlan, false),
             ("no switchport access vlan", Op::AccessVlan, true),
+            ("switchport access bridge-domain red", Op::AccessBridgeDomain, false),
+            ("no switchport access bridge-domain", Op::AccessBridgeDomain, true),
             ("switchport trunk allowed vlan 1-5", Op::TrunkAllowed(TrunkEdit::Set), false),
             ("switchport trunk allowed vlan add 7", Op::TrunkAllowed(TrunkEdit::Add), false),
             ("switchport trunk allowed vlan remove 7", Op::TrunkAllowed(TrunkEdit::Remove), false),
@@ -459,6 +508,36 @@ mod tests {
             let s = parse_line(p, line).unwrap_or_else(|e| panic!("{line}: {e}"));
             assert_eq!((s.op, s.negated), (*want, *negated), "{line}");
         }
+    }
+
+    #[test]
+    fn bridge_domain_sub_mode() {
+        let b = Scope::Typed(Mode::BridgeDomain);
+        assert_eq!(op(b, "segment id 5000"), (Op::SegmentId, false, Mode::BridgeDomain));
+        assert_eq!(op(b, "no segment id"), (Op::SegmentId, true, Mode::BridgeDomain));
+        assert_eq!(op(b, "exit").0, Op::Exit);
+        assert_eq!(op(b, "vlan 5").2, Mode::Config);
+        assert!(parse_line(b, "segment id 16777216").is_err());
+        assert!(parse_line(Scope::Indented(Mode::BridgeDomain), "switchport mode access").is_err());
+        assert_eq!(Op::BridgeDomain.enters(false), Some(Mode::BridgeDomain));
+        assert_eq!(Op::BridgeDomain.enters(true), None);
+        assert_eq!(Mode::BridgeDomain.prompt_name(), "config-bd");
+    }
+
+    #[test]
+    fn help_and_completion_list_the_bridge_domain_keywords() {
+        let words = |mode, line| help(mode, line).into_iter().map(|c| c.word).collect::<Vec<_>>();
+        assert!(words(Mode::Config, "").contains(&"bridge-domain".to_string()));
+        assert_eq!(words(Mode::Config, "bridge-domain "), ["WORD"]);
+        assert_eq!(words(Mode::BridgeDomain, "")[..2], ["no", "segment"]);
+        assert_eq!(words(Mode::BridgeDomain, "segment id "), ["<1-16777215>"]);
+        assert_eq!(words(Mode::BridgeDomain, "no segment id "), ["<1-16777215>", "<cr>"]);
+        assert_eq!(words(Mode::PortProfile, "switchport access "), ["vlan", "bridge-domain"]);
+        let (start, candidates) = complete(Mode::PortProfile, "switchport access br", 20);
+        assert_eq!(start, 18);
+        assert_eq!(candidates.iter().map(|c| c.word.as_str()).collect::<Vec<_>>(), ["bridge-domain"]);
+        let (_, candidates) = complete(Mode::BridgeDomain, "seg", 3);
+        assert_eq!(candidates[0].word, "segment");
     }
 
     #[test]

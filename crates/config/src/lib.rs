@@ -25,7 +25,7 @@ pub mod vlan_set;
 pub use apply::{Applied, apply};
 pub use change::{Change, ChangeKind, Object};
 pub use error::ConfigError;
-pub use evaluate::{dependents, evaluate, evaluate_all, evaluated_lines};
+pub use evaluate::{bridge_domain_dependents, dependents, evaluate, evaluate_all, evaluated_lines};
 pub use grammar::Candidate;
 pub use language::Mode;
 pub use model::*;

@@ -13,9 +13,18 @@ use crate::vlan_set::VlanSet;
 /// A VLAN id, 1–4094.
 pub type VlanId = u16;
 
-/// The lowest and highest VLAN ids a user may configure.
+/// The lowest VLAN id a user may configure.
 pub const VLAN_MIN: VlanId = 1;
+/// The highest VLAN id a user may configure.
 pub const VLAN_MAX: VlanId = 4094;
+
+/// A bridge-domain's segment id: the 24-bit VXLAN network identifier (VNI), 1–16777215.
+pub type SegmentId = u32;
+
+/// The lowest segment id a user may configure.
+pub const SEGMENT_ID_MIN: SegmentId = 1;
+/// The highest segment id a user may configure (24 bits).
+pub const SEGMENT_ID_MAX: SegmentId = 0x00ff_ffff;
 
 /// The whole configuration of one Switchyard domain.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -23,9 +32,21 @@ pub struct Config {
     /// Configured VLANs by id.
     #[serde(default)]
     pub vlans: BTreeMap<VlanId, Vlan>,
+    /// Bridge-domains (VXLAN segments) by name. Absent from older JSON, which still parses.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bridge_domains: BTreeMap<String, BridgeDomain>,
     /// Port-profiles by name.
     #[serde(default)]
     pub port_profiles: BTreeMap<String, PortProfile>,
+}
+
+/// `bridge-domain NAME` with its sub-mode lines: one VXLAN segment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BridgeDomain {
+    /// `segment id N` (1–16777215); `None` until configured. A profile may only use a
+    /// bridge-domain that has one, and no two bridge-domains share one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_id: Option<SegmentId>,
 }
 
 /// `vlan N` with its sub-mode lines.
@@ -83,6 +104,10 @@ pub struct PortProfile {
     pub mode: Option<SwitchportMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_vlan: Option<VlanId>,
+    /// `switchport access bridge-domain NAME`: access ports join this bridge-domain instead of a
+    /// VLAN. One profile sets at most one of this and `access_vlan` (the later line wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_bridge_domain: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "100-109")]
     pub trunk_allowed_vlans: Option<VlanSet>,
@@ -129,6 +154,19 @@ pub struct EffectivePolicy {
     /// Ports using the profile are administratively down (`shutdown` or `no state enabled`).
     pub shutdown: bool,
     pub state_enabled: bool,
+    /// The bridge-domain access ports join instead of `access_vlan` (`switchport access
+    /// bridge-domain`, resolved through inheritance). Only ever set in access mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge_domain: Option<EffectiveBridgeDomain>,
+}
+
+/// The bridge-domain of an [`EffectivePolicy`], with the segment id it has in the config.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub struct EffectiveBridgeDomain {
+    /// The bridge-domain's name.
+    pub name: String,
+    /// Its segment id (the VXLAN VNI).
+    pub segment_id: SegmentId,
 }
 
 /// Defaults NX-OS applies when a profile does not say.

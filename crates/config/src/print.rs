@@ -2,12 +2,12 @@
 //! back into the same model.
 //!
 //! NX-OS order: VLANs first (one `vlan` line listing them all, then a block for each named one),
-//! then port-profiles by name, sub-mode lines indented two spaces. Only configured attributes
+//! then bridge-domains by name, then port-profiles by name, sub-mode lines indented two spaces. Only configured attributes
 //! print, so an unset attribute stays unset (and keeps inheriting) after a round trip.
 
 use std::fmt::Write as _;
 
-use crate::model::{Config, PortBinding, PortProfile, SwitchportMode};
+use crate::model::{BridgeDomain, Config, PortBinding, PortProfile, SwitchportMode};
 use crate::validate::kind_name;
 use crate::vlan_set::VlanSet;
 
@@ -27,6 +27,9 @@ pub fn print_running_config(config: &Config) -> String {
         }
         sections.push(text);
     }
+    for (name, domain) in &config.bridge_domains {
+        sections.push(bridge_domain_block(name, domain));
+    }
     for (name, profile) in &config.port_profiles {
         sections.push(profile_block(name, profile));
     }
@@ -37,6 +40,15 @@ pub fn print_running_config(config: &Config) -> String {
 /// exist.
 pub fn print_profile(config: &Config, name: &str) -> Option<String> {
     config.port_profiles.get(name).map(|profile| profile_block(name, profile))
+}
+
+/// `bridge-domain NAME` and its `segment id` line.
+fn bridge_domain_block(name: &str, domain: &BridgeDomain) -> String {
+    let mut text = format!("bridge-domain {name}\n");
+    if let Some(id) = domain.segment_id {
+        let _ = writeln!(text, "{INDENT}segment id {id}");
+    }
+    text
 }
 
 fn profile_block(name: &str, profile: &PortProfile) -> String {
@@ -65,6 +77,9 @@ pub fn profile_lines(p: &PortProfile) -> Vec<String> {
     }
     if let Some(id) = p.access_vlan {
         lines.push(format!("switchport access vlan {id}"));
+    }
+    if let Some(domain) = &p.access_bridge_domain {
+        lines.push(format!("switchport access bridge-domain {domain}"));
     }
     if let Some(id) = p.trunk_native_vlan {
         lines.push(format!("switchport trunk native vlan {id}"));

@@ -6,20 +6,30 @@
 
 use crate::error::ConfigError;
 use crate::grammar::{self, Param};
-use crate::language::{DESCRIPTION_MAX, MAX_PORTS_MAX, MAX_PORTS_MIN, PROFILE_NAME_MAX, VLAN_NAME_MAX};
-use crate::model::{Config, PortProfile, ProfileType, VLAN_MAX, VLAN_MIN, VlanId};
+use std::collections::BTreeMap;
+
+use crate::language::{
+    BRIDGE_DOMAIN_NAME_MAX, DESCRIPTION_MAX, MAX_PORTS_MAX, MAX_PORTS_MIN, PROFILE_NAME_MAX, VLAN_NAME_MAX,
+};
+use crate::model::{
+    Config, PortProfile, ProfileType, SEGMENT_ID_MAX, SEGMENT_ID_MIN, SegmentId, VLAN_MAX, VLAN_MIN, VlanId,
+};
 
 /// A configurable thing of one object: what an issue is about, and what a line sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {
-    /// The object itself (`vlan N`, `port-profile …`).
+    /// The object itself (`vlan N`, `bridge-domain NAME`, `port-profile …`).
     Header,
-    /// `no port-profile …` removed it.
+    /// `no port-profile …` / `no bridge-domain …` removed it.
     Removed,
     VlanName,
+    /// `segment id N` of a bridge-domain.
+    SegmentId,
     Description,
     Mode,
     AccessVlan,
+    /// `switchport access bridge-domain NAME`.
+    AccessBridgeDomain,
     TrunkAllowed,
     TrunkNative,
     ChannelGroup,
@@ -36,9 +46,11 @@ impl Field {
     pub fn json_name(self) -> &'static str {
         match self {
             Self::Header | Self::Removed | Self::VlanName => "name",
+            Self::SegmentId => "segment_id",
             Self::Description => "description",
             Self::Mode => "mode",
             Self::AccessVlan => "access_vlan",
+            Self::AccessBridgeDomain => "access_bridge_domain",
             Self::TrunkAllowed => "trunk_allowed_vlans",
             Self::TrunkNative => "trunk_native_vlan",
             Self::ChannelGroup => "channel_group_mac_pinning",
@@ -56,6 +68,8 @@ impl Field {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Subject {
     Vlan(VlanId, Field),
+    /// A field of the named bridge-domain.
+    BridgeDomain(String, Field),
     Profile(String, Field),
 }
 
@@ -64,6 +78,7 @@ impl Subject {
     pub fn header(&self) -> Self {
         match self {
             Self::Vlan(id, _) => Self::Vlan(*id, Field::Header),
+            Self::BridgeDomain(name, _) => Self::BridgeDomain(name.clone(), Field::Header),
             Self::Profile(name, _) => Self::Profile(name.clone(), Field::Header),
         }
     }
@@ -71,6 +86,7 @@ impl Subject {
     fn describe(&self) -> String {
         let (object, field) = match self {
             Self::Vlan(id, field) => (format!("vlan {id}"), field),
+            Self::BridgeDomain(name, field) => (format!("bridge-domain {name}"), field),
             Self::Profile(name, field) => (format!("port-profile {name}"), field),
         };
         match field {
@@ -86,14 +102,21 @@ pub struct Issue {
     pub subject: Subject,
     pub message: String,
     pub expected: Vec<String>,
-    /// Set when an `inherit` names a profile that does not exist: if the same text removed
-    /// that profile, the removal is the line to blame.
-    pub missing_parent: Option<String>,
+    /// Another field that may have caused the problem, and the message to give if the text
+    /// set it: `no port-profile base` when `inherit port-profile base` now points nowhere,
+    /// `no segment id` under a bridge-domain a profile uses. The later of the two lines is
+    /// blamed.
+    pub cause: Option<(Subject, String)>,
 }
 
 impl Issue {
     fn new(subject: Subject, message: String) -> Self {
-        Self { subject, message, expected: Vec::new(), missing_parent: None }
+        Self { subject, message, expected: Vec::new(), cause: None }
+    }
+
+    fn caused_by(mut self, subject: Subject, message: String) -> Self {
+        self.cause = Some((subject, message));
+        self
     }
 
     fn expecting(mut self, param: Param) -> Self {
@@ -112,7 +135,7 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
     }
 }
 
-/// Every problem in the model, VLANs first, then port-profiles by name.
+/// Every problem in the model, VLANs first, then bridge-domains, then port-profiles by name.
 pub fn issues(config: &Config) -> Vec<Issue> {
     let mut out = Vec::new();
     for (id, vlan) in &config.vlans {
@@ -131,10 +154,50 @@ pub fn issues(config: &Config) -> Vec<Issue> {
             );
         }
     }
+    bridge_domain_issues(config, &mut out);
     for (name, profile) in &config.port_profiles {
         profile_issues(config, name, profile, &mut out);
     }
     out
+}
+
+fn bridge_domain_issues(config: &Config, out: &mut Vec<Issue>) {
+    // Segment id -> the first bridge-domain (by name) that has it.
+    let mut owners: BTreeMap<SegmentId, &str> = BTreeMap::new();
+    for (name, domain) in &config.bridge_domains {
+        let at = |field| Subject::BridgeDomain(name.clone(), field);
+        if !grammar::is_name(name, BRIDGE_DOMAIN_NAME_MAX) {
+            out.push(
+                Issue::new(at(Field::Header), format!("invalid bridge-domain name '{name}'"))
+                    .expecting(Param::Name { max: BRIDGE_DOMAIN_NAME_MAX }),
+            );
+        }
+        let Some(id) = domain.segment_id else { continue };
+        if !(SEGMENT_ID_MIN..=SEGMENT_ID_MAX).contains(&id) {
+            out.push(
+                Issue::new(at(Field::SegmentId), format!("invalid segment id '{id}'"))
+                    .expecting(Param::Number { min: SEGMENT_ID_MIN, max: SEGMENT_ID_MAX }),
+            );
+            continue;
+        }
+        match owners.get(&id) {
+            // Either line may be the new one: the issue is on the later bridge-domain, the
+            // earlier one is the alternative to blame.
+            Some(first) => out.push(
+                Issue::new(
+                    at(Field::SegmentId),
+                    format!("segment id {id} is already used by bridge-domain '{first}'"),
+                )
+                .caused_by(
+                    Subject::BridgeDomain(first.to_string(), Field::SegmentId),
+                    format!("segment id {id} is already used by bridge-domain '{name}'"),
+                ),
+            ),
+            None => {
+                owners.insert(id, name);
+            }
+        }
+    }
 }
 
 fn profile_issues(config: &Config, name: &str, p: &PortProfile, out: &mut Vec<Issue>) {
@@ -195,8 +258,44 @@ fn profile_issues(config: &Config, name: &str, p: &PortProfile, out: &mut Vec<Is
     ));
     out.extend(only(Field::MaxPorts, p.max_ports.is_some(), ProfileType::Vethernet, "max-ports"));
     out.extend(only(Field::PortBinding, p.port_binding.is_some(), ProfileType::Vethernet, "port-binding"));
+    out.extend(only(
+        Field::AccessBridgeDomain,
+        p.access_bridge_domain.is_some(),
+        ProfileType::Vethernet,
+        "switchport access bridge-domain",
+    ));
+    if let Some(domain) = &p.access_bridge_domain {
+        out.extend(bridge_domain_use_issue(config, name, p, domain));
+    }
     if let Some(parent) = &p.inherit {
         out.extend(inherit_issue(config, name, p, parent));
+    }
+}
+
+/// A profile's `switchport access bridge-domain`: the bridge-domain must exist and have a
+/// segment id, and the profile cannot also name an access VLAN.
+fn bridge_domain_use_issue(config: &Config, name: &str, p: &PortProfile, domain: &str) -> Option<Issue> {
+    let at = Subject::Profile(name.to_string(), Field::AccessBridgeDomain);
+    if p.access_vlan.is_some() {
+        // The text form cannot say both (each line replaces the other).
+        return Some(Issue::new(
+            at,
+            "switchport access vlan and switchport access bridge-domain exclude each other".to_string(),
+        ));
+    }
+    let used = format!("bridge-domain '{domain}' is used by port-profile '{name}'");
+    match config.bridge_domains.get(domain) {
+        None => Some(
+            Issue::new(at, format!("bridge-domain '{domain}' does not exist"))
+                .caused_by(Subject::BridgeDomain(domain.to_string(), Field::Removed), used),
+        ),
+        Some(d) if d.segment_id.is_none() => {
+            Some(Issue::new(at, format!("bridge-domain '{domain}' has no segment id")).caused_by(
+                Subject::BridgeDomain(domain.to_string(), Field::SegmentId),
+                format!("{used} and needs a segment id"),
+            ))
+        }
+        Some(_) => None,
     }
 }
 
@@ -206,10 +305,10 @@ fn inherit_issue(config: &Config, name: &str, p: &PortProfile, parent: &str) -> 
         return Some(Issue::new(at, "a port-profile cannot inherit itself".to_string()));
     }
     let Some(target) = config.port_profiles.get(parent) else {
-        return Some(Issue {
-            missing_parent: Some(parent.to_string()),
-            ..Issue::new(at, format!("port-profile '{parent}' does not exist"))
-        });
+        return Some(Issue::new(at, format!("port-profile '{parent}' does not exist")).caused_by(
+            Subject::Profile(parent.to_string(), Field::Removed),
+            format!("port-profile '{parent}' is inherited by '{name}'"),
+        ));
     };
     if target.kind != p.kind {
         return Some(Issue::new(

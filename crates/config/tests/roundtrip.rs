@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use config::{
-    Config, PortBinding, PortProfile, ProfileType, SwitchportMode, Vlan, VlanSet, apply, evaluate_all,
-    print_running_config, validate,
+    BridgeDomain, Config, PortBinding, PortProfile, ProfileType, SwitchportMode, Vlan, VlanSet, apply,
+    evaluate_all, print_running_config, validate,
 };
 use proptest::prelude::*;
 
@@ -48,6 +48,22 @@ fn vlans() -> impl Strategy<Value = BTreeMap<u16, Vlan>> {
     )
 }
 
+fn segment_id() -> impl Strategy<Value = u32> {
+    prop_oneof![1u32..=10, 16_777_200u32..=16_777_215, 1u32..=16_777_215]
+}
+
+/// Bridge-domains with distinct segment ids (a taken id leaves the later one without).
+fn bridge_domains() -> impl Strategy<Value = BTreeMap<String, BridgeDomain>> {
+    prop::collection::vec(("[a-zA-Z0-9_-]{1,32}", prop::option::of(segment_id())), 0..5).prop_map(|entries| {
+        let mut out: BTreeMap<String, BridgeDomain> = BTreeMap::new();
+        for (name, segment_id) in entries {
+            let taken = out.values().any(|d| d.segment_id.is_some() && d.segment_id == segment_id);
+            out.entry(name).or_insert(BridgeDomain { segment_id: segment_id.filter(|_| !taken) });
+        }
+        out
+    })
+}
+
 /// A profile with attributes allowed for `kind`, no inheritance yet.
 fn profile(kind: ProfileType) -> impl Strategy<Value = PortProfile> {
     let vethernet = kind == ProfileType::Vethernet;
@@ -81,6 +97,7 @@ fn profile(kind: ProfileType) -> impl Strategy<Value = PortProfile> {
                 description,
                 mode,
                 access_vlan,
+                access_bridge_domain: None,
                 trunk_allowed_vlans,
                 trunk_native_vlan,
                 channel_group_mac_pinning: (!vethernet && mac_pinning).then_some(true),
@@ -98,27 +115,41 @@ fn kind() -> impl Strategy<Value = ProfileType> {
     prop_oneof![Just(ProfileType::Vethernet), Just(ProfileType::Ethernet)]
 }
 
-/// Valid models: profiles inherit only from earlier profiles of their own type (no cycles).
+/// Valid models: profiles inherit only from earlier profiles of their own type (no cycles);
+/// vethernet profiles may join a bridge-domain that has a segment id (instead of a VLAN).
 fn valid_config() -> impl Strategy<Value = Config> {
-    let entry = (name(), kind(), any::<Option<prop::sample::Index>>())
-        .prop_flat_map(|(name, kind, parent)| (Just(name), profile(kind), Just(parent)));
-    (vlans(), prop::collection::vec(entry, 0..8)).prop_map(|(vlans, entries)| {
-        let mut port_profiles: BTreeMap<String, PortProfile> = BTreeMap::new();
-        for (name, mut profile, parent) in entries {
-            if port_profiles.contains_key(&name) {
-                continue;
+    let entry = (name(), kind(), any::<Option<prop::sample::Index>>(), any::<Option<prop::sample::Index>>())
+        .prop_flat_map(|(name, kind, parent, domain)| {
+            (Just(name), profile(kind), Just(parent), Just(domain))
+        });
+    (vlans(), bridge_domains(), prop::collection::vec(entry, 0..8)).prop_map(
+        |(vlans, bridge_domains, entries)| {
+            let usable: Vec<&String> =
+                bridge_domains.iter().filter(|(_, d)| d.segment_id.is_some()).map(|(n, _)| n).collect();
+            let mut port_profiles: BTreeMap<String, PortProfile> = BTreeMap::new();
+            for (name, mut profile, parent, domain) in entries {
+                if port_profiles.contains_key(&name) {
+                    continue;
+                }
+                let candidates: Vec<&String> =
+                    port_profiles.iter().filter(|(_, p)| p.kind == profile.kind).map(|(n, _)| n).collect();
+                if let Some(index) = parent
+                    && !candidates.is_empty()
+                {
+                    profile.inherit = Some(index.get(&candidates).to_string());
+                }
+                if let Some(index) = domain
+                    && profile.kind == ProfileType::Vethernet
+                    && !usable.is_empty()
+                {
+                    profile.access_bridge_domain = Some(index.get(&usable).to_string());
+                    profile.access_vlan = None;
+                }
+                port_profiles.insert(name, profile);
             }
-            let candidates: Vec<&String> =
-                port_profiles.iter().filter(|(_, p)| p.kind == profile.kind).map(|(n, _)| n).collect();
-            if let Some(index) = parent
-                && !candidates.is_empty()
-            {
-                profile.inherit = Some(index.get(&candidates).to_string());
-            }
-            port_profiles.insert(name, profile);
-        }
-        Config { vlans, port_profiles }
-    })
+            Config { vlans, bridge_domains, port_profiles }
+        },
+    )
 }
 
 proptest! {
@@ -173,6 +204,8 @@ proptest! {
                         Just("native"), Just("inherit"), Just("max-ports"), Just("state"),
                         Just("enabled"), Just("shutdown"), Just("description"), Just("name"),
                         Just("system"), Just("exit"), Just("end"), Just("1-5,7"), Just("0"),
+                        Just("bridge-domain"), Just("segment"), Just("id"), Just("16777215"),
+                        Just("16777216"), Just("red"),
                         Just("4095"), Just("100"), Just("a"), Just("b"), Just("é"), Just("?"),
                     ],
                     0..7,
@@ -185,7 +218,10 @@ proptest! {
             .iter()
             .map(|(indent, words)| format!("{indent}{}\n", words.join(" ")))
             .collect();
-        let base = apply(&Config::default(), "port-profile a\nport-profile b\n  inherit port-profile a\nvlan 5\n")
+        let base = apply(
+            &Config::default(),
+            "port-profile a\nport-profile b\n  inherit port-profile a\nvlan 5\nbridge-domain red\n  segment id 5\n",
+        )
             .unwrap()
             .config;
         if let Ok(applied) = apply(&base, &text) {
@@ -194,5 +230,49 @@ proptest! {
             let printed = print_running_config(&applied.config);
             prop_assert_eq!(&apply(&Config::default(), &printed).unwrap().config, &applied.config);
         }
+    }
+}
+
+/// A valid model with at least one bridge-domain that has a segment id, the name of one such
+/// bridge-domain, and a segment id no bridge-domain has.
+fn config_with_domain() -> impl Strategy<Value = (Config, String, u32)> {
+    (valid_config(), any::<prop::sample::Index>(), segment_id()).prop_filter_map(
+        "needs a bridge-domain with a segment id and a free id",
+        |(c, index, id)| {
+            let usable: Vec<&String> =
+                c.bridge_domains.iter().filter(|(_, d)| d.segment_id.is_some()).map(|(n, _)| n).collect();
+            if usable.is_empty() {
+                return None;
+            }
+            let name = index.get(&usable).to_string();
+            let free = c.bridge_domains.values().all(|d| d.segment_id != Some(id));
+            free.then_some((c.clone(), name, id))
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// A new segment id changes the policy of exactly the profiles that use the bridge-domain
+    /// (directly or through inheritance): what `bridge_domain_dependents` lists, all of them
+    /// among `affected_profiles`.
+    #[test]
+    fn segment_id_change_reaches_every_user((c, domain, id) in config_with_domain()) {
+        let before = evaluate_all(&c);
+        let applied = apply(&c, &format!("bridge-domain {domain}\n  segment id {id}\n")).unwrap();
+        let after = evaluate_all(&applied.config);
+        let changed: Vec<String> =
+            after.iter().filter(|(name, p)| before.get(*name) != Some(p)).map(|(name, _)| name.clone()).collect();
+        prop_assert_eq!(&changed, &config::bridge_domain_dependents(&applied.config, &domain));
+        for (name, policy) in &after {
+            let joined = policy.bridge_domain.as_ref().is_some_and(|d| d.name == domain);
+            prop_assert_eq!(changed.contains(name), joined);
+            if joined {
+                prop_assert_eq!(policy.bridge_domain.as_ref().map(|d| d.segment_id), Some(id));
+            }
+        }
+        let affected = applied.affected_profiles();
+        prop_assert!(changed.iter().all(|name| affected.contains(name)), "{changed:?} {affected:?}");
     }
 }

@@ -14,6 +14,7 @@
 
 mod af_packet;
 mod command;
+mod endpoint;
 mod error;
 mod handle;
 mod ledger;

@@ -3,7 +3,7 @@
 
 use config::{EffectivePolicy, SwitchportMode, defaults};
 use datapath::{ConfigError, PortConfig, PortId, PortMode, ProfileBinding, Segment, Snapshot, VlanBitmap};
-use wire::MacAddr;
+use wire::{MacAddr, Vni};
 
 use crate::PolicySnapshot;
 
@@ -32,6 +32,7 @@ pub fn port_config(port: &AttachedPort, policies: &PolicySnapshot) -> PortConfig
             mode: PortMode::Access { segment: Segment::Vlan(defaults::ACCESS_VLAN) },
             attached_mac: port.mac,
             profile: ProfileBinding::NotFound(port.profile.clone()),
+            ..PortConfig::access(port.id, port.name.clone(), Segment::Vlan(defaults::ACCESS_VLAN), "")
         };
     };
     PortConfig {
@@ -41,6 +42,7 @@ pub fn port_config(port: &AttachedPort, policies: &PolicySnapshot) -> PortConfig
         mode: port_mode(policy),
         attached_mac: port.mac,
         profile: ProfileBinding::Applied(port.profile.clone()),
+        ..PortConfig::access(port.id, port.name.clone(), Segment::Vlan(defaults::ACCESS_VLAN), "")
     }
 }
 
@@ -51,7 +53,13 @@ pub fn datapath_snapshot(policies: &PolicySnapshot, ports: &[AttachedPort]) -> R
 
 fn port_mode(policy: &EffectivePolicy) -> PortMode {
     match policy.mode {
-        SwitchportMode::Access => PortMode::Access { segment: Segment::Vlan(policy.access_vlan) },
+        // A bridge-domain replaces the access VLAN (config validated its segment id: 24 bits).
+        SwitchportMode::Access => {
+            match policy.bridge_domain.as_ref().and_then(|bd| Vni::new(bd.segment_id)) {
+                Some(vni) => PortMode::Access { segment: Segment::BridgeDomain(vni) },
+                None => PortMode::Access { segment: Segment::Vlan(policy.access_vlan) },
+            }
+        }
         SwitchportMode::Trunk => PortMode::Trunk {
             allowed: policy.trunk_allowed_vlans.iter().collect::<VlanBitmap>(),
             native: policy.trunk_native_vlan,

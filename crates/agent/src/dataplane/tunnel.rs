@@ -16,10 +16,13 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
 
+use datapath::io::{PortIo, Sent};
+use datapath::{PortId, RxBatch, TxView};
 use wire::gso::{self, Offload, Segmenter};
 
 use super::af_packet::{DeviceCounters, MAX_FRAME_LEN};
 use super::error::DataplaneError;
+use super::ledger::OffloadLedger;
 use super::sys;
 use super::vnet::VnetHeader;
 
@@ -224,6 +227,70 @@ fn send_counted(
             *counter += 1;
             TunnelSent::Dropped
         }
+    }
+}
+
+/// The tunnel as a [`PortIo`] device of the dataplane (port [`datapath::TUNNEL_PORT`]).
+#[derive(Debug)]
+pub(super) struct TunnelPort {
+    socket: TunnelSocket,
+    /// Shared with the veths: which offloads each frame of the batch still owes.
+    ledger: OffloadLedger,
+}
+
+impl TunnelPort {
+    /// Binds `vtep:port`; frames to send find their offloads in `ledger`.
+    pub(super) fn open(vtep: Ipv4Addr, port: u16, ledger: &OffloadLedger) -> Result<Self, DataplaneError> {
+        Ok(Self { socket: TunnelSocket::open(vtep, port)?, ledger: ledger.clone() })
+    }
+
+    /// What happened so far.
+    pub(super) fn counters(&self) -> DeviceCounters {
+        self.socket.counters()
+    }
+
+    /// The address and port the tunnel is bound to.
+    pub(super) fn local(&self) -> SocketAddrV4 {
+        self.socket.local()
+    }
+}
+
+impl PortIo for TunnelPort {
+    fn receive(&mut self, port: PortId, rx: &mut RxBatch) -> io::Result<usize> {
+        let mut ledger = self.ledger.lock();
+        ledger.begin(rx.is_empty());
+        let mut moved = 0;
+        loop {
+            let index = rx.len();
+            let Some(slot) = rx.next_slot() else { break };
+            let Some((len, source)) = self.socket.receive(slot) else { break };
+            // A datagram owes nothing (its sender finished it); record so, or the slot would
+            // keep the offloads of a veth frame received into it earlier.
+            ledger.record(index, slot, len, VnetHeader::NONE);
+            rx.commit_tunneled(port, len, source);
+            moved += 1;
+        }
+        Ok(moved)
+    }
+
+    fn transmit(&mut self, frame: &TxView<'_>) -> io::Result<Sent> {
+        let Some(encap) = frame.vxlan() else {
+            // The datapath sends only encapsulated frames to the tunnel.
+            self.socket.counters.tx_rejected += 1;
+            return Ok(Sent::QueueFull);
+        };
+        let offloads = self.ledger.lock().header_for(frame);
+        match self.socket.send(encap.remote, &encap.header, &frame.slices(), offloads) {
+            TunnelSent::Sent => Ok(Sent::Queued),
+            // Counted by the socket; the datapath counts an output drop of the tunnel.
+            TunnelSent::Dropped => Ok(Sent::QueueFull),
+        }
+    }
+}
+
+impl AsFd for TunnelPort {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
     }
 }
 

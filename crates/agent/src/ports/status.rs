@@ -149,6 +149,7 @@ pub fn report(
                 kind: match row.kind {
                     MacKind::Static => "static",
                     MacKind::Dynamic => "dynamic",
+                    MacKind::Installed => "installed",
                 }
                 .to_owned(),
                 age_seconds: u32::try_from(row.age_secs).unwrap_or(u32::MAX),

@@ -206,6 +206,7 @@ pub fn mac_views(rows: &[MacTableRow], vlan: Option<u16>, port_name: impl Fn(u32
                 kind: match row.kind {
                     MacKind::Static => "Static",
                     MacKind::Dynamic => "Dynamic",
+                    MacKind::Installed => "SwInsta",
                 }
                 .to_owned(),
                 ltl: row.port.0,

@@ -1,6 +1,7 @@
 //! Assembles the agent: identity, persisted snapshot, supervisor link, dataplane and ports,
 //! local API.
 
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,6 +14,7 @@ use crate::attach::DockerEngine;
 use crate::dataplane::{Dataplane, DataplaneOptions};
 use crate::identity::{HostIdentity, load_module, load_or_create_host_id};
 use crate::local_api::{LocalApiServer, Request, Responder};
+use crate::overlay::{self, OverlayFile, OverlayFollower};
 use crate::ovsdb::{self, Endpoint, OvsdbConfig};
 use crate::paths::DataDir;
 use crate::policy_feed::PolicyFeed;
@@ -37,6 +39,11 @@ pub struct AgentOptions {
     /// The ovsdb-server to take ports from, and the agent's bridge in it (`--ovsdb`,
     /// `--ovs-bridge`); `None`: ports come from `switchyard attach` only.
     pub ovsdb: Option<OvsdbConfig>,
+    /// This host's VXLAN tunnel endpoint (`--vtep`): an IPv4 address of the host. `None`: no
+    /// bridge-domain traffic leaves the host.
+    pub vtep: Option<Ipv4Addr>,
+    /// The UDP port of VXLAN (`--vxlan-port`, default 4789), the same on every host.
+    pub vxlan_port: u16,
 }
 
 impl AgentOptions {
@@ -53,7 +60,16 @@ impl AgentOptions {
             data_dir: data_dir.into(),
             host_id: None,
             ovsdb: None,
+            vtep: None,
+            vxlan_port: wire::vxlan::UDP_PORT,
         }
+    }
+
+    /// Makes `vtep` (an address of this host) the VXLAN tunnel endpoint, on UDP `port`.
+    pub fn with_vtep(mut self, vtep: Ipv4Addr, port: u16) -> Self {
+        self.vtep = Some(vtep);
+        self.vxlan_port = port;
+        self
     }
 
     /// Also makes ports of the Interface rows on `bridge` in the ovsdb-server at `endpoint`
@@ -89,9 +105,14 @@ impl Agent {
     /// API, starts joining the supervisor in the background, and follows the OVSDB rows.
     ///
     /// Fails only on what retrying cannot fix: an unusable data dir, a malformed supervisor
-    /// URL, another agent already serving the data dir's socket, or no dataplane thread.
+    /// URL, another agent already serving the data dir's socket, no dataplane thread, or a VTEP
+    /// that is not an address of this host (or whose port is taken).
     pub async fn start(options: AgentOptions) -> anyhow::Result<Self> {
         let endpoint = endpoint(&options.supervisor)?;
+        let vtep = match options.vtep {
+            Some(vtep) => Some((vtep, overlay::vtep::locate(vtep).await?)),
+            None => None,
+        };
         // Before anything that takes time. Its events wait, coalesced, for the ports.
         let ovsdb = options.ovsdb.map(|config| {
             let bridge = config.bridge.clone();
@@ -110,6 +131,7 @@ impl Agent {
             host_id,
             hardware: host_info::hardware(),
             addresses: host_info::addresses().iter().map(ToString::to_string).collect(),
+            vtep: options.vtep,
             version: env!("CARGO_PKG_VERSION").to_owned(),
         });
 
@@ -127,10 +149,26 @@ impl Agent {
         let (status_tx, status) = watch::channel(AgentStatus::headless(load_module(&data_dir.module_file())));
 
         let local_api = LocalApiServer::bind(&data_dir.socket()).await?;
-        let dataplane =
-            Dataplane::spawn(DataplaneOptions::default()).context("cannot start the dataplane")?;
+        let overlay_file = overlay::model::file_in(data_dir.root());
+        let overlay = OverlayFile::load_or_empty(&overlay_file);
+        let dataplane_options = DataplaneOptions {
+            tunnel: vtep.as_ref().map(|(address, _)| SocketAddrV4::new(*address, options.vxlan_port)),
+            overlay: overlay.to_overlay(),
+            ..DataplaneOptions::default()
+        };
+        let dataplane = Dataplane::spawn(dataplane_options).context("cannot start the dataplane")?;
+        let tunnel_mtu = vtep.as_ref().map(|(address, interface)| {
+            tracing::info!(
+                "VTEP {address}:{} on {} (MTU {}): containers get MTU {}",
+                options.vxlan_port,
+                interface.ifname,
+                interface.mtu,
+                interface.container_mtu()
+            );
+            interface.container_mtu()
+        });
         let ports = Arc::new(PortManager::new(PortManagerParts {
-            dataplane,
+            dataplane: dataplane.clone(),
             policies: policies.clone(),
             status: status.clone(),
             supervisor: options.supervisor.clone(),
@@ -138,6 +176,7 @@ impl Agent {
             host_id: identity.host_id.clone(),
             ports_file: data_dir.ports_file(),
             docker: DockerEngine::from_env(),
+            tunnel_mtu,
         }));
         // Before the link starts: ports forward (headless) before the supervisor is asked.
         ports.restore().await;
@@ -164,6 +203,14 @@ impl Agent {
             let responder = responder.clone();
             async move { responder.respond(request, Instant::now()).await }
         };
+        let overlay_follower = vtep.is_some().then(|| OverlayFollower {
+            endpoint: endpoint.clone(),
+            host_id: identity.host_id.clone(),
+            status: status.clone(),
+            dataplane,
+            file: overlay_file,
+            published: watch::Sender::new(Arc::new(overlay)),
+        });
         let link =
             SupervisorLink::new(endpoint, Arc::clone(&identity), &data_dir, sync, policies_tx, status_tx);
         let mut tasks = vec![
@@ -172,6 +219,9 @@ impl Agent {
             tokio::spawn(ports::follow_policies(Arc::clone(&ports), PolicyFeed::new(policies.clone()))),
             tokio::spawn(ports::report_and_rebind(Arc::clone(&ports), status.clone())),
         ];
+        if let Some(follower) = overlay_follower {
+            tasks.push(tokio::spawn(overlay::follow_overlay(follower)));
+        }
         if let Some((handle, events, bridge)) = ovsdb {
             tasks.push(tokio::spawn(ports::follow_ovsdb(
                 Arc::clone(&ports),

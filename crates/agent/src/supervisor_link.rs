@@ -157,9 +157,9 @@ impl SupervisorLink {
             host_id: identity.host_id.clone(),
             version: identity.version.clone(),
             addresses: identity.addresses.clone(),
+            vtep: identity.vtep.map(|vtep| vtep.to_string()).unwrap_or_default(),
             hardware: identity.hardware.clone(),
-            vtep: String::new(),
-            uplinks: Vec::new(),
+            ..proto::RegisterRequest::default()
         }
     }
 

@@ -53,13 +53,12 @@ pub(super) enum TunnelSent {
 impl TunnelSocket {
     /// Binds `vtep:port` (in the calling thread's network namespace), non-blocking, with DF set.
     pub(super) fn open(vtep: Ipv4Addr, port: u16) -> Result<Self, DataplaneError> {
-        let ifname = format!("vxlan {vtep}:{port}");
+        let ifname = format!("vxlan (VTEP {vtep}:{port})");
         let fail = |action: &'static str| {
             let ifname = ifname.clone();
             move |source: io::Error| DataplaneError::Interface { ifname, action, source }
         };
-        let socket =
-            UdpSocket::bind(SocketAddrV4::new(vtep, port)).map_err(fail("bind the UDP socket of"))?;
+        let socket = UdpSocket::bind(SocketAddrV4::new(vtep, port)).map_err(fail("bind"))?;
         socket.set_nonblocking(true).map_err(fail("make non-blocking"))?;
         let fd = socket.as_fd();
         sys::set_option(fd, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, &libc::IP_PMTUDISC_DO)
@@ -439,6 +438,6 @@ mod tests {
     fn binding_an_address_not_on_the_host_fails_clearly() {
         let error = TunnelSocket::open(Ipv4Addr::new(192, 0, 2, 77), 4789).expect_err("not ours");
         let text = error.to_string();
-        assert!(text.contains("192.0.2.77:4789"), "{text}");
+        assert!(text.starts_with("cannot bind interface vxlan (VTEP 192.0.2.77:4789): "), "{text}");
     }
 }

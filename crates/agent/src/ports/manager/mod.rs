@@ -49,6 +49,9 @@ pub struct PortManagerParts {
     pub ports_file: PathBuf,
     /// Where `--container` targets are looked up.
     pub docker: DockerEngine,
+    /// The MTU container interfaces get when attach does not ask for one: set with a VTEP, so
+    /// that frames cross the VXLAN tunnel whole (the underlay's MTU - 50).
+    pub tunnel_mtu: Option<u32>,
 }
 
 /// The table and the policy snapshot the dataplane runs it under.
@@ -71,6 +74,7 @@ pub struct PortManager {
     host_id: String,
     ports_file: PathBuf,
     docker: DockerEngine,
+    tunnel_mtu: Option<u32>,
     /// Bumped whenever the ports or the policies in force change (see [`PortManager::changes`]).
     changes: watch::Sender<u64>,
 }
@@ -90,6 +94,7 @@ impl PortManager {
             host_id: parts.host_id,
             ports_file: parts.ports_file,
             docker: parts.docker,
+            tunnel_mtu: parts.tunnel_mtu,
             changes: watch::Sender::new(0),
         }
     }

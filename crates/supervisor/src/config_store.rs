@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use config::{Change, ChangeKind, Config, ConfigError, EffectivePolicy, Object, PortProfile, Vlan};
+use config::{
+    BridgeDomain, Change, ChangeKind, Config, ConfigError, EffectivePolicy, Object, PortProfile, Vlan,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use store::{Compare, KeyValue, Op, Revision, StoreError};
@@ -16,13 +18,16 @@ use utoipa::ToSchema;
 use crate::events::Event;
 use crate::journal::{Journal, MAX_ATTEMPTS, Write};
 use crate::layout::{
-    CONFIG_GENERATION_KEY, CONFIG_PREFIX, ConfigKey, parse_config_key, parse_counter, profile_key, vlan_key,
+    CONFIG_GENERATION_KEY, CONFIG_PREFIX, ConfigKey, bridge_domain_key, parse_config_key, parse_counter,
+    profile_key, vlan_key,
 };
 
 /// The facility of port-profile change events.
 const PROFILE_FACILITY: &str = "PORT_PROFILE";
 /// The facility of VLAN change events.
 const VLAN_FACILITY: &str = "VLAN_MGR";
+/// The facility of bridge-domain change events (the Nexus 1000V's segmentation manager).
+const BRIDGE_DOMAIN_FACILITY: &str = "SEG_BD";
 
 /// A committed config change (`POST /api/v1/config`, `PUT`/`DELETE` of a port-profile).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -159,6 +164,7 @@ async fn update(
 fn change_event(change: &Change) -> Event {
     let facility = match change.object {
         Object::Vlans(_) => VLAN_FACILITY,
+        Object::BridgeDomain(_) => BRIDGE_DOMAIN_FACILITY,
         Object::PortProfile(_) => PROFILE_FACILITY,
     };
     let mut text = format!("{} {}", change.object, change.kind);
@@ -192,6 +198,7 @@ fn profile_change(name: &str, old: Option<&PortProfile>, new: Option<&PortProfil
 fn diff_ops(old: &Config, new: &Config) -> Result<Vec<Op>, ConfigWriteError> {
     let mut ops = Vec::new();
     diff_map(&old.vlans, &new.vlans, |id| vlan_key(*id), &mut ops)?;
+    diff_map(&old.bridge_domains, &new.bridge_domains, |name| bridge_domain_key(name), &mut ops)?;
     diff_map(&old.port_profiles, &new.port_profiles, |name| profile_key(name), &mut ops)?;
     Ok(ops)
 }
@@ -216,6 +223,7 @@ fn diff_map<K: Ord, V: PartialEq + Serialize>(
 /// One decoded config object.
 enum StoredObject {
     Vlan(u16, Vlan),
+    BridgeDomain(String, BridgeDomain),
     Profile(String, PortProfile),
 }
 
@@ -225,6 +233,9 @@ fn decode_object(kv: &KeyValue) -> Result<Option<StoredObject>, String> {
     }
     Ok(match parse_config_key(&kv.key) {
         Some(ConfigKey::Vlan(id)) => Some(StoredObject::Vlan(id, json(&kv.value)?)),
+        Some(ConfigKey::BridgeDomain(name)) => {
+            Some(StoredObject::BridgeDomain(name.to_owned(), json(&kv.value)?))
+        }
         Some(ConfigKey::PortProfile(name)) => Some(StoredObject::Profile(name.to_owned(), json(&kv.value)?)),
         None => None,
     })
@@ -238,6 +249,9 @@ fn decode_strict(kvs: &[KeyValue]) -> Result<Config, ConfigWriteError> {
         match decode_object(kv).map_err(|reason| ConfigWriteError::Corrupt { key: kv.key.clone(), reason })? {
             Some(StoredObject::Vlan(id, vlan)) => {
                 config.vlans.insert(id, vlan);
+            }
+            Some(StoredObject::BridgeDomain(name, domain)) => {
+                config.bridge_domains.insert(name, domain);
             }
             Some(StoredObject::Profile(name, profile)) => {
                 config.port_profiles.insert(name, profile);
@@ -253,11 +267,13 @@ pub fn evaluate(config: &Config) -> BTreeMap<String, EffectivePolicy> {
     config::evaluate_all(config)
 }
 
-/// A copy of the stored config kept current from a watch, with each profile's revision.
+/// A copy of the stored config kept current from a watch, with each profile's and each
+/// bridge-domain's revision.
 #[derive(Debug, Default)]
 pub struct ConfigMirror {
     config: Config,
     profile_revisions: HashMap<String, Revision>,
+    bridge_domain_revisions: HashMap<String, Revision>,
 }
 
 impl ConfigMirror {
@@ -291,6 +307,10 @@ impl ConfigMirror {
                         Some(ConfigKey::Vlan(id)) => {
                             self.config.vlans.remove(&id);
                         }
+                        Some(ConfigKey::BridgeDomain(name)) => {
+                            self.config.bridge_domains.remove(name);
+                            self.bridge_domain_revisions.remove(name);
+                        }
                         Some(ConfigKey::PortProfile(name)) => {
                             self.config.port_profiles.remove(name);
                             self.profile_revisions.remove(name);
@@ -305,8 +325,9 @@ impl ConfigMirror {
         newest
     }
 
-    /// The newest revision among a profile and the profiles it inherits from: the revision of
-    /// its evaluated policy on a fresh start.
+    /// The newest revision among a profile, the profiles it inherits from and the bridge-domain
+    /// its chain names (whose segment id is part of the policy): the revision of its evaluated
+    /// policy on a fresh start.
     pub fn chain_revision(&self, name: &str) -> Revision {
         let mut newest = 0;
         let mut seen = Vec::new();
@@ -314,7 +335,11 @@ impl ConfigMirror {
         while let Some(current) = next.filter(|current| !seen.contains(current)) {
             seen.push(current);
             newest = newest.max(self.profile_revisions.get(current).copied().unwrap_or(0));
-            next = self.config.port_profiles.get(current).and_then(|profile| profile.inherit.as_deref());
+            let profile = self.config.port_profiles.get(current);
+            if let Some(domain) = profile.and_then(|profile| profile.access_bridge_domain.as_deref()) {
+                newest = newest.max(self.bridge_domain_revisions.get(domain).copied().unwrap_or(0));
+            }
+            next = profile.and_then(|profile| profile.inherit.as_deref());
         }
         newest
     }
@@ -323,6 +348,10 @@ impl ConfigMirror {
         match decode_object(kv) {
             Ok(Some(StoredObject::Vlan(id, vlan))) => {
                 self.config.vlans.insert(id, vlan);
+            }
+            Ok(Some(StoredObject::BridgeDomain(name, domain))) => {
+                self.bridge_domain_revisions.insert(name.clone(), kv.mod_revision);
+                self.config.bridge_domains.insert(name, domain);
             }
             Ok(Some(StoredObject::Profile(name, profile))) => {
                 self.profile_revisions.insert(name.clone(), kv.mod_revision);

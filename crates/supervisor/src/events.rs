@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::clock::format_timestamp;
+use crate::modules::UplinkRecord;
 
 /// Something worth a line in `show logging logfile`, not yet numbered or stamped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +37,13 @@ pub mod down_reason {
     pub const DETACHED: &str = "detached";
     /// Bound, but its module has not reported the port yet.
     pub const INITIALIZING: &str = "initializing";
+    /// An uplink without carrier (the agent's words).
+    pub const LINK_NOT_CONNECTED: &str = "Link not connected";
 }
 
 /// The reasons whose `IF_DOWN` event has a mnemonic and words of its own.
-const DOWN_EVENTS: [(&str, &str, &str); 5] = [
+const DOWN_EVENTS: [(&str, &str, &str); 6] = [
+    (down_reason::LINK_NOT_CONNECTED, "IF_DOWN_LINK_FAILURE", "Link failure"),
     (down_reason::PROFILE_NOT_FOUND, "IF_DOWN_PORT_PROFILE_NOT_FOUND", "port-profile not found"),
     // NX-OS's own words for this one.
     (down_reason::ADMIN_DOWN, "IF_DOWN_ADMIN_DOWN", "Administratively down"),
@@ -89,17 +93,35 @@ impl Event {
 
     /// `Interface Vethernet1 is up in mode access`.
     pub fn interface_up(veth: u32, mode: &str) -> Self {
-        Self::ethport(Cow::Borrowed("IF_UP"), format!("Interface Vethernet{veth} is up in mode {mode}"))
+        Self::port_up(&format!("Vethernet{veth}"), mode)
     }
 
     /// `Interface Vethernet4 is down (port-profile not found)`, under `IF_DOWN_<REASON>`. A reason
     /// outside `DOWN_EVENTS` gets its words in upper case as the mnemonic.
     pub fn interface_down(veth: u32, reason: &str) -> Self {
+        Self::port_down(&format!("Vethernet{veth}"), reason)
+    }
+
+    /// `Interface Ethernet3/1 is up in mode trunk`: uplink `index` of `module`.
+    pub fn ethernet_up(module: u32, index: u32, mode: &str) -> Self {
+        Self::port_up(&UplinkRecord::interface_name(module, index), mode)
+    }
+
+    /// `Interface Ethernet3/1 is down (Link failure)`, as [`Event::interface_down`].
+    pub fn ethernet_down(module: u32, index: u32, reason: &str) -> Self {
+        Self::port_down(&UplinkRecord::interface_name(module, index), reason)
+    }
+
+    fn port_up(interface: &str, mode: &str) -> Self {
+        Self::ethport(Cow::Borrowed("IF_UP"), format!("Interface {interface} is up in mode {mode}"))
+    }
+
+    fn port_down(interface: &str, reason: &str) -> Self {
         let (mnemonic, words) = match DOWN_EVENTS.iter().find(|(known, _, _)| *known == reason) {
             Some(&(_, mnemonic, words)) => (Cow::Borrowed(mnemonic), words),
             None => (Cow::Owned(format!("IF_DOWN_{}", mnemonic_words(reason))), reason),
         };
-        Self::ethport(mnemonic, format!("Interface Vethernet{veth} is down ({words})"))
+        Self::ethport(mnemonic, format!("Interface {interface} is down ({words})"))
     }
 
     fn vem_mgr(mnemonic: &'static str, text: String) -> Self {
@@ -209,6 +231,18 @@ mod tests {
                 "%ETHPORT-5-IF_DOWN_MODULE_OFFLINE: Interface Vethernet2 is down (module offline)",
             ),
             (Event::interface_down(2, ""), "%ETHPORT-5-IF_DOWN_NONE: Interface Vethernet2 is down (None)"),
+            (
+                Event::ethernet_up(3, 1, "trunk"),
+                "%ETHPORT-5-IF_UP: Interface Ethernet3/1 is up in mode trunk",
+            ),
+            (
+                Event::ethernet_down(3, 2, "Link not connected"),
+                "%ETHPORT-5-IF_DOWN_LINK_FAILURE: Interface Ethernet3/2 is down (Link failure)",
+            ),
+            (
+                Event::ethernet_down(4, 1, "module offline"),
+                "%ETHPORT-5-IF_DOWN_MODULE_OFFLINE: Interface Ethernet4/1 is down (module offline)",
+            ),
             (
                 Event::interface_down(2, "link flap"),
                 "%ETHPORT-5-IF_DOWN_LINK_FLAP: Interface Vethernet2 is down (link flap)",

@@ -1,14 +1,20 @@
 //! The shell's commands, run on the supervisor (`POST /api/v1/exec`): parse one line with the
 //! shell's grammar, gather the state it shows, render it.
 
+use std::collections::HashMap;
+
+use cli::BridgeDomainView as View;
 use store::StoreError;
 
+use crate::bridge_domain_views::{BridgeDomainView, bridge_domain_views};
 use crate::config_store::{self, ConfigWriteError};
 use crate::modules::ModuleError;
+use crate::overlay::{OverlayMap, bridge_domain_of};
 use crate::port_views::{self, InterfaceView};
 use crate::ports::{PortError, Ports};
 use crate::render;
 use crate::state::SupervisorState;
+use crate::uplink_views::UplinkView;
 
 /// Why a command produced no output.
 #[derive(Debug, thiserror::Error)]
@@ -60,10 +66,33 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
             Ok(render::show_port_profile_brief(&config, &config_store::evaluate(&config), &assigned))
         }
         ExecCommand::ShowPortProfileVirtualUsage => {
-            Ok(render::show_port_profile_virtual_usage(&interfaces(state).await?))
+            Ok(render::show_port_profile_virtual_usage(&interfaces(state).await?, &uplinks(state).await?))
         }
         ExecCommand::ShowInterfaceVirtual => Ok(render::show_interface_virtual(&interfaces(state).await?)),
-        ExecCommand::ShowInterfaceBrief => Ok(render::show_interface_brief(&interfaces(state).await?)),
+        ExecCommand::ShowInterfaceBrief => {
+            Ok(render::show_interface_brief(&uplinks(state).await?, &interfaces(state).await?))
+        }
+        ExecCommand::ShowInterfaceEthernet { module, port } => uplinks(state)
+            .await?
+            .iter()
+            .find(|view| view.module == module && view.index == port)
+            .map(render::show_interface_ethernet)
+            .ok_or_else(|| ExecError::NotFound(format!("Ethernet{module}/{port} does not exist"))),
+        ExecCommand::ShowBridgeDomain { name: None, .. } => {
+            Ok(render::show_bridge_domain(&bridge_domains(state).await?))
+        }
+        ExecCommand::ShowBridgeDomain { name: Some(name), view } => {
+            let domain = bridge_domains(state)
+                .await?
+                .into_iter()
+                .find(|domain| domain.name == name)
+                .ok_or_else(|| ExecError::NotFound(format!("bridge-domain {name} does not exist")))?;
+            Ok(match view {
+                View::Summary => render::show_bridge_domain(std::slice::from_ref(&domain)),
+                View::Vteps => render::show_bridge_domain_vteps(&domain),
+                View::Mac => render::show_bridge_domain_mac(&domain),
+            })
+        }
         ExecCommand::ShowInterfaceVethernet { number } => interfaces(state)
             .await?
             .iter()
@@ -99,6 +128,28 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
 
 async fn interfaces(state: &SupervisorState) -> Result<Vec<InterfaceView>, ExecError> {
     Ok(state.ports.interfaces(&state.journal, &state.modules, &state.fanout).await?)
+}
+
+async fn uplinks(state: &SupervisorState) -> Result<Vec<UplinkView>, ExecError> {
+    Ok(state.ports.uplinks(&state.journal, &state.modules, &state.fanout).await?)
+}
+
+/// Every configured bridge-domain with its members, computed from the store (config, bindings,
+/// module records) as any supervisor sharing it would.
+pub async fn bridge_domains(state: &SupervisorState) -> Result<Vec<BridgeDomainView>, ExecError> {
+    let (config, _) = config_store::read(&state.journal).await?;
+    let evaluated = config_store::evaluate(&config);
+    let records = Ports::records(&state.journal).await?;
+    let modules = state.modules.list(&state.journal).await?;
+    let vteps: HashMap<u32, std::net::Ipv4Addr> =
+        modules.iter().filter_map(|view| Some((view.record.module, view.record.vtep?))).collect();
+    let map = OverlayMap::compute(
+        &OverlayMap::default(),
+        &records,
+        |profile| evaluated.get(profile).and_then(bridge_domain_of),
+        &vteps,
+    );
+    Ok(bridge_domain_views(&config, &map, &modules))
 }
 
 fn no_such_profile(name: Option<String>) -> ExecError {

@@ -15,11 +15,16 @@
 //! them, so every update a stream sends at revision T + 1 or later comes after the new profile's
 //! upsert (see [`Fanout::policy_for_port`]).
 //!
+//! The overlay (VXLAN bridge-domain membership, see [`crate::overlay`]) rides on the same inputs
+//! — bindings, policies, module VTEPs — and is recomputed whenever one of them changes; each
+//! agent's `WatchOverlay` stream sends its whole view again only when that view changed.
+//!
 //! Memory is bounded by the ring, whatever the agents do: a stream that falls more than the ring
 //! behind is ended with an error (the agent reconnects and resyncs from its `known` map), and a
 //! stream nobody polls just stops reading — it never blocks the feed or the other streams.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -32,19 +37,35 @@ use tonic::Status;
 use crate::config_store::{ConfigMirror, evaluate};
 use crate::interest::{Interest, ProfileSet};
 use crate::layout::CONFIG_PREFIX;
+use crate::modules::ModuleRecord;
+use crate::overlay::{OverlayMap, SentView, bridge_domain_of};
 use crate::policy_table::{Delta, PolicyTable};
 use crate::port_binding::PortRecord;
 use crate::server::stopped;
 
 /// An agent's stream of policy updates.
 pub type UpdateStream = Pin<Box<dyn Stream<Item = Result<proto::PolicyUpdate, Status>> + Send>>;
+/// An agent's stream of overlay views.
+pub type OverlayStream = Pin<Box<dyn Stream<Item = Result<proto::OverlayUpdate, Status>> + Send>>;
 
-/// The evaluated policies, the broadcast of their deltas, and what concerns each module.
+/// The evaluated policies, the broadcast of their deltas, what concerns each module, and the
+/// overlay.
 #[derive(Debug)]
 pub struct Fanout {
     table: Arc<RwLock<PolicyTable>>,
     sender: broadcast::Sender<Arc<Delta>>,
     interests: Mutex<Interests>,
+    overlay: Mutex<OverlayInputs>,
+    /// The current overlay; agent streams follow it.
+    overlay_map: watch::Sender<Arc<OverlayMap>>,
+}
+
+/// What the overlay is computed from, besides the policies.
+#[derive(Debug, Default)]
+struct OverlayInputs {
+    /// The attached bindings, by iface-id.
+    ports: BTreeMap<String, PortRecord>,
+    vteps: HashMap<u32, Ipv4Addr>,
 }
 
 /// Every module's interest, and the channel its streams follow it on.
@@ -83,6 +104,8 @@ impl Fanout {
             table: Arc::new(RwLock::new(PolicyTable::default())),
             sender,
             interests: Mutex::new(Interests::default()),
+            overlay: Mutex::new(OverlayInputs::default()),
+            overlay_map: watch::Sender::new(Arc::new(OverlayMap::default())),
         }
     }
 
@@ -127,19 +150,97 @@ impl Fanout {
     /// A binding went from `before` to `after` (`None`: none): the streams of the modules whose
     /// interest changed are told.
     pub fn port_rebound(&self, before: Option<&PortRecord>, after: Option<&PortRecord>) {
-        let mut interests = self.interests();
-        let changed = interests.counts.rebind(before, after);
-        interests.publish(&changed);
+        {
+            let mut interests = self.interests();
+            let changed = interests.counts.rebind(before, after);
+            interests.publish(&changed);
+        }
+        let mut overlay = self.overlay_inputs();
+        if let Some(before) = before {
+            overlay.ports.remove(&before.iface_id);
+        }
+        if let Some(after) = after.filter(|after| after.attached) {
+            overlay.ports.insert(after.iface_id.clone(), after.clone());
+        }
+        self.recompute_overlay(&overlay);
+    }
+
+    /// A module registered (or its record was read): its uplinks' profiles join its interest,
+    /// its VTEP the overlay.
+    pub fn module_changed(&self, record: &ModuleRecord) {
+        {
+            let mut interests = self.interests();
+            let uplinks = record.uplinks.iter().map(|uplink| uplink.profile.as_str());
+            if interests.counts.set_uplinks(record.module, uplinks) {
+                interests.publish(&[record.module]);
+            }
+        }
+        let mut overlay = self.overlay_inputs();
+        let changed = match record.vtep {
+            Some(vtep) => overlay.vteps.insert(record.module, vtep) != Some(vtep),
+            None => overlay.vteps.remove(&record.module).is_some(),
+        };
+        if changed {
+            self.recompute_overlay(&overlay);
+        }
+    }
+
+    /// The current overlay.
+    pub fn overlay(&self) -> Arc<OverlayMap> {
+        self.overlay_map.borrow().clone()
+    }
+
+    /// Opens `module`'s overlay stream: its whole view at once, then again whenever it changes.
+    pub fn subscribe_overlay(&self, module: u32, shutdown: watch::Receiver<bool>) -> OverlayStream {
+        let mut receiver = self.overlay_map.subscribe();
+        let (sent, first) = SentView::first(&receiver.borrow_and_update(), module);
+        let follow = FollowOverlay { module, receiver, sent, shutdown, ended: false };
+        Box::pin(
+            futures::stream::once(async move { Ok(first) })
+                .chain(futures::stream::unfold(follow, FollowOverlay::next)),
+        )
+    }
+
+    fn overlay_inputs(&self) -> std::sync::MutexGuard<'_, OverlayInputs> {
+        self.overlay.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Recomputes the overlay from `inputs` (held locked, so recomputations do not interleave)
+    /// and the current policies; streams wake only when it changed.
+    fn recompute_overlay(&self, inputs: &OverlayInputs) {
+        let previous = self.overlay();
+        let next = {
+            let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+            OverlayMap::compute(
+                &previous,
+                inputs.ports.values(),
+                |profile| table.get(profile).and_then(bridge_domain_of),
+                &inputs.vteps,
+            )
+        };
+        if next.differs(&previous) {
+            self.overlay_map.send_replace(Arc::new(next));
+        }
     }
 
     /// The bindings were (re)read whole: the interest is rebuilt from them and the streams of
     /// the modules whose interest changed are told.
     pub fn ports_reloaded<'a>(&self, records: impl IntoIterator<Item = &'a PortRecord>) {
-        let counts = Interest::of(records);
-        let mut interests = self.interests();
-        let changed = interests.counts.differences(&counts);
-        interests.counts = counts;
-        interests.publish(&changed);
+        let records: Vec<&PortRecord> = records.into_iter().collect();
+        {
+            let mut interests = self.interests();
+            let counts = interests.counts.with_ports(records.iter().copied());
+            let changed = interests.counts.differences(&counts);
+            interests.counts = counts;
+            interests.publish(&changed);
+        }
+        let mut overlay = self.overlay_inputs();
+        overlay.ports = records
+            .into_iter()
+            .filter(|record| record.attached)
+            .map(|record| (record.iface_id.clone(), record.clone()))
+            .collect();
+        self.recompute_overlay(&overlay);
     }
 
     fn interests(&self) -> std::sync::MutexGuard<'_, Interests> {
@@ -151,10 +252,14 @@ impl Fanout {
     /// each sees a delta either in its sync or on its receiver, never both or neither.
     fn publish(&self, config: &Config, revision: Revision, revision_of: impl Fn(&str) -> Revision) {
         let evaluated = evaluate(config);
-        let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
-        let delta = table.update(evaluated, revision, revision_of);
-        // No receivers is fine: nobody is watching yet.
-        let _ = self.sender.send(Arc::new(delta));
+        {
+            let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
+            let delta = table.update(evaluated, revision, revision_of);
+            // No receivers is fine: nobody is watching yet.
+            let _ = self.sender.send(Arc::new(delta));
+        }
+        // A profile's bridge-domain, or a bridge-domain's segment id, may have changed.
+        self.recompute_overlay(&self.overlay_inputs());
     }
 
     /// Opens `module`'s agent stream: first the sync (what of its interest differs from
@@ -314,6 +419,41 @@ impl Follow {
                 .filter(|name| concerns(name))
                 .map(|name| name.to_string())
                 .collect(),
+        }
+    }
+}
+
+/// The live part of one overlay stream.
+struct FollowOverlay {
+    module: u32,
+    receiver: watch::Receiver<Arc<OverlayMap>>,
+    sent: SentView,
+    shutdown: watch::Receiver<bool>,
+    ended: bool,
+}
+
+impl FollowOverlay {
+    async fn next(mut self) -> Option<(Result<proto::OverlayUpdate, Status>, Self)> {
+        if self.ended {
+            return None;
+        }
+        loop {
+            tokio::select! {
+                biased;
+                () = stopped(&mut self.shutdown) => {
+                    self.ended = true;
+                    return Some((Err(Status::unavailable("the supervisor is shutting down")), self));
+                }
+                changed = self.receiver.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                    let map = Arc::clone(&self.receiver.borrow_and_update());
+                    if let Some(update) = self.sent.next(&map, self.module) {
+                        return Some((Ok(update), self));
+                    }
+                }
+            }
         }
     }
 }

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
-use crate::fanout::UpdateStream;
-use crate::modules::{ModuleError, Registration};
+use crate::fanout::{OverlayStream, UpdateStream};
+use crate::modules::{ModuleError, Registration, UplinkRecord};
 use crate::port_binding::{BindError, BindRequest};
 use crate::ports::PortError;
 use crate::state::SupervisorState;
@@ -27,7 +27,9 @@ impl From<PortError> for Status {
     fn from(error: PortError) -> Self {
         let message = error.to_string();
         match error {
-            PortError::Bind(BindError::Invalid { .. }) => Status::invalid_argument(message),
+            PortError::Bind(BindError::Invalid { .. }) | PortError::Report(_) => {
+                Status::invalid_argument(message)
+            }
             PortError::Bind(BindError::MaxPorts { .. } | BindError::NotVethernet { .. }) => {
                 Status::failed_precondition(message)
             }
@@ -64,9 +66,21 @@ impl proto::supervisor_server::Supervisor for AgentService {
             version: request.version,
             addresses: request.addresses,
             hardware: request.hardware,
+            vtep: request.vtep,
+            uplinks: request
+                .uplinks
+                .into_iter()
+                .map(|uplink| UplinkRecord {
+                    index: uplink.index,
+                    name: uplink.name,
+                    profile: uplink.profile,
+                })
+                .collect(),
         };
         let state = &self.state;
         let record = state.modules.register(&state.journal, &registration, Instant::now()).await?;
+        state.fanout.module_changed(&record);
+        state.ports.uplinks_registered(&record);
         tracing::info!(module = record.module, host = %record.host_name, "module registered");
         Ok(Response::new(proto::RegisterReply {
             module: record.module,
@@ -144,16 +158,19 @@ impl proto::supervisor_server::Supervisor for AgentService {
         let report = request.into_inner();
         let state = &self.state;
         state.modules.check_owner(&state.journal, report.module, &report.host_id).await?;
-        state.ports.report(&state.journal, report, Instant::now()).await;
+        state.ports.report(&state.journal, report, Instant::now()).await?;
         Ok(Response::new(proto::PortReportReply {}))
     }
 
-    type WatchOverlayStream = futures::stream::Empty<Result<proto::OverlayUpdate, Status>>;
+    type WatchOverlayStream = OverlayStream;
 
     async fn watch_overlay(
         &self,
-        _request: Request<proto::OverlayRequest>,
+        request: Request<proto::OverlayRequest>,
     ) -> Result<Response<Self::WatchOverlayStream>, Status> {
-        Err(Status::unimplemented("WatchOverlay is coming"))
+        let request = request.into_inner();
+        let state = &self.state;
+        state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
+        Ok(Response::new(state.fanout.subscribe_overlay(request.module, state.shutdown.clone())))
     }
 }

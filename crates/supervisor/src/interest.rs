@@ -1,5 +1,6 @@
-//! Which port-profiles concern each module: the profiles its attached ports use. An agent's
-//! Watch stream carries exactly those (see [`crate::fanout`]).
+//! Which port-profiles concern each module: the profiles its attached ports use, and those of
+//! its uplinks (as it registered them). An agent's Watch stream carries exactly those (see
+//! [`crate::fanout`]).
 //!
 //! Pure: the port registry ([`crate::ports`]) reports every binding change as a before/after
 //! pair; the counts say when a profile enters a module's interest (its first attached port) or
@@ -15,10 +16,12 @@ use crate::port_binding::PortRecord;
 /// The profile names one module's streams carry.
 pub type ProfileSet = HashSet<Arc<str>>;
 
-/// How many attached ports of each module use each profile.
+/// How many attached ports and uplinks of each module use each profile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Interest {
     uses: HashMap<u32, HashMap<Arc<str>, u32>>,
+    /// Each module's uplinks' profiles (counted in `uses` as well).
+    uplinks: HashMap<u32, Vec<Arc<str>>>,
 }
 
 impl Interest {
@@ -53,7 +56,33 @@ impl Interest {
         changed
     }
 
-    /// The profiles `module`'s attached ports use.
+    /// `module`'s uplinks now use `profiles` (one per uplink). Returns whether the module's set
+    /// of profiles changed.
+    pub fn set_uplinks<'a>(&mut self, module: u32, profiles: impl IntoIterator<Item = &'a str>) -> bool {
+        let before = self.profiles(module);
+        for profile in self.uplinks.remove(&module).unwrap_or_default() {
+            self.release(module, &profile);
+        }
+        let profiles: Vec<Arc<str>> = profiles.into_iter().map(Arc::from).collect();
+        for profile in &profiles {
+            self.take(module, profile);
+        }
+        if !profiles.is_empty() {
+            self.uplinks.insert(module, profiles);
+        }
+        self.profiles(module) != before
+    }
+
+    /// The interest of `records` (the bindings read whole again), with this one's uplinks.
+    pub fn with_ports<'a>(&self, records: impl IntoIterator<Item = &'a PortRecord>) -> Self {
+        let mut interest = Self::of(records);
+        for (&module, profiles) in &self.uplinks {
+            interest.set_uplinks(module, profiles.iter().map(|profile| &**profile));
+        }
+        interest
+    }
+
+    /// The profiles `module`'s attached ports and uplinks use.
     pub fn profiles(&self, module: u32) -> ProfileSet {
         self.uses.get(&module).map(|uses| uses.keys().cloned().collect()).unwrap_or_default()
     }
@@ -159,6 +188,27 @@ mod tests {
         assert_eq!(names(&interest, 3), ["not-yet"]);
         assert_eq!(names(&interest, 5), ["web"]);
         assert!(interest.profiles(4).is_empty());
+    }
+
+    #[test]
+    fn uplink_profiles_count_with_the_ports() {
+        let mut interest = Interest::default();
+        let port = record("a", 3, "web");
+        interest.rebind(None, Some(&port));
+        assert!(interest.set_uplinks(3, ["uplink", "uplink"]), "a new profile for module 3");
+        assert_eq!(names(&interest, 3), ["uplink", "web"]);
+        assert!(!interest.set_uplinks(3, ["uplink"]), "one uplink fewer, same set");
+        assert!(!interest.set_uplinks(3, ["uplink"]), "registered again unchanged");
+        assert!(interest.set_uplinks(3, ["web", "trunk"]));
+        assert_eq!(names(&interest, 3), ["trunk", "web"]);
+        assert_eq!(interest.rebind(Some(&port), None), Vec::<u32>::new(), "the uplink still uses web");
+        assert_eq!(names(&interest, 3), ["trunk", "web"]);
+
+        let reloaded = interest.with_ports(&[record("b", 4, "db")]);
+        assert_eq!(names(&reloaded, 3), ["trunk", "web"], "uplinks survive a reload of the bindings");
+        assert_eq!(names(&reloaded, 4), ["db"]);
+        assert!(interest.set_uplinks(3, []));
+        assert_eq!(interest, Interest::default(), "nothing left behind");
     }
 
     #[test]

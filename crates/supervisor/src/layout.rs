@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! /switchyard/config/vlans/<id, 4 digits>       JSON config::Vlan           one key per VLAN
+//! /switchyard/config/bridge-domains/<name>      JSON config::BridgeDomain   one key per bridge-domain
 //! /switchyard/config/port-profiles/<name>       JSON config::PortProfile    one key per profile
 //! /switchyard/modules/<host-id>                 JSON ModuleRecord           one key per host
 //! /switchyard/ports/<iface-id>                  JSON PortRecord             one key per vEthernet binding
@@ -28,6 +29,8 @@
 pub const CONFIG_PREFIX: &str = "/switchyard/config/";
 /// VLAN objects.
 pub const VLANS_PREFIX: &str = "/switchyard/config/vlans/";
+/// Bridge-domain objects.
+pub const BRIDGE_DOMAINS_PREFIX: &str = "/switchyard/config/bridge-domains/";
 /// Port-profile objects.
 pub const PROFILES_PREFIX: &str = "/switchyard/config/port-profiles/";
 /// Module records, keyed by host id.
@@ -48,6 +51,11 @@ pub const PORTS_GENERATION_KEY: &str = "/switchyard/counters/ports-generation";
 /// The store key of `vlan <id>`.
 pub fn vlan_key(id: u16) -> String {
     format!("{VLANS_PREFIX}{id:04}")
+}
+
+/// The store key of `bridge-domain <name>`.
+pub fn bridge_domain_key(name: &str) -> String {
+    format!("{BRIDGE_DOMAINS_PREFIX}{name}")
 }
 
 /// The store key of `port-profile <name>`.
@@ -74,6 +82,7 @@ pub fn event_key(seq: u64) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigKey<'a> {
     Vlan(u16),
+    BridgeDomain(&'a str),
     PortProfile(&'a str),
 }
 
@@ -82,6 +91,9 @@ pub enum ConfigKey<'a> {
 pub fn parse_config_key(key: &str) -> Option<ConfigKey<'_>> {
     if let Some(id) = key.strip_prefix(VLANS_PREFIX) {
         return id.parse().ok().map(ConfigKey::Vlan);
+    }
+    if let Some(name) = key.strip_prefix(BRIDGE_DOMAINS_PREFIX) {
+        return (!name.is_empty()).then_some(ConfigKey::BridgeDomain(name));
     }
     key.strip_prefix(PROFILES_PREFIX).filter(|name| !name.is_empty()).map(ConfigKey::PortProfile)
 }
@@ -106,6 +118,8 @@ mod tests {
         assert_eq!(vlan_key(100), "/switchyard/config/vlans/0100");
         assert_eq!(parse_config_key(&vlan_key(4094)), Some(ConfigKey::Vlan(4094)));
         assert_eq!(parse_config_key(&profile_key("web")), Some(ConfigKey::PortProfile("web")));
+        assert_eq!(parse_config_key(&bridge_domain_key("red")), Some(ConfigKey::BridgeDomain("red")));
+        assert_eq!(parse_config_key(BRIDGE_DOMAINS_PREFIX), None);
         assert_eq!(parse_config_key("/switchyard/config/acls/x"), None);
         assert_eq!(parse_config_key(PROFILES_PREFIX), None);
         assert!(event_key(9) < event_key(10));

@@ -14,17 +14,20 @@
 //! | [`events`], [`clock`] | NX-OS event lines and timestamps | yes |
 //! | [`liveness`] | heartbeat bookkeeping (online/offline) | yes |
 //! | [`port_binding`] | vEthernet numbers, bind and unbind plans | yes |
-//! | [`port_state`], [`port_views`] | agents' port reports, their events, `show interface` views | yes |
+//! | [`port_state`], [`port_views`], [`uplink_views`] | agents' port reports, their events, `show interface` views | yes |
+//! | [`bridge_domain_views`] | `show bridge-domain` views | yes |
 //! | [`policy_table`] | evaluated policies, deltas, per-agent sync | yes |
 //! | [`interest`] | which port-profiles concern each module | yes |
+//! | [`overlay`] | bridge-domain members, their VTEPs and MACs, each agent's view | yes |
 //! | [`render`] | `show …` output | yes |
 //! | [`journal`] | the write path: one transaction per change, with its events | shell |
 //! | [`modules`] | module numbers and liveness | shell |
 //! | [`ports`] | port bindings in the store, reports in memory | shell |
 //! | [`config_store`] | config reads and atomic config writes | shell |
-//! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module | shell |
+//! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module; the overlay streams | shell |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
 
+pub mod bridge_domain_views;
 pub mod clock;
 pub mod config_store;
 pub mod events;
@@ -36,6 +39,7 @@ pub mod journal;
 pub mod layout;
 pub mod liveness;
 pub mod modules;
+pub mod overlay;
 pub mod policy_table;
 pub mod port_binding;
 pub mod port_state;
@@ -47,6 +51,7 @@ pub mod server;
 pub mod state;
 #[cfg(test)]
 mod testing;
+pub mod uplink_views;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -147,6 +152,9 @@ pub async fn serve(
     let journal = Journal::new(store.clone(), options.event_log_capacity);
     let modules = Modules::load(&journal, Liveness::new(options.heartbeat_timeout)).await?;
     let fanout = Arc::new(Fanout::new(options.watch_buffer));
+    for record in Modules::records(&journal).await? {
+        fanout.module_changed(&record);
+    }
     let ports = Ports::load(store.as_ref(), &fanout).await?;
     let (mirror, revision) = fanout::load(store.as_ref(), &fanout).await?;
     let state = Arc::new(SupervisorState {

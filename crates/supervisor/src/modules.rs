@@ -4,8 +4,13 @@
 //! Numbers are persisted (module records and the next-number counter live in the store, see
 //! [`crate::layout`]), so they survive restarts of either side. Online/offline is memory only:
 //! it is [`Liveness`], rebuilt from heartbeats after a supervisor restart.
+//!
+//! A record also holds what the host brings to the switch beyond its vEthernets: its VXLAN
+//! tunnel endpoint (VTEP) and its uplinks (`EthernetM/K`, each on a `type ethernet` profile).
+//! Both come with every registration, so an agent restarted with other flags updates them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::net::Ipv4Addr;
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
@@ -22,6 +27,8 @@ use crate::liveness::Liveness;
 pub const FIRST_AGENT_MODULE: u32 = 3;
 /// Longest host id or host name accepted.
 const MAX_NAME_LEN: usize = 256;
+/// Uplinks are LTLs 17–48: at most 32 per host.
+pub const MAX_UPLINKS: u32 = 32;
 
 /// What the store keeps per host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -35,6 +42,31 @@ pub struct ModuleRecord {
     pub addresses: Vec<String>,
     /// Free text, e.g. `Linux 6.1 x86_64`.
     pub hardware: String,
+    /// The host's VXLAN tunnel endpoint; absent when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "10.78.0.11")]
+    pub vtep: Option<Ipv4Addr>,
+    /// The host's uplinks, by index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uplinks: Vec<UplinkRecord>,
+}
+
+/// One uplink of a host: `EthernetM/K` where M is the module and K the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UplinkRecord {
+    /// K of `EthernetM/K`: the 1-based position of the agent's `--uplink` flag (LTL 16 + K).
+    pub index: u32,
+    /// The host NIC (`eth1`).
+    pub name: String,
+    /// Its `type ethernet` port-profile (which may not exist yet).
+    pub profile: String,
+}
+
+impl UplinkRecord {
+    /// `Ethernet3/1` for uplink 1 of module 3.
+    pub fn interface_name(module: u32, index: u32) -> String {
+        format!("Ethernet{module}/{index}")
+    }
 }
 
 /// A module's state as `show module` reports it.
@@ -63,13 +95,16 @@ pub struct Registration {
     pub version: String,
     pub addresses: Vec<String>,
     pub hardware: String,
+    /// The VTEP as the agent wrote it: IPv4 text, empty for none.
+    pub vtep: String,
+    pub uplinks: Vec<UplinkRecord>,
 }
 
 /// Why a registration or heartbeat was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ModuleError {
     #[error("invalid {field}: {reason}")]
-    Invalid { field: &'static str, reason: &'static str },
+    Invalid { field: &'static str, reason: String },
     #[error("module {module} is not registered; register first")]
     Unknown { module: u32 },
     #[error("module {module} belongs to another host; register again")]
@@ -88,12 +123,31 @@ impl Registration {
         check_name("host_id", &self.host_id)?;
         check_name("host_name", &self.host_name)?;
         if self.host_id.contains('/') {
-            return Err(ModuleError::Invalid { field: "host_id", reason: "must not contain '/'" });
+            return Err(invalid("host_id", "must not contain '/'"));
         }
-        Ok(())
+        self.vtep()?;
+        check_uplinks(&self.uplinks)
     }
 
+    /// The VTEP, parsed: a unicast IPv4 address, or none for empty text.
+    fn vtep(&self) -> Result<Option<Ipv4Addr>, ModuleError> {
+        if self.vtep.is_empty() {
+            return Ok(None);
+        }
+        let address: Ipv4Addr = self
+            .vtep
+            .parse()
+            .map_err(|_| invalid("vtep", &format!("{:?} is not an IPv4 address (a.b.c.d)", self.vtep)))?;
+        if address.is_unspecified() || address.is_broadcast() || address.is_multicast() {
+            return Err(invalid("vtep", &format!("{address} is not a unicast address")));
+        }
+        Ok(Some(address))
+    }
+
+    /// The record of this registration as module `module`. Call after [`Self::validate`].
     fn record(&self, module: u32) -> ModuleRecord {
+        let mut uplinks = self.uplinks.clone();
+        uplinks.sort_by_key(|uplink| uplink.index);
         ModuleRecord {
             module,
             host_name: self.host_name.clone(),
@@ -101,19 +155,56 @@ impl Registration {
             version: self.version.clone(),
             addresses: self.addresses.clone(),
             hardware: self.hardware.clone(),
+            vtep: self.vtep().ok().flatten(),
+            uplinks,
         }
     }
 }
 
+/// Uplinks: indexes 1–32, each index and NIC once, NIC names that are words, profile names that
+/// the config language accepts.
+fn check_uplinks(uplinks: &[UplinkRecord]) -> Result<(), ModuleError> {
+    let (mut indexes, mut names) = (BTreeSet::new(), BTreeSet::new());
+    for uplink in uplinks {
+        if !(1..=MAX_UPLINKS).contains(&uplink.index) {
+            return Err(invalid(
+                "uplinks",
+                &format!("uplink index {} is out of range 1-{MAX_UPLINKS}", uplink.index),
+            ));
+        }
+        if !indexes.insert(uplink.index) {
+            return Err(invalid("uplinks", &format!("uplink index {} is given twice", uplink.index)));
+        }
+        check_name("uplinks", &uplink.name)?;
+        if !names.insert(uplink.name.as_str()) {
+            return Err(invalid("uplinks", &format!("interface {} is given twice", uplink.name)));
+        }
+        if !config::grammar::is_name(&uplink.profile, config::language::PROFILE_NAME_MAX) {
+            return Err(invalid(
+                "uplinks",
+                &format!(
+                    "uplink {}: {:?} is not a port-profile name (one word, at most 80 characters)",
+                    uplink.index, uplink.profile
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn invalid(field: &'static str, reason: &str) -> ModuleError {
+    ModuleError::Invalid { field, reason: reason.to_owned() }
+}
+
 fn check_name(field: &'static str, value: &str) -> Result<(), ModuleError> {
     if value.is_empty() {
-        return Err(ModuleError::Invalid { field, reason: "must not be empty" });
+        return Err(invalid(field, "must not be empty"));
     }
     if value.len() > MAX_NAME_LEN {
-        return Err(ModuleError::Invalid { field, reason: "is longer than 256 bytes" });
+        return Err(invalid(field, "is longer than 256 bytes"));
     }
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(ModuleError::Invalid { field, reason: "must not contain spaces or control characters" });
+        return Err(invalid(field, "must not contain spaces or control characters"));
     }
     Ok(())
 }

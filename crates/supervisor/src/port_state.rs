@@ -8,6 +8,10 @@
 //! is logged whatever it says (`IF_UP` right after `IF_ATTACHED`, or `IF_DOWN_…` for a port
 //! waiting for its profile); after a supervisor restart the first report of a port already bound
 //! is taken silently, so a restart does not repeat every port's `IF_UP`.
+//!
+//! Uplinks (`EthernetM/K`) follow the same rules, keyed by (module, index): the first report of
+//! an uplink registered by this process is logged, a link without carrier logs
+//! `IF_DOWN_LINK_FAILURE`, and an uplink missing from a report is forgotten (the agent dropped it).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -16,6 +20,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::events::{Event, down_reason};
+use crate::modules::{MAX_UPLINKS, ModuleRecord};
 use crate::port_binding::PortRecord;
 
 /// What was last logged for a port.
@@ -61,19 +66,67 @@ pub struct ReportedPort {
     pub rates: Rates,
 }
 
+/// One uplink as its module last reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportedUplink {
+    pub status: proto::UplinkStatus,
+    pub rates: Rates,
+}
+
 /// A module's latest report.
 #[derive(Debug, Clone)]
 struct ModuleReport {
     at: Instant,
     ports: HashMap<String, ReportedPort>,
+    /// By index.
+    uplinks: BTreeMap<u32, ReportedUplink>,
     macs: Vec<proto::MacEntry>,
+}
+
+/// Why a report was refused (nothing of it was taken).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    #[error("invalid uplinks: uplink index {0} is out of range 1-{MAX_UPLINKS}")]
+    UplinkIndex(u32),
+    #[error("invalid uplinks: uplink index {0} is reported twice")]
+    DuplicateUplink(u32),
 }
 
 /// The latest reports and what was logged of them.
 #[derive(Debug, Default)]
 pub struct PortLive {
     logged: HashMap<String, Logged>,
+    /// By (module, uplink index).
+    uplinks_logged: HashMap<(u32, u32), Logged>,
     reports: BTreeMap<u32, ModuleReport>,
+}
+
+/// The rates between two reports of one port's counters.
+fn rates_since(
+    previous: Option<(&proto::PortCounters, Instant)>,
+    counters: Option<&proto::PortCounters>,
+    now: Instant,
+) -> Rates {
+    match (previous, counters) {
+        (Some((old, at)), Some(new)) => {
+            Rates::between(old, new, now.saturating_duration_since(at).as_secs_f64())
+        }
+        _ => Rates::default(),
+    }
+}
+
+/// Whether an event is due for a port that was `before` and is now `up`; remembers nothing.
+fn due(before: Option<Logged>, up: bool) -> bool {
+    let now = if up { Logged::Up } else { Logged::Down };
+    match before {
+        Some(Logged::Pending) => true,
+        Some(before) => before != now,
+        None => false,
+    }
+}
+
+fn logged(up: bool) -> Logged {
+    if up { Logged::Up } else { Logged::Down }
 }
 
 impl PortLive {
@@ -87,52 +140,83 @@ impl PortLive {
         self.logged.remove(iface_id);
     }
 
-    /// Takes `report` as its module's latest and returns the events of the ports that went up
-    /// or down. Only ports attached on the reporting module count (a late report from a host a
-    /// port has left changes nothing).
+    /// A module registered: the first report of each of its uplinks not yet known is logged.
+    pub fn uplinks_registered(&mut self, record: &ModuleRecord) {
+        for uplink in &record.uplinks {
+            self.uplinks_logged.entry((record.module, uplink.index)).or_insert(Logged::Pending);
+        }
+    }
+
+    /// Checks a report before anything of it is taken: uplink indexes 1–32, each once.
+    pub fn check(report: &proto::PortReport) -> Result<(), ReportError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for uplink in &report.uplinks {
+            if !(1..=MAX_UPLINKS).contains(&uplink.index) {
+                return Err(ReportError::UplinkIndex(uplink.index));
+            }
+            if !seen.insert(uplink.index) {
+                return Err(ReportError::DuplicateUplink(uplink.index));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes `report` (checked with [`PortLive::check`]) as its module's latest and returns the
+    /// events of the ports and uplinks that went up or down. Only ports attached on the reporting
+    /// module count (a late report from a host a port has left changes nothing).
     pub fn report(
         &mut self,
         bindings: &BTreeMap<String, PortRecord>,
         report: proto::PortReport,
         now: Instant,
     ) -> Vec<Event> {
-        let previous = self.reports.remove(&report.module);
+        let module = report.module;
+        let previous = self.reports.remove(&module);
         let mut events = Vec::new();
         let mut ports = HashMap::with_capacity(report.ports.len());
         for status in report.ports {
-            let rates = previous
+            let old = previous
                 .as_ref()
-                .and_then(|old| {
-                    Some((old.ports.get(&status.iface_id)?, now.saturating_duration_since(old.at)))
-                })
-                .and_then(|(old, elapsed)| {
-                    Some(Rates::between(
-                        old.status.counters.as_ref()?,
-                        status.counters.as_ref()?,
-                        elapsed.as_secs_f64(),
-                    ))
-                })
-                .unwrap_or_default();
-            let binding = bindings.get(&status.iface_id).filter(|b| b.attached && b.module == report.module);
+                .and_then(|old| Some((old.ports.get(&status.iface_id)?.status.counters.as_ref()?, old.at)));
+            let rates = rates_since(old, status.counters.as_ref(), now);
+            let binding = bindings.get(&status.iface_id).filter(|b| b.attached && b.module == module);
             if let Some(binding) = binding {
                 events.extend(self.transition(binding, &status));
             }
             ports.insert(status.iface_id.clone(), ReportedPort { status, rates });
         }
-        self.reports.insert(report.module, ModuleReport { at: now, ports, macs: report.macs });
+        let mut uplinks = BTreeMap::new();
+        for status in report.uplinks {
+            let old = previous
+                .as_ref()
+                .and_then(|old| Some((old.uplinks.get(&status.index)?.status.counters.as_ref()?, old.at)));
+            let rates = rates_since(old, status.counters.as_ref(), now);
+            let before = self.uplinks_logged.insert((module, status.index), logged(status.up));
+            if due(before, status.up) {
+                events.push(if status.up {
+                    Event::ethernet_up(
+                        module,
+                        status.index,
+                        if status.mode.is_empty() { "trunk" } else { &status.mode },
+                    )
+                } else {
+                    Event::ethernet_down(module, status.index, &status.reason)
+                });
+            }
+            uplinks.insert(status.index, ReportedUplink { status, rates });
+        }
+        // An uplink the agent no longer has: forget it (a new one at its index logs afresh).
+        self.uplinks_logged.retain(|&(owner, index), state| {
+            owner != module || uplinks.contains_key(&index) || *state == Logged::Pending
+        });
+        self.reports.insert(module, ModuleReport { at: now, ports, uplinks, macs: report.macs });
         events
     }
 
     /// The event of one reported port, if its state changed, and the state remembered.
     fn transition(&mut self, binding: &PortRecord, status: &proto::PortStatus) -> Option<Event> {
-        let now = if status.up { Logged::Up } else { Logged::Down };
-        let before = self.logged.insert(binding.iface_id.clone(), now);
-        let log = match before {
-            Some(Logged::Pending) => true,
-            Some(before) => before != now,
-            None => false,
-        };
-        log.then(|| {
+        let before = self.logged.insert(binding.iface_id.clone(), logged(status.up));
+        due(before, status.up).then(|| {
             if status.up {
                 Event::interface_up(
                     binding.veth,
@@ -157,7 +241,32 @@ impl PortLive {
                 events.push(Event::interface_down(binding.veth, down_reason::MODULE_OFFLINE));
             }
         }
+        let mut uplinks: Vec<(u32, u32)> = self
+            .uplinks_logged
+            .iter_mut()
+            .filter(|((owner, _), state)| *owner == module && **state == Logged::Up)
+            .map(|(&key, state)| {
+                *state = Logged::Down;
+                key
+            })
+            .collect();
+        uplinks.sort_unstable();
+        events.extend(
+            uplinks
+                .into_iter()
+                .map(|(module, index)| Event::ethernet_down(module, index, down_reason::MODULE_OFFLINE)),
+        );
         events
+    }
+
+    /// An uplink as its module last reported it.
+    pub fn uplink(&self, module: u32, index: u32) -> Option<&ReportedUplink> {
+        self.reports.get(&module)?.uplinks.get(&index)
+    }
+
+    /// Every uplink `module` last reported, by index.
+    pub fn uplinks(&self, module: u32) -> impl Iterator<Item = &ReportedUplink> {
+        self.reports.get(&module).into_iter().flat_map(|report| report.uplinks.values())
     }
 
     /// A port as `module` last reported it.
@@ -296,6 +405,113 @@ mod tests {
             now,
         );
         assert_eq!(texts(&back), ["IF_UP: Interface Vethernet1 is up in mode access"]);
+    }
+
+    fn uplink(index: u32, up: bool, reason: &str) -> proto::UplinkStatus {
+        proto::UplinkStatus {
+            index,
+            name: format!("eth{index}"),
+            profile: "uplink".into(),
+            up,
+            reason: reason.into(),
+            mode: "trunk".into(),
+            ..Default::default()
+        }
+    }
+
+    fn uplink_report(module: u32, uplinks: Vec<proto::UplinkStatus>) -> proto::PortReport {
+        proto::PortReport { module, uplinks, ..report(module, Vec::new()) }
+    }
+
+    fn registered(module: u32, indexes: &[u32]) -> ModuleRecord {
+        ModuleRecord {
+            module,
+            host_name: "bilbo".into(),
+            host_id: "id".into(),
+            version: String::new(),
+            addresses: Vec::new(),
+            hardware: String::new(),
+            vtep: None,
+            uplinks: indexes
+                .iter()
+                .map(|&index| crate::modules::UplinkRecord {
+                    index,
+                    name: format!("eth{index}"),
+                    profile: "uplink".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn uplink_transitions_are_logged() {
+        let none = BTreeMap::new();
+        let mut live = PortLive::default();
+        let now = Instant::now();
+        live.uplinks_registered(&registered(3, &[1, 2]));
+        let first = live.report(
+            &none,
+            uplink_report(3, vec![uplink(1, true, ""), uplink(2, false, "Link not connected")]),
+            now,
+        );
+        assert_eq!(
+            texts(&first),
+            [
+                "IF_UP: Interface Ethernet3/1 is up in mode trunk",
+                "IF_DOWN_LINK_FAILURE: Interface Ethernet3/2 is down (Link failure)"
+            ]
+        );
+        let same = live.report(
+            &none,
+            uplink_report(3, vec![uplink(1, true, ""), uplink(2, false, "Link not connected")]),
+            now,
+        );
+        assert!(same.is_empty(), "{same:?}");
+        live.uplinks_registered(&registered(3, &[1, 2]));
+        let failed = live.report(
+            &none,
+            uplink_report(3, vec![uplink(1, false, "Link not connected"), uplink(2, true, "")]),
+            now,
+        );
+        assert_eq!(
+            texts(&failed),
+            [
+                "IF_DOWN_LINK_FAILURE: Interface Ethernet3/1 is down (Link failure)",
+                "IF_UP: Interface Ethernet3/2 is up in mode trunk"
+            ],
+            "registering again does not make known uplinks log afresh"
+        );
+        assert_eq!(live.uplink(3, 2).map(|u| u.status.name.as_str()), Some("eth2"));
+        let offline = live.module_offline(&none, 3);
+        assert_eq!(
+            texts(&offline),
+            ["IF_DOWN_MODULE_OFFLINE: Interface Ethernet3/2 is down (module offline)"]
+        );
+        assert!(live.uplink(3, 2).is_none());
+        // Uplink 2 went away; an uplink never registered by this process is taken silently.
+        let back = live.report(&none, uplink_report(3, vec![uplink(1, true, "")]), now);
+        assert_eq!(texts(&back), ["IF_UP: Interface Ethernet3/1 is up in mode trunk"]);
+        assert!(live.report(&none, uplink_report(4, vec![uplink(1, true, "")]), now).is_empty());
+    }
+
+    #[test]
+    fn bad_uplink_indexes_are_refused() {
+        assert_eq!(
+            PortLive::check(&uplink_report(3, vec![uplink(0, true, "")])),
+            Err(ReportError::UplinkIndex(0))
+        );
+        assert_eq!(
+            PortLive::check(&uplink_report(3, vec![uplink(33, true, "")])),
+            Err(ReportError::UplinkIndex(33))
+        );
+        assert_eq!(
+            PortLive::check(&uplink_report(3, vec![uplink(2, true, ""), uplink(2, false, "")])),
+            Err(ReportError::DuplicateUplink(2))
+        );
+        assert_eq!(
+            PortLive::check(&uplink_report(3, vec![uplink(1, true, ""), uplink(32, true, "")])),
+            Ok(())
+        );
     }
 
     #[test]

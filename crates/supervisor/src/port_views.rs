@@ -149,7 +149,7 @@ pub fn interface_views(
 }
 
 /// Why a port its module has not reported yet cannot be up, as far as the policy tells.
-fn expected_reason(policy: Option<&EffectivePolicy>) -> &'static str {
+pub(crate) fn expected_reason(policy: Option<&EffectivePolicy>) -> &'static str {
     match policy {
         None => down_reason::PROFILE_NOT_FOUND,
         Some(policy) if !policy.state_enabled => down_reason::PROFILE_DISABLED,
@@ -167,28 +167,50 @@ pub struct MacView {
     /// `static` (a port's attached MAC) or `dynamic` (learned).
     pub kind: String,
     pub age_seconds: u32,
-    /// `Veth1` for a vEthernet, else the port's name (`eth1`).
+    /// `Veth1` for a vEthernet, the remote VTEP for an entry behind the tunnel, else the
+    /// port's name (`eth1`).
     pub port: String,
     pub module: u32,
+    /// The bridge-domain of the entry; absent for VLAN entries (then `vlan` is set, else 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridge_domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_id: Option<u32>,
+    /// The remote VTEP when the entry is behind the VXLAN tunnel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vtep: Option<String>,
 }
 
-/// The MAC tables of the online modules, by VLAN, MAC and module; only `vlan`'s if given.
+/// The MAC tables of the online modules: VLAN entries by VLAN, then bridge-domain entries by
+/// name, each by MAC and module; only `vlan`'s if given.
 pub fn mac_views(live: &PortLive, modules: &[ModuleView], vlan: Option<u32>) -> Vec<MacView> {
     let online =
         |module: u32| modules.iter().any(|v| v.record.module == module && v.status == ModuleStatus::Ok);
+    let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
     let mut views: Vec<MacView> = live
         .macs()
-        .filter(|(module, entry)| online(*module) && vlan.is_none_or(|vlan| entry.vlan == vlan))
+        .filter(|(module, entry)| {
+            online(*module) && vlan.is_none_or(|vlan| entry.vlan == vlan && entry.bridge_domain.is_empty())
+        })
         .map(|(module, entry)| MacView {
             vlan: entry.vlan,
             mac: entry.mac.to_ascii_lowercase(),
             kind: entry.kind.clone(),
             age_seconds: entry.age_seconds,
-            port: if entry.veth != 0 { format!("Veth{}", entry.veth) } else { entry.port.clone() },
+            port: match () {
+                () if !entry.vtep.is_empty() => entry.vtep.clone(),
+                () if entry.veth != 0 => format!("Veth{}", entry.veth),
+                () => entry.port.clone(),
+            },
             module,
+            bridge_domain: non_empty(&entry.bridge_domain),
+            segment_id: non_empty(&entry.bridge_domain).map(|_| entry.segment_id),
+            vtep: non_empty(&entry.vtep),
         })
         .collect();
-    views.sort_by(|a, b| (a.vlan, &a.mac, a.module).cmp(&(b.vlan, &b.mac, b.module)));
+    views.sort_by(|a, b| {
+        (&a.bridge_domain, a.vlan, &a.mac, a.module).cmp(&(&b.bridge_domain, b.vlan, &b.mac, b.module))
+    });
     views
 }
 
@@ -230,6 +252,8 @@ mod tests {
                 version: "0.1.0".into(),
                 addresses: Vec::new(),
                 hardware: String::new(),
+                vtep: None,
+                uplinks: Vec::new(),
             },
             status,
         }

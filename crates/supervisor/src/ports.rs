@@ -18,10 +18,12 @@ use store::{Compare, KeyValue, Op, Revision, Store, StoreError};
 use crate::fanout::Fanout;
 use crate::journal::{Journal, MAX_ATTEMPTS, Write};
 use crate::layout::{PORTS_GENERATION_KEY, PORTS_PREFIX, parse_counter, port_key};
+use crate::modules::ModuleRecord;
 use crate::modules::{ModuleError, Modules};
 use crate::port_binding::{self, BindError, BindRequest, PortRecord, UnbindPlan};
-use crate::port_state::PortLive;
+use crate::port_state::{PortLive, ReportError};
 use crate::port_views::{self, InterfaceView, MacView};
+use crate::uplink_views::{self, UplinkView};
 
 /// Why a port operation failed. Nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,8 @@ pub enum PortError {
     Bind(#[from] BindError),
     #[error(transparent)]
     Module(#[from] ModuleError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
     #[error("port bindings changed concurrently {MAX_ATTEMPTS} times; try again")]
     Contended,
     #[error("stored port binding {key} is unreadable: {reason}")]
@@ -173,13 +177,26 @@ impl Ports {
         Err(PortError::Contended)
     }
 
-    /// Takes a module's report as its latest and logs the ports that went up or down.
-    pub async fn report(&self, journal: &Journal, report: proto::PortReport, now: Instant) {
+    /// Takes a module's report as its latest and logs the ports and uplinks that went up or
+    /// down. A report with bad uplink indexes is refused whole.
+    pub async fn report(
+        &self,
+        journal: &Journal,
+        report: proto::PortReport,
+        now: Instant,
+    ) -> Result<(), PortError> {
+        PortLive::check(&report)?;
         let events = {
             let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
             self.live().report(&bindings.records, report, now)
         };
         journal.log(events).await;
+        Ok(())
+    }
+
+    /// A module registered: its uplinks' first reports are logged.
+    pub fn uplinks_registered(&self, record: &ModuleRecord) {
+        self.live().uplinks_registered(record);
     }
 
     /// A module went offline: drops its report and logs its ports that were up going down.
@@ -202,6 +219,19 @@ impl Ports {
         let modules = modules.list(journal).await?;
         let policies = fanout.policies(records.iter().map(|record| record.profile.as_str()));
         Ok(port_views::interface_views(&records, &modules, &policies, &self.live()))
+    }
+
+    /// Every module's uplinks, by module and index, as `show interface` shows them.
+    pub async fn uplinks(
+        &self,
+        journal: &Journal,
+        modules: &Modules,
+        fanout: &Fanout,
+    ) -> Result<Vec<UplinkView>, PortError> {
+        let modules = modules.list(journal).await?;
+        let profiles = modules.iter().flat_map(|view| view.record.uplinks.iter().map(|u| u.profile.as_str()));
+        let policies = fanout.policies(profiles);
+        Ok(uplink_views::uplink_views(&modules, &policies, &self.live()))
     }
 
     /// The online modules' MAC tables, only `vlan`'s if given.

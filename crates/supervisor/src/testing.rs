@@ -20,6 +20,7 @@ pub(crate) fn access_policy(name: &str, vlan: u16) -> EffectivePolicy {
         system_vlans: VlanSet::default(),
         shutdown: false,
         state_enabled: true,
+        bridge_domain: None,
     }
 }
 

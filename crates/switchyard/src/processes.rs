@@ -36,6 +36,14 @@ impl Children {
         self.spawn_command(name, command)
     }
 
+    /// Starts `switchyard <args>` inside the network namespace `netns` (`ip netns exec`, which
+    /// execs: the child's pid is switchyard's own, so signals reach it).
+    pub fn spawn_in(&mut self, name: &str, netns: &str, args: &[&str]) -> anyhow::Result<()> {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", netns]).arg(&self.exe).args(args);
+        self.spawn_command(name, command)
+    }
+
     /// Starts any program (a real peer such as ovsdb-server) as a child called `name`, in the
     /// foreground, logged and stopped like the others.
     pub fn spawn_command(&mut self, name: &str, mut command: Command) -> anyhow::Result<()> {

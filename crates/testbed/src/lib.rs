@@ -2,4 +2,5 @@
 //! themselves on drop, and the commands that fill them. One copy, so every test cleans up alike.
 
 pub mod command;
+pub mod fabric;
 pub mod netns;

@@ -52,6 +52,17 @@ impl Netns {
             .spawn()
     }
 
+    /// Starts a command inside the namespace with its stdout captured (`wait_with_output`).
+    pub fn spawn_output(&self, argv: &[&str]) -> io::Result<Child> {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(argv)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+    }
+
     /// `ip -n NAME ARGS`: configures the namespace from outside it.
     pub fn ip(&self, args: &[&str]) -> anyhow::Result<()> {
         let mut full = vec!["-n", self.name.as_str()];
@@ -71,6 +82,11 @@ impl Netns {
         Ok(())
     }
 
+    /// Runs `work` on a thread that has entered the namespace (see [`run_in`]).
+    pub fn run<T: Send>(&self, work: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+        run_in(&self.name, work)
+    }
+
     /// Pings `ip` `count` times (bounded: 1 s a ping); true when every ping was answered.
     pub fn ping(&self, ip: &str, count: u32) -> bool {
         let argv = ["ping", "-c", &count.to_string(), "-i", "0.2", "-W", "1", "-q", ip];
@@ -88,6 +104,25 @@ impl Drop for Netns {
         }
         let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
     }
+}
+
+/// Runs `work` on a thread that has entered the namespace `name` (an `ip netns` name), so the
+/// sockets it opens (a REST client's, say) live there, and returns what it returns. The calling
+/// thread stays where it is.
+pub fn run_in<T: Send>(name: &str, work: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+    let path = format!("/var/run/netns/{name}");
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let file = std::fs::File::open(&path).with_context(|| format!("opening {path}"))?;
+                // Only this thread moves: setns(2) with CLONE_NEWNET changes the caller's namespace.
+                nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+                    .with_context(|| format!("entering network namespace {name}"))?;
+                Ok(work())
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 /// Whether this process may make namespaces and links.

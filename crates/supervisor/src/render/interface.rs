@@ -1,7 +1,13 @@
-//! `show interface virtual`, `show interface vethernet N`, `show interface brief`.
+//! `show interface virtual`, `show interface vethernet N`, `show interface ethernet M/K`,
+//! `show interface brief`.
 
 use super::text::{RULE, cell, dotted_mac, line};
-use crate::port_views::InterfaceView;
+use crate::port_state::Rates;
+use crate::port_views::{Counters, InterfaceView};
+use crate::uplink_views::UplinkView;
+
+/// The wider rule of the Ethernet section of `show interface brief` (80 dashes, as NX-OS).
+const WIDE_RULE: &str = "--------------------------------------------------------------------------------\n";
 
 /// The interface inside the container (`eth0`), or the host end when the attacher did not say.
 pub(super) fn container_adapter(view: &InterfaceView) -> &str {
@@ -55,6 +61,40 @@ pub fn show_interface_vethernet(view: &InterfaceView) -> String {
     }
     put(format_args!("  Port-Profile is {}", binding.profile));
     put(format_args!("  Port mode is {}", view.mode));
+    traffic(&mut out, counters, rates);
+    out
+}
+
+/// Renders `show interface ethernet M/K` for one uplink.
+pub fn show_interface_ethernet(view: &UplinkView) -> String {
+    let mut out = String::new();
+    let mut put = |args: std::fmt::Arguments<'_>| line(&mut out, args);
+    if view.up {
+        put(format_args!("{} is up", view.name));
+    } else {
+        put(format_args!("{} is down ({})", view.name, view.reason));
+    }
+    put(format_args!("  Hardware: Ethernet, adapter is {} of host {}", view.nic, view.host_name));
+    put(format_args!("  Active on module {}", view.module));
+    put(format_args!("  Port-Profile is {}", view.profile));
+    put(format_args!("  Port mode is {}", view.mode));
+    if view.mode == "trunk" {
+        let native = view.native_vlan.map_or_else(|| "--".to_owned(), |vlan| vlan.to_string());
+        let allowed = if view.allowed_vlans.is_empty() { "--" } else { &view.allowed_vlans };
+        put(format_args!("  Trunk native VLAN {native}, allowed VLANs {allowed}"));
+    }
+    let pinned: Vec<String> = view.pinned_veths.iter().map(|veth| format!("Veth{veth}")).collect();
+    put(format_args!(
+        "  Pinned vEthernets (mac-pinning): {}",
+        if pinned.is_empty() { "none".to_owned() } else { pinned.join(", ") }
+    ));
+    traffic(&mut out, &view.counters, &view.rates);
+    out
+}
+
+/// The rates and counters block both interface kinds end with.
+fn traffic(out: &mut String, counters: &Counters, rates: &Rates) {
+    let mut put = |args: std::fmt::Arguments<'_>| line(out, args);
     put(format_args!(
         "  5 minute input rate {} bits/second, {} packets/second",
         rates.input_bits_per_second, rates.input_packets_per_second
@@ -81,12 +121,36 @@ pub fn show_interface_vethernet(view: &InterfaceView) -> String {
         "    {} Input Packet Drops {} Output Packet Drops",
         counters.rx_drops, counters.tx_drops
     ));
-    out
 }
 
-/// Renders the vEthernet part of `show interface brief`.
-pub fn show_interface_brief(views: &[InterfaceView]) -> String {
+/// Renders `show interface brief`: the uplinks (when there are any), then the vEthernets.
+pub fn show_interface_brief(uplinks: &[UplinkView], views: &[InterfaceView]) -> String {
     let mut out = String::new();
+    if !uplinks.is_empty() {
+        out.push_str(WIDE_RULE);
+        out.push_str("Ethernet      VLAN   Type Mode   Status  Reason                   Speed   Port\n");
+        out.push_str("Interface                                                                 Ch #\n");
+        out.push_str(WIDE_RULE);
+        for uplink in uplinks {
+            let vlan = uplink.native_vlan.map_or_else(|| "--".to_owned(), |vlan| vlan.to_string());
+            let status = if uplink.up { "up" } else { "down" };
+            let reason = if uplink.up || uplink.reason.is_empty() { "none" } else { &uplink.reason };
+            line(
+                &mut out,
+                format_args!(
+                    "{}{}{}{}{}{}{}--",
+                    cell(&uplink.short_name(), 14),
+                    cell(&vlan, 7),
+                    cell("eth", 5),
+                    cell(&uplink.mode, 7),
+                    cell(status, 8),
+                    cell(reason, 25),
+                    cell("auto", 8),
+                ),
+            );
+        }
+        out.push('\n');
+    }
     out.push_str(RULE);
     out.push_str("Vethernet     VLAN   Type Mode   Status  Reason                   Speed\n");
     out.push_str(RULE);
@@ -235,6 +299,73 @@ Veth1         100    virt access up      none                     auto
 Veth4         --     virt access down    port-profile not found   auto
 Veth5         --     virt trunk  up      none                     auto
 ";
-        assert_eq!(show_interface_brief(&[view(1, "web1"), waiting, trunk]), expected);
+        assert_eq!(show_interface_brief(&[], &[view(1, "web1"), waiting, trunk]), expected);
+    }
+
+    /// An uplink as the views show it: Eth3/1 on eth1, up, trunk with native VLAN 1.
+    pub fn uplink(index: u32) -> UplinkView {
+        UplinkView {
+            name: format!("Ethernet3/{index}"),
+            module: 3,
+            index,
+            host_name: "bilbo".into(),
+            nic: format!("eth{index}"),
+            profile: "uplink".into(),
+            up: true,
+            reason: String::new(),
+            mode: "trunk".into(),
+            native_vlan: Some(1),
+            allowed_vlans: "100-109".into(),
+            pinned_veths: vec![1, 2],
+            counters: Counters::default(),
+            rates: Rates::default(),
+        }
+    }
+
+    #[test]
+    fn brief_lists_uplinks_first() {
+        let mut down = uplink(2);
+        down.up = false;
+        down.reason = "Link not connected".into();
+        let text = show_interface_brief(&[uplink(1), down], &[view(1, "web1")]);
+        let expected = "\
+--------------------------------------------------------------------------------
+Ethernet      VLAN   Type Mode   Status  Reason                   Speed   Port
+Interface                                                                 Ch #
+--------------------------------------------------------------------------------
+Eth3/1        1      eth  trunk  up      none                     auto    --
+Eth3/2        1      eth  trunk  down    Link not connected       auto    --
+
+-------------------------------------------------------------------------------
+Vethernet     VLAN   Type Mode   Status  Reason                   Speed
+-------------------------------------------------------------------------------
+Veth1         100    virt access up      none                     auto
+";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn ethernet_shows_the_trunk_and_its_pins() {
+        let mut eth = uplink(1);
+        eth.counters.rx_packets = 7;
+        let text = show_interface_ethernet(&eth);
+        let head = "\
+Ethernet3/1 is up
+  Hardware: Ethernet, adapter is eth1 of host bilbo
+  Active on module 3
+  Port-Profile is uplink
+  Port mode is trunk
+  Trunk native VLAN 1, allowed VLANs 100-109
+  Pinned vEthernets (mac-pinning): Veth1, Veth2
+  5 minute input rate 0 bits/second, 0 packets/second
+";
+        assert!(text.starts_with(head), "{text}");
+        assert!(text.contains("    7 Input Packets 0 Unicast Packets\n"), "{text}");
+        eth.up = false;
+        eth.reason = "Link not connected".into();
+        eth.pinned_veths.clear();
+        let down = show_interface_ethernet(&eth);
+        assert!(down.starts_with("Ethernet3/1 is down (Link not connected)\n"), "{down}");
+        assert!(down.contains("  Pinned vEthernets (mac-pinning): none\n"));
     }
 }

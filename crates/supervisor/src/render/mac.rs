@@ -13,7 +13,7 @@ pub fn show_mac_address_table(entries: &[MacView]) -> String {
             &mut out,
             format_args!(
                 "{}{}{}{}{}{}",
-                cell(&entry.vlan.to_string(), 10),
+                cell(entry.bridge_domain.clone().unwrap_or_else(|| entry.vlan.to_string()).as_str(), 10),
                 cell(&dotted_mac(&entry.mac), 18),
                 cell(&entry.kind, 10),
                 cell(&entry.age_seconds.to_string(), 10),
@@ -31,7 +31,17 @@ mod tests {
     use super::*;
 
     fn entry(vlan: u32, mac: &str, kind: &str, age_seconds: u32, port: &str) -> MacView {
-        MacView { vlan, mac: mac.into(), kind: kind.into(), age_seconds, port: port.into(), module: 3 }
+        MacView {
+            vlan,
+            mac: mac.into(),
+            kind: kind.into(),
+            age_seconds,
+            port: port.into(),
+            module: 3,
+            bridge_domain: None,
+            segment_id: None,
+            vtep: None,
+        }
     }
 
     #[test]
@@ -49,5 +59,19 @@ Total MAC Addresses: 2
 ";
         assert_eq!(show_mac_address_table(&entries), expected);
         assert!(show_mac_address_table(&[]).ends_with("---\nTotal MAC Addresses: 0\n"));
+
+        let remote = MacView {
+            bridge_domain: Some("tenant-red".into()),
+            segment_id: Some(5000),
+            vtep: Some("10.78.0.12".into()),
+            ..entry(0, "02:00:00:00:00:02", "static", 0, "10.78.0.12")
+        };
+        let text = show_mac_address_table(&[remote]);
+        assert!(
+            text.contains(
+                "\ntenant-red 0200.0000.0002    static    0         10.78.0.12                     3\n"
+            ),
+            "{text}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! `show …` output, as pure functions of the state they show. Layouts follow NX-OS
 //! (`shared/reference/nxos.md`).
 
+mod bridge_domain;
 mod interface;
 mod logging;
 mod mac;
@@ -8,7 +9,10 @@ mod module;
 mod port_profile;
 mod text;
 
-pub use interface::{show_interface_brief, show_interface_vethernet, show_interface_virtual};
+pub use bridge_domain::{show_bridge_domain, show_bridge_domain_mac, show_bridge_domain_vteps};
+pub use interface::{
+    show_interface_brief, show_interface_ethernet, show_interface_vethernet, show_interface_virtual,
+};
 pub use logging::show_logging_logfile;
 pub use mac::show_mac_address_table;
 pub use module::{SUPERVISOR_MODULE, show_module};

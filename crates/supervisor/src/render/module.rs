@@ -64,6 +64,8 @@ mod tests {
                 version: "0.1.0".into(),
                 addresses: vec!["10.77.0.11".into()],
                 hardware: "Linux 6.1 x86_64".into(),
+                vtep: None,
+                uplinks: Vec::new(),
             },
             status,
         }

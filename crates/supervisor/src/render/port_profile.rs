@@ -8,6 +8,7 @@ use config::{Config, EffectivePolicy, PortProfile, ProfileType};
 use super::interface::container_adapter;
 use super::text::{RULE, cell, line};
 use crate::port_views::InterfaceView;
+use crate::uplink_views::UplinkView;
 
 /// The attached vEthernet numbers of each profile, by name (see
 /// [`crate::port_views::ports_per_profile`]).
@@ -99,28 +100,44 @@ pub fn show_port_profile_brief(
     out
 }
 
-/// Renders `show port-profile virtual usage`: the attached vEthernets of each profile, the
-/// profile's name on its first line only.
-pub fn show_port_profile_virtual_usage(views: &[InterfaceView]) -> String {
-    let mut by_profile: BTreeMap<&str, Vec<&InterfaceView>> = BTreeMap::new();
+/// Renders `show port-profile virtual usage`: the attached vEthernets and the uplinks of each
+/// profile (an uplink's adapter is its NIC, its owner the host), the profile's name on its first
+/// line only.
+pub fn show_port_profile_virtual_usage(views: &[InterfaceView], uplinks: &[UplinkView]) -> String {
+    // (sort key, port, adapter, owner) per profile: vEthernets by number, then uplinks.
+    type Row = ((u32, u32, u32), String, String, String);
+    let mut by_profile: BTreeMap<&str, Vec<Row>> = BTreeMap::new();
     for view in views.iter().filter(|view| view.binding.attached) {
-        by_profile.entry(&view.binding.profile).or_default().push(view);
+        by_profile.entry(&view.binding.profile).or_default().push((
+            (0, view.binding.veth, 0),
+            view.short_name(),
+            container_adapter(view).to_owned(),
+            view.binding.owner().to_owned(),
+        ));
+    }
+    for uplink in uplinks {
+        by_profile.entry(&uplink.profile).or_default().push((
+            (1, uplink.module, uplink.index),
+            uplink.short_name(),
+            uplink.nic.clone(),
+            uplink.host_name.clone(),
+        ));
     }
     let mut out = String::new();
     out.push_str(RULE);
     out.push_str("Port Profile               Port        Adapter        Owner\n");
     out.push_str(RULE);
-    for (profile, mut ports) in by_profile {
-        ports.sort_by_key(|view| view.binding.veth);
-        for (index, view) in ports.into_iter().enumerate() {
+    for (profile, mut rows) in by_profile {
+        rows.sort();
+        for (index, (_, port, adapter, owner)) in rows.into_iter().enumerate() {
             line(
                 &mut out,
                 format_args!(
                     "{}{}{}{}",
                     cell(if index == 0 { profile } else { "" }, 27),
-                    cell(&view.short_name(), 12),
-                    cell(container_adapter(view), 15),
-                    view.binding.owner()
+                    cell(&port, 12),
+                    cell(&adapter, 15),
+                    owner
                 ),
             );
         }
@@ -250,7 +267,7 @@ web                         Vethernet  0        0      3      0         0
 
     #[test]
     fn virtual_usage_matches_the_nxos_layout() {
-        use crate::render::interface::tests::view;
+        use crate::render::interface::tests::{uplink, view};
 
         let mut web = view(3, "shop");
         web.binding.profile = "web".into();
@@ -264,11 +281,13 @@ web                         Vethernet  0        0      3      0         0
 -------------------------------------------------------------------------------
 Port Profile               Port        Adapter        Owner
 -------------------------------------------------------------------------------
+uplink                     Eth3/1      eth1           bilbo
+                           Eth3/2      eth2           bilbo
 vlan100                    Veth1       eth0           web1
                            Veth2       eth0           web2
 web                        Veth3       eth0           shop
                            Veth5       veth18924_eth0 db1
 ";
-        assert_eq!(show_port_profile_virtual_usage(&views), expected);
+        assert_eq!(show_port_profile_virtual_usage(&views, &[uplink(2), uplink(1)]), expected);
     }
 }

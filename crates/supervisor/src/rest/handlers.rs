@@ -12,12 +12,14 @@ use config::PortProfile;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, TextBody};
+use crate::bridge_domain_views::BridgeDomainView;
 use crate::config_store::{self, ConfigChange};
 use crate::events::EventRecord;
 use crate::exec::{self, ExecError};
 use crate::modules::ModuleView;
 use crate::port_views::{InterfaceView, MacView};
 use crate::state::SupervisorState;
+use crate::uplink_views::UplinkView;
 
 type AppState = State<Arc<SupervisorState>>;
 
@@ -213,6 +215,74 @@ pub async fn get_interface(
     views.into_iter().find(|view| view.binding.veth == number).map(Json).ok_or_else(missing)
 }
 
+/// Every uplink (`EthernetM/K`), by module and index: its NIC, host, port-profile, state and
+/// reason, trunk mode and VLANs, pinned vEthernets, and counters from its module's latest report.
+#[utoipa::path(
+    get, path = "/api/v1/uplinks", tag = "status",
+    responses((status = 200, description = "Uplinks by module and index", body = Vec<UplinkView>))
+)]
+pub async fn list_uplinks(State(state): AppState) -> Result<Json<Vec<UplinkView>>, ApiError> {
+    Ok(Json(state.ports.uplinks(&state.journal, &state.modules, &state.fanout).await?))
+}
+
+/// One uplink, `EthernetM/K` (`show interface ethernet M/K`).
+#[utoipa::path(
+    get, path = "/api/v1/uplinks/{module}/{index}", tag = "status",
+    params(
+        ("module" = u32, Path, description = "M of EthernetM/K"),
+        ("index" = u32, Path, description = "K of EthernetM/K"),
+    ),
+    responses(
+        (status = 200, description = "The uplink", body = UplinkView),
+        (status = 400, description = "M or K is not a number", body = ErrorBody),
+        (status = 404, description = "No such uplink", body = ErrorBody),
+    )
+)]
+pub async fn get_uplink(
+    State(state): AppState,
+    path: Result<Path<(u32, u32)>, PathRejection>,
+) -> Result<Json<UplinkView>, ApiError> {
+    let Path((module, index)) = path?;
+    let views = state.ports.uplinks(&state.journal, &state.modules, &state.fanout).await?;
+    views
+        .into_iter()
+        .find(|view| view.module == module && view.index == index)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no uplink Ethernet{module}/{index}")))
+}
+
+/// Every bridge-domain, by name: segment id, state, and the member modules with their VTEPs and
+/// attached ports (vEthernet and MAC) — what the supervisor distributes to the agents.
+#[utoipa::path(
+    get, path = "/api/v1/bridge-domains", tag = "status",
+    responses((status = 200, description = "Bridge-domains by name", body = Vec<BridgeDomainView>))
+)]
+pub async fn list_bridge_domains(State(state): AppState) -> Result<Json<Vec<BridgeDomainView>>, ApiError> {
+    Ok(Json(exec::bridge_domains(&state).await?))
+}
+
+/// One bridge-domain (`show bridge-domain X`, `… vteps`, `… mac`).
+#[utoipa::path(
+    get, path = "/api/v1/bridge-domains/{name}", tag = "status",
+    params(("name" = String, Path, description = "Bridge-domain name")),
+    responses(
+        (status = 200, description = "The bridge-domain", body = BridgeDomainView),
+        (status = 404, description = "No such bridge-domain", body = ErrorBody),
+    )
+)]
+pub async fn get_bridge_domain(
+    State(state): AppState,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Json<BridgeDomainView>, ApiError> {
+    let Path(name) = name?;
+    exec::bridge_domains(&state)
+        .await?
+        .into_iter()
+        .find(|view| view.name == name)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("bridge-domain {name} does not exist")))
+}
+
 /// `Vethernet1`, `Veth1` or `1` (any case) as 1.
 fn veth_number(text: &str) -> Option<u32> {
     let lower = text.to_ascii_lowercase();
@@ -220,7 +290,9 @@ fn veth_number(text: &str) -> Option<u32> {
     digits.parse().ok().filter(|&n| n > 0)
 }
 
-/// The MAC tables of the online modules (from their agents' latest reports), by VLAN and MAC.
+/// The MAC tables of the online modules (from their agents' latest reports): VLAN entries by
+/// VLAN and MAC, then bridge-domain entries (with `bridge_domain`, `segment_id`, and `vtep` for
+/// remote ones) by name and MAC.
 #[utoipa::path(
     get, path = "/api/v1/mac-address-table", tag = "status",
     params(("vlan" = Option<u16>, Query, description = "Only this VLAN's entries")),

@@ -10,7 +10,7 @@ use super::handlers;
 #[openapi(
     info(
         title = "Switchyard supervisor",
-        description = "Port-profiles, config, modules, vEthernets, MAC tables and the event log of a Switchyard domain."
+        description = "Port-profiles, config, modules, vEthernets, uplinks, bridge-domains, MAC tables and the event log of a Switchyard domain."
     ),
     paths(
         handlers::list_profiles,
@@ -25,9 +25,13 @@ use super::handlers;
         handlers::list_interfaces,
         handlers::get_interface,
         handlers::mac_address_table,
+        handlers::list_uplinks,
+        handlers::get_uplink,
+        handlers::list_bridge_domains,
+        handlers::get_bridge_domain,
     ),
     tags((name = "config", description = "Port-profiles and the running config"),
-         (name = "status", description = "Modules, vEthernets, MAC tables, events and show commands"))
+         (name = "status", description = "Modules, vEthernets, uplinks, bridge-domains, MAC tables, events and show commands"))
 )]
 pub struct ApiDoc;
 

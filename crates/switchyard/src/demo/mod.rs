@@ -1,8 +1,11 @@
 //! `switchyard demo`: the main job on one machine. Starts a supervisor (embedded store) and two
-//! agents as child processes of this binary on loopback, configures the seed's port-profiles
-//! through the shell's REST path, waits for both modules to come online, prints what an operator
-//! would look at, and cleans everything up (also on failure).
+//! agents as child processes of this binary, configures the seed's port-profiles through the
+//! shell's REST path, waits for both modules to come online, prints what an operator would look
+//! at, and cleans everything up (also on failure). As root, the hosts `bilbo` and `frodo` are
+//! network namespaces with an uplink trunk into a "physical switch" and a VTEP on an underlay
+//! (the supervisor sits in a namespace of its own); without root, everything runs on loopback.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -16,12 +19,17 @@ mod ovs;
 use crate::processes::{self, Children};
 use crate::shell::client::SupervisorClient;
 use ovs::Ovsdb;
+use testbed::fabric::Fabric;
 
 /// The seed's configuration (NX-OS text).
 pub const SEED_CONFIG: &str = include_str!("seed.cfg");
 
 /// The hosts the demo runs agents for (the seed's server was `bilbo`).
 const HOSTS: [&str; 2] = ["bilbo", "frodo"];
+/// Each host's uplink: its NIC into the physical switch, on the seed's `uplink` profile.
+const UPLINK: &str = "eth1=uplink";
+/// Where the supervisor listens in its namespace.
+const SUPERVISOR_PORT: u16 = 7400;
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -43,17 +51,36 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             tmp.0.clone()
         }
     };
-    let listen = processes::free_loopback_addr()?;
+    let root_user = crate::netns::is_root();
+    // As root the hosts are network namespaces joined by a physical switch (their uplink trunks)
+    // and an underlay (VXLAN, and the way to the supervisor, which has a namespace of its own).
+    // Without root everything runs on loopback and the containers are left out.
+    let fabric = if root_user {
+        step(
+            "building the lab: hosts bilbo and frodo, a physical switch, an underlay, the supervisor's namespace",
+        );
+        Some(Fabric::new(&HOSTS.map(|host| (host, 1)))?)
+    } else {
+        None
+    };
+    let listen = match &fabric {
+        Some(fabric) => SocketAddr::from((fabric.supervisor_ip, SUPERVISOR_PORT)),
+        None => processes::free_loopback_addr()?,
+    };
     let url = format!("http://{listen}");
-    let client = SupervisorClient::new(&url);
+    let mut client = SupervisorClient::new(&url);
+    if let Some(fabric) = &fabric {
+        client = client.in_netns(&fabric.supervisor.name);
+    }
     let mut children = Children::new(exe_path()?, &root)?;
 
     containers::chapter("1. The supervisor, with the seed's port-profiles");
     step(&format!("starting the supervisor on {listen} (store in {})", root.join("supervisor").display()));
-    children.spawn(
-        "supervisor",
-        &["supervisor", "--data-dir", &path(&root.join("supervisor")), "--listen", &listen.to_string()],
-    )?;
+    let argv = ["supervisor", "--data-dir", &path(&root.join("supervisor")), "--listen", &listen.to_string()];
+    match &fabric {
+        Some(fabric) => children.spawn_in("supervisor", &fabric.supervisor.name, &argv)?,
+        None => children.spawn("supervisor", &argv)?,
+    }
     wait_for("the supervisor to answer", Duration::from_secs(20), &mut children, || {
         client.exec("show module").is_ok()
     })?;
@@ -65,7 +92,6 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
 
     containers::chapter("2. Hosts join as modules");
-    let root_user = crate::netns::is_root();
     let ovsdb = if root_user && Ovsdb::available() {
         step("starting a private ovsdb-server for bilbo (the seed's ovs-vsctl path)");
         Some(Ovsdb::start(&root.join("ovsdb"), &mut children)?)
@@ -74,14 +100,25 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     };
     // One after the other, so the modules are numbered 3, 4 in this order (join order).
     for (index, host) in HOSTS.iter().enumerate() {
-        step(&format!("starting the agent of host {host}"));
         let dir = path(&root.join(host));
         let mut argv = vec!["agent", "--supervisor", &url, "--host-name", host, "--data-dir", &dir];
         let endpoint = ovsdb.as_ref().map(Ovsdb::endpoint);
         if let (0, Some(endpoint)) = (index, &endpoint) {
             argv.extend(["--ovsdb", endpoint, "--ovs-bridge", ovs::BRIDGE]);
         }
-        children.spawn(host, &argv)?;
+        let site = fabric.as_ref().map(|fabric| fabric.host(host));
+        let vtep = site.map(|site| site.vtep.to_string());
+        match (site, &vtep) {
+            (Some(site), Some(vtep)) => {
+                argv.extend(["--uplink", UPLINK, "--vtep", vtep]);
+                step(&format!("starting the agent of host {host}: uplink eth1 (trunk), VTEP {vtep}"));
+                children.spawn_in(host, &site.ns.name, &argv)?;
+            }
+            _ => {
+                step(&format!("starting the agent of host {host}"));
+                children.spawn(host, &argv)?;
+            }
+        }
         wait_for(&format!("{host} to come online"), Duration::from_secs(30), &mut children, || {
             client.exec("show module").is_ok_and(|out| online_modules(&out) == index + 1)
         })?;
@@ -96,14 +133,14 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     println!("\n[root@bilbo ~]# vemcmd show card");
     print!("{}", agent::vemcmd::run(&root.join(HOSTS[0]), &["show".into(), "card".into()])?);
 
-    if !root_user {
+    let Some(fabric) = &fabric else {
         println!("\n(run as root to see containers attached and talking: network namespaces need root)");
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     let lab = containers::Lab {
         exe: &exe_path()?,
-        agent_dir: &root.join(HOSTS[0]),
-        work_dir: &root,
+        root: &root,
+        fabric,
         client: &client,
         ovs: ovsdb.as_ref(),
         keep: args.keep.then_some(url.as_str()),

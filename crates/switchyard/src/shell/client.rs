@@ -32,6 +32,9 @@ struct ErrorBody {
 pub struct SupervisorClient {
     base: String,
     http: ureq::Agent,
+    /// The network namespace calls are made from (a lab's supervisor namespace), if not this
+    /// process's own.
+    netns: Option<String>,
 }
 
 impl SupervisorClient {
@@ -41,7 +44,14 @@ impl SupervisorClient {
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .new_agent();
-        Self { base: base.trim_end_matches('/').to_owned(), http }
+        Self { base: base.trim_end_matches('/').to_owned(), http, netns: None }
+    }
+
+    /// The same client, calling from inside the named network namespace (`ip netns` name): each
+    /// call runs on a thread that entered it, so a supervisor reachable only there answers.
+    pub fn in_netns(mut self, netns: &str) -> Self {
+        self.netns = Some(netns.to_owned());
+        self
     }
 
     /// Runs one exec command (`show module`) and returns its rendered output.
@@ -55,6 +65,15 @@ impl SupervisorClient {
     }
 
     fn post_text(&self, path: &str, body: &str) -> Result<String, ClientError> {
+        match &self.netns {
+            None => self.post_here(path, body),
+            Some(netns) => testbed::netns::run_in(netns, || self.post_here(path, body)).unwrap_or_else(|e| {
+                Err(ClientError::Transport { url: format!("{}{path}", self.base), reason: format!("{e:#}") })
+            }),
+        }
+    }
+
+    fn post_here(&self, path: &str, body: &str) -> Result<String, ClientError> {
         let url = format!("{}{path}", self.base);
         let transport = |reason: String| ClientError::Transport { url: url.clone(), reason };
         let mut response = self

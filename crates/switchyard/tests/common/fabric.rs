@@ -1,0 +1,217 @@
+//! A multi-host testbed: the supervisor in a namespace of its own, one agent per host namespace
+//! (uplinks into the physical switch, VTEP on the underlay), containers attached with
+//! `switchyard attach` — all real processes from the binary under test, all stopped on drop.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use switchyard::netns::{Netns, lossy};
+use switchyard::processes::Children;
+use switchyard::shell::client::{ClientError, SupervisorClient};
+use testbed::fabric::Fabric;
+
+use super::{exe, stderr, stdout};
+
+/// The `type ethernet` port-profile every host's uplinks use.
+pub const UPLINK_PROFILE: &str = "uplink";
+const SUPERVISOR_PORT: u16 = 7400;
+
+pub struct FabricBed {
+    // Children first: the processes stop before their namespaces go.
+    pub children: Children,
+    pub fabric: Fabric,
+    pub root: tempfile::TempDir,
+    pub url: String,
+    client: SupervisorClient,
+}
+
+/// A container: a namespace attached with `switchyard attach`.
+pub struct Container {
+    pub ns: Netns,
+    pub ip: String,
+    pub veth: u32,
+    pub host: String,
+}
+
+impl FabricBed {
+    /// The fabric of `hosts` (name, uplinks), a supervisor answering in its namespace, `config`
+    /// applied. No agent yet.
+    pub fn start(hosts: &[(&str, usize)], config: &str) -> Self {
+        let fabric = Fabric::new(hosts).expect("building the fabric");
+        let root = tempfile::tempdir().unwrap();
+        let listen = format!("{}:{SUPERVISOR_PORT}", fabric.supervisor_ip);
+        let url = format!("http://{listen}");
+        let mut children = Children::new(exe(), root.path()).unwrap();
+        let dir = root.path().join("supervisor").display().to_string();
+        children
+            .spawn_in(
+                "supervisor",
+                &fabric.supervisor.name,
+                &["supervisor", "--data-dir", &dir, "--listen", &listen],
+            )
+            .unwrap();
+        let client = SupervisorClient::new(&url).in_netns(&fabric.supervisor.name);
+        let bed = Self { children, fabric, root, url, client };
+        bed.wait_until("the supervisor answers", Duration::from_secs(20), |bed| {
+            bed.exec("show module").is_ok()
+        });
+        bed.client.configure(config).expect("applying the config");
+        bed
+    }
+
+    /// A show command through the REST API, from inside the supervisor's namespace.
+    pub fn exec(&self, command: &str) -> Result<String, ClientError> {
+        self.client.exec(command)
+    }
+
+    pub fn show(&self, command: &str) -> String {
+        self.exec(command).unwrap_or_else(|e| panic!("{command}: {e}\n{}", self.logs()))
+    }
+
+    /// Configuration lines through the REST API.
+    pub fn configure(&self, text: &str) {
+        self.client.configure(text).expect("configure");
+    }
+
+    pub fn agent_dir(&self, host: &str) -> String {
+        self.root.path().join(host).display().to_string()
+    }
+
+    /// Starts `host`'s agent in its namespace — every uplink on the uplink profile, its VTEP on
+    /// the underlay — and waits until the supervisor lists it online.
+    pub fn start_agent(&mut self, host: &str) {
+        let h = self.fabric.host(host);
+        let vtep = h.vtep.to_string();
+        let uplinks: Vec<String> = h.uplinks.iter().map(|nic| format!("{nic}={UPLINK_PROFILE}")).collect();
+        let ns = h.ns.name.clone();
+        let dir = self.agent_dir(host);
+        let mut argv = vec!["agent", "--supervisor", &self.url, "--host-name", host, "--data-dir", &dir];
+        argv.extend(["--vtep", &vtep]);
+        for uplink in &uplinks {
+            argv.extend(["--uplink", uplink]);
+        }
+        self.children.spawn_in(host, &ns, &argv).unwrap();
+        self.wait_until(&format!("{host} online"), Duration::from_secs(30), |bed| {
+            bed.exec("show module").is_ok_and(|out| {
+                out.lines().any(|l| l.split_whitespace().last() == Some(host))
+                    && module_status(&out, host).as_deref() == Some("ok")
+            })
+        });
+    }
+
+    pub fn kill9(&mut self, host: &str) {
+        self.children.signal(host, Signal::SIGKILL).unwrap();
+    }
+
+    /// `switchyard attach` of a new container on `host`; panics with the logs if it fails.
+    pub fn attach(&self, host: &str, name: &str, profile: &str, ip: &str) -> Container {
+        let ns = Netns::new(name).unwrap();
+        let out = self.switchyard(
+            host,
+            &[
+                "attach",
+                "--netns",
+                &ns.name,
+                "--profile",
+                profile,
+                "--ip",
+                &format!("{ip}/24"),
+                "--name",
+                name,
+            ],
+        );
+        assert!(out.status.success(), "attach {name}: {}{}\n{}", stdout(&out), stderr(&out), self.logs());
+        let printed = stdout(&out);
+        let veth = printed
+            .trim()
+            .strip_prefix("Vethernet")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("attach printed {printed:?}"));
+        Container { ns, ip: ip.to_owned(), veth, host: host.to_owned() }
+    }
+
+    /// `switchyard ARGS --data-dir <host's agent dir>`.
+    pub fn switchyard(&self, host: &str, args: &[&str]) -> Output {
+        Command::new(exe()).args(args).arg("--data-dir").arg(self.agent_dir(host)).output().unwrap()
+    }
+
+    pub fn vemcmd(&self, host: &str, args: &str) -> String {
+        let mut argv = vec!["vemcmd"];
+        argv.extend(args.split_whitespace());
+        let out = self.switchyard(host, &argv);
+        assert!(out.status.success(), "vemcmd {args}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// Polls until `ready` holds; panics with every log if it never does.
+    pub fn wait_until(&self, what: &str, limit: Duration, mut ready: impl FnMut(&Self) -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if ready(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out after {limit:?} waiting for: {what}\n{}", self.logs());
+    }
+
+    /// The tail of every child's log, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut all = String::new();
+        for entry in std::fs::read_dir(self.children.log_dir()).unwrap().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            all += &format!("--- {} (last lines)\n", entry.path().display());
+            for line in tail.into_iter().rev() {
+                all += line;
+                all.push('\n');
+            }
+        }
+        all
+    }
+}
+
+/// The Status column of `host`'s module in `show module`.
+fn module_status(show_module: &str, host: &str) -> Option<String> {
+    let module = show_module
+        .lines()
+        .filter(|l| l.split_whitespace().last() == Some(host))
+        .find_map(|l| l.split_whitespace().next())?;
+    show_module
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(module) && l.contains("Virtual Ethernet Module"))
+        .and_then(|l| l.split_whitespace().last().map(str::to_owned))
+}
+
+impl Container {
+    /// Output of a command run inside the container.
+    pub fn exec(&self, argv: &[&str]) -> Output {
+        self.ns.exec(argv).unwrap()
+    }
+
+    /// The MTU of its `eth0`.
+    pub fn mtu(&self) -> u32 {
+        let text = self.ns.exec_ok(&["cat", "/sys/class/net/eth0/mtu"]).unwrap();
+        text.trim().parse().unwrap()
+    }
+
+    /// Its MAC in NX-OS dotted form (`0202.0a00.0001`).
+    pub fn dotted_mac(&self) -> String {
+        let text = self.ns.exec_ok(&["cat", "/sys/class/net/eth0/address"]).unwrap();
+        let hex: String = text.trim().split(':').collect();
+        format!("{}.{}.{}", &hex[0..4], &hex[4..8], &hex[8..12])
+    }
+
+    /// `bytes` of TCP to `server` with iperf3 (offloads at their defaults); returns Gbit/s.
+    pub fn iperf3_to(&self, server: &Container, bytes: &str) -> f64 {
+        let mut daemon = server.ns.spawn(&["iperf3", "-s", "-1", "-p", "5201"]).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let out = self.exec(&["timeout", "60", "iperf3", "-c", &server.ip, "-p", "5201", "-n", bytes, "-J"]);
+        let _ = daemon.kill();
+        let _ = daemon.wait();
+        assert!(out.status.success(), "iperf3: {}{}", lossy(&out.stdout), lossy(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["end"]["sum_received"]["bits_per_second"].as_f64().unwrap() / 1e9
+    }
+}

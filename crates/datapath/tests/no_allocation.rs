@@ -127,7 +127,9 @@ fn uplinks_and_vxlan_never_allocate() {
     let mut switch = Harness::with_snapshot(Snapshot::new(ports).unwrap().with_overlay(overlay));
     let tunneled = |source, frame: Vec<u8>| (Some(source), vxlan_payload(5000, &frame));
     let plain = |port: u32, frame: Vec<u8>| (None, (port, frame));
-    let mut frames: Vec<(Option<std::net::Ipv4Addr>, (u32, Vec<u8>))> = vec![
+    // A source VTEP for tunneled payloads, then the port and bytes.
+    type Received = (Option<std::net::Ipv4Addr>, (u32, Vec<u8>));
+    let mut frames: Vec<Received> = vec![
         plain(49, udp(mac(1), MacAddr::BROADCAST, None)),
         plain(50, udp(mac(2), MacAddr::BROADCAST, None)),
         plain(18, udp(mac(30), MacAddr::BROADCAST, Some(100))),

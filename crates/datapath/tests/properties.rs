@@ -8,8 +8,11 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Harness, mac, udp};
-use datapath::{DropReason, PortConfig, PortId, PortKind, PortMode, ProfileBinding, Segment, VlanBitmap};
+use common::{Harness, bd, mac, udp, vni, vtep, vxlan_payload};
+use datapath::{
+    DropReason, Overlay, OverlaySegment, PortConfig, PortId, PortKind, PortMode, ProfileBinding, Segment,
+    Snapshot, TUNNEL_PORT, VlanBitmap,
+};
 use proptest::prelude::*;
 use wire::{MacAddr, Tci};
 
@@ -178,5 +181,85 @@ proptest! {
             prop_assert!(!switch.datapath.trace(switch.now, PortId(*in_port), frame).is_empty());
         }
         prop_assert!(out.len() <= frames.len() * 7);
+    }
+
+    #[test]
+    fn uplinks_never_loop_and_never_duplicate(
+        ports in arb_ports(),
+        uplinks in prop::collection::vec((prop::sample::subsequence(VLANS.to_vec(), 0..=3), prop::bool::weighted(0.8)), 2),
+        frames in proptest::collection::vec(arb_frame(), 1..60),
+    ) {
+        // 17 and 18 become real uplinks, with a random carrier.
+        let mut ports = ports;
+        for (port, (allowed, link_up)) in ports.iter_mut().filter(|port| port.id.0 < 49).zip(uplinks) {
+            port.kind = PortKind::Uplink;
+            port.mode = PortMode::Trunk { allowed: allowed.into_iter().collect(), native: 1 };
+            port.link_up = link_up;
+        }
+        let mut switch = Harness::new(ports.clone());
+        let config = std::sync::Arc::clone(switch.datapath.config());
+        for (veth, uplink) in config.pins() {
+            let (veth, uplink) = (config.port(veth).unwrap(), config.port(uplink).unwrap());
+            prop_assert!(uplink.is_forwarding() && uplink.carries(veth.home_segment()) && !veth.is_uplink());
+        }
+        let is_uplink = |id: u32| id < 49;
+        for (in_port, frame) in &frames {
+            let out = switch.send(*in_port, frame);
+            let sent: BTreeSet<u32> = out.iter().map(|(port, _)| *port).collect();
+            prop_assert_eq!(sent.len(), out.len(), "one copy per port");
+            let uplinks_out: Vec<u32> = sent.iter().copied().filter(|&port| is_uplink(port)).collect();
+            if is_uplink(*in_port) {
+                prop_assert!(uplinks_out.is_empty(), "uplink {} to uplinks {:?}", in_port, uplinks_out);
+                for port in &sent {
+                    prop_assert_eq!(config.pinned_uplink(PortId(*port)), Some(PortId(*in_port)));
+                }
+            } else {
+                let pinned = config.pinned_uplink(PortId(*in_port)).map(|id| id.0);
+                prop_assert!(uplinks_out.len() <= 1 && uplinks_out.iter().all(|&port| Some(port) == pinned));
+            }
+        }
+    }
+
+    #[test]
+    fn tunnel_payloads_never_panic_and_stay_in_their_bridge_domain(
+        payloads in proptest::collection::vec(
+            (
+                1u8..=4,
+                prop_oneof![
+                    proptest::collection::vec(any::<u8>(), 0..80),
+                    (prop::sample::select(vec![5000u32, 6000, 7000]), arb_frame())
+                        .prop_map(|(segment, (_, frame))| vxlan_payload(segment, &frame)),
+                ],
+            ),
+            1..40,
+        ),
+    ) {
+        let five = OverlaySegment { vteps: vec![vtep(2), vtep(3)], macs: vec![(mac(5), vtep(2))] };
+        let six = OverlaySegment { vteps: vec![vtep(4)], macs: Vec::new() };
+        let overlay = Overlay {
+            local_vtep: Some(vtep(1)),
+            segments: [(vni(5000), five), (vni(6000), six)].into_iter().collect(),
+        };
+        let ports = vec![bd(49, 5000), bd(50, 5000), bd(51, 6000), common::eth(17, &[100], 1), common::veth(52, 100)];
+        let mut switch = Harness::with_snapshot(Snapshot::new(ports).unwrap().with_overlay(overlay));
+        for (source, payload) in &payloads {
+            prop_assert!(!switch.datapath.trace_tunneled(switch.now, vtep(*source), payload).is_empty());
+            let out = switch.send_tunneled(vtep(*source), payload);
+            let sent: BTreeSet<u32> = out.iter().map(|(port, _)| *port).collect();
+            prop_assert_eq!(sent.len(), out.len());
+            prop_assert!(switch.encaps.iter().all(Option::is_none), "never back into the tunnel");
+            let allowed: BTreeSet<u32> = match (source, payload.get(4..7)) {
+                (2 | 3, Some([0x00, 0x13, 0x88])) => [49, 50].into(),
+                (4, Some([0x00, 0x17, 0x70])) => [51].into(),
+                _ => BTreeSet::new(),
+            };
+            prop_assert!(sent.is_subset(&allowed), "{:?} from VTEP {} outside {:?}", sent, source, allowed);
+            for (_, bytes) in &out {
+                prop_assert_eq!(untagged(bytes), untagged(&payload[8..]), "the inner frame, untagged");
+            }
+        }
+        let tunnel = switch.datapath.port_stats(TUNNEL_PORT).unwrap();
+        prop_assert_eq!(tunnel.rx.packets, payloads.len() as u64);
+        prop_assert_eq!(tunnel.drops.total(), switch.datapath.drops().total());
     }
 }

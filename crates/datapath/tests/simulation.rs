@@ -404,3 +404,234 @@ fn garbage_is_dropped_and_counted_and_stays_in_its_vlan() {
     assert!(r_heard.iter().all(|(tag, _)| *tag == Some(200)), "{r_heard:?}");
     assert!(sim.ping("A", 0, ip(2), 1), "the switch still works");
 }
+
+/// One server: its datapath and the devices of its ports.
+struct Server {
+    datapath: Datapath,
+    pump: Pump,
+    ports: Vec<(PortId, Box<dyn PortIo>)>,
+}
+
+impl Server {
+    fn new(snapshot: Snapshot) -> Self {
+        Self {
+            datapath: Datapath::new(&Settings::default(), Arc::new(snapshot)),
+            pump: Pump::new(32, 2048, 256),
+            ports: Vec::new(),
+        }
+    }
+
+    /// Rebuilds the snapshot from its ports with `change` applied, pins fed back.
+    fn reconfigure(&mut self, change: impl Fn(&mut PortConfig)) {
+        let config = Arc::clone(self.datapath.config());
+        let mut ports = config.ports().to_vec();
+        for port in &mut ports {
+            port.pin = config.pinned_uplink(port.id);
+            change(port);
+        }
+        let snapshot = Snapshot::new(ports).unwrap().with_overlay(config.overlay().clone());
+        self.datapath.set_config(Arc::new(snapshot));
+    }
+}
+
+const BILBO: usize = 0;
+const FRODO: usize = 1;
+const PHYSICAL: usize = 2;
+
+/// Two servers, bilbo (VTEP .1) and frodo (VTEP .2), and a physical switch: a plain learning
+/// bridge (a datapath of vEthernet trunks, no uplink rules) joining bilbo's Eth3/1 and Eth3/2
+/// and frodo's Eth4/1. An in-memory underlay carries VXLAN between the VTEPs.
+///
+/// bilbo: A (vlan 100), B (vlan 100), C (bridge-domain 5000), D (vlan 300, not on the trunks).
+/// frodo: E (vlan 100), F (bridge-domain 5000), G (vlan 300).
+struct Fabric {
+    servers: Vec<Server>,
+    hosts: BTreeMap<&'static str, Host>,
+    now: Duration,
+}
+
+fn vtep_of(server: usize) -> Ipv4Addr {
+    Ipv4Addr::new(192, 0, 2, server as u8 + 1)
+}
+
+impl Fabric {
+    fn new() -> Self {
+        let trunk = |id, name: &str| {
+            let mode = datapath::PortMode::Trunk { allowed: [100, 200].into_iter().collect(), native: 1 };
+            PortConfig::uplink(PortId(id), name, mode, "system-uplink")
+        };
+        let bd = |id: u32| {
+            let vni = wire::Vni::new(5000).unwrap();
+            PortConfig::access(PortId(id), format!("Veth{}", id - 48), Segment::BridgeDomain(vni), "bd")
+        };
+        let overlay = |local: usize, remote: usize, remote_mac: MacAddr| {
+            let segment = datapath::OverlaySegment {
+                vteps: vec![vtep_of(remote)],
+                macs: vec![(remote_mac, vtep_of(remote))],
+            };
+            datapath::Overlay {
+                local_vtep: Some(vtep_of(local)),
+                segments: [(wire::Vni::new(5000).unwrap(), segment)].into_iter().collect(),
+            }
+        };
+        let bilbo = Snapshot::new(vec![
+            trunk(17, "Eth3/1"),
+            trunk(18, "Eth3/2"),
+            veth(49, 100).with_attached_mac(mac(1)),
+            veth(50, 100).with_attached_mac(mac(2)),
+            bd(51).with_attached_mac(mac(3)),
+            veth(52, 300).with_attached_mac(mac(4)),
+        ])
+        .unwrap()
+        .with_overlay(overlay(BILBO, FRODO, mac(6)));
+        let frodo = Snapshot::new(vec![
+            trunk(17, "Eth4/1"),
+            veth(49, 100).with_attached_mac(mac(5)),
+            bd(50).with_attached_mac(mac(6)),
+            veth(51, 300).with_attached_mac(mac(7)),
+        ])
+        .unwrap()
+        .with_overlay(overlay(FRODO, BILBO, mac(3)));
+        let physical = Snapshot::new((17..=19).map(|id| uplink(id, &[100, 200, 300], 1)).collect()).unwrap();
+        let mut fabric = Self {
+            servers: vec![Server::new(bilbo), Server::new(frodo), Server::new(physical)],
+            hosts: BTreeMap::new(),
+            now: Duration::ZERO,
+        };
+        for (server, uplink, physical_port) in [(BILBO, 17, 17), (BILBO, 18, 18), (FRODO, 17, 19)] {
+            let (server_end, switch_end) = memory::link(256);
+            fabric.servers[server].ports.push((PortId(uplink), Box::new(server_end)));
+            fabric.servers[PHYSICAL].ports.push((PortId(physical_port), Box::new(switch_end)));
+        }
+        let underlay = memory::Underlay::new(256);
+        for server in [BILBO, FRODO] {
+            fabric.servers[server]
+                .ports
+                .push((datapath::TUNNEL_PORT, Box::new(underlay.endpoint(vtep_of(server)))));
+        }
+        let hosts = [
+            ("A", BILBO, 49, 1),
+            ("B", BILBO, 50, 2),
+            ("C", BILBO, 51, 3),
+            ("D", BILBO, 52, 4),
+            ("E", FRODO, 49, 5),
+            ("F", FRODO, 50, 6),
+            ("G", FRODO, 51, 7),
+        ];
+        for (name, server, port, n) in hosts {
+            let (switch_end, host_end) = memory::link(256);
+            fabric.servers[server].ports.push((PortId(port), Box::new(switch_end)));
+            fabric.hosts.insert(name, Host::new(mac(n), vec![Interface { vlan: None, ip: ip(n) }], host_end));
+        }
+        fabric
+    }
+
+    /// Runs every server and host until the network is quiet; `false` if it never gets quiet
+    /// (a loop).
+    fn settle(&mut self) -> bool {
+        for _ in 0..200 {
+            let mut moved = 0;
+            for server in &mut self.servers {
+                moved += server.pump.run(&mut server.datapath, self.now, &mut server.ports).unwrap().received;
+            }
+            for host in self.hosts.values_mut() {
+                host.poll();
+            }
+            self.now += Duration::from_millis(1);
+            if moved == 0 && self.hosts.values().all(|host| host.wire.pending() == 0) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn ping(&mut self, from: &str, to: u8, seq: u16) -> bool {
+        self.hosts.get_mut(from).unwrap().ping(0, ip(to), seq);
+        assert!(self.settle(), "the network never got quiet: a loop");
+        self.hosts[from].replies.contains(&(ip(to), seq))
+    }
+
+    /// How many ARP requests `host` received from the MAC `from`.
+    fn arp_requests(&self, host: &str, from: MacAddr) -> usize {
+        let requests = self.hosts[host].received.iter().filter(|frame| {
+            let Ok(eth) = ethernet::Frame::new_checked(&frame[..]) else { return false };
+            eth.src_addr() == from && eth.dst_addr().is_broadcast() && eth.ethertype() == EtherType::ARP
+        });
+        requests.count()
+    }
+
+    fn pins(&self, server: usize) -> Vec<(u32, u32)> {
+        self.servers[server].datapath.config().pins().map(|(veth, uplink)| (veth.0, uplink.0)).collect()
+    }
+}
+
+#[test]
+fn two_servers_talk_over_the_trunk_and_over_vxlan_and_stay_isolated() {
+    let mut fabric = Fabric::new();
+    assert_eq!(fabric.pins(BILBO), [(49, 17), (50, 18)], "D's VLAN 300 is on no uplink: not pinned");
+    assert!(fabric.ping("A", 5, 1), "A -> E over the trunk, by Eth3/1");
+    assert!(fabric.ping("B", 5, 1), "B -> E over the trunk, by Eth3/2");
+    assert!(fabric.ping("C", 6, 1), "C -> F over VXLAN");
+    assert!(fabric.ping("F", 3, 2), "F -> C over VXLAN");
+    // No duplicates: every broadcast reached each host once, whichever uplinks it crossed.
+    for (host, from) in [("E", mac(1)), ("E", mac(2)), ("B", mac(1)), ("A", mac(2)), ("F", mac(3))] {
+        assert_eq!(fabric.arp_requests(host, from), 1, "{host} heard {from}'s ARP request");
+    }
+    assert!(!fabric.ping("D", 7, 1), "VLAN 300 is not on the trunks");
+    assert!(!fabric.ping("A", 6, 1), "a VLAN does not reach a bridge-domain");
+    assert!(!fabric.ping("C", 5, 2), "a bridge-domain does not reach a VLAN");
+
+    // A's broadcast came back in on Eth3/2 and was dropped there, not learned.
+    let bilbo = &fabric.servers[BILBO].datapath;
+    assert!(bilbo.port_stats(PortId(18)).unwrap().drops.get(DropReason::SourceMacStatic) > 0);
+    let table = bilbo.mac_table(fabric.now);
+    let row = |m| table.iter().find(|row| row.mac == m).unwrap();
+    assert_eq!((row(mac(1)).port, row(mac(2)).port), (PortId(49), PortId(50)));
+    // E is behind whichever uplink its last frame came in by (a move between uplinks is
+    // harmless: frames to it leave by the sender's pin).
+    assert!([PortId(17), PortId(18)].contains(&row(mac(5)).port));
+    let remote = row(mac(6));
+    assert_eq!((remote.kind, remote.remote_vtep), (MacKind::Installed, Some(vtep_of(FRODO))));
+    for host in ["D", "G"] {
+        let heard = fabric.hosts[host].heard_from();
+        assert!(heard.iter().all(|(_, m)| [mac(4), mac(7)].contains(m)), "{host} heard {heard:?}");
+    }
+}
+
+#[test]
+fn a_failed_uplink_moves_its_pins_and_traffic_follows_without_loops_or_duplicates() {
+    let mut fabric = Fabric::new();
+    assert!(fabric.ping("B", 5, 1));
+    assert_eq!(fabric.pins(BILBO), [(49, 17), (50, 18)]);
+
+    // Eth3/2 loses carrier: the agent rebuilds the snapshot, and the physical switch's port
+    // goes down too (which flushes what it learned there).
+    fabric.servers[BILBO].reconfigure(|port| {
+        if port.id == PortId(18) {
+            port.link_up = false;
+        }
+    });
+    fabric.servers[PHYSICAL].reconfigure(|port| {
+        if port.id == PortId(18) {
+            port.admin_up = false;
+        }
+    });
+    assert_eq!(fabric.pins(BILBO), [(49, 17), (50, 17)]);
+    for seq in 2..=4 {
+        assert!(fabric.ping("B", 5, seq), "B -> E after the failover #{seq}");
+        assert!(fabric.ping("E", 2, seq), "E -> B after the failover #{seq}");
+    }
+    assert!(fabric.ping("A", 5, 2));
+    let received = |fabric: &Fabric, host: &str| fabric.hosts[host].received.len();
+    let before = (received(&fabric, "A"), received(&fabric, "B"), received(&fabric, "E"));
+    fabric.hosts.get_mut("E").unwrap().arp_cache.clear();
+    assert!(fabric.ping("E", 2, 10));
+    // E's ARP request reaches A and B once each; B's ARP reply and echo reply reach E once.
+    assert_eq!((received(&fabric, "A"), received(&fabric, "B")), (before.0 + 1, before.1 + 2));
+    assert_eq!(received(&fabric, "E"), before.2 + 2);
+    // The link comes back: the pins stay, nothing breaks.
+    fabric.servers[BILBO].reconfigure(|port| port.link_up = true);
+    fabric.servers[PHYSICAL].reconfigure(|port| port.admin_up = true);
+    assert_eq!(fabric.pins(BILBO), [(49, 17), (50, 17)]);
+    assert!(fabric.ping("B", 5, 20) && fabric.ping("A", 5, 20));
+}

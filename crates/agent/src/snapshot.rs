@@ -67,6 +67,7 @@ pub(crate) mod testing {
             system_vlans: VlanSet::none(),
             shutdown: false,
             state_enabled: true,
+            bridge_domain: None,
         }
     }
 

@@ -105,6 +105,17 @@ mod tests {
     }
 
     #[test]
+    fn bridge_domain_profile_puts_the_port_in_its_segment_instead_of_the_vlan() {
+        let mut red = access_policy("red", 100);
+        red.bridge_domain =
+            Some(config::EffectiveBridgeDomain { name: "tenant-red".to_owned(), segment_id: 5000 });
+        let config = port_config(&port(49, "red"), &policies([red]));
+        let vni = Vni::new(5000).expect("24 bits");
+        assert_eq!(config.mode, PortMode::Access { segment: Segment::BridgeDomain(vni) });
+        assert!(config.is_forwarding());
+    }
+
+    #[test]
     fn trunk_profile_carries_its_allowed_vlans() {
         let mut trunk = access_policy("uplink", 1);
         trunk.mode = SwitchportMode::Trunk;

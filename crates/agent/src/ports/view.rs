@@ -253,6 +253,7 @@ mod tests {
             kind: MacKind::Dynamic,
             port: PortId(49),
             age_secs: 3,
+            remote_vtep: None,
         };
         let rows = [row(100, 1), row(200, 2)];
         let views = mac_views(&rows, Some(200), |ltl| format!("L{ltl}"));

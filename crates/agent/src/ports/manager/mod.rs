@@ -126,7 +126,14 @@ impl PortManager {
             let states = inner.table.states(&inner.applied);
             let stats = self.stats(&inner.table).await;
             let macs = self.dataplane.mac_table().await.unwrap_or_default();
-            status::report(module, &self.host_id, &inner.table, &states, &stats, &macs)
+            let bridge_domains = inner
+                .applied
+                .policies
+                .values()
+                .filter_map(|entry| entry.policy.bridge_domain.as_ref())
+                .map(|domain| (domain.segment_id, domain.name.clone()))
+                .collect();
+            status::report(module, &self.host_id, &inner.table, &states, &stats, &macs, &bridge_domains)
         };
         self.rpc.report(report).await
     }

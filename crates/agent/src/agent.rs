@@ -1,6 +1,7 @@
 //! Assembles the agent: identity, persisted snapshot, supervisor link, dataplane and ports,
 //! local API.
 
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,6 +14,7 @@ use crate::attach::DockerEngine;
 use crate::dataplane::{Dataplane, DataplaneOptions};
 use crate::identity::{HostIdentity, load_module, load_or_create_host_id};
 use crate::local_api::{LocalApiServer, Request, Responder};
+use crate::overlay::{self, OverlayFile, OverlayFollower};
 use crate::ovsdb::{self, Endpoint, OvsdbConfig};
 use crate::paths::DataDir;
 use crate::policy_feed::PolicyFeed;
@@ -40,6 +42,11 @@ pub struct AgentOptions {
     pub ovsdb: Option<OvsdbConfig>,
     /// The uplinks (`--uplink IFACE=PROFILE`, in order: the K of EthernetM/K).
     pub uplinks: Vec<UplinkSpec>,
+    /// This host's VXLAN tunnel endpoint (`--vtep`): an IPv4 address of the host. `None`: no
+    /// bridge-domain traffic leaves the host.
+    pub vtep: Option<Ipv4Addr>,
+    /// The UDP port of VXLAN (`--vxlan-port`, default 4789), the same on every host.
+    pub vxlan_port: u16,
 }
 
 impl AgentOptions {
@@ -57,6 +64,8 @@ impl AgentOptions {
             host_id: None,
             ovsdb: None,
             uplinks: Vec::new(),
+            vtep: None,
+            vxlan_port: wire::vxlan::UDP_PORT,
         }
     }
 
@@ -64,6 +73,13 @@ impl AgentOptions {
     /// any already given.
     pub fn with_uplinks(mut self, uplinks: impl IntoIterator<Item = UplinkSpec>) -> Self {
         self.uplinks.extend(uplinks);
+        self
+    }
+
+    /// Makes `vtep` (an address of this host) the VXLAN tunnel endpoint, on UDP `port`.
+    pub fn with_vtep(mut self, vtep: Ipv4Addr, port: u16) -> Self {
+        self.vtep = Some(vtep);
+        self.vxlan_port = port;
         self
     }
 
@@ -100,11 +116,16 @@ impl Agent {
     /// API, starts joining the supervisor in the background, and follows the OVSDB rows.
     ///
     /// Fails only on what retrying cannot fix: an unusable data dir, a malformed supervisor
-    /// URL, another agent already serving the data dir's socket, no dataplane thread, or an
-    /// uplink that cannot be (given twice, no such interface, already a vEthernet).
+    /// URL, another agent already serving the data dir's socket, no dataplane thread, an
+    /// uplink that cannot be (given twice, no such interface, already a vEthernet), or a VTEP
+    /// that is not an address of this host (or whose port is taken).
     pub async fn start(options: AgentOptions) -> anyhow::Result<Self> {
         let endpoint = endpoint(&options.supervisor)?;
         uplinks::spec::validate(&options.uplinks)?;
+        let vtep = match options.vtep {
+            Some(vtep) => Some((vtep, overlay::vtep::locate(vtep).await?)),
+            None => None,
+        };
         // Before anything that takes time. Its events wait, coalesced, for the ports.
         let ovsdb = options.ovsdb.map(|config| {
             let bridge = config.bridge.clone();
@@ -123,6 +144,7 @@ impl Agent {
             host_id,
             hardware: host_info::hardware(),
             addresses: host_info::addresses().iter().map(ToString::to_string).collect(),
+            vtep: options.vtep,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             uplinks: options.uplinks.clone(),
         });
@@ -141,10 +163,26 @@ impl Agent {
         let (status_tx, status) = watch::channel(AgentStatus::headless(load_module(&data_dir.module_file())));
 
         let local_api = LocalApiServer::bind(&data_dir.socket()).await?;
-        let dataplane =
-            Dataplane::spawn(DataplaneOptions::default()).context("cannot start the dataplane")?;
+        let overlay_file = overlay::model::file_in(data_dir.root());
+        let overlay = OverlayFile::load_or_empty(&overlay_file);
+        let dataplane_options = DataplaneOptions {
+            tunnel: vtep.as_ref().map(|(address, _)| SocketAddrV4::new(*address, options.vxlan_port)),
+            overlay: overlay.to_overlay(),
+            ..DataplaneOptions::default()
+        };
+        let dataplane = Dataplane::spawn(dataplane_options).context("cannot start the dataplane")?;
+        let tunnel_mtu = vtep.as_ref().map(|(address, interface)| {
+            tracing::info!(
+                "VTEP {address}:{} on {} (MTU {}): containers get MTU {}",
+                options.vxlan_port,
+                interface.ifname,
+                interface.mtu,
+                interface.container_mtu()
+            );
+            interface.container_mtu()
+        });
         let ports = Arc::new(PortManager::new(PortManagerParts {
-            dataplane,
+            dataplane: dataplane.clone(),
             policies: policies.clone(),
             status: status.clone(),
             supervisor: options.supervisor.clone(),
@@ -153,6 +191,7 @@ impl Agent {
             ports_file: data_dir.ports_file(),
             docker: DockerEngine::from_env(),
             uplinks: options.uplinks,
+            tunnel_mtu,
         }));
         ports.open_uplinks().await?;
         // Before the link starts: ports forward (headless) before the supervisor is asked.
@@ -180,6 +219,14 @@ impl Agent {
             let responder = responder.clone();
             async move { responder.respond(request, Instant::now()).await }
         };
+        let overlay_follower = vtep.is_some().then(|| OverlayFollower {
+            endpoint: endpoint.clone(),
+            host_id: identity.host_id.clone(),
+            status: status.clone(),
+            dataplane,
+            file: overlay_file,
+            published: watch::Sender::new(Arc::new(overlay)),
+        });
         let link =
             SupervisorLink::new(endpoint, Arc::clone(&identity), &data_dir, sync, policies_tx, status_tx);
         let mut tasks = vec![
@@ -189,6 +236,9 @@ impl Agent {
             tokio::spawn(ports::report_and_rebind(Arc::clone(&ports), status.clone())),
             tokio::spawn(uplinks::follow_links(Arc::clone(&ports))),
         ];
+        if let Some(follower) = overlay_follower {
+            tasks.push(tokio::spawn(overlay::follow_overlay(follower)));
+        }
         if let Some((handle, events, bridge)) = ovsdb {
             tasks.push(tokio::spawn(ports::follow_ovsdb(
                 Arc::clone(&ports),

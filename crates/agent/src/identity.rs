@@ -21,6 +21,8 @@ pub struct HostIdentity {
     pub hardware: String,
     /// Non-loopback addresses, as text.
     pub addresses: Vec<String>,
+    /// The VXLAN tunnel endpoint's address (`--vtep`), if any.
+    pub vtep: Option<std::net::Ipv4Addr>,
     /// The agent's software version.
     pub version: String,
     /// The host NICs it offers the switch as uplinks (`--uplink`), in order.

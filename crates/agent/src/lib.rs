@@ -20,6 +20,7 @@ mod fs_atomic;
 pub mod host_info;
 pub mod identity;
 pub mod local_api;
+pub mod overlay;
 pub mod ovsdb;
 pub mod paths;
 pub mod persist;

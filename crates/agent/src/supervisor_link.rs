@@ -157,9 +157,9 @@ impl SupervisorLink {
             host_id: identity.host_id.clone(),
             version: identity.version.clone(),
             addresses: identity.addresses.clone(),
+            vtep: identity.vtep.map(|vtep| vtep.to_string()).unwrap_or_default(),
             hardware: identity.hardware.clone(),
             uplinks: crate::uplinks::spec::register_uplinks(&identity.uplinks),
-            ..proto::RegisterRequest::default()
         }
     }
 

@@ -255,7 +255,10 @@ mod tests {
         pairs.iter().map(|&(module, octets)| (module, Ipv4Addr::from(octets))).collect()
     }
 
-    fn segments(update: &proto::OverlayUpdate) -> Vec<(u32, Vec<String>, Vec<(String, String, u32)>)> {
+    /// Segment id, VTEPs, (MAC, VTEP, veth) of each segment.
+    type Segments = Vec<(u32, Vec<String>, Vec<(String, String, u32)>)>;
+
+    fn segments(update: &proto::OverlayUpdate) -> Segments {
         update
             .segments
             .iter()

@@ -79,7 +79,7 @@ async fn quiet(stream: &mut Streaming<proto::OverlayUpdate>) {
 }
 
 /// (segment id, name, vteps, [(mac, vtep, veth)]) per segment.
-type Seen = Vec<(u32, String, Vec<String>, Vec<(String, String, u32)>)>;
+type Seen = Vec<SegmentRow>;
 
 fn seen(update: &proto::OverlayUpdate) -> Seen {
     update
@@ -92,12 +92,15 @@ fn seen(update: &proto::OverlayUpdate) -> Seen {
         .collect()
 }
 
+/// One segment of an overlay view: segment id, name, VTEPs, (MAC, VTEP, veth).
+type SegmentRow = (u32, String, Vec<String>, Vec<(String, String, u32)>);
+
 fn segment(
     id: u32,
     name: &str,
     vteps: &[&str],
     macs: &[(&str, &str, u32)],
-) -> (u32, String, Vec<String>, Vec<(String, String, u32)>) {
+) -> SegmentRow {
     (
         id,
         name.to_owned(),

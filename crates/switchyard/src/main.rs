@@ -72,6 +72,13 @@ enum Command {
         /// Directory for the agent's state and its local socket `agent.sock`.
         #[arg(long, default_value = DEFAULT_DATA_DIR, env = "SWITCHYARD_DATA_DIR")]
         data_dir: PathBuf,
+        /// This host's VXLAN tunnel endpoint: an IPv4 address of the host, on the underlay
+        /// (IPv4 only). Without it, bridge-domain traffic stays on the host.
+        #[arg(long, value_name = "IPV4")]
+        vtep: Option<std::net::Ipv4Addr>,
+        /// The UDP port VXLAN uses, the same on every host.
+        #[arg(long, value_name = "PORT", default_value_t = 4789, requires = "vtep")]
+        vxlan_port: u16,
         /// The ovsdb-server to take ports from, `unix:PATH` (its `--remote=punix:PATH`).
         #[arg(long, value_name = "unix:PATH", requires = "ovs_bridge")]
         ovsdb: Option<agent::ovsdb::Endpoint>,
@@ -153,13 +160,26 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(supervisor::run(supervisor::SupervisorOptions::new(data_dir, listen)))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Agent { supervisor, host_name, host_id, data_dir, ovsdb, ovs_bridge, uplinks } => {
+        Command::Agent {
+            supervisor,
+            host_name,
+            host_id,
+            data_dir,
+            vtep,
+            vxlan_port,
+            ovsdb,
+            ovs_bridge,
+            uplinks,
+        } => {
             let host_name = host_name.unwrap_or_else(system_host_name);
             let mut opts = agent::AgentOptions::new(supervisor, host_name, data_dir)
                 .with_host_id(host_id)
                 .with_uplinks(uplinks);
             if let (Some(endpoint), Some(bridge)) = (ovsdb, ovs_bridge) {
                 opts = opts.with_ovsdb(endpoint, bridge);
+            }
+            if let Some(vtep) = vtep {
+                opts = opts.with_vtep(vtep, vxlan_port);
             }
             runtime()?.block_on(agent::run(opts))?;
             Ok(ExitCode::SUCCESS)

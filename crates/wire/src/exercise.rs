@@ -6,7 +6,7 @@
 use core::fmt::{self, Write};
 
 use crate::{MacAddr, PseudoHeader, Tci};
-use crate::{arp, describe, ethernet, icmpv4, ipv4, ipv6, tcp, udp, vlan, vxlan};
+use crate::{arp, describe, ethernet, gso, icmpv4, ipv4, ipv6, tcp, udp, vlan, vxlan};
 
 /// Largest prefix copied for the in-place tag helpers; keeps the exercise allocation-free.
 const SCRATCH_LEN: usize = 2048;
@@ -28,6 +28,21 @@ pub fn exercise(bytes: &[u8]) {
     let _ = vlan::pop_tag(&mut scratch, len);
     let _ = vlan::push_tag(&mut scratch, len, Tci::vlan(100));
     let _ = vlan::push_tag(&mut scratch, bytes.len(), Tci::vlan(100));
+    software_offloads(bytes, &mut scratch[..len]);
+}
+
+/// Segments `bytes` as TCPv4 and TCPv6 GSO frames and finishes a checksum at a few places.
+fn software_offloads(bytes: &[u8], scratch: &mut [u8]) {
+    let mut headers = [0u8; gso::MAX_HEADER_LEN];
+    for kind in [gso::GsoKind::TcpV4, gso::GsoKind::TcpV6] {
+        if let Ok(mut segmenter) = gso::Segmenter::new(bytes, gso::Gso { kind, size: 7 }) {
+            let _ = (segmenter.header_len(), segmenter.count());
+            while segmenter.next_into(&mut headers).is_some() {}
+        }
+    }
+    for (start, offset) in [(34, 16), (34, 6), (54, 16), (0, 0), (u16::MAX, 2)] {
+        let _ = gso::finish_checksum(scratch, gso::PartialChecksum { start, offset });
+    }
 }
 
 fn every_view(bytes: &[u8]) {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use datapath::{DropCounters, MacTableRow, PortConfig, PortId, PortStats, Snapshot};
+use datapath::{DropCounters, MacTableRow, Overlay, PortConfig, PortId, PortStats, Snapshot};
 use tokio::sync::oneshot;
 
 #[cfg(doc)]
@@ -27,6 +27,10 @@ pub(super) enum Command {
     },
     SetSnapshot {
         snapshot: Arc<Snapshot>,
+        reply: Reply<()>,
+    },
+    SetOverlay {
+        overlay: Box<Overlay>,
         reply: Reply<()>,
     },
     PortStats {

@@ -4,12 +4,13 @@ use std::collections::hash_map::RandomState;
 use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::Write;
+use std::net::SocketAddrV4;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 
-use datapath::{DropCounters, MacTableRow, PortConfig, PortId, PortStats, Settings, Snapshot};
+use datapath::{DropCounters, MacTableRow, Overlay, PortConfig, PortId, PortStats, Settings, Snapshot};
 use tokio::sync::oneshot;
 
 use super::command::{Command, PortDevice, Reply};
@@ -28,12 +29,22 @@ pub struct DataplaneOptions {
     pub settings: Settings,
     /// Frames read per round, over all ports.
     pub batch_frames: usize,
+    /// The VXLAN tunnel endpoint to open (VTEP address and UDP port), if any.
+    pub tunnel: Option<SocketAddrV4>,
+    /// The overlay to start with (the last one persisted), until [`Dataplane::set_overlay`].
+    pub overlay: Overlay,
 }
 
 impl Default for DataplaneOptions {
     fn default() -> Self {
         let hash_seed = RandomState::new().hash_one(0u8);
-        Self { netns: None, settings: Settings { hash_seed, ..Settings::default() }, batch_frames: 32 }
+        Self {
+            netns: None,
+            settings: Settings { hash_seed, ..Settings::default() },
+            batch_frames: 32,
+            tunnel: None,
+            overlay: Overlay::default(),
+        }
     }
 }
 
@@ -97,6 +108,12 @@ impl Dataplane {
     /// (`no_device`).
     pub async fn set_snapshot(&self, snapshot: Arc<Snapshot>) -> Result<(), DataplaneError> {
         self.ask(|reply| Command::SetSnapshot { snapshot, reply }).await
+    }
+
+    /// Puts `overlay` (the remote VTEPs and MACs of each bridge-domain) in force, between two
+    /// batches, with the ports in force. Its `local_vtep` is ignored: the tunnel's stays.
+    pub async fn set_overlay(&self, overlay: Overlay) -> Result<(), DataplaneError> {
+        self.ask(|reply| Command::SetOverlay { overlay: Box::new(overlay), reply }).await
     }
 
     /// Counters of port `port`, if configured.

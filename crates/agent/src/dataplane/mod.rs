@@ -5,6 +5,8 @@
 //!   pair (AF_PACKET, virtio-net headers so the veth offloads stay on).
 //! - [`Dataplane`]: the handle on the dataplane thread, which owns the datapath and the devices,
 //!   waits on their sockets with epoll, and takes requests (ports, snapshots, counters, trace).
+//! - `TunnelSocket`: the VXLAN tunnel endpoint's UDP socket (VTEP), sending what the veths'
+//!   offloads still owe in software ([`wire::gso`]).
 //! - [`datapath_snapshot`]: the agent's policies and attached ports as a datapath
 //!   configuration, pure.
 //!
@@ -12,12 +14,14 @@
 
 mod af_packet;
 mod command;
+mod endpoint;
 mod error;
 mod handle;
 mod ledger;
 mod policy;
 mod runtime;
 mod sys;
+mod tunnel;
 mod vnet;
 
 pub use af_packet::{AfPacketPort, DeviceCounters, MAX_FRAME_LEN};

@@ -2,10 +2,8 @@
 //! its port-profile's evaluated policy — access VLAN or trunk VLANs, and admin state.
 
 use config::{EffectivePolicy, SwitchportMode, defaults};
-use datapath::{
-    ConfigError, PortConfig, PortId, PortKind, PortMode, ProfileBinding, Segment, Snapshot, VlanBitmap,
-};
-use wire::MacAddr;
+use datapath::{ConfigError, PortConfig, PortId, PortMode, ProfileBinding, Segment, Snapshot, VlanBitmap};
+use wire::{MacAddr, Vni};
 
 use crate::PolicySnapshot;
 
@@ -34,9 +32,7 @@ pub fn port_config(port: &AttachedPort, policies: &PolicySnapshot) -> PortConfig
             mode: PortMode::Access { segment: Segment::Vlan(defaults::ACCESS_VLAN) },
             attached_mac: port.mac,
             profile: ProfileBinding::NotFound(port.profile.clone()),
-            kind: PortKind::Vethernet,
-            link_up: true,
-            pin: None,
+            ..PortConfig::access(port.id, port.name.clone(), Segment::Vlan(defaults::ACCESS_VLAN), "")
         };
     };
     PortConfig {
@@ -46,9 +42,7 @@ pub fn port_config(port: &AttachedPort, policies: &PolicySnapshot) -> PortConfig
         mode: port_mode(policy),
         attached_mac: port.mac,
         profile: ProfileBinding::Applied(port.profile.clone()),
-        kind: PortKind::Vethernet,
-        link_up: true,
-        pin: None,
+        ..PortConfig::access(port.id, port.name.clone(), Segment::Vlan(defaults::ACCESS_VLAN), "")
     }
 }
 
@@ -60,7 +54,13 @@ pub fn datapath_snapshot(policies: &PolicySnapshot, ports: &[AttachedPort]) -> R
 /// The datapath mode of a port under `policy`: its access VLAN, or its trunk's allowed and native VLANs.
 pub fn port_mode(policy: &EffectivePolicy) -> PortMode {
     match policy.mode {
-        SwitchportMode::Access => PortMode::Access { segment: Segment::Vlan(policy.access_vlan) },
+        // A bridge-domain replaces the access VLAN (config validated its segment id: 24 bits).
+        SwitchportMode::Access => {
+            match policy.bridge_domain.as_ref().and_then(|bd| Vni::new(bd.segment_id)) {
+                Some(vni) => PortMode::Access { segment: Segment::BridgeDomain(vni) },
+                None => PortMode::Access { segment: Segment::Vlan(policy.access_vlan) },
+            }
+        }
         SwitchportMode::Trunk => PortMode::Trunk {
             allowed: policy.trunk_allowed_vlans.iter().collect::<VlanBitmap>(),
             native: policy.trunk_native_vlan,
@@ -102,6 +102,17 @@ mod tests {
         assert_eq!(config.mode, PortMode::Access { segment: Segment::Vlan(100) });
         assert_eq!(config.profile, ProfileBinding::Applied("web".to_owned()));
         assert_eq!((config.name.as_str(), config.attached_mac), ("Veth1", Some(MAC)));
+        assert!(config.is_forwarding());
+    }
+
+    #[test]
+    fn bridge_domain_profile_puts_the_port_in_its_segment_instead_of_the_vlan() {
+        let mut red = access_policy("red", 100);
+        red.bridge_domain =
+            Some(config::EffectiveBridgeDomain { name: "tenant-red".to_owned(), segment_id: 5000 });
+        let config = port_config(&port(49, "red"), &policies([red]));
+        let vni = Vni::new(5000).expect("24 bits");
+        assert_eq!(config.mode, PortMode::Access { segment: Segment::BridgeDomain(vni) });
         assert!(config.is_forwarding());
     }
 

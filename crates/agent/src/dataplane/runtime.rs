@@ -12,15 +12,17 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Instant;
 
 use datapath::io::{PortIo, Pump, Sent};
-use datapath::{Datapath, PortConfig, PortId, RxBatch, Snapshot, TxView};
+use datapath::{Datapath, Overlay, PortConfig, PortId, RxBatch, Snapshot, TUNNEL_PORT, TxView};
 use nix::sched::CloneFlags;
 
 use super::DataplaneOptions;
 use super::af_packet::{AfPacketPort, MAX_FRAME_LEN};
 use super::command::{Command, PortDevice};
+use super::endpoint::Endpoint;
 use super::error::DataplaneError;
 use super::ledger::OffloadLedger;
 use super::sys::{Epoll, Token};
+use super::tunnel::TunnelPort;
 use crate::uplinks::keep_pins;
 
 /// The epoll token of the control eventfd; ports use their number.
@@ -32,7 +34,7 @@ const WIDEST_FLOOD: usize = crate::MAX_VIRTUAL_PORTS as usize + 8;
 /// A port's device, and whether its socket may have frames waiting.
 #[derive(Debug)]
 struct Device {
-    port: AfPacketPort,
+    port: Endpoint,
     /// Set when epoll reports the socket readable; cleared once a receive finds it empty.
     readable: bool,
     /// Set after an error the device cannot recover from; it is then never read again.
@@ -93,8 +95,12 @@ impl Runtime {
         let epoll = Epoll::new().map_err(DataplaneError::Start)?;
         epoll.add(control.as_fd(), CONTROL).map_err(DataplaneError::Start)?;
         let batch = options.batch_frames.max(1);
-        Ok(Self {
-            datapath: Datapath::new(&options.settings, Arc::new(Snapshot::default())),
+        // The tunnel, if any, is the only source of the local VTEP.
+        let overlay =
+            Overlay { local_vtep: options.tunnel.map(|local| *local.ip()), ..options.overlay.clone() };
+        let initial = Snapshot::default().with_overlay(overlay);
+        let mut runtime = Self {
+            datapath: Datapath::new(&options.settings, Arc::new(initial)),
             pump: Pump::new(batch, MAX_FRAME_LEN, batch * WIDEST_FLOOD),
             ports: Vec::new(),
             ledger: OffloadLedger::new(),
@@ -102,7 +108,29 @@ impl Runtime {
             control,
             commands,
             started: Instant::now(),
-        })
+        };
+        if let Some(local) = options.tunnel {
+            runtime.open_tunnel(local)?;
+        }
+        Ok(runtime)
+    }
+
+    /// Opens the VXLAN tunnel endpoint on `local` as port [`TUNNEL_PORT`].
+    fn open_tunnel(&mut self, local: std::net::SocketAddrV4) -> Result<(), DataplaneError> {
+        let tunnel = TunnelPort::open(*local.ip(), local.port(), &self.ledger)?;
+        self.epoll.add(tunnel.as_fd(), u64::from(TUNNEL_PORT.0)).map_err(|source| {
+            DataplaneError::Interface { ifname: format!("vxlan {local}"), action: "watch", source }
+        })?;
+        tracing::info!("dataplane: VXLAN tunnel endpoint on {}", tunnel.local());
+        self.ports
+            .push((TUNNEL_PORT, Device { port: Endpoint::Tunnel(tunnel), readable: true, failed: false }));
+        Ok(())
+    }
+
+    /// Puts `snapshot` in force with the overlay in force: ports and overlay change apart.
+    fn install(&mut self, snapshot: Snapshot) {
+        let overlay = self.datapath.config().overlay().clone();
+        self.datapath.set_config(Arc::new(snapshot.with_overlay(overlay)));
     }
 
     /// Runs until the handle is dropped.
@@ -169,7 +197,11 @@ impl Runtime {
                 let _ = reply.send(self.remove_port(port));
             }
             Command::SetSnapshot { snapshot, reply } => {
-                self.datapath.set_config(snapshot);
+                self.install(Arc::unwrap_or_clone(snapshot));
+                let _ = reply.send(());
+            }
+            Command::SetOverlay { overlay, reply } => {
+                self.set_overlay(*overlay);
                 let _ = reply.send(());
             }
             Command::PortStats { port, reply } => {
@@ -232,9 +264,9 @@ impl Runtime {
             action: "watch",
             source,
         })?;
-        self.datapath.set_config(Arc::new(snapshot));
+        self.install(snapshot);
         // Frames may already wait: read them in the next round.
-        self.ports.push((id, Device { port, readable: true, failed: false }));
+        self.ports.push((id, Device { port: port.into(), readable: true, failed: false }));
         Ok(())
     }
 
@@ -265,10 +297,19 @@ impl Runtime {
             // Removing a port cannot make a valid configuration invalid.
             if let Ok(snapshot) = Snapshot::new(ports) {
                 let snapshot = snapshot.with_mac_aging(current.mac_aging());
-                self.datapath.set_config(Arc::new(snapshot));
+                self.install(snapshot);
             }
         }
         Ok(())
+    }
+
+    /// Puts `overlay` in force with the ports in force. The local VTEP stays what the tunnel
+    /// was opened with: the supervisor only describes the remote side.
+    fn set_overlay(&mut self, mut overlay: Overlay) {
+        let current = self.datapath.config();
+        overlay.local_vtep = current.overlay().local_vtep;
+        let snapshot = Snapshot::clone(current).with_overlay(overlay);
+        self.datapath.set_config(Arc::new(snapshot));
     }
 }
 

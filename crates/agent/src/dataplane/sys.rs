@@ -208,6 +208,41 @@ pub(super) fn send_frame(fd: BorrowedFd<'_>, pieces: &[&[u8]; 4]) -> io::Result<
     check_len(unsafe { libc::sendmsg(fd.as_raw_fd(), &message, libc::MSG_DONTWAIT) })
 }
 
+/// The most pieces [`send_datagram`] gathers: VXLAN header, then a frame in up to three pieces.
+pub(super) const MAX_PIECES: usize = 4;
+
+/// Sends `pieces` (at most [`MAX_PIECES`]) as one UDP datagram to `to`, without blocking.
+pub(super) fn send_datagram(
+    fd: BorrowedFd<'_>,
+    pieces: &[&[u8]],
+    to: std::net::SocketAddrV4,
+) -> io::Result<usize> {
+    if pieces.len() > MAX_PIECES {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    let empty = libc::iovec { iov_base: ptr::null_mut(), iov_len: 0 };
+    let mut iov = [empty; MAX_PIECES];
+    for (slot, piece) in iov.iter_mut().zip(pieces) {
+        // The kernel only reads from these buffers; iovec just has no const flavour.
+        *slot = libc::iovec { iov_base: piece.as_ptr().cast_mut().cast(), iov_len: piece.len() };
+    }
+    let mut address = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: to.port().to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from(*to.ip()).to_be() },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: as in `receive_frame`, all-zero is a valid msghdr.
+    let mut message: libc::msghdr = unsafe { mem::zeroed() };
+    message.msg_name = (&raw mut address).cast();
+    message.msg_namelen = len_of::<libc::sockaddr_in>();
+    message.msg_iov = iov.as_mut_ptr();
+    message.msg_iovlen = pieces.len() as _;
+    // SAFETY: the iovecs cover `pieces` and the name `address`, all borrowed for the call;
+    // sendmsg only reads them.
+    check_len(unsafe { libc::sendmsg(fd.as_raw_fd(), &message, libc::MSG_DONTWAIT) })
+}
+
 /// An epoll instance: which of many descriptors can be read, each named by a token.
 #[derive(Debug)]
 pub(super) struct Epoll(OwnedFd);

@@ -113,7 +113,8 @@ pub fn counters(counted: &Counted) -> proto::PortCounters {
 }
 
 /// The complete report of this host: every port with its state and counters (`counted` by LTL),
-/// and the MAC table's VLAN entries.
+/// and the MAC table's entries — bridge-domain ones named from `bridge_domains` (segment id →
+/// name), remote ones with their VTEP as the port.
 pub fn report(
     module: u32,
     host_id: &str,
@@ -121,6 +122,7 @@ pub fn report(
     states: &BTreeMap<String, PortState>,
     counted: &BTreeMap<u32, Counted>,
     macs: &[MacTableRow],
+    bridge_domains: &BTreeMap<u32, String>,
 ) -> proto::PortReport {
     let ports = table
         .iter()
@@ -140,9 +142,20 @@ pub fn report(
     let macs = macs
         .iter()
         .filter_map(|row| {
-            // Bridge-domain tables are reported once bridge-domains reach the agent.
-            let Segment::Vlan(vlan) = row.segment else { return None };
+            let (vlan, segment_id) = match row.segment {
+                Segment::Vlan(vlan) => (vlan, 0),
+                Segment::BridgeDomain(vni) => (0, vni.get()),
+            };
+            // A bridge-domain no local policy names any more is on its way out: not reported.
+            let bridge_domain = match segment_id {
+                0 => String::new(),
+                id => bridge_domains.get(&id)?.clone(),
+            };
             let record = table.by_ltl(row.port.0);
+            let port = match row.remote_vtep {
+                Some(vtep) => vtep.to_string(),
+                None => record.map_or_else(|| format!("LTL {}", row.port.0), |record| record.short_name()),
+            };
             Some(proto::MacEntry {
                 vlan: u32::from(vlan),
                 mac: row.mac.colon().to_string(),
@@ -154,8 +167,10 @@ pub fn report(
                 .to_owned(),
                 age_seconds: u32::try_from(row.age_secs).unwrap_or(u32::MAX),
                 veth: record.map_or(0, |record| record.veth),
-                port: record.map_or_else(|| format!("LTL {}", row.port.0), |record| record.short_name()),
-                ..proto::MacEntry::default()
+                port,
+                bridge_domain,
+                segment_id,
+                vtep: row.remote_vtep.map(|vtep| vtep.to_string()).unwrap_or_default(),
             })
         })
         .collect();
@@ -218,8 +233,25 @@ mod tests {
                 age_secs: 12,
                 remote_vtep: None,
             },
+            MacTableRow {
+                segment: Segment::BridgeDomain(wire::Vni::new(5000).expect("24 bits")),
+                mac: MacAddr([2, 0, 0, 0, 0, 7]),
+                kind: MacKind::Installed,
+                port: datapath::TUNNEL_PORT,
+                age_secs: 0,
+                remote_vtep: Some([10, 77, 0, 12].into()),
+            },
+            MacTableRow {
+                segment: Segment::BridgeDomain(wire::Vni::new(6000).expect("24 bits")),
+                mac: MacAddr([2, 0, 0, 0, 0, 8]),
+                kind: MacKind::Dynamic,
+                port: PortId(49),
+                age_secs: 1,
+                remote_vtep: None,
+            },
         ];
-        let report = report(3, "host", &table, &states, &stats, &macs);
+        let domains = BTreeMap::from([(5000, "tenant-red".to_owned())]);
+        let report = report(3, "host", &table, &states, &stats, &macs, &domains);
         assert_eq!((report.module, report.host_id.as_str(), report.ports.len()), (3, "host", 2));
         let first = &report.ports[0];
         assert_eq!((first.veth, first.up, first.vlan, first.mode.as_str()), (1, true, 100, "access"));
@@ -229,7 +261,15 @@ mod tests {
         let second = &report.ports[1];
         assert_eq!((second.up, second.reason.as_str()), (false, "port-profile not found"));
         assert_eq!(second.counters, Some(proto::PortCounters::default()));
-        assert_eq!(report.macs.len(), 2);
+        // The entry of bridge-domain 6000, which no policy names, is left out.
+        assert_eq!(report.macs.len(), 3);
+        let remote = &report.macs[2];
+        assert_eq!(
+            (remote.bridge_domain.as_str(), remote.segment_id, remote.vtep.as_str(), remote.port.as_str()),
+            ("tenant-red", 5000, "10.77.0.12", "10.77.0.12")
+        );
+        assert_eq!((remote.vlan, remote.kind.as_str()), (0, "installed"));
+        assert!(report.macs[..2].iter().all(|entry| entry.bridge_domain.is_empty() && entry.vtep.is_empty()));
         assert_eq!(
             (report.macs[0].veth, report.macs[0].port.as_str(), report.macs[0].kind.as_str()),
             (1, "Veth1", "static")

@@ -23,7 +23,8 @@ impl PortManager {
     /// port or any step fails.
     pub async fn attach(&self, spec: &AttachSpec) -> Result<AttachedView, PortError> {
         let iface_id = spec.iface_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let request = spec.to_request(&iface_id)?;
+        let mut request = spec.to_request(&iface_id)?;
+        request.mtu = self.container_mtu(request.mtu);
         let module = self.connected_module()?;
         let attached = {
             let mut inner = self.inner.lock().await;
@@ -54,6 +55,17 @@ impl PortManager {
         );
         self.report_logged().await;
         Ok(attached)
+    }
+
+    /// The MTU of a new port's veth pair: as asked, else the one that fits the VXLAN tunnel.
+    fn container_mtu(&self, asked: Option<u32>) -> Option<u32> {
+        match (asked, self.tunnel_mtu) {
+            (Some(mtu), Some(fits)) if mtu > fits => {
+                tracing::warn!("attach asks for MTU {mtu}: frames over {fits} bytes will not cross VXLAN");
+                Some(mtu)
+            }
+            (asked, fits) => asked.or(fits),
+        }
     }
 
     /// Detaches a port: out of the dataplane, link deleted, binding released (or queued until

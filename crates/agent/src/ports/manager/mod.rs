@@ -53,6 +53,9 @@ pub struct PortManagerParts {
     pub docker: DockerEngine,
     /// The uplinks (`--uplink`), validated; opened by [`PortManager::open_uplinks`].
     pub uplinks: Vec<UplinkSpec>,
+    /// The MTU container interfaces get when attach does not ask for one: set with a VTEP, so
+    /// that frames cross the VXLAN tunnel whole (the underlay's MTU - 50).
+    pub tunnel_mtu: Option<u32>,
 }
 
 /// The table and the policy snapshot the dataplane runs it under.
@@ -76,6 +79,7 @@ pub struct PortManager {
     host_id: String,
     ports_file: PathBuf,
     docker: DockerEngine,
+    tunnel_mtu: Option<u32>,
     /// Bumped whenever the ports or the policies in force change (see [`PortManager::changes`]).
     changes: watch::Sender<u64>,
 }
@@ -99,6 +103,7 @@ impl PortManager {
             host_id: parts.host_id,
             ports_file: parts.ports_file,
             docker: parts.docker,
+            tunnel_mtu: parts.tunnel_mtu,
             changes: watch::Sender::new(0),
         }
     }
@@ -130,7 +135,15 @@ impl PortManager {
             let states = inner.table.states(&inner.applied);
             let stats = self.stats(&inner.table).await;
             let macs = self.dataplane.mac_table().await.unwrap_or_default();
-            let mut report = status::report(module, &self.host_id, &inner.table, &states, &stats, &macs);
+            let bridge_domains = inner
+                .applied
+                .policies
+                .values()
+                .filter_map(|entry| entry.policy.bridge_domain.as_ref())
+                .map(|domain| (domain.segment_id, domain.name.clone()))
+                .collect();
+            let mut report =
+                status::report(module, &self.host_id, &inner.table, &states, &stats, &macs, &bridge_domains);
             self.report_uplinks(&inner, &mut report).await;
             report
         };

@@ -10,8 +10,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::fabric::{Container, FabricBed};
-use switchyard::netns::{is_root, lossy};
+use common::fabric::FabricBed;
+use common::skip_unless_root;
+use switchyard::netns::lossy;
 use switchyard::sshd::SshServer;
 
 const CONFIG: &str = "\
@@ -48,14 +49,6 @@ port-profile type vethernet red
 end
 ";
 
-fn skip_unless_root() -> bool {
-    if !is_root() {
-        eprintln!("SKIPPED: these tests need root (network namespaces, veth, AF_PACKET)");
-        return true;
-    }
-    false
-}
-
 /// A fabric with these hosts, the config applied, and every host's agent online.
 fn lab(hosts: &[(&str, usize)]) -> FabricBed {
     let mut bed = FabricBed::start(hosts, CONFIG);
@@ -63,17 +56,6 @@ fn lab(hosts: &[(&str, usize)]) -> FabricBed {
         bed.start_agent(host);
     }
     bed
-}
-
-/// Pings until answered (a fresh port may take a moment to learn); false after `limit`.
-fn reaches(from: &Container, to: &Container, limit: Duration) -> bool {
-    let start = std::time::Instant::now();
-    while start.elapsed() < limit {
-        if from.ns.ping(&to.ip, 1) {
-            return true;
-        }
-    }
-    false
 }
 
 #[test]
@@ -86,7 +68,7 @@ fn a_vlan_spans_hosts_over_the_trunk_and_a_bridge_domain_over_vxlan() {
     // VLAN 100 on both hosts, over the uplink trunks and the physical switch.
     let web1 = bed.attach("bilbo", "web1", "vlan100", "192.168.10.1");
     let web2 = bed.attach("frodo", "web2", "vlan100", "192.168.10.2");
-    assert!(reaches(&web1, &web2, Duration::from_secs(5)), "vlan 100 across the trunk\n{}", bed.logs());
+    assert!(web1.reaches(&web2, Duration::from_secs(5)), "vlan 100 across the trunk\n{}", bed.logs());
     let gbps = web1.iperf3_to(&web2, "20M");
     eprintln!("TCP over the trunk: {gbps:.2} Gbit/s");
     let keys = tempfile::tempdir().unwrap();
@@ -103,30 +85,8 @@ fn a_vlan_spans_hosts_over_the_trunk_and_a_bridge_domain_over_vxlan() {
     // Bridge-domain tenant-red on both hosts, over VXLAN on the underlay.
     let red1 = bed.attach("bilbo", "red1", "red", "192.168.10.11");
     let red2 = bed.attach("frodo", "red2", "red", "192.168.10.12");
-    assert_eq!(red1.mtu(), 1450, "attach leaves room for the VXLAN header on a 1500 underlay");
-    assert!(reaches(&red1, &red2, Duration::from_secs(5)), "bridge-domain over VXLAN\n{}", bed.logs());
-    // A full-size inner packet (1422 + 28 = 1450 bytes) with DF crosses; its outer packet has DF.
-    let bilbo = bed.fabric.host("bilbo");
-    let mut capture = bilbo
-        .ns
-        .spawn(&[
-            "timeout",
-            "10",
-            "tcpdump",
-            "-i",
-            "ul0",
-            "-c",
-            "1",
-            "-n",
-            "udp port 4789 and ip[6] & 0x40 != 0 and greater 1500",
-        ])
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let out = red1.exec(&["ping", "-c", "3", "-M", "do", "-s", "1422", "-W", "1", &red2.ip]);
-    assert!(out.status.success(), "1450-byte DF ping over VXLAN: {}", lossy(&out.stdout));
-    assert!(capture.wait().unwrap().success(), "no full-size VXLAN packet with DF on the underlay");
-    let gbps = red1.iperf3_to(&red2, "20M");
-    eprintln!("TCP over VXLAN: {gbps:.2} Gbit/s");
+    assert!(red1.reaches(&red2, Duration::from_secs(5)), "bridge-domain over VXLAN\n{}", bed.logs());
+    // Full-size packets with DF, TCP with offloads and bad tunnel input: tests/vxlan.rs.
 
     // Segments stay apart: same subnet, other VLAN or bridge-domain.
     let web3 = bed.attach("frodo", "web3", "vlan101", "192.168.10.3");
@@ -168,33 +128,6 @@ fn a_vlan_spans_hosts_over_the_trunk_and_a_bridge_domain_over_vxlan() {
 }
 
 #[test]
-fn bad_vxlan_packets_are_dropped_and_counted() {
-    if skip_unless_root() {
-        return;
-    }
-    let bed = lab(&[("bilbo", 1), ("frodo", 1)]);
-    let red1 = bed.attach("bilbo", "red1", "red", "192.168.10.11");
-    let red2 = bed.attach("frodo", "red2", "red", "192.168.10.12");
-    assert!(reaches(&red1, &red2, Duration::from_secs(5)), "bridge-domain over VXLAN\n{}", bed.logs());
-    let bilbo_vtep = bed.fabric.host("bilbo").vtep.to_string();
-    let before = bed.vemcmd("bilbo", "show drops");
-    // From frodo's VTEP: a VNI no bridge-domain has, then a header cut short.
-    let frodo = bed.fabric.host("frodo");
-    let send = |bytes: &str| {
-        let script = format!("printf '{bytes}' > /dev/udp/{bilbo_vtep}/4789");
-        frodo.ns.exec_ok(&["bash", "-c", &script]).unwrap();
-    };
-    send(r"\x08\x00\x00\x00\x00\x99\x99\x00\xff\xff\xff\xff\xff\xff\x02\x00\x00\x00\x00\x01\x08\x06");
-    send(r"\x08\x00\x00");
-    bed.wait_until("the drops are counted", Duration::from_secs(5), |bed| {
-        let after = bed.vemcmd("bilbo", "show drops");
-        after != before && after.to_lowercase().contains("vni") && after.to_lowercase().contains("vxlan")
-    });
-    // The bridge-domain still works.
-    assert!(red1.ns.ping(&red2.ip, 2));
-}
-
-#[test]
 fn restarting_one_host_does_not_disturb_the_others() {
     if skip_unless_root() {
         return;
@@ -206,7 +139,7 @@ fn restarting_one_host_does_not_disturb_the_others() {
     let red2 = bed.attach("frodo", "red2", "red", "192.168.10.12");
     let _red3 = bed.attach("samwise", "red3", "red", "192.168.10.13");
     let _web3 = bed.attach("samwise", "web3", "vlan100", "192.168.10.3");
-    assert!(reaches(&web1, &web2, Duration::from_secs(5)) && reaches(&red1, &red2, Duration::from_secs(5)));
+    assert!(web1.reaches(&web2, Duration::from_secs(5)) && red1.reaches(&red2, Duration::from_secs(5)));
 
     // 60 pings each way over 6 s while samwise's agent is killed and started again.
     let trunk = web1.ns.spawn_output(&["ping", "-c", "60", "-i", "0.1", "-W", "1", &web2.ip]).unwrap();
@@ -230,7 +163,7 @@ fn a_failed_uplink_moves_its_vethernets_within_a_second() {
     let bed = lab(&[("bilbo", 2), ("frodo", 1)]);
     let web1 = bed.attach("bilbo", "web1", "vlan100", "192.168.10.1");
     let web2 = bed.attach("frodo", "web2", "vlan100", "192.168.10.2");
-    assert!(reaches(&web2, &web1, Duration::from_secs(5)), "vlan 100 across the trunk\n{}", bed.logs());
+    assert!(web2.reaches(&web1, Duration::from_secs(5)), "vlan 100 across the trunk\n{}", bed.logs());
 
     // Fail each of bilbo's uplinks in turn under a 20 ms ping: whichever web1 is pinned to, its
     // traffic moves to the other within a second, and nothing arrives twice.

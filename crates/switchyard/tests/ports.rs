@@ -9,8 +9,8 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Testbed, stderr, stdout};
-use switchyard::netns::{Netns, is_root, lossy};
+use common::{Testbed, skip_unless_root, stderr, stdout};
+use switchyard::netns::{Netns, lossy};
 use switchyard::sshd::SshServer;
 
 const HOST: &str = "bilbo";
@@ -30,14 +30,6 @@ port-profile type vethernet vlan101
   state enabled
 end
 ";
-
-fn skip_unless_root() -> bool {
-    if !is_root() {
-        eprintln!("SKIPPED: these tests need root (network namespaces, veth, AF_PACKET)");
-        return true;
-    }
-    false
-}
 
 /// A supervisor with the two profiles and the agent of `bilbo`.
 fn testbed() -> Testbed {

@@ -11,8 +11,9 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::fabric::{Container, FabricBed};
-use switchyard::netns::{is_root, lossy};
+use common::fabric::FabricBed;
+use common::skip_unless_root;
+use switchyard::netns::lossy;
 
 const CONFIG: &str = "\
 configure terminal
@@ -27,24 +28,6 @@ port-profile type vethernet red
   state enabled
 end
 ";
-
-fn skip_unless_root() -> bool {
-    if !is_root() {
-        eprintln!("SKIPPED: these tests need root (network namespaces, veth, AF_PACKET)");
-        return true;
-    }
-    false
-}
-
-fn reaches(from: &Container, to: &Container, limit: Duration) -> bool {
-    let start = std::time::Instant::now();
-    while start.elapsed() < limit {
-        if from.ns.ping(&to.ip, 1) {
-            return true;
-        }
-    }
-    false
-}
 
 const MALFORMED: &str = "VXLAN header short or without the I flag";
 const VNI_UNKNOWN: &str = "VXLAN segment id of no local bridge-domain";
@@ -80,8 +63,8 @@ fn a_bridge_domain_spans_two_hosts_over_vxlan_and_bad_tunnel_input_is_counted() 
     let red1 = bed.attach("bilbo", "vx-red1", "red", "192.168.20.1");
     let red2 = bed.attach("frodo", "vx-red2", "red", "192.168.20.2");
     assert_eq!((red1.mtu(), red2.mtu()), (1450, 1450), "room for VXLAN on a 1500 underlay");
-    assert!(reaches(&red1, &red2, Duration::from_secs(10)), "bilbo → frodo over VXLAN\n{}", bed.logs());
-    assert!(reaches(&red2, &red1, Duration::from_secs(5)), "frodo → bilbo over VXLAN");
+    assert!(red1.reaches(&red2, Duration::from_secs(10)), "bilbo → frodo over VXLAN\n{}", bed.logs());
+    assert!(red2.reaches(&red1, Duration::from_secs(5)), "frodo → bilbo over VXLAN");
 
     // A full-size inner packet (1422 + 28 = 1450 bytes) with DF crosses, and its outer packet
     // (1500 bytes) carries DF too.
@@ -134,7 +117,7 @@ fn a_bridge_domain_spans_two_hosts_over_vxlan_and_bad_tunnel_input_is_counted() 
     let shown = bed.vemcmd("bilbo", "show drops");
     assert!(shown.contains(MALFORMED) && shown.contains(NOT_MEMBER), "{shown}");
     // Still forwarding after all that.
-    assert!(reaches(&red1, &red2, Duration::from_secs(5)));
+    assert!(red1.reaches(&red2, Duration::from_secs(5)));
 }
 
 #[test]

@@ -190,6 +190,17 @@ impl Container {
         self.ns.exec(argv).unwrap()
     }
 
+    /// Pings `other` until answered (a fresh port may take a moment); false after `limit`.
+    pub fn reaches(&self, other: &Container, limit: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if self.ns.ping(&other.ip, 1) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// The MTU of its `eth0`.
     pub fn mtu(&self) -> u32 {
         let text = self.ns.exec_ok(&["cat", "/sys/class/net/eth0/mtu"]).unwrap();

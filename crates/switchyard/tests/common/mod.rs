@@ -144,6 +144,16 @@ impl Testbed {
     }
 }
 
+/// True (and says so loudly) when the tests cannot run here: they need root for network
+/// namespaces, veth pairs and AF_PACKET.
+pub fn skip_unless_root() -> bool {
+    if !switchyard::netns::is_root() {
+        eprintln!("SKIPPED: these tests need root (network namespaces, veth, AF_PACKET)");
+        return true;
+    }
+    false
+}
+
 /// The binary under test.
 pub fn exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_switchyard"))

@@ -190,7 +190,7 @@ fn across_the_trunk(lab: &Lab<'_>, containers: &mut Vec<Container>) -> anyhow::R
 /// full-size packets with DF included, and the supervisor shows who is where.
 fn over_vxlan(lab: &Lab<'_>, containers: &mut Vec<Container>) -> anyhow::Result<()> {
     chapter("8. A bridge-domain across hosts over VXLAN");
-    println!("switch(config)# {}", TENANT_RED.trim_end().replace('\n', "\nswitch(config)# "));
+    echo_config(TENANT_RED);
     lab.client.configure(TENANT_RED)?;
     containers.push(attach(lab, "bilbo", "red1", "red", RED1)?);
     containers.push(attach(lab, "frodo", "red2", "red", RED2)?);
@@ -369,6 +369,15 @@ fn show(client: &SupervisorClient, command: &str) -> anyhow::Result<()> {
     println!("\nswitch# {command}");
     print!("{}", client.exec(command)?);
     Ok(())
+}
+
+/// Prints configuration lines as typed in the shell, each after the prompt of its mode.
+fn echo_config(text: &str) {
+    let mut session = cli::Session::new("switch");
+    for line in ["configure terminal"].into_iter().chain(text.lines()) {
+        println!("{}{}", session.prompt(), line.trim_start());
+        let _ = session.interpret(line);
+    }
 }
 
 pub fn chapter(title: &str) {

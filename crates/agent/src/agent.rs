@@ -165,8 +165,10 @@ impl Agent {
         let local_api = LocalApiServer::bind(&data_dir.socket()).await?;
         let overlay_file = overlay::model::file_in(data_dir.root());
         let overlay = OverlayFile::load_or_empty(&overlay_file);
+        let tunnel_address =
+            vtep.as_ref().map(|(address, _)| SocketAddrV4::new(*address, options.vxlan_port));
         let dataplane_options = DataplaneOptions {
-            tunnel: vtep.as_ref().map(|(address, _)| SocketAddrV4::new(*address, options.vxlan_port)),
+            tunnel: tunnel_address,
             overlay: overlay.to_overlay(),
             ..DataplaneOptions::default()
         };
@@ -208,12 +210,15 @@ impl Agent {
                 );
             }
         }
+        let (published_overlay, overlay) = watch::channel(Arc::new(overlay));
         let responder = Responder {
             identity: Arc::clone(&identity),
             supervisor: options.supervisor,
             status: status.clone(),
             policies: policies.clone(),
             ports: Arc::downgrade(&ports),
+            overlay,
+            tunnel: tunnel_address,
         };
         let handler = move |request: Request| {
             let responder = responder.clone();
@@ -225,7 +230,7 @@ impl Agent {
             status: status.clone(),
             dataplane,
             file: overlay_file,
-            published: watch::Sender::new(Arc::new(overlay)),
+            published: published_overlay,
         });
         let link =
             SupervisorLink::new(endpoint, Arc::clone(&identity), &data_dir, sync, policies_tx, status_tx);

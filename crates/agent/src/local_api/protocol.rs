@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ports::{AttachSpec, AttachedView, DetachSpec, DetachedView, MacView, PortsView, TraceView};
+use crate::ports::{
+    AttachSpec, AttachedView, DetachSpec, DetachedView, MacView, PortsView, TraceView, VxlanView,
+};
 use crate::status::ConnectionState;
 
 /// The longest request line the agent reads; anything longer is refused.
@@ -32,6 +34,13 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         vlan: Option<u16>,
     },
+    /// `vemcmd show l2 bd-name NAME`: one bridge-domain's MAC table.
+    ShowL2BridgeDomain {
+        /// The bridge-domain's name.
+        name: String,
+    },
+    /// `vemcmd show vxlan`.
+    ShowVxlan,
     /// `vemcmd trace`: run a frame through the datapath without switching it.
     Trace {
         /// The ingress port: `Veth3`, `Vethernet3`, or an LTL number.
@@ -50,9 +59,17 @@ pub enum Response {
     Detached(DetachedView),
     Ports(PortsView),
     L2 {
-        /// The entries, by VLAN then MAC.
+        /// The entries, by segment (VLANs, then bridge-domains) then MAC.
         entries: Vec<MacView>,
     },
+    /// One bridge-domain's MAC table.
+    BridgeDomainL2 {
+        name: String,
+        segment_id: u32,
+        /// The entries, by MAC.
+        entries: Vec<MacView>,
+    },
+    Vxlan(Box<VxlanView>),
     Trace(TraceView),
     /// The request could not be served; `message` says why.
     Error {
@@ -148,6 +165,8 @@ mod tests {
             Request::ShowPorts,
             Request::ShowL2 { vlan: Some(100) },
             Request::ShowL2 { vlan: None },
+            Request::ShowL2BridgeDomain { name: "tenant-red".into() },
+            Request::ShowVxlan,
             Request::Trace { port: "Veth1".into(), frame_hex: "ffff".into() },
         ];
         for request in requests {

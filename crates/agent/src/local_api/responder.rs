@@ -1,5 +1,7 @@
 //! Answers local API requests from the agent's live state.
 
+use std::collections::BTreeMap;
+use std::net::SocketAddrV4;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
@@ -7,7 +9,8 @@ use tokio::sync::watch;
 
 use super::protocol::{CardInfo, Request, Response, from_hex};
 use crate::identity::HostIdentity;
-use crate::ports::{PortError, PortManager};
+use crate::overlay::{OverlayFile, vtep};
+use crate::ports::{PortError, PortManager, VtepView};
 use crate::snapshot::PolicySnapshot;
 use crate::status::AgentStatus;
 use crate::{MAX_VIRTUAL_PORTS, SWITCH_NAME};
@@ -21,6 +24,10 @@ pub(crate) struct Responder {
     pub(crate) status: watch::Receiver<AgentStatus>,
     pub(crate) policies: watch::Receiver<Arc<PolicySnapshot>>,
     pub(crate) ports: Weak<PortManager>,
+    /// The overlay in force (bridge-domain names the policies may not give).
+    pub(crate) overlay: watch::Receiver<Arc<OverlayFile>>,
+    /// The VTEP's address and UDP port, with `--vtep`.
+    pub(crate) tunnel: Option<SocketAddrV4>,
 }
 
 impl Responder {
@@ -44,13 +51,34 @@ impl Responder {
             }
             Request::ShowPorts => Ok(Response::Ports(self.ports()?.ports_view().await)),
             Request::ShowL2 { vlan } => {
-                self.ports()?.mac_table(vlan).await.map(|entries| Response::L2 { entries })
+                let names = self.overlay_names();
+                self.ports()?.mac_table(vlan, &names).await.map(|entries| Response::L2 { entries })
+            }
+            Request::ShowL2BridgeDomain { name } => {
+                let names = self.overlay_names();
+                let (segment_id, entries) = self.ports()?.bridge_domain_mac_table(&name, &names).await?;
+                Ok(Response::BridgeDomainL2 { name, segment_id, entries })
+            }
+            Request::ShowVxlan => {
+                let names = self.overlay_names();
+                let mut view = self.ports()?.vxlan_view(&names).await?;
+                view.vtep = match self.tunnel {
+                    Some(tunnel) => Some(vtep_view(tunnel).await),
+                    None => None,
+                };
+                Ok(Response::Vxlan(Box::new(view)))
             }
             Request::Trace { port, frame_hex } => {
                 let frame = from_hex(&frame_hex).map_err(PortError::Invalid)?;
                 self.ports()?.trace(&port, frame).await.map(Response::Trace)
             }
         }
+    }
+
+    /// The bridge-domain names of the overlay in force, by segment id.
+    fn overlay_names(&self) -> BTreeMap<u32, String> {
+        let overlay = self.overlay.borrow();
+        overlay.segments.iter().map(|(&id, segment)| (id, segment.name.clone())).collect()
     }
 
     fn ports(&self) -> Result<Arc<PortManager>, PortError> {
@@ -79,6 +107,17 @@ impl Responder {
             hardware: identity.hardware.clone(),
             version: identity.version.clone(),
         }
+    }
+}
+
+/// The VTEP bound at `tunnel`, with the interface holding its address now (and its MTU).
+async fn vtep_view(tunnel: SocketAddrV4) -> VtepView {
+    let interface = vtep::locate(*tunnel.ip()).await.ok();
+    VtepView {
+        address: *tunnel.ip(),
+        udp_port: tunnel.port(),
+        mtu: interface.as_ref().map(|interface| interface.mtu),
+        interface: interface.map(|interface| interface.ifname),
     }
 }
 

@@ -1,11 +1,18 @@
 //! What the local API answers about ports: plain data that `vemcmd` and `switchyard attach`
 //! print. Built here from the table, the datapath config and counters, pure.
 
-use datapath::{DropCounters, MacKind, MacTableRow, PortConfig, PortMode, Segment, TrafficCounters};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use datapath::{
+    Direction, DropCounters, MacKind, MacTableRow, Overlay, PortConfig, PortMode, PortStats, Segment,
+    TrafficCounters,
+};
 use serde::{Deserialize, Serialize};
 
 use super::record::PortRecord;
 use super::status::{Counted, PortState};
+use crate::dataplane::DeviceCounters;
 use crate::uplinks::UplinkView;
 
 /// The answer to an attach.
@@ -106,16 +113,79 @@ pub struct PortsView {
 /// One MAC table entry for `vemcmd show l2`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MacView {
+    /// The VLAN; 0 for a bridge-domain entry.
     pub vlan: u16,
+    /// The bridge-domain's name (empty for a VLAN entry, or for a segment no policy or overlay
+    /// of this host names any more).
+    #[serde(default)]
+    pub bridge_domain: String,
+    /// The bridge-domain's segment id; 0 for a VLAN entry.
+    #[serde(default)]
+    pub segment_id: u32,
     /// `aa:bb:cc:dd:ee:ff`.
     pub mac: String,
-    /// `Static` or `Dynamic`.
+    /// `Static`, `Dynamic` or `SwInsta` (installed by the supervisor).
     pub kind: String,
     pub ltl: u32,
-    /// `Veth3`, or empty when the LTL is no vEthernet of this host.
+    /// `Veth3`, `Eth3/1`, `vxlan`, or empty when the LTL is no port of this host.
     pub port: String,
-    /// Seconds since last seen (0 for static entries).
+    /// Seconds since last seen (0 for static and installed entries).
     pub age_secs: u64,
+    /// The VTEP a MAC behind the tunnel is at; empty for a local one.
+    #[serde(default)]
+    pub remote_vtep: String,
+}
+
+/// Everything `vemcmd show vxlan` prints.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VxlanView {
+    /// This host's VTEP; `None` when the agent runs without `--vtep`.
+    pub vtep: Option<VtepView>,
+    /// The bridge-domains this host knows, by segment id.
+    pub bridge_domains: Vec<BridgeDomainOverlay>,
+    /// The tunnel port's counters.
+    pub tunnel: TunnelCounters,
+}
+
+/// The VTEP: where the tunnel's socket is bound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VtepView {
+    pub address: Ipv4Addr,
+    pub udp_port: u16,
+    /// The interface holding the address, if it still does.
+    pub interface: Option<String>,
+    /// That interface's MTU (the underlay's), if known.
+    pub mtu: Option<u32>,
+}
+
+/// One bridge-domain's remote side, as the datapath runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeDomainOverlay {
+    /// Empty if neither a policy nor the overlay names it.
+    pub name: String,
+    pub segment_id: u32,
+    /// The other hosts' VTEPs with members: where floods are replicated to.
+    pub remote_vteps: Vec<Ipv4Addr>,
+    /// Remote MACs installed from the supervisor's overlay (`SwInsta` entries).
+    pub installed_macs: u64,
+    /// Remote MACs learned from decapsulated frames.
+    pub learned_macs: u64,
+}
+
+/// The tunnel's counters: the datapath's for [`datapath::TUNNEL_PORT`] and its socket's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TunnelCounters {
+    /// Frames the datapath sent into the tunnel (one per remote VTEP for a replicated flood).
+    pub encapsulated: Traffic,
+    /// UDP datagrams the socket sent (a TCP super-frame leaves as several) and their bytes.
+    pub sent_datagrams: u64,
+    pub sent_bytes: u64,
+    /// UDP payloads the tunnel received.
+    pub received: Traffic,
+    /// Of those, the ones decapsulated and switched (received minus input drops).
+    pub decapsulated: u64,
+    /// Drops by reason, the datapath's and the socket's (only reasons that happened).
+    pub drops: Vec<DropCount>,
 }
 
 /// What a trace did.
@@ -196,16 +266,25 @@ pub fn port_view(
     }
 }
 
-/// The MAC table rows of `vlan` (every VLAN when `None`), with `port_name` naming LTLs.
-pub fn mac_views(rows: &[MacTableRow], vlan: Option<u16>, port_name: impl Fn(u32) -> String) -> Vec<MacView> {
+/// The MAC table rows of `segment` (every segment when `None`), bridge-domains named from
+/// `names` (segment id → name), with `port_name` naming LTLs.
+pub fn mac_views(
+    rows: &[MacTableRow],
+    segment: Option<Segment>,
+    names: &BTreeMap<u32, String>,
+    port_name: impl Fn(u32) -> String,
+) -> Vec<MacView> {
     rows.iter()
-        .filter_map(|row| {
-            let Segment::Vlan(row_vlan) = row.segment else { return None };
-            if vlan.is_some_and(|wanted| wanted != row_vlan) {
-                return None;
-            }
-            Some(MacView {
-                vlan: row_vlan,
+        .filter(|row| segment.is_none_or(|wanted| wanted == row.segment))
+        .map(|row| {
+            let (vlan, segment_id) = match row.segment {
+                Segment::Vlan(vlan) => (vlan, 0),
+                Segment::BridgeDomain(vni) => (0, vni.get()),
+            };
+            MacView {
+                vlan,
+                bridge_domain: names.get(&segment_id).cloned().unwrap_or_default(),
+                segment_id,
                 mac: row.mac.colon().to_string(),
                 kind: match row.kind {
                     MacKind::Static => "Static",
@@ -216,15 +295,99 @@ pub fn mac_views(rows: &[MacTableRow], vlan: Option<u16>, port_name: impl Fn(u32
                 ltl: row.port.0,
                 port: port_name(row.port.0),
                 age_secs: row.age_secs,
-            })
+                remote_vtep: row.remote_vtep.map(|vtep| vtep.to_string()).unwrap_or_default(),
+            }
         })
         .collect()
 }
 
+/// Finds the bridge-domain called `name` among `names` (segment id → name); the error lists
+/// the ones this host knows.
+pub fn bridge_domain_named(names: &BTreeMap<u32, String>, name: &str) -> Result<u32, String> {
+    if let Some((&id, _)) = names.iter().find(|(_, known)| *known == name) {
+        return Ok(id);
+    }
+    let known: Vec<String> =
+        names.iter().filter(|(_, n)| !n.is_empty()).map(|(id, n)| format!("{n} (segment {id})")).collect();
+    let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+    Err(format!("no bridge-domain {name:?} on this host; the bridge-domains it knows: {known}"))
+}
+
+/// The remote side of every bridge-domain in `names` or in `overlay` (the datapath's), with
+/// the remote MACs of `rows` counted per segment.
+pub fn bridge_domain_overlays(
+    names: &BTreeMap<u32, String>,
+    overlay: &Overlay,
+    rows: &[MacTableRow],
+) -> Vec<BridgeDomainOverlay> {
+    let mut domains: BTreeMap<u32, BridgeDomainOverlay> = names
+        .iter()
+        .map(|(&segment_id, name)| {
+            let domain = BridgeDomainOverlay {
+                name: name.clone(),
+                segment_id,
+                remote_vteps: Vec::new(),
+                installed_macs: 0,
+                learned_macs: 0,
+            };
+            (segment_id, domain)
+        })
+        .collect();
+    for (vni, segment) in &overlay.segments {
+        let domain = domains.entry(vni.get()).or_insert_with(|| BridgeDomainOverlay {
+            name: String::new(),
+            segment_id: vni.get(),
+            remote_vteps: Vec::new(),
+            installed_macs: 0,
+            learned_macs: 0,
+        });
+        domain.remote_vteps.clone_from(&segment.vteps);
+    }
+    for row in rows.iter().filter(|row| row.remote_vtep.is_some()) {
+        let Segment::BridgeDomain(vni) = row.segment else { continue };
+        let Some(domain) = domains.get_mut(&vni.get()) else { continue };
+        match row.kind {
+            MacKind::Installed => domain.installed_macs += 1,
+            MacKind::Dynamic | MacKind::Static => domain.learned_macs += 1,
+        }
+    }
+    domains.into_values().collect()
+}
+
+/// The tunnel's counters from the datapath's `stats` of the tunnel port and its socket's
+/// `device` counters.
+pub fn tunnel_counters(stats: &PortStats, device: &DeviceCounters) -> TunnelCounters {
+    let input_drops = stats.drops.in_direction(Direction::Input);
+    let mut drops = drop_counts(&stats.drops);
+    let socket = [
+        ("receive buffer full (dropped by the kernel)", device.rx_kernel_drops),
+        ("receive error", device.rx_errors),
+        ("socket send buffer full", device.tx_busy),
+        ("refused by the kernel (longer than the underlay MTU with DF set)", device.tx_rejected),
+        ("underlay down or unreachable", device.tx_link_down),
+    ];
+    drops.extend(
+        socket
+            .into_iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(reason, count)| DropCount { reason: reason.to_owned(), count }),
+    );
+    TunnelCounters {
+        encapsulated: Traffic::from(&stats.tx),
+        sent_datagrams: device.tx_frames,
+        sent_bytes: device.tx_bytes,
+        received: Traffic::from(&stats.rx),
+        decapsulated: stats.rx.packets.saturating_sub(input_drops),
+        drops,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use datapath::{PortId, VlanBitmap};
-    use wire::MacAddr;
+    use std::sync::Arc;
+
+    use datapath::{PortId, TUNNEL_PORT, VlanBitmap};
+    use wire::{MacAddr, Vni};
 
     use super::*;
     use crate::ports::record::testing::record;
@@ -249,23 +412,160 @@ mod tests {
         assert!(view.allowed_vlans.starts_with("100-102"), "{}", view.allowed_vlans);
     }
 
-    #[test]
-    fn mac_views_filter_by_vlan() {
-        let row = |vlan, last| MacTableRow {
-            segment: Segment::Vlan(vlan),
+    fn row(segment: Segment, last: u8, kind: MacKind, port: u32, vtep: Option<[u8; 4]>) -> MacTableRow {
+        MacTableRow {
+            segment,
             mac: MacAddr([2, 0, 0, 0, 0, last]),
-            kind: MacKind::Dynamic,
-            port: PortId(49),
+            kind,
+            port: PortId(port),
             age_secs: 3,
-            remote_vtep: None,
-        };
-        let rows = [row(100, 1), row(200, 2)];
-        let views = mac_views(&rows, Some(200), |ltl| format!("L{ltl}"));
+            remote_vtep: vtep.map(Ipv4Addr::from),
+        }
+    }
+
+    fn red() -> Segment {
+        Segment::BridgeDomain(Vni::new(5000).expect("24 bits"))
+    }
+
+    #[test]
+    fn mac_views_filter_by_segment_and_name_bridge_domains() {
+        let rows = [
+            row(Segment::Vlan(100), 1, MacKind::Dynamic, 49, None),
+            row(Segment::Vlan(200), 2, MacKind::Dynamic, 49, None),
+            row(red(), 3, MacKind::Static, 50, None),
+            row(red(), 4, MacKind::Installed, 10, Some([10, 77, 0, 12])),
+        ];
+        let names = BTreeMap::from([(5000, "tenant-red".to_owned())]);
+        let views = mac_views(&rows, Some(Segment::Vlan(200)), &names, |ltl| format!("L{ltl}"));
         assert_eq!(views.len(), 1);
         assert_eq!(
-            (views[0].mac.as_str(), views[0].kind.as_str(), views[0].port.as_str()),
-            ("02:00:00:00:00:02", "Dynamic", "L49")
+            (views[0].mac.as_str(), views[0].kind.as_str(), views[0].port.as_str(), views[0].vlan),
+            ("02:00:00:00:00:02", "Dynamic", "L49", 200)
         );
-        assert_eq!(mac_views(&rows, None, |_| String::new()).len(), 2);
+        assert_eq!(
+            (views[0].segment_id, views[0].bridge_domain.as_str(), views[0].remote_vtep.as_str()),
+            (0, "", "")
+        );
+        let views = mac_views(&rows, Some(red()), &names, |ltl| format!("L{ltl}"));
+        assert_eq!(views.len(), 2);
+        let remote = &views[1];
+        assert_eq!(
+            (remote.vlan, remote.segment_id, remote.bridge_domain.as_str(), remote.kind.as_str()),
+            (0, 5000, "tenant-red", "SwInsta")
+        );
+        assert_eq!((remote.ltl, remote.remote_vtep.as_str(), remote.age_secs), (10, "10.77.0.12", 3));
+        assert_eq!(views[0].remote_vtep, "", "a local MAC has no VTEP");
+        assert_eq!(mac_views(&rows, None, &BTreeMap::new(), |_| String::new()).len(), 4);
+    }
+
+    #[test]
+    fn an_unknown_bridge_domain_lists_the_known_ones() {
+        let names = BTreeMap::from([(6000, "tenant-blue".to_owned()), (5000, "tenant-red".to_owned())]);
+        assert_eq!(bridge_domain_named(&names, "tenant-blue"), Ok(6000));
+        assert_eq!(
+            bridge_domain_named(&names, "tenant-green"),
+            Err("no bridge-domain \"tenant-green\" on this host; the bridge-domains it knows: \
+                 tenant-red (segment 5000), tenant-blue (segment 6000)"
+                .to_owned())
+        );
+        assert_eq!(
+            bridge_domain_named(&BTreeMap::new(), "x"),
+            Err("no bridge-domain \"x\" on this host; the bridge-domains it knows: none".to_owned())
+        );
+    }
+
+    #[test]
+    fn bridge_domain_overlays_count_remote_macs_per_segment() {
+        let vtep = Ipv4Addr::new(10, 77, 0, 12);
+        let blue = Vni::new(6000).expect("24 bits");
+        let overlay = Overlay {
+            local_vtep: Some(Ipv4Addr::new(10, 77, 0, 11)),
+            segments: BTreeMap::from([
+                (
+                    Vni::new(5000).expect("24 bits"),
+                    datapath::OverlaySegment { vteps: vec![vtep], macs: vec![] },
+                ),
+                (blue, datapath::OverlaySegment::default()),
+            ]),
+        };
+        let rows = [
+            row(red(), 3, MacKind::Static, 50, None),
+            row(red(), 4, MacKind::Installed, 10, Some([10, 77, 0, 12])),
+            row(red(), 5, MacKind::Installed, 10, Some([10, 77, 0, 12])),
+            row(red(), 6, MacKind::Dynamic, 10, Some([10, 77, 0, 12])),
+        ];
+        let names = BTreeMap::from([(5000, "tenant-red".to_owned())]);
+        let domains = bridge_domain_overlays(&names, &overlay, &rows);
+        assert_eq!(
+            domains,
+            [
+                BridgeDomainOverlay {
+                    name: "tenant-red".into(),
+                    segment_id: 5000,
+                    remote_vteps: vec![vtep],
+                    installed_macs: 2,
+                    learned_macs: 1
+                },
+                BridgeDomainOverlay {
+                    name: String::new(),
+                    segment_id: 6000,
+                    remote_vteps: vec![],
+                    installed_macs: 0,
+                    learned_macs: 0
+                },
+            ]
+        );
+    }
+
+    /// The tunnel's counters after a datapath with Veth1 in bridge-domain 5000 (remote VTEP
+    /// 10.77.0.12) received `payloads` from `source`.
+    fn tunnel_stats(payloads: &[&[u8]], source: Ipv4Addr) -> PortStats {
+        let veth = PortConfig::access(PortId(49), "Veth1", red(), "red");
+        let overlay = Overlay {
+            local_vtep: Some(Ipv4Addr::new(10, 77, 0, 11)),
+            segments: BTreeMap::from([(
+                Vni::new(5000).expect("24 bits"),
+                datapath::OverlaySegment { vteps: vec![Ipv4Addr::new(10, 77, 0, 12)], macs: vec![] },
+            )]),
+        };
+        let snapshot = datapath::Snapshot::new(vec![veth]).expect("valid").with_overlay(overlay);
+        let mut datapath = datapath::Datapath::new(&datapath::Settings::default(), Arc::new(snapshot));
+        let mut rx = datapath::RxBatch::new(8, 2048);
+        for payload in payloads {
+            assert!(rx.push_tunneled(TUNNEL_PORT, payload, source));
+        }
+        let mut tx = datapath::TxBatch::new(8);
+        datapath.process(std::time::Duration::ZERO, &rx, &mut tx);
+        datapath.port_stats(TUNNEL_PORT).expect("the tunnel is counted").clone()
+    }
+
+    #[test]
+    fn tunnel_counters_take_drops_out_of_what_was_decapsulated() {
+        // VXLAN header (I flag, VNI) then a broadcast ARP frame's first bytes.
+        let vxlan = |vni: u32| {
+            let mut payload = vec![0x08, 0, 0, 0];
+            payload.extend_from_slice(&(vni << 8).to_be_bytes());
+            payload.extend_from_slice(&[0xff; 6]);
+            payload.extend_from_slice(&[2, 0, 0, 0, 0, 0x99, 0x08, 0x06]);
+            payload.resize(8 + 60, 0);
+            payload
+        };
+        let (good, unknown) = (vxlan(5000), vxlan(7000));
+        let stats = tunnel_stats(&[&good, &unknown, &unknown, &[0x08, 0]], Ipv4Addr::new(10, 77, 0, 12));
+        let device =
+            DeviceCounters { tx_frames: 9, tx_bytes: 1500, tx_rejected: 1, ..DeviceCounters::default() };
+        let counters = tunnel_counters(&stats, &device);
+        assert_eq!((counters.sent_datagrams, counters.sent_bytes), (9, 1500));
+        assert_eq!((counters.received.packets, counters.decapsulated), (4, 1));
+        let reasons: Vec<(&str, u64)> =
+            counters.drops.iter().map(|drop| (drop.reason.as_str(), drop.count)).collect();
+        assert_eq!(
+            reasons,
+            [
+                ("VXLAN header short or without the I flag", 1),
+                ("VXLAN segment id of no local bridge-domain", 2),
+                ("refused by the kernel (longer than the underlay MTU with DF set)", 1)
+            ]
+        );
     }
 }

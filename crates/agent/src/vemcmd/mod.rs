@@ -18,7 +18,9 @@ const COMMANDS: &[(&str, &str)] = &[
     ("show card", "this host's module: supervisor, connection, port-profiles"),
     ("show port", "the ports: LTL, vEthernet, admin and link state, forwarding, host interface"),
     ("show port vlans", "each port's mode, native VLAN and allowed VLANs"),
-    ("show l2 VLAN|all", "the MAC address table of a VLAN (static and learned entries)"),
+    ("show l2 VLAN|all", "the MAC address table of a VLAN, or of every VLAN and bridge-domain"),
+    ("show l2 bd-name NAME", "the MAC address table of a bridge-domain, with each remote MAC's VTEP"),
+    ("show vxlan", "the VTEP, each bridge-domain's remote VTEPs and MACs, the tunnel's counters"),
     ("show stats", "each port's counters"),
     ("show drops", "drops by reason, per port and for the whole switch"),
     ("show pinning", "the uplink each vEthernet is pinned to (mac-pinning)"),
@@ -40,6 +42,8 @@ enum Command {
     Card,
     Ports(PortsTable),
     L2(Option<u16>),
+    L2BridgeDomain(String),
+    Vxlan,
     Trace { port: String, frame: Vec<u8> },
 }
 
@@ -64,6 +68,8 @@ pub fn run(data_dir: &Path, args: &[String]) -> Result<String, VemcmdError> {
         Command::Card => Request::ShowCard,
         Command::Ports(_) => Request::ShowPorts,
         Command::L2(vlan) => Request::ShowL2 { vlan: *vlan },
+        Command::L2BridgeDomain(name) => Request::ShowL2BridgeDomain { name: name.clone() },
+        Command::Vxlan => Request::ShowVxlan,
         Command::Trace { port, frame } => Request::Trace { port: port.clone(), frame_hex: to_hex(frame) },
     };
     let text = match (command, client::ask(data_dir, &request, SHOW_TIMEOUT)?) {
@@ -76,6 +82,10 @@ pub fn run(data_dir: &Path, args: &[String]) -> Result<String, VemcmdError> {
             PortsTable::Pinning => render::render_pinning(&view),
         },
         (Command::L2(vlan), Response::L2 { entries }) => render::render_l2(&entries, vlan),
+        (Command::L2BridgeDomain(_), Response::BridgeDomainL2 { name, segment_id, entries }) => {
+            render::render_bridge_domain_l2(&name, segment_id, &entries)
+        }
+        (Command::Vxlan, Response::Vxlan(view)) => render::render_vxlan(&view),
         (Command::Trace { .. }, Response::Trace(view)) => render::render_trace(&view),
         (_, other) => return Err(client::unexpected(&other).into()),
     };
@@ -113,6 +123,11 @@ fn parse(args: &[String]) -> Result<Command, VemcmdError> {
         ["show", "drops"] => Ok(Command::Ports(PortsTable::Drops)),
         ["show", "pinning"] => Ok(Command::Ports(PortsTable::Pinning)),
         ["show", "l2", "all"] => Ok(Command::L2(None)),
+        ["show", "l2", "bd-name", name] => Ok(Command::L2BridgeDomain(name.to_owned())),
+        ["show", "l2", "bd-name"] => {
+            Err(VemcmdError::Usage("show l2 bd-name: give the bridge-domain's name".into()))
+        }
+        ["show", "vxlan"] => Ok(Command::Vxlan),
         ["show", "l2", vlan] => match vlan.parse::<u16>() {
             Ok(vlan) if (1..=4094).contains(&vlan) => Ok(Command::L2(Some(vlan))),
             _ => Err(VemcmdError::Usage(format!("show l2: {vlan:?} is not a VLAN (1-4094) or all"))),
@@ -155,6 +170,15 @@ mod tests {
         assert_eq!(parse(&args("show l2 100")).expect("ok"), Command::L2(Some(100)));
         assert_eq!(parse(&args("show l2 all")).expect("ok"), Command::L2(None));
         assert!(parse(&args("show l2 5000")).is_err());
+        assert_eq!(
+            parse(&args("show l2 bd-name tenant-red")).expect("ok"),
+            Command::L2BridgeDomain("tenant-red".into())
+        );
+        let error = parse(&args("show l2 bd-name")).expect_err("no name").to_string();
+        assert_eq!(error, "show l2 bd-name: give the bridge-domain's name");
+        assert!(parse(&args("show l2 bd-name a b")).is_err());
+        assert_eq!(parse(&args("show vxlan")).expect("ok"), Command::Vxlan);
+        assert!(parse(&args("show vxlan x")).is_err());
         let trace = parse(&args("trace --in Veth1 src 02:00:00:00:00:01 dst bcast arp")).expect("ok");
         assert!(
             matches!(trace, Command::Trace { ref port, ref frame } if port == "Veth1" && frame.len() == 60)
@@ -184,6 +208,8 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("unknown command \"show everything\"\nusage: vemcmd COMMAND"), "{text}");
         assert!(text.contains("show card"), "{text}");
+        assert!(text.contains("  show l2 bd-name NAME   the MAC address table of a bridge-domain"), "{text}");
+        assert!(text.contains("  show vxlan             the VTEP"), "{text}");
         let err = run(dir.path(), &[]).expect_err("accepted");
         assert!(err.to_string().starts_with("usage: vemcmd"), "{err}");
     }

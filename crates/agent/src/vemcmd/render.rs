@@ -7,10 +7,10 @@
 
 use std::fmt::Write as _;
 
-use datapath::DEFAULT_MAC_AGING;
+use datapath::{DEFAULT_MAC_AGING, TUNNEL_NAME, TUNNEL_PORT};
 
 use crate::local_api::CardInfo;
-use crate::ports::{DropCount, MacView, PortsView, TraceView, Traffic};
+use crate::ports::{DropCount, MacView, PortsView, TraceView, Traffic, VxlanView};
 use crate::status::ConnectionState;
 use crate::uplinks::UplinkView;
 
@@ -199,35 +199,120 @@ pub fn render_pinning(view: &PortsView) -> String {
     text
 }
 
-/// `vemcmd show l2 VLAN` (or `all`): one block per VLAN.
+/// `vemcmd show l2 VLAN` (or `all`): one block per VLAN, then one per bridge-domain.
 pub fn render_l2(entries: &[MacView], vlan: Option<u16>) -> String {
-    let mut vlans: Vec<u16> = entries.iter().map(|entry| entry.vlan).collect();
-    vlans.dedup();
-    if let Some(vlan) = vlan
-        && vlans.is_empty()
-    {
-        vlans.push(vlan);
-    }
     let mut text = String::new();
-    for vlan in vlans {
-        let rows: Vec<&MacView> = entries.iter().filter(|entry| entry.vlan == vlan).collect();
+    let mut rest = entries;
+    while let Some(first) = rest.first() {
+        let len = rest.iter().take_while(|entry| same_segment(entry, first)).count();
+        let (block, after) = rest.split_at(len);
+        if first.segment_id == 0 {
+            vlan_block(&mut text, first.vlan, block);
+        } else {
+            bridge_domain_block(&mut text, &first.bridge_domain, first.segment_id, block);
+        }
+        rest = after;
+    }
+    match vlan {
+        Some(vlan) if text.is_empty() => vlan_block(&mut text, vlan, &[]),
+        None if text.is_empty() => text.push_str("no MAC addresses\n"),
+        _ => {}
+    }
+    text
+}
+
+/// `vemcmd show l2 bd-name NAME`: the bridge-domain's block.
+pub fn render_bridge_domain_l2(name: &str, segment_id: u32, entries: &[MacView]) -> String {
+    let mut text = String::new();
+    bridge_domain_block(&mut text, name, segment_id, entries);
+    text
+}
+
+fn same_segment(a: &MacView, b: &MacView) -> bool {
+    (a.vlan, a.segment_id) == (b.vlan, b.segment_id)
+}
+
+fn vlan_block(text: &mut String, vlan: u16, rows: &[MacView]) {
+    let _ = writeln!(
+        text,
+        "VLAN {vlan}, MAC addresses {}, aging timeout {} s",
+        rows.len(),
+        DEFAULT_MAC_AGING.as_secs()
+    );
+    text.push_str("  Type         MAC Address   LTL   timeout  Port\n");
+    for row in rows {
         let _ = writeln!(
             text,
-            "VLAN {vlan}, MAC addresses {}, aging timeout {} s",
-            rows.len(),
-            DEFAULT_MAC_AGING.as_secs()
+            "  {:<8} {:>17} {:>5} {:>9}  {}",
+            row.kind, row.mac, row.ltl, row.age_secs, row.port
         );
-        text.push_str("  Type         MAC Address   LTL   timeout  Port\n");
-        for row in rows {
-            let _ = writeln!(
-                text,
-                "  {:<8} {:>17} {:>5} {:>9}  {}",
-                row.kind, row.mac, row.ltl, row.age_secs, row.port
-            );
-        }
     }
-    if text.is_empty() {
-        text.push_str("no MAC addresses\n");
+}
+
+/// A bridge-domain's entries: the VLAN table's columns and the remote VTEP (blank for a MAC
+/// of this host).
+fn bridge_domain_block(text: &mut String, name: &str, segment_id: u32, rows: &[MacView]) {
+    let name = if name.is_empty() { "(no name on this host)" } else { name };
+    let _ = writeln!(
+        text,
+        "Bridge-domain {name}, segment id {segment_id}, MAC addresses {}, aging timeout {} s",
+        rows.len(),
+        DEFAULT_MAC_AGING.as_secs()
+    );
+    text.push_str("  Type         MAC Address   LTL   timeout  Port     Remote VTEP\n");
+    for row in rows {
+        let line = format!(
+            "  {:<8} {:>17} {:>5} {:>9}  {:<8} {}",
+            row.kind, row.mac, row.ltl, row.age_secs, row.port, row.remote_vtep
+        );
+        let _ = writeln!(text, "{}", line.trim_end());
+    }
+}
+
+/// `vemcmd show vxlan`: the VTEP, each bridge-domain's remote side, the tunnel's counters.
+pub fn render_vxlan(view: &VxlanView) -> String {
+    let mut text = match &view.vtep {
+        None => "VTEP: none (the agent runs without --vtep: bridge-domains stay on this host)\n".to_owned(),
+        Some(vtep) => {
+            let interface = match (&vtep.interface, vtep.mtu) {
+                (Some(ifname), Some(mtu)) => format!(
+                    "interface {ifname}, MTU {mtu} (containers get {})",
+                    mtu.saturating_sub(crate::overlay::VXLAN_OVERHEAD)
+                ),
+                (Some(ifname), None) => format!("interface {ifname}, MTU unknown"),
+                (None, _) => "interface unknown (the address is on no interface now)".to_owned(),
+            };
+            format!("VTEP: {}, UDP port {}, {interface}\n", vtep.address, vtep.udp_port)
+        }
+    };
+    text.push_str("\nBridge-domain         Segment ID  SwInsta MACs  Learned MACs  Remote VTEPs\n");
+    for domain in &view.bridge_domains {
+        let vteps: Vec<String> = domain.remote_vteps.iter().map(ToString::to_string).collect();
+        let vteps = if vteps.is_empty() { "none".to_owned() } else { vteps.join(", ") };
+        let name = if domain.name.is_empty() { "-" } else { &domain.name };
+        let _ = writeln!(
+            text,
+            "{name:<20} {:>11} {:>13} {:>13}  {vteps}",
+            domain.segment_id, domain.installed_macs, domain.learned_macs
+        );
+    }
+    if view.bridge_domains.is_empty() {
+        text.push_str("(none: no port of this host is in a bridge-domain)\n");
+    }
+    let tunnel = &view.tunnel;
+    let _ = writeln!(text, "\nTunnel {TUNNEL_NAME} (LTL {}){:>28}{:>16}", TUNNEL_PORT.0, "Packets", "Bytes");
+    let mut counter = |label: &str, packets: u64, bytes: Option<u64>| {
+        let bytes = bytes.map(|bytes| bytes.to_string()).unwrap_or_default();
+        let line = format!("  {label:<34} {packets:>12} {bytes:>15}");
+        let _ = writeln!(text, "{}", line.trim_end());
+    };
+    counter("Encapsulated", tunnel.encapsulated.packets, Some(tunnel.encapsulated.bytes));
+    counter("Sent (UDP datagrams)", tunnel.sent_datagrams, Some(tunnel.sent_bytes));
+    counter("Received (UDP payloads)", tunnel.received.packets, Some(tunnel.received.bytes));
+    counter("Decapsulated", tunnel.decapsulated, None);
+    counter("Dropped", tunnel.drops.iter().map(|drop| drop.count).sum(), None);
+    for drop in &tunnel.drops {
+        let _ = writeln!(text, "    {:<48} {:>12}", drop.reason, drop.count);
     }
     text
 }
@@ -466,26 +551,23 @@ mod tests {
         );
     }
 
+    fn mac(vlan: u16, segment_id: u32, last: u8, kind: &str, ltl: u32, port: &str, vtep: &str) -> MacView {
+        MacView {
+            vlan,
+            bridge_domain: if segment_id == 0 { String::new() } else { "tenant-red".into() },
+            segment_id,
+            mac: format!("02:00:00:00:00:{last:02x}"),
+            kind: kind.into(),
+            ltl,
+            port: port.into(),
+            age_secs: if kind == "Dynamic" { 12 } else { 0 },
+            remote_vtep: vtep.into(),
+        }
+    }
+
     #[test]
     fn show_l2_layout() {
-        let entries = [
-            MacView {
-                vlan: 100,
-                mac: "02:00:00:00:00:01".into(),
-                kind: "Static".into(),
-                ltl: 49,
-                port: "Veth1".into(),
-                age_secs: 0,
-            },
-            MacView {
-                vlan: 100,
-                mac: "02:00:00:00:00:09".into(),
-                kind: "Dynamic".into(),
-                ltl: 50,
-                port: "Veth2".into(),
-                age_secs: 12,
-            },
-        ];
+        let entries = [mac(100, 0, 1, "Static", 49, "Veth1", ""), mac(100, 0, 9, "Dynamic", 50, "Veth2", "")];
         assert_eq!(
             render_l2(&entries, Some(100)),
             "VLAN 100, MAC addresses 2, aging timeout 300 s\n\
@@ -498,6 +580,133 @@ mod tests {
             "VLAN 7, MAC addresses 0, aging timeout 300 s\n  Type         MAC Address   LTL   timeout  Port\n"
         );
         assert_eq!(render_l2(&[], None), "no MAC addresses\n");
+    }
+
+    #[test]
+    fn show_l2_bd_name_layout() {
+        let entries = [
+            mac(0, 5000, 1, "Static", 49, "Veth1", ""),
+            mac(0, 5000, 2, "SwInsta", 10, "vxlan", "10.77.0.12"),
+            mac(0, 5000, 3, "Dynamic", 10, "vxlan", "10.77.0.13"),
+        ];
+        assert_eq!(
+            render_bridge_domain_l2("tenant-red", 5000, &entries),
+            "Bridge-domain tenant-red, segment id 5000, MAC addresses 3, aging timeout 300 s\n\
+             \x20 Type         MAC Address   LTL   timeout  Port     Remote VTEP\n\
+             \x20 Static   02:00:00:00:00:01    49         0  Veth1\n\
+             \x20 SwInsta  02:00:00:00:00:02    10         0  vxlan    10.77.0.12\n\
+             \x20 Dynamic  02:00:00:00:00:03    10        12  vxlan    10.77.0.13\n"
+        );
+        assert_eq!(
+            render_bridge_domain_l2("empty", 6000, &[]),
+            "Bridge-domain empty, segment id 6000, MAC addresses 0, aging timeout 300 s\n\
+             \x20 Type         MAC Address   LTL   timeout  Port     Remote VTEP\n"
+        );
+    }
+
+    #[test]
+    fn show_l2_all_has_vlans_then_bridge_domains() {
+        let mut unnamed = mac(0, 7000, 4, "Dynamic", 49, "Veth1", "");
+        unnamed.bridge_domain.clear();
+        let entries = [
+            mac(100, 0, 1, "Static", 49, "Veth1", ""),
+            mac(200, 0, 1, "Static", 51, "Veth3", ""),
+            mac(0, 5000, 2, "SwInsta", 10, "vxlan", "10.77.0.12"),
+            unnamed,
+        ];
+        let text = render_l2(&entries, None);
+        let headers: Vec<&str> = text.lines().filter(|line| !line.starts_with("  ")).collect();
+        assert_eq!(
+            headers,
+            [
+                "VLAN 100, MAC addresses 1, aging timeout 300 s",
+                "VLAN 200, MAC addresses 1, aging timeout 300 s",
+                "Bridge-domain tenant-red, segment id 5000, MAC addresses 1, aging timeout 300 s",
+                "Bridge-domain (no name on this host), segment id 7000, MAC addresses 1, aging timeout 300 s",
+            ]
+        );
+        assert!(
+            text.contains("\n  SwInsta  02:00:00:00:00:02    10         0  vxlan    10.77.0.12\n"),
+            "{text}"
+        );
+    }
+
+    fn vxlan_view() -> VxlanView {
+        use crate::ports::{BridgeDomainOverlay, TunnelCounters, VtepView};
+        VxlanView {
+            vtep: Some(VtepView {
+                address: [10, 77, 0, 11].into(),
+                udp_port: 4789,
+                interface: Some("ul0".into()),
+                mtu: Some(1500),
+            }),
+            bridge_domains: vec![
+                BridgeDomainOverlay {
+                    name: "tenant-red".into(),
+                    segment_id: 5000,
+                    remote_vteps: vec![[10, 77, 0, 12].into(), [10, 77, 0, 13].into()],
+                    installed_macs: 2,
+                    learned_macs: 1,
+                },
+                BridgeDomainOverlay {
+                    name: "tenant-blue".into(),
+                    segment_id: 6000,
+                    remote_vteps: vec![],
+                    installed_macs: 0,
+                    learned_macs: 0,
+                },
+            ],
+            tunnel: TunnelCounters {
+                encapsulated: Traffic { packets: 12, bytes: 1400, ..Traffic::default() },
+                sent_datagrams: 13,
+                sent_bytes: 2100,
+                received: Traffic { packets: 10, bytes: 1200, ..Traffic::default() },
+                decapsulated: 7,
+                drops: vec![
+                    DropCount { reason: "VXLAN segment id of no local bridge-domain".into(), count: 2 },
+                    DropCount { reason: "VXLAN source is not a VTEP of the bridge-domain".into(), count: 1 },
+                ],
+            },
+        }
+    }
+
+    #[test]
+    fn show_vxlan_layout() {
+        assert_eq!(
+            render_vxlan(&vxlan_view()),
+            "VTEP: 10.77.0.11, UDP port 4789, interface ul0, MTU 1500 (containers get 1450)\n\
+             \n\
+             Bridge-domain         Segment ID  SwInsta MACs  Learned MACs  Remote VTEPs\n\
+             tenant-red                  5000             2             1  10.77.0.12, 10.77.0.13\n\
+             tenant-blue                 6000             0             0  none\n\
+             \n\
+             Tunnel vxlan (LTL 10)                     Packets           Bytes\n\
+             \x20 Encapsulated                                 12            1400\n\
+             \x20 Sent (UDP datagrams)                         13            2100\n\
+             \x20 Received (UDP payloads)                      10            1200\n\
+             \x20 Decapsulated                                  7\n\
+             \x20 Dropped                                       3\n\
+             \x20   VXLAN segment id of no local bridge-domain                  2\n\
+             \x20   VXLAN source is not a VTEP of the bridge-domain             1\n"
+        );
+        let off = render_vxlan(&VxlanView::default());
+        assert!(off.starts_with("VTEP: none (the agent runs without --vtep"), "{off}");
+        assert!(off.contains("(none: no port of this host is in a bridge-domain)"), "{off}");
+        let gone = render_vxlan(&VxlanView {
+            vtep: Some(crate::ports::VtepView {
+                address: [10, 77, 0, 11].into(),
+                udp_port: 8472,
+                interface: None,
+                mtu: None,
+            }),
+            ..VxlanView::default()
+        });
+        assert!(
+            gone.starts_with(
+                "VTEP: 10.77.0.11, UDP port 8472, interface unknown (the address is on no interface now)\n"
+            ),
+            "{gone}"
+        );
     }
 
     #[test]

@@ -1,15 +1,19 @@
 //! The host views: ports with their counters, the MAC table, traces. Read-only.
 
-use datapath::PortId;
+use std::collections::BTreeMap;
 
-use super::PortManager;
+use datapath::{PortId, Segment, TUNNEL_NAME, TUNNEL_PORT};
+use wire::Vni;
+
+use super::{Inner, PortManager};
 use crate::attach::host_link_carrier;
 use crate::ports::PortError;
 use crate::ports::record::PortRecord;
 use crate::ports::spec::parse_vethernet;
 use crate::ports::status::PortState;
 use crate::ports::table::PortTable;
-use crate::ports::view::{self, MacView, PortsView, TraceView};
+use crate::ports::view::{self, MacView, PortsView, TraceView, VxlanView};
+use crate::uplinks::spec::short_name;
 
 impl PortManager {
     /// Every port, for `vemcmd show port|stats|drops`.
@@ -34,12 +38,71 @@ impl PortManager {
         PortsView { ports, uplinks, total_drops }
     }
 
-    /// The MAC table of `vlan` (every VLAN when `None`), for `vemcmd show l2`.
-    pub async fn mac_table(&self, vlan: Option<u16>) -> Result<Vec<MacView>, PortError> {
+    /// The MAC table of `vlan` (every VLAN and bridge-domain when `None`), for `vemcmd show l2`.
+    /// `overlay_names` (segment id → name, from the supervisor's overlay) names bridge-domains
+    /// the policies in force do not.
+    pub async fn mac_table(
+        &self,
+        vlan: Option<u16>,
+        overlay_names: &BTreeMap<u32, String>,
+    ) -> Result<Vec<MacView>, PortError> {
         let rows = self.dataplane.mac_table().await?;
         let inner = self.inner.lock().await;
-        let name = |ltl| inner.table.by_ltl(ltl).map(PortRecord::short_name).unwrap_or_default();
-        Ok(view::mac_views(&rows, vlan, name))
+        let names = bridge_domain_names(&inner, overlay_names);
+        Ok(view::mac_views(&rows, vlan.map(Segment::Vlan), &names, self.port_namer(&inner)))
+    }
+
+    /// The MAC table of the bridge-domain called `name`, for `vemcmd show l2 bd-name NAME`:
+    /// its segment id and entries. An unknown name is an error listing the known ones.
+    pub async fn bridge_domain_mac_table(
+        &self,
+        name: &str,
+        overlay_names: &BTreeMap<u32, String>,
+    ) -> Result<(u32, Vec<MacView>), PortError> {
+        let rows = self.dataplane.mac_table().await?;
+        let inner = self.inner.lock().await;
+        let names = bridge_domain_names(&inner, overlay_names);
+        let segment_id = view::bridge_domain_named(&names, name).map_err(PortError::Invalid)?;
+        let segment = Vni::new(segment_id).map(Segment::BridgeDomain);
+        let entries = match segment {
+            Some(segment) => view::mac_views(&rows, Some(segment), &names, self.port_namer(&inner)),
+            None => Vec::new(),
+        };
+        Ok((segment_id, entries))
+    }
+
+    /// The VXLAN side of this host, for `vemcmd show vxlan`: the bridge-domains (named from the
+    /// policies, then `overlay_names`) with their remote VTEPs and MACs as the datapath runs them,
+    /// and the tunnel's counters. `vtep` is filled in by the caller, which knows the address.
+    pub async fn vxlan_view(&self, overlay_names: &BTreeMap<u32, String>) -> Result<VxlanView, PortError> {
+        let snapshot = self.dataplane.config().await?;
+        let rows = self.dataplane.mac_table().await?;
+        let stats = self.dataplane.port_stats(TUNNEL_PORT).await?.unwrap_or_default();
+        let devices = self.dataplane.devices().await?;
+        let device = devices.iter().find(|device| device.port == TUNNEL_PORT).map(|device| device.counters);
+        let names = {
+            let inner = self.inner.lock().await;
+            bridge_domain_names(&inner, overlay_names)
+        };
+        Ok(VxlanView {
+            vtep: None,
+            bridge_domains: view::bridge_domain_overlays(&names, snapshot.overlay(), &rows),
+            tunnel: view::tunnel_counters(&stats, &device.unwrap_or_default()),
+        })
+    }
+
+    /// Names LTLs for the host views: `Veth3`, `Eth3/1`, `vxlan`, or empty.
+    fn port_namer<'a>(&self, inner: &'a Inner) -> impl Fn(u32) -> String + 'a {
+        let module = self.status.borrow().module;
+        move |ltl| {
+            if ltl == TUNNEL_PORT.0 {
+                return TUNNEL_NAME.to_owned();
+            }
+            if let Some(uplink) = inner.uplinks.by_port(PortId(ltl)) {
+                return short_name(module, uplink.index);
+            }
+            inner.table.by_ltl(ltl).map(PortRecord::short_name).unwrap_or_default()
+        }
     }
 
     /// Runs `frame` through the datapath as if received on `port` (`Veth3`, `Vethernet3`, or
@@ -52,6 +115,16 @@ impl PortManager {
         let lines = self.dataplane.trace(PortId(ltl), frame).await?;
         Ok(TraceView { port: label, lines })
     }
+}
+
+/// The bridge-domains this host knows, segment id → name: those of the policies in force, then
+/// those only the supervisor's overlay names.
+fn bridge_domain_names(inner: &Inner, overlay_names: &BTreeMap<u32, String>) -> BTreeMap<u32, String> {
+    let mut names = overlay_names.clone();
+    for domain in inner.applied.policies.values().filter_map(|entry| entry.policy.bridge_domain.as_ref()) {
+        names.insert(domain.segment_id, domain.name.clone());
+    }
+    names
 }
 
 /// A trace's ingress port: `Veth3`/`Vethernet3` by vEthernet, a bare number by LTL; with its

@@ -25,13 +25,22 @@ fn demo_shows_two_online_modules_and_the_seed_profiles() {
         assert!(stdout.contains("db1 reaches web1: yes"), "{stdout}");
         assert!(stdout.contains("Gbit/s"), "TCP through the switch: {stdout}");
         assert!(stdout.contains("hello from 10.100.0.11"), "ssh into web1: {stdout}");
+        // A second host: VLAN 100 across the uplink trunks, a bridge-domain over VXLAN.
+        assert!(stdout.contains("Eth3/1") && stdout.contains("Eth4/1"), "uplinks: {stdout}");
+        assert_eq!(stdout.matches("hello from 10.100.0.11").count(), 2, "ssh from web2 and web3: {stdout}");
+        assert!(stdout.contains("eth0 has MTU 1450"), "{stdout}");
+        assert!(stdout.contains("1430 bytes from 10.200.0.2"), "1450-byte DF ping over VXLAN: {stdout}");
+        assert!(stdout.contains("(no answer: the bridge-domain is its own segment)"), "{stdout}");
+        assert!(stdout.lines().any(|l| l.starts_with("  SwInsta") && l.contains("10.77.0.12")), "{stdout}");
         // web1 joined the seed's way: the real ovs-vsctl, answered by the agent.
         assert!(stdout.contains("ofport              : 1"), "{stdout}");
         assert!(stdout.contains("%VIM-5-IF_ATTACHED: Interface Vethernet1 is attached to veth"), "{stdout}");
         let namespaces =
             String::from_utf8_lossy(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout)
                 .into_owned();
-        assert!(!namespaces.contains("-web1") && !namespaces.contains("-db1"), "left behind: {namespaces}");
+        for name in ["-web1", "-db1", "-web3", "-red1", "-bilbo", "-frodo", "-pswitch", "-underlay", "-sup"] {
+            assert!(!namespaces.contains(name), "left behind: {namespaces}");
+        }
         let links =
             String::from_utf8_lossy(&Command::new("ip").args(["-o", "link"]).output().unwrap().stdout)
                 .into_owned();

@@ -71,6 +71,15 @@ pub(crate) mod testing {
         }
     }
 
+    /// A snapshot at revision 1 holding `entries`.
+    pub(crate) fn policies(entries: impl IntoIterator<Item = EffectivePolicy>) -> super::PolicySnapshot {
+        let policies = entries
+            .into_iter()
+            .map(|policy| (policy.name.clone(), super::PolicyEntry { revision: 1, policy }))
+            .collect();
+        super::PolicySnapshot { revision: 1, policies }
+    }
+
     /// `access_policy` as the supervisor sends it.
     pub(crate) fn wire_policy(name: &str, vlan: u16, revision: i64) -> proto::Policy {
         proto::Policy {

@@ -95,12 +95,7 @@ fn seen(update: &proto::OverlayUpdate) -> Seen {
 /// One segment of an overlay view: segment id, name, VTEPs, (MAC, VTEP, veth).
 type SegmentRow = (u32, String, Vec<String>, Vec<(String, String, u32)>);
 
-fn segment(
-    id: u32,
-    name: &str,
-    vteps: &[&str],
-    macs: &[(&str, &str, u32)],
-) -> SegmentRow {
+fn segment(id: u32, name: &str, vteps: &[&str], macs: &[(&str, &str, u32)]) -> SegmentRow {
     (
         id,
         name.to_owned(),

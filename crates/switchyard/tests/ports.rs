@@ -54,12 +54,7 @@ fn attach(bed: &Testbed, name: &str, profile: &str, ip: &str) -> Container {
         &["attach", "--netns", &ns.name, "--profile", profile, "--ip", &format!("{ip}/24"), "--name", name],
     );
     assert!(out.status.success(), "attach {name}: {}{}\n{}", stdout(&out), stderr(&out), bed.logs());
-    let printed = stdout(&out);
-    let veth = printed
-        .trim()
-        .strip_prefix("Vethernet")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("attach printed {printed:?}"));
+    let veth = common::attached_veth(&out);
     Container { ns, ip: ip.to_owned(), veth }
 }
 

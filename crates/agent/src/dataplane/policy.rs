@@ -74,18 +74,9 @@ mod tests {
     use datapath::Segment;
 
     use super::*;
-    use crate::snapshot::PolicyEntry;
-    use crate::snapshot::testing::access_policy;
+    use crate::snapshot::testing::{access_policy, policies};
 
     const MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 7]);
-
-    fn policies(entries: impl IntoIterator<Item = EffectivePolicy>) -> PolicySnapshot {
-        let policies = entries
-            .into_iter()
-            .map(|policy| (policy.name.clone(), PolicyEntry { revision: 1, policy }))
-            .collect();
-        PolicySnapshot { revision: 1, policies }
-    }
 
     fn port(id: u32, profile: &str) -> AttachedPort {
         AttachedPort {

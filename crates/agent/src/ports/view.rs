@@ -219,6 +219,20 @@ pub fn drop_counts(drops: &DropCounters) -> Vec<DropCount> {
         .collect()
 }
 
+/// Every drop of a port: the datapath's reasons, then its device's own (socket errors, full
+/// rings), those that happened.
+pub fn all_drops(counted: &Counted) -> Vec<DropCount> {
+    let mut drops = drop_counts(&counted.stats.drops);
+    drops.extend(
+        counted
+            .device_drops()
+            .into_iter()
+            .filter(|(_, _, count)| *count > 0)
+            .map(|(_, reason, count)| DropCount { reason: reason.to_owned(), count }),
+    );
+    drops
+}
+
 /// One port's view.
 pub fn port_view(
     record: &PortRecord,
@@ -234,14 +248,7 @@ pub fn port_view(
     };
     let counted = counted.cloned().unwrap_or_default();
     let stats = &counted.stats;
-    let mut drops = drop_counts(&stats.drops);
-    drops.extend(
-        counted
-            .device_drops()
-            .into_iter()
-            .filter(|(_, _, count)| *count > 0)
-            .map(|(_, reason, count)| DropCount { reason: reason.to_owned(), count }),
-    );
+    let drops = all_drops(&counted);
     PortView {
         ltl: record.ltl,
         veth: record.veth,

@@ -214,8 +214,7 @@ mod tests {
     use config::{EffectivePolicy, SwitchportMode, VlanSet};
 
     use super::*;
-    use crate::snapshot::PolicyEntry;
-    use crate::snapshot::testing::access_policy;
+    use crate::snapshot::testing::{access_policy, policies};
 
     fn trunk(name: &str) -> EffectivePolicy {
         EffectivePolicy {
@@ -226,14 +225,6 @@ mod tests {
             channel_group_mac_pinning: true,
             ..access_policy(name, 1)
         }
-    }
-
-    fn policies(entries: impl IntoIterator<Item = EffectivePolicy>) -> PolicySnapshot {
-        let policies = entries
-            .into_iter()
-            .map(|policy| (policy.name.clone(), PolicyEntry { revision: 1, policy }))
-            .collect();
-        PolicySnapshot { revision: 1, policies }
     }
 
     fn two_uplinks() -> UplinkSet {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::set::Uplink;
 use crate::ports::status::{Counted, counters};
-use crate::ports::view::{DropCount, Traffic, drop_counts};
+use crate::ports::view::{DropCount, Traffic, all_drops};
 
 /// One uplink for `vemcmd show port|port vlans|stats|drops|pinning` and the port report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,14 +60,7 @@ pub fn uplink_view(
         PortMode::Access { segment } => ("access", 0, segment.to_string()),
     };
     let counted = counted.cloned().unwrap_or_default();
-    let mut drops = drop_counts(&counted.stats.drops);
-    drops.extend(
-        counted
-            .device_drops()
-            .into_iter()
-            .filter(|(_, _, count)| *count > 0)
-            .map(|(_, reason, count)| DropCount { reason: reason.to_owned(), count }),
-    );
+    let drops = all_drops(&counted);
     UplinkView {
         ltl: uplink.port().0,
         index: uplink.index,

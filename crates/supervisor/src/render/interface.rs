@@ -123,6 +123,35 @@ fn traffic(out: &mut String, counters: &Counters, rates: &Rates) {
     ));
 }
 
+/// The columns an uplink and a vEthernet share in `show interface brief`: Interface, VLAN, Type,
+/// Mode, Status, Reason.
+struct BriefRow<'a> {
+    name: &'a str,
+    vlan: Option<u16>,
+    kind: &'a str,
+    mode: &'a str,
+    up: bool,
+    reason: &'a str,
+}
+
+impl std::fmt::Display for BriefRow<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let vlan = self.vlan.map_or_else(|| "--".to_owned(), |vlan| vlan.to_string());
+        let status = if self.up { "up" } else { "down" };
+        let reason = if self.up || self.reason.is_empty() { "none" } else { self.reason };
+        write!(
+            f,
+            "{}{}{}{}{}{}",
+            cell(self.name, 14),
+            cell(&vlan, 7),
+            cell(self.kind, 5),
+            cell(self.mode, 7),
+            cell(status, 8),
+            cell(reason, 25)
+        )
+    }
+}
+
 /// Renders `show interface brief`: the uplinks (when there are any), then the vEthernets.
 pub fn show_interface_brief(uplinks: &[UplinkView], views: &[InterfaceView]) -> String {
     let mut out = String::new();
@@ -132,22 +161,15 @@ pub fn show_interface_brief(uplinks: &[UplinkView], views: &[InterfaceView]) -> 
         out.push_str("Interface                                                                 Ch #\n");
         out.push_str(WIDE_RULE);
         for uplink in uplinks {
-            let vlan = uplink.native_vlan.map_or_else(|| "--".to_owned(), |vlan| vlan.to_string());
-            let status = if uplink.up { "up" } else { "down" };
-            let reason = if uplink.up || uplink.reason.is_empty() { "none" } else { &uplink.reason };
-            line(
-                &mut out,
-                format_args!(
-                    "{}{}{}{}{}{}{}--",
-                    cell(&uplink.short_name(), 14),
-                    cell(&vlan, 7),
-                    cell("eth", 5),
-                    cell(&uplink.mode, 7),
-                    cell(status, 8),
-                    cell(reason, 25),
-                    cell("auto", 8),
-                ),
-            );
+            let row = BriefRow {
+                name: &uplink.short_name(),
+                vlan: uplink.native_vlan,
+                kind: "eth",
+                mode: &uplink.mode,
+                up: uplink.up,
+                reason: &uplink.reason,
+            };
+            line(&mut out, format_args!("{}{}--", row, cell("auto", 8)));
         }
         out.push('\n');
     }
@@ -155,21 +177,15 @@ pub fn show_interface_brief(uplinks: &[UplinkView], views: &[InterfaceView]) -> 
     out.push_str("Vethernet     VLAN   Type Mode   Status  Reason                   Speed\n");
     out.push_str(RULE);
     for view in views {
-        let vlan = view.vlan.map_or_else(|| "--".to_owned(), |vlan| vlan.to_string());
-        let status = if view.up { "up" } else { "down" };
-        let reason = if view.up || view.reason.is_empty() { "none" } else { &view.reason };
-        line(
-            &mut out,
-            format_args!(
-                "{}{}{}{}{}{}auto",
-                cell(&view.short_name(), 14),
-                cell(&vlan, 7),
-                cell("virt", 5),
-                cell(&view.mode, 7),
-                cell(status, 8),
-                cell(reason, 25),
-            ),
-        );
+        let row = BriefRow {
+            name: &view.short_name(),
+            vlan: view.vlan,
+            kind: "virt",
+            mode: &view.mode,
+            up: view.up,
+            reason: &view.reason,
+        };
+        line(&mut out, format_args!("{row}auto"));
     }
     out
 }

@@ -11,7 +11,7 @@ use switchyard::processes::Children;
 use switchyard::shell::client::{ClientError, SupervisorClient};
 use testbed::fabric::Fabric;
 
-use super::{exe, stderr, stdout};
+use super::{attached_veth, exe, logs_of, stderr, stdout};
 
 /// The `type ethernet` port-profile every host's uplinks use.
 pub const UPLINK_PROFILE: &str = "uplink";
@@ -122,12 +122,7 @@ impl FabricBed {
             ],
         );
         assert!(out.status.success(), "attach {name}: {}{}\n{}", stdout(&out), stderr(&out), self.logs());
-        let printed = stdout(&out);
-        let veth = printed
-            .trim()
-            .strip_prefix("Vethernet")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("attach printed {printed:?}"));
+        let veth = attached_veth(&out);
         Container { ns, ip: ip.to_owned(), veth, host: host.to_owned() }
     }
 
@@ -158,17 +153,7 @@ impl FabricBed {
 
     /// The tail of every child's log, for failure messages.
     pub fn logs(&self) -> String {
-        let mut all = String::new();
-        for entry in std::fs::read_dir(self.children.log_dir()).unwrap().flatten() {
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(40).collect();
-            all += &format!("--- {} (last lines)\n", entry.path().display());
-            for line in tail.into_iter().rev() {
-                all += line;
-                all.push('\n');
-            }
-        }
-        all
+        logs_of(&self.children, 40)
     }
 }
 

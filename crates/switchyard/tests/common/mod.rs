@@ -130,18 +130,33 @@ impl Testbed {
 
     /// Every child's log, for failure messages.
     pub fn logs(&self) -> String {
-        let mut all = String::new();
-        for entry in std::fs::read_dir(self.children.log_dir()).unwrap().flatten() {
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(30).collect();
-            all += &format!("--- {} (last lines)\n", entry.path().display());
-            for line in tail.into_iter().rev() {
-                all += line;
-                all.push('\n');
-            }
-        }
-        all
+        logs_of(&self.children, 30)
     }
+}
+
+/// The last `lines` lines of every child's log, for failure messages.
+pub fn logs_of(children: &Children, lines: usize) -> String {
+    let mut all = String::new();
+    for entry in std::fs::read_dir(children.log_dir()).unwrap().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(lines).collect();
+        all += &format!("--- {} (last lines)\n", entry.path().display());
+        for line in tail.into_iter().rev() {
+            all += line;
+            all.push('\n');
+        }
+    }
+    all
+}
+
+/// The N of the `VethernetN` that `switchyard attach` printed; panics if it printed anything else.
+pub fn attached_veth(out: &Output) -> u32 {
+    let printed = stdout(out);
+    printed
+        .trim()
+        .strip_prefix("Vethernet")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("attach printed {printed:?}"))
 }
 
 /// True (and says so loudly) when the tests cannot run here: they need root for network

@@ -29,6 +29,8 @@ cleanup() {
 }
 trap cleanup EXIT
 nsx() { local n=$1; shift; ip netns exec "$P-$n" "$@"; }
+# In the background, remembered for cleanup (ip netns exec execs: $! is the program itself).
+daemon() { local n=$1 log=$2; shift 2; ip netns exec "$P-$n" "$@" >"$log" 2>&1 & PIDS+=($!); }
 for n in "${NS[@]}"; do ip netns add "$n"; ip -n "$n" link set lo up; done
 ip -n "$P-sw" link add br0 type bridge; ip -n "$P-sw" link set br0 up
 for h in h1 h2; do
@@ -51,12 +53,12 @@ bridge)
   done ;;
 switchyard)
   SUP=http://10.98.0.1:7400
-  nsx h1 "$BIN" supervisor --data-dir "$D/sup" --listen 10.98.0.1:7400 >"$D/sup.log" 2>&1 & PIDS+=($!)
+  daemon h1 "$D/sup.log" "$BIN" supervisor --data-dir "$D/sup" --listen 10.98.0.1:7400
   for _ in $(seq 100); do nsx h1 "$BIN" shell --supervisor $SUP -c 'show module' >/dev/null 2>&1 && break; sleep 0.1; done
   printf 'configure terminal\nvlan 100\nport-profile type ethernet uplink\n  switchport mode trunk\n  switchport trunk allowed vlan 100\n  no shutdown\n  state enabled\nport-profile type vethernet vlan100\n  switchport mode access\n  switchport access vlan 100\n  no shutdown\n  state enabled\nend\n' \
     | nsx h1 "$BIN" shell --supervisor $SUP >/dev/null
   for i in 1 2; do
-    nsx h$i "$BIN" agent --supervisor $SUP --host-name "h$i" --data-dir "$D/h$i" --uplink eth1=uplink >"$D/h$i.log" 2>&1 & PIDS+=($!)
+    daemon "h$i" "$D/h$i.log" "$BIN" agent --supervisor $SUP --host-name "h$i" --data-dir "$D/h$i" --uplink eth1=uplink
   done
   for i in 1 2; do
     for _ in $(seq 100); do [[ -S $D/h$i/agent.sock ]] && break; sleep 0.1; done
@@ -69,7 +71,7 @@ for _ in $(seq 100); do nsx c1 ping -c1 -W1 10.99.0.2 >/dev/null 2>&1 && break; 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 tcp=(); rtt=()
 for _ in $(seq "$REPS"); do
-  nsx c2 iperf3 -s -1 -p 5201 >/dev/null 2>&1 & server=$!
+  ip netns exec "$P-c2" iperf3 -s -1 -p 5201 >/dev/null 2>&1 & server=$!
   sleep 0.3
   tcp+=("$(nsx c1 iperf3 -c 10.99.0.2 -p 5201 -t "$DUR" -J | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9,2))')")
   wait "$server" 2>/dev/null || true

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use common::{Testbed, skip_unless_root, stderr, stdout};
 use switchyard::netns::{Netns, lossy};
-use switchyard::sshd::SshServer;
 
 const HOST: &str = "bilbo";
 
@@ -111,19 +110,7 @@ fn containers_on_one_vlan_talk_ping_tcp_and_ssh() {
     eprintln!("TCP through Switchyard: {gbps:.2} Gbit/s");
 
     // ssh into a real sshd in web2 and move 50 MiB through it, checked end to end.
-    let keys = tempfile::tempdir().unwrap();
-    let ssh = SshServer::start(&web2.ns, keys.path()).unwrap();
-    let out = web1.ns.exec(&[
-        "sh",
-        "-c",
-        &format!("head -c 52428800 /dev/urandom | tee /tmp/sy-ssh-{pid} | {ssh} root@{ip} sha256sum; sha256sum < /tmp/sy-ssh-{pid}; rm -f /tmp/sy-ssh-{pid}",
-            pid = std::process::id(), ssh = ssh.client_command(), ip = web2.ip),
-    ]).unwrap();
-    assert!(out.status.success(), "ssh: {}{}", lossy(&out.stdout), lossy(&out.stderr));
-    let sums: Vec<String> =
-        lossy(&out.stdout).lines().map(|l| l.split_whitespace().next().unwrap_or("").to_owned()).collect();
-    assert_eq!(sums.len(), 2, "{sums:?} {}", lossy(&out.stderr));
-    assert_eq!(sums[0], sums[1], "the bytes sshd received differ from those sent");
+    common::ssh_transfer_checked(&web1.ns, &web2.ns, &web2.ip, 50 << 20);
 }
 
 #[test]

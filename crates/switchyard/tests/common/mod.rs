@@ -11,8 +11,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use switchyard::netns::{Netns, lossy};
 use switchyard::processes::{Children, free_loopback_addr};
 use switchyard::shell::client::SupervisorClient;
+use switchyard::sshd::SshServer;
 
 pub const SUPERVISOR: &str = "supervisor";
 
@@ -157,6 +159,26 @@ pub fn attached_veth(out: &Output) -> u32 {
         .strip_prefix("Vethernet")
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("attach printed {printed:?}"))
+}
+
+/// Logs into a real sshd started in `server` from `client`, pushes `bytes` random bytes through
+/// the session and checks that the sha256 sshd's side computed is the one of the bytes sent.
+/// Every byte crosses the switch in TCP segments (GSO super-frames where offloads allow).
+pub fn ssh_transfer_checked(client: &Netns, server: &Netns, server_ip: &str, bytes: u64) {
+    let keys = tempfile::tempdir().unwrap();
+    let ssh = SshServer::start(server, keys.path()).unwrap();
+    let sent = keys.path().join("sent");
+    let script = format!(
+        "head -c {bytes} /dev/urandom | tee {sent} | {ssh} root@{server_ip} sha256sum; sha256sum < {sent}",
+        sent = sent.display(),
+        ssh = ssh.client_command(),
+    );
+    let out = client.exec(&["timeout", "120", "sh", "-c", &script]).unwrap();
+    assert!(out.status.success(), "ssh: {}{}", lossy(&out.stdout), lossy(&out.stderr));
+    let sums: Vec<String> =
+        lossy(&out.stdout).lines().map(|l| l.split_whitespace().next().unwrap_or("").to_owned()).collect();
+    assert_eq!(sums.len(), 2, "{sums:?} {}", lossy(&out.stderr));
+    assert_eq!(sums[0], sums[1], "the bytes sshd received differ from those sent");
 }
 
 /// True (and says so loudly) when the tests cannot run here: they need root for network

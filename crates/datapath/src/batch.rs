@@ -109,6 +109,14 @@ impl RxBatch {
         self.slots.get_mut(start..start + self.slot_len)
     }
 
+    /// Every free slot, in order, to receive several frames with one call (`recvmmsg`): commit
+    /// the frames written into them in the same order, one [`Self::commit`] each.
+    pub fn free_slots(&mut self) -> std::slice::ChunksExactMut<'_, u8> {
+        let start = self.len() * self.slot_len;
+        // Zero-length slots hold nothing (and chunks of zero bytes would not end).
+        self.slots[start..].chunks_exact_mut(self.slot_len.max(1))
+    }
+
     /// Takes the frame written into [`Self::next_slot`]: `wire_len` bytes long on the wire
     /// (only the slot's worth is kept). `false` if the batch is full.
     pub fn commit(&mut self, port: PortId, wire_len: usize) -> bool {

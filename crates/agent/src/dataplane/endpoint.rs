@@ -74,4 +74,18 @@ impl PortIo for Endpoint {
             Self::Tunnel(device) => device.transmit(frame),
         }
     }
+
+    fn transmit_batch(&mut self, frames: &[TxView<'_>]) -> io::Result<usize> {
+        match self {
+            Self::Packet(device) => device.transmit_batch(frames),
+            Self::Tunnel(device) => device.transmit_batch(frames),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Packet(device) => device.flush(),
+            Self::Tunnel(device) => device.flush(),
+        }
+    }
 }

@@ -68,6 +68,21 @@ impl PortIo for Device {
             Ok(Sent::QueueFull)
         })
     }
+
+    fn transmit_batch(&mut self, frames: &[TxView<'_>]) -> io::Result<usize> {
+        // As for one frame: an unexpected error loses this batch's frames, not the device.
+        self.port.transmit_batch(frames).or_else(|error| {
+            tracing::warn!("dataplane: sending on {} failed: {error}", self.port.ifname());
+            Ok(0)
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.port.flush().or_else(|error| {
+            tracing::warn!("dataplane: sending on {} failed: {error}", self.port.ifname());
+            Ok(())
+        })
+    }
 }
 
 /// What the thread owns.

@@ -9,6 +9,8 @@ use std::mem;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr;
 
+use super::vnet;
+
 /// `ETH_P_ALL`: every protocol, in host order.
 pub(super) const ETH_P_ALL: u16 = 0x0003;
 
@@ -130,8 +132,8 @@ pub(super) struct StrippedTag {
     pub tci: u16,
 }
 
-/// One frame read by [`receive_frame`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One frame read by [`receive_frames`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) struct Received {
     /// The frame's length on the wire, without the virtio-net header (may exceed the buffer).
     pub len: usize,
@@ -144,25 +146,80 @@ pub(super) struct Received {
 #[repr(C, align(8))]
 struct AuxBuffer([u8; 64]);
 
-/// Reads one frame: its virtio-net header into `header`, its bytes into `frame`. Never blocks.
-pub(super) fn receive_frame(fd: BorrowedFd<'_>, header: &mut [u8], frame: &mut [u8]) -> io::Result<Received> {
-    let mut iov = [
-        libc::iovec { iov_base: header.as_mut_ptr().cast(), iov_len: header.len() },
-        libc::iovec { iov_base: frame.as_mut_ptr().cast(), iov_len: frame.len() },
-    ];
-    let mut control = AuxBuffer([0; 64]);
-    // SAFETY: an all-zero msghdr is valid (null name, no iovecs, no control), and some targets
+/// The most frames one [`receive_frames`] or [`send_frames`] call moves.
+pub(super) const BATCH: usize = 32;
+
+/// Reads up to [`BATCH`] frames with one `recvmmsg`: frame `i`'s virtio-net header into
+/// `headers[i]`, its bytes into the `i`-th slot of `slots`, its length and tag into `out[i]`.
+/// Returns how many it read (at least one), or an error if none. Never blocks.
+pub(super) fn receive_frames<'a>(
+    fd: BorrowedFd<'_>,
+    headers: &mut [[u8; vnet::LEN]; BATCH],
+    slots: impl Iterator<Item = &'a mut [u8]>,
+    out: &mut [Received; BATCH],
+) -> io::Result<usize> {
+    let empty = libc::iovec { iov_base: ptr::null_mut(), iov_len: 0 };
+    let mut iov = [[empty; 2]; BATCH];
+    let mut control = [const { AuxBuffer([0; 64]) }; BATCH];
+    // SAFETY: an all-zero mmsghdr is valid (null name, no iovecs, no control), and some targets
     // have private padding fields that cannot be named in a struct literal.
-    let mut message: libc::msghdr = unsafe { mem::zeroed() };
-    message.msg_iov = iov.as_mut_ptr();
-    message.msg_iovlen = iov.len() as _;
-    message.msg_control = control.0.as_mut_ptr().cast();
-    message.msg_controllen = control.0.len() as _;
+    let mut messages: [libc::mmsghdr; BATCH] = unsafe { mem::zeroed() };
+    let mut count = 0;
+    for ((((slot, header), iov), control), message) in
+        slots.zip(headers.iter_mut()).zip(iov.iter_mut()).zip(control.iter_mut()).zip(messages.iter_mut())
+    {
+        *iov = [
+            libc::iovec { iov_base: header.as_mut_ptr().cast(), iov_len: header.len() },
+            libc::iovec { iov_base: slot.as_mut_ptr().cast(), iov_len: slot.len() },
+        ];
+        message.msg_hdr.msg_iov = iov.as_mut_ptr();
+        message.msg_hdr.msg_iovlen = iov.len() as _;
+        message.msg_hdr.msg_control = control.0.as_mut_ptr().cast();
+        message.msg_hdr.msg_controllen = control.0.len() as _;
+        count += 1;
+    }
+    if count == 0 {
+        return Ok(0);
+    }
     let flags = libc::MSG_DONTWAIT | libc::MSG_TRUNC;
-    // SAFETY: the iovecs cover `header` and `frame`, exclusively borrowed for the call, and the
-    // control buffer is live and as long as `msg_controllen` says.
-    let read = check_len(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut message, flags) })?;
-    Ok(Received { len: read.saturating_sub(header.len()), tag: stripped_tag(&message) })
+    // SAFETY: the first `count` messages point at iovecs covering headers and slots that stay
+    // exclusively borrowed (for 'a and by `headers`) for the whole call, and at live control
+    // buffers of the lengths given; a null timeout is allowed.
+    let received = check(unsafe {
+        libc::recvmmsg(fd.as_raw_fd(), messages.as_mut_ptr(), count as _, flags, ptr::null_mut())
+    })? as usize;
+    for (message, out) in messages.iter().zip(out.iter_mut()).take(received) {
+        let len = (message.msg_len as usize).saturating_sub(vnet::LEN);
+        *out = Received { len, tag: stripped_tag(&message.msg_hdr) };
+    }
+    Ok(received)
+}
+
+/// Sends up to [`BATCH`] frames with one `sendmmsg`, each given as consecutive pieces
+/// (virtio-net header first). Returns how many the kernel took, in order (at least one), or the
+/// error of the first. Never blocks.
+pub(super) fn send_frames(fd: BorrowedFd<'_>, frames: &[[&[u8]; 4]]) -> io::Result<usize> {
+    let frames = &frames[..frames.len().min(BATCH)];
+    let empty = libc::iovec { iov_base: ptr::null_mut(), iov_len: 0 };
+    let mut iov = [[empty; 4]; BATCH];
+    // SAFETY: as in `receive_frames`, all-zero is a valid mmsghdr.
+    let mut messages: [libc::mmsghdr; BATCH] = unsafe { mem::zeroed() };
+    for ((pieces, iov), message) in frames.iter().zip(iov.iter_mut()).zip(messages.iter_mut()) {
+        // The kernel only reads from these buffers; iovec just has no const flavour.
+        *iov = pieces
+            .map(|piece| libc::iovec { iov_base: piece.as_ptr().cast_mut().cast(), iov_len: piece.len() });
+        message.msg_hdr.msg_iov = iov.as_mut_ptr();
+        message.msg_hdr.msg_iovlen = iov.len() as _;
+    }
+    if frames.is_empty() {
+        return Ok(0);
+    }
+    // SAFETY: the first `frames.len()` messages point at iovecs covering `frames`' pieces,
+    // borrowed for the call; sendmmsg only reads them.
+    let sent = check(unsafe {
+        libc::sendmmsg(fd.as_raw_fd(), messages.as_mut_ptr(), frames.len() as _, libc::MSG_DONTWAIT)
+    })?;
+    Ok(sent as usize)
 }
 
 /// The VLAN tag in a `PACKET_AUXDATA` control message of `message`, if the kernel stripped one.
@@ -195,19 +252,6 @@ fn stripped_tag(message: &libc::msghdr) -> Option<StrippedTag> {
     None
 }
 
-/// Sends one frame given as consecutive pieces (virtio-net header first). Never blocks.
-pub(super) fn send_frame(fd: BorrowedFd<'_>, pieces: &[&[u8]; 4]) -> io::Result<usize> {
-    // The kernel only reads from these buffers; iovec just has no const flavour.
-    let iov =
-        pieces.map(|piece| libc::iovec { iov_base: piece.as_ptr().cast_mut().cast(), iov_len: piece.len() });
-    // SAFETY: as in `receive_frame`, all-zero is a valid msghdr.
-    let mut message: libc::msghdr = unsafe { mem::zeroed() };
-    message.msg_iov = iov.as_ptr().cast_mut();
-    message.msg_iovlen = iov.len() as _;
-    // SAFETY: the iovecs cover `pieces`, borrowed for the call; sendmsg only reads them.
-    check_len(unsafe { libc::sendmsg(fd.as_raw_fd(), &message, libc::MSG_DONTWAIT) })
-}
-
 /// The most pieces [`send_datagram`] gathers: VXLAN header, then a frame in up to three pieces.
 pub(super) const MAX_PIECES: usize = 4;
 
@@ -232,7 +276,7 @@ pub(super) fn send_datagram(
         sin_addr: libc::in_addr { s_addr: u32::from(*to.ip()).to_be() },
         sin_zero: [0; 8],
     };
-    // SAFETY: as in `receive_frame`, all-zero is a valid msghdr.
+    // SAFETY: as in `receive_frames`, all-zero is a valid msghdr.
     let mut message: libc::msghdr = unsafe { mem::zeroed() };
     message.msg_name = (&raw mut address).cast();
     message.msg_namelen = len_of::<libc::sockaddr_in>();

@@ -6,6 +6,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod batch;
 mod lab;
 
 use std::hash::{DefaultHasher, Hasher};

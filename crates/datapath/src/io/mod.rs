@@ -34,6 +34,17 @@ pub trait PortIo {
     /// Sends `frame`, or queues it for [`Self::flush`].
     fn transmit(&mut self, frame: &TxView<'_>) -> io::Result<Sent>;
 
+    /// Sends `frames`, in order, all for this device's port (several per system call where the
+    /// device can). Returns how many it accepted; the others are gone (counted as
+    /// `tx_queue_full`). An error means the device failed.
+    fn transmit_batch(&mut self, frames: &[TxView<'_>]) -> io::Result<usize> {
+        let mut sent = 0;
+        for frame in frames {
+            sent += usize::from(self.transmit(frame)? == Sent::Queued);
+        }
+        Ok(sent)
+    }
+
     /// Sends whatever [`Self::transmit`] queued.
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -49,6 +60,10 @@ impl<T: PortIo + ?Sized> PortIo for Box<T> {
         (**self).transmit(frame)
     }
 
+    fn transmit_batch(&mut self, frames: &[TxView<'_>]) -> io::Result<usize> {
+        (**self).transmit_batch(frames)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         (**self).flush()
     }
@@ -61,6 +76,10 @@ impl<T: PortIo + ?Sized> PortIo for &mut T {
 
     fn transmit(&mut self, frame: &TxView<'_>) -> io::Result<Sent> {
         (**self).transmit(frame)
+    }
+
+    fn transmit_batch(&mut self, frames: &[TxView<'_>]) -> io::Result<usize> {
+        (**self).transmit_batch(frames)
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -2,6 +2,10 @@
 //! and on a control eventfd, runs [`Pump`] rounds while frames wait, and serves the
 //! [`Dataplane`](super::Dataplane) handle's requests between rounds — so a new snapshot or a new
 //! port takes effect before the next frame is read, never in the middle of a batch.
+//!
+//! After a round that received frames the thread polls its sockets (epoll with a zero timeout)
+//! for [`DataplaneOptions::poll_after_traffic`] before it sleeps again: under traffic, the next
+//! frame is read without a wake-up; with none, the thread sleeps and costs nothing.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -9,7 +13,7 @@ use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use datapath::io::{PortIo, Pump, Sent};
 use datapath::{Datapath, Overlay, PortConfig, PortId, RxBatch, Snapshot, TUNNEL_PORT, TxView};
@@ -95,6 +99,8 @@ pub(super) struct Runtime {
     control: File,
     commands: Receiver<Command>,
     started: Instant,
+    /// See [`DataplaneOptions::poll_after_traffic`].
+    poll_after_traffic: Duration,
 }
 
 impl Runtime {
@@ -123,6 +129,7 @@ impl Runtime {
             control,
             commands,
             started: Instant::now(),
+            poll_after_traffic: options.poll_after_traffic,
         };
         if let Some(local) = options.tunnel {
             runtime.open_tunnel(local)?;
@@ -151,9 +158,12 @@ impl Runtime {
     /// Runs until the handle is dropped.
     pub(super) fn run(mut self) {
         let mut ready = Vec::new();
+        // Until when to poll rather than sleep: a short while after the last frame received.
+        let mut poll_until: Option<Instant> = None;
         loop {
             let busy = self.ports.iter().any(|(_, device)| device.readable && !device.failed);
-            if let Err(error) = self.epoll.wait(&mut ready, if busy { 0 } else { -1 }) {
+            let polling = poll_until.is_some_and(|until| Instant::now() < until);
+            if let Err(error) = self.epoll.wait(&mut ready, if busy || polling { 0 } else { -1 }) {
                 tracing::error!("dataplane: waiting for frames failed, stopping: {error}");
                 return;
             }
@@ -170,23 +180,27 @@ impl Runtime {
             if control && !self.serve() {
                 return;
             }
-            self.round();
+            if self.round() > 0 && !self.poll_after_traffic.is_zero() {
+                poll_until = Some(Instant::now() + self.poll_after_traffic);
+            }
         }
     }
 
-    /// One pump round, if any socket has frames.
-    fn round(&mut self) {
+    /// One pump round, if any socket has frames. Returns the frames received.
+    fn round(&mut self) -> usize {
         if !self.ports.iter().any(|(_, device)| device.readable && !device.failed) {
-            return;
+            return 0;
         }
         let now = self.started.elapsed();
         // Devices report their own errors (see `Device`); the pump never sees one.
-        let _ = self.pump.run(&mut self.datapath, now, &mut self.ports);
+        let received =
+            self.pump.run(&mut self.datapath, now, &mut self.ports).map_or(0, |round| round.received);
         for (_, device) in self.ports.iter_mut().filter(|(_, device)| device.failed && device.readable) {
             // Stop waking up for a socket that is never read again.
             let _ = self.epoll.remove(device.port.as_fd());
             device.readable = false;
         }
+        received
     }
 
     /// Executes every waiting command. `false` once the handle is gone.

@@ -139,7 +139,7 @@ impl AsFd for AfPacketPort {
 }
 
 impl PortIo for AfPacketPort {
-    /// Reads with `recvmmsg`, up to [`sys::BATCH`] frames per call, straight into the batch's
+    /// Reads with `recvmmsg`, up to 32 frames per call, straight into the batch's
     /// slots (each frame's virtio-net header into a buffer of its own).
     fn receive(&mut self, port: PortId, rx: &mut RxBatch) -> io::Result<usize> {
         let mut ledger = self.ledger.lock();
@@ -199,7 +199,7 @@ impl PortIo for AfPacketPort {
         Ok(if sent == 1 { Sent::Queued } else { Sent::QueueFull })
     }
 
-    /// Sends with `sendmmsg`, up to [`sys::BATCH`] frames per call, each with the virtio-net
+    /// Sends with `sendmmsg`, up to 32 frames per call, each with the virtio-net
     /// header its ingress port recorded in the ledger.
     fn transmit_batch(&mut self, frames: &[TxView<'_>]) -> io::Result<usize> {
         let ledger = self.ledger.lock();

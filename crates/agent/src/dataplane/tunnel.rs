@@ -468,8 +468,7 @@ impl PortIo for TunnelPort {
         let mut moved = 0;
         // The super-frame being built in the next free slot, not yet committed.
         let mut open: Option<(Merger, Ipv4Addr)> = None;
-        loop {
-            let Some((range, source)) = self.socket.peek() else { break };
+        while let Some((range, source)) = self.socket.peek() {
             let datagram = &self.socket.received[range];
             if let Some((merger, from)) = open.as_mut()
                 && let Some(slot) = rx.next_slot()

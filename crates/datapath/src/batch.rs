@@ -148,6 +148,7 @@ impl RxBatch {
     }
 
     /// The frame at `index`.
+    #[inline]
     pub fn get(&self, index: usize) -> Option<RxFrame<'_>> {
         let meta = self.frames.get(index)?;
         let start = index * self.slot_len;
@@ -161,6 +162,7 @@ impl RxBatch {
     }
 
     /// Every frame, in arrival order.
+    #[inline]
     pub fn iter(&self) -> impl Iterator<Item = RxFrame<'_>> {
         (0..self.len()).filter_map(|index| self.get(index))
     }
@@ -253,6 +255,7 @@ impl TxBatch {
     }
 
     /// Adds a frame unless full.
+    #[inline]
     pub(crate) fn push(&mut self, frame: TxFrame) -> bool {
         if self.frames.len() == self.frames.capacity() {
             return false;

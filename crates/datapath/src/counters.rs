@@ -115,6 +115,7 @@ impl DropCounters {
         DropReason::ALL.into_iter().zip(self.counts.iter().copied())
     }
 
+    #[inline]
     pub(crate) fn add(&mut self, reason: DropReason, count: u64) {
         let slot = &mut self.counts[reason as usize];
         *slot = slot.wrapping_add(count);
@@ -148,6 +149,7 @@ pub(crate) enum Cast {
 
 impl Cast {
     /// `None` for frames too short to have a destination.
+    #[inline]
     pub fn of(frame: &[u8]) -> Option<Self> {
         let dst = wire::MacAddr::from_slice(frame)?;
         Some(if dst.is_broadcast() {
@@ -162,6 +164,7 @@ impl Cast {
 
 impl TrafficCounters {
     /// Counts one frame of `bytes` bytes.
+    #[inline]
     pub(crate) fn count(&mut self, bytes: usize, cast: Option<Cast>, flooded_unicast: bool) {
         self.packets += 1;
         self.bytes += bytes as u64;

@@ -108,6 +108,7 @@ pub(crate) struct Forwarding {
 
 impl Forwarding {
     /// Bytes of the Ethernet frame without its tag.
+    #[inline]
     pub fn untagged_len(&self, received: &[u8]) -> usize {
         let removed = usize::from(self.frame_start) + usize::from(self.body_offset) - ADDRESSES_LEN;
         received.len().saturating_sub(removed)
@@ -125,6 +126,7 @@ pub(crate) struct Decision {
 }
 
 /// Decides what happens to `frame`, which arrived on `ingress` (already looked up).
+#[inline(always)]
 pub(crate) fn decide<O: Observer>(
     config: &Snapshot,
     macs: &MacTable,
@@ -149,6 +151,7 @@ pub(crate) fn decide<O: Observer>(
 }
 
 /// A frame from a configured port.
+#[inline(always)]
 fn accept<O: Observer>(
     config: &Snapshot,
     macs: &MacTable,
@@ -190,6 +193,7 @@ fn accept<O: Observer>(
 }
 
 /// A UDP payload from the tunnel: VXLAN header, then a frame of one of the bridge-domains.
+#[inline(always)]
 fn decapsulate<O: Observer>(
     config: &Snapshot,
     macs: &MacTable,
@@ -256,6 +260,7 @@ struct Arrival {
 }
 
 /// Source learning and destination lookup within the segment.
+#[inline(always)]
 fn switch<O: Observer>(
     config: &Snapshot,
     macs: &MacTable,
@@ -327,6 +332,7 @@ fn switch<O: Observer>(
 }
 
 /// Where a known unicast destination `entry` is reached from `ingress`, by the uplink rules.
+#[inline]
 fn unicast<O: Observer>(
     config: &Snapshot,
     ingress: PortIndex,
@@ -370,6 +376,7 @@ fn unicast<O: Observer>(
     }
 }
 
+#[inline]
 fn is_vethernet(config: &Snapshot, index: PortIndex) -> bool {
     index != TUNNEL_INDEX && !config.by_index(index).is_uplink()
 }
@@ -408,6 +415,7 @@ impl fmt::Display for Place {
 }
 
 /// The 802.1Q tag, if any, and where the payload starts after it.
+#[inline(always)]
 fn read_tag<O: Observer>(
     ethernet: &ethernet::Frame<&[u8]>,
     observer: &mut O,
@@ -428,6 +436,7 @@ fn read_tag<O: Observer>(
 }
 
 /// The segment a frame with `tci` enters on `port`, or why it may not.
+#[inline(always)]
 fn classify<O: Observer>(
     port: &PortConfig,
     tci: Option<Tci>,
@@ -493,6 +502,7 @@ pub(crate) struct Egress {
 /// The copies a forwarded frame leaves as. Never by the ingress port; floods by the uplink
 /// rules (see the module comment); bridge-domain floods from a local port also to each remote
 /// VTEP, never back into the tunnel.
+#[inline]
 pub(crate) fn egresses<'c>(
     config: &'c Snapshot,
     forwarding: &'c Forwarding,
@@ -526,6 +536,7 @@ pub(crate) fn egresses<'c>(
 /// Whether a flood from the forwarding's ingress reaches `port` (a member of the segment):
 /// from an uplink, only the vEthernets pinned to it; from a vEthernet, every vEthernet and its
 /// own pinned uplink; from the tunnel, local ports.
+#[inline]
 fn flood_reaches(config: &Snapshot, forwarding: &Forwarding, port: PortIndex) -> bool {
     let ingress = forwarding.ingress;
     match (config.is_uplink(ingress), config.is_uplink(port)) {
@@ -537,6 +548,7 @@ fn flood_reaches(config: &Snapshot, forwarding: &Forwarding, port: PortIndex) ->
 }
 
 /// Trunks tag every VLAN but the native one; access ports send untagged.
+#[inline]
 fn egress_tag(port: &PortConfig, forwarding: &Forwarding) -> Option<Tci> {
     match (&port.mode, forwarding.segment) {
         (PortMode::Trunk { native, .. }, Segment::Vlan(vid)) if vid != *native => {

@@ -2,12 +2,13 @@
 //!
 //! Static entries come from the snapshot (attached MACs) and installed ones from its overlay
 //! (remote MACs, behind the tunnel); both are replaced on every [`MacTable::install`]. Dynamic
-//! entries are learned from traffic and age out. Both live in one
-//! hash map, so each frame costs one lookup per address. The map is sized once, when a snapshot
-//! is installed, and never holds more than half its capacity, so learning never allocates.
+//! entries are learned from traffic and age out. All live in one open-addressing table
+//! ([`Slots`]), so each frame costs one lookup per address: the hottest code of the datapath. It
+//! is sized once, when a snapshot is installed, and never more than half full, so learning never
+//! allocates and probe sequences stay short.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+mod slots;
+
 use std::net::Ipv4Addr;
 
 use wire::{MacAddr, Vni};
@@ -16,17 +17,20 @@ use crate::counters::MacTableCounters;
 use crate::snapshot::{PortIndex, Snapshot, TUNNEL_INDEX};
 use crate::{PortId, Segment};
 
+use slots::Slots;
+
 /// Where a MAC table key lives.
 pub(crate) type MacKey = (Segment, MacAddr);
 
 /// A [`MacKey`] packed into one integer: hashing a `u128` is two multiplies, hashing the tuple
 /// field by field several times that, and this is the hottest hash of the datapath.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct PackedKey(u128);
 
 impl PackedKey {
     const BRIDGE_DOMAIN: u64 = 1 << 32;
 
+    #[inline]
     fn pack((segment, mac): &MacKey) -> Self {
         let segment = match segment {
             Segment::Vlan(vlan) => u64::from(*vlan),
@@ -91,7 +95,7 @@ const REFRESH_AFTER_NANOS: u64 = 1_000_000_000;
 /// The table.
 #[derive(Debug)]
 pub(crate) struct MacTable {
-    entries: HashMap<PackedKey, MacEntry, foldhash::fast::FixedState>,
+    entries: Slots,
     dynamic_limit: usize,
     dynamic_count: usize,
     /// Zero: never age.
@@ -102,7 +106,7 @@ pub(crate) struct MacTable {
 impl MacTable {
     pub fn new(dynamic_limit: usize, hash_seed: u64) -> Self {
         Self {
-            entries: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(hash_seed)),
+            entries: Slots::new(hash_seed),
             dynamic_limit,
             dynamic_count: 0,
             aging_nanos: 0,
@@ -115,30 +119,29 @@ impl MacTable {
     /// tunnel: if their VTEP is still one of the bridge-domain's), renumbered to `next`'s indices.
     pub fn install(&mut self, previous: &Snapshot, next: &Snapshot) {
         self.aging_nanos = nanos(next.mac_aging());
-        let mut dynamic_count = 0;
-        self.entries.retain(|key, entry| {
-            let (segment, _) = key.unpack();
-            if entry.kind != MacKind::Dynamic {
-                return false;
-            }
-            if entry.port == TUNNEL_INDEX {
-                let vteps = next.replication_list(segment);
-                let keep = entry.vtep.is_some_and(|vtep| vteps.contains(&vtep));
-                dynamic_count += usize::from(keep);
-                return keep;
-            }
-            let id = previous.by_index(entry.port).id;
-            let Some(index) = next.index_of(id) else { return false };
-            let port = next.by_index(index);
-            let keep = port.is_forwarding() && port.carries(segment);
-            entry.port = index;
-            dynamic_count += usize::from(keep);
-            keep
-        });
-        self.dynamic_count = dynamic_count;
+        let dynamic: Vec<(PackedKey, MacEntry)> = self
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.kind == MacKind::Dynamic)
+            .filter_map(|(key, mut entry)| {
+                let (segment, _) = key.unpack();
+                if entry.port == TUNNEL_INDEX {
+                    let vteps = next.replication_list(segment);
+                    return entry.vtep.is_some_and(|vtep| vteps.contains(&vtep)).then_some((key, entry));
+                }
+                let index = next.index_of(previous.by_index(entry.port).id)?;
+                let port = next.by_index(index);
+                entry.port = index;
+                (port.is_forwarding() && port.carries(segment)).then_some((key, entry))
+            })
+            .collect();
         // Room for every static entry and the dynamic limit at half load: see the module comment.
-        let wanted = 2 * (self.dynamic_limit + next.statics().len() + next.installed().len()) + 2;
-        self.entries.reserve(wanted.saturating_sub(self.entries.len()));
+        let most = self.dynamic_limit + next.statics().len() + next.installed().len();
+        self.entries.reset(2 * most);
+        self.dynamic_count = dynamic.len();
+        for (key, entry) in dynamic {
+            self.entries.insert(key, entry);
+        }
         let statics = next.statics().iter().map(|entry| {
             let value = MacEntry { port: entry.port, kind: MacKind::Static, vtep: None, last_seen: 0 };
             ((entry.segment, entry.mac), value)
@@ -161,10 +164,15 @@ impl MacTable {
     }
 
     /// The entry for `key` unless it has aged out.
+    #[inline]
     pub fn lookup(&self, key: &MacKey, now: u64) -> Option<&MacEntry> {
-        self.entries.get(&PackedKey::pack(key)).filter(|entry| !self.expired(entry, now))
+        match self.entries.find(PackedKey::pack(key)) {
+            Ok(slot) => Some(self.entries.entry(slot)).filter(|entry| !self.expired(entry, now)),
+            Err(_) => None,
+        }
     }
 
+    #[inline]
     fn expired(&self, entry: &MacEntry, now: u64) -> bool {
         entry.kind == MacKind::Dynamic
             && self.aging_nanos != 0
@@ -173,6 +181,7 @@ impl MacTable {
 
     /// What learning `key` on `port` (behind the tunnel: at `vtep`) would do, given the entry
     /// [`Self::lookup`] found. `Err(owner)` if the key is another port's static or installed MAC.
+    #[inline]
     pub fn plan(
         found: Option<&MacEntry>,
         port: PortIndex,
@@ -197,30 +206,31 @@ impl MacTable {
     }
 
     /// Carries out a plan from [`Self::plan`].
+    #[inline]
     pub fn learn(&mut self, key: MacKey, port: PortIndex, vtep: Option<Ipv4Addr>, learn: Learn, now: u64) {
         let fresh = MacEntry { port, kind: MacKind::Dynamic, vtep, last_seen: now };
         match learn {
             Learn::Nothing => {}
             Learn::Refresh | Learn::Move { .. } => {
-                if let Some(entry) = self.entries.get_mut(&PackedKey::pack(&key)) {
-                    *entry = fresh;
+                if let Ok(slot) = self.entries.find(PackedKey::pack(&key)) {
+                    *self.entries.entry_mut(slot) = fresh;
                 }
                 if matches!(learn, Learn::Move { .. }) {
                     self.counters.moves += 1;
                 }
             }
-            Learn::New => match self.entries.entry(PackedKey::pack(&key)) {
-                // An expired entry still in the map: reuse it.
-                Entry::Occupied(mut occupied) => {
-                    *occupied.get_mut() = fresh;
+            Learn::New => match self.entries.find(PackedKey::pack(&key)) {
+                // An expired entry still in the table: reuse it.
+                Ok(slot) => {
+                    *self.entries.entry_mut(slot) = fresh;
                     self.counters.learned += 1;
                 }
-                Entry::Vacant(vacant) if self.dynamic_count < self.dynamic_limit => {
-                    vacant.insert(fresh);
+                Err(empty) if self.dynamic_count < self.dynamic_limit => {
+                    self.entries.fill(empty, PackedKey::pack(&key), fresh);
                     self.dynamic_count += 1;
                     self.counters.learned += 1;
                 }
-                Entry::Vacant(_) => self.counters.table_full += 1,
+                Err(_) => self.counters.table_full += 1,
             },
         }
     }
@@ -231,23 +241,21 @@ impl MacTable {
             return;
         }
         let aging = self.aging_nanos;
-        let before = self.entries.len();
-        self.entries.retain(|_, entry| {
-            entry.kind != MacKind::Dynamic || now.saturating_sub(entry.last_seen) <= aging
-        });
-        let removed = before - self.entries.len();
+        let removed = self
+            .entries
+            .retain(|entry| entry.kind != MacKind::Dynamic || now.saturating_sub(entry.last_seen) <= aging);
         self.dynamic_count -= removed;
         self.counters.aged += removed as u64;
     }
 
     /// Removes every dynamic entry.
     pub fn flush_dynamic(&mut self) {
-        self.entries.retain(|_, entry| entry.kind != MacKind::Dynamic);
+        self.entries.retain(|entry| entry.kind != MacKind::Dynamic);
         self.dynamic_count = 0;
     }
 
     /// Every live entry, for `show mac address-table` and `vemcmd show l2`.
-    pub fn iter(&self, now: u64) -> impl Iterator<Item = (MacKey, &MacEntry)> {
+    pub fn iter(&self, now: u64) -> impl Iterator<Item = (MacKey, MacEntry)> {
         self.entries
             .iter()
             .filter(move |(_, entry)| !self.expired(entry, now))

@@ -133,6 +133,7 @@ impl PortConfig {
     }
 
     /// `true` for an uplink.
+    #[inline]
     pub fn is_uplink(&self) -> bool {
         self.kind == PortKind::Uplink
     }
@@ -144,12 +145,14 @@ impl PortConfig {
     }
 
     /// `true` if the port receives and sends: admin and link up, and its profile found.
+    #[inline]
     pub fn is_forwarding(&self) -> bool {
         self.admin_up && self.link_up && matches!(self.profile, ProfileBinding::Applied(_))
     }
 
     /// `true` if frames of `segment` may enter and leave this port. Bridge-domains travel in
     /// the VXLAN tunnel, never on uplinks.
+    #[inline]
     pub fn carries(&self, segment: Segment) -> bool {
         match (&self.mode, segment) {
             (_, Segment::BridgeDomain(_)) if self.is_uplink() => false,

@@ -174,26 +174,31 @@ impl Snapshot {
     }
 
     /// The remote VTEPs of bridge-domain `vni`, ascending (none while the overlay is off).
+    #[inline]
     pub fn remote_vteps(&self, vni: Vni) -> &[Ipv4Addr] {
         self.remote_vteps.get(&vni).map_or(&[], |vteps| vteps)
     }
 
+    #[inline]
     pub(crate) fn index_of(&self, id: PortId) -> Option<PortIndex> {
         let index = self.ids.binary_search(&id).ok()?;
         PortIndex::try_from(index).ok()
     }
 
     /// Like [`Self::index_of`], and the tunnel too.
+    #[inline]
     pub(crate) fn locate(&self, id: PortId) -> Option<PortIndex> {
         if id == TUNNEL_PORT { Some(TUNNEL_INDEX) } else { self.index_of(id) }
     }
 
     /// A configured port (not the tunnel).
+    #[inline]
     pub(crate) fn by_index(&self, index: PortIndex) -> &PortConfig {
         &self.ports[usize::from(index)]
     }
 
     /// The port's number, the tunnel's included.
+    #[inline]
     pub(crate) fn id_of(&self, index: PortIndex) -> PortId {
         if index == TUNNEL_INDEX { TUNNEL_PORT } else { self.by_index(index).id }
     }
@@ -204,19 +209,23 @@ impl Snapshot {
     }
 
     /// `true` for an uplink (never the tunnel).
+    #[inline]
     pub(crate) fn is_uplink(&self, index: PortIndex) -> bool {
         index != TUNNEL_INDEX && self.by_index(index).is_uplink()
     }
 
+    #[inline]
     pub(crate) fn pin_of(&self, index: PortIndex) -> Option<PortIndex> {
         self.pinned.get(usize::from(index)).copied().flatten()
     }
 
+    #[inline]
     pub(crate) fn flood_list(&self, segment: Segment) -> &[PortIndex] {
         self.flood.get(&segment).map_or(&[], |list| list)
     }
 
     /// Remote VTEPs a frame of `segment` is replicated to.
+    #[inline]
     pub(crate) fn replication_list(&self, segment: Segment) -> &[Ipv4Addr] {
         match segment {
             Segment::BridgeDomain(vni) => self.remote_vteps(vni),

@@ -40,6 +40,7 @@ impl VlanBitmap {
     }
 
     /// `true` if `vlan` is in the set.
+    #[inline]
     pub fn contains(&self, vlan: u16) -> bool {
         self.bits.get(usize::from(vlan / 64)).is_some_and(|word| word & (1 << (vlan % 64)) != 0)
     }

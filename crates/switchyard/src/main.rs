@@ -73,7 +73,8 @@ enum Command {
         #[arg(long, default_value = DEFAULT_DATA_DIR, env = "SWITCHYARD_DATA_DIR")]
         data_dir: PathBuf,
         /// This host's VXLAN tunnel endpoint: an IPv4 address of the host, on the underlay
-        /// (IPv4 only). Without it, bridge-domain traffic stays on the host.
+        /// (IPv4 only). Without it, bridge-domain traffic stays on the host. With it, containers get
+        /// the MTU of the interface holding the address minus 50 (VXLAN headers; 1450 on 1500).
         #[arg(long, value_name = "IPV4")]
         vtep: Option<std::net::Ipv4Addr>,
         /// The UDP port VXLAN uses, the same on every host.

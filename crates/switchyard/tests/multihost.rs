@@ -78,6 +78,12 @@ fn a_vlan_spans_hosts_over_the_trunk_and_a_bridge_domain_over_vxlan() {
     assert!(red1.reaches(&red2, Duration::from_secs(5)), "bridge-domain over VXLAN\n{}", bed.logs());
     // Every byte of a TCP stream through VXLAN (super-frames segmented in software on the way in).
     ssh_transfer_checked(&red1.ns, &red2.ns, &red2.ip, 20 << 20);
+    // And with the containers' offloads off: full checksums, no super-frames, on both paths.
+    for container in [&web1, &web2, &red1, &red2] {
+        container.ns.exec_ok(&["ethtool", "-K", "eth0", "tx", "off"]).unwrap();
+    }
+    ssh_transfer_checked(&web1.ns, &web2.ns, &web2.ip, 5 << 20);
+    ssh_transfer_checked(&red1.ns, &red2.ns, &red2.ip, 5 << 20);
     // Full-size packets with DF, iperf3 and bad tunnel input: tests/vxlan.rs.
 
     // Segments stay apart: same subnet, other VLAN or bridge-domain.

@@ -380,7 +380,7 @@ impl fmt::Display for GsoKind {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use core::net::{Ipv4Addr, Ipv6Addr};
 
     use proptest::prelude::*;
@@ -396,7 +396,13 @@ mod tests {
 
     /// A TCP super-frame as a container's stack hands it to its veth: IP lengths of the whole,
     /// the TCP checksum field holding the pseudo-header seed (partial), `options` and `payload`.
-    fn super_frame(kind: GsoKind, tags: usize, options: usize, flags: Flags, payload: &[u8]) -> Vec<u8> {
+    pub(crate) fn super_frame(
+        kind: GsoKind,
+        tags: usize,
+        options: usize,
+        flags: Flags,
+        payload: &[u8],
+    ) -> Vec<u8> {
         let mut frame = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
         for _ in 0..tags {
             frame.extend_from_slice(&[0x81, 0x00, 0x00, 0x64]);
@@ -452,12 +458,12 @@ mod tests {
         frame
     }
 
-    fn payload(len: usize) -> Vec<u8> {
+    pub(crate) fn payload(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
     }
 
     /// Every segment, each as one contiguous frame.
-    fn segments(frame: &[u8], gso: Gso) -> Vec<Vec<u8>> {
+    pub(crate) fn segments(frame: &[u8], gso: Gso) -> Vec<Vec<u8>> {
         let mut segmenter = Segmenter::new(frame, gso).expect("segmentable");
         let expected = segmenter.count();
         let mut headers = [0u8; MAX_HEADER_LEN];

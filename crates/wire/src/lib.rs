@@ -21,6 +21,7 @@ mod error;
 pub mod ethernet;
 #[cfg(any(test, feature = "exercise"))]
 pub mod exercise;
+pub mod gro;
 pub mod gso;
 pub mod icmpv4;
 pub mod ip;

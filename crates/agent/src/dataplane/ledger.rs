@@ -35,6 +35,8 @@ pub(super) struct Entries {
 #[derive(Debug, Clone, Copy, Default)]
 struct Entry {
     round: u64,
+    /// Where in its slot the frame the header describes starts (past a VXLAN header, say).
+    start: usize,
     /// The frame's length in its slot, tag included: a view of another length had a tag
     /// pushed or popped.
     len: usize,
@@ -63,12 +65,17 @@ impl Entries {
 
     /// Records `header` for the frame of `len` bytes in slot `index`, which starts at `slot`.
     pub fn record(&mut self, index: usize, slot: &[u8], len: usize, header: VnetHeader) {
+        self.record_at(index, slot, 0, len, header);
+    }
+
+    /// Like [`Self::record`], for a frame that starts `start` bytes into its slot.
+    pub fn record_at(&mut self, index: usize, slot: &[u8], start: usize, len: usize, header: VnetHeader) {
         self.slot_len = slot.len();
         self.base = (slot.as_ptr() as usize).wrapping_sub(index * slot.len());
         if self.slots.len() <= index {
             self.slots.resize(index + 1, Entry::default());
         }
-        self.slots[index] = Entry { round: self.round, len, header };
+        self.slots[index] = Entry { round: self.round, start, len, header };
     }
 
     /// The header to send `view` with: its ingress header, shifted by the tag pushed or popped
@@ -76,11 +83,11 @@ impl Entries {
     pub fn header_for(&self, view: &TxView<'_>) -> VnetHeader {
         let [addresses, ..] = view.slices();
         let offset = (addresses.as_ptr() as usize).wrapping_sub(self.base);
-        if self.slot_len == 0 || !offset.is_multiple_of(self.slot_len) {
+        if self.slot_len == 0 {
             return VnetHeader::NONE;
         }
         match self.slots.get(offset / self.slot_len) {
-            Some(entry) if entry.round == self.round => {
+            Some(entry) if entry.round == self.round && entry.start == offset % self.slot_len => {
                 let delta = view.len() as isize - entry.len as isize;
                 entry.header.shifted(i16::try_from(delta).unwrap_or(0))
             }

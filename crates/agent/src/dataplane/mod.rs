@@ -10,7 +10,8 @@
 //! - [`datapath_snapshot`]: the agent's policies and attached ports as a datapath
 //!   configuration, pure.
 //!
-//! Unsafe code (system calls) is confined to one private file, `sys.rs`.
+//! Unsafe code (system calls) is confined to two private files: `sys.rs`, and `udp_gso.rs`
+//! for the tunnel's UDP segmentation offloads.
 
 mod af_packet;
 mod command;
@@ -22,6 +23,7 @@ mod policy;
 mod runtime;
 mod sys;
 mod tunnel;
+mod udp_gso;
 mod vnet;
 
 pub use af_packet::{AfPacketPort, DeviceCounters, MAX_FRAME_LEN};

@@ -10,7 +10,7 @@ use datapath::{DropReason, PortId, RxBatch, TxView};
 use futures::executor::block_on;
 
 use super::lab::{self, Lab, is_root};
-use super::{attach, device, port_of, start};
+use super::{device, port_of, two_on_vlan_100};
 
 /// An EtherType for local experiments: no kernel stack answers these frames.
 const EXPERIMENT: [u8; 2] = [0x88, 0xb5];
@@ -89,10 +89,7 @@ fn a_burst_crosses_the_switch_whole_and_in_order() {
         return;
     }
     let mut lab = Lab::new();
-    let (c1, c2) = (lab.container(1), lab.container(2));
-    let dataplane = start(&lab);
-    attach(&dataplane, &c1, 1, 100);
-    attach(&dataplane, &c2, 2, 100);
+    let (c1, c2, dataplane) = two_on_vlan_100(&mut lab);
     let mut sender = open_in(&c1.netns, "eth0");
     let mut receiver = open_in(&c2.netns, "eth0");
     const BURST: u32 = 600;
@@ -117,10 +114,7 @@ fn every_frame_of_a_batch_to_a_downed_link_is_counted_as_dropped() {
         return;
     }
     let mut lab = Lab::new();
-    let (c1, c2) = (lab.container(1), lab.container(2));
-    let dataplane = start(&lab);
-    attach(&dataplane, &c1, 1, 100);
-    attach(&dataplane, &c2, 2, 100);
+    let (c1, c2, dataplane) = two_on_vlan_100(&mut lab);
     lab::run("ip", &["-n", &lab.host, "link", "set", &c2.host_end, "down"]);
     let mut sender = open_in(&c1.netns, "eth0");
     let frames: Vec<Vec<u8>> = (0..80).map(|seq| numbered(c2.mac.0, c1.mac.0, seq, 64)).collect();

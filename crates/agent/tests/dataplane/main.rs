@@ -27,6 +27,15 @@ fn start(lab: &Lab) -> Dataplane {
 }
 
 /// Starts a dataplane inside host namespace `host`.
+/// Containers 1 and 2 attached to a fresh dataplane as ports 1 and 2, both on VLAN 100.
+fn two_on_vlan_100(lab: &mut Lab) -> (Container, Container, Dataplane) {
+    let (c1, c2) = (lab.container(1), lab.container(2));
+    let dataplane = start(lab);
+    attach(&dataplane, &c1, 1, 100);
+    attach(&dataplane, &c2, 2, 100);
+    (c1, c2, dataplane)
+}
+
 fn start_in(host: &str) -> Dataplane {
     let options = DataplaneOptions { netns: Some(lab::netns_path(host)), ..DataplaneOptions::default() };
     Dataplane::spawn(options).expect("dataplane starts")
@@ -56,10 +65,7 @@ fn containers_on_one_vlan_ping_each_other() {
         return;
     }
     let mut lab = Lab::new();
-    let (c1, c2) = (lab.container(1), lab.container(2));
-    let dataplane = start(&lab);
-    attach(&dataplane, &c1, 1, 100);
-    attach(&dataplane, &c2, 2, 100);
+    let (c1, c2, dataplane) = two_on_vlan_100(&mut lab);
 
     assert!(c1.pings(c2.ip, 3), "c1 cannot ping c2 through the switch");
     assert!(c2.pings(c1.ip, 1), "c2 cannot ping c1 through the switch");

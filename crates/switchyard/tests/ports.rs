@@ -92,21 +92,7 @@ fn containers_on_one_vlan_talk_ping_tcp_and_ssh() {
     );
 
     // 50 MiB of TCP through the switch, veth offloads at their defaults.
-    let mut server = web2.ns.spawn(&["iperf3", "-s", "-1", "-p", "5201"]).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let out =
-        web1.ns.exec(&["timeout", "60", "iperf3", "-c", &web2.ip, "-p", "5201", "-n", "50M", "-J"]).unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
-    assert!(out.status.success(), "iperf3: {}{}", lossy(&out.stdout), lossy(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    // iperf3's server stops counting when the client's last byte is sent, with some still in
-    // flight, so its count is a lower bound; the ssh transfer below checks every byte arrives.
-    let sent = report["end"]["sum_sent"]["bytes"].as_u64().unwrap();
-    let received = report["end"]["sum_received"]["bytes"].as_u64().unwrap();
-    assert_eq!(sent, 50 << 20, "{report}");
-    assert!(received >= 40 << 20, "received {received} bytes");
-    let gbps = report["end"]["sum_received"]["bits_per_second"].as_f64().unwrap() / 1e9;
+    let gbps = common::iperf3_checked(&web1.ns, &web2.ns, &web2.ip, 50 << 20);
     eprintln!("TCP through Switchyard: {gbps:.2} Gbit/s");
 
     // ssh into a real sshd in web2 and move 50 MiB through it, checked end to end.

@@ -6,12 +6,12 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use switchyard::netns::{Netns, lossy};
+use switchyard::netns::Netns;
 use switchyard::processes::Children;
 use switchyard::shell::client::{ClientError, SupervisorClient};
 use testbed::fabric::Fabric;
 
-use super::{attached_veth, exe, logs_of, stderr, stdout};
+use super::{attached_veth, exe, iperf3_checked, logs_of, module_status, poll_until, stderr, stdout};
 
 /// The `type ethernet` port-profile every host's uplinks use.
 pub const UPLINK_PROFILE: &str = "uplink";
@@ -141,32 +141,13 @@ impl FabricBed {
 
     /// Polls until `ready` holds; panics with every log if it never does.
     pub fn wait_until(&self, what: &str, limit: Duration, mut ready: impl FnMut(&Self) -> bool) {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if ready(self) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("timed out after {limit:?} waiting for: {what}\n{}", self.logs());
+        poll_until(what, limit, || ready(self), || self.logs());
     }
 
     /// The tail of every child's log, for failure messages.
     pub fn logs(&self) -> String {
         logs_of(&self.children, 40)
     }
-}
-
-/// The Status column of `host`'s module in `show module`.
-fn module_status(show_module: &str, host: &str) -> Option<String> {
-    let module = show_module
-        .lines()
-        .filter(|l| l.split_whitespace().last() == Some(host))
-        .find_map(|l| l.split_whitespace().next())?;
-    show_module
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(module) && l.contains("Virtual Ethernet Module"))
-        .and_then(|l| l.split_whitespace().last().map(str::to_owned))
 }
 
 impl Container {
@@ -199,15 +180,8 @@ impl Container {
         format!("{}.{}.{}", &hex[0..4], &hex[4..8], &hex[8..12])
     }
 
-    /// `bytes` of TCP to `server` with iperf3 (offloads at their defaults); returns Gbit/s.
-    pub fn iperf3_to(&self, server: &Container, bytes: &str) -> f64 {
-        let mut daemon = server.ns.spawn(&["iperf3", "-s", "-1", "-p", "5201"]).unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        let out = self.exec(&["timeout", "60", "iperf3", "-c", &server.ip, "-p", "5201", "-n", bytes, "-J"]);
-        let _ = daemon.kill();
-        let _ = daemon.wait();
-        assert!(out.status.success(), "iperf3: {}{}", lossy(&out.stdout), lossy(&out.stderr));
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        report["end"]["sum_received"]["bits_per_second"].as_f64().unwrap() / 1e9
+    /// `bytes` of TCP to `server` with iperf3, every byte checked as sent; returns Gbit/s.
+    pub fn iperf3_to(&self, server: &Container, bytes: u64) -> f64 {
+        iperf3_checked(&self.ns, &server.ns, &server.ip, bytes)
     }
 }

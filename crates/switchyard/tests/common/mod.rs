@@ -89,11 +89,7 @@ impl Testbed {
 
     /// The Status column of `host`'s module row (`ok`, `offline`).
     pub fn module_status(&self, host: &str) -> Option<String> {
-        let module = self.module_of(host)?.to_string();
-        let out = self.client.exec("show module").ok()?;
-        out.lines()
-            .find(|l| l.split_whitespace().next() == Some(&module) && l.contains("Virtual Ethernet Module"))
-            .and_then(|l| l.split_whitespace().last().map(str::to_owned))
+        module_status(&self.client.exec("show module").ok()?, host)
     }
 
     /// Runs `switchyard shell` with these arguments and stdin.
@@ -120,20 +116,58 @@ impl Testbed {
 
     /// Polls until `ready` holds; panics with the supervisor's and agents' logs if it never does.
     pub fn wait_until(&mut self, what: &str, limit: Duration, mut ready: impl FnMut(&Self) -> bool) {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if ready(self) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("timed out after {limit:?} waiting for: {what}\n{}", self.logs());
+        poll_until(what, limit, || ready(self), || self.logs());
     }
 
     /// Every child's log, for failure messages.
     pub fn logs(&self) -> String {
         logs_of(&self.children, 30)
     }
+}
+
+/// Polls `ready` every 100 ms until it holds; after `limit`, panics with `what` and `logs()`.
+pub fn poll_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool, logs: impl Fn() -> String) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out after {limit:?} waiting for: {what}\n{}", logs());
+}
+
+/// The Status column (`ok`, `offline`) of `host`'s module in `show module` output.
+pub fn module_status(show_module: &str, host: &str) -> Option<String> {
+    let module = show_module
+        .lines()
+        .filter(|l| l.split_whitespace().last() == Some(host))
+        .find_map(|l| l.split_whitespace().next())?;
+    show_module
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(module) && l.contains("Virtual Ethernet Module"))
+        .and_then(|l| l.split_whitespace().last().map(str::to_owned))
+}
+
+/// `bytes` of TCP from `client` to an iperf3 server in `server` (at `server_ip`), offloads as the
+/// containers have them. Checks all of it was sent (iperf3 may round up to a block) and nearly all
+/// counted by the server (it stops counting with some still in flight); returns its Gbit/s.
+pub fn iperf3_checked(client: &Netns, server: &Netns, server_ip: &str, bytes: u64) -> f64 {
+    let mut daemon = server.spawn(&["iperf3", "-s", "-1", "-p", "5201"]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let amount = bytes.to_string();
+    let out = client
+        .exec(&["timeout", "60", "iperf3", "-c", server_ip, "-p", "5201", "-n", &amount, "-J"])
+        .unwrap();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert!(out.status.success(), "iperf3: {}{}", lossy(&out.stdout), lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sent = report["end"]["sum_sent"]["bytes"].as_u64().unwrap();
+    let received = report["end"]["sum_received"]["bytes"].as_u64().unwrap();
+    assert!(sent >= bytes, "iperf3 sent {sent} of {bytes} bytes: {report}");
+    assert!(received >= bytes / 10 * 8, "the server counted {received} of {bytes} bytes");
+    report["end"]["sum_received"]["bits_per_second"].as_f64().unwrap() / 1e9
 }
 
 /// The last `lines` lines of every child's log, for failure messages.

@@ -36,6 +36,25 @@ fn address_of(to: SocketAddrV4) -> libc::sockaddr_in {
     }
 }
 
+/// A message naming `address`, with one `iov` and the first `control_len` bytes of `control`.
+/// The pointers it holds are only valid while the borrowed values live: use it at once.
+fn message(
+    address: &mut libc::sockaddr_in,
+    iov: &mut libc::iovec,
+    control: &mut Control,
+    control_len: usize,
+) -> libc::msghdr {
+    // SAFETY: an all-zero msghdr is valid (null name, no iovecs, no control).
+    let mut message: libc::msghdr = unsafe { mem::zeroed() };
+    message.msg_name = ptr::from_mut(address).cast();
+    message.msg_namelen = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    message.msg_iov = ptr::from_mut(iov);
+    message.msg_iovlen = 1;
+    message.msg_control = control.0.as_mut_ptr().cast();
+    message.msg_controllen = control_len.min(control.0.len()) as _;
+    message
+}
+
 /// Sends `buffer` to `to` as datagrams of `segment` bytes each (the last may be shorter), in
 /// one system call, without blocking. At most [`MAX_SEND`] bytes and [`MAX_SEGMENTS`] datagrams.
 pub(super) fn send_segmented(
@@ -50,14 +69,7 @@ pub(super) fn send_segmented(
     let mut control = Control([0; 64]);
     // SAFETY: only computes a length.
     let space = unsafe { libc::CMSG_SPACE(mem::size_of::<u16>() as u32) } as usize;
-    // SAFETY: an all-zero msghdr is valid (null name, no iovecs, no control).
-    let mut message: libc::msghdr = unsafe { mem::zeroed() };
-    message.msg_name = (&raw mut address).cast();
-    message.msg_namelen = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    message.msg_iov = &raw mut iov;
-    message.msg_iovlen = 1;
-    message.msg_control = control.0.as_mut_ptr().cast();
-    message.msg_controllen = space as _;
+    let message = message(&mut address, &mut iov, &mut control, space);
     // SAFETY: the control buffer is live, aligned and `space` bytes long, so the first header
     // and its u16 of data lie within it.
     unsafe {
@@ -93,14 +105,8 @@ pub(super) fn receive_coalesced(fd: BorrowedFd<'_>, buffer: &mut [u8]) -> io::Re
     let mut address: libc::sockaddr_in = unsafe { mem::zeroed() };
     let mut iov = libc::iovec { iov_base: buffer.as_mut_ptr().cast(), iov_len: buffer.len() };
     let mut control = Control([0; 64]);
-    // SAFETY: as above, all-zero is a valid msghdr.
-    let mut message: libc::msghdr = unsafe { mem::zeroed() };
-    message.msg_name = (&raw mut address).cast();
-    message.msg_namelen = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    message.msg_iov = &raw mut iov;
-    message.msg_iovlen = 1;
-    message.msg_control = control.0.as_mut_ptr().cast();
-    message.msg_controllen = control.0.len() as _;
+    let control_len = control.0.len();
+    let mut message = message(&mut address, &mut iov, &mut control, control_len);
     // SAFETY: the iovec covers `buffer`, exclusively borrowed; name and control are live and as
     // long as the message says.
     let read = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut message, libc::MSG_DONTWAIT) };

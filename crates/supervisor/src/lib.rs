@@ -27,6 +27,7 @@
 //! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module; the overlay streams | shell |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
 
+pub mod audit;
 pub mod bridge_domain_views;
 pub mod clock;
 pub mod config_store;
@@ -51,6 +52,7 @@ pub mod server;
 pub mod state;
 #[cfg(test)]
 mod testing;
+pub mod trust;
 pub mod uplink_views;
 
 use std::future::Future;
@@ -91,6 +93,9 @@ pub struct SupervisorOptions {
     pub watch_buffer: usize,
     /// Largest REST request body accepted, in bytes.
     pub body_limit: usize,
+    /// No TLS and no authentication: anyone who reaches the address may do anything. For
+    /// benchmarks only; said loudly on every start.
+    pub insecure: bool,
 }
 
 impl SupervisorOptions {
@@ -105,6 +110,7 @@ impl SupervisorOptions {
             event_log_capacity: 10_000,
             watch_buffer: 256,
             body_limit: 1 << 20,
+            insecure: false,
         }
     }
 }
@@ -158,6 +164,7 @@ pub async fn serve(
     let ports = Ports::load(store.as_ref(), &fanout).await?;
     let (mirror, revision) = fanout::load(store.as_ref(), &fanout).await?;
     let state = Arc::new(SupervisorState {
+        audit: audit::Audit::new(store.clone()),
         store: store.clone(),
         options,
         journal,

@@ -6,6 +6,7 @@ use store::Store;
 use tokio::sync::watch;
 
 use crate::SupervisorOptions;
+use crate::audit::Audit;
 use crate::fanout::Fanout;
 use crate::journal::Journal;
 use crate::modules::Modules;
@@ -17,6 +18,8 @@ pub struct SupervisorState {
     pub store: Arc<dyn Store>,
     pub options: SupervisorOptions,
     pub journal: Journal,
+    /// The accounting log.
+    pub audit: Audit,
     pub modules: Modules,
     pub ports: Ports,
     pub fanout: Arc<Fanout>,

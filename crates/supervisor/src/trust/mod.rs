@@ -1,0 +1,79 @@
+//! Who is calling. Every request carries a [`Connection`] (put there by the listener) and, once
+//! authenticated, a [`Caller`]: an operator (REST, the shell) or a module (an agent's gRPC, named by
+//! its client certificate). Handlers read identities only from here, never from request fields.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+/// What the listener knows about a connection; an extension on every request it carries.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The connection is TLS (false only when the supervisor runs `--insecure`).
+    pub tls: bool,
+    /// The verified client certificate of an enrolled agent, if one was presented.
+    pub client: Option<ClientIdentity>,
+}
+
+/// What an agent's client certificate says about it (the supervisor issued it at enrolment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// The host's stable id (the certificate's common name).
+    pub host_id: String,
+    /// The host name it enrolled under.
+    pub host_name: String,
+    /// The VTEP address it enrolled with (an IP SAN of the certificate), if any.
+    pub vtep: Option<Ipv4Addr>,
+    /// When the certificate expires.
+    pub not_after: SystemTime,
+}
+
+/// An operator's role (`username NAME … role ROLE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Everything: show, configure, attach, enrol, revoke.
+    NetworkAdmin,
+    /// Read-only: every `show`, nothing else.
+    NetworkOperator,
+}
+
+impl Role {
+    /// Whether this role may change anything.
+    pub fn may_write(self) -> bool {
+        matches!(self, Self::NetworkAdmin)
+    }
+}
+
+/// An authenticated caller; an extension on every request that passed authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// An operator account.
+    Operator { user: String, role: Role },
+    /// An enrolled agent, by its certificate.
+    Module { host_id: String },
+    /// Nobody checked: the supervisor runs `--insecure` (benchmarks only).
+    Insecure,
+}
+
+impl Caller {
+    /// The name the audit log records: the user, `module:<host id>`, or `insecure`.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Self::Operator { user, .. } => user.clone(),
+            Self::Module { host_id } => format!("module:{host_id}"),
+            Self::Insecure => "insecure".to_owned(),
+        }
+    }
+
+    /// Whether the caller may change configuration and state.
+    pub fn may_write(&self) -> bool {
+        match self {
+            Self::Operator { role, .. } => role.may_write(),
+            Self::Module { .. } | Self::Insecure => true,
+        }
+    }
+}

@@ -40,6 +40,14 @@ pub enum ExecCommand {
     ShowBridgeDomain { name: Option<String>, view: BridgeDomainView },
     /// `show interface ethernet M/K`: uplink K of module M in detail.
     ShowInterfaceEthernet { module: u32, port: u32 },
+    /// `show join-tokens`: the join tokens not yet used.
+    ShowJoinTokens,
+    /// `join-token create [ttl SECONDS]`: a one-time token for enrolling an agent.
+    JoinTokenCreate { ttl_seconds: Option<u32> },
+    /// `no join-token ID`: deletes an unused token.
+    NoJoinToken { id: String },
+    /// `revoke module N`: the module's certificates are refused from now on.
+    RevokeModule { module: u32 },
     /// `configure terminal`: enter configuration mode (a session command; no output).
     ConfigureTerminal,
     /// `end`: back to exec mode (a session command; no output).
@@ -64,6 +72,12 @@ impl ExecCommand {
     /// mode command the session handles itself.
     pub fn is_show(&self) -> bool {
         !matches!(self, Self::ConfigureTerminal | Self::End | Self::Exit)
+    }
+
+    /// Whether the command changes state on the supervisor (needs network-admin), as opposed to
+    /// only showing it.
+    pub fn changes_state(&self) -> bool {
+        matches!(self, Self::JoinTokenCreate { .. } | Self::NoJoinToken { .. } | Self::RevokeModule { .. })
     }
 }
 
@@ -102,6 +116,11 @@ impl fmt::Display for ExecCommand {
             Self::ShowInterfaceEthernet { module, port } => {
                 write!(f, "show interface ethernet {module}/{port}")
             }
+            Self::ShowJoinTokens => f.write_str("show join-tokens"),
+            Self::JoinTokenCreate { ttl_seconds: None } => f.write_str("join-token create"),
+            Self::JoinTokenCreate { ttl_seconds: Some(ttl) } => write!(f, "join-token create ttl {ttl}"),
+            Self::NoJoinToken { id } => write!(f, "no join-token {id}"),
+            Self::RevokeModule { module } => write!(f, "revoke module {module}"),
             Self::ConfigureTerminal => f.write_str("configure terminal"),
             Self::End => f.write_str("end"),
             Self::Exit => f.write_str("exit"),
@@ -247,6 +266,39 @@ pub static SHOW_COMMANDS: &[Command<Build>] = &[
     ),
 ];
 
+/// The longest a join token may live, in seconds (7 days).
+pub const JOIN_TOKEN_TTL_MAX: u32 = 604_800;
+const JOIN_TOKEN: Token = kw("join-token", "Tokens that let agents enrol");
+
+/// Agent enrolment: exec mode only.
+pub static JOIN_TOKENS: &[Command<Build>] = &[
+    plain(&[SHOW, kw("join-tokens", "Show the join tokens not yet used")], |_| ExecCommand::ShowJoinTokens),
+    plain(&[JOIN_TOKEN, kw("create", "Create a one-time join token")], |_| ExecCommand::JoinTokenCreate {
+        ttl_seconds: None,
+    }),
+    plain(
+        &[
+            JOIN_TOKEN,
+            kw("create", "Create a one-time join token"),
+            kw("ttl", "How long the token stays valid"),
+            param(Param::Number { min: 1, max: JOIN_TOKEN_TTL_MAX }, "Seconds (default 86400)"),
+        ],
+        |args| ExecCommand::JoinTokenCreate { ttl_seconds: number(args) },
+    ),
+    plain(
+        &[kw("no", "Negate a command"), JOIN_TOKEN, param(Param::Name { max: 16 }, "Token id (the part before the dot)")],
+        |args| ExecCommand::NoJoinToken { id: name(args).unwrap_or_default() },
+    ),
+    plain(
+        &[
+            kw("revoke", "Stop trusting a host"),
+            kw("module", "Revoke a module's certificates (it cannot reconnect; its ports are released)"),
+            param(Param::Number { min: 3, max: MODULE_MAX }, "Module number"),
+        ],
+        |args| ExecCommand::RevokeModule { module: number(args).unwrap_or_default() },
+    ),
+];
+
 /// `configure terminal`: exec mode only.
 pub static CONFIGURE: &[Command<Build>] = &[plain(
     &[kw("configure", "Enter configuration mode"), kw("terminal", "Configure from the terminal")],
@@ -260,7 +312,7 @@ pub static LEAVE: &[Command<Build>] = &[
 ];
 
 /// The tables of exec mode.
-pub(crate) const EXEC_MODE: &[&[Command<Build>]] = &[SHOW_COMMANDS, CONFIGURE, LEAVE];
+pub(crate) const EXEC_MODE: &[&[Command<Build>]] = &[SHOW_COMMANDS, JOIN_TOKENS, CONFIGURE, LEAVE];
 /// The exec commands valid inside configuration modes (without `do`).
 pub(crate) const IN_CONFIG_MODE: &[&[Command<Build>]] = &[SHOW_COMMANDS, LEAVE];
 
@@ -282,6 +334,11 @@ mod tests {
     fn parses_every_command_and_prints_it_back() {
         let cases = [
             ("show module", ExecCommand::ShowModule),
+            ("show join-tokens", ExecCommand::ShowJoinTokens),
+            ("join-token create", ExecCommand::JoinTokenCreate { ttl_seconds: None }),
+            ("join-token create ttl 600", ExecCommand::JoinTokenCreate { ttl_seconds: Some(600) }),
+            ("no join-token abcdef", ExecCommand::NoJoinToken { id: "abcdef".into() }),
+            ("revoke module 3", ExecCommand::RevokeModule { module: 3 }),
             ("show port-profile", ExecCommand::ShowPortProfile { name: None }),
             ("show port-profile name web", ExecCommand::ShowPortProfile { name: Some("web".into()) }),
             ("show port-profile brief", ExecCommand::ShowPortProfileBrief),

@@ -58,6 +58,23 @@ impl Event {
         Self::vem_mgr("VEM_MGR_DETECTED", format!("Host {host_name} detected as module {module}"))
     }
 
+    /// An agent enrolled with a join token.
+    pub fn host_enrolled(host_name: &str, host_id: &str, from: &str) -> Self {
+        Self::vem_mgr("VEM_MGR_ENROLLED", format!("Host {host_name} ({host_id}) enrolled from {from}"))
+    }
+
+    /// An agent was refused: a bad token, a certificate that no longer counts, or a claim to be
+    /// another host. Severity 2: someone may be trying to impersonate a host.
+    pub fn host_refused(from: &str, why: &str) -> Self {
+        Self::vem_mgr("VEM_MGR_REFUSED", format!("Refused agent at {from}: {why}"))
+    }
+
+    /// An operator revoked a host's certificates.
+    pub fn host_revoked(host_name: &str, module: Option<u32>) -> Self {
+        let module = module.map_or_else(String::new, |module| format!(" (module {module})"));
+        Self::vem_mgr("VEM_MGR_REVOKED", format!("Host {host_name}{module} revoked: its certificates are refused"))
+    }
+
     /// A module is heartbeating.
     pub fn module_online(module: u32) -> Self {
         Self::vem_mgr("MOD_ONLINE", format!("Module {module} is online"))

@@ -7,7 +7,10 @@ use cli::BridgeDomainView as View;
 use store::StoreError;
 
 use crate::bridge_domain_views::{BridgeDomainView, bridge_domain_views};
+use std::time::Duration;
+
 use crate::config_store::{self, ConfigWriteError};
+use crate::enrolment::{DEFAULT_TOKEN_TTL, EnrolError, Enrolments};
 use crate::modules::ModuleError;
 use crate::overlay::{OverlayMap, bridge_domain_of};
 use crate::port_views::{self, InterfaceView};
@@ -37,6 +40,11 @@ pub enum ExecError {
     Ports(#[from] PortError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Enrolment(#[from] EnrolError),
+    /// Join tokens need TLS.
+    #[error("the supervisor runs --insecure: agents join without tokens")]
+    Insecure,
 }
 
 /// Runs one command line and returns its output.
@@ -120,10 +128,33 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
         ExecCommand::ShowLoggingLogfile => {
             Ok(render::show_logging_logfile(&state.journal.read().await?, &state.options.switch_name))
         }
+        ExecCommand::ShowJoinTokens => Ok(render::show_join_tokens(&enrolments(state)?.tokens().await?)),
+        ExecCommand::JoinTokenCreate { ttl_seconds } => {
+            let ttl = ttl_seconds.map_or(DEFAULT_TOKEN_TTL, |seconds| Duration::from_secs(u64::from(seconds)));
+            let enrolments = enrolments(state)?;
+            let (token, record) = enrolments.create_token(ttl, "-").await?;
+            let url = format!("https://{}", state.options.listen);
+            Ok(render::join_token_created(&token.to_string(), &record, &enrolments.ca_hash().to_string(), &url))
+        }
+        ExecCommand::NoJoinToken { id } => {
+            if enrolments(state)?.delete_token(&id).await? {
+                Ok(String::new())
+            } else {
+                Err(ExecError::NotFound(format!("join token {id} does not exist (used, expired or never made)")))
+            }
+        }
+        ExecCommand::RevokeModule { module } => {
+            let host = crate::revoke::revoke_module(state, module).await?;
+            Ok(format!("Module {module} ({host}) revoked: its certificates are refused; it needs a new join token to return.\n"))
+        }
         ExecCommand::ConfigureTerminal | ExecCommand::End | ExecCommand::Exit => {
             Err(ExecError::SessionCommand(command.to_string()))
         }
     }
+}
+
+fn enrolments(state: &SupervisorState) -> Result<&Enrolments, ExecError> {
+    state.enrolments.as_ref().ok_or(ExecError::Insecure)
 }
 
 async fn interfaces(state: &SupervisorState) -> Result<Vec<InterfaceView>, ExecError> {

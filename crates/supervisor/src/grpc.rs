@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
+use crate::agent_auth::authenticate;
 use crate::fanout::{OverlayStream, UpdateStream};
 use crate::modules::{ModuleError, Registration, UplinkRecord};
 use crate::port_binding::{BindError, BindRequest};
@@ -55,14 +56,31 @@ impl From<ModuleError> for Status {
 
 #[tonic::async_trait]
 impl proto::supervisor_server::Supervisor for AgentService {
+    async fn enroll(
+        &self,
+        request: Request<proto::EnrollRequest>,
+    ) -> Result<Response<proto::EnrollReply>, Status> {
+        crate::enrol_rpc::enroll(&self.state, request).await.map(Response::new)
+    }
+
+    async fn renew_certificate(
+        &self,
+        request: Request<proto::RenewRequest>,
+    ) -> Result<Response<proto::RenewReply>, Status> {
+        crate::enrol_rpc::renew(&self.state, request).await.map(Response::new)
+    }
+
     async fn register(
         &self,
         request: Request<proto::RegisterRequest>,
     ) -> Result<Response<proto::RegisterReply>, Status> {
+        let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let request = request.into_inner();
+        caller.check_registration(&request.host_name, &request.vtep)?;
+        let host_name = caller.enrolled.as_ref().map_or(request.host_name, |enrolled| enrolled.host_name.clone());
         let registration = Registration {
-            host_name: request.host_name,
-            host_id: request.host_id,
+            host_name,
+            host_id: caller.host_id,
             version: request.version,
             addresses: request.addresses,
             hardware: request.hardware,
@@ -94,9 +112,10 @@ impl proto::supervisor_server::Supervisor for AgentService {
         &self,
         request: Request<proto::HeartbeatRequest>,
     ) -> Result<Response<proto::HeartbeatReply>, Status> {
+        let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let request = request.into_inner();
         let state = &self.state;
-        state.modules.heartbeat(&state.journal, request.module, &request.host_id, Instant::now()).await?;
+        state.modules.heartbeat(&state.journal, request.module, &caller.host_id, Instant::now()).await?;
         Ok(Response::new(proto::HeartbeatReply { revision: state.fanout.revision() }))
     }
 
@@ -106,9 +125,10 @@ impl proto::supervisor_server::Supervisor for AgentService {
         &self,
         request: Request<proto::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
+        let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let request = request.into_inner();
         let state = &self.state;
-        state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
+        state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
         let stream = state.fanout.subscribe(request.module, &request.known, state.shutdown.clone());
         Ok(Response::new(stream))
     }
@@ -117,12 +137,13 @@ impl proto::supervisor_server::Supervisor for AgentService {
         &self,
         request: Request<proto::BindPortRequest>,
     ) -> Result<Response<proto::BindPortReply>, Status> {
+        let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let request = request.into_inner();
         let state = &self.state;
-        state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
+        state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
         let request = BindRequest {
             module: request.module,
-            host_id: request.host_id,
+            host_id: caller.host_id,
             iface_id: request.iface_id,
             profile: request.profile,
             adapter: request.adapter,
@@ -143,9 +164,10 @@ impl proto::supervisor_server::Supervisor for AgentService {
         &self,
         request: Request<proto::UnbindPortRequest>,
     ) -> Result<Response<proto::UnbindPortReply>, Status> {
+        let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let request = request.into_inner();
         let state = &self.state;
-        state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
+        state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
         let kept =
             state.ports.unbind(&state.journal, &state.fanout, request.module, &request.iface_id).await?;
         Ok(Response::new(proto::UnbindPortReply { kept }))
@@ -155,9 +177,10 @@ impl proto::supervisor_server::Supervisor for AgentService {
         &self,
         request: Request<proto::PortReport>,
     ) -> Result<Response<proto::PortReportReply>, Status> {
+        let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let report = request.into_inner();
         let state = &self.state;
-        state.modules.check_owner(&state.journal, report.module, &report.host_id).await?;
+        state.modules.check_owner(&state.journal, report.module, &caller.host_id).await?;
         state.ports.report(&state.journal, report, Instant::now()).await?;
         Ok(Response::new(proto::PortReportReply {}))
     }
@@ -168,9 +191,10 @@ impl proto::supervisor_server::Supervisor for AgentService {
         &self,
         request: Request<proto::OverlayRequest>,
     ) -> Result<Response<Self::WatchOverlayStream>, Status> {
+        let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let request = request.into_inner();
         let state = &self.state;
-        state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
+        state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
         Ok(Response::new(state.fanout.subscribe_overlay(request.module, state.shutdown.clone())))
     }
 }

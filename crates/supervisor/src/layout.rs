@@ -11,6 +11,8 @@
 //! /switchyard/counters/config-generation        decimal: bumped by every config write
 //! /switchyard/counters/ports-generation         decimal: bumped by every port binding write
 //! /switchyard/events/<seq, 20 digits>           JSON EventRecord            the event log
+//! /switchyard/join-tokens/<id>                  JSON TokenRecord            unused join tokens
+//! /switchyard/enrolments/<host-id>              JSON EnrolmentRecord        enrolled agents' certificates
 //! ```
 //!
 //! One key per config object means a store watch of [`CONFIG_PREFIX`] yields per-object deltas.
@@ -39,6 +41,10 @@ pub const MODULES_PREFIX: &str = "/switchyard/modules/";
 pub const PORTS_PREFIX: &str = "/switchyard/ports/";
 /// The event log.
 pub const EVENTS_PREFIX: &str = "/switchyard/events/";
+/// Join tokens not yet used, keyed by token id.
+pub const JOIN_TOKENS_PREFIX: &str = "/switchyard/join-tokens/";
+/// Enrolled hosts, keyed by host id.
+pub const ENROLMENTS_PREFIX: &str = "/switchyard/enrolments/";
 /// The next module number to hand out (3 when absent).
 pub const NEXT_MODULE_KEY: &str = "/switchyard/counters/next-module";
 /// The sequence number of the next event (0 when absent).
@@ -71,6 +77,16 @@ pub fn module_key(host_id: &str) -> String {
 /// The store key of the binding of the port with this iface-id.
 pub fn port_key(iface_id: &str) -> String {
     format!("{PORTS_PREFIX}{iface_id}")
+}
+
+/// The store key of join token `id`.
+pub fn join_token_key(id: &str) -> String {
+    format!("{JOIN_TOKENS_PREFIX}{id}")
+}
+
+/// The store key of the enrolment of the host with this id.
+pub fn enrolment_key(host_id: &str) -> String {
+    format!("{ENROLMENTS_PREFIX}{host_id}")
 }
 
 /// The store key of event number `seq`.

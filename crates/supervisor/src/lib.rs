@@ -27,10 +27,13 @@
 //! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module; the overlay streams | shell |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
 
+pub mod agent_auth;
 pub mod audit;
 pub mod bridge_domain_views;
 pub mod clock;
 pub mod config_store;
+pub mod enrol_rpc;
+pub mod enrolment;
 pub mod events;
 pub mod exec;
 pub mod fanout;
@@ -48,8 +51,10 @@ pub mod port_views;
 pub mod ports;
 pub mod render;
 pub mod rest;
+pub mod revoke;
 pub mod server;
 pub mod state;
+pub mod tls_setup;
 #[cfg(test)]
 mod testing;
 pub mod trust;
@@ -93,6 +98,12 @@ pub struct SupervisorOptions {
     pub watch_buffer: usize,
     /// Largest REST request body accepted, in bytes.
     pub body_limit: usize,
+    /// Where the TLS material comes from (made in `<data_dir>/tls` by default).
+    pub tls: tls_setup::TlsOptions,
+    /// How long an agent's certificate lives; agents renew at two thirds of it.
+    pub agent_cert_lifetime: Duration,
+    /// What a client may hold: connections, handshake and header deadlines.
+    pub limits: server::ConnectionLimits,
     /// No TLS and no authentication: anyone who reaches the address may do anything. For
     /// benchmarks only; said loudly on every start.
     pub insecure: bool,
@@ -110,6 +121,9 @@ impl SupervisorOptions {
             event_log_capacity: 10_000,
             watch_buffer: 256,
             body_limit: 1 << 20,
+            tls: tls_setup::TlsOptions::default(),
+            agent_cert_lifetime: Duration::from_secs(30 * 24 * 3600),
+            limits: server::ConnectionLimits::default(),
             insecure: false,
         }
     }
@@ -126,7 +140,18 @@ pub async fn run(options: SupervisorOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", options.listen))?;
     tracing::info!(listen = %options.listen, data_dir = %options.data_dir.display(), "supervisor serving");
+    if options.insecure {
+        warn_insecure();
+    }
     serve(store, listener, options, termination()).await
+}
+
+/// Says, as loudly as a log can, that nothing is protected.
+pub fn warn_insecure() {
+    tracing::warn!(
+        "INSECURE: --insecure is for benchmarks only. No TLS and no authentication: anyone who reaches this \
+         address can read and change every policy, register as any host and bind any port."
+    );
 }
 
 /// Resolves on SIGTERM or ctrl-c.
@@ -154,6 +179,26 @@ pub async fn serve(
     options: SupervisorOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    let tls = if options.insecure {
+        None
+    } else {
+        let data_dir = options.data_dir.clone();
+        let tls_options = options.tls.clone();
+        let listen = listener.local_addr().context("the listener's address")?;
+        let material = tokio::task::spawn_blocking(move || tls_setup::load_or_create(&data_dir, &tls_options, listen))
+            .await?
+            .context("setting up TLS")?;
+        Some(material)
+    };
+    let (enrolments, server_config, tls_names) = match tls {
+        None => (None, None, Vec::new()),
+        Some(tls_setup::TlsMaterial { server, authority, ca_pem, ca_hash, names }) => {
+            let enrolments =
+                enrolment::Enrolments::new(store.clone(), authority, ca_pem, ca_hash, options.agent_cert_lifetime);
+            (Some(enrolments), Some(server), names)
+        }
+    };
+    let limits = options.limits;
     let (stop, stopped) = watch::channel(false);
     let journal = Journal::new(store.clone(), options.event_log_capacity);
     let modules = Modules::load(&journal, Liveness::new(options.heartbeat_timeout)).await?;
@@ -165,6 +210,8 @@ pub async fn serve(
     let (mirror, revision) = fanout::load(store.as_ref(), &fanout).await?;
     let state = Arc::new(SupervisorState {
         audit: audit::Audit::new(store.clone()),
+        enrolments,
+        tls_names,
         store: store.clone(),
         options,
         journal,
@@ -177,7 +224,7 @@ pub async fn serve(
     let mut tasks = JoinSet::new();
     tasks.spawn(fanout::follow(store, fanout, mirror, revision, stopped.clone()));
     tasks.spawn(expire_modules(state.clone(), stopped.clone()));
-    let server = tokio::spawn(server::serve(listener, rest::router(state), stopped));
+    let server = tokio::spawn(server::serve(listener, rest::router(state), server_config, limits, stopped));
 
     shutdown.await;
     tracing::info!("supervisor shutting down");

@@ -41,6 +41,11 @@ impl Liveness {
         expired
     }
 
+    /// Takes a module offline now (revoked or removed); `true` when it was online.
+    pub fn forget(&mut self, module: u32) -> bool {
+        self.last_seen.remove(&module).is_some()
+    }
+
     /// Whether the module is online.
     pub fn is_online(&self, module: u32) -> bool {
         self.last_seen.contains_key(&module)

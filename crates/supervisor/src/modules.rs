@@ -343,6 +343,16 @@ impl Modules {
         expired
     }
 
+    /// Takes a module offline at once (an operator revoked it), logging `MOD_OFFLINE` if it was
+    /// online; `true` when it was.
+    pub async fn take_offline(&self, journal: &Journal, module: u32) -> bool {
+        let was_online = self.liveness.lock().unwrap_or_else(PoisonError::into_inner).forget(module);
+        if was_online {
+            journal.log(vec![Event::module_offline(module)]).await;
+        }
+        was_online
+    }
+
     /// Whether the module is heartbeating.
     pub fn is_online(&self, module: u32) -> bool {
         self.liveness.lock().unwrap_or_else(PoisonError::into_inner).is_online(module)

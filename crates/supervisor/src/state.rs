@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 use crate::SupervisorOptions;
 use crate::audit::Audit;
+use crate::enrolment::Enrolments;
 use crate::fanout::Fanout;
 use crate::journal::Journal;
 use crate::modules::Modules;
@@ -20,6 +21,10 @@ pub struct SupervisorState {
     pub journal: Journal,
     /// The accounting log.
     pub audit: Audit,
+    /// Join tokens and agents' certificates; `None` when running `--insecure`.
+    pub enrolments: Option<Enrolments>,
+    /// The names the server certificate carries (REST's Host check accepts them).
+    pub tls_names: Vec<String>,
     pub modules: Modules,
     pub ports: Ports,
     pub fanout: Arc<Fanout>,

@@ -3,6 +3,7 @@
 
 mod bridge_domain;
 mod interface;
+mod join_token;
 mod logging;
 mod mac;
 mod module;
@@ -13,6 +14,7 @@ pub use bridge_domain::{show_bridge_domain, show_bridge_domain_mac, show_bridge_
 pub use interface::{
     show_interface_brief, show_interface_ethernet, show_interface_vethernet, show_interface_virtual,
 };
+pub use join_token::{join_token_created, show_join_tokens};
 pub use logging::show_logging_logfile;
 pub use mac::show_mac_address_table;
 pub use module::{SUPERVISOR_MODULE, show_module};

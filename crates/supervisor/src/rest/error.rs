@@ -112,3 +112,16 @@ impl From<ConfigWriteError> for ApiError {
         }
     }
 }
+
+impl From<crate::enrolment::EnrolError> for ApiError {
+    fn from(error: crate::enrolment::EnrolError) -> Self {
+        use crate::enrolment::EnrolError as E;
+        let status = match &error {
+            E::MalformedToken(_) | E::BadTtl | E::Invalid { .. } | E::Request(_) => StatusCode::BAD_REQUEST,
+            E::UnknownToken { .. } | E::ExpiredToken { .. } | E::Refused(_) => StatusCode::NOT_FOUND,
+            E::HostEnrolled { .. } | E::NameTaken { .. } | E::NoAuthority | E::Contended => StatusCode::CONFLICT,
+            E::Corrupt { .. } | E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self::new(status, error.to_string())
+    }
+}

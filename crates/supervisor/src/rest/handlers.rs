@@ -43,6 +43,8 @@ impl From<ExecError> for ApiError {
             ExecError::Modules(error) => error.into(),
             ExecError::Ports(error) => error.into(),
             ExecError::Store(error) => error.into(),
+            ExecError::Enrolment(error) => error.into(),
+            ExecError::Insecure => Self::new(StatusCode::CONFLICT, message),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Every error is JSON ([`ErrorBody`]) with a 4xx status for the client's mistakes — including
 //! bodies of the wrong shape or over the size limit, unknown paths and wrong methods.
 
+mod enrolment;
 mod error;
 mod extract;
 mod handlers;
@@ -44,6 +45,10 @@ pub fn router(state: Arc<SupervisorState>) -> Router {
         .route("/api/v1/uplinks/{module}/{index}", get(handlers::get_uplink))
         .route("/api/v1/bridge-domains", get(handlers::list_bridge_domains))
         .route("/api/v1/bridge-domains/{name}", get(handlers::get_bridge_domain))
+        .route("/api/v1/join-tokens", get(enrolment::list_join_tokens).post(enrolment::create_join_token))
+        .route("/api/v1/join-tokens/{id}", axum::routing::delete(enrolment::delete_join_token))
+        .route("/api/v1/enrolments", get(enrolment::list_enrolments))
+        .route("/api/v1/modules/{module}/revoke", post(enrolment::revoke))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(body_limit))
         .method_not_allowed_fallback(method_not_allowed)

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::handlers;
+use super::{enrolment, handlers};
 
 /// The supervisor's REST API.
 #[derive(Debug, OpenApi)]
@@ -29,8 +29,14 @@ use super::handlers;
         handlers::get_uplink,
         handlers::list_bridge_domains,
         handlers::get_bridge_domain,
+        enrolment::create_join_token,
+        enrolment::list_join_tokens,
+        enrolment::delete_join_token,
+        enrolment::list_enrolments,
+        enrolment::revoke,
     ),
     tags((name = "config", description = "Port-profiles and the running config"),
+         (name = "trust", description = "Join tokens, enrolled hosts, revocation"),
          (name = "status", description = "Modules, vEthernets, uplinks, bridge-domains, MAC tables, events and show commands"))
 )]
 pub struct ApiDoc;

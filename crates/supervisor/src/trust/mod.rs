@@ -2,8 +2,9 @@
 //! authenticated, a [`Caller`]: an operator (REST, the shell) or a module (an agent's gRPC, named by
 //! its client certificate). Handlers read identities only from here, never from request fields.
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::time::SystemTime;
+use std::net::SocketAddr;
+
+use pki::PeerCertificate;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,21 +15,9 @@ pub struct Connection {
     pub peer: SocketAddr,
     /// The connection is TLS (false only when the supervisor runs `--insecure`).
     pub tls: bool,
-    /// The verified client certificate of an enrolled agent, if one was presented.
-    pub client: Option<ClientIdentity>,
-}
-
-/// What an agent's client certificate says about it (the supervisor issued it at enrolment).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientIdentity {
-    /// The host's stable id (the certificate's common name).
-    pub host_id: String,
-    /// The host name it enrolled under.
-    pub host_name: String,
-    /// The VTEP address it enrolled with (an IP SAN of the certificate), if any.
-    pub vtep: Option<Ipv4Addr>,
-    /// When the certificate expires.
-    pub not_after: SystemTime,
+    /// The client certificate, if one was presented (verified against the CA by the TLS layer;
+    /// whether it is still an enrolled host's is checked per request).
+    pub client: Option<PeerCertificate>,
 }
 
 /// An operator's role (`username NAME … role ROLE`).

@@ -22,7 +22,8 @@ use crate::policy_sync::PolicySync;
 use crate::ports::{self, PortManager, PortManagerParts};
 use crate::snapshot::PolicySnapshot;
 use crate::status::AgentStatus;
-use crate::supervisor_link::{SupervisorLink, endpoint};
+use crate::supervisor_link::SupervisorLink;
+use crate::trust::{CaTrust, Credentials, SupervisorEndpoint, TrustOptions};
 use crate::uplinks::{self, UplinkSpec};
 use crate::{host_info, persist};
 
@@ -47,6 +48,8 @@ pub struct AgentOptions {
     pub vtep: Option<Ipv4Addr>,
     /// The UDP port of VXLAN (`--vxlan-port`, default 4789), the same on every host.
     pub vxlan_port: u16,
+    /// How the link is secured: enrolled (the default), joining with a token, or insecure.
+    pub trust: TrustOptions,
 }
 
 impl AgentOptions {
@@ -66,6 +69,7 @@ impl AgentOptions {
             uplinks: Vec::new(),
             vtep: None,
             vxlan_port: wire::vxlan::UDP_PORT,
+            trust: TrustOptions::Enrolled,
         }
     }
 
@@ -87,6 +91,19 @@ impl AgentOptions {
     /// (the seed's `ovs-vsctl add-port`); the bridge is created when missing.
     pub fn with_ovsdb(mut self, endpoint: Endpoint, bridge: impl Into<String>) -> Self {
         self.ovsdb = Some(OvsdbConfig::new(endpoint, bridge));
+        self
+    }
+
+    /// Joins with a one-time token from `join-token create`, trusting the supervisor as `ca`
+    /// says; once enrolled, the token is not needed any more.
+    pub fn with_join_token(mut self, token: impl Into<String>, ca: CaTrust) -> Self {
+        self.trust = TrustOptions::Join { token: token.into(), ca };
+        self
+    }
+
+    /// No TLS and no identity proof (`--insecure`): benchmarks only.
+    pub fn insecure(mut self) -> Self {
+        self.trust = TrustOptions::Insecure;
         self
     }
 
@@ -120,7 +137,6 @@ impl Agent {
     /// uplink that cannot be (given twice, no such interface, already a vEthernet), or a VTEP
     /// that is not an address of this host (or whose port is taken).
     pub async fn start(options: AgentOptions) -> anyhow::Result<Self> {
-        let endpoint = endpoint(&options.supervisor)?;
         uplinks::spec::validate(&options.uplinks)?;
         let vtep = match options.vtep {
             Some(vtep) => Some((vtep, overlay::vtep::locate(vtep).await?)),
@@ -139,6 +155,17 @@ impl Agent {
             Some(id) => id,
             None => load_or_create_host_id(&data_dir.host_id_file())?,
         };
+        let credentials = match &options.trust {
+            TrustOptions::Insecure => {
+                tracing::warn!(
+                    "INSECURE: --insecure is for benchmarks only. The link to the supervisor is plain HTTP: \
+                     anyone on the path can read and forge it, and the supervisor cannot tell this host from another."
+                );
+                None
+            }
+            trust => Some(Arc::new(Credentials::load(data_dir.root(), &host_id, trust)?)),
+        };
+        let endpoint = SupervisorEndpoint::new(&options.supervisor, &options.trust, credentials)?;
         let identity = Arc::new(HostIdentity {
             host_name: options.host_name,
             host_id,

@@ -8,6 +8,17 @@ use std::path::Path;
 /// fsync it, rename it over `path`, then fsync the directory so the rename itself survives a
 /// power cut.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomically_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomically`] for secrets: the file is created 0600, so it is never readable by
+/// others, not even between its creation and the rename.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomically_mode(path, bytes, 0o600)
+}
+
+fn write_atomically_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let file_name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
@@ -19,7 +30,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     tmp_name.push(".tmp");
     let tmp = dir.join(tmp_name);
 
-    let mut file = File::create(&tmp)?;
+    let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);

@@ -30,6 +30,7 @@ pub mod ports;
 pub mod snapshot;
 pub mod status;
 mod supervisor_link;
+pub mod trust;
 pub mod uplinks;
 pub mod vemcmd;
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use proto::supervisor_client::SupervisorClient;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::backoff::{Backoff, random_unit};
 use crate::identity::{HostIdentity, save_module};
@@ -19,24 +19,28 @@ use crate::persist;
 use crate::policy_sync::{PolicySync, SyncError};
 use crate::snapshot::PolicySnapshot;
 use crate::status::{AgentStatus, ConnectionState};
+use crate::trust::SupervisorEndpoint;
 
 /// Reconnect delays: first retry after 100 ms, never more than 5 s apart.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
-/// How long to wait for TCP + HTTP/2 to come up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a unary call may take before the supervisor counts as gone.
 const RPC_TIMEOUT: Duration = Duration::from_secs(3);
+/// Between attempts the supervisor refused for good (a used token, a revoked certificate):
+/// retrying faster would only fill its event log.
+const REFUSED_RETRY: Duration = Duration::from_secs(30);
 /// Used when the supervisor does not say (`heartbeat_interval_ms` = 0).
 const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Why a session with the supervisor ended.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
-    #[error("invalid supervisor URL {url:?}: {source}")]
-    BadUrl { url: String, source: tonic::transport::Error },
-    #[error("cannot connect: {0}")]
-    Connect(tonic::transport::Error),
+    #[error("{}", crate::trust::channel_error(.0))]
+    Connect(crate::trust::ConnectError),
+    #[error("cannot enrol: {0}")]
+    Enrol(String),
+    #[error("the supervisor refused this agent: {0}")]
+    Refused(String),
     #[error("{call} failed: {}: {}", .status.code(), .status.message())]
     Rpc { call: &'static str, status: Box<tonic::Status> },
     #[error("{call} got no answer within {RPC_TIMEOUT:?}")]
@@ -47,17 +51,10 @@ pub enum LinkError {
     Protocol(#[from] SyncError),
 }
 
-/// Checks `url` the way the link will use it, so a typo fails at start, not in a retry loop.
-pub(crate) fn endpoint(url: &str) -> Result<Endpoint, LinkError> {
-    Endpoint::from_shared(url.to_owned())
-        .map(|endpoint| endpoint.connect_timeout(CONNECT_TIMEOUT).tcp_nodelay(true))
-        .map_err(|source| LinkError::BadUrl { url: url.to_owned(), source })
-}
-
 /// The agent's side of the supervisor protocol, run as one task.
 #[derive(Debug)]
 pub(crate) struct SupervisorLink {
-    endpoint: Endpoint,
+    endpoint: SupervisorEndpoint,
     identity: Arc<HostIdentity>,
     module_file: PathBuf,
     policies_file: PathBuf,
@@ -70,7 +67,7 @@ pub(crate) struct SupervisorLink {
 impl SupervisorLink {
     /// A link starting from `sync`'s snapshot, publishing on `policies` and `status`.
     pub(crate) fn new(
-        endpoint: Endpoint,
+        endpoint: SupervisorEndpoint,
         identity: Arc<HostIdentity>,
         data_dir: &DataDir,
         sync: PolicySync,
@@ -92,7 +89,7 @@ impl SupervisorLink {
     /// Connects, and reconnects after every failure, forever. Between sessions the agent is
     /// headless and keeps its snapshot.
     pub(crate) async fn run(mut self) {
-        let url = self.endpoint.uri().to_string();
+        let url = self.endpoint.url().to_owned();
         let mut failures_in_a_row = 0u32;
         loop {
             let Err(err) = self.session().await;
@@ -113,16 +110,30 @@ impl SupervisorLink {
                 tracing::debug!("cannot reach supervisor {url}: {err}");
             }
             failures_in_a_row = failures_in_a_row.saturating_add(1);
-            tokio::time::sleep(self.backoff.next_delay(random_unit())).await;
+            let delay = if err.refused() { REFUSED_RETRY } else { self.backoff.next_delay(random_unit()) };
+            tokio::time::sleep(delay).await;
         }
     }
 
     /// One connection: register, open the watch stream, then heartbeat and apply updates until
     /// something fails.
     async fn session(&mut self) -> Result<Infallible, LinkError> {
+        self.enrol_if_needed().await?;
         let channel = self.endpoint.connect().await.map_err(LinkError::Connect)?;
         let mut client = SupervisorClient::new(channel);
-        let registered = call("Register", client.register(self.register_request())).await?;
+        let registered = match call("Register", client.register(self.register_request())).await {
+            Err(LinkError::Rpc { status, .. }) if status.code() == tonic::Code::Unauthenticated => {
+                let rejoin =
+                    self.endpoint.credentials().is_some_and(|credentials| credentials.forget_if_rejoinable());
+                let advice = if rejoin {
+                    "enrolling again with --join-token"
+                } else {
+                    "an operator must issue a join token (join-token create); restart the agent with it"
+                };
+                return Err(LinkError::Refused(format!("{}; {advice}", status.message())));
+            }
+            other => other?,
+        };
         let module = registered.module;
         self.adopt_module(module).await;
 
@@ -139,7 +150,10 @@ impl SupervisorLink {
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = heartbeat.tick() => self.heartbeat(&mut client, module).await?,
+                _ = heartbeat.tick() => {
+                    self.heartbeat(&mut client, module).await?;
+                    self.renew_if_due(&mut client).await;
+                }
                 message = updates.message() => {
                     let update = message
                         .map_err(|status| LinkError::Rpc { call: "Watch", status: Box::new(status) })?
@@ -148,6 +162,14 @@ impl SupervisorLink {
                 }
             }
         }
+    }
+
+    async fn enrol_if_needed(&self) -> Result<(), LinkError> {
+        crate::trust::enrol::enrol_if_needed(&self.endpoint, &self.identity).await.map_err(LinkError::Enrol)
+    }
+
+    async fn renew_if_due(&self, client: &mut SupervisorClient<Channel>) {
+        crate::trust::enrol::renew_if_due(&self.endpoint, client, &self.identity.host_id).await;
     }
 
     fn register_request(&self) -> proto::RegisterRequest {
@@ -218,7 +240,7 @@ impl SupervisorLink {
             self.status.send_modify(|status| status.state = ConnectionState::Connected);
             tracing::info!(
                 "module {module} connected to supervisor {}: in sync at revision {} with {} policies",
-                self.endpoint.uri(),
+                self.endpoint.url(),
                 snapshot.revision,
                 snapshot.len()
             );
@@ -233,6 +255,17 @@ impl SupervisorLink {
             Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::error!("{err}; the agent keeps running on memory"),
             Err(err) => tracing::error!("persisting policies panicked: {err}"),
+        }
+    }
+}
+
+impl LinkError {
+    /// Whether the supervisor refused this agent for good (retrying soon would not help).
+    fn refused(&self) -> bool {
+        match self {
+            Self::Refused(_) => true,
+            Self::Enrol(message) => message.starts_with("the supervisor refused"),
+            _ => false,
         }
     }
 }

@@ -286,7 +286,11 @@ pub static JOIN_TOKENS: &[Command<Build>] = &[
         |args| ExecCommand::JoinTokenCreate { ttl_seconds: number(args) },
     ),
     plain(
-        &[kw("no", "Negate a command"), JOIN_TOKEN, param(Param::Name { max: 16 }, "Token id (the part before the dot)")],
+        &[
+            kw("no", "Negate a command"),
+            JOIN_TOKEN,
+            param(Param::Name { max: 16 }, "Token id (the part before the dot)"),
+        ],
         |args| ExecCommand::NoJoinToken { id: name(args).unwrap_or_default() },
     ),
     plain(

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -30,10 +30,14 @@ impl Identity {
 
 /// The supervisor's configuration: `server` presents itself (its chain should end with the CA
 /// agents pin); client certificates are verified against `client_cas` when offered.
-pub fn server_config(server: Identity, client_cas: &[CertificateDer<'static>]) -> Result<Arc<ServerConfig>, PkiError> {
+pub fn server_config(
+    server: Identity,
+    client_cas: &[CertificateDer<'static>],
+) -> Result<Arc<ServerConfig>, PkiError> {
     let roots = root_store(client_cas)?;
-    let verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider()).allow_unauthenticated().build()?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+        .allow_unauthenticated()
+        .build()?;
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
@@ -53,11 +57,17 @@ pub enum Trust {
 }
 
 /// A client configuration speaking `alpn` (`h2` for gRPC), with a client certificate if given.
-pub fn client_config(trust: &Trust, client: Option<Identity>, alpn: &[&[u8]]) -> Result<Arc<ClientConfig>, PkiError> {
+pub fn client_config(
+    trust: &Trust,
+    client: Option<Identity>,
+    alpn: &[&[u8]],
+) -> Result<Arc<ClientConfig>, PkiError> {
     let builder = ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions()?;
     let builder = match trust {
         Trust::Roots(roots) => builder.with_root_certificates(root_store(roots)?),
-        Trust::Pinned(hash) => builder.dangerous().with_custom_certificate_verifier(Arc::new(PinnedCa { hash: *hash })),
+        Trust::Pinned(hash) => {
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(PinnedCa { hash: *hash }))
+        }
     };
     let mut config = match client {
         Some(identity) => builder.with_client_auth_cert(identity.chain, identity.key)?,
@@ -95,7 +105,10 @@ impl ServerCertVerifier for PinnedCa {
             .iter()
             .find(|certificate| CaHash::of(certificate) == Some(self.hash))
             .ok_or_else(|| {
-                rustls::Error::General(format!("the supervisor's certificate chain holds no CA with hash {}", self.hash))
+                rustls::Error::General(format!(
+                    "the supervisor's certificate chain holds no CA with hash {}",
+                    self.hash
+                ))
             })?;
         let mut roots = RootCertStore::empty();
         roots.add(pinned.clone().into_owned())?;
@@ -111,7 +124,12 @@ impl ServerCertVerifier for PinnedCa {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &provider().signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -120,7 +138,12 @@ impl ServerCertVerifier for PinnedCa {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &provider().signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

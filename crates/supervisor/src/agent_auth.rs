@@ -83,4 +83,3 @@ pub async fn authenticate<T>(
     }
     Ok(AgentIdentity { host_id: enrolled.host_id.clone(), enrolled: Some(enrolled) })
 }
-

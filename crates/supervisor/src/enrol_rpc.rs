@@ -18,7 +18,9 @@ impl From<EnrolError> for Status {
             | EnrolError::ExpiredToken { .. }
             | EnrolError::Refused(_) => Status::unauthenticated(message),
             EnrolError::HostEnrolled { .. } | EnrolError::NameTaken { .. } => Status::already_exists(message),
-            EnrolError::Invalid { .. } | EnrolError::Request(_) | EnrolError::BadTtl => Status::invalid_argument(message),
+            EnrolError::Invalid { .. } | EnrolError::Request(_) | EnrolError::BadTtl => {
+                Status::invalid_argument(message)
+            }
             EnrolError::NoAuthority => Status::failed_precondition(message),
             EnrolError::Contended => Status::aborted(message),
             EnrolError::Corrupt { .. } | EnrolError::Store(_) => Status::internal(message),
@@ -26,18 +28,23 @@ impl From<EnrolError> for Status {
     }
 }
 
-pub async fn enroll(state: &SupervisorState, request: Request<proto::EnrollRequest>) -> Result<proto::EnrollReply, Status> {
+pub async fn enroll(
+    state: &SupervisorState,
+    request: Request<proto::EnrollRequest>,
+) -> Result<proto::EnrollReply, Status> {
     let connection = request.extensions().get::<Connection>().cloned();
     let source = connection.as_ref().map_or_else(|| "-".to_owned(), |c| c.peer.ip().to_string());
-    let enrolments = state
-        .enrolments
-        .as_ref()
-        .ok_or_else(|| Status::failed_precondition("the supervisor runs --insecure: there is nothing to enrol with"))?;
+    let enrolments = state.enrolments.as_ref().ok_or_else(|| {
+        Status::failed_precondition("the supervisor runs --insecure: there is nothing to enrol with")
+    })?;
     let request = request.into_inner();
-    let vtep = match request.vtep.as_str() {
-        "" => None,
-        text => Some(text.parse().map_err(|_| Status::invalid_argument(format!("invalid vtep {text:?}: not an IPv4 address")))?),
-    };
+    let vtep =
+        match request.vtep.as_str() {
+            "" => None,
+            text => Some(text.parse().map_err(|_| {
+                Status::invalid_argument(format!("invalid vtep {text:?}: not an IPv4 address"))
+            })?),
+        };
     let enrol = EnrolRequest {
         token: request.token,
         csr_pem: request.csr_pem,
@@ -47,7 +54,11 @@ pub async fn enroll(state: &SupervisorState, request: Request<proto::EnrollReque
     };
     let token_id = enrol.token.split('.').next().unwrap_or_default().chars().take(16).collect::<String>();
     let result = enrolments.enrol(&enrol, &source).await;
-    let command = format!("enrol host {} as {} with join-token {token_id}", printable(&enrol.host_name), printable(&enrol.host_id));
+    let command = format!(
+        "enrol host {} as {} with join-token {token_id}",
+        printable(&enrol.host_name),
+        printable(&enrol.host_id)
+    );
     let (success, detail) = match &result {
         Ok(_) => (true, String::new()),
         Err(error) => (false, error.to_string()),
@@ -68,7 +79,10 @@ pub async fn enroll(state: &SupervisorState, request: Request<proto::EnrollReque
             let record = &certificate.record;
             state.journal.log(vec![Event::host_enrolled(&record.host_name, &record.host_id, &source)]).await;
             tracing::info!(host = %record.host_name, host_id = %record.host_id, %source, "agent enrolled");
-            Ok(proto::EnrollReply { certificate_pem: certificate.cert_pem, ca_pem: enrolments.ca_pem().to_owned() })
+            Ok(proto::EnrollReply {
+                certificate_pem: certificate.cert_pem,
+                ca_pem: enrolments.ca_pem().to_owned(),
+            })
         }
         Err(error) => {
             state.journal.log(vec![Event::host_refused(&source, &detail)]).await;
@@ -77,9 +91,14 @@ pub async fn enroll(state: &SupervisorState, request: Request<proto::EnrollReque
     }
 }
 
-pub async fn renew(state: &SupervisorState, request: Request<proto::RenewRequest>) -> Result<proto::RenewReply, Status> {
-    let enrolments =
-        state.enrolments.as_ref().ok_or_else(|| Status::failed_precondition("the supervisor runs --insecure"))?;
+pub async fn renew(
+    state: &SupervisorState,
+    request: Request<proto::RenewRequest>,
+) -> Result<proto::RenewReply, Status> {
+    let enrolments = state
+        .enrolments
+        .as_ref()
+        .ok_or_else(|| Status::failed_precondition("the supervisor runs --insecure"))?;
     let certificate = request
         .extensions()
         .get::<Connection>()

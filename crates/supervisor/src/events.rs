@@ -72,7 +72,10 @@ impl Event {
     /// An operator revoked a host's certificates.
     pub fn host_revoked(host_name: &str, module: Option<u32>) -> Self {
         let module = module.map_or_else(String::new, |module| format!(" (module {module})"));
-        Self::vem_mgr("VEM_MGR_REVOKED", format!("Host {host_name}{module} revoked: its certificates are refused"))
+        Self::vem_mgr(
+            "VEM_MGR_REVOKED",
+            format!("Host {host_name}{module} revoked: its certificates are refused"),
+        )
     }
 
     /// A module is heartbeating.

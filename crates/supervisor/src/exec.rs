@@ -130,22 +130,32 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
         }
         ExecCommand::ShowJoinTokens => Ok(render::show_join_tokens(&enrolments(state)?.tokens().await?)),
         ExecCommand::JoinTokenCreate { ttl_seconds } => {
-            let ttl = ttl_seconds.map_or(DEFAULT_TOKEN_TTL, |seconds| Duration::from_secs(u64::from(seconds)));
+            let ttl =
+                ttl_seconds.map_or(DEFAULT_TOKEN_TTL, |seconds| Duration::from_secs(u64::from(seconds)));
             let enrolments = enrolments(state)?;
             let (token, record) = enrolments.create_token(ttl, "-").await?;
             let url = format!("https://{}", state.options.listen);
-            Ok(render::join_token_created(&token.to_string(), &record, &enrolments.ca_hash().to_string(), &url))
+            Ok(render::join_token_created(
+                &token.to_string(),
+                &record,
+                &enrolments.ca_hash().to_string(),
+                &url,
+            ))
         }
         ExecCommand::NoJoinToken { id } => {
             if enrolments(state)?.delete_token(&id).await? {
                 Ok(String::new())
             } else {
-                Err(ExecError::NotFound(format!("join token {id} does not exist (used, expired or never made)")))
+                Err(ExecError::NotFound(format!(
+                    "join token {id} does not exist (used, expired or never made)"
+                )))
             }
         }
         ExecCommand::RevokeModule { module } => {
             let host = crate::revoke::revoke_module(state, module).await?;
-            Ok(format!("Module {module} ({host}) revoked: its certificates are refused; it needs a new join token to return.\n"))
+            Ok(format!(
+                "Module {module} ({host}) revoked: its certificates are refused; it needs a new join token to return.\n"
+            ))
         }
         ExecCommand::ConfigureTerminal | ExecCommand::End | ExecCommand::Exit => {
             Err(ExecError::SessionCommand(command.to_string()))

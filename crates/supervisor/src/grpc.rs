@@ -77,7 +77,8 @@ impl proto::supervisor_server::Supervisor for AgentService {
         let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let request = request.into_inner();
         caller.check_registration(&request.host_name, &request.vtep)?;
-        let host_name = caller.enrolled.as_ref().map_or(request.host_name, |enrolled| enrolled.host_name.clone());
+        let host_name =
+            caller.enrolled.as_ref().map_or(request.host_name, |enrolled| enrolled.host_name.clone());
         let registration = Registration {
             host_name,
             host_id: caller.host_id,

@@ -54,9 +54,9 @@ pub mod rest;
 pub mod revoke;
 pub mod server;
 pub mod state;
-pub mod tls_setup;
 #[cfg(test)]
 mod testing;
+pub mod tls_setup;
 pub mod trust;
 pub mod uplink_views;
 
@@ -185,16 +185,22 @@ pub async fn serve(
         let data_dir = options.data_dir.clone();
         let tls_options = options.tls.clone();
         let listen = listener.local_addr().context("the listener's address")?;
-        let material = tokio::task::spawn_blocking(move || tls_setup::load_or_create(&data_dir, &tls_options, listen))
-            .await?
-            .context("setting up TLS")?;
+        let material =
+            tokio::task::spawn_blocking(move || tls_setup::load_or_create(&data_dir, &tls_options, listen))
+                .await?
+                .context("setting up TLS")?;
         Some(material)
     };
     let (enrolments, server_config, tls_names) = match tls {
         None => (None, None, Vec::new()),
         Some(tls_setup::TlsMaterial { server, authority, ca_pem, ca_hash, names }) => {
-            let enrolments =
-                enrolment::Enrolments::new(store.clone(), authority, ca_pem, ca_hash, options.agent_cert_lifetime);
+            let enrolments = enrolment::Enrolments::new(
+                store.clone(),
+                authority,
+                ca_pem,
+                ca_hash,
+                options.agent_cert_lifetime,
+            );
             (Some(enrolments), Some(server), names)
         }
     };

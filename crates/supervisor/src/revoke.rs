@@ -24,7 +24,11 @@ pub async fn revoke_module(state: &SupervisorState, module: u32) -> Result<Strin
     state.ports.module_offline(&state.journal, module).await;
     let bound = Ports::records(&state.journal).await.map_err(ExecError::from)?;
     for port in bound.iter().filter(|port| port.module == module && port.attached) {
-        state.ports.unbind(&state.journal, &state.fanout, module, &port.iface_id).await.map_err(ExecError::from)?;
+        state
+            .ports
+            .unbind(&state.journal, &state.fanout, module, &port.iface_id)
+            .await
+            .map_err(ExecError::from)?;
     }
     Ok(record.host_name)
 }

@@ -59,7 +59,11 @@ pub struct TlsMaterial {
 }
 
 /// Loads (or makes) the material for a supervisor listening on `listen`.
-pub fn load_or_create(data_dir: &Path, options: &TlsOptions, listen: SocketAddr) -> anyhow::Result<TlsMaterial> {
+pub fn load_or_create(
+    data_dir: &Path,
+    options: &TlsOptions,
+    listen: SocketAddr,
+) -> anyhow::Result<TlsMaterial> {
     let dir = options.dir.clone().unwrap_or_else(|| data_dir.join("tls"));
     private_dir(&dir)?;
     let names = server_names(listen, &options.names);
@@ -145,7 +149,9 @@ fn still_good(chain: &str, authority: &Authority, names: &[String], now: SystemT
                 .iter()
                 .filter_map(|name| match name {
                     x509_parser::extensions::GeneralName::DNSName(dns) => Some((*dns).to_owned()),
-                    x509_parser::extensions::GeneralName::IPAddress(bytes) => ip_of(bytes).map(|ip| ip.to_string()),
+                    x509_parser::extensions::GeneralName::IPAddress(bytes) => {
+                        ip_of(bytes).map(|ip| ip.to_string())
+                    }
                     _ => None,
                 })
                 .collect()
@@ -220,8 +226,13 @@ fn read(path: &Path) -> anyhow::Result<String> {
 
 /// Creates `dir` (and parents) 0700, and tightens it if it exists.
 pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("creating {}", dir.display()))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).with_context(|| format!("securing {}", dir.display()))
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("securing {}", dir.display()))
 }
 
 /// Writes a file only its owner can read, replacing it atomically.
@@ -234,6 +245,8 @@ pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         .mode(0o600)
         .open(&temporary)
         .with_context(|| format!("creating {}", temporary.display()))?;
-    file.write_all(contents.as_bytes()).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", temporary.display()))?;
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", temporary.display()))?;
     fs::rename(&temporary, path).with_context(|| format!("renaming {}", temporary.display()))
 }

@@ -23,9 +23,9 @@ fn module_status(modules: &serde_json::Value, number: u64) -> String {
 async fn numbers_in_join_order_kept_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let supervisor = Running::start(dir.path(), |_| {}).await;
-    let mut agent = supervisor.grpc().await;
+    let mut agent = supervisor.grpc_as("bilbo").await;
     let bilbo = agent.register(host("bilbo")).await.unwrap().into_inner();
-    let frodo = agent.register(host("frodo")).await.unwrap().into_inner();
+    let frodo = supervisor.grpc_as("frodo").await.register(host("frodo")).await.unwrap().into_inner();
     assert_eq!((bilbo.module, frodo.module), (3, 4));
     assert_eq!(bilbo.heartbeat_interval_ms, 1000);
     // The agent restarts: same host id, same number, nothing logged twice.
@@ -46,7 +46,7 @@ async fn numbers_in_join_order_kept_across_restarts() {
     let supervisor = Running::start(dir.path(), |_| {}).await;
     let modules = supervisor.get("/api/v1/modules").await.json();
     assert_eq!(module_status(&modules, 3), "offline", "nothing heard since the restart");
-    let mut agent = supervisor.grpc().await;
+    let mut agent = supervisor.grpc_as("bilbo").await;
     // A heartbeat from a known module brings it back online, with MOD_ONLINE.
     agent.heartbeat(proto::HeartbeatRequest { module: 3, host_id: "id-bilbo".into() }).await.unwrap();
     let modules = supervisor.get("/api/v1/modules").await.json();
@@ -58,8 +58,11 @@ async fn numbers_in_join_order_kept_across_restarts() {
         "%VEM_MGR-2-MOD_ONLINE: Module 3 is online"
     );
     // Re-registering keeps numbers; a new host gets the next one.
-    assert_eq!(agent.register(host("frodo")).await.unwrap().into_inner().module, 4);
-    assert_eq!(agent.register(host("sam")).await.unwrap().into_inner().module, 5);
+    assert_eq!(
+        supervisor.grpc_as("frodo").await.register(host("frodo")).await.unwrap().into_inner().module,
+        4
+    );
+    assert_eq!(supervisor.grpc_as("sam").await.register(host("sam")).await.unwrap().into_inner().module, 5);
     supervisor.stop().await;
 }
 
@@ -70,7 +73,7 @@ async fn silent_module_goes_offline_and_comes_back() {
         options.heartbeat_timeout = Duration::from_millis(300);
     })
     .await;
-    let mut agent = supervisor.grpc().await;
+    let mut agent = supervisor.grpc_as("bilbo").await;
     let module = agent.register(host("bilbo")).await.unwrap().into_inner().module;
     let heartbeat = proto::HeartbeatRequest { module, host_id: "id-bilbo".into() };
     // Heartbeats keep it online past the timeout.
@@ -102,27 +105,44 @@ async fn silent_module_goes_offline_and_comes_back() {
 async fn unknown_modules_and_bad_registrations_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let supervisor = Running::start(dir.path(), |_| {}).await;
-    let mut agent = supervisor.grpc().await;
+    // No certificate: nothing but Enroll.
+    let mut anonymous = supervisor.grpc().await;
+    let error = anonymous.register(host("bilbo")).await.unwrap_err();
+    assert_eq!(error.code(), Code::Unauthenticated, "{error:?}");
+    let error = anonymous
+        .heartbeat(proto::HeartbeatRequest { module: 3, host_id: "id-bilbo".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Code::Unauthenticated);
+
+    let mut agent = supervisor.grpc_as("bilbo").await;
     let error =
-        agent.heartbeat(proto::HeartbeatRequest { module: 9, host_id: "nobody".into() }).await.unwrap_err();
+        agent.heartbeat(proto::HeartbeatRequest { module: 9, host_id: "id-bilbo".into() }).await.unwrap_err();
     assert_eq!(error.code(), Code::NotFound);
     let error = agent
-        .watch(proto::WatchRequest { module: 9, host_id: "nobody".into(), known: Default::default() })
+        .watch(proto::WatchRequest { module: 9, host_id: String::new(), known: Default::default() })
         .await
         .unwrap_err();
     assert_eq!(error.code(), Code::NotFound);
-
     let module = agent.register(host("bilbo")).await.unwrap().into_inner().module;
+    // Module 3 is bilbo's: frodo, enrolled, cannot heartbeat it.
+    let mut frodo = supervisor.grpc_as("frodo").await;
     let error =
-        agent.heartbeat(proto::HeartbeatRequest { module, host_id: "id-frodo".into() }).await.unwrap_err();
+        frodo.heartbeat(proto::HeartbeatRequest { module, host_id: "id-frodo".into() }).await.unwrap_err();
     assert_eq!(error.code(), Code::FailedPrecondition, "module 3 is bilbo's");
 
+    // bilbo's certificate cannot claim another identity, name or VTEP than it enrolled with.
     for bad in [
-        proto::RegisterRequest { host_id: String::new(), ..host("x") },
-        proto::RegisterRequest { host_id: "a/b".into(), ..host("x") },
-        proto::RegisterRequest { host_name: "two words".into(), ..host("x") },
+        proto::RegisterRequest { host_id: "a/b".into(), ..host("bilbo") },
+        proto::RegisterRequest { host_id: "id-frodo".into(), ..host("frodo") },
+        proto::RegisterRequest { host_name: "two words".into(), ..host("bilbo") },
+        proto::RegisterRequest { vtep: "10.0.0.1".into(), ..host("bilbo") },
     ] {
-        assert_eq!(agent.register(bad).await.unwrap_err().code(), Code::InvalidArgument);
+        assert_eq!(agent.register(bad).await.unwrap_err().code(), Code::PermissionDenied);
+    }
+    // Enrolling with a malformed identity is refused before any certificate is made.
+    for (name, vtep) in [("two words", ""), ("x", "not-an-address")] {
+        assert_eq!(supervisor.enrol(name, vtep).await.unwrap_err().code(), Code::InvalidArgument);
     }
     // Nothing was registered by the refused requests.
     assert_eq!(supervisor.get("/api/v1/modules").await.json().as_array().unwrap().len(), 1);
@@ -133,14 +153,14 @@ async fn unknown_modules_and_bad_registrations_are_refused() {
 async fn the_event_log_keeps_only_the_newest() {
     let dir = tempfile::tempdir().unwrap();
     let supervisor = Running::start(dir.path(), |options| options.event_log_capacity = 5).await;
-    let mut agent = supervisor.grpc().await;
     for name in ["a", "b", "c", "d"] {
-        agent.register(host(name)).await.unwrap();
+        supervisor.grpc_as(name).await.register(host(name)).await.unwrap();
     }
+    // Each host logged three events: enrolled, detected, online.
     let events = supervisor.get("/api/v1/events").await.json();
     let seqs: Vec<u64> =
         events.as_array().unwrap().iter().map(|event| event["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, [3, 4, 5, 6, 7]);
+    assert_eq!(seqs, [7, 8, 9, 10, 11]);
     assert_eq!(events[4]["text"], "Module 6 is online");
     supervisor.stop().await;
 }

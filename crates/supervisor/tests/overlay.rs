@@ -37,7 +37,7 @@ struct Agent {
 
 impl Agent {
     async fn join(supervisor: &Running, name: &str, vtep: &str) -> Self {
-        let mut client = supervisor.grpc().await;
+        let mut client = supervisor.grpc_enrolled(name, vtep).await;
         let request = proto::RegisterRequest { vtep: vtep.to_owned(), ..host(name) };
         let module = client.register(request).await.unwrap().into_inner().module;
         Self { name: name.to_owned(), module, client }
@@ -156,13 +156,11 @@ async fn overlay_views_follow_binds_profiles_segments_and_vteps() {
     assert_eq!(seen(&next(&mut bilbo_view).await)[0].0, 6001);
     assert_eq!(seen(&next(&mut frodo_view).await)[0].0, 6001);
 
-    // frodo comes back with another VTEP: bilbo learns it, frodo's own view is unchanged.
+    // frodo cannot move to a VTEP it did not enrol with: a VTEP is approved with its token.
     let request = proto::RegisterRequest { vtep: "10.78.0.22".into(), ..host("frodo") };
-    frodo.client.register(request).await.unwrap();
-    assert_eq!(
-        seen(&next(&mut bilbo_view).await),
-        [segment(6001, "blue", &["10.78.0.22"], &[(MAC2, "10.78.0.22", veth2)])]
-    );
+    let error = frodo.client.register(request).await.unwrap_err();
+    assert_eq!(error.code(), Code::PermissionDenied, "{error:?}");
+    assert!(error.message().contains("enrolled with (10.78.0.12)"), "{}", error.message());
     quiet(&mut frodo_view).await;
 
     // Unbinding frodo's port takes it out of bilbo's view and frodo out of the segment.
@@ -250,10 +248,12 @@ async fn overlay_streams_check_the_module() {
     let dir = tempfile::tempdir().unwrap();
     let supervisor = Running::start(dir.path(), |_| {}).await;
     let bilbo = Agent::join(&supervisor, "bilbo", "").await;
-    let mut client = supervisor.grpc().await;
-    let wrong = proto::OverlayRequest { module: bilbo.module, host_id: "id-someone-else".into() };
+    let mut client = supervisor.grpc_as("frodo").await;
+    let wrong = proto::OverlayRequest { module: bilbo.module, host_id: String::new() };
     assert_eq!(client.watch_overlay(wrong).await.unwrap_err().code(), Code::FailedPrecondition);
-    let unknown = proto::OverlayRequest { module: 99, host_id: "id-nobody".into() };
+    let forged = proto::OverlayRequest { module: bilbo.module, host_id: "id-bilbo".into() };
+    assert_eq!(client.watch_overlay(forged).await.unwrap_err().code(), Code::PermissionDenied);
+    let unknown = proto::OverlayRequest { module: 99, host_id: String::new() };
     assert_eq!(client.watch_overlay(unknown).await.unwrap_err().code(), Code::NotFound);
     supervisor.stop().await;
 }

@@ -24,7 +24,7 @@ struct Agent {
 
 impl Agent {
     async fn join(supervisor: &Running, name: &str) -> Self {
-        let mut client = supervisor.grpc().await;
+        let mut client = supervisor.grpc_as(name).await;
         let module = client.register(host(name)).await.unwrap().into_inner().module;
         Self { client, module, host_id: format!("id-{name}") }
     }
@@ -268,7 +268,8 @@ async fn max_ports_is_enforced_at_bind() {
     assert_eq!(agent.client.bind_port(low).await.unwrap_err().code(), Code::InvalidArgument);
     let mut stranger = agent.port("e", "small", "e", 5);
     stranger.host_id = "id-frodo".into();
-    assert_eq!(agent.client.bind_port(stranger).await.unwrap_err().code(), Code::FailedPrecondition);
+    // bilbo's certificate cannot speak for frodo.
+    assert_eq!(agent.client.bind_port(stranger).await.unwrap_err().code(), Code::PermissionDenied);
     let mut unknown = agent.port("e", "small", "e", 5);
     unknown.module = 99;
     assert_eq!(agent.client.bind_port(unknown).await.unwrap_err().code(), Code::NotFound);
@@ -280,7 +281,7 @@ async fn reported_state_changes_are_logged_once() {
     let dir = tempfile::tempdir().unwrap();
     let supervisor = Running::start(dir.path(), |_| {}).await;
     let mut agent = Agent::join(&supervisor, "bilbo").await;
-    let mut watcher = supervisor.grpc().await;
+    let mut watcher = supervisor.grpc_as("bilbo").await;
     let mut watch = watcher
         .watch(proto::WatchRequest {
             module: agent.module,
@@ -348,7 +349,7 @@ async fn reported_state_changes_are_logged_once() {
     );
     let stranger =
         proto::PortReport { module: agent.module, host_id: "id-other".into(), ..Default::default() };
-    assert_eq!(agent.client.report_ports(stranger).await.unwrap_err().code(), Code::FailedPrecondition);
+    assert_eq!(agent.client.report_ports(stranger).await.unwrap_err().code(), Code::PermissionDenied);
     supervisor.stop().await;
 }
 

@@ -233,7 +233,7 @@ async fn garbage_on_the_wire_does_not_disturb_anyone() {
         .unwrap();
 
     // Everyone else is still served.
-    let mut agent = supervisor.grpc().await;
+    let mut agent = supervisor.grpc_as("bilbo").await;
     assert_eq!(agent.register(common::host("bilbo")).await.unwrap().into_inner().module, 3);
     assert_eq!(supervisor.get("/api/v1/port-profiles/web").await.status, StatusCode::OK);
     drop((garbage, broken, silent));
@@ -245,7 +245,7 @@ async fn show_commands_through_exec() {
     let dir = tempfile::tempdir().unwrap();
     let supervisor = Running::start(dir.path(), |_| {}).await;
     supervisor.configure(&access_profile("web", 100)).await;
-    let mut agent = supervisor.grpc().await;
+    let mut agent = supervisor.grpc_as("bilbo").await;
     agent.register(common::host("bilbo")).await.unwrap();
 
     let reply = supervisor.exec("show module").await;

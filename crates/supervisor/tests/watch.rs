@@ -24,7 +24,7 @@ struct Host {
 
 impl Host {
     async fn join(supervisor: &Running, name: &str) -> Self {
-        let mut client = supervisor.grpc().await;
+        let mut client = supervisor.grpc_as(name).await;
         let module = client.register(host(name)).await.unwrap().into_inner().module;
         Self { name: name.to_owned(), module, client, next_index: 1 }
     }
@@ -144,7 +144,7 @@ async fn sync_sends_only_what_the_agent_lacks() {
     // Revisions (and the bindings that make the interest) are derived from the store, so they
     // survive a supervisor restart: an agent that is in sync gets an empty sync.
     let supervisor = Running::start(dir.path(), |_| {}).await;
-    let mut client = supervisor.grpc().await;
+    let mut client = supervisor.grpc_as("bilbo").await;
     let in_sync = HashMap::from([("a".to_owned(), r1), ("b".to_owned(), r2), ("c".to_owned(), r1)]);
     let mut stream = open_watch(&mut client, module, "id-bilbo", in_sync).await;
     let sync = next(&mut stream).await;
@@ -168,7 +168,7 @@ async fn a_change_reaches_every_stream() {
     bilbo.bind("p1", "web").await;
     let mut channels = Vec::new();
     for _ in 0..4 {
-        channels.push(supervisor.grpc().await);
+        channels.push(supervisor.grpc_as("bilbo").await);
     }
     let module = bilbo.module;
     let mut streams = Vec::new();
@@ -207,15 +207,12 @@ async fn a_stream_that_stops_reading_is_ended_without_holding_up_the_others() {
     for child in 0..200 {
         bilbo.bind(&format!("child-port{child}"), &format!("child{child}")).await;
     }
-    let mut client = supervisor.grpc().await;
+    let mut client = supervisor.grpc_as("bilbo").await;
     // A small receive window, as a slow agent on a thin link would have.
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", supervisor.addr))
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{}", supervisor.addr))
         .unwrap()
-        .initial_stream_window_size(65_535)
-        .connect()
-        .await
-        .unwrap();
-    let mut silent_client = SupervisorClient::new(channel);
+        .initial_stream_window_size(65_535);
+    let mut silent_client = supervisor.grpc_on("bilbo", endpoint).await;
     let module = bilbo.module;
     let mut reader = open_watch(&mut client, module, "id-bilbo", HashMap::new()).await;
     let mut silent = open_watch(&mut silent_client, module, "id-bilbo", HashMap::new()).await;

@@ -12,7 +12,7 @@ use clap::{ArgGroup, Parser, Subcommand};
 /// Where every subcommand keeps its state unless told otherwise.
 const DEFAULT_DATA_DIR: &str = "/var/lib/switchyard";
 /// The supervisor's default REST + gRPC address.
-const DEFAULT_SUPERVISOR: &str = "http://127.0.0.1:7400";
+const DEFAULT_SUPERVISOR: &str = "https://127.0.0.1:7400";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +39,8 @@ enum Command {
         /// Address to serve REST and gRPC on.
         #[arg(long, default_value = "127.0.0.1:7400")]
         listen: SocketAddr,
+        #[command(flatten)]
+        tls: SupervisorTlsArgs,
     },
     /// Run the agent of this host: joins the supervisor as a module and keeps its policies.
     ///
@@ -90,6 +92,8 @@ enum Command {
         /// `port-profile type ethernet` PROFILE; repeatable.
         #[arg(long = "uplink", value_name = "IFACE=PROFILE")]
         uplinks: Vec<agent::uplinks::UplinkSpec>,
+        #[command(flatten)]
+        trust: AgentTrustArgs,
     },
     /// The NX-OS-style shell: interactive, `-c 'cmd; cmd'`, or a script on stdin.
     Shell {
@@ -157,8 +161,10 @@ fn init_logging(command: &Command) {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Supervisor { data_dir, listen } => {
-            runtime()?.block_on(supervisor::run(supervisor::SupervisorOptions::new(data_dir, listen)))?;
+        Command::Supervisor { data_dir, listen, tls } => {
+            let mut options = supervisor::SupervisorOptions::new(data_dir, listen);
+            tls.apply(&mut options);
+            runtime()?.block_on(supervisor::run(options))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Agent {
@@ -171,6 +177,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             ovsdb,
             ovs_bridge,
             uplinks,
+            trust,
         } => {
             let host_name = host_name.unwrap_or_else(system_host_name);
             let mut opts = agent::AgentOptions::new(supervisor, host_name, data_dir)
@@ -182,6 +189,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             if let Some(vtep) = vtep {
                 opts = opts.with_vtep(vtep, vxlan_port);
             }
+            opts.trust = trust.options()?;
             runtime()?.block_on(agent::run(opts))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -196,6 +204,109 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => switchyard::demo::run(&args),
         Command::Attach(args) => attach(args),
         Command::Detach(args) => detach(args),
+    }
+}
+
+/// The supervisor's TLS: made in the data dir by default, or brought by the user.
+#[derive(Debug, clap::Args)]
+struct SupervisorTlsArgs {
+    /// Where the CA and server certificate made here live (default: <data-dir>/tls).
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
+    /// Another name (DNS name or address) agents and operators reach the supervisor by; the
+    /// server certificate carries it. Repeatable. The listen address, localhost and the host name
+    /// are always in.
+    #[arg(long = "tls-name", value_name = "NAME")]
+    tls_names: Vec<String>,
+    /// The server certificate chain (PEM) from your own PKI, ending with its CA (what agents pin).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The CA that verifies (and, with --client-ca-key, issues) agents' certificates.
+    #[arg(long, value_name = "FILE")]
+    client_ca: Option<PathBuf>,
+    /// The key of --client-ca; without it agents cannot enrol (they bring certificates).
+    #[arg(long, value_name = "FILE", requires = "client_ca")]
+    client_ca_key: Option<PathBuf>,
+    /// How long an agent's certificate lives, in seconds; agents renew at two thirds of it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30 * 24 * 3600)]
+    agent_cert_lifetime: u64,
+    /// Connections open at once; more are closed on accept.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    max_connections: usize,
+    /// INSECURE, for benchmarks only: plain HTTP, no TLS, no authentication. Anyone who reaches
+    /// the address can change every policy and pose as any host.
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl SupervisorTlsArgs {
+    fn apply(self, options: &mut supervisor::SupervisorOptions) {
+        options.tls = supervisor::tls_setup::TlsOptions {
+            dir: self.tls_dir,
+            names: self.tls_names,
+            cert: self.tls_cert,
+            key: self.tls_key,
+            client_ca: self.client_ca,
+            client_ca_key: self.client_ca_key,
+        };
+        options.agent_cert_lifetime = std::time::Duration::from_secs(self.agent_cert_lifetime.max(60));
+        options.limits.max_connections = self.max_connections.max(1);
+        options.insecure = self.insecure;
+    }
+}
+
+/// How the agent joins: once with a token and the CA's hash, then with its certificate.
+#[derive(Debug, clap::Args)]
+struct AgentTrustArgs {
+    /// A one-time join token from `join-token create` on the supervisor (first start only).
+    #[arg(long, value_name = "TOKEN", conflicts_with = "join_token_file")]
+    join_token: Option<String>,
+    /// The join token, read from a file (keeps it out of `ps`).
+    #[arg(long, value_name = "FILE")]
+    join_token_file: Option<PathBuf>,
+    /// The supervisor CA's hash, `sha256:…` (printed by `join-token create`): the agent trusts
+    /// only a supervisor whose certificate chain holds that CA.
+    #[arg(long, value_name = "sha256:HEX", conflicts_with = "ca_cert")]
+    ca_hash: Option<pki::CaHash>,
+    /// The supervisor's CA certificate (PEM), instead of --ca-hash.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// INSECURE, for benchmarks only: plain HTTP to an --insecure supervisor, no identity proof.
+    #[arg(long, conflicts_with_all = ["join_token", "join_token_file", "ca_hash", "ca_cert"])]
+    insecure: bool,
+}
+
+impl AgentTrustArgs {
+    fn options(self) -> anyhow::Result<agent::trust::TrustOptions> {
+        use agent::trust::{CaTrust, TrustOptions};
+        if self.insecure {
+            return Ok(TrustOptions::Insecure);
+        }
+        let token = match (self.join_token, self.join_token_file) {
+            (Some(token), _) => Some(token),
+            (None, Some(file)) => Some(
+                std::fs::read_to_string(&file)
+                    .map_err(|e| anyhow::anyhow!("reading the join token from {}: {e}", file.display()))?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        let ca = match (self.ca_hash, self.ca_cert) {
+            (Some(hash), _) => Some(CaTrust::Hash(hash)),
+            (None, Some(file)) => Some(CaTrust::File(file)),
+            (None, None) => None,
+        };
+        match (token, ca) {
+            (Some(token), Some(ca)) => Ok(TrustOptions::Join { token, ca }),
+            (Some(_), None) => anyhow::bail!(
+                "--join-token needs --ca-hash sha256:… (or --ca-cert FILE) to know whom to trust"
+            ),
+            (None, _) => Ok(TrustOptions::Enrolled),
+        }
     }
 }
 

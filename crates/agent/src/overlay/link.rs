@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::trust::SupervisorEndpoint;
 use proto::supervisor_client::SupervisorClient;
 use tokio::sync::watch;
-use tonic::transport::Endpoint;
 
 use super::model::OverlayFile;
 use crate::backoff::{Backoff, random_unit};
@@ -24,7 +24,7 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug)]
 pub struct OverlayFollower {
     /// The supervisor.
-    pub endpoint: Endpoint,
+    pub endpoint: SupervisorEndpoint,
     /// This host's id.
     pub host_id: String,
     /// The supervisor link's status: the stream is opened once it is connected.

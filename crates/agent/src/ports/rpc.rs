@@ -7,7 +7,9 @@ use std::time::Duration;
 use config::EffectivePolicy;
 use proto::supervisor_client::SupervisorClient;
 use tonic::Code;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
+
+use crate::trust::SupervisorEndpoint;
 
 use super::PortError;
 use crate::snapshot::PolicyEntry;
@@ -32,7 +34,7 @@ pub(crate) struct Binding {
 
 impl PortRpc {
     /// A client that connects to `endpoint` when first used, and again after failures.
-    pub(crate) fn new(endpoint: &Endpoint) -> Self {
+    pub(crate) fn new(endpoint: &SupervisorEndpoint) -> Self {
         Self { client: SupervisorClient::new(endpoint.connect_lazy()) }
     }
 

@@ -105,12 +105,17 @@ impl Enrolments {
     }
 
     /// Makes a one-time token valid for `ttl`.
-    pub async fn create_token(&self, ttl: Duration, created_by: &str) -> Result<(JoinToken, TokenRecord), EnrolError> {
+    pub async fn create_token(
+        &self,
+        ttl: Duration,
+        created_by: &str,
+    ) -> Result<(JoinToken, TokenRecord), EnrolError> {
         if ttl.is_zero() || ttl > MAX_TOKEN_TTL {
             return Err(EnrolError::BadTtl);
         }
         let mut random = [0u8; 22];
-        getrandom::fill(&mut random).map_err(|e| EnrolError::Invalid { field: "randomness", reason: e.to_string() })?;
+        getrandom::fill(&mut random)
+            .map_err(|e| EnrolError::Invalid { field: "randomness", reason: e.to_string() })?;
         let token = JoinToken::from_random(&random);
         let now = unix_ms_now();
         let record = TokenRecord {
@@ -184,11 +189,17 @@ impl Enrolments {
             }
             for kv in self.store.range(ENROLMENTS_PREFIX).await?.kvs {
                 let other: EnrolmentRecord = decode(&kv.key, &kv.value)?;
-                if other.host_name == request.host_name && other.host_id != request.host_id && !other.revoked {
+                if other.host_name == request.host_name && other.host_id != request.host_id && !other.revoked
+                {
                     return Err(EnrolError::NameTaken { host_name: other.host_name, host_id: other.host_id });
                 }
             }
-            let issued = authority.issue_agent(&request.csr_pem, &request.host_id, SystemTime::now(), self.cert_lifetime)?;
+            let issued = authority.issue_agent(
+                &request.csr_pem,
+                &request.host_id,
+                SystemTime::now(),
+                self.cert_lifetime,
+            )?;
             let enrolled = EnrolmentRecord {
                 host_id: request.host_id.clone(),
                 host_name: request.host_name.clone(),
@@ -206,7 +217,10 @@ impl Enrolments {
                     Compare::ModRevision(token_key.clone(), stored.mod_revision),
                     Compare::ModRevision(host_key.clone(), existing.as_ref().map_or(0, |kv| kv.mod_revision)),
                 ],
-                success: vec![Op::Delete { key: token_key }, Op::Put { key: host_key, value: encode(&enrolled)? }],
+                success: vec![
+                    Op::Delete { key: token_key },
+                    Op::Put { key: host_key, value: encode(&enrolled)? },
+                ],
                 failure: vec![],
             };
             if self.store.txn(txn).await?.succeeded {
@@ -221,7 +235,8 @@ impl Enrolments {
         let authority = self.authority.as_ref().ok_or(EnrolError::NoAuthority)?;
         for _ in 0..ATTEMPTS {
             let (record, mod_revision) = self.lookup(peer).await?;
-            let issued = authority.issue_agent(csr_pem, &record.host_id, SystemTime::now(), self.cert_lifetime)?;
+            let issued =
+                authority.issue_agent(csr_pem, &record.host_id, SystemTime::now(), self.cert_lifetime)?;
             let renewed = record.renewed(issued.serial.clone(), unix_ms(issued.not_after));
             let key = enrolment_key(&record.host_id);
             let txn = Txn {
@@ -294,7 +309,10 @@ pub fn validate_host_id(host_id: &str) -> Result<(), EnrolError> {
     if ok {
         Ok(())
     } else {
-        Err(EnrolError::Invalid { field: "host id", reason: "1-64 letters, digits, '.', '_', ':' or '-'".to_owned() })
+        Err(EnrolError::Invalid {
+            field: "host id",
+            reason: "1-64 letters, digits, '.', '_', ':' or '-'".to_owned(),
+        })
     }
 }
 
@@ -304,7 +322,10 @@ pub fn validate_host_name(host_name: &str) -> Result<(), EnrolError> {
     if ok {
         Ok(())
     } else {
-        Err(EnrolError::Invalid { field: "host name", reason: "1-64 printable characters, no spaces".to_owned() })
+        Err(EnrolError::Invalid {
+            field: "host name",
+            reason: "1-64 printable characters, no spaces".to_owned(),
+        })
     }
 }
 
@@ -317,5 +338,6 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, EnrolError> {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(key: &str, value: &[u8]) -> Result<T, EnrolError> {
-    serde_json::from_slice(value).map_err(|e| EnrolError::Corrupt { key: key.to_owned(), reason: e.to_string() })
+    serde_json::from_slice(value)
+        .map_err(|e| EnrolError::Corrupt { key: key.to_owned(), reason: e.to_string() })
 }

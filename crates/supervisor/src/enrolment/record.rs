@@ -49,7 +49,10 @@ impl EnrolmentRecord {
             return Err(CertificateRefused::Revoked { host_id: self.host_id.clone() });
         }
         if !self.serials.iter().any(|kept| kept == serial) {
-            return Err(CertificateRefused::Superseded { host_id: self.host_id.clone(), serial: serial.to_owned() });
+            return Err(CertificateRefused::Superseded {
+                host_id: self.host_id.clone(),
+                serial: serial.to_owned(),
+            });
         }
         Ok(())
     }

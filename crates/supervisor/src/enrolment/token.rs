@@ -28,7 +28,8 @@ pub struct MalformedToken;
 impl JoinToken {
     /// A token from 22 random bytes (one per character).
     pub fn from_random(random: &[u8; ID_LEN + SECRET_LEN]) -> Self {
-        let text: String = random.iter().map(|byte| char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()])).collect();
+        let text: String =
+            random.iter().map(|byte| char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()])).collect();
         let (id, secret) = text.split_at(ID_LEN);
         Self { id: id.to_owned(), secret: secret.to_owned() }
     }

@@ -23,8 +23,14 @@ pub fn join_token_created(token: &str, record: &TokenRecord, ca_hash: &str, supe
 /// `show join-tokens`: the tokens not yet used; their secrets are never shown again.
 pub fn show_join_tokens(tokens: &[TokenRecord]) -> String {
     let mut out = String::new();
-    line(&mut out, format_args!("{}{}{}Created-By", cell("Token-Id", 10), cell("Created", 22), cell("Expires", 22)));
-    line(&mut out, format_args!("{}{}{}----------", cell("--------", 10), cell("-------", 22), cell("-------", 22)));
+    line(
+        &mut out,
+        format_args!("{}{}{}Created-By", cell("Token-Id", 10), cell("Created", 22), cell("Expires", 22)),
+    );
+    line(
+        &mut out,
+        format_args!("{}{}{}----------", cell("--------", 10), cell("-------", 22), cell("-------", 22)),
+    );
     for token in tokens {
         line(
             &mut out,

@@ -41,10 +41,9 @@ pub struct CreatedJoinToken {
 }
 
 fn enrolments(state: &SupervisorState) -> Result<&Enrolments, ApiError> {
-    state
-        .enrolments
-        .as_ref()
-        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "the supervisor runs --insecure: agents join without tokens"))
+    state.enrolments.as_ref().ok_or_else(|| {
+        ApiError::new(StatusCode::CONFLICT, "the supervisor runs --insecure: agents join without tokens")
+    })
 }
 
 /// Makes a one-time join token for one agent.

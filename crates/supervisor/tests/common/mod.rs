@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use axum::body::Body;
 use hyper::http::{Method, Request, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use proto::supervisor_client::SupervisorClient;
 use store::RedbStore;
 use supervisor::SupervisorOptions;
@@ -47,9 +45,16 @@ impl Running {
         let mut options = SupervisorOptions::new(data_dir, addr);
         tweak(&mut options);
         let (stop, stopped) = oneshot::channel();
+        let secure = !options.insecure;
         let task = tokio::spawn(supervisor::serve(store, listener, options, async move {
             let _ = stopped.await;
         }));
+        // The TLS material is made (or checked) before the supervisor serves; clients need its CA.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while secure && !data_dir.join("tls/server.pem").exists() {
+            assert!(std::time::Instant::now() < deadline, "the supervisor made no TLS material");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         Self { addr, data_dir: data_dir.to_owned(), stop, task }
     }
 
@@ -59,9 +64,86 @@ impl Running {
         self.task.await.unwrap().unwrap();
     }
 
-    /// A gRPC client on a channel of its own.
+    /// A gRPC client on a channel of its own, over TLS without a client certificate: what an
+    /// agent has before it enrols.
     pub async fn grpc(&self) -> SupervisorClient<Channel> {
-        SupervisorClient::connect(format!("http://{}", self.addr)).await.unwrap()
+        SupervisorClient::new(tls::channel(self.addr, self.client_config(None)).await)
+    }
+
+    /// A gRPC client of host `name` (host id `id-{name}`, as [`host`] registers it): enrolled
+    /// with a fresh join token, then on a mutual-TLS channel with its certificate.
+    pub async fn grpc_as(&self, name: &str) -> SupervisorClient<Channel> {
+        self.grpc_enrolled(name, "").await
+    }
+
+    /// [`Self::grpc_as`] for a host that enrols with VTEP `vtep` (empty: none). A host enrolled
+    /// before (its certificate is kept in the data dir, as an agent keeps it) reconnects with
+    /// its certificate.
+    pub async fn grpc_enrolled(&self, name: &str, vtep: &str) -> SupervisorClient<Channel> {
+        let kept = self.data_dir.join(format!("test-agent-{name}.pem"));
+        let (cert, key) = match std::fs::read_to_string(&kept) {
+            Ok(both) => {
+                let (cert, key) = both.split_once("\n\n").unwrap();
+                (cert.to_owned(), key.to_owned())
+            }
+            Err(_) => {
+                let both = self
+                    .enrol(name, vtep)
+                    .await
+                    .unwrap_or_else(|status| panic!("enrolling {name}: {status}"));
+                std::fs::write(&kept, format!("{}\n\n{}", both.0, both.1)).unwrap();
+                both
+            }
+        };
+        let identity = pki::tls::Identity::from_pem(&cert, &key).unwrap();
+        SupervisorClient::new(tls::channel(self.addr, self.client_config(Some(identity))).await)
+    }
+
+    /// Enrols host `name` with a fresh token; its certificate and key (PEM).
+    pub async fn enrol(&self, name: &str, vtep: &str) -> Result<(String, String), tonic::Status> {
+        let token = self.join_token().await;
+        let key = pki::request::AgentKey::generate(&format!("id-{name}")).unwrap();
+        let request = proto::EnrollRequest {
+            token,
+            csr_pem: key.csr_pem.clone(),
+            host_id: format!("id-{name}"),
+            host_name: name.to_owned(),
+            vtep: vtep.to_owned(),
+        };
+        let reply = self.grpc().await.enroll(request).await?.into_inner();
+        Ok((reply.certificate_pem, key.key_pem))
+    }
+
+    /// A new one-time join token, made through REST.
+    pub async fn join_token(&self) -> String {
+        let reply =
+            self.http(Method::POST, "/api/v1/join-tokens", Some("application/json"), "{}".to_owned()).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A gRPC client of enrolled host `name` on `endpoint` (its settings, this supervisor).
+    pub async fn grpc_on(
+        &self,
+        name: &str,
+        endpoint: tonic::transport::Endpoint,
+    ) -> SupervisorClient<Channel> {
+        let kept = std::fs::read_to_string(self.data_dir.join(format!("test-agent-{name}.pem"))).unwrap();
+        let (cert, key) = kept.split_once("\n\n").unwrap();
+        let identity = pki::tls::Identity::from_pem(cert, key).unwrap();
+        SupervisorClient::new(tls::channel_on(endpoint, self.addr, self.client_config(Some(identity))).await)
+    }
+
+    /// The CA the supervisor made in its data dir.
+    pub fn ca_pem(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("tls/ca.pem")).unwrap()
+    }
+
+    /// A client configuration trusting the supervisor's CA, with `identity` as client
+    /// certificate if given.
+    pub fn client_config(&self, identity: Option<pki::tls::Identity>) -> Arc<rustls::ClientConfig> {
+        let roots = pki::certificates_from_pem(&self.ca_pem()).unwrap();
+        pki::tls::client_config(&pki::tls::Trust::Roots(roots), identity, &[b"h2"]).unwrap()
     }
 
     /// One HTTP/1.1 request.
@@ -72,12 +154,13 @@ impl Running {
         content_type: Option<&str>,
         body: impl Into<Body>,
     ) -> Reply {
-        let client = Client::builder(TokioExecutor::new()).build_http::<Body>();
-        let mut request = Request::builder().method(method).uri(format!("http://{}{path}", self.addr));
+        let mut request = Request::builder().method(method).uri(path).header("host", self.addr.to_string());
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        let response = client.request(request.body(body.into()).unwrap()).await.unwrap();
+        let roots = pki::certificates_from_pem(&self.ca_pem()).unwrap();
+        let config = pki::tls::client_config(&pki::tls::Trust::Roots(roots), None, &[b"http/1.1"]).unwrap();
+        let response = tls::request(self.addr, config, request.body(body.into()).unwrap()).await;
         let status = response.status();
         let content_type = response
             .headers()
@@ -108,7 +191,66 @@ impl Running {
         assert_eq!(reply.status, StatusCode::OK);
         let records: Vec<EventRecord> =
             serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("not events ({e}): {}", reply.body));
-        records.iter().map(EventRecord::message).collect()
+        // Enrolments (every grpc_as makes one) are the trust tests' business.
+        records
+            .iter()
+            .map(EventRecord::message)
+            .filter(|message| !message.contains("VEM_MGR_ENROLLED"))
+            .collect()
+    }
+}
+
+/// TLS plumbing for the tests' clients.
+pub mod tls {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use hyper::http::{Request, Response};
+    use hyper_util::rt::TokioIo;
+    use rustls::ClientConfig;
+    use rustls_pki_types::ServerName;
+    use tokio::net::TcpStream;
+    use tokio_rustls::TlsConnector;
+    use tonic::transport::{Channel, Endpoint, Uri};
+
+    /// TCP, then a TLS handshake with `config`, naming the server by its address.
+    pub async fn connect(
+        addr: SocketAddr,
+        config: Arc<ClientConfig>,
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+        let tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        TlsConnector::from(config).connect(ServerName::IpAddress(addr.ip().into()), tcp).await
+    }
+
+    /// A gRPC channel over TLS with `config` (connected eagerly; panics if it cannot be).
+    pub async fn channel(addr: SocketAddr, config: Arc<ClientConfig>) -> Channel {
+        channel_on(Endpoint::from_shared(format!("http://{addr}")).unwrap(), addr, config).await
+    }
+
+    /// [`channel`] with the endpoint's settings given.
+    pub async fn channel_on(endpoint: Endpoint, addr: SocketAddr, config: Arc<ClientConfig>) -> Channel {
+        endpoint
+            .connect_with_connector(tower::service_fn(move |_: Uri| {
+                let config = Arc::clone(&config);
+                async move { connect(addr, config).await.map(TokioIo::new) }
+            }))
+            .await
+            .unwrap()
+    }
+
+    /// One HTTP/1.1 request over a TLS connection of its own.
+    pub async fn request(
+        addr: SocketAddr,
+        config: Arc<ClientConfig>,
+        request: Request<Body>,
+    ) -> Response<hyper::body::Incoming> {
+        let stream = connect(addr, config).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(connection);
+        sender.send_request(request).await.unwrap()
     }
 }
 

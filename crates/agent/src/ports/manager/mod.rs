@@ -44,7 +44,7 @@ pub struct PortManagerParts {
     pub status: watch::Receiver<AgentStatus>,
     /// The supervisor's URL (for messages) and its gRPC endpoint.
     pub supervisor: String,
-    pub endpoint: tonic::transport::Endpoint,
+    pub endpoint: crate::trust::SupervisorEndpoint,
     /// This host's id.
     pub host_id: String,
     /// `D/ports.json`.

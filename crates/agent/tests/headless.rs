@@ -6,17 +6,22 @@
 use std::path::Path;
 use std::time::Duration;
 
+use agent::trust::CaTrust;
 use agent::{Agent, AgentOptions, ConnectionState, PolicyEntry, PolicySnapshot};
 use config::{Config, EffectivePolicy};
 
 /// A supervisor URL nobody listens on: a port that was just free.
 fn dead_supervisor() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://{}", listener.local_addr().unwrap())
+    format!("https://{}", listener.local_addr().unwrap())
 }
 
+/// A first start with a join token: the supervisor is not there, so the agent cannot enrol yet
+/// and runs headless.
 fn options(data_dir: &Path, supervisor: String) -> AgentOptions {
+    let hash = format!("sha256:{}", "0".repeat(64)).parse().unwrap();
     AgentOptions::new(supervisor, "bilbo", data_dir)
+        .with_join_token("aaaaaa.aaaaaaaaaaaaaaaa", CaTrust::Hash(hash))
 }
 
 /// An enabled access port-profile on `vlan`, as the supervisor evaluates it from config text.
@@ -110,5 +115,20 @@ async fn a_given_host_id_is_used_and_not_persisted() {
     let dir_path = dir.path().to_owned();
     let text = tokio::task::spawn_blocking(move || show_card(&dir_path)).await.unwrap();
     assert!(text.contains("Card UUID: 80c34566-fixed"), "{text}");
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn an_agent_without_credentials_or_with_the_wrong_scheme_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = Agent::start(AgentOptions::new(dead_supervisor(), "bilbo", dir.path())).await.unwrap_err();
+    assert!(error.to_string().contains("not enrolled: start it once with --join-token"), "{error:#}");
+    let plain = dead_supervisor().replace("https://", "http://");
+    let error = Agent::start(options(dir.path(), plain.clone())).await.unwrap_err();
+    assert!(error.to_string().contains("use https://"), "{error:#}");
+    let error = Agent::start(options(dir.path(), dead_supervisor()).insecure()).await.unwrap_err();
+    assert!(error.to_string().contains("is https://"), "{error:#}");
+    // --insecure with http:// starts (headless here), as benchmarks use it.
+    let agent = Agent::start(AgentOptions::new(plain, "bilbo", dir.path()).insecure()).await.unwrap();
     agent.stop().await;
 }

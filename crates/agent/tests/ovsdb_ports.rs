@@ -428,10 +428,15 @@ async fn a_row_waits_a_moment_for_the_supervisor_then_says_why_and_comes_up_when
     bounded(async {
         require_root();
         let server = block_in_place(OvsdbServer::start);
-        // Where the supervisor will be: nothing listens there yet.
+        // Where the supervisor will be: nothing listens there yet. It served once before, when the
+        // operator made the agent's join token.
         let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let earlier = Supervisor::start().await;
+        let trust = earlier.join().await;
+        let supervisor_dir = earlier.stop_and_keep().await;
         let host =
-            Host::start_unconnected_with_ovsdb(format!("http://{addr}"), server.endpoint(), BRIDGE).await;
+            Host::start_unconnected_with_ovsdb(format!("https://{addr}"), trust, server.endpoint(), BRIDGE)
+                .await;
         eventually("the bridge", Duration::from_secs(5), || async {
             vsctl(&server, &["br-exists", BRIDGE]).status.success()
         })
@@ -445,11 +450,11 @@ async fn a_row_waits_a_moment_for_the_supervisor_then_says_why_and_comes_up_when
         assert!(took < SUPERVISOR_GRACE + Duration::from_secs(1), "add-port took {took:?}");
         assert!(stderr(&output).contains(&format!("Error detected while setting up '{}'", web1.name)));
         let error = column(&server, &web1.name, "error");
-        assert!(error.contains(&format!("waiting for the supervisor at http://{addr}")), "{error}");
+        assert!(error.contains(&format!("waiting for the supervisor at https://{addr}")), "{error}");
         web1.plug_in();
 
         // The supervisor comes up: the running agent joins it and the row becomes a port.
-        let supervisor = Supervisor::start_at(addr).await;
+        let supervisor = Supervisor::start_in(supervisor_dir, addr).await;
         supervisor.configure(PROFILES).await;
         host.wait_connected().await;
         eventually("the row to become a port", Duration::from_secs(10), || async {

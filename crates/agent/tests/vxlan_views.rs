@@ -21,6 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use testbed::supervisor_access::JoinToken;
 
 use agent::local_api::{Request, Response, client};
 use agent::{Agent, AgentOptions};
@@ -35,6 +36,9 @@ const CHILD_DIR: &str = "SWITCHYARD_TEST_AGENT_DIR";
 const CHILD_SUPERVISOR: &str = "SWITCHYARD_TEST_AGENT_SUPERVISOR";
 const CHILD_HOST: &str = "SWITCHYARD_TEST_AGENT_HOST";
 const CHILD_VTEP: &str = "SWITCHYARD_TEST_AGENT_VTEP";
+/// The child's join token and the CA hash it pins (first start; ignored once enrolled).
+const CHILD_TOKEN: &str = "SWITCHYARD_TEST_AGENT_TOKEN";
+const CHILD_CA_HASH: &str = "SWITCHYARD_TEST_AGENT_CA_HASH";
 /// A bound on a child agent, should the parent die without killing it.
 const CHILD_LIFETIME: Duration = Duration::from_secs(180);
 
@@ -63,8 +67,8 @@ fn vemcmd_shows_the_remote_side_and_a_headless_restart_keeps_forwarding() {
     let dirs = tempfile::tempdir().unwrap();
     let (bilbo_dir, frodo_dir) = (dirs.path().join("bilbo"), dirs.path().join("frodo"));
     let (bilbo_host, frodo_host) = (fabric.host("bilbo"), fabric.host("frodo"));
-    let mut bilbo = AgentProcess::start(bilbo_host, &supervisor.url, &bilbo_dir);
-    let _frodo = AgentProcess::start(frodo_host, &supervisor.url, &frodo_dir);
+    let mut bilbo = AgentProcess::start(bilbo_host, &supervisor.url, &supervisor.tokens[0], &bilbo_dir);
+    let _frodo = AgentProcess::start(frodo_host, &supervisor.url, &supervisor.tokens[1], &frodo_dir);
     wait_for_card(&bilbo_dir, "Supervisor state: connected");
     wait_for_card(&frodo_dir, "Supervisor state: connected");
 
@@ -115,7 +119,7 @@ fn vemcmd_shows_the_remote_side_and_a_headless_restart_keeps_forwarding() {
     bilbo.kill();
     assert!(client::ask(&bilbo_dir, &Request::ShowCard, client::SHOW_TIMEOUT).is_err(), "the agent is dead");
     supervisor.stop();
-    let _bilbo = AgentProcess::start(bilbo_host, &supervisor.url, &bilbo_dir);
+    let _bilbo = AgentProcess::start(bilbo_host, &supervisor.url, &supervisor.tokens[0], &bilbo_dir);
     wait_for_card(&bilbo_dir, "Supervisor state: headless");
     red1.flush_neighbours(); // the ARP request must be replicated to frodo's VTEP again
     assert!(reaches(&red1, &red2), "bilbo → frodo over VXLAN, headless after a restart");
@@ -131,7 +135,10 @@ fn vemcmd_shows_the_remote_side_and_a_headless_restart_keeps_forwarding() {
 fn run_agent_until_killed(dir: &Path) {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} not set"));
     let vtep: Ipv4Addr = var(CHILD_VTEP).parse().unwrap();
-    let options = AgentOptions::new(var(CHILD_SUPERVISOR), var(CHILD_HOST), dir).with_vtep(vtep, 4789);
+    let ca = agent::trust::CaTrust::Hash(var(CHILD_CA_HASH).parse().unwrap());
+    let options = AgentOptions::new(var(CHILD_SUPERVISOR), var(CHILD_HOST), dir)
+        .with_vtep(vtep, 4789)
+        .with_join_token(var(CHILD_TOKEN), ca);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let agent = Agent::start(options).await.expect("the agent starts");
@@ -147,7 +154,7 @@ fn run_agent_until_killed(dir: &Path) {
 struct AgentProcess(Child);
 
 impl AgentProcess {
-    fn start(host: &Host, supervisor: &str, dir: &Path) -> Self {
+    fn start(host: &Host, supervisor: &str, join: &JoinToken, dir: &Path) -> Self {
         let child = Command::new("ip")
             .args(["netns", "exec", &host.ns.name])
             .arg(std::env::current_exe().unwrap())
@@ -156,6 +163,8 @@ impl AgentProcess {
             .env(CHILD_SUPERVISOR, supervisor)
             .env(CHILD_HOST, &host.name)
             .env(CHILD_VTEP, host.vtep.to_string())
+            .env(CHILD_TOKEN, &join.token)
+            .env(CHILD_CA_HASH, &join.ca_hash)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -182,6 +191,8 @@ impl Drop for AgentProcess {
 /// entered it runs the supervisor's runtime, so every socket it opens lives there.
 struct SupervisorInNetns {
     url: String,
+    /// One join token per agent of the test.
+    tokens: Vec<JoinToken>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -200,13 +211,17 @@ impl SupervisorInNetns {
             runtime.block_on(async {
                 let mut supervisor = Supervisor::start_at(SocketAddr::new(ip.into(), 0)).await;
                 supervisor.configure(config).await;
-                let _ = ready.send(supervisor.url());
+                let mut tokens = Vec::new();
+                for _ in 0..2 {
+                    tokens.push(supervisor.access.join_token().await.unwrap());
+                }
+                let _ = ready.send((supervisor.url(), tokens));
                 let _ = stopped.await;
                 supervisor.stop().await;
             });
         });
-        let url = started.recv_timeout(PATIENCE).expect("the supervisor started");
-        Self { url, stop: Some(stop), thread: Some(thread) }
+        let (url, tokens) = started.recv_timeout(PATIENCE).expect("the supervisor started");
+        Self { url, tokens, stop: Some(stop), thread: Some(thread) }
     }
 
     fn stop(&mut self) {

@@ -17,8 +17,8 @@ use agent::{Agent, AgentOptions, ConnectionState, PolicySnapshot};
 use proto::supervisor_client::SupervisorClient;
 use store::RedbStore;
 use supervisor::SupervisorOptions;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use testbed::supervisor_access::SupervisorAccess;
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -29,6 +29,7 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// A supervisor serving in this process.
 struct Supervisor {
     addr: SocketAddr,
+    access: SupervisorAccess,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -36,19 +37,40 @@ struct Supervisor {
 impl Supervisor {
     /// Serves the store in `data_dir` on `addr` (port 0: any).
     async fn start(data_dir: &Path, addr: SocketAddr) -> Self {
+        Self::start_with(data_dir, addr, |_| {}).await
+    }
+
+    /// [`Self::start`] with options adjusted by `tweak`.
+    async fn start_with(
+        data_dir: &Path,
+        addr: SocketAddr,
+        tweak: impl FnOnce(&mut SupervisorOptions),
+    ) -> Self {
         let store = open_store(data_dir).await;
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let options = SupervisorOptions::new(data_dir, addr);
+        let mut options = SupervisorOptions::new(data_dir, addr);
+        tweak(&mut options);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(supervisor::serve(store, listener, options, async move {
             let _ = stopped.await;
         }));
-        Self { addr, stop, task }
+        let access = SupervisorAccess::new(addr, data_dir);
+        access.wait_for_tls().await.unwrap();
+        Self { addr, access, stop, task }
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.access.url()
+    }
+
+    /// Starts an agent of `host_name` in `data_dir` that joins this supervisor with a fresh
+    /// join token (or, enrolled before, with its certificate).
+    async fn start_agent(&self, data_dir: &Path, host_name: &str) -> Agent {
+        let token = self.access.join_token().await.unwrap();
+        let ca = agent::trust::CaTrust::Hash(token.ca_hash.parse().unwrap());
+        let options = AgentOptions::new(self.url(), host_name, data_dir).with_join_token(token.token, ca);
+        Agent::start(options).await.unwrap()
     }
 
     async fn stop(self) {
@@ -56,27 +78,18 @@ impl Supervisor {
         self.task.await.unwrap().unwrap();
     }
 
-    /// `POST /api/v1/config` (plain HTTP/1.1 by hand: one request, no client library needed);
-    /// returns the config revision it committed.
+    /// `POST /api/v1/config`; returns the config revision it committed.
     async fn configure(&self, text: &str) -> i64 {
-        let mut stream = TcpStream::connect(self.addr).await.unwrap();
-        let request = format!(
-            "POST /api/v1/config HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            self.addr,
-            text.len()
-        );
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply).await.unwrap();
-        assert!(reply.starts_with("HTTP/1.1 200"), "config {text:?} refused:\n{reply}");
-        let body = reply.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-        let json: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {reply}"));
+        let (status, body) =
+            self.access.request("POST", "/api/v1/config", Some("text/plain"), text).await.unwrap();
+        assert_eq!(status, 200, "config {text:?} refused:\n{body}");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
         json["revision"].as_i64().expect("a revision")
     }
 
-    async fn grpc(&self) -> SupervisorClient<Channel> {
-        SupervisorClient::connect(self.url()).await.unwrap()
+    /// A gRPC client with `agent`'s own certificate.
+    async fn grpc(&self, agent: &Agent) -> SupervisorClient<Channel> {
+        SupervisorClient::new(self.access.grpc_as_agent(agent.data_dir().root()).await.unwrap())
     }
 
     /// Binds port `iface` of `agent`'s host to `profile`, as the agent's port manager does on
@@ -94,7 +107,7 @@ impl Supervisor {
             owner_name: iface.to_owned(),
             ltl: 49,
         };
-        self.grpc().await.bind_port(request).await.unwrap().into_inner()
+        self.grpc(agent).await.bind_port(request).await.unwrap().into_inner()
     }
 
     /// Unbinds port `iface` of `agent`'s host, as a detach does.
@@ -104,7 +117,7 @@ impl Supervisor {
             host_id: agent.identity().host_id.clone(),
             iface_id: iface.to_owned(),
         };
-        self.grpc().await.unbind_port(request).await.unwrap();
+        self.grpc(agent).await.unbind_port(request).await.unwrap();
     }
 }
 
@@ -124,7 +137,8 @@ async fn open_store(data_dir: &Path) -> Arc<RedbStore> {
     panic!("cannot open the store in {}", data_dir.display());
 }
 
-async fn start_agent(data_dir: &Path, host_name: &str, supervisor: &str) -> Agent {
+/// Restarts an agent that enrolled before: no token needed.
+async fn restart_agent(data_dir: &Path, host_name: &str, supervisor: &str) -> Agent {
     Agent::start(AgentOptions::new(supervisor, host_name, data_dir)).await.unwrap()
 }
 
@@ -173,9 +187,9 @@ async fn agents_join_as_modules_3_and_4_and_keep_their_numbers() {
     let (bilbo_dir, frodo_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let supervisor = Supervisor::start(sup_dir.path(), "127.0.0.1:0".parse().unwrap()).await;
 
-    let bilbo = start_agent(bilbo_dir.path(), "bilbo", &supervisor.url()).await;
+    let bilbo = supervisor.start_agent(bilbo_dir.path(), "bilbo").await;
     wait_for_state(&bilbo, ConnectionState::Connected).await;
-    let frodo = start_agent(frodo_dir.path(), "frodo", &supervisor.url()).await;
+    let frodo = supervisor.start_agent(frodo_dir.path(), "frodo").await;
     wait_for_state(&frodo, ConnectionState::Connected).await;
     assert_eq!(bilbo.status().borrow().module, Some(3));
     assert_eq!(frodo.status().borrow().module, Some(4));
@@ -196,7 +210,7 @@ async fn agents_join_as_modules_3_and_4_and_keep_their_numbers() {
 
     // A restarted agent gets its number back (frodo keeps running meanwhile).
     bilbo.stop().await;
-    let bilbo = start_agent(bilbo_dir.path(), "bilbo", &supervisor.url()).await;
+    let bilbo = restart_agent(bilbo_dir.path(), "bilbo", &supervisor.url()).await;
     assert_eq!(bilbo.status().borrow().module, Some(3), "persisted module");
     wait_for_state(&bilbo, ConnectionState::Connected).await;
     assert_eq!(bilbo.status().borrow().module, Some(3));
@@ -211,7 +225,7 @@ async fn profile_changes_reach_the_snapshot_and_policies_json() {
     let sup_dir = tempfile::tempdir().unwrap();
     let agent_dir = tempfile::tempdir().unwrap();
     let supervisor = Supervisor::start(sup_dir.path(), "127.0.0.1:0".parse().unwrap()).await;
-    let agent = start_agent(agent_dir.path(), "bilbo", &supervisor.url()).await;
+    let agent = supervisor.start_agent(agent_dir.path(), "bilbo").await;
     wait_for_state(&agent, ConnectionState::Connected).await;
 
     // A port waiting for its profile: the profile reaches the agent the moment it is created.
@@ -239,7 +253,7 @@ async fn headless_without_the_supervisor_then_resync_when_it_returns() {
     let agent_dir = tempfile::tempdir().unwrap();
     let supervisor = Supervisor::start(sup_dir.path(), "127.0.0.1:0".parse().unwrap()).await;
     let addr = supervisor.addr;
-    let agent = start_agent(agent_dir.path(), "bilbo", &supervisor.url()).await;
+    let agent = supervisor.start_agent(agent_dir.path(), "bilbo").await;
     wait_for_state(&agent, ConnectionState::Connected).await;
     supervisor.bind(&agent, "web1", "vlan100").await;
     // Waits for vlan300, which is made while the agent is away.
@@ -272,7 +286,7 @@ async fn headless_without_the_supervisor_then_resync_when_it_returns() {
     supervisor.stop().await;
 
     // A restarted agent runs headless on what it persisted…
-    let agent = start_agent(agent_dir.path(), "bilbo", &format!("http://{addr}")).await;
+    let agent = restart_agent(agent_dir.path(), "bilbo", &format!("https://{addr}")).await;
     assert_eq!(*agent.policies().current(), *before);
     assert_eq!(agent.status().borrow().state, ConnectionState::Headless);
 
@@ -296,8 +310,8 @@ async fn an_agent_holds_only_the_profiles_its_ports_use() {
     let sup_dir = tempfile::tempdir().unwrap();
     let (bilbo_dir, frodo_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let supervisor = Supervisor::start(sup_dir.path(), "127.0.0.1:0".parse().unwrap()).await;
-    let bilbo = start_agent(bilbo_dir.path(), "bilbo", &supervisor.url()).await;
-    let frodo = start_agent(frodo_dir.path(), "frodo", &supervisor.url()).await;
+    let bilbo = supervisor.start_agent(bilbo_dir.path(), "bilbo").await;
+    let frodo = supervisor.start_agent(frodo_dir.path(), "frodo").await;
     wait_for_state(&bilbo, ConnectionState::Connected).await;
     wait_for_state(&frodo, ConnectionState::Connected).await;
     supervisor
@@ -329,5 +343,48 @@ async fn an_agent_holds_only_the_profiles_its_ports_use() {
 
     bilbo.stop().await;
     frodo.stop().await;
+    supervisor.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_certificate_is_renewed_over_the_running_link_without_dropping_it() {
+    let sup_dir = tempfile::tempdir().unwrap();
+    let agent_dir = tempfile::tempdir().unwrap();
+    // 6 s certificates: renewed after about 4 s, the next heartbeat after that.
+    let supervisor = Supervisor::start_with(sup_dir.path(), "127.0.0.1:0".parse().unwrap(), |options| {
+        options.agent_cert_lifetime = Duration::from_secs(6);
+    })
+    .await;
+    let agent = supervisor.start_agent(agent_dir.path(), "bilbo").await;
+    wait_for_state(&agent, ConnectionState::Connected).await;
+    let certificate = agent_dir.path().join("tls/client.pem");
+    let serial = |path: &Path| {
+        pki::PeerCertificate::parse_pem(&std::fs::read_to_string(path).unwrap()).unwrap().serial
+    };
+    let first = serial(&certificate);
+    let mode = |path: &Path| {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).unwrap().permissions()) & 0o777
+    };
+    assert_eq!(mode(&agent_dir.path().join("tls/client.key")), 0o600);
+    assert_eq!(mode(&agent_dir.path().join("tls")), 0o700);
+    supervisor.bind(&agent, "web1", "vlan100").await;
+
+    within("a renewed certificate", async {
+        while serial(&certificate) == first {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    // The link never dropped: the stream still brings changes, and the agent stayed connected.
+    let mut status = agent.status();
+    supervisor.configure(VLAN100).await;
+    wait_for_policies(&agent, "vlan100 after the renewal", |s| access_vlan(s, "vlan100") == Some(100)).await;
+    assert_eq!(status.borrow_and_update().state, ConnectionState::Connected);
+    // Past the first certificate's life, a restarted agent connects with the renewed one.
+    agent.stop().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let agent = restart_agent(agent_dir.path(), "bilbo", &supervisor.url()).await;
+    wait_for_state(&agent, ConnectionState::Connected).await;
+    agent.stop().await;
     supervisor.stop().await;
 }

@@ -4,3 +4,4 @@
 pub mod command;
 pub mod fabric;
 pub mod netns;
+pub mod supervisor_access;

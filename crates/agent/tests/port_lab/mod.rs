@@ -13,14 +13,15 @@ use std::time::{Duration, Instant};
 use agent::local_api::{ClientError, Request, Response, client};
 use agent::ovsdb::Endpoint;
 use agent::ports::{AttachSpec, AttachedView, DetachSpec, DetachedView, PortsView, TargetSpec};
+use agent::trust::{CaTrust, TrustOptions};
 use agent::uplinks::UplinkSpec;
 use agent::{Agent, AgentOptions, ConnectionState};
 use serde_json::Value;
 use store::RedbStore;
 use supervisor::SupervisorOptions;
 use supervisor::events::EventRecord;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use testbed::supervisor_access::SupervisorAccess;
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -54,7 +55,16 @@ where
 /// The URL of a supervisor that never answers: a port nothing listens on.
 pub fn dead_supervisor() -> String {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    format!("http://{closed}")
+    format!("https://{closed}")
+}
+
+/// What an agent whose supervisor is not there yet joins with: a well-formed token of no
+/// supervisor's. It never enrols; it runs headless.
+pub fn join_nowhere() -> TrustOptions {
+    TrustOptions::Join {
+        token: "aaaaaa.aaaaaaaaaaaaaaaa".into(),
+        ca: CaTrust::Hash(format!("sha256:{}", "0".repeat(64)).parse().unwrap()),
+    }
 }
 
 /// Writes `text` to the real stderr, past libtest's capture: measurements to read.
@@ -66,9 +76,10 @@ pub fn report(text: &str) {
 /// A supervisor serving in this process on 127.0.0.1.
 pub struct Supervisor {
     pub addr: SocketAddr,
+    pub access: SupervisorAccess,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
-    _dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Supervisor {
@@ -78,7 +89,11 @@ impl Supervisor {
 
     /// A supervisor on `addr` (say, where an agent already looks for one).
     pub async fn start_at(addr: SocketAddr) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), addr).await
+    }
+
+    /// A supervisor on `addr` with the store and CA in `dir` (one that served before).
+    pub async fn start_in(dir: tempfile::TempDir, addr: SocketAddr) -> Self {
         let store = RedbStore::open(dir.path()).unwrap();
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -87,11 +102,25 @@ impl Supervisor {
         let task = tokio::spawn(supervisor::serve(store, listener, options, async move {
             let _ = stopped.await;
         }));
-        Self { addr, stop: Some(stop), task: Some(task), _dir: dir }
+        let access = SupervisorAccess::new(addr, dir.path());
+        access.wait_for_tls().await.unwrap();
+        Self { addr, access, stop: Some(stop), task: Some(task), dir: Some(dir) }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.access.url()
+    }
+
+    /// How a new agent joins: a fresh token, the CA's hash.
+    pub async fn join(&self) -> TrustOptions {
+        let token = self.access.join_token().await.unwrap();
+        TrustOptions::Join { token: token.token, ca: CaTrust::Hash(token.ca_hash.parse().unwrap()) }
+    }
+
+    /// Stops serving and hands back the data dir (to serve it again later).
+    pub async fn stop_and_keep(mut self) -> tempfile::TempDir {
+        self.stop().await;
+        self.dir.take().expect("the data dir")
     }
 
     /// Stops serving; agents go headless.
@@ -132,22 +161,9 @@ impl Supervisor {
         self.get(&format!("/api/v1/interfaces/{veth}")).await
     }
 
-    /// One HTTP/1.1 request by hand; returns status and body.
+    /// One REST request; returns status and body.
     async fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-        let mut stream = TcpStream::connect(self.addr).await.unwrap();
-        let body = body.unwrap_or("");
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply).await.unwrap();
-        let status = reply.get(9..12).and_then(|code| code.parse().ok()).unwrap_or(0);
-        let body = reply.split_once("\r\n\r\n").map_or("", |(_, body)| body).to_owned();
-        (status, body)
+        self.access.request(method, path, Some("text/plain"), body.unwrap_or("")).await.unwrap()
     }
 }
 
@@ -164,6 +180,8 @@ pub struct Host {
     pub agent: Option<Agent>,
     pub dir: tempfile::TempDir,
     supervisor: String,
+    /// How the agent joins (a token at first, its certificate after).
+    trust: TrustOptions,
     /// `--ovsdb` and `--ovs-bridge`, if the agent takes ports from OVSDB too.
     ovsdb: Option<(Endpoint, String)>,
     /// `--uplink` flags.
@@ -174,8 +192,9 @@ impl Host {
     /// Starts an agent of `supervisor` and waits until it is connected.
     pub async fn start(supervisor: &Supervisor) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let trust = supervisor.join().await;
         let mut host =
-            Self { agent: None, dir, supervisor: supervisor.url(), ovsdb: None, uplinks: Vec::new() };
+            Self { agent: None, dir, supervisor: supervisor.url(), trust, ovsdb: None, uplinks: Vec::new() };
         host.restart().await;
         host.wait_connected().await;
         host
@@ -184,17 +203,25 @@ impl Host {
     /// Starts an agent of `supervisor` that also makes ports of the Interface rows on `bridge`
     /// in the ovsdb-server at `endpoint`, and waits until it is connected.
     pub async fn start_with_ovsdb(supervisor: &Supervisor, endpoint: Endpoint, bridge: &str) -> Self {
-        let host = Self::start_unconnected_with_ovsdb(supervisor.url(), endpoint, bridge).await;
+        let host =
+            Self::start_unconnected_with_ovsdb(supervisor.url(), supervisor.join().await, endpoint, bridge)
+                .await;
         host.wait_connected().await;
         host
     }
 
-    /// Starts an agent of the supervisor at `url` (which need not answer) that makes ports of
-    /// the Interface rows on `bridge` in the ovsdb-server at `endpoint`.
-    pub async fn start_unconnected_with_ovsdb(url: String, endpoint: Endpoint, bridge: &str) -> Self {
+    /// Starts an agent of the supervisor at `url` (which need not answer), joining with
+    /// `trust`, that makes ports of the Interface rows on `bridge` in the ovsdb-server at
+    /// `endpoint`.
+    pub async fn start_unconnected_with_ovsdb(
+        url: String,
+        trust: TrustOptions,
+        endpoint: Endpoint,
+        bridge: &str,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ovsdb = Some((endpoint, bridge.to_owned()));
-        let mut host = Self { agent: None, dir, supervisor: url, ovsdb, uplinks: Vec::new() };
+        let mut host = Self { agent: None, dir, supervisor: url, trust, ovsdb, uplinks: Vec::new() };
         host.restart().await;
         host
     }
@@ -202,8 +229,14 @@ impl Host {
     /// Starts an agent whose supervisor never answers.
     pub async fn start_headless() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut host =
-            Self { agent: None, dir, supervisor: dead_supervisor(), ovsdb: None, uplinks: Vec::new() };
+        let mut host = Self {
+            agent: None,
+            dir,
+            supervisor: dead_supervisor(),
+            trust: join_nowhere(),
+            ovsdb: None,
+            uplinks: Vec::new(),
+        };
         host.restart().await;
         host
     }
@@ -221,7 +254,8 @@ impl Host {
         uplinks: Vec<UplinkSpec>,
     ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().unwrap();
-        let mut host = Self { agent: None, dir, supervisor: supervisor.url(), ovsdb: None, uplinks };
+        let trust = supervisor.join().await;
+        let mut host = Self { agent: None, dir, supervisor: supervisor.url(), trust, ovsdb: None, uplinks };
         host.agent = Some(Agent::start(host.options()).await?);
         Ok(host)
     }
@@ -251,6 +285,7 @@ impl Host {
     fn options(&self) -> AgentOptions {
         let mut options = AgentOptions::new(self.supervisor.clone(), "bilbo", self.dir.path())
             .with_uplinks(self.uplinks.clone());
+        options.trust = self.trust.clone();
         if let Some((endpoint, bridge)) = &self.ovsdb {
             options = options.with_ovsdb(endpoint.clone(), bridge.clone());
         }

@@ -137,6 +137,7 @@ impl Agent {
     /// uplink that cannot be (given twice, no such interface, already a vEthernet), or a VTEP
     /// that is not an address of this host (or whose port is taken).
     pub async fn start(options: AgentOptions) -> anyhow::Result<Self> {
+        SupervisorEndpoint::check(&options.supervisor, &options.trust)?;
         uplinks::spec::validate(&options.uplinks)?;
         let vtep = match options.vtep {
             Some(vtep) => Some((vtep, overlay::vtep::locate(vtep).await?)),

@@ -50,9 +50,8 @@ impl SupervisorEndpoint {
         trust: &TrustOptions,
         credentials: Option<Arc<Credentials>>,
     ) -> Result<Self, TrustError> {
-        let uri: Uri = url.parse().map_err(|e: tonic::codegen::http::uri::InvalidUri| TrustError::File {
-            path: url.to_owned(),
-            reason: format!("not a URL: {e}"),
+        let uri: Uri = url.parse().map_err(|e: tonic::codegen::http::uri::InvalidUri| {
+            TrustError::BadUrl { url: url.to_owned(), reason: e.to_string() }
         })?;
         let scheme = uri.scheme_str().unwrap_or("").to_owned();
         let insecure = matches!(trust, TrustOptions::Insecure);
@@ -66,19 +65,30 @@ impl SupervisorEndpoint {
         let plain =
             format!("http://{}:{port}", if host.contains(':') { format!("[{host}]") } else { host.clone() });
         let endpoint = Endpoint::from_shared(plain)
-            .map_err(|e| TrustError::File { path: url.to_owned(), reason: e.to_string() })?
+            .map_err(|e| TrustError::BadUrl { url: url.to_owned(), reason: e.to_string() })?
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true);
         let tls = match (insecure, credentials) {
             (true, _) => None,
             (false, Some(credentials)) => {
                 let server_name = ServerName::try_from(host)
-                    .map_err(|e| TrustError::File { path: url.to_owned(), reason: e.to_string() })?;
+                    .map_err(|e| TrustError::BadUrl { url: url.to_owned(), reason: e.to_string() })?;
                 Some(Tls { credentials, server_name })
             }
             (false, None) => return Err(TrustError::NotEnrolled),
         };
         Ok(Self { url: url.to_owned(), endpoint, tls })
+    }
+
+    /// Checks `url` against `trust` alone, before anything else starts.
+    pub fn check(url: &str, trust: &TrustOptions) -> Result<(), TrustError> {
+        match trust {
+            TrustOptions::Insecure => Self::new(url, trust, None).map(drop),
+            _ => {
+                let placeholder = Arc::new(Credentials::placeholder());
+                Self::new(url, trust, Some(placeholder)).map(drop)
+            }
+        }
     }
 
     /// The URL as given.

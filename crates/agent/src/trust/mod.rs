@@ -59,6 +59,8 @@ pub enum TrustError {
         "the supervisor URL {url} is {scheme}://; use https:// (or --insecure, for benchmarks only, with http://)"
     )]
     WrongScheme { url: String, scheme: String },
+    #[error("invalid supervisor URL {url:?}: {reason}")]
+    BadUrl { url: String, reason: String },
     #[error("{path}: {reason}")]
     File { path: String, reason: String },
     #[error(
@@ -108,6 +110,11 @@ impl Credentials {
             tracing::info!("already enrolled ({}): --join-token is not needed", files.dir().display());
         }
         Ok(Self { files, join, current: RwLock::new(current) })
+    }
+
+    /// Credentials with nothing in them: for checking a URL before the real ones are loaded.
+    fn placeholder() -> Self {
+        Self { files: TlsFiles::new(PathBuf::new()), join: None, current: RwLock::new(None) }
     }
 
     /// The mutual-TLS configuration, once enrolled.

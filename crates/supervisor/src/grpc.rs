@@ -1,10 +1,15 @@
 //! The agent-facing gRPC service (`proto/switchyard.proto`).
+//!
+//! Every request is checked by [`agent_input`] before it reaches a registry: what an agent sends
+//! is bounded and clean, or refused with `INVALID_ARGUMENT` naming the field. (The registries
+//! check again, for callers that are not this service.)
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
+use crate::agent_input;
 use crate::fanout::{OverlayStream, UpdateStream};
 use crate::modules::{ModuleError, Registration, UplinkRecord};
 use crate::port_binding::{BindError, BindRequest};
@@ -27,12 +32,13 @@ impl From<PortError> for Status {
     fn from(error: PortError) -> Self {
         let message = error.to_string();
         match error {
-            PortError::Bind(BindError::Invalid { .. }) | PortError::Report(_) => {
+            PortError::Bind(BindError::Invalid(_) | BindError::MacInUse { .. }) | PortError::Report(_) => {
                 Status::invalid_argument(message)
             }
-            PortError::Bind(BindError::MaxPorts { .. } | BindError::NotVethernet { .. }) => {
-                Status::failed_precondition(message)
-            }
+            PortError::Bind(
+                BindError::MaxPorts { .. } | BindError::NotVethernet { .. } | BindError::AttachedElsewhere { .. },
+            ) => Status::failed_precondition(message),
+            PortError::Bind(BindError::ModuleFull { .. }) => Status::resource_exhausted(message),
             PortError::Module(error) => error.into(),
             PortError::Contended => Status::aborted(message),
             PortError::Corrupt { .. } | PortError::Store(_) => Status::internal(message),
@@ -44,7 +50,7 @@ impl From<ModuleError> for Status {
     fn from(error: ModuleError) -> Self {
         let message = error.to_string();
         match error {
-            ModuleError::Invalid { .. } => Status::invalid_argument(message),
+            ModuleError::Invalid(_) => Status::invalid_argument(message),
             ModuleError::Unknown { .. } => Status::not_found(message),
             ModuleError::WrongHost { .. } => Status::failed_precondition(message),
             ModuleError::Contended => Status::aborted(message),
@@ -77,6 +83,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
                 })
                 .collect(),
         };
+        agent_input::check_registration(&registration).map_err(ModuleError::from)?;
         let state = &self.state;
         let record = state.modules.register(&state.journal, &registration, Instant::now()).await?;
         state.fanout.module_changed(&record);
@@ -132,6 +139,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
             owner_name: request.owner_name,
             ltl: request.ltl,
         };
+        agent_input::check_bind(&request).map_err(BindError::from).map_err(PortError::from)?;
         let bound = state.ports.bind(&state.journal, &state.fanout, &request).await?;
         tracing::info!(veth = bound.record.veth, iface_id = %request.iface_id, module = request.module, "port bound");
         let (policy_json, policy_revision) =
@@ -144,6 +152,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
         request: Request<proto::UnbindPortRequest>,
     ) -> Result<Response<proto::UnbindPortReply>, Status> {
         let request = request.into_inner();
+        agent_input::check_unbind(&request.iface_id).map_err(PortError::from)?;
         let state = &self.state;
         state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
         let kept =
@@ -156,6 +165,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
         request: Request<proto::PortReport>,
     ) -> Result<Response<proto::PortReportReply>, Status> {
         let report = request.into_inner();
+        agent_input::check_report(&report).map_err(PortError::from)?;
         let state = &self.state;
         state.modules.check_owner(&state.journal, report.module, &report.host_id).await?;
         state.ports.report(&state.journal, report, Instant::now()).await?;

@@ -13,7 +13,8 @@
 //! | [`layout`] | where things live in the store | yes |
 //! | [`events`], [`clock`] | NX-OS event lines and timestamps | yes |
 //! | [`liveness`] | heartbeat bookkeeping (online/offline) | yes |
-//! | [`port_binding`] | vEthernet numbers, bind and unbind plans | yes |
+//! | [`agent_input`] | the rules for everything an agent sends | yes |
+//! | [`port_binding`], [`segment`] | vEthernet numbers, bind and unbind plans; who may hold a port, a MAC | yes |
 //! | [`port_state`], [`port_views`], [`uplink_views`] | agents' port reports, their events, `show interface` views | yes |
 //! | [`bridge_domain_views`] | `show bridge-domain` views | yes |
 //! | [`policy_table`] | evaluated policies, deltas, per-agent sync | yes |
@@ -27,6 +28,7 @@
 //! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module; the overlay streams | shell |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
 
+pub mod agent_input;
 pub mod audit;
 pub mod bridge_domain_views;
 pub mod clock;
@@ -48,6 +50,7 @@ pub mod port_views;
 pub mod ports;
 pub mod render;
 pub mod rest;
+pub mod segment;
 pub mod server;
 pub mod state;
 #[cfg(test)]

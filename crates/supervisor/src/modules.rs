@@ -9,8 +9,8 @@
 //! tunnel endpoint (VTEP) and its uplinks (`EthernetM/K`, each on a `type ethernet` profile).
 //! Both come with every registration, so an agent restarted with other flags updates them.
 
-use std::collections::{BTreeSet, HashMap};
-use std::net::Ipv4Addr;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use store::{Compare, Op, StoreError};
 use utoipa::ToSchema;
 
+use crate::agent_input::{self, InputError};
 use crate::events::Event;
 use crate::journal::{Journal, MAX_ATTEMPTS, Write};
 use crate::layout::{MODULES_PREFIX, NEXT_MODULE_KEY, module_key, parse_counter};
@@ -25,8 +26,6 @@ use crate::liveness::Liveness;
 
 /// Supervisors are modules 1 and 2; agents start here.
 pub const FIRST_AGENT_MODULE: u32 = 3;
-/// Longest host id or host name accepted.
-const MAX_NAME_LEN: usize = 256;
 /// Uplinks are LTLs 17–48: at most 32 per host.
 pub const MAX_UPLINKS: u32 = 32;
 
@@ -103,8 +102,8 @@ pub struct Registration {
 /// Why a registration or heartbeat was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ModuleError {
-    #[error("invalid {field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] InputError),
     #[error("module {module} is not registered; register first")]
     Unknown { module: u32 },
     #[error("module {module} belongs to another host; register again")]
@@ -118,95 +117,29 @@ pub enum ModuleError {
 }
 
 impl Registration {
-    /// Refuses ids and names that cannot be keys or that no operator could read.
+    /// Refuses what cannot be a key, shown to an operator, or reached (see
+    /// [`agent_input::check_registration`]).
     pub fn validate(&self) -> Result<(), ModuleError> {
-        check_name("host_id", &self.host_id)?;
-        check_name("host_name", &self.host_name)?;
-        if self.host_id.contains('/') {
-            return Err(invalid("host_id", "must not contain '/'"));
-        }
-        self.vtep()?;
-        check_uplinks(&self.uplinks)
+        Ok(agent_input::check_registration(self)?)
     }
 
-    /// The VTEP, parsed: a unicast IPv4 address, or none for empty text.
-    fn vtep(&self) -> Result<Option<Ipv4Addr>, ModuleError> {
-        if self.vtep.is_empty() {
-            return Ok(None);
-        }
-        let address: Ipv4Addr = self
-            .vtep
-            .parse()
-            .map_err(|_| invalid("vtep", &format!("{:?} is not an IPv4 address (a.b.c.d)", self.vtep)))?;
-        if address.is_unspecified() || address.is_broadcast() || address.is_multicast() {
-            return Err(invalid("vtep", &format!("{address} is not a unicast address")));
-        }
-        Ok(Some(address))
-    }
-
-    /// The record of this registration as module `module`. Call after [`Self::validate`].
+    /// The record of this registration as module `module`. Call after [`Self::validate`]:
+    /// addresses are kept in their canonical form.
     fn record(&self, module: u32) -> ModuleRecord {
         let mut uplinks = self.uplinks.clone();
         uplinks.sort_by_key(|uplink| uplink.index);
+        let canonical = |address: &String| address.parse::<IpAddr>().map_or_else(|_| address.clone(), |ip| ip.to_string());
         ModuleRecord {
             module,
             host_name: self.host_name.clone(),
             host_id: self.host_id.clone(),
             version: self.version.clone(),
-            addresses: self.addresses.clone(),
+            addresses: self.addresses.iter().map(canonical).collect(),
             hardware: self.hardware.clone(),
-            vtep: self.vtep().ok().flatten(),
+            vtep: agent_input::vtep("vtep", &self.vtep).ok().flatten(),
             uplinks,
         }
     }
-}
-
-/// Uplinks: indexes 1–32, each index and NIC once, NIC names that are words, profile names that
-/// the config language accepts.
-fn check_uplinks(uplinks: &[UplinkRecord]) -> Result<(), ModuleError> {
-    let (mut indexes, mut names) = (BTreeSet::new(), BTreeSet::new());
-    for uplink in uplinks {
-        if !(1..=MAX_UPLINKS).contains(&uplink.index) {
-            return Err(invalid(
-                "uplinks",
-                &format!("uplink index {} is out of range 1-{MAX_UPLINKS}", uplink.index),
-            ));
-        }
-        if !indexes.insert(uplink.index) {
-            return Err(invalid("uplinks", &format!("uplink index {} is given twice", uplink.index)));
-        }
-        check_name("uplinks", &uplink.name)?;
-        if !names.insert(uplink.name.as_str()) {
-            return Err(invalid("uplinks", &format!("interface {} is given twice", uplink.name)));
-        }
-        if !config::grammar::is_name(&uplink.profile, config::language::PROFILE_NAME_MAX) {
-            return Err(invalid(
-                "uplinks",
-                &format!(
-                    "uplink {}: {:?} is not a port-profile name (one word, at most 80 characters)",
-                    uplink.index, uplink.profile
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn invalid(field: &'static str, reason: &str) -> ModuleError {
-    ModuleError::Invalid { field, reason: reason.to_owned() }
-}
-
-fn check_name(field: &'static str, value: &str) -> Result<(), ModuleError> {
-    if value.is_empty() {
-        return Err(invalid(field, "must not be empty"));
-    }
-    if value.len() > MAX_NAME_LEN {
-        return Err(invalid(field, "is longer than 256 bytes"));
-    }
-    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(invalid(field, "must not contain spaces or control characters"));
-    }
-    Ok(())
 }
 
 fn decode(key: &str, value: &[u8]) -> Result<ModuleRecord, ModuleError> {

@@ -20,7 +20,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::events::{Event, down_reason};
-use crate::modules::{MAX_UPLINKS, ModuleRecord};
+use crate::modules::ModuleRecord;
 use crate::port_binding::PortRecord;
 
 /// What was last logged for a port.
@@ -83,15 +83,6 @@ struct ModuleReport {
     macs: Vec<proto::MacEntry>,
 }
 
-/// Why a report was refused (nothing of it was taken).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReportError {
-    #[error("invalid uplinks: uplink index {0} is out of range 1-{MAX_UPLINKS}")]
-    UplinkIndex(u32),
-    #[error("invalid uplinks: uplink index {0} is reported twice")]
-    DuplicateUplink(u32),
-}
-
 /// The latest reports and what was logged of them.
 #[derive(Debug, Default)]
 pub struct PortLive {
@@ -147,21 +138,7 @@ impl PortLive {
         }
     }
 
-    /// Checks a report before anything of it is taken: uplink indexes 1–32, each once.
-    pub fn check(report: &proto::PortReport) -> Result<(), ReportError> {
-        let mut seen = std::collections::BTreeSet::new();
-        for uplink in &report.uplinks {
-            if !(1..=MAX_UPLINKS).contains(&uplink.index) {
-                return Err(ReportError::UplinkIndex(uplink.index));
-            }
-            if !seen.insert(uplink.index) {
-                return Err(ReportError::DuplicateUplink(uplink.index));
-            }
-        }
-        Ok(())
-    }
-
-    /// Takes `report` (checked with [`PortLive::check`]) as its module's latest and returns the
+    /// Takes `report` (checked with [`crate::agent_input::check_report`]) as its module's latest and returns the
     /// events of the ports and uplinks that went up or down. Only ports attached on the reporting
     /// module count (a late report from a host a port has left changes nothing).
     pub fn report(
@@ -492,26 +469,6 @@ mod tests {
         let back = live.report(&none, uplink_report(3, vec![uplink(1, true, "")]), now);
         assert_eq!(texts(&back), ["IF_UP: Interface Ethernet3/1 is up in mode trunk"]);
         assert!(live.report(&none, uplink_report(4, vec![uplink(1, true, "")]), now).is_empty());
-    }
-
-    #[test]
-    fn bad_uplink_indexes_are_refused() {
-        assert_eq!(
-            PortLive::check(&uplink_report(3, vec![uplink(0, true, "")])),
-            Err(ReportError::UplinkIndex(0))
-        );
-        assert_eq!(
-            PortLive::check(&uplink_report(3, vec![uplink(33, true, "")])),
-            Err(ReportError::UplinkIndex(33))
-        );
-        assert_eq!(
-            PortLive::check(&uplink_report(3, vec![uplink(2, true, ""), uplink(2, false, "")])),
-            Err(ReportError::DuplicateUplink(2))
-        );
-        assert_eq!(
-            PortLive::check(&uplink_report(3, vec![uplink(1, true, ""), uplink(32, true, "")])),
-            Ok(())
-        );
     }
 
     #[test]

@@ -21,7 +21,9 @@ use crate::layout::{PORTS_GENERATION_KEY, PORTS_PREFIX, parse_counter, port_key}
 use crate::modules::ModuleRecord;
 use crate::modules::{ModuleError, Modules};
 use crate::port_binding::{self, BindError, BindRequest, PortRecord, UnbindPlan};
-use crate::port_state::{PortLive, ReportError};
+use crate::agent_input::{self, InputError};
+use crate::port_state::PortLive;
+use crate::segment::Segments;
 use crate::port_views::{self, InterfaceView, MacView};
 use crate::uplink_views::{self, UplinkView};
 
@@ -32,8 +34,9 @@ pub enum PortError {
     Bind(#[from] BindError),
     #[error(transparent)]
     Module(#[from] ModuleError),
+    /// A report with a field that breaks [`agent_input`]'s rules (nothing of it was taken).
     #[error(transparent)]
-    Report(#[from] ReportError),
+    Report(#[from] InputError),
     #[error("port bindings changed concurrently {MAX_ATTEMPTS} times; try again")]
     Contended,
     #[error("stored port binding {key} is unreadable: {reason}")]
@@ -109,6 +112,7 @@ impl Ports {
                     &bindings.records,
                     policy.as_ref().map(|(policy, _)| policy),
                     request,
+                    |profile| fanout.policy(profile).map(|(policy, _)| Segments::of(&policy)),
                 )?
             };
             let Some(event) = plan.attached_event else { return Ok(bound(plan.record, fanout)) };
@@ -178,14 +182,14 @@ impl Ports {
     }
 
     /// Takes a module's report as its latest and logs the ports and uplinks that went up or
-    /// down. A report with bad uplink indexes is refused whole.
+    /// down. A report that breaks [`agent_input::check_report`] is refused whole.
     pub async fn report(
         &self,
         journal: &Journal,
         report: proto::PortReport,
         now: Instant,
     ) -> Result<(), PortError> {
-        PortLive::check(&report)?;
+        agent_input::check_report(&report)?;
         let events = {
             let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
             self.live().report(&bindings.records, report, now)

@@ -1,14 +1,14 @@
 //! The shell's commands, run on the supervisor (`POST /api/v1/exec`): parse one line with the
 //! shell's grammar, gather the state it shows, render it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use cli::BridgeDomainView as View;
 use store::StoreError;
 
 use crate::bridge_domain_views::{BridgeDomainView, bridge_domain_views};
 use crate::config_store::{self, ConfigWriteError};
-use crate::modules::ModuleError;
+use crate::modules::{ModuleError, ModuleStatus};
 use crate::overlay::{OverlayMap, bridge_domain_of};
 use crate::port_views::{self, InterfaceView};
 use crate::ports::{PortError, Ports};
@@ -143,11 +143,17 @@ pub async fn bridge_domains(state: &SupervisorState) -> Result<Vec<BridgeDomainV
     let modules = state.modules.list(&state.journal).await?;
     let vteps: HashMap<u32, std::net::Ipv4Addr> =
         modules.iter().filter_map(|view| Some((view.record.module, view.record.vtep?))).collect();
+    let offline: BTreeSet<u32> = modules
+        .iter()
+        .filter(|view| view.status == ModuleStatus::Offline)
+        .map(|view| view.record.module)
+        .collect();
     let map = OverlayMap::compute(
         &OverlayMap::default(),
         &records,
         |profile| evaluated.get(profile).and_then(bridge_domain_of),
         &vteps,
+        &offline,
     );
     Ok(bridge_domain_views(&config, &map, &modules))
 }

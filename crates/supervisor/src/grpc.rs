@@ -52,7 +52,9 @@ impl From<ModuleError> for Status {
         match error {
             ModuleError::Invalid(_) => Status::invalid_argument(message),
             ModuleError::Unknown { .. } => Status::not_found(message),
-            ModuleError::WrongHost { .. } => Status::failed_precondition(message),
+            ModuleError::WrongHost { .. } | ModuleError::DuplicateHostName { .. } => {
+                Status::failed_precondition(message)
+            }
             ModuleError::Contended => Status::aborted(message),
             ModuleError::Corrupt { .. } | ModuleError::Store(_) => Status::internal(message),
         }
@@ -87,6 +89,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
         let state = &self.state;
         let record = state.modules.register(&state.journal, &registration, Instant::now()).await?;
         state.fanout.module_changed(&record);
+        state.fanout.module_liveness(record.module, || state.modules.is_online(record.module));
         state.ports.uplinks_registered(&record);
         tracing::info!(module = record.module, host = %record.host_name, "module registered");
         Ok(Response::new(proto::RegisterReply {
@@ -103,7 +106,11 @@ impl proto::supervisor_server::Supervisor for AgentService {
     ) -> Result<Response<proto::HeartbeatReply>, Status> {
         let request = request.into_inner();
         let state = &self.state;
-        state.modules.heartbeat(&state.journal, request.module, &request.host_id, Instant::now()).await?;
+        let came_online =
+            state.modules.heartbeat(&state.journal, request.module, &request.host_id, Instant::now()).await?;
+        if came_online {
+            state.fanout.module_liveness(request.module, || state.modules.is_online(request.module));
+        }
         Ok(Response::new(proto::HeartbeatReply { revision: state.fanout.revision() }))
     }
 

@@ -192,19 +192,38 @@ pub async fn serve(
     Ok(())
 }
 
-/// Takes silent modules offline (and their ports down), checking a few times per timeout.
+/// Takes silent modules offline (their ports down, their VTEPs out of the overlay), checking a
+/// few times per timeout. Modules not back within one timeout of the start leave the overlay
+/// too (until then they keep their place, so a supervisor restart does not disturb VXLAN
+/// traffic between agents that are still running).
 async fn expire_modules(state: Arc<SupervisorState>, mut shutdown: watch::Receiver<bool>) {
     let period =
         (state.options.heartbeat_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let grace_ends = Instant::now() + state.options.heartbeat_timeout;
+    let mut in_grace = true;
     loop {
         tokio::select! {
             () = server::stopped(&mut shutdown) => return,
             _ = ticker.tick() => {
-                for module in state.modules.expire(&state.journal, Instant::now()).await {
+                let now = Instant::now();
+                for module in state.modules.expire(&state.journal, now).await {
                     tracing::info!(module, "module offline");
+                    state.fanout.module_liveness(module, || state.modules.is_online(module));
                     state.ports.module_offline(&state.journal, module).await;
+                }
+                if in_grace && now >= grace_ends {
+                    in_grace = false;
+                    match Modules::records(&state.journal).await {
+                        Ok(records) => records
+                            .iter()
+                            .filter(|record| !state.modules.is_online(record.module))
+                            .for_each(|record| {
+                                state.fanout.module_liveness(record.module, || state.modules.is_online(record.module));
+                            }),
+                        Err(error) => tracing::warn!(%error, "cannot read the modules after the start"),
+                    }
                 }
             }
         }

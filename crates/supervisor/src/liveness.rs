@@ -41,6 +41,11 @@ impl Liveness {
         expired
     }
 
+    /// Forgets a removed module.
+    pub fn forget(&mut self, module: u32) {
+        self.last_seen.remove(&module);
+    }
+
     /// Whether the module is online.
     pub fn is_online(&self, module: u32) -> bool {
         self.last_seen.contains_key(&module)

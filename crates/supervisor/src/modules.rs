@@ -15,7 +15,7 @@ use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use store::{Compare, Op, StoreError};
+use store::{Compare, Op, Revision, StoreError};
 use utoipa::ToSchema;
 
 use crate::agent_input::{self, InputError};
@@ -104,6 +104,12 @@ pub struct Registration {
 pub enum ModuleError {
     #[error(transparent)]
     Invalid(#[from] InputError),
+    /// Another host holds the name: two modules named alike would make every view ambiguous.
+    #[error(
+        "host name {host_name} is module {module}'s (another host id); remove that module first \
+         (no module {module}) or give this host another name"
+    )]
+    DuplicateHostName { host_name: String, module: u32 },
     #[error("module {module} is not registered; register first")]
     Unknown { module: u32 },
     #[error("module {module} belongs to another host; register again")]
@@ -140,6 +146,16 @@ impl Registration {
             uplinks,
         }
     }
+}
+
+/// The module of another host (another host id) registered under `request`'s host name, which
+/// host names being DNS names, is compared without regard to ASCII case. A removed module holds
+/// no name. (Two supervisors sharing a store could each admit one of two hosts racing for a name;
+/// both are then listed, and an operator removes one.)
+fn name_holder<'a>(records: &'a [ModuleRecord], request: &Registration) -> Option<&'a ModuleRecord> {
+    records.iter().find(|record| {
+        record.host_id != request.host_id && record.host_name.eq_ignore_ascii_case(&request.host_name)
+    })
 }
 
 fn decode(key: &str, value: &[u8]) -> Result<ModuleRecord, ModuleError> {
@@ -203,6 +219,15 @@ impl Modules {
         let mut writer = journal.writer().await;
         for _ in 0..MAX_ATTEMPTS {
             let store = writer.store().clone();
+            if let Some(holder) = name_holder(&Self::records(journal).await?, request) {
+                drop(writer);
+                let event = Event::duplicate_host_name(&request.host_name, &request.host_id, holder.module);
+                journal.log(vec![event]).await;
+                return Err(ModuleError::DuplicateHostName {
+                    host_name: request.host_name.clone(),
+                    module: holder.module,
+                });
+            }
             let mut write = Write::default();
             let record = match store.get(&key).await? {
                 Some(kv) => {
@@ -251,20 +276,39 @@ impl Modules {
     }
 
     /// A heartbeat from `module`, which must belong to `host_id`. Brings the module online
-    /// (logging `MOD_ONLINE`) if it was not.
+    /// (logging `MOD_ONLINE`) if it was not; returns whether it did.
     pub async fn heartbeat(
         &self,
         journal: &Journal,
         module: u32,
         host_id: &str,
         now: Instant,
-    ) -> Result<(), ModuleError> {
+    ) -> Result<bool, ModuleError> {
         self.check_owner(journal, module, host_id).await?;
         let came_online = self.liveness.lock().unwrap_or_else(PoisonError::into_inner).heartbeat(module, now);
         if came_online {
             journal.log(vec![Event::module_online(module)]).await;
         }
-        Ok(())
+        Ok(came_online)
+    }
+
+    /// The record of module `module` and its store revision, if it is registered.
+    pub async fn find(journal: &Journal, module: u32) -> Result<Option<(ModuleRecord, Revision)>, ModuleError> {
+        let range = journal.store().range(MODULES_PREFIX).await?;
+        for kv in &range.kvs {
+            let record = decode(&kv.key, &kv.value)?;
+            if record.module == module {
+                return Ok(Some((record, kv.mod_revision)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A removed module is forgotten: its number no longer answers for its host id (the host's
+    /// next request is told to register, and it gets a new number), and it is not online.
+    pub fn forget(&self, module: u32) {
+        self.hosts.write().unwrap_or_else(PoisonError::into_inner).remove(&module);
+        self.liveness.lock().unwrap_or_else(PoisonError::into_inner).forget(module);
     }
 
     /// Takes silent modules offline, logging `MOD_OFFLINE` for each.

@@ -23,6 +23,7 @@
 //! | [`render`] | `show …` output | yes |
 //! | [`journal`] | the write path: one transaction per change, with its events | shell |
 //! | [`modules`] | module numbers and liveness | shell |
+//! | [`module_removal`] | `no module N`: a module and its ports released in one write | shell |
 //! | [`ports`] | port bindings in the store, reports in memory | shell |
 //! | [`config_store`] | config reads and atomic config writes | shell |
 //! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module; the overlay streams | shell |
@@ -41,6 +42,7 @@ pub mod interest;
 pub mod journal;
 pub mod layout;
 pub mod liveness;
+pub mod module_removal;
 pub mod modules;
 pub mod overlay;
 pub mod policy_table;

@@ -236,6 +236,13 @@ impl PortLive {
         events
     }
 
+    /// A module was removed: its report and what was logged of its uplinks are forgotten (its
+    /// ports were detached one by one).
+    pub fn module_removed(&mut self, module: u32) {
+        self.reports.remove(&module);
+        self.uplinks_logged.retain(|&(owner, _), _| owner != module);
+    }
+
     /// An uplink as its module last reported it.
     pub fn uplink(&self, module: u32, index: u32) -> Option<&ReportedUplink> {
         self.reports.get(&module)?.uplinks.get(&index)

@@ -1,5 +1,6 @@
 //! The shell's commands, run on the supervisor (`POST /api/v1/exec`): parse one line with the
-//! shell's grammar, gather the state it shows, render it.
+//! shell's grammar, gather the state it shows, render it — or, for `no module N`, remove a
+//! module.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -8,12 +9,14 @@ use store::StoreError;
 
 use crate::bridge_domain_views::{BridgeDomainView, bridge_domain_views};
 use crate::config_store::{self, ConfigWriteError};
+use crate::module_removal::{self, RemoveError};
 use crate::modules::{ModuleError, ModuleStatus};
 use crate::overlay::{OverlayMap, bridge_domain_of};
 use crate::port_views::{self, InterfaceView};
 use crate::ports::{PortError, Ports};
 use crate::render;
 use crate::state::SupervisorState;
+use crate::trust::Caller;
 use crate::uplink_views::UplinkView;
 
 /// Why a command produced no output.
@@ -36,11 +39,19 @@ pub enum ExecError {
     #[error(transparent)]
     Ports(#[from] PortError),
     #[error(transparent)]
+    Remove(#[from] RemoveError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Runs one command line and returns its output.
-pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, ExecError> {
+/// Runs one command line for `caller` (connected from `source`, for the accounting log) and
+/// returns its output.
+pub async fn execute(
+    state: &SupervisorState,
+    caller: &Caller,
+    source: &str,
+    line: &str,
+) -> Result<String, ExecError> {
     use cli::ExecCommand;
 
     let command = cli::parse_exec(line).map_err(|error| ExecError::Parse {
@@ -119,6 +130,9 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
         }
         ExecCommand::ShowLoggingLogfile => {
             Ok(render::show_logging_logfile(&state.journal.read().await?, &state.options.switch_name))
+        }
+        ExecCommand::NoModule { module } => {
+            Ok(module_removal::remove_module(state, module, caller, source).await?.summary())
         }
         ExecCommand::ConfigureTerminal | ExecCommand::End | ExecCommand::Exit => {
             Err(ExecError::SessionCommand(command.to_string()))

@@ -139,13 +139,17 @@ pub fn format_mac(mac: [u8; 6]) -> String {
 
 /// A port's own address: a unicast MAC (not broadcast, not multicast, not all zero).
 pub fn unicast_mac(field: &str, value: &str) -> Result<[u8; 6], InputError> {
-    let mac = parse_mac(value).ok_or_else(|| refuse(field, format!("{value:?} does not read aa:bb:cc:dd:ee:ff")))?;
+    let mac = parse_mac(value)
+        .ok_or_else(|| refuse(field, format!("{value:?} does not read aa:bb:cc:dd:ee:ff")))?;
     if mac == [0; 6] {
         return Err(refuse(field, "00:00:00:00:00:00 is no port's address"));
     }
     if mac[0] & 1 == 1 {
         let kind = if mac == [0xff; 6] { "broadcast" } else { "multicast" };
-        return Err(refuse(field, format!("{} is a {kind} address; a port's MAC is unicast", format_mac(mac))));
+        return Err(refuse(
+            field,
+            format!("{} is a {kind} address; a port's MAC is unicast", format_mac(mac)),
+        ));
     }
     Ok(mac)
 }
@@ -286,8 +290,9 @@ pub fn check_report(report: &proto::PortReport) -> Result<(), InputError> {
     at_most("macs", report.macs.len(), MACS_PER_REPORT_MAX, "entries")?;
     for (i, entry) in report.macs.iter().enumerate() {
         let field = |name: &str| format!("macs[{i}].{name}");
-        parse_mac(&entry.mac)
-            .ok_or_else(|| refuse(field("mac"), format!("{:?} does not read aa:bb:cc:dd:ee:ff", entry.mac)))?;
+        parse_mac(&entry.mac).ok_or_else(|| {
+            refuse(field("mac"), format!("{:?} does not read aa:bb:cc:dd:ee:ff", entry.mac))
+        })?;
         vlan(&field("vlan"), entry.vlan)?;
         word(&field("kind"), &entry.kind, SHORT_TEXT_MAX)?;
         text(&field("port"), &entry.port, SHORT_TEXT_MAX)?;
@@ -315,7 +320,12 @@ pub fn check_report(report: &proto::PortReport) -> Result<(), InputError> {
         {
             return Err(refuse(field("allowed_vlans"), "is not a VLAN list like 100-109,200"));
         }
-        at_most(&field("pinned_veths"), uplink.pinned_veths.len(), PORTS_PER_MODULE_MAX as usize, "vEthernets")?;
+        at_most(
+            &field("pinned_veths"),
+            uplink.pinned_veths.len(),
+            PORTS_PER_MODULE_MAX as usize,
+            "vEthernets",
+        )?;
         counters(&field("counters"), uplink.counters.as_ref())?;
     }
     Ok(())
@@ -412,7 +422,8 @@ mod tests {
         for (request, field) in cases {
             assert_eq!(field_of(check_registration(&request)), field, "{request:?}");
         }
-        let error = check_registration(&Registration { version: "1\n2".into(), ..registration() }).unwrap_err();
+        let error =
+            check_registration(&Registration { version: "1\n2".into(), ..registration() }).unwrap_err();
         assert_eq!(error.to_string(), "invalid version: contains the control or format character '\\n'");
     }
 
@@ -463,14 +474,21 @@ mod tests {
             port: "LTL 17".into(),
             ..Default::default()
         };
-        let good = proto::PortReport { ports: vec![port.clone()], macs: vec![entry.clone()], ..Default::default() };
+        let good =
+            proto::PortReport { ports: vec![port.clone()], macs: vec![entry.clone()], ..Default::default() };
         assert_eq!(check_report(&good), Ok(()));
         let bad = |report: proto::PortReport| field_of(check_report(&report));
         let with_port = |port: proto::PortStatus| proto::PortReport { ports: vec![port], ..good.clone() };
         let with_mac = |entry: proto::MacEntry| proto::PortReport { macs: vec![entry], ..good.clone() };
-        assert_eq!(bad(with_port(proto::PortStatus { reason: "a\u{1b}[1m".into(), ..port.clone() })), "ports[0].reason");
+        assert_eq!(
+            bad(with_port(proto::PortStatus { reason: "a\u{1b}[1m".into(), ..port.clone() })),
+            "ports[0].reason"
+        );
         assert_eq!(bad(with_port(proto::PortStatus { vlan: 5000, ..port.clone() })), "ports[0].vlan");
-        assert_eq!(bad(with_port(proto::PortStatus { mode: "evil".into(), ..port.clone() })), "ports[0].mode");
+        assert_eq!(
+            bad(with_port(proto::PortStatus { mode: "evil".into(), ..port.clone() })),
+            "ports[0].mode"
+        );
         let counters = proto::PortCounters {
             drops_by_reason: (0..65).map(|i| (format!("r{i}"), 1)).collect(),
             ..Default::default()

@@ -70,7 +70,10 @@ impl Event {
     /// An operator removed a module (`no module N`): its record and host mapping are gone, its
     /// ports released per their port-binding.
     pub fn module_removed(module: u32, host_name: &str) -> Self {
-        Self::vem_mgr("VEM_MGR_REMOVED", format!("Module {module} (host {host_name}) removed by the operator"))
+        Self::vem_mgr(
+            "VEM_MGR_REMOVED",
+            format!("Module {module} (host {host_name}) removed by the operator"),
+        )
     }
 
     /// A module is heartbeating.

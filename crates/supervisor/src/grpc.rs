@@ -36,7 +36,9 @@ impl From<PortError> for Status {
                 Status::invalid_argument(message)
             }
             PortError::Bind(
-                BindError::MaxPorts { .. } | BindError::NotVethernet { .. } | BindError::AttachedElsewhere { .. },
+                BindError::MaxPorts { .. }
+                | BindError::NotVethernet { .. }
+                | BindError::AttachedElsewhere { .. },
             ) => Status::failed_precondition(message),
             PortError::Bind(BindError::ModuleFull { .. }) => Status::resource_exhausted(message),
             PortError::Module(error) => error.into(),

@@ -81,7 +81,8 @@ pub async fn remove_module(
     let outcome = remove(state, module).await;
     let detail = match &outcome {
         Ok(removed) => {
-            let ports: Vec<String> = removed.released.iter().map(|port| format!("Vethernet{}", port.veth)).collect();
+            let ports: Vec<String> =
+                removed.released.iter().map(|port| format!("Vethernet{}", port.veth)).collect();
             format!("host {} ({}); ports released: {}", removed.host_name, removed.host_id, ports.join(" "))
         }
         Err(error) => error.to_string(),

@@ -134,7 +134,9 @@ impl Registration {
     fn record(&self, module: u32) -> ModuleRecord {
         let mut uplinks = self.uplinks.clone();
         uplinks.sort_by_key(|uplink| uplink.index);
-        let canonical = |address: &String| address.parse::<IpAddr>().map_or_else(|_| address.clone(), |ip| ip.to_string());
+        let canonical = |address: &String| {
+            address.parse::<IpAddr>().map_or_else(|_| address.clone(), |ip| ip.to_string())
+        };
         ModuleRecord {
             module,
             host_name: self.host_name.clone(),
@@ -293,7 +295,10 @@ impl Modules {
     }
 
     /// The record of module `module` and its store revision, if it is registered.
-    pub async fn find(journal: &Journal, module: u32) -> Result<Option<(ModuleRecord, Revision)>, ModuleError> {
+    pub async fn find(
+        journal: &Journal,
+        module: u32,
+    ) -> Result<Option<(ModuleRecord, Revision)>, ModuleError> {
         let range = journal.store().range(MODULES_PREFIX).await?;
         for kv in &range.kvs {
             let record = decode(&kv.key, &kv.value)?;

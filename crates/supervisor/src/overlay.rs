@@ -288,7 +288,8 @@ mod tests {
             PortRecord { attached: false, ..port("f", 6, "red", 6, "02:00:00:00:00:06") },
         ];
         let vteps = vteps(&[(3, [10, 78, 0, 11]), (4, [10, 78, 0, 12])]);
-        let map = OverlayMap::compute(&OverlayMap::default(), &ports, bridge_domain, &vteps, &BTreeSet::new());
+        let map =
+            OverlayMap::compute(&OverlayMap::default(), &ports, bridge_domain, &vteps, &BTreeSet::new());
 
         assert_eq!(
             segments(&map.view(3)),
@@ -321,7 +322,8 @@ mod tests {
             port("b", 4, "red", 2, "02:00:00:00:00:02"),
             port("c", 5, "blue", 3, "02:00:00:00:00:03"),
         ];
-        let map = OverlayMap::compute(&OverlayMap::default(), &ports, bridge_domain, &vteps, &BTreeSet::new());
+        let map =
+            OverlayMap::compute(&OverlayMap::default(), &ports, bridge_domain, &vteps, &BTreeSet::new());
         let (mut three, first) = SentView::first(&map, 3);
         assert_eq!(segments(&first)[0].1, ["10.0.0.4"]);
         let (mut five, _) = SentView::first(&map, 5);
@@ -368,7 +370,8 @@ mod tests {
         let vteps = vteps(&[(3, [10, 0, 0, 3]), (4, [10, 0, 0, 4])]);
         let ports =
             [port("a", 3, "red", 1, "02:00:00:00:00:01"), port("b", 4, "red", 2, "02:00:00:00:00:02")];
-        let online = OverlayMap::compute(&OverlayMap::default(), &ports, bridge_domain, &vteps, &BTreeSet::new());
+        let online =
+            OverlayMap::compute(&OverlayMap::default(), &ports, bridge_domain, &vteps, &BTreeSet::new());
         let (mut three, first) = SentView::first(&online, 3);
         assert_eq!(segments(&first)[0].1, ["10.0.0.4"]);
 
@@ -379,6 +382,9 @@ mod tests {
         assert_eq!(red, Some(vec![(3, true), (4, false)]), "still listed, as offline");
 
         let back = OverlayMap::compute(&gone, &ports, bridge_domain, &vteps, &BTreeSet::new());
-        assert_eq!(three.next(&back, 3).map(|u| segments(&u)[0].1.clone()), Some(vec!["10.0.0.4".to_owned()]));
+        assert_eq!(
+            three.next(&back, 3).map(|u| segments(&u)[0].1.clone()),
+            Some(vec!["10.0.0.4".to_owned()])
+        );
     }
 }

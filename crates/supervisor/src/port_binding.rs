@@ -179,7 +179,10 @@ pub fn plan_bind(
     request.validate()?;
     let existing = bindings.get(&request.iface_id);
     if let Some(owner) = existing.filter(|old| old.attached && old.module != request.module) {
-        return Err(BindError::AttachedElsewhere { iface_id: request.iface_id.clone(), module: owner.module });
+        return Err(BindError::AttachedElsewhere {
+            iface_id: request.iface_id.clone(),
+            module: owner.module,
+        });
     }
     let others = || bindings.values().filter(|other| other.attached && other.iface_id != request.iface_id);
     if let Some(policy) = policy {
@@ -201,9 +204,9 @@ pub fn plan_bind(
     }
     let mac = request.mac();
     if let Some(segments) = policy.map(Segments::of) {
-        let clash = others().filter(|other| other.mac == mac).find(|other| {
-            segments_of(&other.profile).is_some_and(|theirs| theirs.overlaps(&segments))
-        });
+        let clash = others()
+            .filter(|other| other.mac == mac)
+            .find(|other| segments_of(&other.profile).is_some_and(|theirs| theirs.overlaps(&segments)));
         if let Some(other) = clash {
             return Err(BindError::MacInUse {
                 mac,
@@ -367,7 +370,12 @@ mod tests {
     fn a_module_holds_a_bounded_number_of_ports() {
         let mut bindings = BTreeMap::new();
         for n in 0..PORTS_PER_MODULE_MAX {
-            let record = PortRecord { veth: n + 1, iface_id: format!("p{n}"), mac: format!("02:00:00:00:{:02x}:{:02x}", n >> 8, n & 0xff), ..request("x").record(0) };
+            let record = PortRecord {
+                veth: n + 1,
+                iface_id: format!("p{n}"),
+                mac: format!("02:00:00:00:{:02x}:{:02x}", n >> 8, n & 0xff),
+                ..request("x").record(0)
+            };
             bindings.insert(record.iface_id.clone(), record);
         }
         let refused = plan_bind(&bindings, None, &request("new"), vlan100).unwrap_err();
@@ -401,9 +409,15 @@ mod tests {
             refused.to_string(),
             "port-profile web allows 2 ports (max-ports) and 2 are attached; the port was not bound"
         );
-        assert!(plan_bind(&bindings, Some(&two), &request("a"), vlan100).is_ok(), "a rebind takes no new place");
+        assert!(
+            plan_bind(&bindings, Some(&two), &request("a"), vlan100).is_ok(),
+            "a rebind takes no new place"
+        );
         bindings.get_mut("b").unwrap().attached = false;
-        assert!(plan_bind(&bindings, Some(&two), &request("c"), vlan100).is_ok(), "a kept binding takes no place");
+        assert!(
+            plan_bind(&bindings, Some(&two), &request("c"), vlan100).is_ok(),
+            "a kept binding takes no place"
+        );
         let other = BindRequest { profile: "db".into(), ..request("c") };
         assert!(plan_bind(&bindings, None, &other, vlan100).is_ok(), "no profile, no limit");
     }

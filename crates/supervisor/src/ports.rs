@@ -15,16 +15,16 @@ use std::time::Instant;
 
 use store::{Compare, KeyValue, Op, Revision, Store, StoreError};
 
+use crate::agent_input::{self, InputError};
 use crate::fanout::Fanout;
 use crate::journal::{Journal, MAX_ATTEMPTS, Write};
 use crate::layout::{PORTS_GENERATION_KEY, PORTS_PREFIX, parse_counter, port_key};
 use crate::modules::ModuleRecord;
 use crate::modules::{ModuleError, Modules};
 use crate::port_binding::{self, BindError, BindRequest, PortRecord, UnbindPlan};
-use crate::agent_input::{self, InputError};
 use crate::port_state::PortLive;
-use crate::segment::Segments;
 use crate::port_views::{self, InterfaceView, MacView};
+use crate::segment::Segments;
 use crate::uplink_views::{self, UplinkView};
 
 /// Why a port operation failed. Nothing was written.
@@ -205,7 +205,11 @@ impl Ports {
                         UnbindPlan::Keep { record, event } => (Some(record), event),
                         UnbindPlan::Release { event, .. } => (None, event),
                     };
-                let port = ReleasedPort { veth: record.veth, iface_id: record.iface_id.clone(), kept: after.is_some() };
+                let port = ReleasedPort {
+                    veth: record.veth,
+                    iface_id: record.iface_id.clone(),
+                    kept: after.is_some(),
+                };
                 Some(Released { port, after, event })
             })
             .collect::<Vec<_>>();
@@ -375,7 +379,10 @@ impl Release {
                 None => Op::Delete { key: port_key(&port.iface_id) },
             });
         }
-        ops.push(Op::Put { key: PORTS_GENERATION_KEY.into(), value: (self.count + 1).to_string().into_bytes() });
+        ops.push(Op::Put {
+            key: PORTS_GENERATION_KEY.into(),
+            value: (self.count + 1).to_string().into_bytes(),
+        });
         Ok(Write {
             compare: vec![Compare::ModRevision(PORTS_GENERATION_KEY.into(), self.generation)],
             ops,

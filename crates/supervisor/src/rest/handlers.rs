@@ -16,7 +16,7 @@ use crate::bridge_domain_views::BridgeDomainView;
 use crate::config_store::{self, ConfigChange};
 use crate::events::EventRecord;
 use crate::exec::{self, ExecError};
-use crate::module_removal::{self, Removed, RemoveError};
+use crate::module_removal::{self, RemoveError, Removed};
 use crate::modules::ModuleView;
 use crate::port_views::{InterfaceView, MacView};
 use crate::state::SupervisorState;
@@ -67,7 +67,8 @@ impl From<RemoveError> for ApiError {
 /// connection the listener attached (absent when nothing authenticated the request).
 fn who(caller: Option<Extension<Caller>>, connection: Option<Extension<Connection>>) -> (Caller, String) {
     let caller = caller.map_or(Caller::Insecure, |Extension(caller)| caller);
-    let source = connection.map_or_else(|| "-".to_owned(), |Extension(connection)| connection.peer.to_string());
+    let source =
+        connection.map_or_else(|| "-".to_owned(), |Extension(connection)| connection.peer.to_string());
     (caller, source)
 }
 

@@ -57,6 +57,7 @@ impl From<ModuleError> for Status {
             ModuleError::WrongHost { .. } | ModuleError::DuplicateHostName { .. } => {
                 Status::failed_precondition(message)
             }
+            ModuleError::Full { .. } => Status::resource_exhausted(message),
             ModuleError::Contended => Status::aborted(message),
             ModuleError::Corrupt { .. } | ModuleError::Store(_) => Status::internal(message),
         }

@@ -79,6 +79,9 @@ use crate::modules::Modules;
 use crate::ports::Ports;
 use crate::state::SupervisorState;
 
+/// The default of [`SupervisorOptions::max_modules`].
+pub const DEFAULT_MAX_MODULES: usize = 4096;
+
 /// How the supervisor runs. Build it with [`SupervisorOptions::new`] and adjust fields.
 #[derive(Debug, Clone)]
 pub struct SupervisorOptions {
@@ -98,13 +101,17 @@ pub struct SupervisorOptions {
     pub watch_buffer: usize,
     /// Largest REST request body accepted, in bytes.
     pub body_limit: usize,
+    /// Most modules (registered hosts) the domain holds; a new host past it is refused until an
+    /// operator removes modules that are gone (`no module N`).
+    pub max_modules: usize,
     /// No TLS and no authentication: anyone who reaches the address may do anything. For
     /// benchmarks only; said loudly on every start.
     pub insecure: bool,
 }
 
 impl SupervisorOptions {
-    /// The defaults: 1 s heartbeats, offline after 6 s, 10,000 events, 1 MiB bodies.
+    /// The defaults: 1 s heartbeats, offline after 6 s, 10,000 events, 1 MiB bodies, 4,096
+    /// modules.
     pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -115,6 +122,7 @@ impl SupervisorOptions {
             event_log_capacity: 10_000,
             watch_buffer: 256,
             body_limit: 1 << 20,
+            max_modules: DEFAULT_MAX_MODULES,
             insecure: false,
         }
     }
@@ -161,7 +169,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let journal = Journal::new(store.clone(), options.event_log_capacity);
-    let modules = Modules::load(&journal, Liveness::new(options.heartbeat_timeout)).await?;
+    let modules =
+        Modules::load(&journal, Liveness::new(options.heartbeat_timeout), options.max_modules).await?;
     let fanout = Arc::new(Fanout::new(options.watch_buffer));
     for record in Modules::records(&journal).await? {
         fanout.module_changed(&record);

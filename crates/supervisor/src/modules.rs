@@ -110,6 +110,11 @@ pub enum ModuleError {
          (no module {module}) or give this host another name"
     )]
     DuplicateHostName { host_name: String, module: u32 },
+    #[error(
+        "the domain holds {max} modules, the most it takes; an operator removes modules that are \
+         gone (no module N)"
+    )]
+    Full { max: usize },
     #[error("module {module} is not registered; register first")]
     Unknown { module: u32 },
     #[error("module {module} belongs to another host; register again")]
@@ -175,14 +180,16 @@ pub struct Modules {
     /// module number -> host id, for checking heartbeats without a store read.
     hosts: RwLock<HashMap<u32, String>>,
     liveness: Mutex<Liveness>,
+    /// Most modules registered at once.
+    max: usize,
 }
 
 impl Modules {
-    /// Loads the known modules; all start offline.
-    pub async fn load(journal: &Journal, liveness: Liveness) -> Result<Self, ModuleError> {
+    /// Loads the known modules; all start offline. At most `max` modules are registered at once.
+    pub async fn load(journal: &Journal, liveness: Liveness, max: usize) -> Result<Self, ModuleError> {
         let records = Self::records(journal).await?;
         let hosts = records.into_iter().map(|record| (record.module, record.host_id)).collect();
-        Ok(Self { hosts: RwLock::new(hosts), liveness: Mutex::new(liveness) })
+        Ok(Self { hosts: RwLock::new(hosts), liveness: Mutex::new(liveness), max })
     }
 
     /// Every module record, by number.
@@ -221,7 +228,12 @@ impl Modules {
         let mut writer = journal.writer().await;
         for _ in 0..MAX_ATTEMPTS {
             let store = writer.store().clone();
-            if let Some(holder) = name_holder(&Self::records(journal).await?, request) {
+            let records = Self::records(journal).await?;
+            let known = records.iter().any(|record| record.host_id == request.host_id);
+            if !known && records.len() >= self.max {
+                return Err(ModuleError::Full { max: self.max });
+            }
+            if let Some(holder) = name_holder(&records, request) {
                 drop(writer);
                 let event = Event::duplicate_host_name(&request.host_name, &request.host_id, holder.module);
                 journal.log(vec![event]).await;

@@ -487,3 +487,29 @@ async fn an_offline_module_leaves_the_overlay_and_rejoins() {
     assert_eq!(vteps(&back), ["10.66.6.6"]);
     supervisor.stop().await;
 }
+
+#[tokio::test]
+async fn the_number_of_modules_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let supervisor = Running::start(dir.path(), |options| {
+        options.heartbeat_timeout = Duration::from_millis(300);
+        options.max_modules = 2;
+    })
+    .await;
+    let mut client = supervisor.grpc().await;
+    let a = client.register(host("a")).await.unwrap().into_inner().module;
+    client.register(host("b")).await.unwrap();
+    let full = client.register(host("c")).await.unwrap_err();
+    assert_eq!(full.code(), Code::ResourceExhausted);
+    assert_eq!(
+        full.message(),
+        "the domain holds 2 modules, the most it takes; an operator removes modules that are gone (no module N)"
+    );
+    assert_eq!(client.register(host("a")).await.unwrap().into_inner().module, a, "known hosts come back");
+    // b goes away and is removed: there is room again.
+    let mut keep = Agent { name: "a".into(), module: a, client: client.clone() };
+    until("b offline", &mut [&mut keep], || async { status_of(&supervisor, a + 1).await == "offline" }).await;
+    show(&supervisor, &format!("no module {}", a + 1)).await;
+    assert!(client.register(host("c")).await.is_ok());
+    supervisor.stop().await;
+}

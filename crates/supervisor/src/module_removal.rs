@@ -104,29 +104,34 @@ pub async fn remove_module(
 async fn remove(state: &SupervisorState, module: u32) -> Result<Removed, RemoveError> {
     let mut writer = state.journal.writer().await;
     for _ in 0..MAX_ATTEMPTS {
-        let (record, revision) =
-            Modules::find(&state.journal, module).await?.ok_or(RemoveError::Unknown(module))?;
+        let found = Modules::find(&state.journal, module).await?;
         if state.modules.is_online(module) {
             return Err(RemoveError::Online(module));
         }
         let release = state.ports.plan_release(writer.store().as_ref(), &state.fanout, module).await?;
+        // Bindings may outlive their module's record (a store shared with an older supervisor):
+        // removing the number releases them, or nobody could.
+        if found.is_none() && release.is_empty() {
+            return Err(RemoveError::Unknown(module));
+        }
         let mut write = release.write()?;
-        let key = module_key(&record.host_id);
-        write.compare.push(Compare::ModRevision(key.clone(), revision));
-        write.ops.push(Op::Delete { key });
-        write.events.push(Event::module_removed(module, &record.host_name));
+        let (host_name, host_id) = match &found {
+            Some((record, revision)) => {
+                let key = module_key(&record.host_id);
+                write.compare.push(Compare::ModRevision(key.clone(), *revision));
+                write.ops.push(Op::Delete { key });
+                (record.host_name.clone(), record.host_id.clone())
+            }
+            None => ("-".to_owned(), String::new()),
+        };
+        write.events.push(Event::module_removed(module, &host_name));
         if let Some(committed) = writer.try_commit(write).await? {
             drop(writer);
             state.modules.forget(module);
             state.ports.released(committed, &release, module, &state.fanout);
             state.fanout.module_removed(module);
-            tracing::info!(module, host = %record.host_name, "module removed");
-            return Ok(Removed {
-                module,
-                host_name: record.host_name,
-                host_id: record.host_id,
-                released: release.ports(),
-            });
+            tracing::info!(module, host = %host_name, "module removed");
+            return Ok(Removed { module, host_name, host_id, released: release.ports() });
         }
         // Someone else wrote: the bindings copy re-reads on the next plan.
         state.ports.invalidate();

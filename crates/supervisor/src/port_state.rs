@@ -106,6 +106,26 @@ fn rates_since(
     }
 }
 
+/// A module's MAC entries may name only its own attached vEthernets: an entry naming another
+/// (another module's port, or one it no longer has) keeps its MAC but loses the name, so no
+/// module's table can show a row on someone else's port.
+fn own_veths_only(
+    bindings: &BTreeMap<String, PortRecord>,
+    module: u32,
+    mut macs: Vec<proto::MacEntry>,
+) -> Vec<proto::MacEntry> {
+    let own: std::collections::BTreeSet<u32> = bindings
+        .values()
+        .filter(|binding| binding.attached && binding.module == module)
+        .map(|binding| binding.veth)
+        .collect();
+    for entry in macs.iter_mut().filter(|entry| entry.veth != 0 && !own.contains(&entry.veth)) {
+        entry.veth = 0;
+        entry.port = "-".to_owned();
+    }
+    macs
+}
+
 /// Whether an event is due for a port that was `before` and is now `up`; remembers nothing.
 fn due(before: Option<Logged>, up: bool) -> bool {
     let now = if up { Logged::Up } else { Logged::Down };
@@ -186,7 +206,8 @@ impl PortLive {
         self.uplinks_logged.retain(|&(owner, index), state| {
             owner != module || uplinks.contains_key(&index) || *state == Logged::Pending
         });
-        self.reports.insert(module, ModuleReport { at: now, ports, uplinks, macs: report.macs });
+        let macs = own_veths_only(bindings, module, report.macs);
+        self.reports.insert(module, ModuleReport { at: now, ports, uplinks, macs });
         events
     }
 
@@ -356,6 +377,25 @@ mod tests {
         );
         assert!(events.is_empty(), "{events:?}");
         assert!(live.port(3, "a").is_some(), "kept for the views all the same");
+    }
+
+    #[test]
+    fn mac_entries_name_only_the_module_s_own_ports() {
+        let bindings: BTreeMap<_, _> =
+            [("a".to_owned(), binding("a", 1, 3)), ("b".to_owned(), binding("b", 2, 4))].into();
+        let entry = |veth: u32| proto::MacEntry {
+            vlan: 100,
+            mac: "02:00:00:00:00:09".into(),
+            kind: "static".into(),
+            veth,
+            port: format!("Veth{veth}"),
+            ..Default::default()
+        };
+        let mut live = PortLive::default();
+        let report = proto::PortReport { macs: vec![entry(1), entry(2), entry(0)], ..report(3, Vec::new()) };
+        live.report(&bindings, report, Instant::now());
+        let seen: Vec<(u32, &str)> = live.macs().map(|(_, e)| (e.veth, e.port.as_str())).collect();
+        assert_eq!(seen, [(1, "Veth1"), (0, "-"), (0, "Veth0")], "Vethernet2 is module 4's");
     }
 
     #[test]

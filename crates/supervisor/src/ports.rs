@@ -364,6 +364,11 @@ struct Released {
 }
 
 impl Release {
+    /// True when the module had no attached port.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
     /// The vEthernets released, by number.
     pub fn ports(&self) -> Vec<ReleasedPort> {
         self.changes.iter().map(|change| change.port.clone()).collect()

@@ -41,7 +41,9 @@ pub struct Removed {
 impl Removed {
     /// What the shell prints: one line for the module, one per port.
     pub fn summary(&self) -> String {
-        let mut out = format!("Module {} (host {}) removed\n", self.module, self.host_name);
+        // The host name came from an agent: printed as renderers print it.
+        let host = crate::agent_input::printable(&self.host_name);
+        let mut out = format!("Module {} (host {host}) removed\n", self.module);
         for port in &self.released {
             let what = if port.kept { "kept, detached (port-binding static)" } else { "released" };
             out.push_str(&format!("  Vethernet{}: {what}\n", port.veth));

@@ -513,3 +513,42 @@ async fn the_number_of_modules_is_bounded() {
     assert!(client.register(host("c")).await.is_ok());
     supervisor.stop().await;
 }
+
+#[tokio::test]
+async fn after_a_restart_members_keep_their_place_for_one_heartbeat_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let supervisor = quick(dir.path()).await;
+    let config = "bridge-domain red\n  segment id 5000\nport-profile type vethernet red\n  switchport mode access\n  switchport access bridge-domain red\n  state enabled\n";
+    let mut bilbo = Agent::join(&supervisor, "bilbo", "10.78.0.11").await;
+    let mut gone = Agent::join(&supervisor, "gone", "10.66.6.6").await;
+    configure(&supervisor, &mut bilbo, config).await;
+    bilbo.bind("p1", "red", 1).await.unwrap();
+    gone.bind("p2", "red", 2).await.unwrap();
+    drop((bilbo, gone));
+    supervisor.stop().await;
+
+    // Restarted: every module is offline until it heartbeats, but a running agent reconnecting
+    // first must not lose the others' VTEPs meanwhile.
+    let supervisor = quick(dir.path()).await;
+    let mut bilbo = Agent::join(&supervisor, "bilbo", "10.78.0.11").await;
+    let mut view = bilbo.overlay().await;
+    let vteps =
+        |update: &proto::OverlayUpdate| update.segments.first().map(|s| s.vteps.clone()).unwrap_or_default();
+    let first = tokio::time::timeout(Duration::from_secs(5), view.message()).await.unwrap().unwrap().unwrap();
+    assert_eq!(vteps(&first), ["10.66.6.6"], "kept during the grace");
+    // The other never comes back: after one heartbeat timeout it leaves the view.
+    let started = Instant::now();
+    let mut next = None;
+    while next.is_none() {
+        bilbo.heartbeat().await.unwrap();
+        if let Ok(update) = tokio::time::timeout(Duration::from_millis(50), view.message()).await {
+            next = Some(update.unwrap().unwrap());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the module that never came back stayed in the view"
+        );
+    }
+    assert_eq!(vteps(&next.unwrap()), Vec::<String>::new());
+    supervisor.stop().await;
+}

@@ -10,8 +10,8 @@
 //! (the gRPC layer answers `INVALID_ARGUMENT`), never silently trimmed: a trimmed iface-id or
 //! MAC would be another port.
 //!
-//! The gRPC handlers call [`check_registration`], [`check_bind`], [`check_unbind`] and
-//! [`check_report`]; the domain types' own `validate` calls the same rules, so no path around
+//! The gRPC handlers call [`check_registration`], [`check_bind`], [`check_unbind`],
+//! [`check_report`] and [`check_watch`]; the domain types' own `validate` calls the same rules, so no path around
 //! them exists. [`printable`] is the renderers' second line of defence.
 
 use std::borrow::Cow;
@@ -275,6 +275,19 @@ pub fn check_unbind(iface: &str) -> Result<(), InputError> {
     iface_id("iface_id", iface)
 }
 
+/// Most policies an agent may say it holds when it opens its Watch stream.
+pub const KNOWN_POLICIES_MAX: usize = 65_536;
+
+/// A Watch request: what the agent says it holds is at most [`KNOWN_POLICIES_MAX`] port-profile
+/// names (the sync answers names it should drop with removes, so they must be names).
+pub fn check_watch(request: &proto::WatchRequest) -> Result<(), InputError> {
+    at_most("known", request.known.len(), KNOWN_POLICIES_MAX, "policies")?;
+    for name in request.known.keys() {
+        port_profile("known", name)?;
+    }
+    Ok(())
+}
+
 /// A report: at most [`PORTS_PER_MODULE_MAX`] ports, [`MACS_PER_REPORT_MAX`] MAC entries and 32
 /// uplinks; every text field short and clean, every MAC, VLAN and VTEP well formed.
 pub fn check_report(report: &proto::PortReport) -> Result<(), InputError> {
@@ -507,6 +520,19 @@ mod tests {
         assert_eq!(bad(twice), "uplinks[1].index");
         let vlans = proto::UplinkStatus { allowed_vlans: "1-5;rm -rf".into(), ..uplink };
         assert_eq!(bad(proto::PortReport { uplinks: vec![vlans], ..good }), "uplinks[0].allowed_vlans");
+    }
+
+    #[test]
+    fn watches() {
+        let known = |names: &[&str]| proto::WatchRequest {
+            known: names.iter().map(|name| ((*name).to_owned(), 1)).collect(),
+            ..Default::default()
+        };
+        assert_eq!(check_watch(&known(&["web", "db"])), Ok(()));
+        assert_eq!(field_of(check_watch(&known(&["two words"]))), "known");
+        let many: Vec<String> = (0..=KNOWN_POLICIES_MAX).map(|i| format!("p{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(field_of(check_watch(&known(&many))), "known");
     }
 
     #[test]

@@ -124,6 +124,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
         request: Request<proto::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let request = request.into_inner();
+        agent_input::check_watch(&request).map_err(PortError::from)?;
         let state = &self.state;
         state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
         let stream = state.fanout.subscribe(request.module, &request.known, state.shutdown.clone());

@@ -319,6 +319,20 @@ async fn every_field_an_agent_sends_is_checked() {
         (status.code(), status.message()),
         (Code::InvalidArgument, "invalid macs: 65537 entries; at most 65536")
     );
+    // A Watch's `known` names are echoed back as removes: they must be names, and not too many.
+    let known = proto::WatchRequest {
+        module: bilbo.module,
+        host_id: bilbo.host_id(),
+        known: [("a\u{1b}[2J".to_owned(), 1)].into(),
+    };
+    let status = client.watch(known).await.unwrap_err();
+    assert_eq!(
+        (status.code(), status.message()),
+        (
+            Code::InvalidArgument,
+            "invalid known: \"a\\u{1b}[2J\" is not a port-profile name (one word, at most 80 characters)"
+        )
+    );
     supervisor.stop().await;
 }
 

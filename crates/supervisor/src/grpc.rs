@@ -15,17 +15,44 @@ use crate::modules::{ModuleError, Registration, UplinkRecord};
 use crate::port_binding::{BindError, BindRequest};
 use crate::ports::PortError;
 use crate::state::SupervisorState;
+use crate::stream_slots::{Slot, StreamKind, StreamSlots};
+
+/// Watch (and, apart, WatchOverlay) streams one module may hold open at once.
+pub const STREAMS_PER_MODULE_MAX: usize = 8;
 
 /// Implements `switchyard.v1.Supervisor` over the shared state.
 #[derive(Debug, Clone)]
 pub struct AgentService {
     state: Arc<SupervisorState>,
+    streams: Arc<StreamSlots>,
 }
 
 impl AgentService {
     pub fn new(state: Arc<SupervisorState>) -> Self {
-        Self { state }
+        Self { state, streams: Arc::new(StreamSlots::new(STREAMS_PER_MODULE_MAX)) }
     }
+
+    /// A place for one more stream of `kind` for `module`, or why not.
+    fn slot(&self, module: u32, kind: StreamKind) -> Result<Slot, Status> {
+        self.streams.take(module, kind).ok_or_else(|| {
+            Status::resource_exhausted(format!(
+                "module {module} holds {} streams of this kind open already; close one first",
+                self.streams.max()
+            ))
+        })
+    }
+}
+
+/// `stream`, holding `slot` for as long as it lives.
+fn holding<T: Send + 'static>(
+    stream: std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>,
+    slot: Slot,
+) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>> {
+    use futures::StreamExt as _;
+    Box::pin(stream.map(move |item| {
+        let _held = &slot;
+        item
+    }))
 }
 
 impl From<PortError> for Status {
@@ -127,8 +154,9 @@ impl proto::supervisor_server::Supervisor for AgentService {
         agent_input::check_watch(&request).map_err(PortError::from)?;
         let state = &self.state;
         state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
+        let slot = self.slot(request.module, StreamKind::Watch)?;
         let stream = state.fanout.subscribe(request.module, &request.known, state.shutdown.clone());
-        Ok(Response::new(stream))
+        Ok(Response::new(holding(stream, slot)))
     }
 
     async fn bind_port(
@@ -192,6 +220,10 @@ impl proto::supervisor_server::Supervisor for AgentService {
         let request = request.into_inner();
         let state = &self.state;
         state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
-        Ok(Response::new(state.fanout.subscribe_overlay(request.module, state.shutdown.clone())))
+        let slot = self.slot(request.module, StreamKind::Overlay)?;
+        Ok(Response::new(holding(
+            state.fanout.subscribe_overlay(request.module, state.shutdown.clone()),
+            slot,
+        )))
     }
 }

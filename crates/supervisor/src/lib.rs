@@ -27,6 +27,7 @@
 //! | [`ports`] | port bindings in the store, reports in memory | shell |
 //! | [`config_store`] | config reads and atomic config writes | shell |
 //! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module; the overlay streams | shell |
+//! | [`stream_slots`] | how many streams each module may hold open | yes |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
 
 pub mod agent_input;
@@ -55,6 +56,7 @@ pub mod rest;
 pub mod segment;
 pub mod server;
 pub mod state;
+pub mod stream_slots;
 #[cfg(test)]
 mod testing;
 pub mod trust;

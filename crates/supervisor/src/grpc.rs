@@ -17,9 +17,6 @@ use crate::ports::PortError;
 use crate::state::SupervisorState;
 use crate::stream_slots::{Slot, StreamKind, StreamSlots};
 
-/// Watch (and, apart, WatchOverlay) streams one module may hold open at once.
-pub const STREAMS_PER_MODULE_MAX: usize = 8;
-
 /// Implements `switchyard.v1.Supervisor` over the shared state.
 #[derive(Debug, Clone)]
 pub struct AgentService {
@@ -29,7 +26,8 @@ pub struct AgentService {
 
 impl AgentService {
     pub fn new(state: Arc<SupervisorState>) -> Self {
-        Self { state, streams: Arc::new(StreamSlots::new(STREAMS_PER_MODULE_MAX)) }
+        let streams = Arc::new(StreamSlots::new(state.options.streams_per_module));
+        Self { state, streams }
     }
 
     /// A place for one more stream of `kind` for `module`, or why not.

@@ -106,6 +106,9 @@ pub struct SupervisorOptions {
     /// Most modules (registered hosts) the domain holds; a new host past it is refused until an
     /// operator removes modules that are gone (`no module N`).
     pub max_modules: usize,
+    /// Watch (and, apart, WatchOverlay) streams one module may hold open at once; an agent needs
+    /// one of each, the rest covers reconnects.
+    pub streams_per_module: usize,
     /// No TLS and no authentication: anyone who reaches the address may do anything. For
     /// benchmarks only; said loudly on every start.
     pub insecure: bool,
@@ -113,7 +116,7 @@ pub struct SupervisorOptions {
 
 impl SupervisorOptions {
     /// The defaults: 1 s heartbeats, offline after 6 s, 10,000 events, 1 MiB bodies, 4,096
-    /// modules.
+    /// modules, 8 streams of each kind per module.
     pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -125,6 +128,7 @@ impl SupervisorOptions {
             watch_buffer: 256,
             body_limit: 1 << 20,
             max_modules: DEFAULT_MAX_MODULES,
+            streams_per_module: 8,
             insecure: false,
         }
     }

@@ -578,7 +578,7 @@ async fn a_module_holds_a_bounded_number_of_streams() {
     let request =
         proto::WatchRequest { module: bilbo.module, host_id: bilbo.host_id(), known: Default::default() };
     let mut streams = Vec::new();
-    for _ in 0..supervisor::grpc::STREAMS_PER_MODULE_MAX {
+    for _ in 0..8 {
         streams.push(bilbo.client.watch(request.clone()).await.unwrap().into_inner());
     }
     let refused = bilbo.client.watch(request.clone()).await.unwrap_err();

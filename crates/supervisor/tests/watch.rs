@@ -162,7 +162,8 @@ async fn sync_sends_only_what_the_agent_lacks() {
 async fn a_change_reaches_every_stream() {
     const STREAMS: usize = 60;
     let dir = tempfile::tempdir().unwrap();
-    let supervisor = Running::start(dir.path(), |_| {}).await;
+    // One module's streams stand for many agents' here: lift the per-module cap.
+    let supervisor = Running::start(dir.path(), |options| options.streams_per_module = STREAMS).await;
     let mut bilbo = Host::join(&supervisor, "bilbo").await;
     bilbo.configure(&supervisor, &access_profile("web", 100)).await;
     bilbo.bind("p1", "web").await;

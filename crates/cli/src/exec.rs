@@ -48,6 +48,9 @@ pub enum ExecCommand {
     NoJoinToken { id: String },
     /// `revoke module N`: the module's certificates are refused from now on.
     RevokeModule { module: u32 },
+    /// `no module N`: remove module N (an agent host that is gone): its record, and its ports
+    /// per their port-binding. Refused while the module is online.
+    NoModule { module: u32 },
     /// `configure terminal`: enter configuration mode (a session command; no output).
     ConfigureTerminal,
     /// `end`: back to exec mode (a session command; no output).
@@ -68,8 +71,8 @@ pub enum BridgeDomainView {
 }
 
 impl ExecCommand {
-    /// Whether this is a `show` command (output comes from the supervisor), as opposed to a
-    /// mode command the session handles itself.
+    /// Whether this is a command the supervisor runs (a `show`, or `no module`), as opposed to
+    /// a mode command the session handles itself.
     pub fn is_show(&self) -> bool {
         !matches!(self, Self::ConfigureTerminal | Self::End | Self::Exit)
     }
@@ -121,6 +124,7 @@ impl fmt::Display for ExecCommand {
             Self::JoinTokenCreate { ttl_seconds: Some(ttl) } => write!(f, "join-token create ttl {ttl}"),
             Self::NoJoinToken { id } => write!(f, "no join-token {id}"),
             Self::RevokeModule { module } => write!(f, "revoke module {module}"),
+            Self::NoModule { module } => write!(f, "no module {module}"),
             Self::ConfigureTerminal => f.write_str("configure terminal"),
             Self::End => f.write_str("end"),
             Self::Exit => f.write_str("exit"),
@@ -287,7 +291,7 @@ pub static JOIN_TOKENS: &[Command<Build>] = &[
     ),
     plain(
         &[
-            kw("no", "Negate a command"),
+            kw("no", "Negate a command or remove something"),
             JOIN_TOKEN,
             param(Param::Name { max: 16 }, "Token id (the part before the dot)"),
         ],
@@ -302,6 +306,19 @@ pub static JOIN_TOKENS: &[Command<Build>] = &[
         |args| ExecCommand::RevokeModule { module: number(args).unwrap_or_default() },
     ),
 ];
+/// The lowest module number of an agent (supervisors are 1 and 2).
+pub const FIRST_AGENT_MODULE: u32 = 3;
+
+/// `no module N`: exec mode only (NX-OS's `no vem N`). `no` is a plain keyword here: no exec
+/// command has a positive form to negate.
+pub static MODULE_COMMANDS: &[Command<Build>] = &[plain(
+    &[
+        kw("no", "Negate a command or remove something"),
+        kw("module", "Remove a module (an agent host that is gone)"),
+        param(Param::Number { min: FIRST_AGENT_MODULE, max: MODULE_MAX }, "Module number"),
+    ],
+    |args| ExecCommand::NoModule { module: number(args).unwrap_or_default() },
+)];
 
 /// `configure terminal`: exec mode only.
 pub static CONFIGURE: &[Command<Build>] = &[plain(
@@ -316,7 +333,7 @@ pub static LEAVE: &[Command<Build>] = &[
 ];
 
 /// The tables of exec mode.
-pub(crate) const EXEC_MODE: &[&[Command<Build>]] = &[SHOW_COMMANDS, JOIN_TOKENS, CONFIGURE, LEAVE];
+pub(crate) const EXEC_MODE: &[&[Command<Build>]] = &[SHOW_COMMANDS, JOIN_TOKENS, MODULE_COMMANDS, CONFIGURE, LEAVE];
 /// The exec commands valid inside configuration modes (without `do`).
 pub(crate) const IN_CONFIG_MODE: &[&[Command<Build>]] = &[SHOW_COMMANDS, LEAVE];
 
@@ -376,6 +393,7 @@ mod tests {
                 ExecCommand::ShowBridgeDomain { name: Some("red".into()), view: BridgeDomainView::Mac },
             ),
             ("show interface ethernet 3/1", ExecCommand::ShowInterfaceEthernet { module: 3, port: 1 }),
+            ("no module 3", ExecCommand::NoModule { module: 3 }),
             ("configure terminal", ExecCommand::ConfigureTerminal),
             ("end", ExecCommand::End),
             ("exit", ExecCommand::Exit),
@@ -462,5 +480,9 @@ mod tests {
         let e = parse_exec("vlan 5").unwrap_err();
         assert_eq!(e.column, 1);
         assert!(parse_exec("no show module").is_err());
+        // Modules 1 and 2 are supervisors.
+        assert_eq!(parse_exec("no module 2").unwrap_err().column, 11);
+        assert!(parse_exec("no module").is_err());
+        assert_eq!(parse_exec("n mod 4").unwrap(), ExecCommand::NoModule { module: 4 });
     }
 }

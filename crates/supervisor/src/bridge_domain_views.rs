@@ -20,6 +20,8 @@ pub struct BridgeDomainMember {
     /// The module's VTEP; absent when it has none (then no other module can reach its ports).
     #[schema(value_type = Option<String>, example = "10.78.0.11")]
     pub vtep: Option<Ipv4Addr>,
+    /// False while the module is offline: the other members are not told of it then.
+    pub online: bool,
     /// Its attached ports in the bridge-domain, by vEthernet number.
     pub ports: Vec<DomainPort>,
 }
@@ -84,6 +86,7 @@ pub fn bridge_domain_views(
                             module: member.module,
                             host_name: host(member.module),
                             vtep: member.vtep,
+                            online: member.online,
                             ports: member.ports.clone(),
                         })
                         .collect()

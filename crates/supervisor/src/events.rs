@@ -78,6 +78,24 @@ impl Event {
         )
     }
 
+    /// A host asked to join under a name another host's module holds, and was refused (the
+    /// Nexus 1000V's `VEM_MGR_REMOVE_…` family names why a VEM was turned away).
+    pub fn duplicate_host_name(host_name: &str, host_id: &str, module: u32) -> Self {
+        Self::vem_mgr(
+            "VEM_MGR_REMOVE_DUP_HOST_NAME",
+            format!("Host {host_name} (host id {host_id}) refused: module {module} has that host name"),
+        )
+    }
+
+    /// An operator removed a module (`no module N`): its record and host mapping are gone, its
+    /// ports released per their port-binding.
+    pub fn module_removed(module: u32, host_name: &str) -> Self {
+        Self::vem_mgr(
+            "VEM_MGR_REMOVED",
+            format!("Module {module} (host {host_name}) removed by the operator"),
+        )
+    }
+
     /// A module is heartbeating.
     pub fn module_online(module: u32) -> Self {
         Self::vem_mgr("MOD_ONLINE", format!("Module {module} is online"))

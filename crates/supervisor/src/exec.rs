@@ -1,22 +1,26 @@
 //! The shell's commands, run on the supervisor (`POST /api/v1/exec`): parse one line with the
-//! shell's grammar, gather the state it shows, render it.
+//! shell's grammar, gather the state it shows, render it — or, for `no module N`, remove a
+//! module.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 use cli::BridgeDomainView as View;
 use store::StoreError;
 
+use crate::audit::AuditKind;
 use crate::bridge_domain_views::{BridgeDomainView, bridge_domain_views};
-use std::time::Duration;
 
 use crate::config_store::{self, ConfigWriteError};
 use crate::enrolment::{DEFAULT_TOKEN_TTL, EnrolError, Enrolments};
-use crate::modules::ModuleError;
+use crate::module_removal::{self, RemoveError};
+use crate::modules::{ModuleError, ModuleStatus};
 use crate::overlay::{OverlayMap, bridge_domain_of};
 use crate::port_views::{self, InterfaceView};
 use crate::ports::{PortError, Ports};
 use crate::render;
 use crate::state::SupervisorState;
+use crate::trust::Caller;
 use crate::uplink_views::UplinkView;
 
 /// Why a command produced no output.
@@ -39,6 +43,8 @@ pub enum ExecError {
     #[error(transparent)]
     Ports(#[from] PortError),
     #[error(transparent)]
+    Remove(#[from] RemoveError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Enrolment(#[from] EnrolError),
@@ -47,8 +53,14 @@ pub enum ExecError {
     Insecure,
 }
 
-/// Runs one command line and returns its output.
-pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, ExecError> {
+/// Runs one command line for `caller` (connected from `source`, for the accounting log) and
+/// returns its output.
+pub async fn execute(
+    state: &SupervisorState,
+    caller: &Caller,
+    source: &str,
+    line: &str,
+) -> Result<String, ExecError> {
     use cli::ExecCommand;
 
     let command = cli::parse_exec(line).map_err(|error| ExecError::Parse {
@@ -56,6 +68,7 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
         message: error.message,
         detail: error.detail,
     })?;
+    let command_text = command.to_string();
     match command {
         ExecCommand::ShowModule => {
             let ports = port_views::ports_per_module(&Ports::records(&state.journal).await?);
@@ -133,7 +146,9 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
             let ttl =
                 ttl_seconds.map_or(DEFAULT_TOKEN_TTL, |seconds| Duration::from_secs(u64::from(seconds)));
             let enrolments = enrolments(state)?;
-            let (token, record) = enrolments.create_token(ttl, "-").await?;
+            let created = enrolments.create_token(ttl, &caller.audit_name()).await;
+            audit_trust(state, caller, source, &command_text, created.as_ref().err()).await;
+            let (token, record) = created?;
             let url = format!("https://{}", state.options.listen);
             Ok(render::join_token_created(
                 &token.to_string(),
@@ -143,7 +158,9 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
             ))
         }
         ExecCommand::NoJoinToken { id } => {
-            if enrolments(state)?.delete_token(&id).await? {
+            let deleted = enrolments(state)?.delete_token(&id).await;
+            audit_trust(state, caller, source, &command_text, deleted.as_ref().err()).await;
+            if deleted? {
                 Ok(String::new())
             } else {
                 Err(ExecError::NotFound(format!(
@@ -152,15 +169,39 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
             }
         }
         ExecCommand::RevokeModule { module } => {
-            let host = crate::revoke::revoke_module(state, module).await?;
+            let revoked = crate::revoke::revoke_module(state, module).await;
+            audit_trust(state, caller, source, &command_text, revoked.as_ref().err()).await;
+            let host = revoked?;
             Ok(format!(
                 "Module {module} ({host}) revoked: its certificates are refused; it needs a new join token to return.\n"
             ))
+        }
+        ExecCommand::NoModule { module } => {
+            Ok(module_removal::remove_module(state, module, caller, source).await?.summary())
         }
         ExecCommand::ConfigureTerminal | ExecCommand::End | ExecCommand::Exit => {
             Err(ExecError::SessionCommand(command.to_string()))
         }
     }
+}
+
+/// Records a trust command (join tokens, revocation) in the accounting log.
+async fn audit_trust(
+    state: &SupervisorState,
+    caller: &Caller,
+    source: &str,
+    command: &str,
+    error: Option<&impl std::fmt::Display>,
+) {
+    let entry = crate::audit::AuditEntry {
+        kind: if command.starts_with("revoke") { AuditKind::Module } else { AuditKind::JoinToken },
+        user: caller.audit_name(),
+        source: source.to_owned(),
+        command: command.to_owned(),
+        success: error.is_none(),
+        detail: error.map(ToString::to_string).unwrap_or_default(),
+    };
+    state.audit.record(entry).await;
 }
 
 fn enrolments(state: &SupervisorState) -> Result<&Enrolments, ExecError> {
@@ -184,11 +225,17 @@ pub async fn bridge_domains(state: &SupervisorState) -> Result<Vec<BridgeDomainV
     let modules = state.modules.list(&state.journal).await?;
     let vteps: HashMap<u32, std::net::Ipv4Addr> =
         modules.iter().filter_map(|view| Some((view.record.module, view.record.vtep?))).collect();
+    let offline: BTreeSet<u32> = modules
+        .iter()
+        .filter(|view| view.status == ModuleStatus::Offline)
+        .map(|view| view.record.module)
+        .collect();
     let map = OverlayMap::compute(
         &OverlayMap::default(),
         &records,
         |profile| evaluated.get(profile).and_then(bridge_domain_of),
         &vteps,
+        &offline,
     );
     Ok(bridge_domain_views(&config, &map, &modules))
 }

@@ -23,7 +23,7 @@
 //! behind is ended with an error (the agent reconnects and resyncs from its `known` map), and a
 //! stream nobody polls just stops reading — it never blocks the feed or the other streams.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -66,6 +66,9 @@ struct OverlayInputs {
     /// The attached bindings, by iface-id.
     ports: BTreeMap<String, PortRecord>,
     vteps: HashMap<u32, Ipv4Addr>,
+    /// The modules out of everyone's view: gone offline, or not back within a heartbeat timeout
+    /// of this supervisor's start (see [`Fanout::module_liveness`]).
+    offline: BTreeSet<u32>,
 }
 
 /// Every module's interest, and the channel its streams follow it on.
@@ -185,6 +188,38 @@ impl Fanout {
         }
     }
 
+    /// A module came online or went offline, as `is_online` tells (asked under the overlay's
+    /// lock, so a heartbeat racing an expiry cannot leave a stale answer behind): an offline
+    /// module's VTEP and MACs leave the other members' overlay views until it returns. Modules
+    /// start as members, so a supervisor restart does not take every VTEP out of the views until
+    /// each agent's first heartbeat; the caller takes out those not back within a heartbeat
+    /// timeout.
+    pub fn module_liveness(&self, module: u32, is_online: impl FnOnce() -> bool) {
+        let mut overlay = self.overlay_inputs();
+        let online = is_online();
+        let changed = if online { overlay.offline.remove(&module) } else { overlay.offline.insert(module) };
+        if changed {
+            self.recompute_overlay(&overlay);
+        }
+    }
+
+    /// A module was removed: its uplinks leave its interest, its VTEP the overlay. (Its ports
+    /// were released with [`Fanout::port_rebound`].)
+    pub fn module_removed(&self, module: u32) {
+        {
+            let mut interests = self.interests();
+            if interests.counts.set_uplinks(module, std::iter::empty()) {
+                interests.publish(&[module]);
+            }
+        }
+        let mut overlay = self.overlay_inputs();
+        let vtep = overlay.vteps.remove(&module).is_some();
+        let offline = overlay.offline.remove(&module);
+        if vtep || offline {
+            self.recompute_overlay(&overlay);
+        }
+    }
+
     /// The current overlay.
     pub fn overlay(&self) -> Arc<OverlayMap> {
         self.overlay_map.borrow().clone()
@@ -216,6 +251,7 @@ impl Fanout {
                 inputs.ports.values(),
                 |profile| table.get(profile).and_then(bridge_domain_of),
                 &inputs.vteps,
+                &inputs.offline,
             )
         };
         if next.differs(&previous) {

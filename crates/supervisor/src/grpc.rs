@@ -1,4 +1,8 @@
 //! The agent-facing gRPC service (`proto/switchyard.proto`).
+//!
+//! Every request is checked by [`agent_input`] before it reaches a registry: what an agent sends
+//! is bounded and clean, or refused with `INVALID_ARGUMENT` naming the field. (The registries
+//! check again, for callers that are not this service.)
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -6,34 +10,63 @@ use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 use crate::agent_auth::authenticate;
+use crate::agent_input;
 use crate::fanout::{OverlayStream, UpdateStream};
 use crate::modules::{ModuleError, Registration, UplinkRecord};
 use crate::port_binding::{BindError, BindRequest};
 use crate::ports::PortError;
 use crate::state::SupervisorState;
+use crate::stream_slots::{Slot, StreamKind, StreamSlots};
 
 /// Implements `switchyard.v1.Supervisor` over the shared state.
 #[derive(Debug, Clone)]
 pub struct AgentService {
     state: Arc<SupervisorState>,
+    streams: Arc<StreamSlots>,
 }
 
 impl AgentService {
     pub fn new(state: Arc<SupervisorState>) -> Self {
-        Self { state }
+        let streams = Arc::new(StreamSlots::new(state.options.streams_per_module));
+        Self { state, streams }
     }
+
+    /// A place for one more stream of `kind` for `module`, or why not.
+    fn slot(&self, module: u32, kind: StreamKind) -> Result<Slot, Status> {
+        self.streams.take(module, kind).ok_or_else(|| {
+            Status::resource_exhausted(format!(
+                "module {module} holds {} streams of this kind open already; close one first",
+                self.streams.max()
+            ))
+        })
+    }
+}
+
+/// `stream`, holding `slot` for as long as it lives.
+fn holding<T: Send + 'static>(
+    stream: std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>,
+    slot: Slot,
+) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>> {
+    use futures::StreamExt as _;
+    Box::pin(stream.map(move |item| {
+        let _held = &slot;
+        item
+    }))
 }
 
 impl From<PortError> for Status {
     fn from(error: PortError) -> Self {
         let message = error.to_string();
         match error {
-            PortError::Bind(BindError::Invalid { .. }) | PortError::Report(_) => {
+            PortError::Bind(BindError::Invalid(_) | BindError::MacInUse { .. }) | PortError::Report(_) => {
                 Status::invalid_argument(message)
             }
-            PortError::Bind(BindError::MaxPorts { .. } | BindError::NotVethernet { .. }) => {
-                Status::failed_precondition(message)
-            }
+            PortError::Bind(
+                BindError::MaxPorts { .. }
+                | BindError::NotVethernet { .. }
+                | BindError::AttachedElsewhere { .. },
+            ) => Status::failed_precondition(message),
+            PortError::Bind(BindError::ModuleFull { .. }) => Status::resource_exhausted(message),
             PortError::Module(error) => error.into(),
             PortError::Contended => Status::aborted(message),
             PortError::Corrupt { .. } | PortError::Store(_) => Status::internal(message),
@@ -45,9 +78,12 @@ impl From<ModuleError> for Status {
     fn from(error: ModuleError) -> Self {
         let message = error.to_string();
         match error {
-            ModuleError::Invalid { .. } => Status::invalid_argument(message),
+            ModuleError::Invalid(_) => Status::invalid_argument(message),
             ModuleError::Unknown { .. } => Status::not_found(message),
-            ModuleError::WrongHost { .. } => Status::failed_precondition(message),
+            ModuleError::WrongHost { .. } | ModuleError::DuplicateHostName { .. } => {
+                Status::failed_precondition(message)
+            }
+            ModuleError::Full { .. } => Status::resource_exhausted(message),
             ModuleError::Contended => Status::aborted(message),
             ModuleError::Corrupt { .. } | ModuleError::Store(_) => Status::internal(message),
         }
@@ -76,12 +112,9 @@ impl proto::supervisor_server::Supervisor for AgentService {
     ) -> Result<Response<proto::RegisterReply>, Status> {
         let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let request = request.into_inner();
-        caller.check_registration(&request.host_name, &request.vtep)?;
-        let host_name =
-            caller.enrolled.as_ref().map_or(request.host_name, |enrolled| enrolled.host_name.clone());
-        let registration = Registration {
-            host_name,
-            host_id: caller.host_id,
+        let mut registration = Registration {
+            host_name: request.host_name,
+            host_id: caller.host_id.clone(),
             version: request.version,
             addresses: request.addresses,
             hardware: request.hardware,
@@ -96,9 +129,16 @@ impl proto::supervisor_server::Supervisor for AgentService {
                 })
                 .collect(),
         };
+        // Well-formed first (INVALID_ARGUMENT), then what the enrolment approved (PERMISSION_DENIED).
+        agent_input::check_registration(&registration).map_err(ModuleError::from)?;
+        caller.check_registration(&registration.host_name, &registration.vtep)?;
+        if let Some(enrolled) = &caller.enrolled {
+            registration.host_name.clone_from(&enrolled.host_name);
+        }
         let state = &self.state;
         let record = state.modules.register(&state.journal, &registration, Instant::now()).await?;
         state.fanout.module_changed(&record);
+        state.fanout.module_liveness(record.module, || state.modules.is_online(record.module));
         state.ports.uplinks_registered(&record);
         tracing::info!(module = record.module, host = %record.host_name, "module registered");
         Ok(Response::new(proto::RegisterReply {
@@ -116,7 +156,11 @@ impl proto::supervisor_server::Supervisor for AgentService {
         let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let request = request.into_inner();
         let state = &self.state;
-        state.modules.heartbeat(&state.journal, request.module, &caller.host_id, Instant::now()).await?;
+        let came_online =
+            state.modules.heartbeat(&state.journal, request.module, &caller.host_id, Instant::now()).await?;
+        if came_online {
+            state.fanout.module_liveness(request.module, || state.modules.is_online(request.module));
+        }
         Ok(Response::new(proto::HeartbeatReply { revision: state.fanout.revision() }))
     }
 
@@ -128,10 +172,12 @@ impl proto::supervisor_server::Supervisor for AgentService {
     ) -> Result<Response<Self::WatchStream>, Status> {
         let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let request = request.into_inner();
+        agent_input::check_watch(&request).map_err(PortError::from)?;
         let state = &self.state;
         state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
+        let slot = self.slot(request.module, StreamKind::Watch)?;
         let stream = state.fanout.subscribe(request.module, &request.known, state.shutdown.clone());
-        Ok(Response::new(stream))
+        Ok(Response::new(holding(stream, slot)))
     }
 
     async fn bind_port(
@@ -154,6 +200,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
             owner_name: request.owner_name,
             ltl: request.ltl,
         };
+        agent_input::check_bind(&request).map_err(BindError::from).map_err(PortError::from)?;
         let bound = state.ports.bind(&state.journal, &state.fanout, &request).await?;
         tracing::info!(veth = bound.record.veth, iface_id = %request.iface_id, module = request.module, "port bound");
         let (policy_json, policy_revision) =
@@ -167,6 +214,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
     ) -> Result<Response<proto::UnbindPortReply>, Status> {
         let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let request = request.into_inner();
+        agent_input::check_unbind(&request.iface_id).map_err(PortError::from)?;
         let state = &self.state;
         state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
         let kept =
@@ -180,6 +228,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
     ) -> Result<Response<proto::PortReportReply>, Status> {
         let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let report = request.into_inner();
+        agent_input::check_report(&report).map_err(PortError::from)?;
         let state = &self.state;
         state.modules.check_owner(&state.journal, report.module, &caller.host_id).await?;
         state.ports.report(&state.journal, report, Instant::now()).await?;
@@ -196,6 +245,10 @@ impl proto::supervisor_server::Supervisor for AgentService {
         let request = request.into_inner();
         let state = &self.state;
         state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
-        Ok(Response::new(state.fanout.subscribe_overlay(request.module, state.shutdown.clone())))
+        let slot = self.slot(request.module, StreamKind::Overlay)?;
+        Ok(Response::new(holding(
+            state.fanout.subscribe_overlay(request.module, state.shutdown.clone()),
+            slot,
+        )))
     }
 }

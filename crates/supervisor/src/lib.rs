@@ -13,7 +13,8 @@
 //! | [`layout`] | where things live in the store | yes |
 //! | [`events`], [`clock`] | NX-OS event lines and timestamps | yes |
 //! | [`liveness`] | heartbeat bookkeeping (online/offline) | yes |
-//! | [`port_binding`] | vEthernet numbers, bind and unbind plans | yes |
+//! | [`agent_input`] | the rules for everything an agent sends | yes |
+//! | [`port_binding`], [`segment`] | vEthernet numbers, bind and unbind plans; who may hold a port, a MAC | yes |
 //! | [`port_state`], [`port_views`], [`uplink_views`] | agents' port reports, their events, `show interface` views | yes |
 //! | [`bridge_domain_views`] | `show bridge-domain` views | yes |
 //! | [`policy_table`] | evaluated policies, deltas, per-agent sync | yes |
@@ -22,12 +23,15 @@
 //! | [`render`] | `show …` output | yes |
 //! | [`journal`] | the write path: one transaction per change, with its events | shell |
 //! | [`modules`] | module numbers and liveness | shell |
+//! | [`module_removal`] | `no module N`: a module and its ports released in one write | shell |
 //! | [`ports`] | port bindings in the store, reports in memory | shell |
 //! | [`config_store`] | config reads and atomic config writes | shell |
 //! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module; the overlay streams | shell |
+//! | [`stream_slots`] | how many streams each module may hold open | yes |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
 
 pub mod agent_auth;
+pub mod agent_input;
 pub mod audit;
 pub mod bridge_domain_views;
 pub mod clock;
@@ -42,6 +46,7 @@ pub mod interest;
 pub mod journal;
 pub mod layout;
 pub mod liveness;
+pub mod module_removal;
 pub mod modules;
 pub mod overlay;
 pub mod policy_table;
@@ -52,8 +57,10 @@ pub mod ports;
 pub mod render;
 pub mod rest;
 pub mod revoke;
+pub mod segment;
 pub mod server;
 pub mod state;
+pub mod stream_slots;
 #[cfg(test)]
 mod testing;
 pub mod tls_setup;
@@ -78,6 +85,9 @@ use crate::liveness::Liveness;
 use crate::modules::Modules;
 use crate::ports::Ports;
 use crate::state::SupervisorState;
+
+/// The default of [`SupervisorOptions::max_modules`].
+pub const DEFAULT_MAX_MODULES: usize = 4096;
 
 /// How the supervisor runs. Build it with [`SupervisorOptions::new`] and adjust fields.
 #[derive(Debug, Clone)]
@@ -104,13 +114,20 @@ pub struct SupervisorOptions {
     pub agent_cert_lifetime: Duration,
     /// What a client may hold: connections, handshake and header deadlines.
     pub limits: server::ConnectionLimits,
+    /// Most modules (registered hosts) the domain holds; a new host past it is refused until an
+    /// operator removes modules that are gone (`no module N`).
+    pub max_modules: usize,
+    /// Watch (and, apart, WatchOverlay) streams one module may hold open at once; an agent needs
+    /// one of each, the rest covers reconnects.
+    pub streams_per_module: usize,
     /// No TLS and no authentication: anyone who reaches the address may do anything. For
     /// benchmarks only; said loudly on every start.
     pub insecure: bool,
 }
 
 impl SupervisorOptions {
-    /// The defaults: 1 s heartbeats, offline after 6 s, 10,000 events, 1 MiB bodies.
+    /// The defaults: 1 s heartbeats, offline after 6 s, 10,000 events, 1 MiB bodies, 4,096
+    /// modules, 8 streams of each kind per module.
     pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -124,6 +141,8 @@ impl SupervisorOptions {
             tls: tls_setup::TlsOptions::default(),
             agent_cert_lifetime: Duration::from_secs(30 * 24 * 3600),
             limits: server::ConnectionLimits::default(),
+            max_modules: DEFAULT_MAX_MODULES,
+            streams_per_module: 8,
             insecure: false,
         }
     }
@@ -207,7 +226,8 @@ pub async fn serve(
     let limits = options.limits;
     let (stop, stopped) = watch::channel(false);
     let journal = Journal::new(store.clone(), options.event_log_capacity);
-    let modules = Modules::load(&journal, Liveness::new(options.heartbeat_timeout)).await?;
+    let modules =
+        Modules::load(&journal, Liveness::new(options.heartbeat_timeout), options.max_modules).await?;
     let fanout = Arc::new(Fanout::new(options.watch_buffer));
     for record in Modules::records(&journal).await? {
         fanout.module_changed(&record);
@@ -242,19 +262,38 @@ pub async fn serve(
     Ok(())
 }
 
-/// Takes silent modules offline (and their ports down), checking a few times per timeout.
+/// Takes silent modules offline (their ports down, their VTEPs out of the overlay), checking a
+/// few times per timeout. Modules not back within one timeout of the start leave the overlay
+/// too (until then they keep their place, so a supervisor restart does not disturb VXLAN
+/// traffic between agents that are still running).
 async fn expire_modules(state: Arc<SupervisorState>, mut shutdown: watch::Receiver<bool>) {
     let period =
         (state.options.heartbeat_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let grace_ends = Instant::now() + state.options.heartbeat_timeout;
+    let mut in_grace = true;
     loop {
         tokio::select! {
             () = server::stopped(&mut shutdown) => return,
             _ = ticker.tick() => {
-                for module in state.modules.expire(&state.journal, Instant::now()).await {
+                let now = Instant::now();
+                for module in state.modules.expire(&state.journal, now).await {
                     tracing::info!(module, "module offline");
+                    state.fanout.module_liveness(module, || state.modules.is_online(module));
                     state.ports.module_offline(&state.journal, module).await;
+                }
+                if in_grace && now >= grace_ends {
+                    in_grace = false;
+                    match Modules::records(&state.journal).await {
+                        Ok(records) => records
+                            .iter()
+                            .filter(|record| !state.modules.is_online(record.module))
+                            .for_each(|record| {
+                                state.fanout.module_liveness(record.module, || state.modules.is_online(record.module));
+                            }),
+                        Err(error) => tracing::warn!(%error, "cannot read the modules after the start"),
+                    }
                 }
             }
         }

@@ -9,15 +9,16 @@
 //! tunnel endpoint (VTEP) and its uplinks (`EthernetM/K`, each on a `type ethernet` profile).
 //! Both come with every registration, so an agent restarted with other flags updates them.
 
-use std::collections::{BTreeSet, HashMap};
-use std::net::Ipv4Addr;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use store::{Compare, Op, StoreError};
+use store::{Compare, Op, Revision, StoreError};
 use utoipa::ToSchema;
 
+use crate::agent_input::{self, InputError};
 use crate::events::Event;
 use crate::journal::{Journal, MAX_ATTEMPTS, Write};
 use crate::layout::{MODULES_PREFIX, NEXT_MODULE_KEY, module_key, parse_counter};
@@ -25,8 +26,6 @@ use crate::liveness::Liveness;
 
 /// Supervisors are modules 1 and 2; agents start here.
 pub const FIRST_AGENT_MODULE: u32 = 3;
-/// Longest host id or host name accepted.
-const MAX_NAME_LEN: usize = 256;
 /// Uplinks are LTLs 17–48: at most 32 per host.
 pub const MAX_UPLINKS: u32 = 32;
 
@@ -103,8 +102,19 @@ pub struct Registration {
 /// Why a registration or heartbeat was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ModuleError {
-    #[error("invalid {field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] InputError),
+    /// Another host holds the name: two modules named alike would make every view ambiguous.
+    #[error(
+        "host name {host_name} is module {module}'s (another host id); remove that module first \
+         (no module {module}) or give this host another name"
+    )]
+    DuplicateHostName { host_name: String, module: u32 },
+    #[error(
+        "the domain holds {max} modules, the most it takes; an operator removes modules that are \
+         gone (no module N)"
+    )]
+    Full { max: usize },
     #[error("module {module} is not registered; register first")]
     Unknown { module: u32 },
     #[error("module {module} belongs to another host; register again")]
@@ -118,95 +128,41 @@ pub enum ModuleError {
 }
 
 impl Registration {
-    /// Refuses ids and names that cannot be keys or that no operator could read.
+    /// Refuses what cannot be a key, shown to an operator, or reached (see
+    /// [`agent_input::check_registration`]).
     pub fn validate(&self) -> Result<(), ModuleError> {
-        check_name("host_id", &self.host_id)?;
-        check_name("host_name", &self.host_name)?;
-        if self.host_id.contains('/') {
-            return Err(invalid("host_id", "must not contain '/'"));
-        }
-        self.vtep()?;
-        check_uplinks(&self.uplinks)
+        Ok(agent_input::check_registration(self)?)
     }
 
-    /// The VTEP, parsed: a unicast IPv4 address, or none for empty text.
-    fn vtep(&self) -> Result<Option<Ipv4Addr>, ModuleError> {
-        if self.vtep.is_empty() {
-            return Ok(None);
-        }
-        let address: Ipv4Addr = self
-            .vtep
-            .parse()
-            .map_err(|_| invalid("vtep", &format!("{:?} is not an IPv4 address (a.b.c.d)", self.vtep)))?;
-        if address.is_unspecified() || address.is_broadcast() || address.is_multicast() {
-            return Err(invalid("vtep", &format!("{address} is not a unicast address")));
-        }
-        Ok(Some(address))
-    }
-
-    /// The record of this registration as module `module`. Call after [`Self::validate`].
+    /// The record of this registration as module `module`. Call after [`Self::validate`]:
+    /// addresses are kept in their canonical form.
     fn record(&self, module: u32) -> ModuleRecord {
         let mut uplinks = self.uplinks.clone();
         uplinks.sort_by_key(|uplink| uplink.index);
+        let canonical = |address: &String| {
+            address.parse::<IpAddr>().map_or_else(|_| address.clone(), |ip| ip.to_string())
+        };
         ModuleRecord {
             module,
             host_name: self.host_name.clone(),
             host_id: self.host_id.clone(),
             version: self.version.clone(),
-            addresses: self.addresses.clone(),
+            addresses: self.addresses.iter().map(canonical).collect(),
             hardware: self.hardware.clone(),
-            vtep: self.vtep().ok().flatten(),
+            vtep: agent_input::vtep("vtep", &self.vtep).ok().flatten(),
             uplinks,
         }
     }
 }
 
-/// Uplinks: indexes 1–32, each index and NIC once, NIC names that are words, profile names that
-/// the config language accepts.
-fn check_uplinks(uplinks: &[UplinkRecord]) -> Result<(), ModuleError> {
-    let (mut indexes, mut names) = (BTreeSet::new(), BTreeSet::new());
-    for uplink in uplinks {
-        if !(1..=MAX_UPLINKS).contains(&uplink.index) {
-            return Err(invalid(
-                "uplinks",
-                &format!("uplink index {} is out of range 1-{MAX_UPLINKS}", uplink.index),
-            ));
-        }
-        if !indexes.insert(uplink.index) {
-            return Err(invalid("uplinks", &format!("uplink index {} is given twice", uplink.index)));
-        }
-        check_name("uplinks", &uplink.name)?;
-        if !names.insert(uplink.name.as_str()) {
-            return Err(invalid("uplinks", &format!("interface {} is given twice", uplink.name)));
-        }
-        if !config::grammar::is_name(&uplink.profile, config::language::PROFILE_NAME_MAX) {
-            return Err(invalid(
-                "uplinks",
-                &format!(
-                    "uplink {}: {:?} is not a port-profile name (one word, at most 80 characters)",
-                    uplink.index, uplink.profile
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn invalid(field: &'static str, reason: &str) -> ModuleError {
-    ModuleError::Invalid { field, reason: reason.to_owned() }
-}
-
-fn check_name(field: &'static str, value: &str) -> Result<(), ModuleError> {
-    if value.is_empty() {
-        return Err(invalid(field, "must not be empty"));
-    }
-    if value.len() > MAX_NAME_LEN {
-        return Err(invalid(field, "is longer than 256 bytes"));
-    }
-    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(invalid(field, "must not contain spaces or control characters"));
-    }
-    Ok(())
+/// The module of another host (another host id) registered under `request`'s host name, which
+/// host names being DNS names, is compared without regard to ASCII case. A removed module holds
+/// no name. (Two supervisors sharing a store could each admit one of two hosts racing for a name;
+/// both are then listed, and an operator removes one.)
+fn name_holder<'a>(records: &'a [ModuleRecord], request: &Registration) -> Option<&'a ModuleRecord> {
+    records.iter().find(|record| {
+        record.host_id != request.host_id && record.host_name.eq_ignore_ascii_case(&request.host_name)
+    })
 }
 
 fn decode(key: &str, value: &[u8]) -> Result<ModuleRecord, ModuleError> {
@@ -224,14 +180,16 @@ pub struct Modules {
     /// module number -> host id, for checking heartbeats without a store read.
     hosts: RwLock<HashMap<u32, String>>,
     liveness: Mutex<Liveness>,
+    /// Most modules registered at once.
+    max: usize,
 }
 
 impl Modules {
-    /// Loads the known modules; all start offline.
-    pub async fn load(journal: &Journal, liveness: Liveness) -> Result<Self, ModuleError> {
+    /// Loads the known modules; all start offline. At most `max` modules are registered at once.
+    pub async fn load(journal: &Journal, liveness: Liveness, max: usize) -> Result<Self, ModuleError> {
         let records = Self::records(journal).await?;
         let hosts = records.into_iter().map(|record| (record.module, record.host_id)).collect();
-        Ok(Self { hosts: RwLock::new(hosts), liveness: Mutex::new(liveness) })
+        Ok(Self { hosts: RwLock::new(hosts), liveness: Mutex::new(liveness), max })
     }
 
     /// Every module record, by number.
@@ -270,6 +228,20 @@ impl Modules {
         let mut writer = journal.writer().await;
         for _ in 0..MAX_ATTEMPTS {
             let store = writer.store().clone();
+            let records = Self::records(journal).await?;
+            let known = records.iter().any(|record| record.host_id == request.host_id);
+            if !known && records.len() >= self.max {
+                return Err(ModuleError::Full { max: self.max });
+            }
+            if let Some(holder) = name_holder(&records, request) {
+                drop(writer);
+                let event = Event::duplicate_host_name(&request.host_name, &request.host_id, holder.module);
+                journal.log(vec![event]).await;
+                return Err(ModuleError::DuplicateHostName {
+                    host_name: request.host_name.clone(),
+                    module: holder.module,
+                });
+            }
             let mut write = Write::default();
             let record = match store.get(&key).await? {
                 Some(kv) => {
@@ -318,20 +290,42 @@ impl Modules {
     }
 
     /// A heartbeat from `module`, which must belong to `host_id`. Brings the module online
-    /// (logging `MOD_ONLINE`) if it was not.
+    /// (logging `MOD_ONLINE`) if it was not; returns whether it did.
     pub async fn heartbeat(
         &self,
         journal: &Journal,
         module: u32,
         host_id: &str,
         now: Instant,
-    ) -> Result<(), ModuleError> {
+    ) -> Result<bool, ModuleError> {
         self.check_owner(journal, module, host_id).await?;
         let came_online = self.liveness.lock().unwrap_or_else(PoisonError::into_inner).heartbeat(module, now);
         if came_online {
             journal.log(vec![Event::module_online(module)]).await;
         }
-        Ok(())
+        Ok(came_online)
+    }
+
+    /// The record of module `module` and its store revision, if it is registered.
+    pub async fn find(
+        journal: &Journal,
+        module: u32,
+    ) -> Result<Option<(ModuleRecord, Revision)>, ModuleError> {
+        let range = journal.store().range(MODULES_PREFIX).await?;
+        for kv in &range.kvs {
+            let record = decode(&kv.key, &kv.value)?;
+            if record.module == module {
+                return Ok(Some((record, kv.mod_revision)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A removed module is forgotten: its number no longer answers for its host id (the host's
+    /// next request is told to register, and it gets a new number), and it is not online.
+    pub fn forget(&self, module: u32) {
+        self.hosts.write().unwrap_or_else(PoisonError::into_inner).remove(&module);
+        self.liveness.lock().unwrap_or_else(PoisonError::into_inner).forget(module);
     }
 
     /// Takes silent modules offline, logging `MOD_OFFLINE` for each.

@@ -9,7 +9,10 @@
 //!
 //! An agent's view ([`OverlayMap::view`]) holds the segments it has attached ports in, each with
 //! the *other* members' VTEPs and MACs. A member module without a VTEP is listed by
-//! `show bridge-domain` but cannot be reached, so it is in nobody's view.
+//! `show bridge-domain` but cannot be reached, so it is in nobody's view. Nor is an offline
+//! member: a VTEP that went away (or never was a real host) must stop receiving the domain's
+//! floods and being sent its MACs' frames; it rejoins the views when it comes back online.
+//! Liveness is the one input that is not in the store: the caller says which modules are offline.
 //!
 //! Recomputing keeps the `Arc` of every domain whose content did not change, so an agent stream
 //! tells in a few pointer comparisons whether anything of its segments changed.
@@ -45,6 +48,8 @@ pub struct DomainMember {
     /// The module's VTEP; absent when it registered none (it is then unreachable).
     #[schema(value_type = Option<String>, example = "10.78.0.11")]
     pub vtep: Option<Ipv4Addr>,
+    /// False while the module is offline: then no other member is told of it.
+    pub online: bool,
     /// Its attached ports in the bridge-domain, by vEthernet number.
     pub ports: Vec<DomainPort>,
 }
@@ -64,7 +69,7 @@ impl Domain {
         self.remote_members(module, own).map(|(vtep, _)| vtep).collect()
     }
 
-    /// The reachable members other than `module`, with their VTEPs.
+    /// The reachable (online, with a VTEP) members other than `module`, with their VTEPs.
     fn remote_members(
         &self,
         module: u32,
@@ -72,7 +77,7 @@ impl Domain {
     ) -> impl Iterator<Item = (Ipv4Addr, &DomainMember)> {
         self.members
             .iter()
-            .filter(move |member| member.module != module)
+            .filter(move |member| member.module != module && member.online)
             .filter_map(|member| Some((member.vtep?, member)))
             .filter(move |(vtep, _)| Some(*vtep) != own)
     }
@@ -110,13 +115,15 @@ pub struct OverlayMap {
 
 impl OverlayMap {
     /// The map of `ports` (attached ones count), where `bridge_domain(profile)` gives the
-    /// bridge-domain name and segment id of a profile's policy, and `vteps` the modules' VTEPs.
-    /// Domains equal to one of `previous` keep its `Arc`.
+    /// bridge-domain name and segment id of a profile's policy, `vteps` the modules' VTEPs and
+    /// `offline` the modules that are not members of anyone's view now. Domains equal to one of
+    /// `previous` keep its `Arc`.
     pub fn compute<'a>(
         previous: &Self,
         ports: impl IntoIterator<Item = &'a PortRecord>,
         bridge_domain: impl Fn(&str) -> Option<(String, u32)>,
         vteps: &HashMap<u32, Ipv4Addr>,
+        offline: &BTreeSet<u32>,
     ) -> Self {
         let mut building: BTreeMap<String, (u32, BTreeMap<u32, Vec<DomainPort>>)> = BTreeMap::new();
         let mut profiles: HashMap<&str, Option<(String, u32)>> = HashMap::new();
@@ -135,7 +142,8 @@ impl OverlayMap {
                 .into_iter()
                 .map(|(module, mut ports)| {
                     ports.sort();
-                    DomainMember { module, vtep: vteps.get(&module).copied(), ports }
+                    let online = !offline.contains(&module);
+                    DomainMember { module, vtep: vteps.get(&module).copied(), online, ports }
                 })
                 .collect();
             let domain = Domain { name: name.clone(), segment_id, members };
@@ -280,7 +288,8 @@ mod tests {
             PortRecord { attached: false, ..port("f", 6, "red", 6, "02:00:00:00:00:06") },
         ];
         let vteps = vteps(&[(3, [10, 78, 0, 11]), (4, [10, 78, 0, 12])]);
-        let map = OverlayMap::compute(&OverlayMap::default(), &ports, bridge_domain, &vteps);
+        let map =
+            OverlayMap::compute(&OverlayMap::default(), &ports, bridge_domain, &vteps, &BTreeSet::new());
 
         assert_eq!(
             segments(&map.view(3)),
@@ -313,14 +322,15 @@ mod tests {
             port("b", 4, "red", 2, "02:00:00:00:00:02"),
             port("c", 5, "blue", 3, "02:00:00:00:00:03"),
         ];
-        let map = OverlayMap::compute(&OverlayMap::default(), &ports, bridge_domain, &vteps);
+        let map =
+            OverlayMap::compute(&OverlayMap::default(), &ports, bridge_domain, &vteps, &BTreeSet::new());
         let (mut three, first) = SentView::first(&map, 3);
         assert_eq!(segments(&first)[0].1, ["10.0.0.4"]);
         let (mut five, _) = SentView::first(&map, 5);
 
         // A blue port on module 4: red is untouched, module 3 hears nothing.
         ports.push(port("d", 4, "blue", 4, "02:00:00:00:00:04"));
-        let next = OverlayMap::compute(&map, &ports, bridge_domain, &vteps);
+        let next = OverlayMap::compute(&map, &ports, bridge_domain, &vteps, &BTreeSet::new());
         assert!(next.differs(&map));
         assert!(Arc::ptr_eq(&next.segments_of(3)[0], &map.segments_of(3)[0]), "red kept its Arc");
         assert_eq!(three.next(&next, 3), None);
@@ -337,21 +347,44 @@ mod tests {
 
         // A second red port on module 3 changes red, but not what module 3 is told.
         ports.push(port("e", 3, "red", 5, "02:00:00:00:00:05"));
-        let again = OverlayMap::compute(&next, &ports, bridge_domain, &vteps);
+        let again = OverlayMap::compute(&next, &ports, bridge_domain, &vteps, &BTreeSet::new());
         assert_eq!(three.next(&again, 3), None, "its own ports are not in its view");
 
         // Module 4's VTEP moves: module 3's view changes.
         let moved =
             vteps.iter().map(|(&m, &v)| (m, if m == 4 { Ipv4Addr::new(10, 0, 0, 44) } else { v })).collect();
-        let last = OverlayMap::compute(&again, &ports, bridge_domain, &moved);
+        let last = OverlayMap::compute(&again, &ports, bridge_domain, &moved, &BTreeSet::new());
         assert!(last.differs(&again));
         assert_eq!(
             three.next(&last, 3).map(|u| segments(&u)[0].1.clone()),
             Some(vec!["10.0.0.44".to_owned()])
         );
         assert!(
-            !OverlayMap::compute(&last, &ports, bridge_domain, &moved).differs(&last),
+            !OverlayMap::compute(&last, &ports, bridge_domain, &moved, &BTreeSet::new()).differs(&last),
             "recomputed alike"
+        );
+    }
+
+    #[test]
+    fn offline_members_are_in_nobody_s_view() {
+        let vteps = vteps(&[(3, [10, 0, 0, 3]), (4, [10, 0, 0, 4])]);
+        let ports =
+            [port("a", 3, "red", 1, "02:00:00:00:00:01"), port("b", 4, "red", 2, "02:00:00:00:00:02")];
+        let online =
+            OverlayMap::compute(&OverlayMap::default(), &ports, bridge_domain, &vteps, &BTreeSet::new());
+        let (mut three, first) = SentView::first(&online, 3);
+        assert_eq!(segments(&first)[0].1, ["10.0.0.4"]);
+
+        let gone = OverlayMap::compute(&online, &ports, bridge_domain, &vteps, &BTreeSet::from([4]));
+        assert!(gone.differs(&online));
+        assert_eq!(three.next(&gone, 3).map(|u| segments(&u)), Some(vec![(5000, vec![], vec![])]));
+        let red = gone.domain("red").map(|d| d.members.iter().map(|m| (m.module, m.online)).collect());
+        assert_eq!(red, Some(vec![(3, true), (4, false)]), "still listed, as offline");
+
+        let back = OverlayMap::compute(&gone, &ports, bridge_domain, &vteps, &BTreeSet::new());
+        assert_eq!(
+            three.next(&back, 3).map(|u| segments(&u)[0].1.clone()),
+            Some(vec!["10.0.0.4".to_owned()])
         );
     }
 }

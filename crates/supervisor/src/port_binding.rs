@@ -19,12 +19,12 @@ use config::{EffectivePolicy, PortBinding, ProfileType};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::agent_input::{self, InputError, PORTS_PER_MODULE_MAX};
 use crate::events::Event;
+use crate::segment::Segments;
 
 /// vEthernet LTLs start here on every agent (17–48 are uplinks).
 pub const FIRST_VETH_LTL: u32 = 49;
-/// Longest iface-id, owner or adapter name accepted.
-const MAX_FIELD_LEN: usize = 256;
 
 /// One vEthernet binding as the store keeps it (`/switchyard/ports/<iface-id>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -91,8 +91,25 @@ pub struct BindRequest {
 /// Why a port was not bound. Nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BindError {
-    #[error("invalid {field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] InputError),
+    /// Another module holds the port: only its agent's detach or an operator moves it.
+    #[error(
+        "iface-id {iface_id} is attached on module {module}; it moves only when module {module} \
+         detaches it or an operator removes the module (no module {module})"
+    )]
+    AttachedElsewhere { iface_id: String, module: u32 },
+    /// Another attached port in an overlapping segment has the MAC.
+    #[error(
+        "invalid mac: {mac} is already Vethernet{veth}'s (module {module}, {segments}); a port's MAC \
+         must be unique in its segment"
+    )]
+    MacInUse { mac: String, veth: u32, module: u32, segments: String },
+    #[error(
+        "module {module} has {max} vEthernets attached, the most one module may hold; the port \
+         was not bound"
+    )]
+    ModuleFull { module: u32, max: u32 },
     #[error(
         "port-profile {profile} allows {max_ports} ports (max-ports) and {attached} are attached; \
          the port was not bound"
@@ -103,26 +120,15 @@ pub enum BindError {
 }
 
 impl BindRequest {
-    /// Refuses what cannot be a key, shown to an operator, or programmed.
+    /// Refuses what cannot be a key, shown to an operator, or programmed (see
+    /// [`agent_input::check_bind`]).
     pub fn validate(&self) -> Result<(), BindError> {
-        check_word("iface_id", &self.iface_id, false)?;
-        if self.iface_id.contains('/') {
-            return Err(invalid("iface_id", "must not contain '/'"));
-        }
-        if !config::grammar::is_name(&self.profile, config::language::PROFILE_NAME_MAX) {
-            return Err(invalid("profile", "must be a port-profile name (one word, at most 80 characters)"));
-        }
-        check_word("adapter", &self.adapter, false)?;
-        check_word("container_ifname", &self.container_ifname, true)?;
-        check_word("owner_uuid", &self.owner_uuid, true)?;
-        if self.owner_name.len() > MAX_FIELD_LEN || self.owner_name.chars().any(char::is_control) {
-            return Err(invalid("owner_name", "must be at most 256 bytes without control characters"));
-        }
-        parse_mac(&self.mac).ok_or_else(|| invalid("mac", "must read aa:bb:cc:dd:ee:ff"))?;
-        if self.ltl < FIRST_VETH_LTL {
-            return Err(invalid("ltl", "must be 49 or more (vEthernet LTLs start at 49)"));
-        }
-        Ok(())
+        Ok(agent_input::check_bind(self)?)
+    }
+
+    /// The MAC in its stored form (lower case). Call after [`Self::validate`].
+    fn mac(&self) -> String {
+        agent_input::parse_mac(&self.mac).map(agent_input::format_mac).unwrap_or_default()
     }
 
     fn record(&self, veth: u32) -> PortRecord {
@@ -134,49 +140,13 @@ impl BindRequest {
             profile: self.profile.clone(),
             adapter: self.adapter.clone(),
             container_ifname: self.container_ifname.clone(),
-            // Validated: it parses.
-            mac: parse_mac(&self.mac).map(format_mac).unwrap_or_default(),
+            mac: self.mac(),
             owner_name: self.owner_name.clone(),
             owner_uuid: self.owner_uuid.clone(),
             ltl: self.ltl,
             attached: true,
         }
     }
-}
-
-fn invalid(field: &'static str, reason: &str) -> BindError {
-    BindError::Invalid { field, reason: reason.to_owned() }
-}
-
-fn check_word(field: &'static str, value: &str, may_be_empty: bool) -> Result<(), BindError> {
-    if value.is_empty() && !may_be_empty {
-        return Err(invalid(field, "must not be empty"));
-    }
-    if value.len() > MAX_FIELD_LEN {
-        return Err(invalid(field, "is longer than 256 bytes"));
-    }
-    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(invalid(field, "must not contain spaces or control characters"));
-    }
-    Ok(())
-}
-
-/// `aa:bb:cc:dd:ee:ff` (either case) as bytes.
-pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
-    let mut mac = [0; 6];
-    let mut parts = text.split(':');
-    for byte in &mut mac {
-        let part = parts.next()?;
-        if part.len() != 2 {
-            return None;
-        }
-        *byte = u8::from_str_radix(part, 16).ok()?;
-    }
-    parts.next().is_none().then_some(mac)
-}
-
-fn format_mac(mac: [u8; 6]) -> String {
-    mac.map(|b| format!("{b:02x}")).join(":")
 }
 
 /// What a bind changes.
@@ -189,24 +159,37 @@ pub struct BindPlan {
     pub attached_event: Option<Event>,
 }
 
-/// Plans binding `request` given every binding (by iface-id) and the evaluated policy of the
-/// requested profile (`None`: the profile does not exist; the port is bound and stays down).
+/// Plans binding `request` given every binding (by iface-id), the evaluated policy of the
+/// requested profile (`None`: the profile does not exist; the port is bound and stays down), and
+/// the segments of any profile's ports (`None`: no such profile).
+///
+/// Refused, with nothing changed: a request that breaks [`agent_input`]'s rules; an iface-id
+/// attached on another module (a port moves between modules only by its own agent's detach or an
+/// operator's `no module`, never by another module's claim — even when the owner is offline, as
+/// NX-OS keeps an offline VEM's ports); an ethernet profile; a full profile (`max-ports`) or
+/// module ([`PORTS_PER_MODULE_MAX`]); a MAC another attached port has in an overlapping segment.
+/// A binding kept detached (`port-binding static`) may be bound on any module: the container
+/// moved hosts.
 pub fn plan_bind(
     bindings: &BTreeMap<String, PortRecord>,
     policy: Option<&EffectivePolicy>,
     request: &BindRequest,
+    segments_of: impl Fn(&str) -> Option<Segments>,
 ) -> Result<BindPlan, BindError> {
     request.validate()?;
+    let existing = bindings.get(&request.iface_id);
+    if let Some(owner) = existing.filter(|old| old.attached && old.module != request.module) {
+        return Err(BindError::AttachedElsewhere {
+            iface_id: request.iface_id.clone(),
+            module: owner.module,
+        });
+    }
+    let others = || bindings.values().filter(|other| other.attached && other.iface_id != request.iface_id);
     if let Some(policy) = policy {
         if policy.kind != ProfileType::Vethernet {
             return Err(BindError::NotVethernet { profile: request.profile.clone() });
         }
-        let attached = bindings
-            .values()
-            .filter(|other| {
-                other.attached && other.profile == request.profile && other.iface_id != request.iface_id
-            })
-            .count();
+        let attached = others().filter(|other| other.profile == request.profile).count();
         if attached >= usize::try_from(policy.max_ports).unwrap_or(usize::MAX) {
             return Err(BindError::MaxPorts {
                 profile: request.profile.clone(),
@@ -215,7 +198,24 @@ pub fn plan_bind(
             });
         }
     }
-    let existing = bindings.get(&request.iface_id);
+    let on_module = others().filter(|other| other.module == request.module).count();
+    if on_module >= PORTS_PER_MODULE_MAX as usize {
+        return Err(BindError::ModuleFull { module: request.module, max: PORTS_PER_MODULE_MAX });
+    }
+    let mac = request.mac();
+    if let Some(segments) = policy.map(Segments::of) {
+        let clash = others()
+            .filter(|other| other.mac == mac)
+            .find(|other| segments_of(&other.profile).is_some_and(|theirs| theirs.overlaps(&segments)));
+        if let Some(other) = clash {
+            return Err(BindError::MacInUse {
+                mac,
+                veth: other.veth,
+                module: other.module,
+                segments: segments.describe(),
+            });
+        }
+    }
     let veth = existing.map_or_else(|| lowest_free(bindings), |old| old.veth);
     let record = request.record(veth);
     let attached_event = (existing != Some(&record)).then(|| {
@@ -285,16 +285,22 @@ mod tests {
             profile: "web".into(),
             adapter: format!("veth{iface}"),
             container_ifname: "eth0".into(),
-            mac: "02:AB:CD:00:01:01".into(),
+            // One MAC per iface-id, written in upper case: stored in lower case.
+            mac: format!("02:AB:CD:00:01:{:02X}", iface.bytes().last().unwrap_or(0)),
             owner_uuid: "u-1".into(),
             owner_name: "web1".into(),
             ltl: 49,
         }
     }
 
+    /// Every profile's ports are in VLAN 100.
+    fn vlan100(_profile: &str) -> Option<Segments> {
+        Some(Segments::of(&access_policy("any", 100)))
+    }
+
     /// Binds and stores, as the shell would.
     fn bind(bindings: &mut BTreeMap<String, PortRecord>, request: &BindRequest) -> BindPlan {
-        let plan = plan_bind(bindings, Some(&policy(32, PortBinding::Static)), request).unwrap();
+        let plan = plan_bind(bindings, Some(&policy(32, PortBinding::Static)), request, vlan100).unwrap();
         bindings.insert(plan.record.iface_id.clone(), plan.record.clone());
         plan
     }
@@ -304,7 +310,7 @@ mod tests {
         let mut bindings = BTreeMap::new();
         let first = bind(&mut bindings, &request("a"));
         assert_eq!(first.record.veth, 1);
-        assert_eq!(first.record.mac, "02:ab:cd:00:01:01", "stored in lower case");
+        assert_eq!(first.record.mac, "02:ab:cd:00:01:61", "stored in lower case");
         assert_eq!(
             first.attached_event.unwrap().text,
             "Interface Vethernet1 is attached to vetha of web1 on port 1 of module 3"
@@ -315,9 +321,67 @@ mod tests {
         assert_eq!(again.record.veth, 1);
         assert_eq!(again.attached_event, None, "an unchanged rebind logs nothing");
 
+        // Detached (a static binding is kept), it may come back on another host.
+        bindings.get_mut("a").unwrap().attached = false;
         let moved = bind(&mut bindings, &BindRequest { module: 4, ltl: 50, ..request("a") });
         assert_eq!(moved.record.veth, 1, "the number follows the iface-id to another host");
         assert!(moved.attached_event.unwrap().text.ends_with("on port 2 of module 4"));
+    }
+
+    #[test]
+    fn another_module_cannot_take_an_attached_port() {
+        let mut bindings = BTreeMap::new();
+        bind(&mut bindings, &request("a"));
+        let web = policy(32, PortBinding::Static);
+        let claim = BindRequest { module: 4, host_id: "id-frodo".into(), ..request("a") };
+        let refused = plan_bind(&bindings, Some(&web), &claim, vlan100).unwrap_err();
+        assert_eq!(refused, BindError::AttachedElsewhere { iface_id: "a".into(), module: 3 });
+        assert_eq!(
+            refused.to_string(),
+            "iface-id a is attached on module 3; it moves only when module 3 detaches it or an \
+             operator removes the module (no module 3)"
+        );
+        assert!(plan_bind(&bindings, None, &claim, vlan100).is_err(), "with or without a profile");
+        // The owner may change its own port.
+        let own = BindRequest { owner_name: "renamed".into(), ..request("a") };
+        assert!(plan_bind(&bindings, Some(&web), &own, vlan100).unwrap().attached_event.is_some());
+    }
+
+    #[test]
+    fn a_mac_is_unique_in_its_segment() {
+        let mut bindings = BTreeMap::new();
+        bind(&mut bindings, &request("a"));
+        let web = policy(32, PortBinding::Static);
+        let copy = BindRequest { mac: request("a").mac.to_lowercase(), ..request("b") };
+        let refused = plan_bind(&bindings, Some(&web), &copy, vlan100).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "invalid mac: 02:ab:cd:00:01:61 is already Vethernet1's (module 3, VLAN 100); a port's \
+             MAC must be unique in its segment"
+        );
+        let elsewhere = |_: &str| Some(Segments::of(&access_policy("other", 200)));
+        assert!(plan_bind(&bindings, Some(&web), &copy, elsewhere).is_ok(), "another VLAN: fine");
+        assert!(plan_bind(&bindings, None, &copy, vlan100).is_ok(), "no profile yet: no segment");
+        bindings.get_mut("a").unwrap().attached = false;
+        assert!(plan_bind(&bindings, Some(&web), &copy, vlan100).is_ok(), "a detached port holds no MAC");
+    }
+
+    #[test]
+    fn a_module_holds_a_bounded_number_of_ports() {
+        let mut bindings = BTreeMap::new();
+        for n in 0..PORTS_PER_MODULE_MAX {
+            let record = PortRecord {
+                veth: n + 1,
+                iface_id: format!("p{n}"),
+                mac: format!("02:00:00:00:{:02x}:{:02x}", n >> 8, n & 0xff),
+                ..request("x").record(0)
+            };
+            bindings.insert(record.iface_id.clone(), record);
+        }
+        let refused = plan_bind(&bindings, None, &request("new"), vlan100).unwrap_err();
+        assert_eq!(refused, BindError::ModuleFull { module: 3, max: PORTS_PER_MODULE_MAX });
+        let elsewhere = BindRequest { module: 4, ..request("new") };
+        assert!(plan_bind(&bindings, None, &elsewhere, vlan100).is_ok());
     }
 
     #[test]
@@ -336,26 +400,32 @@ mod tests {
         let mut bindings = BTreeMap::new();
         let two = policy(2, PortBinding::Static);
         for iface in ["a", "b"] {
-            let plan = plan_bind(&bindings, Some(&two), &request(iface)).unwrap();
+            let plan = plan_bind(&bindings, Some(&two), &request(iface), vlan100).unwrap();
             bindings.insert(iface.to_owned(), plan.record);
         }
-        let refused = plan_bind(&bindings, Some(&two), &request("c")).unwrap_err();
+        let refused = plan_bind(&bindings, Some(&two), &request("c"), vlan100).unwrap_err();
         assert_eq!(refused, BindError::MaxPorts { profile: "web".into(), max_ports: 2, attached: 2 });
         assert_eq!(
             refused.to_string(),
             "port-profile web allows 2 ports (max-ports) and 2 are attached; the port was not bound"
         );
-        assert!(plan_bind(&bindings, Some(&two), &request("a")).is_ok(), "a rebind takes no new place");
+        assert!(
+            plan_bind(&bindings, Some(&two), &request("a"), vlan100).is_ok(),
+            "a rebind takes no new place"
+        );
         bindings.get_mut("b").unwrap().attached = false;
-        assert!(plan_bind(&bindings, Some(&two), &request("c")).is_ok(), "a kept binding takes no place");
+        assert!(
+            plan_bind(&bindings, Some(&two), &request("c"), vlan100).is_ok(),
+            "a kept binding takes no place"
+        );
         let other = BindRequest { profile: "db".into(), ..request("c") };
-        assert!(plan_bind(&bindings, None, &other).is_ok(), "no profile, no limit");
+        assert!(plan_bind(&bindings, None, &other, vlan100).is_ok(), "no profile, no limit");
     }
 
     #[test]
     fn ethernet_profiles_are_refused() {
         let uplink = EffectivePolicy { kind: ProfileType::Ethernet, ..policy(32, PortBinding::Static) };
-        let error = plan_bind(&BTreeMap::new(), Some(&uplink), &request("a")).unwrap_err();
+        let error = plan_bind(&BTreeMap::new(), Some(&uplink), &request("a"), vlan100).unwrap_err();
         assert!(matches!(error, BindError::NotVethernet { .. }));
     }
 

@@ -20,7 +20,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::events::{Event, down_reason};
-use crate::modules::{MAX_UPLINKS, ModuleRecord};
+use crate::modules::ModuleRecord;
 use crate::port_binding::PortRecord;
 
 /// What was last logged for a port.
@@ -83,15 +83,6 @@ struct ModuleReport {
     macs: Vec<proto::MacEntry>,
 }
 
-/// Why a report was refused (nothing of it was taken).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReportError {
-    #[error("invalid uplinks: uplink index {0} is out of range 1-{MAX_UPLINKS}")]
-    UplinkIndex(u32),
-    #[error("invalid uplinks: uplink index {0} is reported twice")]
-    DuplicateUplink(u32),
-}
-
 /// The latest reports and what was logged of them.
 #[derive(Debug, Default)]
 pub struct PortLive {
@@ -113,6 +104,26 @@ fn rates_since(
         }
         _ => Rates::default(),
     }
+}
+
+/// A module's MAC entries may name only its own attached vEthernets: an entry naming another
+/// (another module's port, or one it no longer has) keeps its MAC but loses the name, so no
+/// module's table can show a row on someone else's port.
+fn own_veths_only(
+    bindings: &BTreeMap<String, PortRecord>,
+    module: u32,
+    mut macs: Vec<proto::MacEntry>,
+) -> Vec<proto::MacEntry> {
+    let own: std::collections::BTreeSet<u32> = bindings
+        .values()
+        .filter(|binding| binding.attached && binding.module == module)
+        .map(|binding| binding.veth)
+        .collect();
+    for entry in macs.iter_mut().filter(|entry| entry.veth != 0 && !own.contains(&entry.veth)) {
+        entry.veth = 0;
+        entry.port = "-".to_owned();
+    }
+    macs
 }
 
 /// Whether an event is due for a port that was `before` and is now `up`; remembers nothing.
@@ -147,21 +158,7 @@ impl PortLive {
         }
     }
 
-    /// Checks a report before anything of it is taken: uplink indexes 1–32, each once.
-    pub fn check(report: &proto::PortReport) -> Result<(), ReportError> {
-        let mut seen = std::collections::BTreeSet::new();
-        for uplink in &report.uplinks {
-            if !(1..=MAX_UPLINKS).contains(&uplink.index) {
-                return Err(ReportError::UplinkIndex(uplink.index));
-            }
-            if !seen.insert(uplink.index) {
-                return Err(ReportError::DuplicateUplink(uplink.index));
-            }
-        }
-        Ok(())
-    }
-
-    /// Takes `report` (checked with [`PortLive::check`]) as its module's latest and returns the
+    /// Takes `report` (checked with [`crate::agent_input::check_report`]) as its module's latest and returns the
     /// events of the ports and uplinks that went up or down. Only ports attached on the reporting
     /// module count (a late report from a host a port has left changes nothing).
     pub fn report(
@@ -209,7 +206,8 @@ impl PortLive {
         self.uplinks_logged.retain(|&(owner, index), state| {
             owner != module || uplinks.contains_key(&index) || *state == Logged::Pending
         });
-        self.reports.insert(module, ModuleReport { at: now, ports, uplinks, macs: report.macs });
+        let macs = own_veths_only(bindings, module, report.macs);
+        self.reports.insert(module, ModuleReport { at: now, ports, uplinks, macs });
         events
     }
 
@@ -257,6 +255,13 @@ impl PortLive {
                 .map(|(module, index)| Event::ethernet_down(module, index, down_reason::MODULE_OFFLINE)),
         );
         events
+    }
+
+    /// A module was removed: its report and what was logged of its uplinks are forgotten (its
+    /// ports were detached one by one).
+    pub fn module_removed(&mut self, module: u32) {
+        self.reports.remove(&module);
+        self.uplinks_logged.retain(|&(owner, _), _| owner != module);
     }
 
     /// An uplink as its module last reported it.
@@ -372,6 +377,25 @@ mod tests {
         );
         assert!(events.is_empty(), "{events:?}");
         assert!(live.port(3, "a").is_some(), "kept for the views all the same");
+    }
+
+    #[test]
+    fn mac_entries_name_only_the_module_s_own_ports() {
+        let bindings: BTreeMap<_, _> =
+            [("a".to_owned(), binding("a", 1, 3)), ("b".to_owned(), binding("b", 2, 4))].into();
+        let entry = |veth: u32| proto::MacEntry {
+            vlan: 100,
+            mac: "02:00:00:00:00:09".into(),
+            kind: "static".into(),
+            veth,
+            port: format!("Veth{veth}"),
+            ..Default::default()
+        };
+        let mut live = PortLive::default();
+        let report = proto::PortReport { macs: vec![entry(1), entry(2), entry(0)], ..report(3, Vec::new()) };
+        live.report(&bindings, report, Instant::now());
+        let seen: Vec<(u32, &str)> = live.macs().map(|(_, e)| (e.veth, e.port.as_str())).collect();
+        assert_eq!(seen, [(1, "Veth1"), (0, "-"), (0, "Veth0")], "Vethernet2 is module 4's");
     }
 
     #[test]
@@ -492,26 +516,6 @@ mod tests {
         let back = live.report(&none, uplink_report(3, vec![uplink(1, true, "")]), now);
         assert_eq!(texts(&back), ["IF_UP: Interface Ethernet3/1 is up in mode trunk"]);
         assert!(live.report(&none, uplink_report(4, vec![uplink(1, true, "")]), now).is_empty());
-    }
-
-    #[test]
-    fn bad_uplink_indexes_are_refused() {
-        assert_eq!(
-            PortLive::check(&uplink_report(3, vec![uplink(0, true, "")])),
-            Err(ReportError::UplinkIndex(0))
-        );
-        assert_eq!(
-            PortLive::check(&uplink_report(3, vec![uplink(33, true, "")])),
-            Err(ReportError::UplinkIndex(33))
-        );
-        assert_eq!(
-            PortLive::check(&uplink_report(3, vec![uplink(2, true, ""), uplink(2, false, "")])),
-            Err(ReportError::DuplicateUplink(2))
-        );
-        assert_eq!(
-            PortLive::check(&uplink_report(3, vec![uplink(1, true, ""), uplink(32, true, "")])),
-            Ok(())
-        );
     }
 
     #[test]

@@ -378,7 +378,15 @@ mod tests {
         };
         let mut live = PortLive::default();
         let now = Instant::now();
-        let none = BTreeMap::new();
+        // Vethernet1 is module 3's, Vethernet2 module 4's, Vethernet3 module 5's.
+        let none: BTreeMap<String, PortRecord> = [(1, 3), (2, 4), (3, 5)]
+            .into_iter()
+            .map(|(veth, module)| {
+                let record =
+                    PortRecord { veth, ..crate::testing::attached_port(&format!("p{veth}"), module, "x") };
+                (record.iface_id.clone(), record)
+            })
+            .collect();
         live.report(
             &none,
             report(

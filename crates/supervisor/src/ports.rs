@@ -15,14 +15,16 @@ use std::time::Instant;
 
 use store::{Compare, KeyValue, Op, Revision, Store, StoreError};
 
+use crate::agent_input::{self, InputError};
 use crate::fanout::Fanout;
 use crate::journal::{Journal, MAX_ATTEMPTS, Write};
 use crate::layout::{PORTS_GENERATION_KEY, PORTS_PREFIX, parse_counter, port_key};
 use crate::modules::ModuleRecord;
 use crate::modules::{ModuleError, Modules};
 use crate::port_binding::{self, BindError, BindRequest, PortRecord, UnbindPlan};
-use crate::port_state::{PortLive, ReportError};
+use crate::port_state::PortLive;
 use crate::port_views::{self, InterfaceView, MacView};
+use crate::segment::Segments;
 use crate::uplink_views::{self, UplinkView};
 
 /// Why a port operation failed. Nothing was written.
@@ -32,8 +34,9 @@ pub enum PortError {
     Bind(#[from] BindError),
     #[error(transparent)]
     Module(#[from] ModuleError),
+    /// A report with a field that breaks [`agent_input`]'s rules (nothing of it was taken).
     #[error(transparent)]
-    Report(#[from] ReportError),
+    Report(#[from] InputError),
     #[error("port bindings changed concurrently {MAX_ATTEMPTS} times; try again")]
     Contended,
     #[error("stored port binding {key} is unreadable: {reason}")]
@@ -109,6 +112,7 @@ impl Ports {
                     &bindings.records,
                     policy.as_ref().map(|(policy, _)| policy),
                     request,
+                    |profile| fanout.policy(profile).map(|(policy, _)| Segments::of(&policy)),
                 )?
             };
             let Some(event) = plan.attached_event else { return Ok(bound(plan.record, fanout)) };
@@ -177,15 +181,65 @@ impl Ports {
         Err(PortError::Contended)
     }
 
+    /// Plans releasing every port attached on `module` (it is being removed), each per its
+    /// profile's port-binding as a detach would ([`port_binding::plan_unbind`]): static bindings
+    /// kept detached, others deleted. The caller commits [`Release::write`] with the module's own
+    /// removal, then calls [`Ports::released`]. Hold the journal's writer from here to there.
+    pub async fn plan_release(
+        &self,
+        store: &dyn Store,
+        fanout: &Fanout,
+        module: u32,
+    ) -> Result<Release, PortError> {
+        let (generation, count) = self.refresh(store, fanout).await?;
+        let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
+        let mut changes = bindings
+            .records
+            .values()
+            .filter(|record| record.attached && record.module == module)
+            .filter_map(|record| {
+                let binding = fanout.policy(&record.profile).map(|(policy, _)| policy.port_binding);
+                let (after, event) =
+                    match port_binding::plan_unbind(&bindings.records, module, &record.iface_id, binding) {
+                        UnbindPlan::Nothing { .. } => return None,
+                        UnbindPlan::Keep { record, event } => (Some(record), event),
+                        UnbindPlan::Release { event, .. } => (None, event),
+                    };
+                let port = ReleasedPort {
+                    veth: record.veth,
+                    iface_id: record.iface_id.clone(),
+                    kept: after.is_some(),
+                };
+                Some(Released { port, after, event })
+            })
+            .collect::<Vec<_>>();
+        changes.sort_by_key(|change| change.port.veth);
+        Ok(Release { generation, count, changes })
+    }
+
+    /// A [`Release`] was committed at `revision`: the copy, the fan-out and the reports follow.
+    pub fn released(&self, revision: Revision, release: &Release, module: u32, fanout: &Fanout) {
+        for Released { port, after, .. } in &release.changes {
+            let before = self.committed(revision, |records| match after {
+                Some(record) => records.insert(port.iface_id.clone(), record.clone()),
+                None => records.remove(&port.iface_id),
+            });
+            fanout.port_rebound(before.as_ref(), after.as_ref());
+            self.live().detached(&port.iface_id);
+        }
+        self.committed(revision, |_| ());
+        self.live().module_removed(module);
+    }
+
     /// Takes a module's report as its latest and logs the ports and uplinks that went up or
-    /// down. A report with bad uplink indexes is refused whole.
+    /// down. A report that breaks [`agent_input::check_report`] is refused whole.
     pub async fn report(
         &self,
         journal: &Journal,
         report: proto::PortReport,
         now: Instant,
     ) -> Result<(), PortError> {
-        PortLive::check(&report)?;
+        agent_input::check_report(&report)?;
         let events = {
             let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
             self.live().report(&bindings.records, report, now)
@@ -281,7 +335,7 @@ impl Ports {
     }
 
     /// Forces a re-read before the next plan.
-    fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         self.bindings.write().unwrap_or_else(PoisonError::into_inner).generation = -1;
     }
 }
@@ -291,6 +345,66 @@ impl Ports {
 fn bound(record: PortRecord, fanout: &Fanout) -> Bound {
     let (policy, streamed_from) = fanout.policy_for_port(&record.profile);
     Bound { record, policy, streamed_from }
+}
+
+/// A module's ports, released (see [`Ports::plan_release`]).
+#[derive(Debug)]
+pub struct Release {
+    generation: Revision,
+    count: u64,
+    changes: Vec<Released>,
+}
+
+/// One port of a [`Release`]: the binding after (kept detached) or none, and `IF_DETACHED`.
+#[derive(Debug)]
+struct Released {
+    port: ReleasedPort,
+    after: Option<PortRecord>,
+    event: crate::events::Event,
+}
+
+impl Release {
+    /// True when the module had no attached port.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// The vEthernets released, by number.
+    pub fn ports(&self) -> Vec<ReleasedPort> {
+        self.changes.iter().map(|change| change.port.clone()).collect()
+    }
+
+    /// The store write: the bindings, guarded by the generation they were planned on, with
+    /// their `IF_DETACHED` lines. The caller adds its own compares, ops and events.
+    pub fn write(&self) -> Result<Write, PortError> {
+        let mut ops = Vec::with_capacity(self.changes.len() + 1);
+        for Released { port, after, .. } in &self.changes {
+            ops.push(match after {
+                Some(record) => Op::Put { key: port_key(&port.iface_id), value: encode(record)? },
+                None => Op::Delete { key: port_key(&port.iface_id) },
+            });
+        }
+        ops.push(Op::Put {
+            key: PORTS_GENERATION_KEY.into(),
+            value: (self.count + 1).to_string().into_bytes(),
+        });
+        Ok(Write {
+            compare: vec![Compare::ModRevision(PORTS_GENERATION_KEY.into(), self.generation)],
+            ops,
+            events: self.changes.iter().map(|change| change.event.clone()).collect(),
+        })
+    }
+}
+
+/// One port a module's removal released.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ReleasedPort {
+    /// N of `VethernetN`.
+    pub veth: u32,
+    pub iface_id: String,
+    /// True when the binding is kept, detached (`port-binding static`): the number stays the
+    /// iface-id's, and the port may attach on any module.
+    pub kept: bool,
 }
 
 /// A binding write guarded by the generation it was planned on, with its event.

@@ -135,11 +135,14 @@ async fn unknown_modules_and_bad_registrations_are_refused() {
     for bad in [
         proto::RegisterRequest { host_id: "a/b".into(), ..host("bilbo") },
         proto::RegisterRequest { host_id: "id-frodo".into(), ..host("frodo") },
-        proto::RegisterRequest { host_name: "two words".into(), ..host("bilbo") },
+        proto::RegisterRequest { host_name: "frodo".into(), ..host("bilbo") },
         proto::RegisterRequest { vtep: "10.0.0.1".into(), ..host("bilbo") },
     ] {
         assert_eq!(agent.register(bad).await.unwrap_err().code(), Code::PermissionDenied);
     }
+    // A malformed field is refused as such, before it is compared with the enrolment.
+    let malformed = proto::RegisterRequest { host_name: "two words".into(), ..host("bilbo") };
+    assert_eq!(agent.register(malformed).await.unwrap_err().code(), Code::InvalidArgument);
     // Enrolling with a malformed identity is refused before any certificate is made.
     for (name, vtep) in [("two words", ""), ("x", "not-an-address")] {
         assert_eq!(supervisor.enrol(name, vtep).await.unwrap_err().code(), Code::InvalidArgument);

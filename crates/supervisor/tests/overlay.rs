@@ -183,7 +183,9 @@ async fn a_moved_port_leaves_its_old_hosts_view() {
     let mut sam_view = sam.overlay().await;
     assert_eq!(seen(&next(&mut sam_view).await)[0].2, ["10.78.0.11"]);
 
-    // The same iface-id bound on frodo: it moved.
+    // Detached from bilbo (its static binding kept), the same iface-id bound on frodo: it moved.
+    bilbo.unbind("p1").await;
+    assert_eq!(seen(&next(&mut sam_view).await)[0].2, Vec::<String>::new());
     assert_eq!(frodo.bind("p1", "red", 1).await, veth1);
     assert_eq!(
         seen(&next(&mut sam_view).await),

@@ -146,8 +146,10 @@ async fn numbers_are_stable_across_rebinds_restarts_and_hosts() {
     let mut bilbo = Agent::join(&supervisor, "bilbo").await;
     assert_eq!(bilbo.bind("iface-b", "vlan100", "web2", 2).await.veth, 2, "kept across a restart");
     assert_eq!(bilbo.bind("iface-c", "vlan100", "web3", 3).await.veth, 3);
-    // The container moves: the same iface-id from another host keeps its number.
+    // The container moves: detached from bilbo (static: the binding is kept), the same iface-id
+    // from another host keeps its number.
     let mut frodo = Agent::join(&supervisor, "frodo").await;
+    assert!(bilbo.unbind("iface-a").await);
     assert_eq!(frodo.bind("iface-a", "vlan100", "web1", 7).await.veth, 1);
     assert_eq!(
         supervisor.event_messages().await.last().unwrap(),

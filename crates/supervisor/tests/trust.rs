@@ -50,9 +50,11 @@ async fn a_join_token_enrols_once_and_not_after_it_expires() {
     // An enrolled host id or name cannot be claimed with a new token.
     let twice = anonymous.enroll(enrol("bilbo", &supervisor.join_token().await)).await.unwrap_err();
     assert_eq!(twice.code(), Code::AlreadyExists, "{twice:?}");
-    let mut same_name = enrol("bilbo", &supervisor.join_token().await);
-    same_name.host_id = "id-impostor".into();
-    assert_eq!(anonymous.enroll(same_name).await.unwrap_err().code(), Code::AlreadyExists);
+    for name in ["bilbo", "BILBO"] {
+        let mut same_name = enrol(name, &supervisor.join_token().await);
+        same_name.host_id = "id-impostor".into();
+        assert_eq!(anonymous.enroll(same_name).await.unwrap_err().code(), Code::AlreadyExists, "{name}");
+    }
 
     // Expired.
     let reply = supervisor

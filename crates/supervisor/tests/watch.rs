@@ -162,7 +162,8 @@ async fn sync_sends_only_what_the_agent_lacks() {
 async fn a_change_reaches_every_stream() {
     const STREAMS: usize = 60;
     let dir = tempfile::tempdir().unwrap();
-    let supervisor = Running::start(dir.path(), |_| {}).await;
+    // One module's streams stand for many agents' here: lift the per-module cap.
+    let supervisor = Running::start(dir.path(), |options| options.streams_per_module = STREAMS).await;
     let mut bilbo = Host::join(&supervisor, "bilbo").await;
     bilbo.configure(&supervisor, &access_profile("web", 100)).await;
     bilbo.bind("p1", "web").await;
@@ -329,11 +330,13 @@ async fn a_live_stream_gains_a_profile_with_its_first_port_and_loses_it_with_the
     let left = next(&mut stream).await;
     assert_eq!((left.revision, left.upserts.len(), left.removes.clone()), (r2, 0, vec!["a".to_owned()]));
 
-    // A port that moves to another host takes its profile's interest along.
+    // A port that moves to another host (detached here, attached there) takes its profile's
+    // interest along.
     bilbo.bind("mover", "b").await;
     assert_eq!(upserts(&next(&mut stream).await), [("b".into(), r2)]);
-    frodo.bind("mover", "b").await;
+    bilbo.unbind("mover").await;
     assert_eq!(next(&mut stream).await.removes, ["b"]);
+    frodo.bind("mover", "b").await;
     let r3 = bilbo.configure(&supervisor, &[access_profile("a", 11), access_profile("b", 22)].concat()).await;
     revision_only(&next(&mut stream).await, r3);
     drop(stream);

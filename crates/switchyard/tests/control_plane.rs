@@ -170,6 +170,34 @@ fn a_killed_agent_goes_offline_within_10s_and_is_logged() {
 }
 
 #[test]
+fn no_module_removes_a_gone_host_which_may_come_back_as_a_new_module() {
+    let mut bed = Testbed::start();
+    bed.start_agent("bilbo");
+    let module = bed.module_of("bilbo").unwrap();
+    let online = bed.shell(&["-c", &format!("no module {module}")], "");
+    assert!(!online.status.success(), "refused while online");
+    assert!(stderr(&online).contains(&format!("module {module} is online")), "{}", stderr(&online));
+
+    bed.kill9("bilbo");
+    bed.wait_until("bilbo offline", Duration::from_secs(10), |bed| {
+        bed.module_status("bilbo").as_deref() == Some("offline")
+    });
+    let removed = bed.shell(&["-c", &format!("no module {module}")], "");
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert_eq!(stdout(&removed), format!("Module {module} (host bilbo) removed\n"));
+    assert_eq!(bed.module_of("bilbo"), None, "{}", bed.show("show module"));
+    let log = bed.show("show logging logfile");
+    assert!(
+        log.contains(&format!("%VEM_MGR-2-VEM_MGR_REMOVED: Module {module} (host bilbo) removed")),
+        "{log}"
+    );
+
+    // The same host (same data dir, same host id) starts again: a new module.
+    bed.start_agent("bilbo");
+    assert!(bed.module_of("bilbo").unwrap() > module);
+}
+
+#[test]
 fn a_profile_change_reaches_every_agent() {
     let mut bed = Testbed::start();
     let out = bed.shell(&[], WEB_PROFILE);

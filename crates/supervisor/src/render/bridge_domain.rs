@@ -26,7 +26,8 @@ pub fn show_bridge_domain(views: &[BridgeDomainView]) -> String {
     out
 }
 
-/// Renders `show bridge-domain X vteps`: the VTEPs with members, one line per member module.
+/// Renders `show bridge-domain X vteps`: the VTEPs with members, one line per member module
+/// (offline ones marked).
 pub fn show_bridge_domain_vteps(view: &BridgeDomainView) -> String {
     let mut out = header(view);
     out.push_str("VTEP-IP          Module  Host                 Ports\n");
@@ -34,10 +35,12 @@ pub fn show_bridge_domain_vteps(view: &BridgeDomainView) -> String {
     for member in &view.members {
         let vtep = member.vtep.map_or_else(|| "(none)".to_owned(), |vtep| vtep.to_string());
         let ports: Vec<String> = member.ports.iter().map(|port| format!("Veth{}", port.veth)).collect();
+        // An offline member is listed, but no other VTEP is told of it until it returns.
+        let offline = if member.online { "" } else { " (module offline)" };
         line(
             &mut out,
             format_args!(
-                "{}{}{}{}",
+                "{}{}{}{}{offline}",
                 cell(&vtep, 17),
                 cell(&member.module.to_string(), 8),
                 cell(&member.host_name, 21),
@@ -108,6 +111,7 @@ mod tests {
                 module,
                 host_name: host.into(),
                 vtep: vtep.map(Ipv4Addr::from),
+                online: true,
                 ports: ports.iter().map(|&(veth, mac)| DomainPort { veth, mac: mac.into() }).collect(),
             };
         BridgeDomainView {

@@ -1,10 +1,17 @@
 //! `show logging logfile`: one event a line.
 
+use super::text::line;
 use crate::events::EventRecord;
 
 /// Renders the event log, oldest first: `2026 Nov 29 06:01:02 switch %FAC-SEV-MNEM: text`.
+/// Event texts quote what agents sent (host names, adapters, owners, reasons): one event is one
+/// line, whatever they hold (see [`super::text::line`]).
 pub fn show_logging_logfile(events: &[EventRecord], switch_name: &str) -> String {
-    events.iter().map(|event| event.logfile_line(switch_name) + "\n").collect()
+    let mut out = String::new();
+    for event in events {
+        line(&mut out, format_args!("{}", event.logfile_line(switch_name)));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -24,5 +31,8 @@ mod tests {
              2026 Nov 29 06:01:03 switch %VEM_MGR-2-MOD_ONLINE: Module 3 is online\n"
         );
         assert_eq!(show_logging_logfile(&[], "switch"), "");
+        let forged = Event::module_detected("evil\n2026 Nov 29 06:01:02 switch %FAKE", 9);
+        let text = show_logging_logfile(&[EventRecord::new(0, 1_795_932_062_000, &forged)], "switch");
+        assert_eq!(text.lines().count(), 1, "{text}");
     }
 }

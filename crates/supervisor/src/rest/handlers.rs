@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use config::PortProfile;
@@ -16,9 +16,11 @@ use crate::bridge_domain_views::BridgeDomainView;
 use crate::config_store::{self, ConfigChange};
 use crate::events::EventRecord;
 use crate::exec::{self, ExecError};
+use crate::module_removal::{self, RemoveError, Removed};
 use crate::modules::ModuleView;
 use crate::port_views::{InterfaceView, MacView};
 use crate::state::SupervisorState;
+use crate::trust::{Caller, Connection};
 use crate::uplink_views::UplinkView;
 
 type AppState = State<Arc<SupervisorState>>;
@@ -42,11 +44,34 @@ impl From<ExecError> for ApiError {
             ExecError::Config(error) => error.into(),
             ExecError::Modules(error) => error.into(),
             ExecError::Ports(error) => error.into(),
+            ExecError::Remove(error) => error.into(),
             ExecError::Store(error) => error.into(),
             ExecError::Enrolment(error) => error.into(),
             ExecError::Insecure => Self::new(StatusCode::CONFLICT, message),
         }
     }
+}
+
+impl From<RemoveError> for ApiError {
+    fn from(error: RemoveError) -> Self {
+        let message = error.to_string();
+        match error {
+            RemoveError::Unknown(_) => Self::not_found(message),
+            RemoveError::Online(_) | RemoveError::Contended => Self::new(StatusCode::CONFLICT, message),
+            RemoveError::Module(error) => error.into(),
+            RemoveError::Ports(error) => error.into(),
+            RemoveError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// Who is calling and from where, for the accounting log: the authenticated caller and the
+/// connection the listener attached (absent when nothing authenticated the request).
+fn who(caller: Option<Extension<Caller>>, connection: Option<Extension<Connection>>) -> (Caller, String) {
+    let caller = caller.map_or(Caller::Insecure, |Extension(caller)| caller);
+    let source =
+        connection.map_or_else(|| "-".to_owned(), |Extension(connection)| connection.peer.to_string());
+    (caller, source)
 }
 
 fn plain_text(text: String) -> impl IntoResponse {
@@ -164,9 +189,12 @@ pub async fn post_config(
 )]
 pub async fn post_exec(
     State(state): AppState,
+    caller: Option<Extension<Caller>>,
+    connection: Option<Extension<Connection>>,
     TextBody(line): TextBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(plain_text(exec::execute(&state, &line).await?))
+    let (caller, source) = who(caller, connection);
+    Ok(plain_text(exec::execute(&state, &caller, &source, &line).await?))
 }
 
 /// Every module (agent host) with its number and status.
@@ -176,6 +204,31 @@ pub async fn post_exec(
 )]
 pub async fn list_modules(State(state): AppState) -> Result<Json<Vec<ModuleView>>, ApiError> {
     Ok(Json(state.modules.list(&state.journal).await?))
+}
+
+/// Removes a module (`no module N`): its record and host mapping, and its ports per their
+/// port-binding (`static` bindings kept detached, the others released), logging
+/// `VEM_MGR_REMOVED` and an `IF_DETACHED` per port. Refused while the module is online (stop its
+/// agent first); the host may register again later, as a new module.
+#[utoipa::path(
+    delete, path = "/api/v1/modules/{module}", tag = "status",
+    params(("module" = u32, Path, description = "Module number (3 and up)")),
+    responses(
+        (status = 200, description = "Removed, with the ports it released", body = Removed),
+        (status = 400, description = "Not a module number", body = ErrorBody),
+        (status = 404, description = "No such module", body = ErrorBody),
+        (status = 409, description = "The module is online", body = ErrorBody),
+    )
+)]
+pub async fn delete_module(
+    State(state): AppState,
+    caller: Option<Extension<Caller>>,
+    connection: Option<Extension<Connection>>,
+    module: Result<Path<u32>, PathRejection>,
+) -> Result<Json<Removed>, ApiError> {
+    let Path(module) = module?;
+    let (caller, source) = who(caller, connection);
+    Ok(Json(module_removal::remove_module(&state, module, &caller, &source).await?))
 }
 
 /// The event log, oldest first (the newest 10,000 events by default).

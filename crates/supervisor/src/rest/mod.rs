@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tonic::server::NamedService;
 
 use crate::grpc::AgentService;
@@ -37,6 +37,7 @@ pub fn router(state: Arc<SupervisorState>) -> Router {
         .route("/api/v1/config", get(handlers::get_config).post(handlers::post_config))
         .route("/api/v1/exec", post(handlers::post_exec))
         .route("/api/v1/modules", get(handlers::list_modules))
+        .route("/api/v1/modules/{module}", delete(handlers::delete_module))
         .route("/api/v1/events", get(handlers::list_events))
         .route("/api/v1/interfaces", get(handlers::list_interfaces))
         .route("/api/v1/interfaces/{veth}", get(handlers::get_interface))

@@ -21,6 +21,7 @@ use super::{enrolment, handlers};
         handlers::post_config,
         handlers::post_exec,
         handlers::list_modules,
+        handlers::delete_module,
         handlers::list_events,
         handlers::list_interfaces,
         handlers::get_interface,

@@ -22,6 +22,8 @@ use tonic::transport::Channel;
 /// A running in-process supervisor.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Started `--insecure`: plain HTTP and h2c, identities from request fields.
+    pub insecure: bool,
     pub data_dir: PathBuf,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
@@ -55,7 +57,7 @@ impl Running {
             assert!(std::time::Instant::now() < deadline, "the supervisor made no TLS material");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        Self { addr, data_dir: data_dir.to_owned(), stop, task }
+        Self { addr, insecure: !secure, data_dir: data_dir.to_owned(), stop, task }
     }
 
     /// Shuts the supervisor down and waits until it has let go of its store.
@@ -67,6 +69,9 @@ impl Running {
     /// A gRPC client on a channel of its own, over TLS without a client certificate: what an
     /// agent has before it enrols.
     pub async fn grpc(&self) -> SupervisorClient<Channel> {
+        if self.insecure {
+            return SupervisorClient::connect(format!("http://{}", self.addr)).await.unwrap();
+        }
         SupervisorClient::new(tls::channel(self.addr, self.client_config(None)).await)
     }
 
@@ -158,9 +163,14 @@ impl Running {
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        let roots = pki::certificates_from_pem(&self.ca_pem()).unwrap();
-        let config = pki::tls::client_config(&pki::tls::Trust::Roots(roots), None, &[b"http/1.1"]).unwrap();
-        let response = tls::request(self.addr, config, request.body(body.into()).unwrap()).await;
+        let request = request.body(body.into()).unwrap();
+        let response = if self.insecure {
+            tls::plain_request(self.addr, request).await
+        } else {
+            let roots = pki::certificates_from_pem(&self.ca_pem()).unwrap();
+            let config = pki::tls::client_config(&pki::tls::Trust::Roots(roots), None, &[b"http/1.1"]).unwrap();
+            tls::request(self.addr, config, request).await
+        };
         let status = response.status();
         let content_type = response
             .headers()
@@ -238,6 +248,14 @@ pub mod tls {
             }))
             .await
             .unwrap()
+    }
+
+    /// One HTTP/1.1 request in clear (a supervisor run `--insecure`).
+    pub async fn plain_request(addr: SocketAddr, request: Request<Body>) -> Response<hyper::body::Incoming> {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(connection);
+        sender.send_request(request).await.unwrap()
     }
 
     /// One HTTP/1.1 request over a TLS connection of its own.

@@ -193,7 +193,7 @@ fn a_rejected_header_does_not_enter_the_sub_mode() {
 fn help_lists_parameters_keywords_then_cr() {
     let mut s = Session::new("switch");
     let words = |s: &Session, line: &str| s.help(line).into_iter().map(|c| c.word).collect::<Vec<_>>();
-    assert_eq!(words(&s, ""), vec!["configure", "end", "exit", "no", "show"]);
+    assert_eq!(words(&s, ""), vec!["configure", "end", "exit", "join-token", "no", "revoke", "show"]);
     assert_eq!(
         words(&s, "show "),
         vec!["bridge-domain", "interface", "logging", "mac", "module", "port-profile", "running-config"]

@@ -5,7 +5,7 @@
 //! one arm in `apply`'s executor; parsing, `?` help and tab completion follow from the row.
 
 use crate::grammar::{
-    self, Candidate, Command, MatchError, Param, Token, Value, kw, negatable, param, plain,
+    self, Candidate, Command, MatchError, Param, Token, Value, kw, negatable, no_only, param, plain,
 };
 use crate::model::{PortBinding, ProfileType, SEGMENT_ID_MAX, SEGMENT_ID_MIN, SwitchportMode};
 
@@ -81,6 +81,10 @@ pub enum Op {
     /// `None` is the short form, which enters an existing profile of either type and creates
     /// a vethernet one, like NX-OS.
     PortProfile(Option<ProfileType>),
+    /// `no port-profile NAME force`: delete it even while vEthernets are assigned to it (they go
+    /// down, `port-profile not found`). Plain `no port-profile NAME` is refused then, as NX-OS
+    /// refuses it; the supervisor, which knows the ports, does the refusing.
+    PortProfileForce,
     /// `name TEXT` in the VLAN sub-mode.
     VlanName,
     /// `segment id N` in the bridge-domain sub-mode; `no segment id` unsets it.
@@ -157,6 +161,10 @@ pub static CONFIG: &[Command<Op>] = &[
         4,
     ),
     negatable(&[PORT_PROFILE, PROFILE_NAME], Op::PortProfile(None), 2),
+    no_only(
+        &[PORT_PROFILE, PROFILE_NAME, kw("force", "Delete it even while vEthernets are assigned to it")],
+        Op::PortProfileForce,
+    ),
     plain(
         &[kw("configure", "Enter configuration mode"), kw("terminal", "Configure from the terminal")],
         Op::ConfigureTerminal,

@@ -18,11 +18,13 @@ pub mod grammar;
 pub mod language;
 pub mod model;
 pub mod print;
+pub mod redact;
 pub mod script;
 pub mod validate;
 pub mod vlan_set;
 
-pub use apply::{Applied, apply};
+pub use apply::{Applied, ProfileRemoval, apply};
+pub use redact::redact;
 pub use change::{Change, ChangeKind, Object};
 pub use error::ConfigError;
 pub use evaluate::{bridge_domain_dependents, dependents, evaluate, evaluate_all, evaluated_lines};

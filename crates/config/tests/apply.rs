@@ -248,7 +248,7 @@ fn pasted_session_with_mode_commands() {
 
 #[test]
 fn changes_name_objects_and_lines() {
-    let Applied { config, changes } = apply(&Config::default(), SEED).unwrap();
+    let Applied { config, changes, .. } = apply(&Config::default(), SEED).unwrap();
     let summary: Vec<String> = changes.iter().map(ToString::to_string).collect();
     assert_eq!(summary[0], "vlan 100 created (vlan 100-109; vlan 100; name web)");
     assert_eq!(summary[1], "vlan 101-109 created (vlan 100-109)");

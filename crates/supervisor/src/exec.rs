@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use cli::BridgeDomainView as View;
 use store::StoreError;
 
+use crate::audit::AuditQuery;
 use crate::bridge_domain_views::{BridgeDomainView, bridge_domain_views};
 use crate::config_store::{self, ConfigWriteError};
 use crate::modules::ModuleError;
@@ -116,6 +117,10 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
         ExecCommand::ShowRunningConfigPortProfile { name: Some(name) } => {
             let (config, _) = config_store::read(&state.journal).await?;
             config::print_profile(&config, &name).ok_or_else(|| no_such_profile(Some(name)))
+        }
+        ExecCommand::ShowAccountingLog { last } => {
+            let query = AuditQuery { since: None, limit: last.map(u64::from) };
+            Ok(render::show_accounting_log(&state.audit.read(query).await?))
         }
         ExecCommand::ShowLoggingLogfile => {
             Ok(render::show_logging_logfile(&state.journal.read().await?, &state.options.switch_name))

@@ -11,6 +11,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::trust::Connection;
+
 /// How often an idle HTTP/2 connection is pinged, and how long the answer may take.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -29,10 +31,14 @@ pub async fn serve(listener: TcpListener, router: axum::Router, mut shutdown: wa
             () = stopped(&mut shutdown) => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
                     // Deltas are small and latency matters more than packing.
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(serve_connection(stream, router.clone(), shutdown.clone()));
+                    // Who is on the other end, for every request of the connection (the audit
+                    // log's source address).
+                    let connection = Connection { peer, tls: false, client: None };
+                    let router = router.clone().layer(axum::Extension(connection));
+                    connections.spawn(serve_connection(stream, router, shutdown.clone()));
                 }
                 Err(error) => {
                     // Out of file descriptors or similar: back off instead of spinning.

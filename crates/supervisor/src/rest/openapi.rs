@@ -10,7 +10,7 @@ use super::handlers;
 #[openapi(
     info(
         title = "Switchyard supervisor",
-        description = "Port-profiles, config, modules, vEthernets, uplinks, bridge-domains, MAC tables and the event log of a Switchyard domain."
+        description = "Port-profiles, config, modules, vEthernets, uplinks, bridge-domains, MAC tables, the event log and the accounting log of a Switchyard domain."
     ),
     paths(
         handlers::list_profiles,
@@ -22,6 +22,7 @@ use super::handlers;
         handlers::post_exec,
         handlers::list_modules,
         handlers::list_events,
+        handlers::list_audit,
         handlers::list_interfaces,
         handlers::get_interface,
         handlers::mac_address_table,
@@ -31,7 +32,7 @@ use super::handlers;
         handlers::get_bridge_domain,
     ),
     tags((name = "config", description = "Port-profiles and the running config"),
-         (name = "status", description = "Modules, vEthernets, uplinks, bridge-domains, MAC tables, events and show commands"))
+         (name = "status", description = "Modules, vEthernets, uplinks, bridge-domains, MAC tables, events, the accounting log and show commands"))
 )]
 pub struct ApiDoc;
 

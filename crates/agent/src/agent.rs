@@ -133,7 +133,9 @@ impl Agent {
             (handle, events, bridge)
         });
         let data_dir = DataDir::new(&options.data_dir);
-        std::fs::create_dir_all(data_dir.root())
+        // 0700, and tightened if an older build left it open: host id, policies, ports and keys
+        // are root's, and so is the local socket inside it.
+        store::private_fs::create_private_dir(data_dir.root())
             .with_context(|| format!("cannot create data dir {}", data_dir.root().display()))?;
         let host_id = match options.host_id {
             Some(id) => id,

@@ -1,4 +1,5 @@
 //! Crash-safe file replacement: a reader sees the old file or the new one, never a torn mix.
+//! Every file is written mode 0600: the agent's state is for root only.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -6,7 +7,7 @@ use std::path::Path;
 
 /// Replaces `path` with `bytes` atomically and durably: write a temporary file beside it,
 /// fsync it, rename it over `path`, then fsync the directory so the rename itself survives a
-/// power cut.
+/// power cut. The file is 0600 whatever the umask (and whatever a stale temporary had).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let file_name = path
         .file_name()
@@ -19,7 +20,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     tmp_name.push(".tmp");
     let tmp = dir.join(tmp_name);
 
-    let mut file = File::create(&tmp)?;
+    let mut file = store::private_fs::create_private_file(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
@@ -43,5 +44,7 @@ mod tests {
             .map(|entry| entry.expect("entry").file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(fs::metadata(&path).expect("stat").permissions().mode() & 0o777, 0o600);
     }
 }

@@ -5,11 +5,13 @@ use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
+use crate::audit::{Actor, AuditKind};
 use crate::fanout::{OverlayStream, UpdateStream};
 use crate::modules::{ModuleError, Registration, UplinkRecord};
 use crate::port_binding::{BindError, BindRequest};
 use crate::ports::PortError;
 use crate::state::SupervisorState;
+use crate::trust::{Caller, Connection};
 
 /// Implements `switchyard.v1.Supervisor` over the shared state.
 #[derive(Debug, Clone)]
@@ -21,6 +23,51 @@ impl AgentService {
     pub fn new(state: Arc<SupervisorState>) -> Self {
         Self { state }
     }
+
+    /// `BindPort` itself; [`bind_port`](proto::supervisor_server::Supervisor::bind_port) records it.
+    async fn bind(
+        &self,
+        request: Request<proto::BindPortRequest>,
+    ) -> Result<Response<proto::BindPortReply>, Status> {
+        let request = request.into_inner();
+        let state = &self.state;
+        state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
+        let request = BindRequest {
+            module: request.module,
+            host_id: request.host_id,
+            iface_id: request.iface_id,
+            profile: request.profile,
+            adapter: request.adapter,
+            container_ifname: request.container_ifname,
+            mac: request.mac,
+            owner_uuid: request.owner_uuid,
+            owner_name: request.owner_name,
+            ltl: request.ltl,
+        };
+        let bound = state.ports.bind(&state.journal, &state.fanout, &request).await?;
+        tracing::info!(veth = bound.record.veth, iface_id = %request.iface_id, module = request.module, "port bound");
+        let (policy_json, policy_revision) =
+            bound.policy.map(|policy| (policy.json.clone(), bound.streamed_from)).unwrap_or_default();
+        Ok(Response::new(proto::BindPortReply { veth: bound.record.veth, policy_json, policy_revision }))
+    }
+
+    /// `UnbindPort` itself.
+    async fn unbind(
+        &self,
+        request: Request<proto::UnbindPortRequest>,
+    ) -> Result<Response<proto::UnbindPortReply>, Status> {
+        let request = request.into_inner();
+        let state = &self.state;
+        state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
+        let kept =
+            state.ports.unbind(&state.journal, &state.fanout, request.module, &request.iface_id).await?;
+        Ok(Response::new(proto::UnbindPortReply { kept }))
+    }
+}
+
+/// Who sent a request, for the accounting log.
+fn actor<T>(request: &Request<T>) -> Actor {
+    Actor::new(request.extensions().get::<Caller>(), request.extensions().get::<Connection>())
 }
 
 impl From<PortError> for Status {
@@ -117,38 +164,32 @@ impl proto::supervisor_server::Supervisor for AgentService {
         &self,
         request: Request<proto::BindPortRequest>,
     ) -> Result<Response<proto::BindPortReply>, Status> {
-        let request = request.into_inner();
-        let state = &self.state;
-        state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
-        let request = BindRequest {
-            module: request.module,
-            host_id: request.host_id,
-            iface_id: request.iface_id,
-            profile: request.profile,
-            adapter: request.adapter,
-            container_ifname: request.container_ifname,
-            mac: request.mac,
-            owner_uuid: request.owner_uuid,
-            owner_name: request.owner_name,
-            ltl: request.ltl,
-        };
-        let bound = state.ports.bind(&state.journal, &state.fanout, &request).await?;
-        tracing::info!(veth = bound.record.veth, iface_id = %request.iface_id, module = request.module, "port bound");
-        let (policy_json, policy_revision) =
-            bound.policy.map(|policy| (policy.json.clone(), bound.streamed_from)).unwrap_or_default();
-        Ok(Response::new(proto::BindPortReply { veth: bound.record.veth, policy_json, policy_revision }))
+        let actor = actor(&request);
+        let body = request.get_ref();
+        let command = format!(
+            "bind-port module {} iface-id {} profile {} owner {} adapter {} mac {}",
+            body.module, body.iface_id, body.profile, body.owner_name, body.adapter, body.mac
+        );
+        let result = self.bind(request).await;
+        // Not awaited: attach latency must not wait for the accounting log's commit.
+        let what = |reply: &Response<proto::BindPortReply>| format!("Vethernet{}", reply.get_ref().veth);
+        self.state.audit.submit(actor.entry(AuditKind::Port, command, &result, what));
+        result
     }
 
     async fn unbind_port(
         &self,
         request: Request<proto::UnbindPortRequest>,
     ) -> Result<Response<proto::UnbindPortReply>, Status> {
-        let request = request.into_inner();
-        let state = &self.state;
-        state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
-        let kept =
-            state.ports.unbind(&state.journal, &state.fanout, request.module, &request.iface_id).await?;
-        Ok(Response::new(proto::UnbindPortReply { kept }))
+        let actor = actor(&request);
+        let body = request.get_ref();
+        let command = format!("unbind-port module {} iface-id {}", body.module, body.iface_id);
+        let result = self.unbind(request).await;
+        let what = |reply: &Response<proto::UnbindPortReply>| {
+            if reply.get_ref().kept { "binding kept" } else { "binding released" }.to_owned()
+        };
+        self.state.audit.submit(actor.entry(AuditKind::Port, command, &result, what));
+        result
     }
 
     async fn report_ports(

@@ -9,6 +9,7 @@
 //! attaches costs one store commit, not one each. [`Audit::record`] waits for the commit (a
 //! REST answer follows its entry); [`Audit::submit`] does not (for the agents' hot path).
 
+mod actor;
 mod record;
 mod retention;
 mod writer;
@@ -21,8 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::unix_ms_now;
 use crate::layout::{NEXT_AUDIT_KEY, audit_key, parse_counter};
 
+pub use actor::Actor;
 pub use record::AuditRecord;
-pub use retention::{Retention, Stamp};
+pub use retention::{Retention, Stamp, parse_age};
 pub use writer::AuditWriter;
 
 /// What kind of action an entry records.

@@ -57,9 +57,44 @@ impl Retention {
     }
 }
 
+/// Parses an age as `--audit-max-age` takes it: a whole number with a unit, `500ms`, `30s`,
+/// `15m`, `12h`, `90d`; a bare number is seconds.
+pub fn parse_age(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let bad = || format!("{text:?} is not an age: expected a number with ms, s, m, h or d, e.g. 90d");
+    let number: u64 = digits.parse().map_err(|_| bad())?;
+    let millis_per = match unit {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(bad()),
+    };
+    let millis = number.checked_mul(millis_per).ok_or_else(bad)?;
+    if millis == 0 {
+        return Err(format!("{text:?}: the age must be more than zero"));
+    }
+    Ok(Duration::from_millis(millis))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        assert_eq!(parse_age("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_age("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_age("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_age("12h"), Ok(Duration::from_secs(12 * 3600)));
+        for bad in ["", "d", "5y", "-1s", "0s", "1.5h", "99999999999999999999d"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
+    }
 
     fn live(times: &[u64]) -> VecDeque<Stamp> {
         times.iter().enumerate().map(|(seq, &time_ms)| Stamp { seq: seq as u64, time_ms }).collect()

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use crate::audit::{AuditEntry, AuditKind};
+use crate::audit::Actor;
 use crate::trust::{Caller, Connection};
 
 /// A JSON body; wrong content type, bad syntax, wrong shape and oversize all answer JSON errors.
@@ -36,36 +36,10 @@ impl<S: Send + Sync> FromRequest<S> for TextBody {
     }
 }
 
-/// Who is calling and from where, as the accounting log names them: the authenticated caller
-/// (`unknown` when nobody authenticated) and the peer's address (`-` when unknown).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub user: String,
-    pub source: String,
-}
-
-impl Actor {
-    /// An accounting entry of this actor for an action with `result`.
-    pub fn entry<T, E: std::fmt::Display>(
-        &self,
-        kind: AuditKind,
-        command: String,
-        result: &Result<T, E>,
-        what: impl FnOnce(&T) -> String,
-    ) -> AuditEntry {
-        AuditEntry::outcome(kind, self.user.clone(), self.source.clone(), command, result, what)
-    }
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for Actor {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let user = parts.extensions.get::<Caller>().map_or_else(|| "unknown".to_owned(), Caller::audit_name);
-        let source = parts
-            .extensions
-            .get::<Connection>()
-            .map_or_else(|| "-".to_owned(), |connection| connection.peer.ip().to_string());
-        Ok(Self { user, source })
+        Ok(Actor::new(parts.extensions.get::<Caller>(), parts.extensions.get::<Connection>()))
     }
 }

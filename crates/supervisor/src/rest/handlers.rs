@@ -11,8 +11,8 @@ use axum::response::IntoResponse;
 use config::PortProfile;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Actor, JsonBody, TextBody};
-use crate::audit::{AuditKind, AuditQuery, AuditRecord};
+use super::extract::{JsonBody, TextBody};
+use crate::audit::{Actor, AuditKind, AuditQuery, AuditRecord};
 use crate::bridge_domain_views::BridgeDomainView;
 use crate::config_store::{self, ConfigChange};
 use crate::events::EventRecord;

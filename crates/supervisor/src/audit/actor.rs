@@ -1,0 +1,34 @@
+//! Who did something and from where, as the accounting log names them.
+
+use super::{AuditEntry, AuditKind};
+use crate::trust::{Caller, Connection};
+
+/// The user and source of an accounting entry: the authenticated caller (`unknown` when nobody
+/// authenticated) and the peer's address (`-` when unknown). REST handlers extract it (see
+/// `rest::extract`); gRPC handlers build it from the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user: String,
+    pub source: String,
+}
+
+impl Actor {
+    /// The actor of a request carrying these extensions.
+    pub fn new(caller: Option<&Caller>, connection: Option<&Connection>) -> Self {
+        Self {
+            user: caller.map_or_else(|| "unknown".to_owned(), Caller::audit_name),
+            source: connection.map_or_else(|| "-".to_owned(), |connection| connection.peer.ip().to_string()),
+        }
+    }
+
+    /// An accounting entry of this actor for an action with `result`.
+    pub fn entry<T, E: std::fmt::Display>(
+        &self,
+        kind: AuditKind,
+        command: String,
+        result: &Result<T, E>,
+        what: impl FnOnce(&T) -> String,
+    ) -> AuditEntry {
+        AuditEntry::outcome(kind, self.user.clone(), self.source.clone(), command, result, what)
+    }
+}

@@ -225,7 +225,8 @@ async fn profile_changes_reach_the_snapshot_and_policies_json() {
     let snapshot = wait_for_policies(&agent, "vlan 150", |s| access_vlan(s, "vlan100") == Some(150)).await;
     assert_eq!(persisted(agent_dir.path()), *snapshot);
 
-    supervisor.configure("no port-profile type vethernet vlan100\n").await;
+    // The port still uses it: NX-OS refuses the plain form.
+    supervisor.configure("no port-profile type vethernet vlan100 force\n").await;
     let snapshot = wait_for_policies(&agent, "removal", |s| s.get("vlan100").is_none()).await;
     assert_eq!(persisted(agent_dir.path()), *snapshot);
 

@@ -161,16 +161,12 @@ impl Run {
                 };
                 domain.segment_id = st.number(0).filter(|_| !st.negated);
             }
-            Op::PortProfile(_) | Op::PortProfileForce => {
-                let kind = match st.op {
-                    Op::PortProfile(kind) => kind,
-                    _ => None,
-                };
+            Op::PortProfile(kind) | Op::PortProfileForce(kind) => {
                 let name = st.text(0).unwrap_or_default().to_string();
                 self.context = Context::None;
                 let column = st.arg_column(0);
                 if st.negated {
-                    let forced = st.op == Op::PortProfileForce;
+                    let forced = matches!(st.op, Op::PortProfileForce(_));
                     self.removals.insert(name.clone(), ProfileRemoval { line: line.number, column, forced });
                 }
                 match (self.config.port_profiles.get(&name), st.negated) {
@@ -337,7 +333,7 @@ fn set_profile_field(p: &mut PortProfile, st: &Statement) -> Field {
         | Op::Vlan
         | Op::BridgeDomain
         | Op::PortProfile(_)
-        | Op::PortProfileForce
+        | Op::PortProfileForce(_)
         | Op::VlanName
         | Op::SegmentId => Field::Header,
     }

@@ -24,11 +24,9 @@ impl AgentService {
         Self { state }
     }
 
-    /// `BindPort` itself; [`bind_port`](proto::supervisor_server::Supervisor::bind_port) records it.
-    async fn bind(
-        &self,
-        request: Request<proto::BindPortRequest>,
-    ) -> Result<Response<proto::BindPortReply>, Status> {
+    /// `BindPort` itself, and whether it changed a binding;
+    /// [`bind_port`](proto::supervisor_server::Supervisor::bind_port) records it.
+    async fn bind(&self, request: Request<proto::BindPortRequest>) -> Result<(proto::BindPortReply, bool), Status> {
         let request = request.into_inner();
         let state = &self.state;
         state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;
@@ -48,7 +46,8 @@ impl AgentService {
         tracing::info!(veth = bound.record.veth, iface_id = %request.iface_id, module = request.module, "port bound");
         let (policy_json, policy_revision) =
             bound.policy.map(|policy| (policy.json.clone(), bound.streamed_from)).unwrap_or_default();
-        Ok(Response::new(proto::BindPortReply { veth: bound.record.veth, policy_json, policy_revision }))
+        let reply = proto::BindPortReply { veth: bound.record.veth, policy_json, policy_revision };
+        Ok((reply, bound.changed))
     }
 
     /// `UnbindPort` itself.
@@ -171,10 +170,13 @@ impl proto::supervisor_server::Supervisor for AgentService {
             body.module, body.iface_id, body.profile, body.owner_name, body.adapter, body.mac
         );
         let result = self.bind(request).await;
-        // Not awaited: attach latency must not wait for the accounting log's commit.
-        let what = |reply: &Response<proto::BindPortReply>| format!("Vethernet{}", reply.get_ref().veth);
-        self.state.audit.submit(actor.entry(AuditKind::Port, command, &result, what));
-        result
+        // An agent re-asserting its bindings (a resync) changes nothing and is not recorded.
+        if !matches!(result, Ok((_, false))) {
+            let what = |(reply, _): &(proto::BindPortReply, bool)| format!("Vethernet{}", reply.veth);
+            // Not awaited: attach latency must not wait for the accounting log's commit.
+            self.state.audit.submit(actor.entry(AuditKind::Port, command, &result, what));
+        }
+        result.map(|(reply, _)| Response::new(reply))
     }
 
     async fn unbind_port(

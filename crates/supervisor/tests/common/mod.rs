@@ -102,6 +102,13 @@ impl Running {
         self.http(Method::POST, "/api/v1/exec", Some("text/plain"), line.to_owned()).await
     }
 
+    /// `GET /api/v1/audit?{query}`: the accounting entries, oldest first.
+    pub async fn audit(&self, query: &str) -> Vec<serde_json::Value> {
+        let reply = self.get(&format!("/api/v1/audit?{query}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.json().as_array().unwrap_or_else(|| panic!("not a list: {}", reply.body)).clone()
+    }
+
     /// The event log's messages (`%FAC-SEV-MNEM: text`), oldest first.
     pub async fn event_messages(&self) -> Vec<String> {
         let reply = self.get("/api/v1/events").await;
@@ -109,6 +116,22 @@ impl Running {
         let records: Vec<EventRecord> =
             serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("not events ({e}): {}", reply.body));
         records.iter().map(EventRecord::message).collect()
+    }
+}
+
+/// Polls `check` until it answers `Some`, failing with `what` once `limit` has passed.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

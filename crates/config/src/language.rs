@@ -149,24 +149,21 @@ pub static CONFIG: &[Command<Op>] = &[
         2,
     ),
     negatable(
-        &[
-            PORT_PROFILE,
-            TYPE,
-            VETHERNET,
-            PROFILE_NAME,
-        ],
+        &[PORT_PROFILE, TYPE, VETHERNET, PROFILE_NAME],
         Op::PortProfile(Some(ProfileType::Vethernet)),
         4,
     ),
-    negatable(
-        &[PORT_PROFILE, TYPE, ETHERNET, PROFILE_NAME],
-        Op::PortProfile(Some(ProfileType::Ethernet)),
-        4,
-    ),
+    negatable(&[PORT_PROFILE, TYPE, ETHERNET, PROFILE_NAME], Op::PortProfile(Some(ProfileType::Ethernet)), 4),
     negatable(&[PORT_PROFILE, PROFILE_NAME], Op::PortProfile(None), 2),
     no_only(&[PORT_PROFILE, PROFILE_NAME, FORCE], Op::PortProfileForce(None)),
-    no_only(&[PORT_PROFILE, TYPE, VETHERNET, PROFILE_NAME, FORCE], Op::PortProfileForce(Some(ProfileType::Vethernet))),
-    no_only(&[PORT_PROFILE, TYPE, ETHERNET, PROFILE_NAME, FORCE], Op::PortProfileForce(Some(ProfileType::Ethernet))),
+    no_only(
+        &[PORT_PROFILE, TYPE, VETHERNET, PROFILE_NAME, FORCE],
+        Op::PortProfileForce(Some(ProfileType::Vethernet)),
+    ),
+    no_only(
+        &[PORT_PROFILE, TYPE, ETHERNET, PROFILE_NAME, FORCE],
+        Op::PortProfileForce(Some(ProfileType::Ethernet)),
+    ),
     plain(
         &[kw("configure", "Enter configuration mode"), kw("terminal", "Configure from the terminal")],
         Op::ConfigureTerminal,

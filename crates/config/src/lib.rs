@@ -24,7 +24,6 @@ pub mod validate;
 pub mod vlan_set;
 
 pub use apply::{Applied, ProfileRemoval, apply};
-pub use redact::redact;
 pub use change::{Change, ChangeKind, Object};
 pub use error::ConfigError;
 pub use evaluate::{bridge_domain_dependents, dependents, evaluate, evaluate_all, evaluated_lines};
@@ -32,5 +31,6 @@ pub use grammar::Candidate;
 pub use language::Mode;
 pub use model::*;
 pub use print::{print_profile, print_running_config, profile_lines};
+pub use redact::redact;
 pub use validate::validate;
 pub use vlan_set::VlanSet;

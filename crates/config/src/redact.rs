@@ -34,7 +34,8 @@ fn redact_line(line: &str) -> String {
         let abbreviated_password = username_line && i > first + 1 && "password".starts_with(word);
         if !is_name && (SECRET_KEYWORDS.contains(&word) || abbreviated_password) {
             let mut secret = i + 1;
-            if lower.get(secret).is_some_and(|w| matches!(w.as_str(), "0" | "5" | "7")) && secret + 1 < words.len()
+            if lower.get(secret).is_some_and(|w| matches!(w.as_str(), "0" | "5" | "7"))
+                && secret + 1 < words.len()
             {
                 secret += 1;
             }

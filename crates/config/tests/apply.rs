@@ -93,11 +93,18 @@ fn port_profile_headers() {
 
 #[test]
 fn profile_removals_say_where_and_whether_forced() {
-    let c = apply(&Config::default(), "port-profile web\nport-profile type ethernet up\nport-profile db\n").unwrap().config;
-    let applied = apply(&c, "no port-profile web\nno port-profile type ethernet up force\nno port-profile db force\n").unwrap();
+    let c = apply(&Config::default(), "port-profile web\nport-profile type ethernet up\nport-profile db\n")
+        .unwrap()
+        .config;
+    let applied =
+        apply(&c, "no port-profile web\nno port-profile type ethernet up force\nno port-profile db force\n")
+            .unwrap();
     assert!(applied.config.port_profiles.is_empty());
-    let removals: Vec<_> =
-        applied.profile_removals.iter().map(|(name, r)| (name.as_str(), r.line, r.column, r.forced)).collect();
+    let removals: Vec<_> = applied
+        .profile_removals
+        .iter()
+        .map(|(name, r)| (name.as_str(), r.line, r.column, r.forced))
+        .collect();
     assert_eq!(removals, [("db", 3, 17, true), ("up", 2, 31, true), ("web", 1, 17, false)]);
     // `force` exists only in the `no` form, and checks the type like the plain form.
     assert!(apply(&c, "port-profile web force\n").is_err());

@@ -23,8 +23,8 @@ use utoipa::ToSchema;
 use crate::events::Event;
 use crate::journal::{Journal, MAX_ATTEMPTS, Write};
 use crate::layout::{
-    CONFIG_GENERATION_KEY, CONFIG_PREFIX, ConfigKey, PORTS_GENERATION_KEY, bridge_domain_key, parse_config_key,
-    parse_counter, profile_key, vlan_key,
+    CONFIG_GENERATION_KEY, CONFIG_PREFIX, ConfigKey, PORTS_GENERATION_KEY, bridge_domain_key,
+    parse_config_key, parse_counter, profile_key, vlan_key,
 };
 use crate::port_views::ports_per_profile;
 use crate::ports::{PortError, Ports};
@@ -203,7 +203,10 @@ async fn update(
         }
         let count = parse_counter(generation.as_ref().map(|kv| kv.value.as_slice()), 0)
             .map_err(|reason| ConfigWriteError::Corrupt { key: CONFIG_GENERATION_KEY.into(), reason })?;
-        compare.push(Compare::ModRevision(CONFIG_GENERATION_KEY.into(), generation.map_or(0, |kv| kv.mod_revision)));
+        compare.push(Compare::ModRevision(
+            CONFIG_GENERATION_KEY.into(),
+            generation.map_or(0, |kv| kv.mod_revision),
+        ));
         let mut write = Write { compare, ops, events };
         write
             .ops
@@ -452,7 +455,10 @@ mod tests {
         let Some(ConfigWriteError::ProfileInUse { name, interfaces, site }) = refused else {
             panic!("not refused: {refused:?}")
         };
-        assert_eq!((name.as_str(), interfaces, site), ("web", vec!["Vethernet1".into(), "Vethernet4".into()], Some((2, 17))));
+        assert_eq!(
+            (name.as_str(), interfaces, site),
+            ("web", vec!["Vethernet1".into(), "Vethernet4".into()], Some((2, 17)))
+        );
         let forced = Removal { forced: true, ..plain };
         assert!(in_use(&[&web], &BTreeMap::from([(web.clone(), forced)]), &assigned).is_none());
         assert!(in_use(&[&idle], &BTreeMap::new(), &assigned).is_none());

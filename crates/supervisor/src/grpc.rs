@@ -26,7 +26,10 @@ impl AgentService {
 
     /// `BindPort` itself, and whether it changed a binding;
     /// [`bind_port`](proto::supervisor_server::Supervisor::bind_port) records it.
-    async fn bind(&self, request: Request<proto::BindPortRequest>) -> Result<(proto::BindPortReply, bool), Status> {
+    async fn bind(
+        &self,
+        request: Request<proto::BindPortRequest>,
+    ) -> Result<(proto::BindPortReply, bool), Status> {
         let request = request.into_inner();
         let state = &self.state;
         state.modules.check_owner(&state.journal, request.module, &request.host_id).await?;

@@ -37,7 +37,8 @@ async fn every_change_is_recorded_with_who_what_and_where() {
 
     let entries = supervisor.audit("").await;
     let commands: Vec<&str> = entries.iter().map(|entry| entry["command"].as_str().unwrap()).collect();
-    let put_command = format!("PUT /api/v1/port-profiles/api {}", serde_json::to_string(&put_body(body)).unwrap());
+    let put_command =
+        format!("PUT /api/v1/port-profiles/api {}", serde_json::to_string(&put_body(body)).unwrap());
     assert_eq!(
         commands,
         [
@@ -49,7 +50,8 @@ async fn every_change_is_recorded_with_who_what_and_where() {
             "username alice password **** role network-admin\n",
         ]
     );
-    let successes: Vec<bool> = entries.iter().take(5).map(|entry| entry["success"].as_bool().unwrap()).collect();
+    let successes: Vec<bool> =
+        entries.iter().take(5).map(|entry| entry["success"].as_bool().unwrap()).collect();
     assert_eq!(successes, [true, false, true, true, false]);
     for (seq, entry) in entries.iter().enumerate() {
         assert_eq!(entry["seq"], seq, "{entry}");
@@ -57,7 +59,10 @@ async fn every_change_is_recorded_with_who_what_and_where() {
         assert_eq!(entry["user"], "unknown");
         assert_eq!(entry["source"], "127.0.0.1");
     }
-    assert_eq!(entries[0]["detail"], "port-profile web created: port-profile type vethernet web; switchport mode access; switchport access vlan 100; state enabled");
+    assert_eq!(
+        entries[0]["detail"],
+        "port-profile web created: port-profile type vethernet web; switchport mode access; switchport access vlan 100; state enabled"
+    );
     assert!(entries[1]["detail"].as_str().unwrap().contains("5000"), "{}", entries[1]);
     assert_eq!(entries[4]["detail"], "port-profile nope does not exist");
 
@@ -75,7 +80,8 @@ async fn every_change_is_recorded_with_who_what_and_where() {
         lines[0]
     );
     assert!(
-        lines[4].ends_with("cmd=DELETE /api/v1/port-profiles/nope (FAILURE: port-profile nope does not exist)"),
+        lines[4]
+            .ends_with("cmd=DELETE /api/v1/port-profiles/nope (FAILURE: port-profile nope does not exist)"),
         "{}",
         lines[4]
     );
@@ -83,7 +89,9 @@ async fn every_change_is_recorded_with_who_what_and_where() {
     assert!(!supervisor.get("/api/v1/events").await.body.contains("hunter2"));
     let last = supervisor.exec("show accounting log last 2").await.body;
     assert_eq!(last.lines().collect::<Vec<_>>(), lines[4..]);
-    let seqs = |entries: Vec<serde_json::Value>| entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect::<Vec<_>>();
+    let seqs = |entries: Vec<serde_json::Value>| {
+        entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect::<Vec<_>>()
+    };
     assert_eq!(seqs(supervisor.audit("limit=2").await), [4, 5]);
     assert_eq!(seqs(supervisor.audit("since=1&limit=2").await), [2, 3]);
     assert_eq!(seqs(supervisor.audit("since=5").await), Vec::<u64>::new());
@@ -114,7 +122,11 @@ async fn retention_by_count_trims_only_the_accounting_log_and_events_never_evict
     let entries = supervisor.audit("").await;
     let commands: Vec<&str> = entries.iter().map(|entry| entry["command"].as_str().unwrap()).collect();
     assert_eq!(commands, ["vlan 4\n", "vlan 5\n", "vlan 6\n", "vlan 7\n", "vlan 8\n"]);
-    assert_eq!(store.range(AUDIT_PREFIX).await.unwrap().kvs.len(), 5, "trimmed in the store, not only hidden");
+    assert_eq!(
+        store.range(AUDIT_PREFIX).await.unwrap().kvs.len(),
+        5,
+        "trimmed in the store, not only hidden"
+    );
     supervisor.stop().await;
     drop(store);
 
@@ -135,9 +147,10 @@ async fn retention_by_count_trims_only_the_accounting_log_and_events_never_evict
 async fn retention_by_age_trims_only_the_accounting_log() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path()).await;
-    let supervisor =
-        Running::start_on(store.clone(), dir.path(), |options| options.audit_max_age = Duration::from_millis(800))
-            .await;
+    let supervisor = Running::start_on(store.clone(), dir.path(), |options| {
+        options.audit_max_age = Duration::from_millis(800)
+    })
+    .await;
     supervisor.configure("vlan 1\n").await;
     supervisor.configure("vlan 2\n").await;
     assert_eq!(supervisor.audit("").await.len(), 2);
@@ -175,8 +188,16 @@ async fn attaches_are_recorded_by_module_and_address() {
     })
     .await;
     assert_eq!(ports.len(), 2, "{ports:?}");
-    assert!(ports[0]["command"].as_str().unwrap().starts_with(&format!("bind-port module {module} iface-id a profile web")));
-    assert_eq!((ports[0]["success"].as_bool(), ports[0]["detail"].as_str()), (Some(true), Some("Vethernet1")));
+    assert!(
+        ports[0]["command"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("bind-port module {module} iface-id a profile web"))
+    );
+    assert_eq!(
+        (ports[0]["success"].as_bool(), ports[0]["detail"].as_str()),
+        (Some(true), Some("Vethernet1"))
+    );
     assert_eq!(ports[0]["source"], "127.0.0.1");
     assert_eq!(ports[1]["success"], false);
     supervisor.stop().await;
@@ -197,7 +218,10 @@ async fn a_profile_in_use_is_deleted_only_when_forced() {
     let refused = supervisor.http(Method::DELETE, "/api/v1/port-profiles/web", None, "").await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
     let error = refused.json()["error"].as_str().unwrap().to_owned();
-    assert!(error.contains("Vethernet1, Vethernet2") && error.contains("no port-profile web force"), "{error}");
+    assert!(
+        error.contains("Vethernet1, Vethernet2") && error.contains("no port-profile web force"),
+        "{error}"
+    );
     // Config text (what the shell sends): the same, pointing at the name on its line.
     let text = "vlan 7\nno port-profile web\n";
     let refused = supervisor.configure(text).await;

@@ -53,7 +53,11 @@ fn shell_output_into_a_closed_pipe_ends_quietly() {
     assert_eq!(stderr(&out), "", "nothing to say about a reader that left");
 
     // And the way users meet it.
-    let line = format!("{} shell --supervisor {} -c 'show running-config' | head -1", common::exe().display(), bed.url);
+    let line = format!(
+        "{} shell --supervisor {} -c 'show running-config' | head -1",
+        common::exe().display(),
+        bed.url
+    );
     let out = Command::new("sh").args(["-c", &line]).output().unwrap();
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));

@@ -132,7 +132,10 @@ pub struct Audit {
 impl Audit {
     /// Reads the log's index from `store` and returns the log and the writer task the
     /// supervisor runs (until every [`Audit`] is gone or shutdown has drained).
-    pub async fn load(store: Arc<dyn Store>, retention: Retention) -> Result<(Self, AuditWriter), StoreError> {
+    pub async fn load(
+        store: Arc<dyn Store>,
+        retention: Retention,
+    ) -> Result<(Self, AuditWriter), StoreError> {
         let (queue, queued) = mpsc::unbounded_channel();
         let writer = AuditWriter::load(store.clone(), retention, queued).await?;
         Ok((Self { store, retention, queue }, writer))
@@ -167,7 +170,8 @@ impl Audit {
     /// Entries oldest first, as `query` selects, without those past the retention age.
     pub async fn read(&self, query: AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         let counter = self.store.get(NEXT_AUDIT_KEY).await?;
-        let next = parse_counter(counter.as_ref().map(|kv| kv.value.as_slice()), 0).map_err(StoreError::Corrupt)?;
+        let next =
+            parse_counter(counter.as_ref().map(|kv| kv.value.as_slice()), 0).map_err(StoreError::Corrupt)?;
         let (start, end) = query.span(next);
         if start >= end {
             return Ok(Vec::new());

@@ -96,18 +96,25 @@ mod tests {
 
     #[test]
     fn lines_read_like_nxos() {
-        let record = AuditRecord::new(10, 1_796_576_774_000, entry("configure terminal\nvlan 100\n", true, ""));
+        let record =
+            AuditRecord::new(10, 1_796_576_774_000, entry("configure terminal\nvlan 100\n", true, ""));
         assert_eq!(
             record.line(),
             "Sun Dec  6 17:06:14 2026:type=update:id=10.0.0.5:user=admin:cmd=configure terminal ; vlan 100 (SUCCESS)"
         );
-        let failed = AuditRecord::new(11, 1_796_576_774_000, entry("no vlan 7", false, "vlan 7 does not exist"));
-        assert!(failed.line().ends_with(":cmd=no vlan 7 (FAILURE: vlan 7 does not exist)"), "{}", failed.line());
+        let failed =
+            AuditRecord::new(11, 1_796_576_774_000, entry("no vlan 7", false, "vlan 7 does not exist"));
+        assert!(
+            failed.line().ends_with(":cmd=no vlan 7 (FAILURE: vlan 7 does not exist)"),
+            "{}",
+            failed.line()
+        );
     }
 
     #[test]
     fn secrets_never_reach_the_record() {
-        let record = AuditRecord::new(0, 0, entry("username bob password hunter2 role network-admin", true, ""));
+        let record =
+            AuditRecord::new(0, 0, entry("username bob password hunter2 role network-admin", true, ""));
         assert_eq!(record.command, "username bob password **** role network-admin");
         assert!(!record.line().contains("hunter2"));
     }

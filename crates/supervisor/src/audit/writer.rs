@@ -15,9 +15,9 @@ use store::{Compare, Op, Revision, Store, StoreError, Txn};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::Submission;
 use super::record::AuditRecord;
 use super::retention::{Retention, Stamp};
-use super::Submission;
 use crate::clock::unix_ms_now;
 use crate::journal::MAX_ATTEMPTS;
 use crate::layout::{AUDIT_PREFIX, NEXT_AUDIT_KEY, audit_key, parse_audit_key, parse_counter};
@@ -172,17 +172,18 @@ impl AuditWriter {
 
     /// Deletes the entries that aged out (or exceed a lowered count) since the last write.
     async fn sweep(&mut self) {
-        if self.cursor.is_none() {
-            if let Err(error) = self.reload().await {
-                tracing::warn!(%error, "cannot read the accounting log");
-                return;
-            }
+        if self.cursor.is_none()
+            && let Err(error) = self.reload().await
+        {
+            tracing::warn!(%error, "cannot read the accounting log");
+            return;
         }
         let expired = self.retention.expired(&self.live, unix_ms_now());
         if expired == 0 {
             return;
         }
-        let ops = self.live.iter().take(expired).map(|stamp| Op::Delete { key: audit_key(stamp.seq) }).collect();
+        let ops =
+            self.live.iter().take(expired).map(|stamp| Op::Delete { key: audit_key(stamp.seq) }).collect();
         // No compare: deleting an old entry twice (two supervisors sweeping) is harmless.
         match self.store.txn(Txn { compare: Vec::new(), success: ops, failure: Vec::new() }).await {
             Ok(_) => {
@@ -205,7 +206,8 @@ impl AuditWriter {
             .filter_map(|kv| {
                 let seq = parse_audit_key(&kv.key)?;
                 // An unreadable entry still counts, as the oldest possible, so it is trimmed first.
-                let time_ms = serde_json::from_slice::<StoredStamp>(&kv.value).map_or(0, |stamp| stamp.time_ms);
+                let time_ms =
+                    serde_json::from_slice::<StoredStamp>(&kv.value).map_or(0, |stamp| stamp.time_ms);
                 Some(Stamp { seq, time_ms })
             })
             .collect();

@@ -22,8 +22,10 @@ mod tests {
             success,
             detail: if success { String::new() } else { "denied".into() },
         };
-        let records =
-            [AuditRecord::new(0, 1_796_576_774_000, entry("admin", true)), AuditRecord::new(1, 1_796_576_775_000, entry("bob", false))];
+        let records = [
+            AuditRecord::new(0, 1_796_576_774_000, entry("admin", true)),
+            AuditRecord::new(1, 1_796_576_775_000, entry("bob", false)),
+        ];
         assert_eq!(
             show_accounting_log(&records),
             "Sun Dec  6 17:06:14 2026:type=update:id=10.0.0.5:user=admin:cmd=vlan 100 (SUCCESS)\n\

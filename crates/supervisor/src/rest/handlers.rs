@@ -382,7 +382,10 @@ fn query_pairs<'q>(query: &'q str, allowed: &str) -> Result<Vec<(&'q str, &'q st
             if allowed.split(", ").any(|known| known == name) {
                 Ok((name, value))
             } else {
-                Err(ApiError::new(StatusCode::BAD_REQUEST, format!("bad query parameter {pair:?}; only {allowed}")))
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("bad query parameter {pair:?}; only {allowed}"),
+                ))
             }
         })
         .collect()
@@ -393,7 +396,10 @@ fn audit_query(query: &str) -> Result<AuditQuery, ApiError> {
     let mut audit = AuditQuery::default();
     for (name, value) in query_pairs(query, "since, limit")? {
         let number = value.parse().map_err(|_| {
-            ApiError::new(StatusCode::BAD_REQUEST, format!("bad query parameter {name}={value:?}; expected a number"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("bad query parameter {name}={value:?}; expected a number"),
+            )
         })?;
         if name == "since" {
             audit.since = Some(number);

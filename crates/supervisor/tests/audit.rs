@@ -261,3 +261,22 @@ async fn a_profile_in_use_is_deleted_only_when_forced() {
     );
     supervisor.stop().await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_accounting_log_and_forced_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let supervisor = Running::start(dir.path(), |_| {}).await;
+    let document = supervisor.get("/openapi.json").await.json();
+    let audit = &document["paths"]["/api/v1/audit"]["get"];
+    let params: Vec<&str> =
+        audit["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(params, ["since", "limit"]);
+    let schema = &document["components"]["schemas"]["AuditRecord"]["properties"];
+    for field in ["seq", "time_ms", "kind", "user", "source", "command", "success", "detail"] {
+        assert!(schema[field].is_object(), "AuditRecord.{field} missing: {schema}");
+    }
+    let delete = &document["paths"]["/api/v1/port-profiles/{name}"]["delete"];
+    assert!(delete["responses"]["409"].is_object(), "{delete}");
+    assert!(delete["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "force"), "{delete}");
+    supervisor.stop().await;
+}

@@ -5,8 +5,8 @@
 //! [`crate::layout`]), bumps the config generation it read, and logs one event per change. A bad
 //! line or an invalid result commits nothing and logs nothing.
 //!
-//! Deleting a port-profile that vEthernets are assigned to is refused, as NX-OS refuses it, and
-//! the error names them; `no port-profile NAME force` (REST: `DELETE …?force=true`) deletes it
+//! Deleting a port-profile that interfaces are assigned to (attached vEthernets, registered
+//! uplinks) is refused, as NX-OS refuses it, and the error names them; `no port-profile NAME force` (REST: `DELETE …?force=true`) deletes it
 //! anyway and its ports go down (`port-profile not found`). The check reads the bindings under
 //! the `ports-generation` guard, so a port bound to the profile meanwhile fails the commit.
 
@@ -26,6 +26,7 @@ use crate::layout::{
     CONFIG_GENERATION_KEY, CONFIG_PREFIX, ConfigKey, PORTS_GENERATION_KEY, bridge_domain_key,
     parse_config_key, parse_counter, profile_key, vlan_key,
 };
+use crate::modules::{Modules, UplinkRecord};
 use crate::port_views::ports_per_profile;
 use crate::ports::{PortError, Ports};
 
@@ -192,7 +193,7 @@ async fn update(
         if !deleted.is_empty() {
             // The guard first, as above: a bind landing after it fails our commit.
             let ports_generation = store.get(PORTS_GENERATION_KEY).await?;
-            let assigned = ports_per_profile(&Ports::records(journal).await?);
+            let assigned = assigned_interfaces(journal).await?;
             if let Some(refusal) = in_use(&deleted, &removals, &assigned) {
                 return Err(refusal);
             }
@@ -219,20 +220,36 @@ async fn update(
     Err(ConfigWriteError::Contended)
 }
 
-/// The refusal of the first `deleted` profile that vEthernets are assigned to (`assigned`: their
-/// numbers by profile) and whose deletion was not forced. A profile deleted without a removal of
+/// The interfaces assigned to each profile, as `show port-profile` lists them: attached
+/// vEthernets (`Vethernet1`), then the uplinks modules registered on it (`Ethernet3/1`).
+async fn assigned_interfaces(journal: &Journal) -> Result<BTreeMap<String, Vec<String>>, ConfigWriteError> {
+    let mut assigned: BTreeMap<String, Vec<String>> = ports_per_profile(&Ports::records(journal).await?)
+        .into_iter()
+        .map(|(profile, numbers)| (profile, numbers.iter().map(|n| format!("Vethernet{n}")).collect()))
+        .collect();
+    for module in Modules::records(journal).await.map_err(PortError::from)? {
+        for uplink in &module.uplinks {
+            let name = UplinkRecord::interface_name(module.module, uplink.index);
+            assigned.entry(uplink.profile.clone()).or_default().push(name);
+        }
+    }
+    Ok(assigned)
+}
+
+/// The refusal of the first `deleted` profile that interfaces are assigned to (`assigned`: their
+/// names by profile) and whose deletion was not forced. A profile deleted without a removal of
 /// its own (never, today) counts as not forced.
 fn in_use(
     deleted: &[&String],
     removals: &BTreeMap<String, Removal>,
-    assigned: &BTreeMap<String, Vec<u32>>,
+    assigned: &BTreeMap<String, Vec<String>>,
 ) -> Option<ConfigWriteError> {
     deleted.iter().find_map(|&name| {
         let removal = removals.get(name).copied().unwrap_or(Removal { site: None, forced: false });
-        let numbers = assigned.get(name).filter(|numbers| !numbers.is_empty() && !removal.forced)?;
+        let interfaces = assigned.get(name).filter(|names| !names.is_empty() && !removal.forced)?;
         Some(ConfigWriteError::ProfileInUse {
             name: name.clone(),
-            interfaces: numbers.iter().map(|n| format!("Vethernet{n}")).collect(),
+            interfaces: interfaces.clone(),
             site: removal.site,
         })
     })
@@ -449,7 +466,8 @@ mod tests {
     fn deleting_a_profile_in_use_is_refused_unless_forced() {
         let web = "web".to_owned();
         let idle = "idle".to_owned();
-        let assigned = BTreeMap::from([(web.clone(), vec![1, 4])]);
+        let assigned =
+            BTreeMap::from([(web.clone(), vec!["Vethernet1".to_owned(), "Ethernet3/1".to_owned()])]);
         let plain = Removal { site: Some((2, 17)), forced: false };
         let refused = in_use(&[&idle, &web], &BTreeMap::from([(web.clone(), plain)]), &assigned);
         let Some(ConfigWriteError::ProfileInUse { name, interfaces, site }) = refused else {
@@ -457,7 +475,7 @@ mod tests {
         };
         assert_eq!(
             (name.as_str(), interfaces, site),
-            ("web", vec!["Vethernet1".into(), "Vethernet4".into()], Some((2, 17)))
+            ("web", vec!["Vethernet1".into(), "Ethernet3/1".into()], Some((2, 17)))
         );
         let forced = Removal { forced: true, ..plain };
         assert!(in_use(&[&web], &BTreeMap::from([(web.clone(), forced)]), &assigned).is_none());

@@ -231,6 +231,15 @@ async fn a_profile_in_use_is_deleted_only_when_forced() {
     assert!(!supervisor.get("/api/v1/config").await.body.contains("vlan 7"), "atomic: nothing applied");
     // A profile without ports goes as before.
     assert_eq!(supervisor.configure("no port-profile idle\n").await.status, StatusCode::OK);
+    // An uplink profile a module registered an uplink on is assigned too.
+    supervisor.configure("port-profile type ethernet up\n  switchport mode trunk\n  state enabled\n").await;
+    let uplink = proto::Uplink { index: 1, name: "eth1".into(), profile: "up".into() };
+    let frodo =
+        agent.register(proto::RegisterRequest { uplinks: vec![uplink], ..host("frodo") }).await.unwrap();
+    let refused = supervisor.configure("no port-profile type ethernet up\n").await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    let error = refused.json()["error"].as_str().unwrap().to_owned();
+    assert!(error.contains(&format!("Ethernet{}/1", frodo.into_inner().module)), "{error}");
 
     // Forced: deleted, and the ports are left without a profile.
     let forced = supervisor.configure("no port-profile web force\n").await;
@@ -254,6 +263,8 @@ async fn a_profile_in_use_is_deleted_only_when_forced() {
             ("DELETE /api/v1/port-profiles/web".to_owned(), false),
             (text.to_owned(), false),
             ("no port-profile idle\n".to_owned(), true),
+            ("port-profile type ethernet up\n  switchport mode trunk\n  state enabled\n".to_owned(), true),
+            ("no port-profile type ethernet up\n".to_owned(), false),
             ("no port-profile web force\n".to_owned(), true),
             (access_profile("web", 100), true),
             ("DELETE /api/v1/port-profiles/web?force=true".to_owned(), true),

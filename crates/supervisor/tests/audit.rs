@@ -141,6 +141,18 @@ async fn retention_by_count_trims_only_the_accounting_log_and_events_never_evict
     assert_eq!(entries[34]["seq"], 37);
     assert_eq!(supervisor.event_messages().await.len(), 2);
     supervisor.stop().await;
+
+    // A lower limit applies on start, without waiting for the next entry.
+    let store = open_store(dir.path()).await;
+    let supervisor =
+        Running::start_on(store.clone(), dir.path(), |options| options.audit_max_entries = 3).await;
+    eventually("the log trimmed to the new limit", Duration::from_secs(10), || async {
+        (store.range(AUDIT_PREFIX).await.unwrap().kvs.len() == 3).then_some(())
+    })
+    .await;
+    let seqs: Vec<u64> = supervisor.audit("").await.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [35, 36, 37]);
+    supervisor.stop().await;
 }
 
 #[tokio::test]

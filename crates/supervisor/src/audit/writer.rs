@@ -48,7 +48,7 @@ pub struct AuditWriter {
     store: Arc<dyn Store>,
     retention: Retention,
     queue: mpsc::UnboundedReceiver<Submission>,
-    /// Live entries, oldest first; `None` with `cursor` when it must be re-read.
+    /// Live entries, oldest first; re-read with the counter whenever `cursor` is `None`.
     live: VecDeque<Stamp>,
     cursor: Option<Cursor>,
 }
@@ -145,6 +145,8 @@ impl AuditWriter {
             ops.push(Op::Put { key: audit_key(seq), value });
             self.live.push_back(Stamp { seq, time_ms: submission.time_ms });
         }
+        // Never the entries this batch adds: a key cannot be put and deleted in one transaction
+        // (a batch alone over the limit is trimmed by the next sweep).
         let expired = self.retention.expired(&self.live, unix_ms_now()).min(kept);
         ops.extend(self.live.iter().take(expired).map(|stamp| Op::Delete { key: audit_key(stamp.seq) }));
         let next_seq = cursor.next_seq + u64::try_from(batch.len()).unwrap_or(u64::MAX);

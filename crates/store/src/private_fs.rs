@@ -2,7 +2,7 @@
 //!
 //! The supervisor's store and the agent's state (host id, policies, ports, keys) say who may do
 //! what on the switch; nobody else on the host should read them. New directories are created
-//! 0700 and existing ones are tightened on every start, with the files directly in them, so an
+//! 0700 and existing ones are tightened on every start, with the state files in them, so an
 //! upgrade from a build that left them 0755/0644 closes the hole without a manual step.
 
 use std::fs::{self, DirBuilder, OpenOptions, Permissions};
@@ -15,21 +15,39 @@ pub const DIR_MODE: u32 = 0o700;
 /// The mode of a private file.
 pub const FILE_MODE: u32 = 0o600;
 
-/// Creates `dir` (and missing parents) mode 0700, or tightens it to 0700 if it exists, and
-/// removes group and other access from every regular file directly in it.
+/// Creates `dir` (and missing parents) mode 0700, or tightens it to 0700 if it exists.
+///
+/// A directory every user may write to (`/tmp`: world-writable or sticky) is refused rather than
+/// tightened: it is not a data dir of ours, and closing it would break everyone else.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)?;
-    fs::set_permissions(dir, Permissions::from_mode(DIR_MODE))?;
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        let mode = meta.permissions().mode();
-        // Sockets keep their own modes (the agent's is set when it is bound).
-        if meta.is_file() && mode & 0o077 != 0 {
-            fs::set_permissions(entry.path(), Permissions::from_mode(mode & 0o700))?;
-        }
+    let mode = fs::metadata(dir)?.permissions().mode();
+    if mode & 0o1002 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is shared by every user (mode {:o}); give the data a directory of its own",
+                dir.display(),
+                mode & 0o7777
+            ),
+        ));
     }
-    Ok(())
+    fs::set_permissions(dir, Permissions::from_mode(DIR_MODE))
+}
+
+/// Removes group and other access from `path` if it exists (a state file an older build wrote
+/// world-readable).
+pub fn restrict_file(path: &Path) -> io::Result<()> {
+    let mode = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => meta.permissions().mode(),
+        Ok(_) => return Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(error),
+    };
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    fs::set_permissions(path, Permissions::from_mode(mode & 0o700))
 }
 
 /// Opens `path` for writing, creating it mode 0600 (an existing file is tightened to 0600 and
@@ -49,6 +67,17 @@ pub fn touch_private_file(path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_directory_shared_by_everyone_is_refused_untouched() {
+        let base = tempfile::tempdir().expect("tempdir");
+        let shared = base.path().join("tmp");
+        fs::create_dir(&shared).expect("mkdir");
+        fs::set_permissions(&shared, Permissions::from_mode(0o1777)).expect("chmod");
+        let error = create_private_dir(&shared).expect_err("tightened /tmp");
+        assert!(error.to_string().contains("shared by every user (mode 1777)"), "{error}");
+        assert_eq!(fs::metadata(&shared).expect("stat").permissions().mode() & 0o7777, 0o1777);
+    }
 
     fn mode(path: &Path) -> u32 {
         fs::metadata(path).expect("stat").permissions().mode() & 0o777
@@ -80,6 +109,9 @@ mod tests {
         fs::write(&exec, "x").expect("write");
         fs::set_permissions(&exec, Permissions::from_mode(0o755)).expect("chmod");
         create_private_dir(&dir).expect("tighten");
+        restrict_file(&file).expect("restrict");
+        restrict_file(&exec).expect("restrict");
+        restrict_file(&dir.join("absent")).expect("nothing to restrict");
         assert_eq!((mode(&dir), mode(&file), mode(&exec)), (0o700, 0o600, 0o700));
         fs::write(&file, "y").expect("write");
         drop(create_private_file(&file).expect("reopen"));

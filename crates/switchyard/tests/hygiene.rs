@@ -70,10 +70,15 @@ fn private_state_in_use_profiles_and_the_accounting_log() {
     }
     let mut bed = Testbed::start();
     assert!(bed.shell(&[], PROFILE).status.success());
-    // An agent data dir left open by an older build is tightened on start.
+    // Data dirs and files left open by an older build are tightened on start.
+    let supervisor_dir = bed.root.path().join(common::SUPERVISOR);
+    bed.kill9(common::SUPERVISOR);
+    open_up(&supervisor_dir, &["store.redb"]);
+    bed.start_supervisor();
     let agent_dir = bed.agent_dir(HOST);
     std::fs::create_dir_all(&agent_dir).unwrap();
-    std::fs::set_permissions(&agent_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(agent_dir.join("host-id"), "b1b0-upgraded\n").unwrap();
+    open_up(&agent_dir, &["host-id"]);
     bed.start_agent(HOST);
 
     let ns = Netns::new("web1").unwrap();
@@ -82,7 +87,6 @@ fn private_state_in_use_profiles_and_the_accounting_log() {
     let veth = common::attached_veth(&out);
 
     // Files and dirs, as they are after a real agent and supervisor ran.
-    let supervisor_dir = bed.root.path().join(common::SUPERVISOR);
     assert_eq!(mode(&supervisor_dir), 0o700);
     assert_eq!(mode(&supervisor_dir.join("store.redb")), 0o600);
     assert_eq!(mode(&agent_dir), 0o700, "tightened on start");
@@ -125,6 +129,14 @@ fn private_state_in_use_profiles_and_the_accounting_log() {
     assert!(find("cmd=bind-port module ").is_some_and(|l| l.ends_with("(SUCCESS)")), "{log}");
     assert!(find("cmd=no port-profile web (FAILURE: port-profile web has assigned").is_some(), "{log}");
     assert!(find("cmd=no port-profile web force (SUCCESS)").is_some(), "{log}");
+}
+
+/// Makes `dir` 0755 and its `files` 0644, as builds before this one left them.
+fn open_up(dir: &Path, files: &[&str]) {
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for file in files {
+        std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
 }
 
 /// Runs `switchyard ARGS --data-dir <bilbo's>` as root.

@@ -150,8 +150,14 @@ impl Agent {
             (handle, events, bridge)
         });
         let data_dir = DataDir::new(&options.data_dir);
-        std::fs::create_dir_all(data_dir.root())
+        // 0700, and tightened if an older build left it open: host id, policies, ports and keys
+        // are root's, and so is the local socket inside it.
+        store::private_fs::create_private_dir(data_dir.root())
             .with_context(|| format!("cannot create data dir {}", data_dir.root().display()))?;
+        for file in data_dir.state_files() {
+            store::private_fs::restrict_file(&file)
+                .with_context(|| format!("cannot make {} private", file.display()))?;
+        }
         let host_id = match options.host_id {
             Some(id) => id,
             None => load_or_create_host_id(&data_dir.host_id_file())?,

@@ -1,4 +1,5 @@
 //! Crash-safe file replacement: a reader sees the old file or the new one, never a torn mix.
+//! Every file is written mode 0600: the agent's state is for root only.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -6,19 +7,8 @@ use std::path::Path;
 
 /// Replaces `path` with `bytes` atomically and durably: write a temporary file beside it,
 /// fsync it, rename it over `path`, then fsync the directory so the rename itself survives a
-/// power cut.
+/// power cut. The file is 0600 whatever the umask (and whatever a stale temporary had).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_atomically_mode(path, bytes, 0o644)
-}
-
-/// [`write_atomically`] for secrets: the file is created 0600, so it is never readable by
-/// others, not even between its creation and the rename.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_atomically_mode(path, bytes, 0o600)
-}
-
-fn write_atomically_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
     let file_name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
@@ -30,7 +20,7 @@ fn write_atomically_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
     tmp_name.push(".tmp");
     let tmp = dir.join(tmp_name);
 
-    let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
+    let mut file = store::private_fs::create_private_file(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
@@ -54,5 +44,7 @@ mod tests {
             .map(|entry| entry.expect("entry").file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(fs::metadata(&path).expect("stat").permissions().mode() & 0o777, 0o600);
     }
 }

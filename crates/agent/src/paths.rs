@@ -41,6 +41,23 @@ impl DataDir {
         self.root.join("ports.json")
     }
 
+    /// `overlay.json`: the bridge-domain overlay last received, what a headless agent runs on.
+    pub fn overlay_file(&self) -> PathBuf {
+        crate::overlay::model::file_in(&self.root)
+    }
+
+    /// Every state file the agent keeps, for tightening their modes on start (they are
+    /// written 0600; an older build wrote them world-readable).
+    pub fn state_files(&self) -> [PathBuf; 5] {
+        [
+            self.host_id_file(),
+            self.module_file(),
+            self.policies_file(),
+            self.ports_file(),
+            self.overlay_file(),
+        ]
+    }
+
     /// `agent.sock`: the local API that `vemcmd` talks to.
     pub fn socket(&self) -> PathBuf {
         self.root.join("agent.sock")

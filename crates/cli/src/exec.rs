@@ -25,6 +25,8 @@ pub enum ExecCommand {
     ShowRunningConfigPortProfile { name: Option<String> },
     /// `show logging logfile`
     ShowLoggingLogfile,
+    /// `show accounting log [last N]`: the accounting log, or its newest N entries.
+    ShowAccountingLog { last: Option<u32> },
     /// `show interface virtual`: the vEthernets with their adapter, owner, module and host.
     ShowInterfaceVirtual,
     /// `show interface vethernet N`: one vEthernet in detail.
@@ -100,6 +102,8 @@ impl fmt::Display for ExecCommand {
                 write!(f, "show running-config port-profile {n}")
             }
             Self::ShowLoggingLogfile => f.write_str("show logging logfile"),
+            Self::ShowAccountingLog { last: None } => f.write_str("show accounting log"),
+            Self::ShowAccountingLog { last: Some(n) } => write!(f, "show accounting log last {n}"),
             Self::ShowInterfaceVirtual => f.write_str("show interface virtual"),
             Self::ShowInterfaceVethernet { number } => write!(f, "show interface vethernet {number}"),
             Self::ShowInterfaceBrief => f.write_str("show interface brief"),
@@ -153,6 +157,10 @@ const BRIDGE_DOMAIN_NAME: Token =
     param(Param::Name { max: config::language::BRIDGE_DOMAIN_NAME_MAX }, "Bridge-domain name");
 
 const INTERFACE: Token = kw("interface", "Interface status and configuration");
+const ACCOUNTING_LOG: [Token; 3] =
+    [SHOW, kw("accounting", "Show accounting information"), kw("log", "Show the accounting log")];
+/// The most entries `show accounting log last N` asks for (the log's largest sane retention).
+pub const ACCOUNTING_LAST_MAX: u32 = 10_000_000;
 const MAC_ADDRESS_TABLE: [Token; 3] =
     [SHOW, kw("mac", "MAC configuration"), kw("address-table", "Show the MAC address table")];
 
@@ -204,6 +212,17 @@ pub static SHOW_COMMANDS: &[Command<Build>] = &[
             kw("logfile", "Show the event log"),
         ],
         |_| ExecCommand::ShowLoggingLogfile,
+    ),
+    plain(&ACCOUNTING_LOG, |_| ExecCommand::ShowAccountingLog { last: None }),
+    plain(
+        &[
+            ACCOUNTING_LOG[0],
+            ACCOUNTING_LOG[1],
+            ACCOUNTING_LOG[2],
+            kw("last", "Show only the newest entries"),
+            param(Param::Number { min: 1, max: ACCOUNTING_LAST_MAX }, "Number of entries"),
+        ],
+        |args| ExecCommand::ShowAccountingLog { last: number(args) },
     ),
     plain(&[SHOW, INTERFACE, kw("virtual", "Show virtual interfaces (vEthernets)")], |_| {
         ExecCommand::ShowInterfaceVirtual
@@ -333,7 +352,8 @@ pub static LEAVE: &[Command<Build>] = &[
 ];
 
 /// The tables of exec mode.
-pub(crate) const EXEC_MODE: &[&[Command<Build>]] = &[SHOW_COMMANDS, JOIN_TOKENS, MODULE_COMMANDS, CONFIGURE, LEAVE];
+pub(crate) const EXEC_MODE: &[&[Command<Build>]] =
+    &[SHOW_COMMANDS, JOIN_TOKENS, MODULE_COMMANDS, CONFIGURE, LEAVE];
 /// The exec commands valid inside configuration modes (without `do`).
 pub(crate) const IN_CONFIG_MODE: &[&[Command<Build>]] = &[SHOW_COMMANDS, LEAVE];
 
@@ -370,6 +390,8 @@ mod tests {
                 ExecCommand::ShowRunningConfigPortProfile { name: Some("web".into()) },
             ),
             ("show logging logfile", ExecCommand::ShowLoggingLogfile),
+            ("show accounting log", ExecCommand::ShowAccountingLog { last: None }),
+            ("show accounting log last 5", ExecCommand::ShowAccountingLog { last: Some(5) }),
             ("show interface virtual", ExecCommand::ShowInterfaceVirtual),
             ("show interface vethernet 12", ExecCommand::ShowInterfaceVethernet { number: 12 }),
             ("show interface brief", ExecCommand::ShowInterfaceBrief),
@@ -412,6 +434,8 @@ mod tests {
         assert_eq!(parse_exec("sh mod").unwrap(), ExecCommand::ShowModule);
         assert_eq!(parse_exec("sh port-p br").unwrap(), ExecCommand::ShowPortProfileBrief);
         assert_eq!(parse_exec("sh log log").unwrap(), ExecCommand::ShowLoggingLogfile);
+        assert_eq!(parse_exec("sh acc log la 3").unwrap(), ExecCommand::ShowAccountingLog { last: Some(3) });
+        assert!(parse_exec("show accounting log last 0").is_err());
         assert_eq!(parse_exec("sh int br").unwrap(), ExecCommand::ShowInterfaceBrief);
         assert_eq!(parse_exec("sh int virt").unwrap(), ExecCommand::ShowInterfaceVirtual);
         assert_eq!(parse_exec("sh int veth 3").unwrap(), ExecCommand::ShowInterfaceVethernet { number: 3 });

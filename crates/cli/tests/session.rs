@@ -196,7 +196,17 @@ fn help_lists_parameters_keywords_then_cr() {
     assert_eq!(words(&s, ""), vec!["configure", "end", "exit", "join-token", "no", "revoke", "show"]);
     assert_eq!(
         words(&s, "show "),
-        vec!["bridge-domain", "interface", "join-tokens", "logging", "mac", "module", "port-profile", "running-config"]
+        vec![
+            "accounting",
+            "bridge-domain",
+            "interface",
+            "join-tokens",
+            "logging",
+            "mac",
+            "module",
+            "port-profile",
+            "running-config"
+        ]
     );
     assert_eq!(words(&s, "show bridge-domain "), vec!["WORD", "<cr>"]);
     assert_eq!(words(&s, "show bridge-domain red "), vec!["mac", "vteps", "<cr>"]);

@@ -24,6 +24,21 @@ pub struct Applied {
     /// What changed, VLANs first, then bridge-domains, then port-profiles; empty when the text
     /// changed nothing.
     pub changes: Vec<Change>,
+    /// Every `no port-profile` the text ran, by profile name: where, and whether it said
+    /// `force`. The caller, which knows the ports, refuses to delete a profile in use unless
+    /// forced (NX-OS refuses to delete a port-profile with assigned interfaces).
+    pub profile_removals: BTreeMap<String, ProfileRemoval>,
+}
+
+/// One `no port-profile NAME [force]` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileRemoval {
+    /// The line (1-based) of the text…
+    pub line: usize,
+    /// …and the column of the profile's name on it.
+    pub column: usize,
+    /// The line said `force`.
+    pub forced: bool,
 }
 
 impl Applied {
@@ -55,7 +70,7 @@ pub fn apply(config: &Config, text: &str) -> Result<Applied, ConfigError> {
         return Err(error);
     }
     let changes = change::diff(config, &run.config, &run.touched);
-    Ok(Applied { config: run.config, changes })
+    Ok(Applied { config: run.config, changes, profile_removals: run.removals })
 }
 
 /// The sub-mode object lines apply to.
@@ -78,11 +93,19 @@ struct Run {
     sites: HashMap<Subject, Site>,
     /// The lines that touched each object.
     touched: BTreeMap<Touched, Vec<String>>,
+    /// The `no port-profile` lines run.
+    removals: BTreeMap<String, ProfileRemoval>,
 }
 
 impl Run {
     fn new(config: Config) -> Self {
-        Self { config, context: Context::None, sites: HashMap::new(), touched: BTreeMap::new() }
+        Self {
+            config,
+            context: Context::None,
+            sites: HashMap::new(),
+            touched: BTreeMap::new(),
+            removals: BTreeMap::new(),
+        }
     }
 
     fn execute(&mut self, line: &ScriptLine<'_>) -> Result<(), ConfigError> {
@@ -138,10 +161,14 @@ impl Run {
                 };
                 domain.segment_id = st.number(0).filter(|_| !st.negated);
             }
-            Op::PortProfile(kind) => {
+            Op::PortProfile(kind) | Op::PortProfileForce(kind) => {
                 let name = st.text(0).unwrap_or_default().to_string();
                 self.context = Context::None;
                 let column = st.arg_column(0);
+                if st.negated {
+                    let forced = matches!(st.op, Op::PortProfileForce(_));
+                    self.removals.insert(name.clone(), ProfileRemoval { line: line.number, column, forced });
+                }
                 match (self.config.port_profiles.get(&name), st.negated) {
                     (None, true) => {
                         return Err(fail(column, format!("port-profile '{name}' does not exist")));
@@ -306,6 +333,7 @@ fn set_profile_field(p: &mut PortProfile, st: &Statement) -> Field {
         | Op::Vlan
         | Op::BridgeDomain
         | Op::PortProfile(_)
+        | Op::PortProfileForce(_)
         | Op::VlanName
         | Op::SegmentId => Field::Header,
     }

@@ -210,16 +210,24 @@ pub struct Command<A: 'static> {
     /// `Some(n)`: the command has a `no` form needing the first `n` tokens, the rest optional
     /// (`no switchport access vlan` drops the VLAN id). `None`: `no` is not accepted.
     pub no_form: Option<usize>,
+    /// The command may be given without `no` (false only for [`no_only`] commands).
+    pub affirmative: bool,
 }
 
 /// A command with a `no` form that needs the first `no_len` tokens.
 pub const fn negatable<A>(pattern: &'static [Token], action: A, no_len: usize) -> Command<A> {
-    Command { pattern, action, no_form: Some(no_len) }
+    Command { pattern, action, no_form: Some(no_len), affirmative: true }
+}
+
+/// A command that exists only in its `no` form, every token required (`no port-profile NAME
+/// force`).
+pub const fn no_only<A>(pattern: &'static [Token], action: A) -> Command<A> {
+    Command { pattern, action, no_form: Some(pattern.len()), affirmative: false }
 }
 
 /// A command without a `no` form.
 pub const fn plain<A>(pattern: &'static [Token], action: A) -> Command<A> {
-    Command { pattern, action, no_form: None }
+    Command { pattern, action, no_form: None, affirmative: true }
 }
 
 /// A successfully matched line.
@@ -354,7 +362,7 @@ fn start<'t, A>(tables: &[&'t [Command<A>]], negated: bool) -> Vec<Alive<'t, A>>
                 done: false,
             })
         })
-        .filter(|a| !negated || a.command.no_form.is_some())
+        .filter(|a| if negated { a.command.no_form.is_some() } else { a.command.affirmative })
         .collect()
 }
 

@@ -5,7 +5,7 @@
 //! one arm in `apply`'s executor; parsing, `?` help and tab completion follow from the row.
 
 use crate::grammar::{
-    self, Candidate, Command, MatchError, Param, Token, Value, kw, negatable, param, plain,
+    self, Candidate, Command, MatchError, Param, Token, Value, kw, negatable, no_only, param, plain,
 };
 use crate::model::{PortBinding, ProfileType, SEGMENT_ID_MAX, SEGMENT_ID_MIN, SwitchportMode};
 
@@ -81,6 +81,10 @@ pub enum Op {
     /// `None` is the short form, which enters an existing profile of either type and creates
     /// a vethernet one, like NX-OS.
     PortProfile(Option<ProfileType>),
+    /// `no port-profile NAME force`: delete it even while vEthernets are assigned to it (they go
+    /// down, `port-profile not found`). Plain `no port-profile NAME` is refused then, as NX-OS
+    /// refuses it; the supervisor, which knows the ports, does the refusing.
+    PortProfileForce(Option<ProfileType>),
     /// `name TEXT` in the VLAN sub-mode.
     VlanName,
     /// `segment id N` in the bridge-domain sub-mode; `no segment id` unsets it.
@@ -132,6 +136,9 @@ const ALLOWED: Token = kw("allowed", "Set the VLANs allowed on the trunk");
 const TRUNK_VLAN: Token = kw("vlan", "VLANs allowed on the trunk");
 const PORT_BINDING: Token = kw("port-binding", "What happens to vEthernet numbers on detach");
 const STATE: Token = kw("state", "Port-profile state");
+const VETHERNET: Token = kw("vethernet", "Port-profile for vEthernet (container/VM) ports");
+const ETHERNET: Token = kw("ethernet", "Port-profile for uplinks (host NICs)");
+const FORCE: Token = kw("force", "Delete it even while vEthernets are assigned to it");
 
 /// Global configuration commands.
 pub static CONFIG: &[Command<Op>] = &[
@@ -142,21 +149,21 @@ pub static CONFIG: &[Command<Op>] = &[
         2,
     ),
     negatable(
-        &[
-            PORT_PROFILE,
-            TYPE,
-            kw("vethernet", "Port-profile for vEthernet (container/VM) ports"),
-            PROFILE_NAME,
-        ],
+        &[PORT_PROFILE, TYPE, VETHERNET, PROFILE_NAME],
         Op::PortProfile(Some(ProfileType::Vethernet)),
         4,
     ),
-    negatable(
-        &[PORT_PROFILE, TYPE, kw("ethernet", "Port-profile for uplinks (host NICs)"), PROFILE_NAME],
-        Op::PortProfile(Some(ProfileType::Ethernet)),
-        4,
-    ),
+    negatable(&[PORT_PROFILE, TYPE, ETHERNET, PROFILE_NAME], Op::PortProfile(Some(ProfileType::Ethernet)), 4),
     negatable(&[PORT_PROFILE, PROFILE_NAME], Op::PortProfile(None), 2),
+    no_only(&[PORT_PROFILE, PROFILE_NAME, FORCE], Op::PortProfileForce(None)),
+    no_only(
+        &[PORT_PROFILE, TYPE, VETHERNET, PROFILE_NAME, FORCE],
+        Op::PortProfileForce(Some(ProfileType::Vethernet)),
+    ),
+    no_only(
+        &[PORT_PROFILE, TYPE, ETHERNET, PROFILE_NAME, FORCE],
+        Op::PortProfileForce(Some(ProfileType::Ethernet)),
+    ),
     plain(
         &[kw("configure", "Enter configuration mode"), kw("terminal", "Configure from the terminal")],
         Op::ConfigureTerminal,

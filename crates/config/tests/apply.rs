@@ -92,6 +92,28 @@ fn port_profile_headers() {
 }
 
 #[test]
+fn profile_removals_say_where_and_whether_forced() {
+    let c = apply(&Config::default(), "port-profile web\nport-profile type ethernet up\nport-profile db\n")
+        .unwrap()
+        .config;
+    let applied =
+        apply(&c, "no port-profile web\nno port-profile type ethernet up force\nno port-profile db force\n")
+            .unwrap();
+    assert!(applied.config.port_profiles.is_empty());
+    let removals: Vec<_> = applied
+        .profile_removals
+        .iter()
+        .map(|(name, r)| (name.as_str(), r.line, r.column, r.forced))
+        .collect();
+    assert_eq!(removals, [("db", 3, 17, true), ("up", 2, 31, true), ("web", 1, 17, false)]);
+    // `force` exists only in the `no` form, and checks the type like the plain form.
+    assert!(apply(&c, "port-profile web force\n").is_err());
+    assert!(apply(&c, "no port-profile type vethernet up force\n").is_err());
+    assert!(apply(&c, "no port-profile ghost force\n").is_err());
+    assert!(apply(&c, "port-profile web\n").unwrap().profile_removals.is_empty());
+}
+
+#[test]
 fn every_profile_attribute_and_its_no_form() {
     let p = profile_after("description web tier 1\nno description");
     assert_eq!(p.description, None);
@@ -248,7 +270,7 @@ fn pasted_session_with_mode_commands() {
 
 #[test]
 fn changes_name_objects_and_lines() {
-    let Applied { config, changes } = apply(&Config::default(), SEED).unwrap();
+    let Applied { config, changes, .. } = apply(&Config::default(), SEED).unwrap();
     let summary: Vec<String> = changes.iter().map(ToString::to_string).collect();
     assert_eq!(summary[0], "vlan 100 created (vlan 100-109; vlan 100; name web)");
     assert_eq!(summary[1], "vlan 101-109 created (vlan 100-109)");

@@ -9,6 +9,7 @@
 //! an etcd backend can be added behind the same trait without changing them.
 
 mod codec;
+pub mod private_fs;
 mod redb_store;
 
 use std::ops::Range;

@@ -4,6 +4,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS: [&str; 12] =
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -21,6 +22,24 @@ pub fn format_timestamp(unix_ms: u64) -> String {
     let in_day = secs % 86_400;
     format!(
         "{year} {} {day:02} {:02}:{:02}:{:02}",
+        MONTHS[usize::from(month - 1)],
+        in_day / 3600,
+        in_day % 3600 / 60,
+        in_day % 60
+    )
+}
+
+/// `Www Mmm DD HH:MM:SS YYYY` in UTC, the day padded with a space (C's `ctime`, which NX-OS's
+/// `show accounting log` prints): `Sun Dec  6 17:06:14 2026`.
+pub fn format_ctime(unix_ms: u64) -> String {
+    let secs = unix_ms / 1000;
+    let days = secs / 86_400;
+    let (year, month, day) = civil_from_days(days);
+    let in_day = secs % 86_400;
+    // 1970-01-01 was a Thursday.
+    let weekday = WEEKDAYS[usize::try_from((days + 4) % 7).unwrap_or(0)];
+    format!(
+        "{weekday} {} {day:>2} {:02}:{:02}:{:02} {year}",
         MONTHS[usize::from(month - 1)],
         in_day / 3600,
         in_day % 3600 / 60,
@@ -55,5 +74,13 @@ mod tests {
         assert_eq!(format_timestamp(1_795_932_062_000), "2026 Nov 29 06:01:02");
         // A leap day.
         assert_eq!(format_timestamp(1_709_208_000_000), "2024 Feb 29 12:00:00");
+    }
+
+    #[test]
+    fn formats_like_ctime() {
+        assert_eq!(format_ctime(0), "Thu Jan  1 00:00:00 1970");
+        // 2026-12-06T17:06:14Z, a Sunday.
+        assert_eq!(format_ctime(1_796_576_774_000), "Sun Dec  6 17:06:14 2026");
+        assert_eq!(format_ctime(1_709_208_000_000), "Thu Feb 29 12:00:00 2024");
     }
 }

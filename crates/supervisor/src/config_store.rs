@@ -4,6 +4,11 @@
 //! as one transaction that writes only the objects that changed (one key each, see
 //! [`crate::layout`]), bumps the config generation it read, and logs one event per change. A bad
 //! line or an invalid result commits nothing and logs nothing.
+//!
+//! Deleting a port-profile that interfaces are assigned to (attached vEthernets, registered
+//! uplinks) is refused, as NX-OS refuses it, and the error names them; `no port-profile NAME force` (REST: `DELETE …?force=true`) deletes it
+//! anyway and its ports go down (`port-profile not found`). The check reads the bindings under
+//! the `ports-generation` guard, so a port bound to the profile meanwhile fails the commit.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,9 +23,28 @@ use utoipa::ToSchema;
 use crate::events::Event;
 use crate::journal::{Journal, MAX_ATTEMPTS, Write};
 use crate::layout::{
-    CONFIG_GENERATION_KEY, CONFIG_PREFIX, ConfigKey, bridge_domain_key, parse_config_key, parse_counter,
-    profile_key, vlan_key,
+    CONFIG_GENERATION_KEY, CONFIG_PREFIX, ConfigKey, PORTS_GENERATION_KEY, bridge_domain_key,
+    parse_config_key, parse_counter, profile_key, vlan_key,
 };
+use crate::modules::{Modules, UplinkRecord};
+use crate::port_views::ports_per_profile;
+use crate::ports::{PortError, Ports};
+
+/// How one port-profile deletion was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Removal {
+    /// The line and the column of the name, for config text.
+    site: Option<(usize, usize)>,
+    /// Delete it even while vEthernets are assigned to it.
+    forced: bool,
+}
+
+/// A planned change: the next config, its events, and how each deleted profile was asked for.
+struct Plan {
+    next: Config,
+    events: Vec<Event>,
+    removals: BTreeMap<String, Removal>,
+}
 
 /// The facility of port-profile change events.
 const PROFILE_FACILITY: &str = "PORT_PROFILE";
@@ -49,6 +73,16 @@ pub enum ConfigWriteError {
     Invalid(String),
     #[error("port-profile {0} does not exist")]
     NoSuchProfile(String),
+    /// `no port-profile NAME` while vEthernets are assigned to it. `site` is the line and the
+    /// column of the name in config text.
+    #[error(
+        "port-profile {name} has assigned interfaces: {}; detach them first, or delete it anyway \
+         with 'no port-profile {name} force'",
+        interfaces.join(", ")
+    )]
+    ProfileInUse { name: String, interfaces: Vec<String>, site: Option<(usize, usize)> },
+    #[error("cannot read the port bindings: {0}")]
+    Ports(#[from] PortError),
     #[error("the config changed concurrently {MAX_ATTEMPTS} times; try again")]
     Contended,
     #[error("stored config object {key} is unreadable: {reason}")]
@@ -88,7 +122,14 @@ pub async fn apply_text(journal: &Journal, text: &str) -> Result<ConfigChange, C
     update(journal, |config| {
         let applied = config::apply(config, text)?;
         let events = applied.changes.iter().map(change_event).collect();
-        Ok((applied.config, events))
+        let removals = applied
+            .profile_removals
+            .iter()
+            .map(|(name, removal)| {
+                (name.clone(), Removal { site: Some((removal.line, removal.column)), forced: removal.forced })
+            })
+            .collect();
+        Ok(Plan { next: applied.config, events, removals })
     })
     .await
 }
@@ -103,13 +144,18 @@ pub async fn put_profile(
         let mut next = config.clone();
         let old = next.port_profiles.insert(name.to_owned(), profile.clone());
         config::validate(&next)?;
-        Ok((next, profile_change(name, old.as_ref(), Some(&profile)).iter().map(change_event).collect()))
+        let events = profile_change(name, old.as_ref(), Some(&profile)).iter().map(change_event).collect();
+        Ok(Plan { next, events, removals: BTreeMap::new() })
     })
     .await
 }
 
-/// Deletes one port-profile.
-pub async fn delete_profile(journal: &Journal, name: &str) -> Result<ConfigChange, ConfigWriteError> {
+/// Deletes one port-profile; refused while vEthernets are assigned to it unless `force`.
+pub async fn delete_profile(
+    journal: &Journal,
+    name: &str,
+    force: bool,
+) -> Result<ConfigChange, ConfigWriteError> {
     update(journal, |config| {
         let mut next = config.clone();
         let old = next
@@ -117,7 +163,9 @@ pub async fn delete_profile(journal: &Journal, name: &str) -> Result<ConfigChang
             .remove(name)
             .ok_or_else(|| ConfigWriteError::NoSuchProfile(name.to_owned()))?;
         config::validate(&next)?;
-        Ok((next, profile_change(name, Some(&old), None).iter().map(change_event).collect()))
+        let events = profile_change(name, Some(&old), None).iter().map(change_event).collect();
+        let removals = BTreeMap::from([(name.to_owned(), Removal { site: None, forced: force })]);
+        Ok(Plan { next, events, removals })
     })
     .await
 }
@@ -126,7 +174,7 @@ pub async fn delete_profile(journal: &Journal, name: &str) -> Result<ConfigChang
 /// difference in one transaction guarded by the config generation. Retries on a lost race.
 async fn update(
     journal: &Journal,
-    change: impl Fn(&Config) -> Result<(Config, Vec<Event>), ConfigWriteError>,
+    change: impl Fn(&Config) -> Result<Plan, ConfigWriteError>,
 ) -> Result<ConfigChange, ConfigWriteError> {
     let mut writer = journal.writer().await;
     for _ in 0..MAX_ATTEMPTS {
@@ -134,21 +182,33 @@ async fn update(
         // The guard is read before the config: a write landing in between fails our compare.
         let generation = store.get(CONFIG_GENERATION_KEY).await?;
         let (current, read_revision) = read(journal).await?;
-        let (next, events) = change(&current)?;
+        let Plan { next, events, removals } = change(&current)?;
         let ops = diff_ops(&current, &next)?;
         if ops.is_empty() {
             return Ok(ConfigChange { revision: read_revision, changes: Vec::new() });
         }
+        let mut compare = Vec::new();
+        let deleted: Vec<&String> =
+            current.port_profiles.keys().filter(|name| !next.port_profiles.contains_key(*name)).collect();
+        if !deleted.is_empty() {
+            // The guard first, as above: a bind landing after it fails our commit.
+            let ports_generation = store.get(PORTS_GENERATION_KEY).await?;
+            let assigned = assigned_interfaces(journal).await?;
+            if let Some(refusal) = in_use(&deleted, &removals, &assigned) {
+                return Err(refusal);
+            }
+            compare.push(Compare::ModRevision(
+                PORTS_GENERATION_KEY.into(),
+                ports_generation.map_or(0, |kv| kv.mod_revision),
+            ));
+        }
         let count = parse_counter(generation.as_ref().map(|kv| kv.value.as_slice()), 0)
             .map_err(|reason| ConfigWriteError::Corrupt { key: CONFIG_GENERATION_KEY.into(), reason })?;
-        let mut write = Write {
-            compare: vec![Compare::ModRevision(
-                CONFIG_GENERATION_KEY.into(),
-                generation.map_or(0, |kv| kv.mod_revision),
-            )],
-            ops,
-            events,
-        };
+        compare.push(Compare::ModRevision(
+            CONFIG_GENERATION_KEY.into(),
+            generation.map_or(0, |kv| kv.mod_revision),
+        ));
+        let mut write = Write { compare, ops, events };
         write
             .ops
             .push(Op::Put { key: CONFIG_GENERATION_KEY.into(), value: (count + 1).to_string().into_bytes() });
@@ -158,6 +218,41 @@ async fn update(
         }
     }
     Err(ConfigWriteError::Contended)
+}
+
+/// The interfaces assigned to each profile, as `show port-profile` lists them: attached
+/// vEthernets (`Vethernet1`), then the uplinks modules registered on it (`Ethernet3/1`).
+async fn assigned_interfaces(journal: &Journal) -> Result<BTreeMap<String, Vec<String>>, ConfigWriteError> {
+    let mut assigned: BTreeMap<String, Vec<String>> = ports_per_profile(&Ports::records(journal).await?)
+        .into_iter()
+        .map(|(profile, numbers)| (profile, numbers.iter().map(|n| format!("Vethernet{n}")).collect()))
+        .collect();
+    for module in Modules::records(journal).await.map_err(PortError::from)? {
+        for uplink in &module.uplinks {
+            let name = UplinkRecord::interface_name(module.module, uplink.index);
+            assigned.entry(uplink.profile.clone()).or_default().push(name);
+        }
+    }
+    Ok(assigned)
+}
+
+/// The refusal of the first `deleted` profile that interfaces are assigned to (`assigned`: their
+/// names by profile) and whose deletion was not forced. A profile deleted without a removal of
+/// its own (never, today) counts as not forced.
+fn in_use(
+    deleted: &[&String],
+    removals: &BTreeMap<String, Removal>,
+    assigned: &BTreeMap<String, Vec<String>>,
+) -> Option<ConfigWriteError> {
+    deleted.iter().find_map(|&name| {
+        let removal = removals.get(name).copied().unwrap_or(Removal { site: None, forced: false });
+        let interfaces = assigned.get(name).filter(|names| !names.is_empty() && !removal.forced)?;
+        Some(ConfigWriteError::ProfileInUse {
+            name: name.clone(),
+            interfaces: interfaces.clone(),
+            site: removal.site,
+        })
+    })
 }
 
 /// The event logged for one change: `port-profile web modified: switchport access vlan 101`.
@@ -360,5 +455,31 @@ impl ConfigMirror {
             Ok(None) => {}
             Err(reason) => tracing::warn!(key = %kv.key, %reason, "skipping unreadable config object"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deleting_a_profile_in_use_is_refused_unless_forced() {
+        let web = "web".to_owned();
+        let idle = "idle".to_owned();
+        let assigned =
+            BTreeMap::from([(web.clone(), vec!["Vethernet1".to_owned(), "Ethernet3/1".to_owned()])]);
+        let plain = Removal { site: Some((2, 17)), forced: false };
+        let refused = in_use(&[&idle, &web], &BTreeMap::from([(web.clone(), plain)]), &assigned);
+        let Some(ConfigWriteError::ProfileInUse { name, interfaces, site }) = refused else {
+            panic!("not refused: {refused:?}")
+        };
+        assert_eq!(
+            (name.as_str(), interfaces, site),
+            ("web", vec!["Vethernet1".into(), "Ethernet3/1".into()], Some((2, 17)))
+        );
+        let forced = Removal { forced: true, ..plain };
+        assert!(in_use(&[&web], &BTreeMap::from([(web.clone(), forced)]), &assigned).is_none());
+        assert!(in_use(&[&idle], &BTreeMap::new(), &assigned).is_none());
+        assert!(in_use(&[&web], &BTreeMap::new(), &assigned).is_some(), "unforced by default");
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use cli::BridgeDomainView as View;
 use store::StoreError;
 
-use crate::audit::AuditKind;
+use crate::audit::{AuditKind, AuditQuery};
 use crate::bridge_domain_views::{BridgeDomainView, bridge_domain_views};
 
 use crate::config_store::{self, ConfigWriteError};
@@ -137,6 +137,10 @@ pub async fn execute(
         ExecCommand::ShowRunningConfigPortProfile { name: Some(name) } => {
             let (config, _) = config_store::read(&state.journal).await?;
             config::print_profile(&config, &name).ok_or_else(|| no_such_profile(Some(name)))
+        }
+        ExecCommand::ShowAccountingLog { last } => {
+            let query = AuditQuery { since: None, limit: last.map(u64::from) };
+            Ok(render::show_accounting_log(&state.audit.read(query).await?))
         }
         ExecCommand::ShowLoggingLogfile => {
             Ok(render::show_logging_logfile(&state.journal.read().await?, &state.options.switch_name))

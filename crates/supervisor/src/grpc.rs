@@ -9,14 +9,16 @@ use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
-use crate::agent_auth::authenticate;
+use crate::agent_auth::{AgentIdentity, authenticate};
 use crate::agent_input;
+use crate::audit::{Actor, AuditKind};
 use crate::fanout::{OverlayStream, UpdateStream};
 use crate::modules::{ModuleError, Registration, UplinkRecord};
 use crate::port_binding::{BindError, BindRequest};
 use crate::ports::PortError;
 use crate::state::SupervisorState;
 use crate::stream_slots::{Slot, StreamKind, StreamSlots};
+use crate::trust::{Caller, Connection};
 
 /// Implements `switchyard.v1.Supervisor` over the shared state.
 #[derive(Debug, Clone)]
@@ -52,6 +54,58 @@ fn holding<T: Send + 'static>(
         let _held = &slot;
         item
     }))
+}
+
+impl AgentService {
+    /// `BindPort` itself, and whether it changed a binding;
+    /// [`bind_port`](proto::supervisor_server::Supervisor::bind_port) records it.
+    async fn bind(
+        &self,
+        caller: AgentIdentity,
+        request: proto::BindPortRequest,
+    ) -> Result<(proto::BindPortReply, bool), Status> {
+        let state = &self.state;
+        state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
+        let request = BindRequest {
+            module: request.module,
+            host_id: caller.host_id,
+            iface_id: request.iface_id,
+            profile: request.profile,
+            adapter: request.adapter,
+            container_ifname: request.container_ifname,
+            mac: request.mac,
+            owner_uuid: request.owner_uuid,
+            owner_name: request.owner_name,
+            ltl: request.ltl,
+        };
+        agent_input::check_bind(&request).map_err(BindError::from).map_err(PortError::from)?;
+        let bound = state.ports.bind(&state.journal, &state.fanout, &request).await?;
+        tracing::info!(veth = bound.record.veth, iface_id = %request.iface_id, module = request.module, "port bound");
+        let (policy_json, policy_revision) =
+            bound.policy.map(|policy| (policy.json.clone(), bound.streamed_from)).unwrap_or_default();
+        let reply = proto::BindPortReply { veth: bound.record.veth, policy_json, policy_revision };
+        Ok((reply, bound.changed))
+    }
+
+    /// `UnbindPort` itself.
+    async fn unbind(
+        &self,
+        caller: AgentIdentity,
+        request: proto::UnbindPortRequest,
+    ) -> Result<Response<proto::UnbindPortReply>, Status> {
+        agent_input::check_unbind(&request.iface_id).map_err(PortError::from)?;
+        let state = &self.state;
+        state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
+        let kept =
+            state.ports.unbind(&state.journal, &state.fanout, request.module, &request.iface_id).await?;
+        Ok(Response::new(proto::UnbindPortReply { kept }))
+    }
+}
+
+/// Who sent a request, for the accounting log: the module's host, from where.
+fn actor<T>(request: &Request<T>, caller: &AgentIdentity) -> Actor {
+    let module = Caller::Module { host_id: caller.host_id.clone() };
+    Actor::new(Some(&module), request.extensions().get::<Connection>())
 }
 
 impl From<PortError> for Status {
@@ -185,27 +239,20 @@ impl proto::supervisor_server::Supervisor for AgentService {
         request: Request<proto::BindPortRequest>,
     ) -> Result<Response<proto::BindPortReply>, Status> {
         let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
-        let request = request.into_inner();
-        let state = &self.state;
-        state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
-        let request = BindRequest {
-            module: request.module,
-            host_id: caller.host_id,
-            iface_id: request.iface_id,
-            profile: request.profile,
-            adapter: request.adapter,
-            container_ifname: request.container_ifname,
-            mac: request.mac,
-            owner_uuid: request.owner_uuid,
-            owner_name: request.owner_name,
-            ltl: request.ltl,
-        };
-        agent_input::check_bind(&request).map_err(BindError::from).map_err(PortError::from)?;
-        let bound = state.ports.bind(&state.journal, &state.fanout, &request).await?;
-        tracing::info!(veth = bound.record.veth, iface_id = %request.iface_id, module = request.module, "port bound");
-        let (policy_json, policy_revision) =
-            bound.policy.map(|policy| (policy.json.clone(), bound.streamed_from)).unwrap_or_default();
-        Ok(Response::new(proto::BindPortReply { veth: bound.record.veth, policy_json, policy_revision }))
+        let actor = actor(&request, &caller);
+        let body = request.get_ref();
+        let command = format!(
+            "bind-port module {} iface-id {} profile {} owner {} adapter {} mac {}",
+            body.module, body.iface_id, body.profile, body.owner_name, body.adapter, body.mac
+        );
+        let result = self.bind(caller, request.into_inner()).await;
+        // An agent re-asserting its bindings (a resync) changes nothing and is not recorded.
+        if !matches!(result, Ok((_, false))) {
+            let what = |(reply, _): &(proto::BindPortReply, bool)| format!("Vethernet{}", reply.veth);
+            // Not awaited: attach latency must not wait for the accounting log's commit.
+            self.state.audit.submit(actor.entry(AuditKind::Port, command, &result, what));
+        }
+        result.map(|(reply, _)| Response::new(reply))
     }
 
     async fn unbind_port(
@@ -213,13 +260,15 @@ impl proto::supervisor_server::Supervisor for AgentService {
         request: Request<proto::UnbindPortRequest>,
     ) -> Result<Response<proto::UnbindPortReply>, Status> {
         let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
-        let request = request.into_inner();
-        agent_input::check_unbind(&request.iface_id).map_err(PortError::from)?;
-        let state = &self.state;
-        state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
-        let kept =
-            state.ports.unbind(&state.journal, &state.fanout, request.module, &request.iface_id).await?;
-        Ok(Response::new(proto::UnbindPortReply { kept }))
+        let actor = actor(&request, &caller);
+        let body = request.get_ref();
+        let command = format!("unbind-port module {} iface-id {}", body.module, body.iface_id);
+        let result = self.unbind(caller, request.into_inner()).await;
+        let what = |reply: &Response<proto::UnbindPortReply>| {
+            if reply.get_ref().kept { "binding kept" } else { "binding released" }.to_owned()
+        };
+        self.state.audit.submit(actor.entry(AuditKind::Port, command, &result, what));
+        result
     }
 
     async fn report_ports(

@@ -13,6 +13,8 @@
 //! /switchyard/events/<seq, 20 digits>           JSON EventRecord            the event log
 //! /switchyard/join-tokens/<id>                  JSON TokenRecord            unused join tokens
 //! /switchyard/enrolments/<host-id>              JSON EnrolmentRecord        enrolled agents' certificates
+//! /switchyard/counters/next-audit               decimal: the sequence number of the next audit entry
+//! /switchyard/audit/<seq, 20 digits>            JSON AuditRecord            the accounting log
 //! ```
 //!
 //! One key per config object means a store watch of [`CONFIG_PREFIX`] yields per-object deltas.
@@ -26,6 +28,9 @@
 //!
 //! Event keys are zero-padded so that key order is sequence order; the log is bounded by deleting
 //! the entry `capacity` places behind each one appended, in the same transaction.
+//!
+//! The accounting log has a prefix and a counter of its own, and its own retention (by age and
+//! by count, [`crate::audit`]): no amount of event noise can push an audit entry out.
 
 /// Everything under this prefix is configuration; the policy fan-out watches it.
 pub const CONFIG_PREFIX: &str = "/switchyard/config/";
@@ -45,6 +50,10 @@ pub const EVENTS_PREFIX: &str = "/switchyard/events/";
 pub const JOIN_TOKENS_PREFIX: &str = "/switchyard/join-tokens/";
 /// Enrolled hosts, keyed by host id.
 pub const ENROLMENTS_PREFIX: &str = "/switchyard/enrolments/";
+/// The accounting log.
+pub const AUDIT_PREFIX: &str = "/switchyard/audit/";
+/// The sequence number of the next audit entry (0 when absent).
+pub const NEXT_AUDIT_KEY: &str = "/switchyard/counters/next-audit";
 /// The next module number to hand out (3 when absent).
 pub const NEXT_MODULE_KEY: &str = "/switchyard/counters/next-module";
 /// The sequence number of the next event (0 when absent).
@@ -94,6 +103,16 @@ pub fn event_key(seq: u64) -> String {
     format!("{EVENTS_PREFIX}{seq:020}")
 }
 
+/// The store key of audit entry number `seq`.
+pub fn audit_key(seq: u64) -> String {
+    format!("{AUDIT_PREFIX}{seq:020}")
+}
+
+/// The sequence number of an audit key.
+pub fn parse_audit_key(key: &str) -> Option<u64> {
+    key.strip_prefix(AUDIT_PREFIX)?.parse().ok()
+}
+
 /// What a key under [`CONFIG_PREFIX`] names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigKey<'a> {
@@ -140,6 +159,9 @@ mod tests {
         assert_eq!(parse_config_key(PROFILES_PREFIX), None);
         assert!(event_key(9) < event_key(10));
         assert_eq!(port_key("9f1c"), "/switchyard/ports/9f1c");
+        assert!(audit_key(99) < audit_key(100));
+        assert_eq!(parse_audit_key(&audit_key(42)), Some(42));
+        assert!(!audit_key(0).starts_with(EVENTS_PREFIX));
     }
 
     #[test]

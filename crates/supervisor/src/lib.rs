@@ -21,6 +21,7 @@
 //! | [`interest`] | which port-profiles concern each module | yes |
 //! | [`overlay`] | bridge-domain members, their VTEPs and MACs, each agent's view | yes |
 //! | [`render`] | `show …` output | yes |
+//! | [`audit`] | the accounting log: records, rendering, retention (pure); its writer task | both |
 //! | [`journal`] | the write path: one transaction per change, with its events | shell |
 //! | [`modules`] | module numbers and liveness | shell |
 //! | [`module_removal`] | `no module N`: a module and its ports released in one write | shell |
@@ -102,8 +103,13 @@ pub struct SupervisorOptions {
     pub heartbeat_interval: Duration,
     /// Silence after which a module goes offline (six missed heartbeats).
     pub heartbeat_timeout: Duration,
-    /// Events kept in the log; the oldest are dropped past it.
+    /// Events kept in the log; the oldest are dropped past it (`--event-log-capacity`).
     pub event_log_capacity: u64,
+    /// Accounting entries older than this are dropped (`--audit-max-age`).
+    pub audit_max_age: Duration,
+    /// Accounting entries kept at most; the oldest are dropped past it (`--audit-max-entries`).
+    /// Separate from the event log's capacity: events never push accounting entries out.
+    pub audit_max_entries: u64,
     /// Policy deltas an agent stream may fall behind before it is ended (the agent resyncs).
     pub watch_buffer: usize,
     /// Largest REST request body accepted, in bytes.
@@ -126,8 +132,8 @@ pub struct SupervisorOptions {
 }
 
 impl SupervisorOptions {
-    /// The defaults: 1 s heartbeats, offline after 6 s, 10,000 events, 1 MiB bodies, 4,096
-    /// modules, 8 streams of each kind per module.
+    /// The defaults: 1 s heartbeats, offline after 6 s, 10,000 events, accounting entries for
+    /// 90 days or 100,000 entries, 1 MiB bodies, 4,096 modules, 8 streams of each kind per module.
     pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -136,6 +142,8 @@ impl SupervisorOptions {
             heartbeat_interval: Duration::from_secs(1),
             heartbeat_timeout: Duration::from_secs(6),
             event_log_capacity: 10_000,
+            audit_max_age: audit::Retention::default().max_age,
+            audit_max_entries: audit::Retention::default().max_entries,
             watch_buffer: 256,
             body_limit: 1 << 20,
             tls: tls_setup::TlsOptions::default(),
@@ -145,6 +153,11 @@ impl SupervisorOptions {
             streams_per_module: 8,
             insecure: false,
         }
+    }
+
+    /// The accounting log's retention.
+    pub fn audit_retention(&self) -> audit::Retention {
+        audit::Retention { max_age: self.audit_max_age, max_entries: self.audit_max_entries }
     }
 }
 
@@ -234,8 +247,9 @@ pub async fn serve(
     }
     let ports = Ports::load(store.as_ref(), &fanout).await?;
     let (mirror, revision) = fanout::load(store.as_ref(), &fanout).await?;
+    let (audit, audit_writer) = audit::Audit::load(store.clone(), options.audit_retention()).await?;
     let state = Arc::new(SupervisorState {
-        audit: audit::Audit::new(store.clone()),
+        audit,
         enrolments,
         tls_names,
         store: store.clone(),
@@ -250,6 +264,7 @@ pub async fn serve(
     let mut tasks = JoinSet::new();
     tasks.spawn(fanout::follow(store, fanout, mirror, revision, stopped.clone()));
     tasks.spawn(expire_modules(state.clone(), stopped.clone()));
+    tasks.spawn(audit_writer.run(stopped.clone()));
     let server = tokio::spawn(server::serve(listener, rest::router(state), server_config, limits, stopped));
 
     shutdown.await;

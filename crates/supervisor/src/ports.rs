@@ -55,6 +55,9 @@ pub struct Bound {
     /// (see [`Fanout::policy_for_port`]): until the agent's snapshot reaches it, the port runs
     /// on `policy`.
     pub streamed_from: Revision,
+    /// The bind wrote something (a new or changed binding); false for an agent re-asserting a
+    /// binding as it stands (a resync), which is not worth an accounting entry.
+    pub changed: bool,
 }
 
 /// The bindings as of one `ports-generation` revision.
@@ -115,7 +118,7 @@ impl Ports {
                     |profile| fanout.policy(profile).map(|(policy, _)| Segments::of(&policy)),
                 )?
             };
-            let Some(event) = plan.attached_event else { return Ok(bound(plan.record, fanout)) };
+            let Some(event) = plan.attached_event else { return Ok(bound(plan.record, fanout, false)) };
             let put = Op::Put { key: port_key(&plan.record.iface_id), value: encode(&plan.record)? };
             match writer.try_commit(guarded(generation, count, put, event)).await? {
                 Some(revision) => {
@@ -124,7 +127,7 @@ impl Ports {
                     });
                     fanout.port_rebound(before.as_ref(), Some(&plan.record));
                     self.live().attached(&request.iface_id);
-                    return Ok(bound(plan.record, fanout));
+                    return Ok(bound(plan.record, fanout, true));
                 }
                 None => self.invalidate(),
             }
@@ -342,9 +345,9 @@ impl Ports {
 
 /// A bind's result. The policy is read after the binding's interest change, as the ordering
 /// promise of [`Fanout::policy_for_port`] requires.
-fn bound(record: PortRecord, fanout: &Fanout) -> Bound {
+fn bound(record: PortRecord, fanout: &Fanout, changed: bool) -> Bound {
     let (policy, streamed_from) = fanout.policy_for_port(&record.profile);
-    Bound { record, policy, streamed_from }
+    Bound { record, policy, streamed_from, changed }
 }
 
 /// A module's ports, released (see [`Ports::plan_release`]).

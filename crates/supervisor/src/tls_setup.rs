@@ -16,7 +16,6 @@
 use std::fs;
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -226,24 +225,13 @@ fn read(path: &Path) -> anyhow::Result<String> {
 
 /// Creates `dir` (and parents) 0700, and tightens it if it exists.
 pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("securing {}", dir.display()))
+    store::private_fs::create_private_dir(dir).with_context(|| format!("creating {} (0700)", dir.display()))
 }
 
 /// Writes a file only its owner can read, replacing it atomically.
 pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     let temporary = path.with_extension("tmp");
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temporary)
+    let mut file = store::private_fs::create_private_file(&temporary)
         .with_context(|| format!("creating {}", temporary.display()))?;
     file.write_all(contents.as_bytes())
         .and_then(|()| file.sync_all())

@@ -9,7 +9,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Running, access_profile, host, open_store};
+use common::{Running, access_profile, eventually, host, open_store};
 use proto::supervisor_client::SupervisorClient;
 use store::Store as _;
 use tonic::Code;
@@ -216,10 +216,12 @@ async fn one_store_write_per_bind_and_unbind() {
 
     let before = store.revision().await.unwrap();
     agent.bind("a", "web", "web1", 1).await;
+    // The accounting entry follows in a transaction of its own, after the answer.
+    audited(&supervisor, 1).await;
     let after_bind = store.revision().await.unwrap();
-    assert_eq!(after_bind, before + 1, "the binding and its IF_ATTACHED line are one transaction");
+    assert_eq!(after_bind, before + 2, "the binding and its IF_ATTACHED line are one transaction");
     let binding = store.get("/switchyard/ports/a").await.unwrap().unwrap();
-    assert_eq!(binding.mod_revision, after_bind);
+    assert_eq!(binding.mod_revision, before + 1);
     let record: serde_json::Value = serde_json::from_slice(&binding.value).unwrap();
     assert_eq!(record["veth"], 1);
     assert_eq!(record["mac"], "02:ab:cd:00:01:01");
@@ -227,9 +229,19 @@ async fn one_store_write_per_bind_and_unbind() {
     agent.bind("a", "web", "web1", 1).await;
     assert_eq!(store.revision().await.unwrap(), after_bind, "an unchanged rebind writes nothing");
     agent.unbind("a").await;
-    assert_eq!(store.revision().await.unwrap(), after_bind + 1);
+    audited(&supervisor, 2).await;
+    assert_eq!(store.revision().await.unwrap(), after_bind + 2);
     drop(agent);
     supervisor.stop().await;
+}
+
+/// Waits until the accounting log holds `count` port entries.
+async fn audited(supervisor: &Running, count: usize) {
+    eventually(&format!("{count} port entries in the accounting log"), Duration::from_secs(10), || async {
+        let entries = supervisor.audit("").await;
+        (entries.iter().filter(|entry| entry["kind"] == "port").count() >= count).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -271,7 +271,7 @@ async fn a_module_receives_only_its_ports_profiles() {
     revision_only(&next(&mut on_bilbo).await, r3);
     revision_only(&next(&mut on_frodo).await, r3);
     // Deleting a profile in use tells its module only.
-    let r4 = bilbo.configure(&supervisor, "no port-profile type vethernet b\n").await;
+    let r4 = bilbo.configure(&supervisor, "no port-profile type vethernet b force\n").await;
     revision_only(&next(&mut on_bilbo).await, r4);
     assert_eq!(next(&mut on_frodo).await.removes, ["b"]);
     drop((on_bilbo, on_frodo));

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod processes;
 pub mod shell;
 pub mod sshd;
+pub mod stdout;
 
 /// The demo's and the tests' network namespaces, kept at their old path.
 pub use testbed::netns;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use agent::ports::{AttachSpec, DetachSpec, TargetSpec};
 use clap::{ArgGroup, Parser, Subcommand};
+use switchyard::stdout::emit;
 
 /// Where every subcommand keeps its state unless told otherwise.
 const DEFAULT_DATA_DIR: &str = "/var/lib/switchyard";
@@ -41,6 +42,8 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         tls: SupervisorTlsArgs,
+        #[command(flatten)]
+        logs: LogArgs,
     },
     /// Run the agent of this host: joins the supervisor as a module and keeps its policies.
     ///
@@ -136,6 +139,29 @@ enum Command {
     Demo(switchyard::demo::DemoArgs),
 }
 
+/// How much history the supervisor keeps: the event log (`show logging logfile`) and, apart
+/// from it, the accounting log (`show accounting log`), which events never push out.
+#[derive(Debug, clap::Args)]
+struct LogArgs {
+    /// Events kept in the event log; the oldest are dropped past it.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    event_log_capacity: u64,
+    /// Accounting entries older than this are dropped: a number with ms, s, m, h or d.
+    #[arg(long, value_name = "AGE", default_value = "90d", value_parser = supervisor::audit::parse_age)]
+    audit_max_age: std::time::Duration,
+    /// Accounting entries kept at most; the oldest are dropped past it.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    audit_max_entries: u64,
+}
+
+impl LogArgs {
+    fn apply(self, options: &mut supervisor::SupervisorOptions) {
+        options.event_log_capacity = self.event_log_capacity;
+        options.audit_max_age = self.audit_max_age;
+        options.audit_max_entries = self.audit_max_entries;
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.command);
@@ -161,9 +187,10 @@ fn init_logging(command: &Command) {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Supervisor { data_dir, listen, tls } => {
+        Command::Supervisor { data_dir, listen, tls, logs } => {
             let mut options = supervisor::SupervisorOptions::new(data_dir, listen);
             tls.apply(&mut options);
+            logs.apply(&mut options);
             runtime()?.block_on(supervisor::run(options))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -198,7 +225,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Vemcmd { data_dir, args } => {
             let out = agent::vemcmd::run(&data_dir, &args)?;
-            print!("{out}");
+            // A closed pipe (`| head`) is the reader's choice, not a failure.
+            let _ = emit(&out);
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => switchyard::demo::run(&args),
@@ -404,7 +432,7 @@ fn attach(args: AttachArgs) -> anyhow::Result<ExitCode> {
     // Refuse typos here, before the agent does anything.
     spec.to_request(spec.iface_id.as_deref().unwrap_or("check"))?;
     let attached = agent::local_api::client::attach(&args.data_dir, &spec)?;
-    println!("Vethernet{}", attached.veth);
+    let _ = emit(&format!("Vethernet{}\n", attached.veth));
     if !attached.up {
         eprintln!(
             "note: Vethernet{} is down ({}); it comes up by itself when that changes",
@@ -422,7 +450,7 @@ fn detach(args: DetachArgs) -> anyhow::Result<ExitCode> {
         _ => anyhow::bail!("give --iface-id, --vethernet, or --pid/--netns/--container"),
     };
     let detached = agent::local_api::client::detach(&args.data_dir, &port)?;
-    println!("Vethernet{}", detached.veth);
+    let _ = emit(&format!("Vethernet{}\n", detached.veth));
     if detached.binding == "pending" {
         eprintln!("note: the supervisor is unreachable; the agent releases the binding when it answers");
     }

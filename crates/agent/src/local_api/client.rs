@@ -25,6 +25,9 @@ pub enum ClientError {
     NoSocket { socket: PathBuf },
     #[error("agent not running: {} refuses connections (stale socket)", .socket.display())]
     Refused { socket: PathBuf },
+    /// The socket and the data dir are root's (0600 / 0700).
+    #[error("permission denied on {}: run as root", .socket.display())]
+    PermissionDenied { socket: PathBuf },
     #[error("cannot talk to the agent on {}: {source}", .socket.display())]
     Io { socket: PathBuf, source: io::Error },
     #[error("the agent sent an unreadable answer: {0}")]
@@ -41,6 +44,7 @@ pub fn ask(data_dir: &Path, request: &Request, timeout: Duration) -> Result<Resp
     let mut stream = UnixStream::connect(&socket).map_err(|err| match err.kind() {
         io::ErrorKind::NotFound => ClientError::NoSocket { socket: socket.clone() },
         io::ErrorKind::ConnectionRefused => ClientError::Refused { socket: socket.clone() },
+        io::ErrorKind::PermissionDenied => ClientError::PermissionDenied { socket: socket.clone() },
         _ => io_error(err),
     })?;
     stream.set_read_timeout(Some(timeout)).map_err(io_error)?;

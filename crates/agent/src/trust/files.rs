@@ -2,13 +2,12 @@
 //! `ca.pem` (the CA it trusts, learned at enrolment).
 
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use rustls_pki_types::CertificateDer;
 
 use super::TrustError;
-use crate::fs_atomic::write_private;
+use crate::fs_atomic::write_atomically as write_private;
 
 /// Where the files are.
 #[derive(Debug, Clone)]
@@ -70,13 +69,7 @@ impl TlsFiles {
             path: path.display().to_string(),
             reason: error.to_string(),
         };
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
-            .map_err(|e| failed(&self.dir, e))?;
-        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
-            .map_err(|e| failed(&self.dir, e))?;
+        store::private_fs::create_private_dir(&self.dir).map_err(|e| failed(&self.dir, e))?;
         if let Some(ca_pem) = ca_pem {
             write_private(&self.ca(), ca_pem.as_bytes()).map_err(|e| failed(&self.ca(), e))?;
         }

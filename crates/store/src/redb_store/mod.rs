@@ -83,7 +83,10 @@ impl RedbStore {
     pub fn open_with(data_dir: &Path, options: RedbStoreOptions) -> Result<Arc<RedbStore>, StoreError> {
         let path = data_dir.join(STORE_FILE);
         let open_error = |reason: String| StoreError::Open { path: path.display().to_string(), reason };
-        std::fs::create_dir_all(data_dir).map_err(|e| open_error(e.to_string()))?;
+        // Only the supervisor's user may read the store: the config, the bindings, the
+        // accounting log (and the accounts, once there are any).
+        crate::private_fs::create_private_dir(data_dir).map_err(|e| open_error(e.to_string()))?;
+        crate::private_fs::touch_private_file(&path).map_err(|e| open_error(e.to_string()))?;
         let db = Database::create(&path).map_err(|e| match e {
             redb::DatabaseError::Storage(redb::StorageError::Corrupted(reason)) => {
                 StoreError::Corrupt(reason)

@@ -1,6 +1,7 @@
 //! `show …` output, as pure functions of the state they show. Layouts follow NX-OS
 //! (`shared/reference/nxos.md`).
 
+mod accounting;
 mod bridge_domain;
 mod interface;
 mod join_token;
@@ -10,6 +11,7 @@ mod module;
 mod port_profile;
 mod text;
 
+pub use accounting::show_accounting_log;
 pub use bridge_domain::{show_bridge_domain, show_bridge_domain_mac, show_bridge_domain_vteps};
 pub use interface::{
     show_interface_brief, show_interface_ethernet, show_interface_vethernet, show_interface_virtual,

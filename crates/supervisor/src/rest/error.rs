@@ -104,9 +104,18 @@ impl From<ConfigWriteError> for ApiError {
                 },
             },
             ConfigWriteError::Invalid(_) => Self::new(StatusCode::BAD_REQUEST, message),
+            ConfigWriteError::ProfileInUse { site, .. } => Self {
+                status: StatusCode::CONFLICT,
+                body: ErrorBody {
+                    error: message,
+                    line: site.map(|(line, _)| line),
+                    column: site.map(|(_, column)| column),
+                    ..ErrorBody::default()
+                },
+            },
             ConfigWriteError::NoSuchProfile(_) => Self::not_found(message),
             ConfigWriteError::Contended => Self::new(StatusCode::CONFLICT, message),
-            ConfigWriteError::Corrupt { .. } | ConfigWriteError::Store(_) => {
+            ConfigWriteError::Corrupt { .. } | ConfigWriteError::Store(_) | ConfigWriteError::Ports(_) => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
             }
         }

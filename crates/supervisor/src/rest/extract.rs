@@ -1,9 +1,15 @@
-//! Body extractors whose rejections are JSON [`ApiError`]s (axum's own answer in plain text).
+//! Body extractors whose rejections are JSON [`ApiError`]s (axum's own answer in plain text), and
+//! the [`Actor`] of a request.
 
-use axum::extract::{FromRequest, Request};
+use std::convert::Infallible;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use crate::audit::Actor;
+use crate::trust::{Caller, Connection};
 
 /// A JSON body; wrong content type, bad syntax, wrong shape and oversize all answer JSON errors.
 #[derive(Debug)]
@@ -27,5 +33,13 @@ impl<S: Send + Sync> FromRequest<S> for TextBody {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         Ok(Self(String::from_request(request, state).await?))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Actor::new(parts.extensions.get::<Caller>(), parts.extensions.get::<Connection>()))
     }
 }

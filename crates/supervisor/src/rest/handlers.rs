@@ -12,6 +12,7 @@ use config::PortProfile;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, TextBody};
+use crate::audit::{Actor, AuditKind, AuditQuery, AuditRecord};
 use crate::bridge_domain_views::BridgeDomainView;
 use crate::config_store::{self, ConfigChange};
 use crate::events::EventRecord;
@@ -124,29 +125,51 @@ pub async fn get_profile(
 )]
 pub async fn put_profile(
     State(state): AppState,
+    actor: Actor,
     name: Result<Path<String>, PathRejection>,
     JsonBody(profile): JsonBody<PortProfile>,
 ) -> Result<Json<ConfigChange>, ApiError> {
     let Path(name) = name?;
-    Ok(Json(config_store::put_profile(&state.journal, &name, profile).await?))
+    // The exact request: the method, the path and the body as JSON.
+    let body = serde_json::to_string(&profile).unwrap_or_default();
+    let command = format!("PUT /api/v1/port-profiles/{name} {body}");
+    let result = config_store::put_profile(&state.journal, &name, profile).await;
+    state.audit.record(actor.entry(AuditKind::Config, command, &result, change_detail)).await;
+    Ok(Json(result?))
 }
 
-/// Deletes a port-profile (refused while another profile inherits it).
+/// Deletes a port-profile: refused while another profile inherits it, and while vEthernets are
+/// assigned to it unless `force=true` (they go down: `port-profile not found`).
 #[utoipa::path(
     delete, path = "/api/v1/port-profiles/{name}", tag = "config",
-    params(("name" = String, Path, description = "Port-profile name")),
+    params(
+        ("name" = String, Path, description = "Port-profile name"),
+        ("force" = Option<bool>, Query, description = "Delete it even while vEthernets are assigned to it"),
+    ),
     responses(
         (status = 200, description = "Deleted", body = ConfigChange),
-        (status = 400, description = "Deleting it would make the config invalid", body = ErrorBody),
+        (status = 400, description = "Deleting it would make the config invalid, or a bad query", body = ErrorBody),
         (status = 404, description = "No such port-profile", body = ErrorBody),
+        (status = 409, description = "vEthernets are assigned to it (the error names them); nothing deleted", body = ErrorBody),
     )
 )]
 pub async fn delete_profile(
     State(state): AppState,
+    actor: Actor,
     name: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<ConfigChange>, ApiError> {
     let Path(name) = name?;
-    Ok(Json(config_store::delete_profile(&state.journal, &name).await?))
+    let force = force_flag(query.as_deref().unwrap_or_default())?;
+    let command = format!("DELETE /api/v1/port-profiles/{name}{}", if force { "?force=true" } else { "" });
+    let result = config_store::delete_profile(&state.journal, &name, force).await;
+    state.audit.record(actor.entry(AuditKind::Config, command, &result, change_detail)).await;
+    Ok(Json(result?))
+}
+
+/// What a config change did, for its accounting entry: the logged change lines.
+fn change_detail(change: &ConfigChange) -> String {
+    change.changes.join("; ")
 }
 
 /// The running config as NX-OS text (`show running-config`); it parses back to the same model.
@@ -173,9 +196,12 @@ pub async fn get_config(State(state): AppState) -> Result<impl IntoResponse, Api
 )]
 pub async fn post_config(
     State(state): AppState,
+    actor: Actor,
     TextBody(text): TextBody,
 ) -> Result<Json<ConfigChange>, ApiError> {
-    Ok(Json(config_store::apply_text(&state.journal, &text).await?))
+    let result = config_store::apply_text(&state.journal, &text).await;
+    state.audit.record(actor.entry(AuditKind::Config, text, &result, change_detail)).await;
+    Ok(Json(result?))
 }
 
 /// Runs one shell command (`show module`, `show port-profile brief`, …) and returns its output.
@@ -238,6 +264,29 @@ pub async fn delete_module(
 )]
 pub async fn list_events(State(state): AppState) -> Result<Json<Vec<EventRecord>>, ApiError> {
     Ok(Json(state.journal.read().await?))
+}
+
+/// The accounting log, oldest first: who changed what, from where, when — every configuration
+/// change (failed ones too), login, enrolment, join token, port bind and module removal, with
+/// secrets redacted. Kept by age and by count (`--audit-max-age`, `--audit-max-entries`), apart
+/// from the event log.
+#[utoipa::path(
+    get, path = "/api/v1/audit", tag = "status",
+    params(
+        ("since" = Option<u64>, Query, description = "Only entries after this `seq`; with `limit`, the oldest of them (page forward with the last `seq` seen)"),
+        ("limit" = Option<u64>, Query, description = "At most this many entries; without `since`, the newest"),
+    ),
+    responses(
+        (status = 200, description = "Accounting entries, oldest first", body = Vec<AuditRecord>),
+        (status = 400, description = "A bad query", body = ErrorBody),
+    )
+)]
+pub async fn list_audit(
+    State(state): AppState,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<AuditRecord>>, ApiError> {
+    let query = audit_query(query.as_deref().unwrap_or_default())?;
+    Ok(Json(state.audit.read(query).await?))
 }
 
 /// Every vEthernet, by number: its binding (VethN, iface-id, owner, module, port-profile, MAC),
@@ -377,9 +426,80 @@ fn vlan_filter(query: &str) -> Result<Option<u32>, ApiError> {
     Ok(vlan)
 }
 
+/// The `name=value` pairs of a query string; a name outside `allowed` is refused so typos do not
+/// go unnoticed.
+fn query_pairs<'q>(query: &'q str, allowed: &str) -> Result<Vec<(&'q str, &'q str)>, ApiError> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if allowed.split(", ").any(|known| known == name) {
+                Ok((name, value))
+            } else {
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("bad query parameter {pair:?}; only {allowed}"),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// `since` and `limit` of `GET /api/v1/audit`.
+fn audit_query(query: &str) -> Result<AuditQuery, ApiError> {
+    let mut audit = AuditQuery::default();
+    for (name, value) in query_pairs(query, "since, limit")? {
+        let number = value.parse().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("bad query parameter {name}={value:?}; expected a number"),
+            )
+        })?;
+        if name == "since" {
+            audit.since = Some(number);
+        } else {
+            audit.limit = Some(number);
+        }
+    }
+    Ok(audit)
+}
+
+/// `force` of `DELETE /api/v1/port-profiles/{name}`: `force`, `force=true` or `force=false`.
+fn force_flag(query: &str) -> Result<bool, ApiError> {
+    let mut force = false;
+    for (_, value) in query_pairs(query, "force")? {
+        force = match value {
+            "" | "true" => true,
+            "false" => false,
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("bad query parameter force={other:?}; expected true or false"),
+                ));
+            }
+        };
+    }
+    Ok(force)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_and_force_queries() {
+        assert_eq!(audit_query("").ok(), Some(AuditQuery::default()));
+        assert_eq!(audit_query("since=4&limit=2").ok(), Some(AuditQuery { since: Some(4), limit: Some(2) }));
+        assert!(audit_query("limit=x").is_err());
+        assert!(audit_query("lmit=2").is_err());
+        assert_eq!(force_flag("").ok(), Some(false));
+        assert_eq!(force_flag("force=true").ok(), Some(true));
+        assert_eq!(force_flag("force").ok(), Some(true));
+        assert_eq!(force_flag("force=false").ok(), Some(false));
+        assert!(force_flag("force=yes").is_err());
+        assert!(force_flag("forse=true").is_err());
+    }
 
     #[test]
     fn vethernet_names() {

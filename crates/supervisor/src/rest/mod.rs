@@ -39,6 +39,7 @@ pub fn router(state: Arc<SupervisorState>) -> Router {
         .route("/api/v1/modules", get(handlers::list_modules))
         .route("/api/v1/modules/{module}", delete(handlers::delete_module))
         .route("/api/v1/events", get(handlers::list_events))
+        .route("/api/v1/audit", get(handlers::list_audit))
         .route("/api/v1/interfaces", get(handlers::list_interfaces))
         .route("/api/v1/interfaces/{veth}", get(handlers::get_interface))
         .route("/api/v1/mac-address-table", get(handlers::mac_address_table))

@@ -10,7 +10,7 @@ use super::{enrolment, handlers};
 #[openapi(
     info(
         title = "Switchyard supervisor",
-        description = "Port-profiles, config, modules, vEthernets, uplinks, bridge-domains, MAC tables and the event log of a Switchyard domain."
+        description = "Port-profiles, config, modules, vEthernets, uplinks, bridge-domains, MAC tables, the event log and the accounting log of a Switchyard domain."
     ),
     paths(
         handlers::list_profiles,
@@ -23,6 +23,7 @@ use super::{enrolment, handlers};
         handlers::list_modules,
         handlers::delete_module,
         handlers::list_events,
+        handlers::list_audit,
         handlers::list_interfaces,
         handlers::get_interface,
         handlers::mac_address_table,
@@ -38,7 +39,7 @@ use super::{enrolment, handlers};
     ),
     tags((name = "config", description = "Port-profiles and the running config"),
          (name = "trust", description = "Join tokens, enrolled hosts, revocation"),
-         (name = "status", description = "Modules, vEthernets, uplinks, bridge-domains, MAC tables, events and show commands"))
+         (name = "status", description = "Modules, vEthernets, uplinks, bridge-domains, MAC tables, events, the accounting log and show commands"))
 )]
 pub struct ApiDoc;
 

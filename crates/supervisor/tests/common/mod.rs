@@ -168,7 +168,8 @@ impl Running {
             tls::plain_request(self.addr, request).await
         } else {
             let roots = pki::certificates_from_pem(&self.ca_pem()).unwrap();
-            let config = pki::tls::client_config(&pki::tls::Trust::Roots(roots), None, &[b"http/1.1"]).unwrap();
+            let config =
+                pki::tls::client_config(&pki::tls::Trust::Roots(roots), None, &[b"http/1.1"]).unwrap();
             tls::request(self.addr, config, request).await
         };
         let status = response.status();
@@ -193,6 +194,13 @@ impl Running {
     /// `POST /api/v1/exec` with one command line.
     pub async fn exec(&self, line: &str) -> Reply {
         self.http(Method::POST, "/api/v1/exec", Some("text/plain"), line.to_owned()).await
+    }
+
+    /// `GET /api/v1/audit?{query}`: the accounting entries, oldest first.
+    pub async fn audit(&self, query: &str) -> Vec<serde_json::Value> {
+        let reply = self.get(&format!("/api/v1/audit?{query}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.json().as_array().unwrap_or_else(|| panic!("not a list: {}", reply.body)).clone()
     }
 
     /// The event log's messages (`%FAC-SEV-MNEM: text`), oldest first.
@@ -253,7 +261,8 @@ pub mod tls {
     /// One HTTP/1.1 request in clear (a supervisor run `--insecure`).
     pub async fn plain_request(addr: SocketAddr, request: Request<Body>) -> Response<hyper::body::Incoming> {
         let stream = TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
         tokio::spawn(connection);
         sender.send_request(request).await.unwrap()
     }
@@ -269,6 +278,22 @@ pub mod tls {
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
         tokio::spawn(connection);
         sender.send_request(request).await.unwrap()
+    }
+}
+
+/// Polls `check` until it answers `Some`, failing with `what` once `limit` has passed.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -17,6 +17,7 @@ use rustyline::{
 use rustyline::{Helper, Highlighter, Hinter, Validator};
 
 use super::{Outcome, Shell};
+use crate::stdout::emit;
 
 /// The session as the editor's helpers see it: a copy refreshed after every line.
 type SharedSession = Arc<Mutex<Session>>;
@@ -43,10 +44,14 @@ pub fn run(mut shell: Shell) -> anyhow::Result<ExitCode> {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
                 }
-                match shell.run_line(&line) {
-                    Outcome::Output(out) => print!("{out}"),
-                    Outcome::Refused(err) => println!("{err}"),
+                let written = match shell.run_line(&line) {
+                    Outcome::Output(out) => emit(&out),
+                    Outcome::Refused(err) => emit(&format!("{err}\n")),
                     Outcome::Quit => break,
+                };
+                // Stdout went away (`switchyard shell | head`): nobody reads on.
+                if written.is_err() {
+                    break;
                 }
                 *session.lock().unwrap_or_else(PoisonError::into_inner) = shell.session().clone();
             }

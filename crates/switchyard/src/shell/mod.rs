@@ -15,6 +15,8 @@ use std::process::ExitCode;
 use cli::{Action, CliError, ExecCommand, Session};
 use client::{ClientError, SupervisorClient};
 
+use crate::stdout::emit;
+
 /// The switch name shown in prompts (`switch#`).
 pub const HOSTNAME: &str = "switch";
 
@@ -91,12 +93,17 @@ impl Shell {
     }
 
     /// Runs lines without a terminal: outputs to stdout; at the first refused line, the line
-    /// (after its prompt), the caret and the message to stderr, and a failure exit code.
+    /// (after its prompt), the caret and the message to stderr, and a failure exit code. When
+    /// stdout's reader has gone (`| head`), stops quietly: nobody reads what follows.
     pub fn run_script(&mut self, lines: impl IntoIterator<Item = String>) -> ExitCode {
         for line in lines {
             let prompt = self.prompt();
             match self.run_line(&line) {
-                Outcome::Output(out) => print!("{out}"),
+                Outcome::Output(out) => {
+                    if emit(&out).is_err() {
+                        break;
+                    }
+                }
                 Outcome::Quit => break,
                 Outcome::Refused(err) => {
                     eprintln!("{prompt}{}\n{err}", line.trim_end());

@@ -14,6 +14,7 @@ use crate::port_views::{self, InterfaceView};
 use crate::ports::{PortError, Ports};
 use crate::render;
 use crate::state::SupervisorState;
+use crate::trust::Caller;
 use crate::uplink_views::UplinkView;
 
 /// Why a command produced no output.
@@ -26,6 +27,10 @@ pub enum ExecError {
     /// here; config text goes to `POST /api/v1/config`.
     #[error("'{0}' is a shell session command; post configuration text to /api/v1/config")]
     SessionCommand(String),
+    /// The caller's role may not run the command (a network-operator, a command that changes
+    /// something).
+    #[error("permission denied: '{command}' needs network-admin")]
+    Forbidden { caller: Caller, command: String },
     /// The command names something that does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -39,8 +44,8 @@ pub enum ExecError {
     Store(#[from] StoreError),
 }
 
-/// Runs one command line and returns its output.
-pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, ExecError> {
+/// Runs one command line for `caller` and returns its output.
+pub async fn execute(state: &SupervisorState, caller: &Caller, line: &str) -> Result<String, ExecError> {
     use cli::ExecCommand;
 
     let command = cli::parse_exec(line).map_err(|error| ExecError::Parse {
@@ -48,6 +53,9 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
         message: error.message,
         detail: error.detail,
     })?;
+    if !only_reads(&command) && !caller.may_write() {
+        return Err(ExecError::Forbidden { caller: caller.clone(), command: command.to_string() });
+    }
     match command {
         ExecCommand::ShowModule => {
             let ports = port_views::ports_per_module(&Ports::records(&state.journal).await?);
@@ -123,6 +131,28 @@ pub async fn execute(state: &SupervisorState, line: &str) -> Result<String, Exec
         ExecCommand::ConfigureTerminal | ExecCommand::End | ExecCommand::Exit => {
             Err(ExecError::SessionCommand(command.to_string()))
         }
+    }
+}
+
+/// The role check of exec commands: whether `command` only reads (any operator may run it)
+/// or changes something (network-admin only). No wildcard: a new command must say which.
+fn only_reads(command: &cli::ExecCommand) -> bool {
+    use cli::ExecCommand as C;
+    match command {
+        C::ShowModule
+        | C::ShowPortProfile { .. }
+        | C::ShowPortProfileBrief
+        | C::ShowRunningConfig
+        | C::ShowRunningConfigPortProfile { .. }
+        | C::ShowLoggingLogfile
+        | C::ShowInterfaceVirtual
+        | C::ShowInterfaceVethernet { .. }
+        | C::ShowInterfaceBrief
+        | C::ShowPortProfileVirtualUsage
+        | C::ShowMacAddressTable { .. }
+        | C::ShowBridgeDomain { .. }
+        | C::ShowInterfaceEthernet { .. } => true,
+        C::ConfigureTerminal | C::End | C::Exit => false,
     }
 }
 

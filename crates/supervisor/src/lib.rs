@@ -96,10 +96,21 @@ pub struct SupervisorOptions {
     /// No TLS and no authentication: anyone who reaches the address may do anything. For
     /// benchmarks only; said loudly on every start.
     pub insecure: bool,
+    /// The password of `admin` when the config has no account yet (first start); `None`
+    /// generates one into `<data_dir>/admin-password`.
+    pub admin_password: Option<trust::Secret>,
+    /// Host names REST requests may carry in `Host` besides IP literals and `localhost`
+    /// (DNS-rebinding protection); the names of the server certificate belong here.
+    pub allowed_hosts: Vec<String>,
+    /// How long a bearer token lives when `POST /api/v1/tokens` does not say.
+    pub token_ttl: Duration,
+    /// The longest life a bearer token may ask for.
+    pub token_ttl_max: Duration,
 }
 
 impl SupervisorOptions {
-    /// The defaults: 1 s heartbeats, offline after 6 s, 10,000 events, 1 MiB bodies.
+    /// The defaults: 1 s heartbeats, offline after 6 s, 10,000 events, 1 MiB bodies, tokens for
+    /// 12 hours (at most a week).
     pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -111,6 +122,10 @@ impl SupervisorOptions {
             watch_buffer: 256,
             body_limit: 1 << 20,
             insecure: false,
+            admin_password: None,
+            allowed_hosts: Vec::new(),
+            token_ttl: Duration::from_secs(12 * 3600),
+            token_ttl_max: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -156,6 +171,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let journal = Journal::new(store.clone(), options.event_log_capacity);
+    trust::first_admin::ensure(&journal, &options.data_dir, options.admin_password.as_ref())
+        .await
+        .context("creating the first admin account")?;
     let modules = Modules::load(&journal, Liveness::new(options.heartbeat_timeout)).await?;
     let fanout = Arc::new(Fanout::new(options.watch_buffer));
     for record in Modules::records(&journal).await? {
@@ -165,6 +183,7 @@ pub async fn serve(
     let (mirror, revision) = fanout::load(store.as_ref(), &fanout).await?;
     let state = Arc::new(SupervisorState {
         audit: audit::Audit::new(store.clone()),
+        auth: trust::authenticate::Authenticator::default(),
         store: store.clone(),
         options,
         journal,

@@ -11,6 +11,7 @@ use crate::fanout::Fanout;
 use crate::journal::Journal;
 use crate::modules::Modules;
 use crate::ports::Ports;
+use crate::trust::authenticate::Authenticator;
 
 /// The running supervisor: its store, registries and fan-out.
 #[derive(Debug)]
@@ -20,6 +21,8 @@ pub struct SupervisorState {
     pub journal: Journal,
     /// The accounting log.
     pub audit: Audit,
+    /// REST authentication: verified passwords and failed logins, in memory.
+    pub auth: Authenticator,
     pub modules: Modules,
     pub ports: Ports,
     pub fanout: Arc<Fanout>,

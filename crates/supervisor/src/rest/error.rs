@@ -106,7 +106,7 @@ impl From<ConfigWriteError> for ApiError {
             ConfigWriteError::Invalid(_) => Self::new(StatusCode::BAD_REQUEST, message),
             ConfigWriteError::NoSuchProfile(_) => Self::not_found(message),
             ConfigWriteError::Contended => Self::new(StatusCode::CONFLICT, message),
-            ConfigWriteError::Corrupt { .. } | ConfigWriteError::Store(_) => {
+            ConfigWriteError::Corrupt { .. } | ConfigWriteError::Store(_) | ConfigWriteError::Password(_) => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
             }
         }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::Json;
+use axum::{Extension, Json};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
@@ -19,6 +19,7 @@ use crate::exec::{self, ExecError};
 use crate::modules::ModuleView;
 use crate::port_views::{InterfaceView, MacView};
 use crate::state::SupervisorState;
+use crate::trust::Caller;
 use crate::uplink_views::UplinkView;
 
 type AppState = State<Arc<SupervisorState>>;
@@ -38,6 +39,7 @@ impl From<ExecError> for ApiError {
                 body: ErrorBody { error: message, column: Some(column), detail, ..ErrorBody::default() },
             },
             ExecError::SessionCommand(_) => Self::new(StatusCode::BAD_REQUEST, message),
+            ExecError::Forbidden { caller, command } => super::auth::forbidden(&caller, &format!("'{command}'")),
             ExecError::NotFound(_) => Self::not_found(message),
             ExecError::Config(error) => error.into(),
             ExecError::Modules(error) => error.into(),
@@ -158,13 +160,15 @@ pub async fn post_config(
     responses(
         (status = 200, description = "The command's output", body = String, content_type = "text/plain"),
         (status = 400, description = "Invalid command; `column` is where it went wrong", body = ErrorBody),
+        (status = 403, description = "The command changes something and the caller is a network-operator", body = ErrorBody),
     )
 )]
 pub async fn post_exec(
     State(state): AppState,
+    Extension(caller): Extension<Caller>,
     TextBody(line): TextBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(plain_text(exec::execute(&state, &line).await?))
+    Ok(plain_text(exec::execute(&state, &caller, &line).await?))
 }
 
 /// Every module (agent host) with its number and status.

@@ -1,19 +1,25 @@
 //! The REST API under `/api/v1`, its OpenAPI document, and the gRPC service, in one router.
 //!
+//! Every REST request goes through one gate ([`auth`]): Host/Origin checks, authentication
+//! (HTTP Basic or a bearer token from `POST /api/v1/tokens`) and the caller's role; only
+//! `/openapi.json` is public. gRPC is outside it (agents are identified by their certificates).
+//!
 //! Every error is JSON ([`ErrorBody`]) with a 4xx status for the client's mistakes — including
 //! bodies of the wrong shape or over the size limit, unknown paths and wrong methods.
 
+mod auth;
 mod error;
 mod extract;
 mod handlers;
 mod openapi;
+mod tokens;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tonic::server::NamedService;
 
 use crate::grpc::AgentService;
@@ -44,10 +50,14 @@ pub fn router(state: Arc<SupervisorState>) -> Router {
         .route("/api/v1/uplinks/{module}/{index}", get(handlers::get_uplink))
         .route("/api/v1/bridge-domains", get(handlers::list_bridge_domains))
         .route("/api/v1/bridge-domains/{name}", get(handlers::get_bridge_domain))
+        .route("/api/v1/tokens", post(tokens::create_token))
+        .route("/api/v1/tokens/{id}", delete(tokens::delete_token))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(body_limit))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        // Outermost: every REST request, unknown paths included, passes the gate first.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::gate))
         .with_state(state)
         .route_service(&format!("/{}/{{*rest}}", Grpc::NAME), grpc)
 }

@@ -1,0 +1,139 @@
+//! Who is asking: the one place REST credentials are checked. Basic passwords are verified
+//! against the account's argon2id hash (remembered for a short while on success), bearer tokens
+//! are looked up by hash; failures are counted per source address and, past the limit, the
+//! source is refused before anything is verified.
+
+use std::net::IpAddr;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::config_store::{self, ConfigWriteError};
+use crate::journal::Journal;
+use crate::trust::cache::VerifiedCache;
+use crate::trust::credentials::{self, Credentials, CredentialsError};
+use crate::trust::limiter::FailureLimiter;
+use crate::trust::{Caller, password, tokens};
+
+/// How a request authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginMethod {
+    /// User name and password.
+    Basic,
+    /// A bearer token, by id.
+    Bearer { id: String },
+}
+
+/// An authenticated request: who, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub caller: Caller,
+    pub method: LoginMethod,
+}
+
+/// Why a request was not authenticated.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("authentication required: HTTP Basic (user name and password) or a bearer token from POST /api/v1/tokens")]
+    Missing,
+    #[error("{0}")]
+    Malformed(#[from] CredentialsError),
+    #[error("wrong user name or password")]
+    WrongPassword { user: String },
+    #[error("the bearer token is unknown or has expired; get a new one with POST /api/v1/tokens")]
+    BadToken,
+    #[error("too many failed logins from this address; try again in {} s", retry_after.as_secs().max(1))]
+    TooManyFailures { retry_after: Duration },
+    #[error("cannot read the accounts: {0}")]
+    Store(String),
+}
+
+impl AuthError {
+    /// Whether this was a failed attempt to log in (counted and audited), as opposed to none.
+    pub fn is_failed_login(&self) -> bool {
+        matches!(self, Self::Malformed(_) | Self::WrongPassword { .. } | Self::BadToken)
+    }
+
+    /// The user name the attempt claimed, for the audit log.
+    pub fn claimed_user(&self) -> &str {
+        match self {
+            Self::WrongPassword { user } => user,
+            Self::BadToken => "(token)",
+            _ => "(unknown)",
+        }
+    }
+}
+
+impl From<ConfigWriteError> for AuthError {
+    fn from(error: ConfigWriteError) -> Self {
+        Self::Store(error.to_string())
+    }
+}
+
+impl From<store::StoreError> for AuthError {
+    fn from(error: store::StoreError) -> Self {
+        Self::Store(error.to_string())
+    }
+}
+
+/// The supervisor's authenticator: its memory of verified passwords and of failures.
+#[derive(Debug, Default)]
+pub struct Authenticator {
+    verified: Mutex<VerifiedCache>,
+    failures: Mutex<FailureLimiter>,
+}
+
+impl Authenticator {
+    /// Authenticates a request with this `Authorization` header from `source`.
+    pub async fn authenticate(
+        &self,
+        journal: &Journal,
+        authorization: Option<&[u8]>,
+        source: Option<IpAddr>,
+    ) -> Result<Login, AuthError> {
+        let authorization = authorization.ok_or(AuthError::Missing)?;
+        self.failures.lock().unwrap_or_else(PoisonError::into_inner).check(source, Instant::now()).map_err(
+            |retry_after| AuthError::TooManyFailures { retry_after },
+        )?;
+        let result = match credentials::parse(authorization) {
+            Ok(Credentials::Basic { user, password }) => self.basic(journal, user, password).await,
+            Ok(Credentials::Bearer(token)) => bearer(journal, &token).await,
+            Err(error) => Err(error.into()),
+        };
+        if let Err(error) = &result
+            && error.is_failed_login()
+        {
+            self.failures.lock().unwrap_or_else(PoisonError::into_inner).fail(source, Instant::now());
+        }
+        result
+    }
+
+    async fn basic(&self, journal: &Journal, user: String, password: String) -> Result<Login, AuthError> {
+        let wrong = || AuthError::WrongPassword { user: user.clone() };
+        let account = config_store::read_user(journal, &user).await?.ok_or_else(wrong)?;
+        let hash = account.password.hash().ok_or_else(wrong)?.to_owned();
+        let login = Login { caller: Caller::Operator { user: user.clone(), role: account.role }, method: LoginMethod::Basic };
+        if self.verified.lock().unwrap_or_else(PoisonError::into_inner).hit(&user, &password, &hash, Instant::now()) {
+            return Ok(login);
+        }
+        // Tens of milliseconds of CPU: off the async workers.
+        let (checked_hash, checked_password) = (hash.clone(), password.clone());
+        let matches = tokio::task::spawn_blocking(move || password::verify(&checked_hash, &checked_password))
+            .await
+            .unwrap_or(false);
+        if !matches {
+            return Err(wrong());
+        }
+        self.verified.lock().unwrap_or_else(PoisonError::into_inner).remember(&user, &password, &hash, Instant::now());
+        Ok(login)
+    }
+}
+
+async fn bearer(journal: &Journal, token: &str) -> Result<Login, AuthError> {
+    let record = tokens::lookup(journal.store().as_ref(), token, SystemTime::now()).await?.ok_or(AuthError::BadToken)?;
+    // The account's current role applies; a removed account's tokens are dead.
+    let account = config_store::read_user(journal, &record.user).await?.ok_or(AuthError::BadToken)?;
+    Ok(Login {
+        caller: Caller::Operator { user: record.user, role: account.role },
+        method: LoginMethod::Bearer { id: tokens::token_id(token) },
+    })
+}

@@ -8,8 +8,10 @@
 
 pub mod client;
 mod interactive;
+pub mod login;
 
 use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cli::{Action, CliError, ExecCommand, Session};
@@ -18,18 +20,45 @@ use client::{ClientError, SupervisorClient};
 /// The switch name shown in prompts (`switch#`).
 pub const HOSTNAME: &str = "switch";
 
-/// Runs the shell against the supervisor at `url`.
-pub fn main(url: &str, commands: Option<&str>) -> anyhow::Result<ExitCode> {
-    let mut shell = Shell::new(url);
-    if let Some(commands) = commands {
-        return Ok(shell.run_script(commands.split([';', '\n']).map(|c| c.trim().to_owned())));
+/// How the shell was started.
+#[derive(Debug, Clone)]
+pub struct ShellOptions {
+    /// The supervisor's URL.
+    pub url: String,
+    /// `-c`: these commands, then exit.
+    pub commands: Option<String>,
+    /// Who to log in as.
+    pub login: login::LoginArgs,
+    /// `--ca-cert`: the CA to trust for `https://`.
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// Runs the shell against the supervisor at `options.url`.
+pub fn main(options: &ShellOptions) -> anyhow::Result<ExitCode> {
+    let mut client = SupervisorClient::new(&options.url);
+    if options.url.starts_with("https://") {
+        let Some(ca) = login::ca_cert(options.ca_cert.as_deref(), &options.login.data_dir) else {
+            anyhow::bail!(
+                "no CA certificate to check {} with: give --ca-cert FILE (the supervisor's <data-dir>/tls/ca.pem)",
+                options.url
+            );
+        };
+        client = client.with_ca_cert(&ca)?;
     }
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        return interactive::run(shell);
+    if let Some(login) = login::resolve(&options.login)? {
+        client = client.with_login(login);
     }
-    let lines = stdin.lock().lines().map_while(Result::ok);
-    Ok(shell.run_script(lines))
+    let mut shell = Shell::with_client(client);
+    let code = if let Some(commands) = &options.commands {
+        Ok(shell.run_script(commands.split([';', '\n']).map(|c| c.trim().to_owned())))
+    } else if std::io::stdin().is_terminal() {
+        interactive::run(&mut shell)
+    } else {
+        let lines = std::io::stdin().lock().lines().map_while(Result::ok);
+        Ok(shell.run_script(lines))
+    };
+    shell.client.logout();
+    code
 }
 
 /// What one line led to.
@@ -52,7 +81,12 @@ pub struct Shell {
 
 impl Shell {
     pub fn new(url: &str) -> Self {
-        Self { session: Session::new(HOSTNAME), client: SupervisorClient::new(url) }
+        Self::with_client(SupervisorClient::new(url))
+    }
+
+    /// A session over a client set up already (login, CA).
+    pub fn with_client(client: SupervisorClient) -> Self {
+        Self { session: Session::new(HOSTNAME), client }
     }
 
     pub fn session(&self) -> &Session {
@@ -99,7 +133,8 @@ impl Shell {
                 Outcome::Output(out) => print!("{out}"),
                 Outcome::Quit => break,
                 Outcome::Refused(err) => {
-                    eprintln!("{prompt}{}\n{err}", line.trim_end());
+                    // The line is echoed above the caret: never with a password in it.
+                    eprintln!("{prompt}{}\n{err}", config::redact_line(line.trim_end()));
                     return ExitCode::FAILURE;
                 }
             }

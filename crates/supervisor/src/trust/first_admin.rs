@@ -45,7 +45,6 @@ pub async fn ensure(journal: &Journal, data_dir: &Path, given: Option<&Secret>) 
     let created = config_store::create_first_admin(journal, &hash).await?;
     match (created, file) {
         (true, Some(path)) => tracing::warn!(
-            path = %path.display(),
             "%SECURITYD-2-FIRST_ADMIN: account '{FIRST_ADMIN}' created; its password is in {} (readable by root only)",
             path.display()
         ),

@@ -67,6 +67,11 @@ pub fn local_admin_password(data_dir: &Path) -> Option<String> {
     read_password(&data_dir.join(supervisor::trust::first_admin::ADMIN_PASSWORD_FILE)).ok()
 }
 
+/// `admin` with the password a local supervisor generated in `data_dir`, if readable.
+pub fn local_admin(data_dir: &Path) -> Option<Login> {
+    local_admin_password(data_dir).map(|password| Login { user: DEFAULT_USER.to_owned(), password })
+}
+
 /// The CA to trust for `https://` URLs: `--ca-cert`, else the local supervisor's
 /// `<data-dir>/tls/ca.pem`, else `~/.config/switchyard/ca.pem`; the first that exists.
 pub fn ca_cert(given: Option<&Path>, data_dir: &Path) -> Option<PathBuf> {

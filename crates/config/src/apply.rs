@@ -12,8 +12,8 @@ use crate::error::ConfigError;
 use crate::evaluate;
 use crate::language::{Op, Statement, TrunkEdit};
 use crate::model::{BridgeDomain, Config, Password, PortProfile, Role, User, VlanId};
-use crate::secrets::redact_line;
 use crate::script::{self, ScriptLine};
+use crate::secrets::redact_line;
 use crate::validate::{self, Field, Issue, Subject, kind_name};
 use crate::vlan_set::VlanSet;
 

@@ -110,7 +110,10 @@ pub enum Op {
     StateEnabled,
     /// `username NAME password [0|5] SECRET role ROLE`; `no username NAME` removes the account.
     /// `hashed`: the `password 5` form, whose word is a hash rather than the password.
-    Username { hashed: bool, role: Role },
+    Username {
+        hashed: bool,
+        role: Role,
+    },
 }
 
 impl Op {
@@ -527,8 +530,14 @@ mod tests {
         assert_eq!((s.op, s.text(0), s.secret(1)), (operator(true), Some("bob"), Some("$argon2id$v=19$x")));
         assert_eq!(op(c, "no username alice"), (admin(false), true, Mode::Config));
         // A password that starts like the type digits is still a password.
-        assert_eq!(parse_line(c, "username a password 0pen role network-admin").unwrap().secret(1), Some("0pen"));
-        assert_eq!(op(Scope::Typed(Mode::PortProfile), "username a password x role network-admin").2, Mode::Config);
+        assert_eq!(
+            parse_line(c, "username a password 0pen role network-admin").unwrap().secret(1),
+            Some("0pen")
+        );
+        assert_eq!(
+            op(Scope::Typed(Mode::PortProfile), "username a password x role network-admin").2,
+            Mode::Config
+        );
     }
 
     #[test]

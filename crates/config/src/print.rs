@@ -210,7 +210,8 @@ mod tests {
             "alice".into(),
             User { password: Password::Hashed("$argon2id$v=19$x".into()), role: Role::NetworkOperator },
         );
-        c.users.insert("bob".into(), User { password: Password::Clear("5".into()), role: Role::NetworkAdmin });
+        c.users
+            .insert("bob".into(), User { password: Password::Clear("5".into()), role: Role::NetworkAdmin });
         assert!(print_running_config(&c).starts_with(
             "username alice password 5 $argon2id$v=19$x role network-operator\n\
              username bob password 0 5 role network-admin\n\

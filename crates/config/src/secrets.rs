@@ -46,9 +46,10 @@ pub fn redact_line(line: &str) -> String {
 /// The index of the password's word in a `username` line that did not parse: the word after
 /// `password` (abbreviated or not), after a `0` or `5` if there is one.
 fn guess_secret(words: &[crate::grammar::Word<'_>]) -> Option<usize> {
-    let keyword = words.iter().skip(2).position(|word| {
-        word.text.len() >= 2 && "password".starts_with(&word.text.to_ascii_lowercase())
-    })? + 2;
+    let keyword =
+        words.iter().skip(2).position(|word| {
+            word.text.len() >= 2 && "password".starts_with(&word.text.to_ascii_lowercase())
+        })? + 2;
     let next = keyword + 1;
     let typed = words.get(next).is_some_and(|word| matches!(word.text, "0" | "5")) && words.len() > next + 1;
     Some(if typed { next + 1 } else { next })
@@ -72,7 +73,10 @@ mod tests {
             redact_line("username alice password 5 $argon2id$x role network-admin"),
             "username alice password 5 ***** role network-admin"
         );
-        assert_eq!(redact_line("username alice password s3 cret role x"), "username alice password ***** cret role x");
+        assert_eq!(
+            redact_line("username alice password s3 cret role x"),
+            "username alice password ***** cret role x"
+        );
         assert_eq!(redact_line("username alice pass 5 h?sh role x"), "username alice pass 5 ***** role x");
         assert_eq!(redact_line("username alice s3cret"), "username alice *****");
         assert_eq!(redact_line("no username alice"), "no username alice");

@@ -194,10 +194,12 @@ fn account_issues(config: &Config, out: &mut Vec<Issue>) {
     for (name, user) in &config.users {
         let at = |field| Subject::User(name.clone(), field);
         if !is_user_name(name) {
-            out.push(
-                Issue::new(at(Field::Header), format!("invalid user name '{name}'"))
-                    .expecting_text(format!("a letter or digit, then up to {} letters, digits, '_', '.' or '-'", USER_NAME_MAX - 1)),
-            );
+            out.push(Issue::new(at(Field::Header), format!("invalid user name '{name}'")).expecting_text(
+                format!(
+                    "a letter or digit, then up to {} letters, digits, '_', '.' or '-'",
+                    USER_NAME_MAX - 1
+                ),
+            ));
         }
         match &user.password {
             // Never quote a password, not even a bad one.
@@ -501,7 +503,10 @@ mod tests {
         assert!(message(&c).starts_with("username bad:name: invalid user name"), "{}", message(&c));
         c.users.remove("bad:name");
         c.users.insert("op".into(), user(Password::Clear("two words".into()), Role::NetworkOperator));
-        assert_eq!(message(&c), "username op: password: invalid password: expected a password of 1-64 printable characters, without spaces or '?'");
+        assert_eq!(
+            message(&c),
+            "username op: password: invalid password: expected a password of 1-64 printable characters, without spaces or '?'"
+        );
         c.users.insert("op".into(), user(Password::Hashed("md5".into()), Role::NetworkOperator));
         assert!(message(&c).contains("argon2id"));
         c.users.remove("op");

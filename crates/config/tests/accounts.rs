@@ -7,7 +7,9 @@ use config::{ChangeKind, Config, Object, Password, Role, apply, print_running_co
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
 
 fn admin() -> Config {
-    apply(&Config::default(), &format!("username admin password 5 {HASH} role network-admin\n")).unwrap().config
+    apply(&Config::default(), &format!("username admin password 5 {HASH} role network-admin\n"))
+        .unwrap()
+        .config
 }
 
 #[test]
@@ -33,7 +35,10 @@ fn changes_name_the_account_without_its_password() {
     assert_eq!(applied.changes.len(), 1);
     let change = &applied.changes[0];
     assert_eq!((&change.object, change.kind), (&Object::User("alice".into()), ChangeKind::Created));
-    assert_eq!(change.to_string(), "username alice created (username alice password ***** role network-operator)");
+    assert_eq!(
+        change.to_string(),
+        "username alice created (username alice password ***** role network-operator)"
+    );
     assert!(applied.affected_profiles().is_empty());
     let removed = apply(&applied.config, "no username alice\n").unwrap();
     assert_eq!(removed.changes[0].kind, ChangeKind::Removed);

@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use config::{
-    BridgeDomain, Change, ChangeKind, Config, ConfigError, EffectivePolicy, Object, Password, PortProfile, Role,
-    User, Vlan,
+    BridgeDomain, Change, ChangeKind, Config, ConfigError, EffectivePolicy, Object, Password, PortProfile,
+    Role, User, Vlan,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -127,8 +127,11 @@ pub async fn create_first_admin(journal: &Journal, hash: &str) -> Result<bool, C
         next.users.insert(FIRST_ADMIN.to_owned(), admin.clone());
         config::validate(&next)?;
         let line = config::redact_line(&config::username_line(FIRST_ADMIN, &admin));
-        let created =
-            Change { object: Object::User(FIRST_ADMIN.to_owned()), kind: ChangeKind::Created, lines: vec![line] };
+        let created = Change {
+            object: Object::User(FIRST_ADMIN.to_owned()),
+            kind: ChangeKind::Created,
+            lines: vec![line],
+        };
         Ok((next, vec![change_event(&created)]))
     })
     .await?;

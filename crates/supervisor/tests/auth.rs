@@ -23,7 +23,7 @@ async fn operations(supervisor: &Running) -> Vec<(Method, String)> {
     assert_eq!(document.status, StatusCode::OK, "the document is public");
     let mut out = Vec::new();
     for (path, item) in document.json()["paths"].as_object().unwrap() {
-        let path = path.replace("{module}", "3").replace("{index}", "1").replace('{', "").replace('}', "");
+        let path = path.replace("{module}", "3").replace("{index}", "1").replace(['{', '}'], "");
         for method in item.as_object().unwrap().keys() {
             out.push((method.to_uppercase().parse().unwrap(), path.clone()));
         }
@@ -79,7 +79,10 @@ async fn unauthenticated_requests_get_401_everywhere() {
 async fn a_network_operator_reads_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let supervisor = Running::start(dir.path(), |_| {}).await;
-    assert_eq!(supervisor.configure(&format!("{OPERATOR_LINE}{}", access_profile("web", 100))).await.status, StatusCode::OK);
+    assert_eq!(
+        supervisor.configure(&format!("{OPERATOR_LINE}{}", access_profile("web", 100))).await.status,
+        StatusCode::OK
+    );
     let before = supervisor.get("/api/v1/config").await.body;
     let admins_token = token(&supervisor, ADMIN, 60).await;
 
@@ -101,7 +104,8 @@ async fn a_network_operator_reads_and_changes_nothing() {
     let show = supervisor.request(OPERATOR, Method::POST, "/api/v1/exec", &[], "show running-config").await;
     assert_eq!(show.status, StatusCode::OK, "{}", show.body);
     assert!(show.body.contains("port-profile type vethernet web"));
-    let configure = supervisor.request(OPERATOR, Method::POST, "/api/v1/exec", &[], "configure terminal").await;
+    let configure =
+        supervisor.request(OPERATOR, Method::POST, "/api/v1/exec", &[], "configure terminal").await;
     assert_error(&configure, StatusCode::FORBIDDEN, "permission denied");
     // Its own tokens, yes; the admin's, no.
     let own = token(&supervisor, OPERATOR, 60).await;
@@ -110,7 +114,10 @@ async fn a_network_operator_reads_and_changes_nothing() {
     let reply = supervisor.request(OPERATOR, Method::DELETE, &path, &[], Body::empty()).await;
     assert_error(&reply, StatusCode::FORBIDDEN, "another account");
     let path = format!("/api/v1/tokens/{}", own["id"].as_str().unwrap());
-    assert_eq!(supervisor.request(OPERATOR, Method::DELETE, &path, &[], Body::empty()).await.status, StatusCode::OK);
+    assert_eq!(
+        supervisor.request(OPERATOR, Method::DELETE, &path, &[], Body::empty()).await.status,
+        StatusCode::OK
+    );
 
     assert_eq!(supervisor.get("/api/v1/config").await.body, before, "nothing changed");
     supervisor.stop().await;
@@ -127,20 +134,27 @@ async fn bearer_tokens_work_everywhere_until_they_expire_or_are_deleted() {
     assert_eq!((issued["user"].as_str(), issued["role"].as_str()), (Some("admin"), Some("network-admin")));
     let bearer = issued["token"].as_str().unwrap();
     for supervisor in [&first, &second] {
-        let reply = supervisor.request(As::Token(bearer), Method::POST, "/api/v1/config", &[], "vlan 9\n").await;
+        let reply =
+            supervisor.request(As::Token(bearer), Method::POST, "/api/v1/config", &[], "vlan 9\n").await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
     // The store keeps only its hash.
     let kvs = store::Store::range(&*store, "/").await.unwrap().kvs;
-    assert!(kvs.iter().all(|kv| !String::from_utf8_lossy(&kv.value).contains(bearer) && !kv.key.contains(bearer)));
+    assert!(
+        kvs.iter().all(|kv| !String::from_utf8_lossy(&kv.value).contains(bearer) && !kv.key.contains(bearer))
+    );
     // A token cannot renew itself.
     let reply = first.request(As::Token(bearer), Method::POST, "/api/v1/tokens", &[], Body::empty()).await;
     assert_error(&reply, StatusCode::FORBIDDEN, "cannot issue tokens");
     // Deleted: refused on both.
     let path = format!("/api/v1/tokens/{}", issued["id"].as_str().unwrap());
-    assert_eq!(first.request(As::Token(bearer), Method::DELETE, &path, &[], Body::empty()).await.status, StatusCode::OK);
+    assert_eq!(
+        first.request(As::Token(bearer), Method::DELETE, &path, &[], Body::empty()).await.status,
+        StatusCode::OK
+    );
     for supervisor in [&first, &second] {
-        let reply = supervisor.request(As::Token(bearer), Method::GET, "/api/v1/config", &[], Body::empty()).await;
+        let reply =
+            supervisor.request(As::Token(bearer), Method::GET, "/api/v1/config", &[], Body::empty()).await;
         assert_error(&reply, StatusCode::UNAUTHORIZED, "unknown or has expired");
     }
 
@@ -159,9 +173,7 @@ async fn bearer_tokens_work_everywhere_until_they_expire_or_are_deleted() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Lifetimes out of range are refused.
-    let reply = first
-        .request(ADMIN, Method::POST, "/api/v1/tokens", &[], "{\"ttl_seconds\": 0}")
-        .await;
+    let reply = first.request(ADMIN, Method::POST, "/api/v1/tokens", &[], "{\"ttl_seconds\": 0}").await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "ttl_seconds");
     first.stop().await;
     second.stop().await;
@@ -198,14 +210,18 @@ async fn host_and_origin_stop_cross_site_requests() {
         let origin = format!("http://{}", supervisor.addr);
         let host = supervisor.addr.to_string();
         let probes: [(&[(&str, &str)], &str); 3] = [
-            (&[("origin", "http://evil.example"), ("host", "attacker.example")], "not a name of this supervisor"),
+            (
+                &[("origin", "http://evil.example"), ("host", "attacker.example")],
+                "not a name of this supervisor",
+            ),
             (&[("origin", "http://evil.example")], "cross-origin"),
             (&[("host", "attacker.example")], "not a name of this supervisor"),
         ];
         for (headers, says) in probes {
             let mut headers = headers.to_vec();
             headers.push(("content-type", "text/plain"));
-            let reply = supervisor.request(ADMIN, Method::POST, "/api/v1/config", &headers, "vlan 666\n").await;
+            let reply =
+                supervisor.request(ADMIN, Method::POST, "/api/v1/config", &headers, "vlan 666\n").await;
             assert_error(&reply, StatusCode::FORBIDDEN, says);
         }
         assert_eq!(supervisor.get("/api/v1/config").await.body, before, "the probes changed nothing");
@@ -215,7 +231,9 @@ async fn host_and_origin_stop_cross_site_requests() {
             vec![("host", "switch.example.com:7400")],
             vec![("host", "localhost")],
         ] {
-            let reply = supervisor.request(ADMIN, Method::GET, "/api/v1/port-profiles", &headers, Body::empty()).await;
+            let reply = supervisor
+                .request(ADMIN, Method::GET, "/api/v1/port-profiles", &headers, Body::empty())
+                .await;
             assert_eq!(reply.status, StatusCode::OK, "{headers:?}: {}", reply.body);
         }
         if insecure {
@@ -271,7 +289,8 @@ async fn passwords_are_hashed_and_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     let supervisor = Running::start(dir.path(), |_| {}).await;
     let secret = "Sup3r-Secret-pw";
-    let reply = supervisor.configure(&format!("username alice password {secret} role network-operator\n")).await;
+    let reply =
+        supervisor.configure(&format!("username alice password {secret} role network-operator\n")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let mut shown = vec![reply.body];
     // A line that fails to parse, and one refused after parsing.
@@ -290,13 +309,20 @@ async fn passwords_are_hashed_and_never_shown() {
     // alice logs in with the password; a wrong one fails (audited); so does the old one once
     // it is changed, at once, though it was just verified.
     let alice = As::User("alice", secret);
-    assert_eq!(supervisor.request(alice, Method::GET, "/api/v1/config", &[], Body::empty()).await.status, StatusCode::OK);
-    let reply = supervisor.request(As::User("alice", "not-it"), Method::GET, "/api/v1/config", &[], Body::empty()).await;
+    assert_eq!(
+        supervisor.request(alice, Method::GET, "/api/v1/config", &[], Body::empty()).await.status,
+        StatusCode::OK
+    );
+    let reply = supervisor
+        .request(As::User("alice", "not-it"), Method::GET, "/api/v1/config", &[], Body::empty())
+        .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     supervisor.configure("username alice password n3w-pw role network-operator\n").await;
     let reply = supervisor.request(alice, Method::GET, "/api/v1/config", &[], Body::empty()).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "the old password is dead");
-    let reply = supervisor.request(As::User("alice", "n3w-pw"), Method::GET, "/api/v1/config", &[], Body::empty()).await;
+    let reply = supervisor
+        .request(As::User("alice", "n3w-pw"), Method::GET, "/api/v1/config", &[], Body::empty())
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
 
     // The last network-admin stays, with the line and column that would have removed it.
@@ -307,7 +333,9 @@ async fn passwords_are_hashed_and_never_shown() {
 
     let logged = log.text();
     let audited = logged.lines().any(|line| {
-        line.contains("audit") && line.contains("user: \"alice\"") && line.contains("wrong user name or password")
+        line.contains("audit")
+            && line.contains("user: \"alice\"")
+            && line.contains("wrong user name or password")
     });
     assert!(audited, "failed logins are audited:\n{logged}");
     shown.push(logged);
@@ -330,13 +358,17 @@ async fn the_first_admin_gets_a_generated_password_in_the_data_dir() {
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
     let password = std::fs::read_to_string(&file).unwrap().trim().to_owned();
     assert!(password.len() >= 20, "{password:?}");
-    let reply = supervisor.request(As::User("admin", &password), Method::GET, "/api/v1/config", &[], Body::empty()).await;
+    let reply = supervisor
+        .request(As::User("admin", &password), Method::GET, "/api/v1/config", &[], Body::empty())
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     supervisor.stop().await;
     // A restart keeps the account and its password.
     let supervisor = Running::start(dir.path(), |options| options.admin_password = None).await;
     assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), password);
-    let reply = supervisor.request(As::User("admin", &password), Method::GET, "/api/v1/config", &[], Body::empty()).await;
+    let reply = supervisor
+        .request(As::User("admin", &password), Method::GET, "/api/v1/config", &[], Body::empty())
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     supervisor.stop().await;
 }
@@ -345,7 +377,8 @@ async fn the_first_admin_gets_a_generated_password_in_the_data_dir() {
 async fn the_openapi_document_declares_basic_and_bearer() {
     let dir = tempfile::tempdir().unwrap();
     let supervisor = Running::start(dir.path(), |_| {}).await;
-    let document = supervisor.request(As::Nobody, Method::GET, "/openapi.json", &[], Body::empty()).await.json();
+    let document =
+        supervisor.request(As::Nobody, Method::GET, "/openapi.json", &[], Body::empty()).await.json();
     let schemes = &document["components"]["securitySchemes"];
     assert_eq!(schemes["basic"]["scheme"], "basic", "{schemes}");
     assert_eq!(schemes["bearer"]["scheme"], "bearer", "{schemes}");

@@ -73,9 +73,14 @@ fn no_login_or_a_wrong_one_is_told_clearly() {
     let wrong = bed.root.path().join("wrong");
     std::fs::write(&wrong, "not-the-password\n").unwrap();
     let wrong = wrong.display().to_string();
-    let out = bed.shell_without_login(&["--user", "olive", "--password-file", &wrong, "-c", "show module"], "");
+    let out =
+        bed.shell_without_login(&["--user", "olive", "--password-file", &wrong, "-c", "show module"], "");
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("% Authentication failed: wrong user name or password"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("% Authentication failed: wrong user name or password"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = bed.shell_without_login(&["--user", "olive", "-c", "show module"], "");
     assert!(!out.status.success());

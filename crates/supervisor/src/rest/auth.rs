@@ -94,9 +94,9 @@ pub fn source_name(peer: Option<SocketAddr>) -> String {
 /// The role check: reads for everyone, writes for those whose role may write.
 fn permitted(method: &Method, path: &str, caller: &Caller) -> Result<(), ApiError> {
     let reads = matches!(*method, Method::GET | Method::HEAD);
-    let self_checked = SELF_CHECKED.iter().any(|prefix| {
-        path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    });
+    let self_checked = SELF_CHECKED
+        .iter()
+        .any(|prefix| path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')));
     if reads || self_checked || caller.may_write() {
         return Ok(());
     }
@@ -117,14 +117,20 @@ fn refusal(error: &AuthError) -> Response {
     match error {
         AuthError::TooManyFailures { retry_after } => {
             let seconds = retry_after.as_secs().max(1).to_string();
-            let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string()).into_response();
+            let mut response =
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string()).into_response();
             if let Ok(value) = HeaderValue::from_str(&seconds) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
             response
         }
-        AuthError::Store(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
-        AuthError::Missing | AuthError::Malformed(_) | AuthError::WrongPassword { .. } | AuthError::BadToken => {
+        AuthError::Store(_) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
+        }
+        AuthError::Missing
+        | AuthError::Malformed(_)
+        | AuthError::WrongPassword { .. }
+        | AuthError::BadToken => {
             let mut response = ApiError::new(StatusCode::UNAUTHORIZED, error.to_string()).into_response();
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
             response

@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::{Extension, Json};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use config::PortProfile;
 
 use super::error::{ApiError, ErrorBody};
@@ -39,7 +39,9 @@ impl From<ExecError> for ApiError {
                 body: ErrorBody { error: message, column: Some(column), detail, ..ErrorBody::default() },
             },
             ExecError::SessionCommand(_) => Self::new(StatusCode::BAD_REQUEST, message),
-            ExecError::Forbidden { caller, command } => super::auth::forbidden(&caller, &format!("'{command}'")),
+            ExecError::Forbidden { caller, command } => {
+                super::auth::forbidden(&caller, &format!("'{command}'"))
+            }
             ExecError::NotFound(_) => Self::not_found(message),
             ExecError::Config(error) => error.into(),
             ExecError::Modules(error) => error.into(),

@@ -66,15 +66,26 @@ impl From<TokenError> for ApiError {
         (status = 403, description = "Authenticated with a token: tokens are issued for passwords only", body = ErrorBody),
     )
 )]
-pub async fn create_token(State(state): State<Arc<SupervisorState>>, request: Request) -> Result<Json<TokenResponse>, ApiError> {
+pub async fn create_token(
+    State(state): State<Arc<SupervisorState>>,
+    request: Request,
+) -> Result<Json<TokenResponse>, ApiError> {
     let source = source_name(peer(&request));
     let (user, role) = match request.extensions().get::<Caller>() {
         Some(Caller::Operator { user, role }) => (user.clone(), *role),
-        _ => return Err(ApiError::new(StatusCode::BAD_REQUEST, "tokens are for operator accounts; this supervisor runs without them")),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "tokens are for operator accounts; this supervisor runs without them",
+            ));
+        }
     };
     if matches!(request.extensions().get::<LoginMethod>(), Some(LoginMethod::Bearer { .. })) {
         // Otherwise a token could renew itself forever.
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "a token cannot issue tokens; authenticate with user name and password (HTTP Basic)"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "a token cannot issue tokens; authenticate with user name and password (HTTP Basic)",
+        ));
     }
     let body = axum::body::to_bytes(request.into_body(), state.options.body_limit)
         .await
@@ -82,12 +93,16 @@ pub async fn create_token(State(state): State<Arc<SupervisorState>>, request: Re
     let asked: TokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
         TokenRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("bad token request: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("bad token request: {e}")))?
     };
     let max = state.options.token_ttl_max;
     let ttl = asked.ttl_seconds.map_or(state.options.token_ttl, Duration::from_secs);
     if ttl.is_zero() || ttl > max {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("ttl_seconds must be 1-{}", max.as_secs())));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("ttl_seconds must be 1-{}", max.as_secs()),
+        ));
     }
     let issued = tokens::issue(state.store.as_ref(), &user, ttl, SystemTime::now()).await?;
     state
@@ -101,7 +116,13 @@ pub async fn create_token(State(state): State<Arc<SupervisorState>>, request: Re
             detail: format!("bearer token {} issued for {} s", short(&issued.id), ttl.as_secs()),
         })
         .await;
-    Ok(Json(TokenResponse { token: issued.token, id: issued.id, user, role, expires_at: issued.record.expires }))
+    Ok(Json(TokenResponse {
+        token: issued.token,
+        id: issued.id,
+        user,
+        role,
+        expires_at: issued.record.expires,
+    }))
 }
 
 /// Deletes a token: one's own, or anyone's for a network-admin.
@@ -127,7 +148,10 @@ pub async fn delete_token(
         Some(Caller::Insecure | Caller::Module { .. }) | None => true,
     };
     if !allowed {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "permission denied: the token belongs to another account"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "permission denied: the token belongs to another account",
+        ));
     }
     if !tokens::revoke(state.store.as_ref(), &id).await? {
         return Err(missing());

@@ -33,7 +33,9 @@ pub struct Login {
 /// Why a request was not authenticated.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("authentication required: HTTP Basic (user name and password) or a bearer token from POST /api/v1/tokens")]
+    #[error(
+        "authentication required: HTTP Basic (user name and password) or a bearer token from POST /api/v1/tokens"
+    )]
     Missing,
     #[error("{0}")]
     Malformed(#[from] CredentialsError),
@@ -91,9 +93,11 @@ impl Authenticator {
         source: Option<IpAddr>,
     ) -> Result<Login, AuthError> {
         let authorization = authorization.ok_or(AuthError::Missing)?;
-        self.failures.lock().unwrap_or_else(PoisonError::into_inner).check(source, Instant::now()).map_err(
-            |retry_after| AuthError::TooManyFailures { retry_after },
-        )?;
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .check(source, Instant::now())
+            .map_err(|retry_after| AuthError::TooManyFailures { retry_after })?;
         let result = match credentials::parse(authorization) {
             Ok(Credentials::Basic { user, password }) => self.basic(journal, user, password).await,
             Ok(Credentials::Bearer(token)) => bearer(journal, &token).await,
@@ -111,8 +115,16 @@ impl Authenticator {
         let wrong = || AuthError::WrongPassword { user: user.clone() };
         let account = config_store::read_user(journal, &user).await?.ok_or_else(wrong)?;
         let hash = account.password.hash().ok_or_else(wrong)?.to_owned();
-        let login = Login { caller: Caller::Operator { user: user.clone(), role: account.role }, method: LoginMethod::Basic };
-        if self.verified.lock().unwrap_or_else(PoisonError::into_inner).hit(&user, &password, &hash, Instant::now()) {
+        let login = Login {
+            caller: Caller::Operator { user: user.clone(), role: account.role },
+            method: LoginMethod::Basic,
+        };
+        if self.verified.lock().unwrap_or_else(PoisonError::into_inner).hit(
+            &user,
+            &password,
+            &hash,
+            Instant::now(),
+        ) {
             return Ok(login);
         }
         // Tens of milliseconds of CPU: off the async workers.
@@ -123,13 +135,20 @@ impl Authenticator {
         if !matches {
             return Err(wrong());
         }
-        self.verified.lock().unwrap_or_else(PoisonError::into_inner).remember(&user, &password, &hash, Instant::now());
+        self.verified.lock().unwrap_or_else(PoisonError::into_inner).remember(
+            &user,
+            &password,
+            &hash,
+            Instant::now(),
+        );
         Ok(login)
     }
 }
 
 async fn bearer(journal: &Journal, token: &str) -> Result<Login, AuthError> {
-    let record = tokens::lookup(journal.store().as_ref(), token, SystemTime::now()).await?.ok_or(AuthError::BadToken)?;
+    let record = tokens::lookup(journal.store().as_ref(), token, SystemTime::now())
+        .await?
+        .ok_or(AuthError::BadToken)?;
     // The account's current role applies; a removed account's tokens are dead.
     let account = config_store::read_user(journal, &record.user).await?.ok_or(AuthError::BadToken)?;
     Ok(Login {

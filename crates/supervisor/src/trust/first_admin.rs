@@ -49,7 +49,9 @@ pub async fn ensure(journal: &Journal, data_dir: &Path, given: Option<&Secret>) 
             path.display()
         ),
         (true, None) => {
-            tracing::info!("%SECURITYD-5-FIRST_ADMIN: account '{FIRST_ADMIN}' created with the password given");
+            tracing::info!(
+                "%SECURITYD-5-FIRST_ADMIN: account '{FIRST_ADMIN}' created with the password given"
+            );
         }
         // Another supervisor on the same store created the accounts first.
         (false, Some(path)) => {

@@ -24,7 +24,9 @@ impl FailureLimiter {
         let Some(times) = self.failures.get_mut(&source) else { return Ok(()) };
         forget_old(times, now);
         match times.front() {
-            Some(oldest) if times.len() >= MAX_FAILURES => Err((*oldest + WINDOW).saturating_duration_since(now)),
+            Some(oldest) if times.len() >= MAX_FAILURES => {
+                Err((*oldest + WINDOW).saturating_duration_since(now))
+            }
             _ => Ok(()),
         }
     }

@@ -14,7 +14,6 @@ pub mod origin;
 pub mod password;
 pub mod tokens;
 
-
 /// What the listener knows about a connection; an extension on every request it carries.
 #[derive(Debug, Clone)]
 pub struct Connection {

@@ -18,7 +18,12 @@ pub enum OriginError {
 
 /// Checks a request's `Host` (or HTTP/2 `:authority`) and `Origin`. `tls` is whether the
 /// connection is TLS, when known. A request without a host (not from a browser) passes.
-pub fn check(host: Option<&str>, origin: Option<&str>, allowed: &[String], tls: Option<bool>) -> Result<(), OriginError> {
+pub fn check(
+    host: Option<&str>,
+    origin: Option<&str>,
+    allowed: &[String],
+    tls: Option<bool>,
+) -> Result<(), OriginError> {
     let Some(host) = host else { return Ok(()) };
     let (name, port) = split_authority(host);
     if !host_allowed(name, allowed) {
@@ -85,7 +90,9 @@ mod tests {
 
     #[test]
     fn hosts() {
-        for host in ["127.0.0.1:7400", "[::1]:7400", "localhost", "LOCALHOST:1", "sup.example.com:7400", "10.0.0.1"] {
+        for host in
+            ["127.0.0.1:7400", "[::1]:7400", "localhost", "LOCALHOST:1", "sup.example.com:7400", "10.0.0.1"]
+        {
             assert_eq!(check(Some(host), None, &allowed(), None), Ok(()), "{host}");
         }
         assert_eq!(check(None, Some("http://evil.example"), &allowed(), None), Ok(()));

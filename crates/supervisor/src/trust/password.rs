@@ -2,8 +2,8 @@
 //! what `username … password 5 HASH` holds. Hashing and verifying cost tens of milliseconds by
 //! design; callers run them on a blocking thread and cache successes (see `cache`).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 /// Why a password could not be hashed.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +28,8 @@ pub fn hash(clear: &str) -> Result<String, PasswordError> {
 /// Whether `clear` is the password `phc` is a hash of. A hash that does not parse matches
 /// nothing.
 pub fn verify(phc: &str, clear: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|hash| Argon2::default().verify_password(clear.as_bytes(), &hash).is_ok())
+    PasswordHash::new(phc)
+        .is_ok_and(|hash| Argon2::default().verify_password(clear.as_bytes(), &hash).is_ok())
 }
 
 /// A random password for the first admin: 24 characters of unpadded base64url (144 bits).

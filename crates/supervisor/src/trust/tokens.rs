@@ -35,7 +35,10 @@ pub struct IssuedToken {
 
 impl std::fmt::Debug for IssuedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedToken").field("id", &self.id).field("record", &self.record).finish_non_exhaustive()
+        f.debug_struct("IssuedToken")
+            .field("id", &self.id)
+            .field("record", &self.record)
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,12 +59,18 @@ pub fn token_id(token: &str) -> String {
 }
 
 /// Issues a token for `user`, valid for `ttl` from `now`.
-pub async fn issue(store: &dyn Store, user: &str, ttl: Duration, now: SystemTime) -> Result<IssuedToken, TokenError> {
+pub async fn issue(
+    store: &dyn Store,
+    user: &str,
+    ttl: Duration,
+    now: SystemTime,
+) -> Result<IssuedToken, TokenError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| TokenError::Random(e.to_string()))?;
     let token = format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
     let created = unix_seconds(now);
-    let record = TokenRecord { user: user.to_owned(), created, expires: created.saturating_add(ttl.as_secs()) };
+    let record =
+        TokenRecord { user: user.to_owned(), created, expires: created.saturating_add(ttl.as_secs()) };
     let id = token_id(&token);
     let value = serde_json::to_vec(&record).map_err(|e| TokenError::Encode(e.to_string()))?;
     store.put(&token_key(&id), value).await?;
@@ -70,7 +79,11 @@ pub async fn issue(store: &dyn Store, user: &str, ttl: Duration, now: SystemTime
 
 /// The record of a token presented at `now`, if it exists and has not expired. An expired one
 /// is deleted on the way.
-pub async fn lookup(store: &dyn Store, token: &str, now: SystemTime) -> Result<Option<TokenRecord>, StoreError> {
+pub async fn lookup(
+    store: &dyn Store,
+    token: &str,
+    now: SystemTime,
+) -> Result<Option<TokenRecord>, StoreError> {
     let id = token_id(token);
     let Some(record) = get(store, &id).await? else { return Ok(None) };
     if record.expires <= unix_seconds(now) {

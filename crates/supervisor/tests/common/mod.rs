@@ -94,7 +94,8 @@ impl Running {
         content_type: Option<&str>,
         body: impl Into<Body>,
     ) -> Reply {
-        let headers: Vec<(&str, &str)> = content_type.map(|value| ("content-type", value)).into_iter().collect();
+        let headers: Vec<(&str, &str)> =
+            content_type.map(|value| ("content-type", value)).into_iter().collect();
         self.request(ADMIN, method, path, &headers, body).await
     }
 
@@ -111,7 +112,8 @@ impl Running {
         let mut request = Request::builder().method(method).uri(format!("http://{}{path}", self.addr));
         match who {
             As::User(user, password) => {
-                request = request.header("authorization", supervisor::trust::credentials::basic_header(user, password));
+                request = request
+                    .header("authorization", supervisor::trust::credentials::basic_header(user, password));
             }
             As::Token(token) => request = request.header("authorization", format!("Bearer {token}")),
             As::Nobody => {}
@@ -126,7 +128,8 @@ impl Running {
             .get("content-type")
             .map(|value| value.to_str().unwrap().to_owned())
             .unwrap_or_default();
-        let header = |name: &str| response.headers().get(name).map(|value| value.to_str().unwrap().to_owned());
+        let header =
+            |name: &str| response.headers().get(name).map(|value| value.to_str().unwrap().to_owned());
         let (www_authenticate, retry_after) = (header("www-authenticate"), header("retry-after"));
         let bytes = axum::body::to_bytes(Body::new(response.into_body()), usize::MAX).await.unwrap();
         Reply {

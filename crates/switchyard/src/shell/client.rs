@@ -201,7 +201,13 @@ impl SupervisorClient {
         }
     }
 
-    fn send(&self, method: &str, path: &str, body: &str, authorization: Option<&str>) -> Result<String, ClientError> {
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        authorization: Option<&str>,
+    ) -> Result<String, ClientError> {
         let url = format!("{}{path}", self.base);
         let transport = |reason: String| ClientError::Transport { url: url.clone(), reason };
         let request = ureq::http::Request::builder()
@@ -249,7 +255,9 @@ struct IssuedToken {
 /// An HTTP agent that answers error statuses as responses, trusting `roots` for TLS (ring as
 /// rustls's provider).
 fn agent(roots: Option<ureq::tls::RootCerts>) -> ureq::Agent {
-    let mut config = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(30)));
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)));
     if let Some(roots) = roots {
         install_crypto_provider();
         config = config.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());

@@ -58,7 +58,8 @@ pub fn resolve(args: &LoginArgs) -> anyhow::Result<Option<Login>> {
         Some(user) => user.clone(),
         None => prompt_user()?,
     };
-    let password = rpassword::prompt_password(format!("Password for {user}: ")).context("reading the password")?;
+    let password =
+        rpassword::prompt_password(format!("Password for {user}: ")).context("reading the password")?;
     Ok(Some(Login { user, password }))
 }
 
@@ -110,7 +111,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("pw");
         std::fs::write(&file, "s3cret\n").unwrap();
-        let args = LoginArgs { user: Some("olive".into()), password_file: Some(file), data_dir: dir.path().into() };
+        let args =
+            LoginArgs { user: Some("olive".into()), password_file: Some(file), data_dir: dir.path().into() };
         assert_eq!(resolve(&args).unwrap(), Some(Login { user: "olive".into(), password: "s3cret".into() }));
         std::fs::write(dir.path().join("admin-password"), "generated\n").unwrap();
         let args = LoginArgs { data_dir: dir.path().into(), ..LoginArgs::default() };

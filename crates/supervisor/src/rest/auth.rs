@@ -140,6 +140,7 @@ fn refusal(error: &AuthError) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use config::Role;
 

@@ -2,7 +2,11 @@
 //! socket, served by one router. Connections get HTTP/2 keep-alive pings so that an agent that
 //! vanished without closing its socket releases its stream.
 
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use tower::ServiceExt as _;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -29,10 +33,10 @@ pub async fn serve(listener: TcpListener, router: axum::Router, mut shutdown: wa
             () = stopped(&mut shutdown) => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
                     // Deltas are small and latency matters more than packing.
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(serve_connection(stream, router.clone(), shutdown.clone()));
+                    connections.spawn(serve_connection(stream, peer, router.clone(), shutdown.clone()));
                 }
                 Err(error) => {
                     // Out of file descriptors or similar: back off instead of spinning.
@@ -57,6 +61,7 @@ pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 
 async fn serve_connection(
     stream: tokio::net::TcpStream,
+    peer: SocketAddr,
     router: axum::Router,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -68,7 +73,12 @@ async fn serve_connection(
         .keep_alive_interval(KEEPALIVE_INTERVAL)
         .keep_alive_timeout(KEEPALIVE_TIMEOUT)
         .max_send_buf_size(MAX_SEND_BUFFER);
-    let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
+    // Every request knows its client's address (failed logins are counted per source).
+    let service = router.map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    });
+    let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
     tokio::pin!(connection);
     tokio::select! {
         result = connection.as_mut() => {

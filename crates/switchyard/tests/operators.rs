@@ -106,3 +106,40 @@ fn passwords_stay_out_of_logs_and_echoes() {
         assert!(!events.contains(secret), "{events}");
     }
 }
+
+#[test]
+fn the_admin_password_file_sets_the_first_admin() {
+    let root = tempfile::tempdir().unwrap();
+    let listen = switchyard::processes::free_loopback_addr().unwrap().to_string();
+    let url = format!("http://{listen}");
+    let dir = root.path().join("supervisor");
+    let password_file = root.path().join("admin-pw");
+    std::fs::write(&password_file, "Ch0sen-admin-pw\n").unwrap();
+    let mut children = switchyard::processes::Children::new(common::exe(), root.path()).unwrap();
+    let (dir_arg, file_arg) = (dir.display().to_string(), password_file.display().to_string());
+    children
+        .spawn(
+            "supervisor",
+            &["supervisor", "--data-dir", &dir_arg, "--listen", &listen, "--admin-password-file", &file_arg],
+        )
+        .unwrap();
+    let shell = |file: &str| {
+        std::process::Command::new(common::exe())
+            .args(["shell", "--supervisor", &url, "--user", "admin", "--password-file", file, "-c", "show module"])
+            .env("SWITCHYARD_DATA_DIR", root.path().join("nowhere"))
+            .output()
+            .unwrap()
+    };
+    common::poll_until(
+        "the supervisor answers admin",
+        std::time::Duration::from_secs(20),
+        || shell(&file_arg).status.success(),
+        || common::logs_of(&children, 30),
+    );
+    assert!(!dir.join("admin-password").exists(), "no password generated when one is given");
+    let wrong = root.path().join("wrong");
+    std::fs::write(&wrong, "Ch0sen-admin-pw-not\n").unwrap();
+    assert!(!shell(&wrong.display().to_string()).status.success());
+    let log = std::fs::read_to_string(children.log_dir().join("supervisor.log")).unwrap();
+    assert!(!log.contains("Ch0sen-admin-pw"), "{log}");
+}

@@ -113,7 +113,12 @@ impl Authenticator {
 
     async fn basic(&self, journal: &Journal, user: String, password: String) -> Result<Login, AuthError> {
         let wrong = || AuthError::WrongPassword { user: user.clone() };
-        let account = config_store::read_user(journal, &user).await?.ok_or_else(wrong)?;
+        let Some(account) = config_store::read_user(journal, &user).await? else {
+            // As slow as a wrong password, so that the answer's time tells no one which accounts
+            // exist.
+            let _ = tokio::task::spawn_blocking(move || password::verify(decoy_hash(), &password)).await;
+            return Err(wrong());
+        };
         let hash = account.password.hash().ok_or_else(wrong)?.to_owned();
         let login = Login {
             caller: Caller::Operator { user: user.clone(), role: account.role },
@@ -143,6 +148,16 @@ impl Authenticator {
         );
         Ok(login)
     }
+}
+
+/// A hash no password matches in practice, for unknown accounts (made once, on first use).
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut random = [0u8; 32];
+        let _ = getrandom::fill(&mut random);
+        password::hash(&format!("{random:?}")).unwrap_or_default()
+    })
 }
 
 async fn bearer(journal: &Journal, token: &str) -> Result<Login, AuthError> {

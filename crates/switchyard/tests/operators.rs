@@ -39,6 +39,7 @@ fn a_network_operator_shows_and_is_refused_changes() {
     assert!(running.contains("username olive password 5 $argon2id$"), "{running}");
     assert!(running.contains("port-profile type vethernet web"), "{running}");
 
+    // The shell refuses configuration mode, as NX-OS does…
     for change in [
         "configure terminal; vlan 7; end",
         "configure terminal; port-profile web; switchport access vlan 101; end",
@@ -47,8 +48,21 @@ fn a_network_operator_shows_and_is_refused_changes() {
         let out = bed.shell_without_login(&[&as_olive[..], &["-c", change]].concat(), "");
         assert!(!out.status.success(), "{change}: {}", stdout(&out));
         let said = stderr(&out);
-        assert!(said.contains("% Permission denied: olive is network-operator"), "{change}: {said}");
+        assert!(said.contains("% Permission denied for the role"), "{change}: {said}");
     }
+    // …and the supervisor refuses the change itself when the text comes anyway (a script
+    // from an older shell, or curl).
+    let olive = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
+    let basic = supervisor::trust::credentials::basic_header("olive", OPERATOR_PASSWORD);
+    let mut reply = olive
+        .post(format!("{}/api/v1/config", bed.url))
+        .header("authorization", &basic)
+        .content_type("text/plain")
+        .send("vlan 7\n")
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 403);
+    let body = reply.body_mut().read_to_string().unwrap();
+    assert!(body.contains("olive is network-operator (read-only)"), "{body}");
     // The same account through the environment.
     let out = std::process::Command::new(common::exe())
         .args(["shell", "--supervisor", &bed.url, "-c", "show module"])
@@ -125,7 +139,17 @@ fn the_admin_password_file_sets_the_first_admin() {
         .unwrap();
     let shell = |file: &str| {
         std::process::Command::new(common::exe())
-            .args(["shell", "--supervisor", &url, "--user", "admin", "--password-file", file, "-c", "show module"])
+            .args([
+                "shell",
+                "--supervisor",
+                &url,
+                "--user",
+                "admin",
+                "--password-file",
+                file,
+                "-c",
+                "show module",
+            ])
             .env("SWITCHYARD_DATA_DIR", root.path().join("nowhere"))
             .output()
             .unwrap()

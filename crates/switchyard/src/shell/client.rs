@@ -61,8 +61,8 @@ impl std::fmt::Debug for Login {
 enum Token {
     /// Not asked for yet (or the last one expired).
     Unknown,
-    /// `token` and its id (to delete it at the end).
-    Have { token: String, id: String },
+    /// `token`, its id (to delete it at the end), and the account's role then.
+    Have { token: String, id: String, role: String },
     /// The supervisor issues none (`--insecure`, or an older one): HTTP Basic on every request.
     Unavailable,
 }
@@ -129,10 +129,20 @@ impl SupervisorClient {
         self.call("POST", "/api/v1/config", text).map(drop)
     }
 
+    /// The logged-in account's role (`network-admin`, `network-operator`), as the supervisor
+    /// said when it issued the session's token (got now if need be); `None` when unknown.
+    pub fn role(&self) -> Option<String> {
+        self.in_place(|| self.authorization()).ok()?;
+        match &*self.token_state() {
+            Token::Have { role, .. } => Some(role.clone()),
+            Token::Unknown | Token::Unavailable => None,
+        }
+    }
+
     /// Deletes the session's token, if it got one (best effort: it expires anyway).
     pub fn logout(&self) {
         let token = std::mem::replace(&mut *self.token_state(), Token::Unknown);
-        if let Token::Have { id, token } = token {
+        if let Token::Have { id, token, .. } = token {
             let path = format!("/api/v1/tokens/{id}");
             let _ = self.in_place(|| self.send("DELETE", &path, "", Some(&format!("Bearer {token}"))));
         }
@@ -183,7 +193,7 @@ impl SupervisorClient {
                 let issued = self.send("POST", "/api/v1/tokens", "", Some(&basic));
                 let next = match issued {
                     Ok(text) => match serde_json::from_str::<IssuedToken>(&text) {
-                        Ok(IssuedToken { token, id }) => Token::Have { token, id },
+                        Ok(IssuedToken { token, id, role }) => Token::Have { token, id, role },
                         Err(_) => Token::Unavailable,
                     },
                     // A wrong login is the user's to hear about, not a reason to fall back.
@@ -250,6 +260,7 @@ impl SupervisorClient {
 struct IssuedToken {
     token: String,
     id: String,
+    role: String,
 }
 
 /// An HTTP agent that answers error statuses as responses, trusting `roots` for TLS (ring as

@@ -14,7 +14,7 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cli::{Action, CliError, ExecCommand, Session};
+use cli::{Action, CliError, ExecCommand, Session, SessionMode};
 use client::{ClientError, SupervisorClient};
 
 /// The switch name shown in prompts (`switch#`).
@@ -101,8 +101,16 @@ impl Shell {
     pub fn run_line(&mut self, line: &str) -> Outcome {
         let prompt_len = self.prompt().chars().count();
         let refused = |err: &CliError| Outcome::Refused(err.render(prompt_len));
+        let was_exec = matches!(self.session.mode(), SessionMode::Exec);
         match self.session.interpret(line) {
             Err(err) => refused(&err),
+            Ok(Action::ModeChanged) if was_exec && !self.may_configure() => {
+                // As NX-OS does: a read-only role does not get into configuration mode.
+                self.session = Session::new(HOSTNAME);
+                Outcome::Refused(
+                    "% Permission denied for the role (network-operator is read-only)".to_owned(),
+                )
+            }
             Ok(Action::Nothing | Action::ModeChanged) => Outcome::Output(String::new()),
             Ok(Action::Exec(ExecCommand::Exit)) => Outcome::Quit,
             Ok(Action::Exec(command)) => match self.client.exec(&command.to_string()) {
@@ -122,6 +130,12 @@ impl Shell {
                 }
             },
         }
+    }
+
+    /// Whether the account may enter configuration mode: not a network-operator (an unknown role
+    /// may; the supervisor refuses each change it may not make anyway).
+    fn may_configure(&self) -> bool {
+        self.client.role().is_none_or(|role| role != "network-operator")
     }
 
     /// Runs lines without a terminal: outputs to stdout; at the first refused line, the line

@@ -26,6 +26,9 @@ use tonic::transport::Channel;
 /// Generous: reconnect backoff alone may take 5 s.
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// The password of `admin` in the test supervisor (REST calls log in as it).
+const ADMIN_PASSWORD: &str = "test-admin-pw";
+
 /// A supervisor serving in this process.
 struct Supervisor {
     addr: SocketAddr,
@@ -39,7 +42,8 @@ impl Supervisor {
         let store = open_store(data_dir).await;
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let options = SupervisorOptions::new(data_dir, addr);
+        let mut options = SupervisorOptions::new(data_dir, addr);
+        options.admin_password = Some(supervisor::trust::Secret::new(ADMIN_PASSWORD));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(supervisor::serve(store, listener, options, async move {
             let _ = stopped.await;
@@ -61,9 +65,10 @@ impl Supervisor {
     async fn configure(&self, text: &str) -> i64 {
         let mut stream = TcpStream::connect(self.addr).await.unwrap();
         let request = format!(
-            "POST /api/v1/config HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\n\
+            "POST /api/v1/config HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Type: text/plain\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
             self.addr,
+            supervisor::trust::credentials::basic_header("admin", ADMIN_PASSWORD),
             text.len()
         );
         stream.write_all(request.as_bytes()).await.unwrap();

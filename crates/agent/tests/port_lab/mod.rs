@@ -63,6 +63,9 @@ pub fn report(text: &str) {
     let _ = writeln!(std::io::stderr(), "{text}");
 }
 
+/// The password of `admin` in the test supervisor (REST calls log in as it).
+const ADMIN_PASSWORD: &str = "test-admin-pw";
+
 /// A supervisor serving in this process on 127.0.0.1.
 pub struct Supervisor {
     pub addr: SocketAddr,
@@ -82,7 +85,8 @@ impl Supervisor {
         let store = RedbStore::open(dir.path()).unwrap();
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let options = SupervisorOptions::new(dir.path(), addr);
+        let mut options = SupervisorOptions::new(dir.path(), addr);
+        options.admin_password = Some(supervisor::trust::Secret::new(ADMIN_PASSWORD));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(supervisor::serve(store, listener, options, async move {
             let _ = stopped.await;
@@ -137,9 +141,10 @@ impl Supervisor {
         let mut stream = TcpStream::connect(self.addr).await.unwrap();
         let body = body.unwrap_or("");
         let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
              Connection: close\r\n\r\n{body}",
             self.addr,
+            supervisor::trust::credentials::basic_header("admin", ADMIN_PASSWORD),
             body.len()
         );
         stream.write_all(request.as_bytes()).await.unwrap();

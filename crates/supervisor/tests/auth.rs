@@ -197,6 +197,26 @@ async fn failed_logins_are_rate_limited() {
     supervisor.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_cannot_overtake_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let supervisor = Running::start(dir.path(), |_| {}).await;
+    let guesses = (0..20).map(|i| {
+        let password = format!("guess-{i}");
+        let supervisor = &supervisor;
+        async move {
+            supervisor
+                .request(As::User("admin", &password), Method::GET, "/api/v1/config", &[], Body::empty())
+                .await
+        }
+    });
+    let replies = futures::future::join_all(guesses).await;
+    let checked = replies.iter().filter(|reply| reply.status == StatusCode::UNAUTHORIZED).count();
+    let limited = replies.iter().filter(|reply| reply.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, limited), (5, 15), "five guesses checked at most");
+    supervisor.stop().await;
+}
+
 #[tokio::test]
 async fn host_and_origin_stop_cross_site_requests() {
     for insecure in [false, true] {

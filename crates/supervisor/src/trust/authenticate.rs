@@ -93,45 +93,65 @@ impl Authenticator {
         source: Option<IpAddr>,
     ) -> Result<Login, AuthError> {
         let authorization = authorization.ok_or(AuthError::Missing)?;
-        self.failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.limiter()
             .check(source, Instant::now())
             .map_err(|retry_after| AuthError::TooManyFailures { retry_after })?;
         let result = match credentials::parse(authorization) {
-            Ok(Credentials::Basic { user, password }) => self.basic(journal, user, password).await,
+            Ok(Credentials::Basic { user, password }) => self.basic(journal, user, password, source).await,
             Ok(Credentials::Bearer(token)) => bearer(journal, &token).await,
             Err(error) => Err(error.into()),
         };
-        if let Err(error) = &result
-            && error.is_failed_login()
-        {
-            self.failures.lock().unwrap_or_else(PoisonError::into_inner).fail(source, Instant::now());
+        // Basic counts its own failures (see `basic`).
+        if matches!(result, Err(AuthError::Malformed(_) | AuthError::BadToken)) {
+            self.limiter().fail(source, Instant::now());
         }
         result
     }
 
-    async fn basic(&self, journal: &Journal, user: String, password: String) -> Result<Login, AuthError> {
+    fn limiter(&self) -> std::sync::MutexGuard<'_, FailureLimiter> {
+        self.failures.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn basic(
+        &self,
+        journal: &Journal,
+        user: String,
+        password: String,
+        source: Option<IpAddr>,
+    ) -> Result<Login, AuthError> {
         let wrong = || AuthError::WrongPassword { user: user.clone() };
-        let Some(account) = config_store::read_user(journal, &user).await? else {
+        let account = config_store::read_user(journal, &user).await?;
+        let hash = account.as_ref().and_then(|account| account.password.hash()).map(str::to_owned);
+        if let (Some(account), Some(hash)) = (&account, &hash)
+            && self.verified.lock().unwrap_or_else(PoisonError::into_inner).hit(
+                &user,
+                &password,
+                hash,
+                Instant::now(),
+            )
+        {
+            return Ok(Login {
+                caller: Caller::Operator { user: user.clone(), role: account.role },
+                method: LoginMethod::Basic,
+            });
+        }
+        // A password to check: counted as a failure until it matches, so that concurrent
+        // guesses cannot overtake the limit while argon2 works.
+        let reserved = Instant::now();
+        self.limiter()
+            .reserve(source, reserved)
+            .map_err(|retry_after| AuthError::TooManyFailures { retry_after })?;
+        let Some(account) = account else {
             // As slow as a wrong password, so that the answer's time tells no one which accounts
             // exist.
             let _ = tokio::task::spawn_blocking(move || password::verify(decoy_hash(), &password)).await;
             return Err(wrong());
         };
-        let hash = account.password.hash().ok_or_else(wrong)?.to_owned();
+        let hash = hash.ok_or_else(wrong)?;
         let login = Login {
             caller: Caller::Operator { user: user.clone(), role: account.role },
             method: LoginMethod::Basic,
         };
-        if self.verified.lock().unwrap_or_else(PoisonError::into_inner).hit(
-            &user,
-            &password,
-            &hash,
-            Instant::now(),
-        ) {
-            return Ok(login);
-        }
         // Tens of milliseconds of CPU: off the async workers.
         let (checked_hash, checked_password) = (hash.clone(), password.clone());
         let matches = tokio::task::spawn_blocking(move || password::verify(&checked_hash, &checked_password))
@@ -140,6 +160,7 @@ impl Authenticator {
         if !matches {
             return Err(wrong());
         }
+        self.limiter().forgive(source, reserved);
         self.verified.lock().unwrap_or_else(PoisonError::into_inner).remember(
             &user,
             &password,

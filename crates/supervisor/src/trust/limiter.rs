@@ -31,6 +31,24 @@ impl FailureLimiter {
         }
     }
 
+    /// Counts an attempt from `source` as failed before it is checked, if `source` has
+    /// failures left: concurrent guesses cannot overtake the count. [`Self::forgive`] takes it
+    /// back when the attempt succeeds.
+    pub fn reserve(&mut self, source: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
+        self.check(source, now)?;
+        self.fail(source, now);
+        Ok(())
+    }
+
+    /// Takes back the failure [`Self::reserve`] counted at `at`.
+    pub fn forgive(&mut self, source: Option<IpAddr>, at: Instant) {
+        if let Some(times) = self.failures.get_mut(&source)
+            && let Some(index) = times.iter().rposition(|time| *time == at)
+        {
+            times.remove(index);
+        }
+    }
+
     /// Counts a failed login from `source`.
     pub fn fail(&mut self, source: Option<IpAddr>, now: Instant) {
         if self.failures.len() >= MAX_SOURCES && !self.failures.contains_key(&source) {
@@ -76,5 +94,19 @@ mod tests {
         assert_eq!(limiter.check(a, now), Err(Duration::from_secs(50)));
         assert_eq!(limiter.check(b, now), Ok(()), "per source");
         assert_eq!(limiter.check(a, t0 + WINDOW), Ok(()), "the oldest failure has left the window");
+    }
+
+    #[test]
+    fn reserved_attempts_count_until_forgiven() {
+        let mut limiter = FailureLimiter::default();
+        let a = Some(IpAddr::from([10, 0, 0, 1]));
+        let t0 = Instant::now();
+        let at = |i: u64| t0 + Duration::from_millis(i);
+        for i in 0..MAX_FAILURES as u64 {
+            assert_eq!(limiter.reserve(a, at(i)), Ok(()));
+        }
+        assert!(limiter.reserve(a, at(10)).is_err(), "five guesses in flight: no sixth");
+        limiter.forgive(a, at(2));
+        assert_eq!(limiter.reserve(a, at(11)), Ok(()), "one succeeded");
     }
 }

@@ -108,7 +108,8 @@ enum Command {
         a terminal: a prompt for the user (default admin) and the password\n\n\
         The shell gets a bearer token for the session (POST /api/v1/tokens) and deletes it on exit.\n\
         A network-operator account may run every show command and change nothing:\n  \
-        % Permission denied: olive is network-operator (read-only); POST /api/v1/config needs network-admin")]
+        switch# configure terminal\n  \
+        % Permission denied for the role (network-operator is read-only)")]
     Shell {
         /// The supervisor's URL.
         #[arg(long, default_value = DEFAULT_SUPERVISOR, env = "SWITCHYARD_SUPERVISOR")]

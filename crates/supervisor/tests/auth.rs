@@ -118,8 +118,18 @@ async fn a_network_operator_reads_and_changes_nothing() {
         supervisor.request(OPERATOR, Method::DELETE, &path, &[], Body::empty()).await.status,
         StatusCode::OK
     );
-
     assert_eq!(supervisor.get("/api/v1/config").await.body, before, "nothing changed");
+
+    // A token takes the account's role at each request, and dies with the account.
+    let issued = token(&supervisor, OPERATOR, 60).await;
+    let bearer = As::Token(issued["token"].as_str().unwrap());
+    let promote = OPERATOR_LINE.replace("network-operator", "network-admin");
+    assert_eq!(supervisor.configure(&promote).await.status, StatusCode::OK);
+    let reply = supervisor.request(bearer, Method::POST, "/api/v1/config", &[], "vlan 8\n").await;
+    assert_eq!(reply.status, StatusCode::OK, "promoted: {}", reply.body);
+    assert_eq!(supervisor.configure("no username olive\n").await.status, StatusCode::OK);
+    let reply = supervisor.request(bearer, Method::GET, "/api/v1/config", &[], Body::empty()).await;
+    assert_error(&reply, StatusCode::UNAUTHORIZED, "unknown or has expired");
     supervisor.stop().await;
 }
 

@@ -54,9 +54,9 @@ bridge)
 switchyard)
   SUP=http://10.98.0.1:7400
   daemon h1 "$D/sup.log" "$BIN" supervisor --data-dir "$D/sup" --listen 10.98.0.1:7400
-  for _ in $(seq 100); do nsx h1 "$BIN" shell --supervisor $SUP -c 'show module' >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 100); do nsx h1 "$BIN" shell --supervisor $SUP --data-dir "$D/sup" -c 'show module' >/dev/null 2>&1 && break; sleep 0.1; done
   printf 'configure terminal\nvlan 100\nport-profile type ethernet uplink\n  switchport mode trunk\n  switchport trunk allowed vlan 100\n  no shutdown\n  state enabled\nport-profile type vethernet vlan100\n  switchport mode access\n  switchport access vlan 100\n  no shutdown\n  state enabled\nend\n' \
-    | nsx h1 "$BIN" shell --supervisor $SUP >/dev/null
+    | nsx h1 "$BIN" shell --supervisor $SUP --data-dir "$D/sup" >/dev/null
   for i in 1 2; do
     daemon "h$i" "$D/h$i.log" "$BIN" agent --supervisor $SUP --host-name "h$i" --data-dir "$D/h$i" --uplink eth1=uplink
   done

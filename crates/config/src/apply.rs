@@ -11,8 +11,9 @@ use crate::change::{self, Change, Touched};
 use crate::error::ConfigError;
 use crate::evaluate;
 use crate::language::{Op, Statement, TrunkEdit};
-use crate::model::{BridgeDomain, Config, PortProfile, VlanId};
+use crate::model::{BridgeDomain, Config, Password, PortProfile, Role, User, VlanId};
 use crate::script::{self, ScriptLine};
+use crate::secrets::redact_line;
 use crate::validate::{self, Field, Issue, Subject, kind_name};
 use crate::vlan_set::VlanSet;
 
@@ -66,7 +67,7 @@ pub fn apply(config: &Config, text: &str) -> Result<Applied, ConfigError> {
     for line in &lines {
         run.execute(line)?;
     }
-    if let Some(error) = run.first_issue() {
+    if let Some(error) = run.lockout(config).or_else(|| run.first_issue()) {
         return Err(error);
     }
     let changes = change::diff(config, &run.config, &run.touched);
@@ -200,6 +201,10 @@ impl Run {
                     }
                 }
             }
+            Op::Username { hashed, role } => {
+                self.context = Context::None;
+                self.username(line, hashed, role)?;
+            }
             Op::VlanName => {
                 let Context::Vlans(ids) = &self.context else {
                     return Err(fail(st.column, "no VLAN sub-mode for this line".to_string()));
@@ -228,6 +233,43 @@ impl Run {
             }
         }
         Ok(())
+    }
+
+    /// `username NAME password … role ROLE` / `no username NAME`.
+    fn username(&mut self, line: &ScriptLine<'_>, hashed: bool, role: Role) -> Result<(), ConfigError> {
+        let st = &line.statement;
+        let name = st.text(0).unwrap_or_default().to_string();
+        let site = (line.number, st.arg_column(0));
+        let old = if st.negated {
+            let removed = self.config.users.remove(&name);
+            if removed.is_none() {
+                return Err(ConfigError::at(site.0, site.1, format!("user '{name}' does not exist")));
+            }
+            self.sites.insert(Subject::User(name.clone(), Field::Removed), site);
+            removed
+        } else {
+            let secret = st.secret(1).unwrap_or_default().to_string();
+            let password = if hashed { Password::Hashed(secret) } else { Password::Clear(secret) };
+            self.sites.insert(Subject::User(name.clone(), Field::Header), site);
+            self.sites.insert(Subject::User(name.clone(), Field::Password), (line.number, st.arg_column(1)));
+            self.config.users.insert(name.clone(), User { password, role })
+        };
+        let was_admin = old.is_some_and(|user| user.role == Role::NetworkAdmin);
+        if was_admin && (st.negated || role != Role::NetworkAdmin) {
+            self.sites.insert(Subject::Accounts, site);
+        }
+        // The change's lines are logged: never with the password in them.
+        self.touched.entry(Touched::User(name)).or_default().push(redact_line(line.text));
+        Ok(())
+    }
+
+    /// Removing every account locks everyone out: refused like removing the last
+    /// network-admin (an empty account list is only where a new supervisor starts).
+    fn lockout(&self, before: &Config) -> Option<ConfigError> {
+        (!before.users.is_empty() && self.config.users.is_empty()).then(|| {
+            let (line, column) = self.sites.get(&Subject::Accounts).copied().unwrap_or((0, 0));
+            ConfigError::at(line, column, validate::LAST_ADMIN)
+        })
     }
 
     fn touch(&mut self, object: Touched, line: &ScriptLine<'_>) {
@@ -335,7 +377,8 @@ fn set_profile_field(p: &mut PortProfile, st: &Statement) -> Field {
         | Op::PortProfile(_)
         | Op::PortProfileForce(_)
         | Op::VlanName
-        | Op::SegmentId => Field::Header,
+        | Op::SegmentId
+        | Op::Username { .. } => Field::Header,
     }
 }
 

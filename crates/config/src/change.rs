@@ -15,6 +15,8 @@ pub enum Object {
     /// `bridge-domain NAME`.
     BridgeDomain(String),
     PortProfile(String),
+    /// `username NAME`.
+    User(String),
 }
 
 /// What happened to the object.
@@ -39,7 +41,7 @@ impl Change {
     pub fn profile(&self) -> Option<&str> {
         match &self.object {
             Object::PortProfile(name) => Some(name),
-            Object::Vlans(_) | Object::BridgeDomain(_) => None,
+            Object::Vlans(_) | Object::BridgeDomain(_) | Object::User(_) => None,
         }
     }
 
@@ -47,7 +49,7 @@ impl Change {
     pub fn bridge_domain(&self) -> Option<&str> {
         match &self.object {
             Object::BridgeDomain(name) => Some(name),
-            Object::Vlans(_) | Object::PortProfile(_) => None,
+            Object::Vlans(_) | Object::PortProfile(_) | Object::User(_) => None,
         }
     }
 }
@@ -58,6 +60,7 @@ impl fmt::Display for Object {
             Self::Vlans(ids) => write!(f, "vlan {ids}"),
             Self::BridgeDomain(name) => write!(f, "bridge-domain {name}"),
             Self::PortProfile(name) => write!(f, "port-profile {name}"),
+            Self::User(name) => write!(f, "username {name}"),
         }
     }
 }
@@ -90,6 +93,8 @@ pub enum Touched {
     /// A bridge-domain, by name.
     BridgeDomain(String),
     Profile(String),
+    /// An operator account, by user name.
+    User(String),
 }
 
 /// The changes between `old` and `new`, looking only at touched objects (nothing else moved).
@@ -124,6 +129,11 @@ pub fn diff(old: &Config, new: &Config, touched: &BTreeMap<Touched, Vec<String>>
                     });
                 }
             }
+            Touched::User(name) => {
+                if let Some(kind) = kind_of(old.users.get(name), new.users.get(name)) {
+                    others.push(Change { object: Object::User(name.clone()), kind, lines: lines.clone() });
+                }
+            }
         }
     }
     let mut vlans: Vec<Change> = vlan_groups
@@ -132,9 +142,10 @@ pub fn diff(old: &Config, new: &Config, touched: &BTreeMap<Touched, Vec<String>>
         .collect();
     vlans.sort_by_key(|c| match &c.object {
         Object::Vlans(ids) => ids.iter().next(),
-        Object::BridgeDomain(_) | Object::PortProfile(_) => None,
+        Object::BridgeDomain(_) | Object::PortProfile(_) | Object::User(_) => None,
     });
-    // `Touched` orders bridge-domains before profiles, so `others` is already in that order.
+    // `Touched` orders bridge-domains before profiles before users, so `others` is already in
+    // that order.
     vlans.extend(others);
     vlans
 }

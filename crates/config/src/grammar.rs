@@ -49,6 +49,8 @@ pub enum Param {
     Text { max: usize },
     /// An interface position `M/K` (module 1–`max_module`, port 1–`max_port`), e.g. `3/1`.
     ModulePort { max_module: u32, max_port: u32 },
+    /// A password or its hash: like [`Param::Name`], but never repeated in an error message.
+    Secret { max: usize },
 }
 
 /// A parsed parameter value.
@@ -64,6 +66,18 @@ pub enum Value {
     Text(String),
     /// From [`Param::ModulePort`].
     ModulePort { module: u32, port: u32 },
+    /// From [`Param::Secret`].
+    Secret(SecretWord),
+}
+
+/// A word that must not be shown (a password): `Debug` prints `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretWord(pub String);
+
+impl fmt::Debug for SecretWord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// A parameter value and the 1-based column where it starts (for error messages).
@@ -87,7 +101,7 @@ impl Param {
         match self {
             Self::VlanId | Self::VlanRanges => format!("<{VLAN_MIN}-{VLAN_MAX}>"),
             Self::Number { min, max } => format!("<{min}-{max}>"),
-            Self::Name { .. } => "WORD".to_string(),
+            Self::Name { .. } | Self::Secret { .. } => "WORD".to_string(),
             Self::Text { .. } => "LINE".to_string(),
             Self::ModulePort { max_module, max_port } => format!("<1-{max_module}>/<1-{max_port}>"),
         }
@@ -103,6 +117,9 @@ impl Param {
             Self::Number { min, max } => format!("a number {min}-{max}"),
             Self::Name { max } => format!("a name of 1-{max} characters"),
             Self::Text { max } => format!("text of 1-{max} characters"),
+            Self::Secret { max } => {
+                format!("a password of 1-{max} printable characters, without spaces or '?'")
+            }
             Self::ModulePort { max_module, max_port } => {
                 format!("module/port like 3/1 (module 1-{max_module}, port 1-{max_port})")
             }
@@ -159,6 +176,14 @@ impl Param {
                 }
             }
             Self::ModulePort { max_module, max_port } => accept_module_port(word, *max_module, *max_port),
+            Self::Secret { max } => {
+                if is_name(word, *max) {
+                    Ok(Value::Secret(SecretWord(word.to_string())))
+                } else {
+                    // The word may be (most of) a password: never repeat it.
+                    Err(whole("invalid password".to_string()))
+                }
+            }
         }
     }
 }
@@ -464,6 +489,16 @@ fn step<'t, A>(
 /// The error for a word no command accepted: a parameter's own reason when the word was
 /// clearly meant for it (`vlan 5000`), else "invalid word" with the alternatives.
 fn reject_error(word: &Word<'_>, rejects: Vec<(Param, Reject)>, seen: &[Token]) -> MatchError {
+    // A word a secret parameter refused may be a password: its own reason, which does not quote
+    // it, wins over "invalid word '…'".
+    if let Some((param, reject)) = rejects.iter().find(|(param, _)| matches!(param, Param::Secret { .. })) {
+        return MatchError {
+            kind: MatchErrorKind::Invalid,
+            column: word.column,
+            message: reject.message.clone(),
+            expected: vec![param.describe()],
+        };
+    }
     if seen.is_empty() {
         return MatchError {
             kind: MatchErrorKind::Invalid,

@@ -7,7 +7,7 @@
 use crate::grammar::{
     self, Candidate, Command, MatchError, Param, Token, Value, kw, negatable, no_only, param, plain,
 };
-use crate::model::{PortBinding, ProfileType, SEGMENT_ID_MAX, SEGMENT_ID_MIN, SwitchportMode};
+use crate::model::{PortBinding, ProfileType, Role, SEGMENT_ID_MAX, SEGMENT_ID_MIN, SwitchportMode};
 
 /// Longest port-profile name NX-OS accepts.
 pub const PROFILE_NAME_MAX: usize = 80;
@@ -17,6 +17,12 @@ pub const DESCRIPTION_MAX: usize = 80;
 pub const VLAN_NAME_MAX: usize = 32;
 /// Longest bridge-domain name the Nexus 1000V accepts.
 pub const BRIDGE_DOMAIN_NAME_MAX: usize = 32;
+/// Longest user name NX-OS accepts.
+pub const USER_NAME_MAX: usize = 28;
+/// Longest clear-text password accepted.
+pub const PASSWORD_MAX: usize = 64;
+/// Longest password hash accepted (an argon2id PHC string is about 100 characters).
+pub const PASSWORD_HASH_MAX: usize = 256;
 /// Smallest `max-ports`.
 pub const MAX_PORTS_MIN: u32 = 1;
 /// Largest `max-ports`.
@@ -106,6 +112,12 @@ pub enum Op {
     Shutdown,
     /// `state enabled`; `no state enabled` disables.
     StateEnabled,
+    /// `username NAME password [0|5] SECRET role ROLE`; `no username NAME` removes the account.
+    /// `hashed`: the `password 5` form, whose word is a hash rather than the password.
+    Username {
+        hashed: bool,
+        role: Role,
+    },
 }
 
 impl Op {
@@ -127,6 +139,16 @@ const PROFILE_NAME: Token = param(Param::Name { max: PROFILE_NAME_MAX }, "Port-p
 const BRIDGE_DOMAIN_NAME: Token =
     param(Param::Name { max: BRIDGE_DOMAIN_NAME_MAX }, "Bridge-domain name (max size 32)");
 const PORT_PROFILE: Token = kw("port-profile", "Configure a port-profile");
+const USERNAME: Token = kw("username", "Configure an operator account");
+const USER_NAME: Token = param(Param::Name { max: USER_NAME_MAX }, "User name (max size 28)");
+const PASSWORD: Token = kw("password", "Set the account's password");
+const CLEAR: Token = kw("0", "The password follows in clear text (it is stored hashed)");
+const HASHED: Token = kw("5", "A hashed password follows, as show running-config prints it");
+const SECRET: Token = param(Param::Secret { max: PASSWORD_MAX }, "The password (max size 64)");
+const HASH: Token = param(Param::Secret { max: PASSWORD_HASH_MAX }, "The password's argon2id hash");
+const ROLE: Token = kw("role", "Set the account's role");
+const NETWORK_ADMIN: Token = kw("network-admin", "Show and change everything");
+const NETWORK_OPERATOR: Token = kw("network-operator", "Read-only: show commands");
 const TYPE: Token = kw("type", "Port-profile type");
 const VLAN: Token = kw("vlan", "Configure VLANs");
 const SWITCHPORT: Token = kw("switchport", "Configure switchport parameters");
@@ -167,6 +189,37 @@ pub static CONFIG: &[Command<Op>] = &[
     plain(
         &[kw("configure", "Enter configuration mode"), kw("terminal", "Configure from the terminal")],
         Op::ConfigureTerminal,
+    ),
+    // `username`: three password forms times two roles; `no username NAME` needs the first two.
+    negatable(
+        &[USERNAME, USER_NAME, PASSWORD, SECRET, ROLE, NETWORK_ADMIN],
+        Op::Username { hashed: false, role: Role::NetworkAdmin },
+        2,
+    ),
+    negatable(
+        &[USERNAME, USER_NAME, PASSWORD, SECRET, ROLE, NETWORK_OPERATOR],
+        Op::Username { hashed: false, role: Role::NetworkOperator },
+        2,
+    ),
+    negatable(
+        &[USERNAME, USER_NAME, PASSWORD, CLEAR, SECRET, ROLE, NETWORK_ADMIN],
+        Op::Username { hashed: false, role: Role::NetworkAdmin },
+        2,
+    ),
+    negatable(
+        &[USERNAME, USER_NAME, PASSWORD, CLEAR, SECRET, ROLE, NETWORK_OPERATOR],
+        Op::Username { hashed: false, role: Role::NetworkOperator },
+        2,
+    ),
+    negatable(
+        &[USERNAME, USER_NAME, PASSWORD, HASHED, HASH, ROLE, NETWORK_ADMIN],
+        Op::Username { hashed: true, role: Role::NetworkAdmin },
+        2,
+    ),
+    negatable(
+        &[USERNAME, USER_NAME, PASSWORD, HASHED, HASH, ROLE, NETWORK_OPERATOR],
+        Op::Username { hashed: true, role: Role::NetworkOperator },
+        2,
     ),
 ];
 
@@ -373,6 +426,14 @@ impl Statement {
         }
     }
 
+    /// The `i`th parameter as a secret (a password or its hash).
+    pub fn secret(&self, i: usize) -> Option<&str> {
+        match self.args.get(i).map(|a| &a.value) {
+            Some(Value::Secret(s)) => Some(&s.0),
+            _ => None,
+        }
+    }
+
     /// The `i`th parameter as a VLAN set.
     pub fn vlans(&self, i: usize) -> Option<&crate::VlanSet> {
         match self.args.get(i).map(|a| &a.value) {
@@ -463,6 +524,44 @@ mod tests {
         assert_eq!(op(c, "no bridge-domain red"), (Op::BridgeDomain, true, Mode::Config));
         assert!(parse_line(c, "no bridge-domain").is_err());
         assert_eq!(op(c, "end").0, Op::End);
+    }
+
+    #[test]
+    fn username_forms() {
+        let c = Scope::Typed(Mode::Config);
+        let admin = |hashed| Op::Username { hashed, role: Role::NetworkAdmin };
+        let operator = |hashed| Op::Username { hashed, role: Role::NetworkOperator };
+        assert_eq!(op(c, "username alice password s3cret role network-admin").0, admin(false));
+        assert_eq!(op(c, "username alice password 0 s3cret role network-operator").0, operator(false));
+        let s = parse_line(c, "user bob pass 5 $argon2id$v=19$x role network-o").unwrap();
+        assert_eq!((s.op, s.text(0), s.secret(1)), (operator(true), Some("bob"), Some("$argon2id$v=19$x")));
+        assert_eq!(op(c, "no username alice"), (admin(false), true, Mode::Config));
+        // A password that starts like the type digits is still a password.
+        assert_eq!(
+            parse_line(c, "username a password 0pen role network-admin").unwrap().secret(1),
+            Some("0pen")
+        );
+        assert_eq!(
+            op(Scope::Typed(Mode::PortProfile), "username a password x role network-admin").2,
+            Mode::Config
+        );
+    }
+
+    #[test]
+    fn a_refused_password_is_never_quoted() {
+        let c = Scope::Typed(Mode::Config);
+        for line in [
+            "username alice password 9s3cr?t role network-admin",
+            "username alice password s3cr?t role network-admin",
+            "username alice password 5 h?sh role network-admin",
+        ] {
+            let e = parse_line(c, line).unwrap_err();
+            assert_eq!(e.message, "invalid password", "{line}");
+            assert!(!e.to_string().contains("cr?t") && !e.to_string().contains("h?sh"), "{e}");
+        }
+        let words = |line| help(Mode::Config, line).into_iter().map(|c| c.word).collect::<Vec<_>>();
+        assert_eq!(words("username a password "), ["WORD", "0", "5"]);
+        assert_eq!(words("username a password x role "), ["network-admin", "network-operator"]);
     }
 
     #[test]

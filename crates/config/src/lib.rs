@@ -1,4 +1,4 @@
-//! Switchyard's configuration: the model and the NX-OS-style language that describes it.
+//! Switchyard's configuration: the model (VLANs, bridge-domains, port-profiles, operator accounts) and the NX-OS-style language that describes it.
 //!
 //! Pure: no I/O, no clock. The supervisor keeps a [`Config`]; every change — a line typed in the
 //! shell, a script posted to REST — goes through [`apply()`], which parses the text, applies it to a
@@ -20,6 +20,7 @@ pub mod model;
 pub mod print;
 pub mod redact;
 pub mod script;
+pub mod secrets;
 pub mod validate;
 pub mod vlan_set;
 
@@ -30,7 +31,8 @@ pub use evaluate::{bridge_domain_dependents, dependents, evaluate, evaluate_all,
 pub use grammar::Candidate;
 pub use language::Mode;
 pub use model::*;
-pub use print::{print_profile, print_running_config, profile_lines};
+pub use print::{print_profile, print_running_config, profile_lines, username_line};
 pub use redact::redact;
+pub use secrets::{redact_line, redact_secrets};
 pub use validate::validate;
 pub use vlan_set::VlanSet;

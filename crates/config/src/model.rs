@@ -38,6 +38,81 @@ pub struct Config {
     /// Port-profiles by name.
     #[serde(default)]
     pub port_profiles: BTreeMap<String, PortProfile>,
+    /// Operator accounts by user name (`username NAME password … role …`). Absent from older
+    /// JSON, which still parses.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub users: BTreeMap<String, User>,
+}
+
+/// `username NAME password … role ROLE`: one operator account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub password: Password,
+    pub role: Role,
+}
+
+/// An account's password: as typed (`password SECRET`), or hashed (`password 5 HASH`).
+///
+/// The language keeps what it read; the supervisor hashes every `Clear` password before the
+/// config is stored, printed or logged, so only `Hashed` ever leaves it. `Debug` never shows a
+/// clear password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Password {
+    /// A clear-text password, to be hashed before it goes anywhere.
+    Clear(String),
+    /// A PHC-format argon2id hash (`$argon2id$v=19$…`).
+    Hashed(String),
+}
+
+impl Password {
+    /// The hash, if this is one.
+    pub fn hash(&self) -> Option<&str> {
+        match self {
+            Self::Clear(_) => None,
+            Self::Hashed(hash) => Some(hash),
+        }
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Clear(_) => f.write_str("Clear(<redacted>)"),
+            Self::Hashed(hash) => f.debug_tuple("Hashed").field(hash).finish(),
+        }
+    }
+}
+
+/// An operator's role (`username NAME … role ROLE`), as NX-OS names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Everything: show, configure, attach, enrol, revoke.
+    NetworkAdmin,
+    /// Read-only: every `show`, nothing else.
+    NetworkOperator,
+}
+
+impl Role {
+    /// Whether this role may change anything.
+    pub fn may_write(self) -> bool {
+        matches!(self, Self::NetworkAdmin)
+    }
+
+    /// `network-admin` / `network-operator`, as the language spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NetworkAdmin => "network-admin",
+            Self::NetworkOperator => "network-operator",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// `bridge-domain NAME` with its sub-mode lines: one VXLAN segment.

@@ -1,13 +1,13 @@
 //! The canonical text form: what `show running-config` prints, and what [`crate::apply()`] reads
 //! back into the same model.
 //!
-//! NX-OS order: VLANs first (one `vlan` line listing them all, then a block for each named one),
+//! NX-OS order: accounts first (one `username` line each, passwords hashed), then VLANs (one `vlan` line listing them all, then a block for each named one),
 //! then bridge-domains by name, then port-profiles by name, sub-mode lines indented two spaces. Only configured attributes
 //! print, so an unset attribute stays unset (and keeps inheriting) after a round trip.
 
 use std::fmt::Write as _;
 
-use crate::model::{BridgeDomain, Config, PortBinding, PortProfile, SwitchportMode};
+use crate::model::{BridgeDomain, Config, Password, PortBinding, PortProfile, SwitchportMode, User};
 use crate::validate::kind_name;
 use crate::vlan_set::VlanSet;
 
@@ -17,6 +17,9 @@ const INDENT: &str = "  ";
 /// The whole configuration as NX-OS text (empty for an empty configuration).
 pub fn print_running_config(config: &Config) -> String {
     let mut sections = Vec::new();
+    if !config.users.is_empty() {
+        sections.push(config.users.iter().map(|(name, user)| username_line(name, user) + "\n").collect());
+    }
     if !config.vlans.is_empty() {
         let ids: VlanSet = config.vlans.keys().copied().collect();
         let mut text = format!("vlan {ids}\n");
@@ -40,6 +43,16 @@ pub fn print_running_config(config: &Config) -> String {
 /// exist.
 pub fn print_profile(config: &Config, name: &str) -> Option<String> {
     config.port_profiles.get(name).map(|profile| profile_block(name, profile))
+}
+
+/// `username NAME password 5 HASH role ROLE`. A clear password (which the supervisor never keeps)
+/// prints as `password 0 SECRET`, the form that reads back whatever the password is.
+pub fn username_line(name: &str, user: &User) -> String {
+    let password = match &user.password {
+        Password::Clear(clear) => format!("0 {clear}"),
+        Password::Hashed(hash) => format!("5 {hash}"),
+    };
+    format!("username {name} password {password} role {}", user.role)
 }
 
 /// `bridge-domain NAME` and its `segment id` line.
@@ -187,6 +200,24 @@ mod tests {
              \x20 no shutdown\n\
              \x20 state enabled\n"
         );
+    }
+
+    #[test]
+    fn accounts_print_first_with_hashes() {
+        use crate::model::Role;
+        let mut c = seed();
+        c.users.insert(
+            "alice".into(),
+            User { password: Password::Hashed("$argon2id$v=19$x".into()), role: Role::NetworkOperator },
+        );
+        c.users
+            .insert("bob".into(), User { password: Password::Clear("5".into()), role: Role::NetworkAdmin });
+        assert!(print_running_config(&c).starts_with(
+            "username alice password 5 $argon2id$v=19$x role network-operator\n\
+             username bob password 0 5 role network-admin\n\
+             \n\
+             vlan 100-109\n"
+        ));
     }
 
     #[test]

@@ -9,10 +9,12 @@ use crate::grammar::{self, Param};
 use std::collections::BTreeMap;
 
 use crate::language::{
-    BRIDGE_DOMAIN_NAME_MAX, DESCRIPTION_MAX, MAX_PORTS_MAX, MAX_PORTS_MIN, PROFILE_NAME_MAX, VLAN_NAME_MAX,
+    BRIDGE_DOMAIN_NAME_MAX, DESCRIPTION_MAX, MAX_PORTS_MAX, MAX_PORTS_MIN, PASSWORD_HASH_MAX, PASSWORD_MAX,
+    PROFILE_NAME_MAX, USER_NAME_MAX, VLAN_NAME_MAX,
 };
 use crate::model::{
-    Config, PortProfile, ProfileType, SEGMENT_ID_MAX, SEGMENT_ID_MIN, SegmentId, VLAN_MAX, VLAN_MIN, VlanId,
+    Config, Password, PortProfile, ProfileType, Role, SEGMENT_ID_MAX, SEGMENT_ID_MIN, SegmentId, VLAN_MAX,
+    VLAN_MIN, VlanId,
 };
 
 /// A configurable thing of one object: what an issue is about, and what a line sets.
@@ -39,6 +41,10 @@ pub enum Field {
     SystemVlans,
     Shutdown,
     State,
+    /// `password …` of a `username` line.
+    Password,
+    /// `role …` of a `username` line.
+    Role,
 }
 
 impl Field {
@@ -60,6 +66,8 @@ impl Field {
             Self::SystemVlans => "system_vlans",
             Self::Shutdown => "shutdown",
             Self::State => "state_enabled",
+            Self::Password => "password",
+            Self::Role => "role",
         }
     }
 }
@@ -71,6 +79,11 @@ pub enum Subject {
     /// A field of the named bridge-domain.
     BridgeDomain(String, Field),
     Profile(String, Field),
+    /// A field of the named operator account.
+    User(String, Field),
+    /// The accounts as a whole (at least one network-admin): a line that removed or demoted
+    /// one is where it is blamed.
+    Accounts,
 }
 
 impl Subject {
@@ -80,6 +93,8 @@ impl Subject {
             Self::Vlan(id, _) => Self::Vlan(*id, Field::Header),
             Self::BridgeDomain(name, _) => Self::BridgeDomain(name.clone(), Field::Header),
             Self::Profile(name, _) => Self::Profile(name.clone(), Field::Header),
+            Self::User(name, _) => Self::User(name.clone(), Field::Header),
+            Self::Accounts => Self::Accounts,
         }
     }
 
@@ -88,6 +103,8 @@ impl Subject {
             Self::Vlan(id, field) => (format!("vlan {id}"), field),
             Self::BridgeDomain(name, field) => (format!("bridge-domain {name}"), field),
             Self::Profile(name, field) => (format!("port-profile {name}"), field),
+            Self::User(name, field) => (format!("username {name}"), field),
+            Self::Accounts => return "username".to_string(),
         };
         match field {
             Field::Header | Field::Removed => object,
@@ -119,8 +136,12 @@ impl Issue {
         self
     }
 
-    fn expecting(mut self, param: Param) -> Self {
-        self.expected = vec![param.describe()];
+    fn expecting(self, param: Param) -> Self {
+        self.expecting_text(param.describe())
+    }
+
+    fn expecting_text(mut self, expected: String) -> Self {
+        self.expected = vec![expected];
         self
     }
 }
@@ -158,7 +179,55 @@ pub fn issues(config: &Config) -> Vec<Issue> {
     for (name, profile) in &config.port_profiles {
         profile_issues(config, name, profile, &mut out);
     }
+    account_issues(config, &mut out);
     out
+}
+
+/// The message when a change would leave accounts but no network-admin among them.
+pub const LAST_ADMIN: &str =
+    "the last network-admin account cannot be removed or demoted; create another network-admin first";
+
+/// What a PHC string of an argon2id hash starts with.
+pub const ARGON2ID_PREFIX: &str = "$argon2id$";
+
+fn account_issues(config: &Config, out: &mut Vec<Issue>) {
+    for (name, user) in &config.users {
+        let at = |field| Subject::User(name.clone(), field);
+        if !is_user_name(name) {
+            out.push(Issue::new(at(Field::Header), format!("invalid user name '{name}'")).expecting_text(
+                format!(
+                    "a letter or digit, then up to {} letters, digits, '_', '.' or '-'",
+                    USER_NAME_MAX - 1
+                ),
+            ));
+        }
+        match &user.password {
+            // Never quote a password, not even a bad one.
+            Password::Clear(clear) if !grammar::is_name(clear, PASSWORD_MAX) => out.push(
+                Issue::new(at(Field::Password), "invalid password".to_string())
+                    .expecting(Param::Secret { max: PASSWORD_MAX }),
+            ),
+            Password::Hashed(hash)
+                if !hash.starts_with(ARGON2ID_PREFIX) || !grammar::is_name(hash, PASSWORD_HASH_MAX) =>
+            {
+                out.push(Issue::new(
+                    at(Field::Password),
+                    format!("password 5 takes an argon2id hash ({ARGON2ID_PREFIX}…)"),
+                ));
+            }
+            _ => {}
+        }
+    }
+    if !config.users.is_empty() && !config.users.values().any(|user| user.role == Role::NetworkAdmin) {
+        out.push(Issue::new(Subject::Accounts, LAST_ADMIN.to_string()));
+    }
+}
+
+/// The rule for user names: what NX-OS accepts, and never a `:` (HTTP Basic splits on it).
+pub fn is_user_name(name: &str) -> bool {
+    name.len() <= USER_NAME_MAX
+        && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 fn bridge_domain_issues(config: &Config, out: &mut Vec<Issue>) {
@@ -419,6 +488,30 @@ mod tests {
             ..PortProfile::default()
         };
         assert!(message(&with(&[("up", eth)])).contains("cannot be set to false"));
+    }
+
+    #[test]
+    fn accounts() {
+        use crate::model::User;
+        let user = |password: Password, role| User { password, role };
+        let hash = || Password::Hashed(format!("{ARGON2ID_PREFIX}v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"));
+        let mut c = Config::default();
+        c.users.insert("admin".into(), user(hash(), Role::NetworkAdmin));
+        c.users.insert("op".into(), user(Password::Clear("s3cret".into()), Role::NetworkOperator));
+        assert_eq!(validate(&c), Ok(()));
+        c.users.insert("bad:name".into(), user(hash(), Role::NetworkOperator));
+        assert!(message(&c).starts_with("username bad:name: invalid user name"), "{}", message(&c));
+        c.users.remove("bad:name");
+        c.users.insert("op".into(), user(Password::Clear("two words".into()), Role::NetworkOperator));
+        assert_eq!(
+            message(&c),
+            "username op: password: invalid password: expected a password of 1-64 printable characters, without spaces or '?'"
+        );
+        c.users.insert("op".into(), user(Password::Hashed("md5".into()), Role::NetworkOperator));
+        assert!(message(&c).contains("argon2id"));
+        c.users.remove("op");
+        c.users.insert("admin".into(), user(hash(), Role::NetworkOperator));
+        assert_eq!(message(&c), format!("username: {LAST_ADMIN}"));
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use config::{
-    BridgeDomain, Config, PortBinding, PortProfile, ProfileType, SwitchportMode, Vlan, VlanSet, apply,
-    evaluate_all, print_running_config, validate,
+    BridgeDomain, Config, Password, PortBinding, PortProfile, ProfileType, Role, SwitchportMode, User, Vlan,
+    VlanSet, apply, evaluate_all, print_running_config, validate,
 };
 use proptest::prelude::*;
 
@@ -61,6 +61,23 @@ fn bridge_domains() -> impl Strategy<Value = BTreeMap<String, BridgeDomain>> {
             out.entry(name).or_insert(BridgeDomain { segment_id: segment_id.filter(|_| !taken) });
         }
         out
+    })
+}
+
+/// Accounts: clear passwords (any word, `0` and `5` too) or hashes; at least one network-admin.
+fn users() -> impl Strategy<Value = BTreeMap<String, User>> {
+    let password = prop_oneof![
+        "[!-~&&[^?]]{1,64}".prop_map(Password::Clear),
+        "[a-zA-Z0-9+/=,$]{1,80}".prop_map(|tail| Password::Hashed(format!("$argon2id${tail}"))),
+    ];
+    let role = prop_oneof![Just(Role::NetworkAdmin), Just(Role::NetworkOperator)];
+    prop::collection::btree_map("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,27}", (password, role), 0..4).prop_map(|users| {
+        let mut users: BTreeMap<String, User> =
+            users.into_iter().map(|(name, (password, role))| (name, User { password, role })).collect();
+        if let Some(first) = users.values_mut().next() {
+            first.role = Role::NetworkAdmin;
+        }
+        users
     })
 }
 
@@ -122,8 +139,8 @@ fn valid_config() -> impl Strategy<Value = Config> {
         .prop_flat_map(|(name, kind, parent, domain)| {
             (Just(name), profile(kind), Just(parent), Just(domain))
         });
-    (vlans(), bridge_domains(), prop::collection::vec(entry, 0..8)).prop_map(
-        |(vlans, bridge_domains, entries)| {
+    (vlans(), bridge_domains(), prop::collection::vec(entry, 0..8), users()).prop_map(
+        |(vlans, bridge_domains, entries, users)| {
             let usable: Vec<&String> =
                 bridge_domains.iter().filter(|(_, d)| d.segment_id.is_some()).map(|(n, _)| n).collect();
             let mut port_profiles: BTreeMap<String, PortProfile> = BTreeMap::new();
@@ -147,7 +164,7 @@ fn valid_config() -> impl Strategy<Value = Config> {
                 }
                 port_profiles.insert(name, profile);
             }
-            Config { vlans, bridge_domains, port_profiles }
+            Config { vlans, bridge_domains, port_profiles, users }
         },
     )
 }
@@ -205,7 +222,8 @@ proptest! {
                         Just("enabled"), Just("shutdown"), Just("description"), Just("name"),
                         Just("system"), Just("exit"), Just("end"), Just("1-5,7"), Just("0"),
                         Just("bridge-domain"), Just("segment"), Just("id"), Just("16777215"),
-                        Just("16777216"), Just("red"),
+                        Just("16777216"), Just("red"), Just("username"), Just("password"),
+                        Just("role"), Just("network-admin"), Just("network-operator"), Just("5"),
                         Just("4095"), Just("100"), Just("a"), Just("b"), Just("é"), Just("?"),
                     ],
                     0..7,

@@ -5,6 +5,9 @@
 //! (p50/p99/max over every stream and change), the process RSS with the streams open, and the
 //! time to apply a 2,000-profile config in one `POST /api/v1/config`.
 //!
+//! REST calls log in as `admin` with HTTP Basic (the supervisor remembers the verification, so
+//! only the first pays for argon2); `SY_INSECURE=1` runs without authentication, to compare.
+//!
 //! Run: `cargo run --release -p switchyard-supervisor --example fanout_bench [AGENTS] [CHANGES]`
 
 use std::collections::HashMap;
@@ -21,6 +24,8 @@ use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
 const CHANNELS: usize = 10;
+/// The first admin's password in the benchmark's supervisor.
+const ADMIN_PASSWORD: &str = "bench-admin";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -33,10 +38,13 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server =
-        tokio::spawn(supervisor::serve(store, listener, SupervisorOptions::new(dir.path(), addr), async {
-            let _ = stopped.await;
-        }));
+    let mut options = SupervisorOptions::new(dir.path(), addr);
+    options.insecure = std::env::var_os("SY_INSECURE").is_some();
+    options.admin_password = Some(supervisor::trust::Secret::new(ADMIN_PASSWORD));
+    println!("authentication: {}", if options.insecure { "none (--insecure)" } else { "HTTP Basic" });
+    let server = tokio::spawn(supervisor::serve(store, listener, options, async {
+        let _ = stopped.await;
+    }));
     let http =
         Http { base: format!("http://{addr}"), client: Client::builder(TokioExecutor::new()).build_http() };
     // Room for every agent's port on the one profile.
@@ -189,6 +197,7 @@ impl Http {
             .method(Method::POST)
             .uri(format!("{}/api/v1/config", self.base))
             .header("content-type", "text/plain")
+            .header("authorization", supervisor::trust::credentials::basic_header("admin", ADMIN_PASSWORD))
             .body(Body::from(text.to_owned()))?;
         let response = self.client.request(request).await?;
         let status = response.status();

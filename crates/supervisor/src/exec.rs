@@ -33,6 +33,10 @@ pub enum ExecError {
     /// here; config text goes to `POST /api/v1/config`.
     #[error("'{0}' is a shell session command; post configuration text to /api/v1/config")]
     SessionCommand(String),
+    /// The caller's role may not run the command (a network-operator, a command that changes
+    /// something).
+    #[error("permission denied: '{command}' needs network-admin")]
+    Forbidden { caller: Caller, command: String },
     /// The command names something that does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -69,6 +73,9 @@ pub async fn execute(
         detail: error.detail,
     })?;
     let command_text = command.to_string();
+    if !only_reads(&command) && !caller.may_write() {
+        return Err(ExecError::Forbidden { caller: caller.clone(), command: command.to_string() });
+    }
     match command {
         ExecCommand::ShowModule => {
             let ports = port_views::ports_per_module(&Ports::records(&state.journal).await?);
@@ -210,6 +217,36 @@ async fn audit_trust(
 
 fn enrolments(state: &SupervisorState) -> Result<&Enrolments, ExecError> {
     state.enrolments.as_ref().ok_or(ExecError::Insecure)
+}
+
+/// The role check of exec commands: whether `command` only reads (any operator may run it)
+/// or changes something (network-admin only). No wildcard: a new command must say which.
+fn only_reads(command: &cli::ExecCommand) -> bool {
+    use cli::ExecCommand as C;
+    match command {
+        C::ShowModule
+        | C::ShowPortProfile { .. }
+        | C::ShowPortProfileBrief
+        | C::ShowRunningConfig
+        | C::ShowRunningConfigPortProfile { .. }
+        | C::ShowLoggingLogfile
+        | C::ShowInterfaceVirtual
+        | C::ShowInterfaceVethernet { .. }
+        | C::ShowInterfaceBrief
+        | C::ShowPortProfileVirtualUsage
+        | C::ShowMacAddressTable { .. }
+        | C::ShowBridgeDomain { .. }
+        | C::ShowInterfaceEthernet { .. }
+        | C::ShowJoinTokens
+        | C::ShowAccountingLog { .. } => true,
+        C::JoinTokenCreate { .. }
+        | C::NoJoinToken { .. }
+        | C::RevokeModule { .. }
+        | C::NoModule { .. }
+        | C::ConfigureTerminal
+        | C::End
+        | C::Exit => false,
+    }
 }
 
 async fn interfaces(state: &SupervisorState) -> Result<Vec<InterfaceView>, ExecError> {

@@ -4,6 +4,8 @@
 //! /switchyard/config/vlans/<id, 4 digits>       JSON config::Vlan           one key per VLAN
 //! /switchyard/config/bridge-domains/<name>      JSON config::BridgeDomain   one key per bridge-domain
 //! /switchyard/config/port-profiles/<name>       JSON config::PortProfile    one key per profile
+//! /switchyard/config/users/<name>               JSON config::User           one key per account (hashed password)
+//! /switchyard/auth/tokens/<sha256 of token>     JSON TokenRecord            one key per REST bearer token
 //! /switchyard/modules/<host-id>                 JSON ModuleRecord           one key per host
 //! /switchyard/ports/<iface-id>                  JSON PortRecord             one key per vEthernet binding
 //! /switchyard/counters/next-module              decimal: the next module number to hand out
@@ -40,6 +42,10 @@ pub const VLANS_PREFIX: &str = "/switchyard/config/vlans/";
 pub const BRIDGE_DOMAINS_PREFIX: &str = "/switchyard/config/bridge-domains/";
 /// Port-profile objects.
 pub const PROFILES_PREFIX: &str = "/switchyard/config/port-profiles/";
+/// Operator accounts.
+pub const USERS_PREFIX: &str = "/switchyard/config/users/";
+/// REST bearer tokens, keyed by the SHA-256 of the token (the token itself is never stored).
+pub const TOKENS_PREFIX: &str = "/switchyard/auth/tokens/";
 /// Module records, keyed by host id.
 pub const MODULES_PREFIX: &str = "/switchyard/modules/";
 /// vEthernet bindings, keyed by iface-id.
@@ -76,6 +82,16 @@ pub fn bridge_domain_key(name: &str) -> String {
 /// The store key of `port-profile <name>`.
 pub fn profile_key(name: &str) -> String {
     format!("{PROFILES_PREFIX}{name}")
+}
+
+/// The store key of `username <name>`.
+pub fn user_key(name: &str) -> String {
+    format!("{USERS_PREFIX}{name}")
+}
+
+/// The store key of the bearer token with this id (the hex SHA-256 of the token).
+pub fn token_key(id: &str) -> String {
+    format!("{TOKENS_PREFIX}{id}")
 }
 
 /// The store key of the module record of the host with this id.
@@ -119,6 +135,7 @@ pub enum ConfigKey<'a> {
     Vlan(u16),
     BridgeDomain(&'a str),
     PortProfile(&'a str),
+    User(&'a str),
 }
 
 /// Classifies a config key; `None` for keys this version does not know (left alone, so a newer
@@ -129,6 +146,9 @@ pub fn parse_config_key(key: &str) -> Option<ConfigKey<'_>> {
     }
     if let Some(name) = key.strip_prefix(BRIDGE_DOMAINS_PREFIX) {
         return (!name.is_empty()).then_some(ConfigKey::BridgeDomain(name));
+    }
+    if let Some(name) = key.strip_prefix(USERS_PREFIX) {
+        return (!name.is_empty()).then_some(ConfigKey::User(name));
     }
     key.strip_prefix(PROFILES_PREFIX).filter(|name| !name.is_empty()).map(ConfigKey::PortProfile)
 }

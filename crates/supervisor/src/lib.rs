@@ -129,11 +129,22 @@ pub struct SupervisorOptions {
     /// No TLS and no authentication: anyone who reaches the address may do anything. For
     /// benchmarks only; said loudly on every start.
     pub insecure: bool,
+    /// The password of `admin` when the config has no account yet (first start); `None`
+    /// generates one into `<data_dir>/admin-password`.
+    pub admin_password: Option<trust::Secret>,
+    /// Host names REST requests may carry in `Host` besides IP literals and `localhost`
+    /// (DNS-rebinding protection); the names of the server certificate belong here.
+    pub allowed_hosts: Vec<String>,
+    /// How long a bearer token lives when `POST /api/v1/tokens` does not say.
+    pub token_ttl: Duration,
+    /// The longest life a bearer token may ask for.
+    pub token_ttl_max: Duration,
 }
 
 impl SupervisorOptions {
     /// The defaults: 1 s heartbeats, offline after 6 s, 10,000 events, accounting entries for
-    /// 90 days or 100,000 entries, 1 MiB bodies, 4,096 modules, 8 streams of each kind per module.
+    /// 90 days or 100,000 entries, 1 MiB bodies, 4,096 modules, 8 streams of each kind per module,
+    /// operator tokens for 12 hours (at most a week).
     pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -152,6 +163,10 @@ impl SupervisorOptions {
             max_modules: DEFAULT_MAX_MODULES,
             streams_per_module: 8,
             insecure: false,
+            admin_password: None,
+            allowed_hosts: Vec::new(),
+            token_ttl: Duration::from_secs(12 * 3600),
+            token_ttl_max: Duration::from_secs(7 * 24 * 3600),
         }
     }
 
@@ -239,6 +254,9 @@ pub async fn serve(
     let limits = options.limits;
     let (stop, stopped) = watch::channel(false);
     let journal = Journal::new(store.clone(), options.event_log_capacity);
+    trust::first_admin::ensure(&journal, &options.data_dir, options.admin_password.as_ref())
+        .await
+        .context("creating the first admin account")?;
     let modules =
         Modules::load(&journal, Liveness::new(options.heartbeat_timeout), options.max_modules).await?;
     let fanout = Arc::new(Fanout::new(options.watch_buffer));
@@ -252,6 +270,7 @@ pub async fn serve(
         audit,
         enrolments,
         tls_names,
+        auth: trust::authenticate::Authenticator::default(),
         store: store.clone(),
         options,
         journal,

@@ -12,6 +12,7 @@ use crate::fanout::Fanout;
 use crate::journal::Journal;
 use crate::modules::Modules;
 use crate::ports::Ports;
+use crate::trust::authenticate::Authenticator;
 
 /// The running supervisor: its store, registries and fan-out.
 #[derive(Debug)]
@@ -25,6 +26,8 @@ pub struct SupervisorState {
     pub enrolments: Option<Enrolments>,
     /// The names the server certificate carries (REST's Host check accepts them).
     pub tls_names: Vec<String>,
+    /// REST authentication: verified passwords and failed logins, in memory.
+    pub auth: Authenticator,
     pub modules: Modules,
     pub ports: Ports,
     pub fanout: Arc<Fanout>,

@@ -56,7 +56,7 @@ async fn every_change_is_recorded_with_who_what_and_where() {
     for (seq, entry) in entries.iter().enumerate() {
         assert_eq!(entry["seq"], seq, "{entry}");
         assert_eq!(entry["kind"], "config");
-        assert_eq!(entry["user"], "unknown");
+        assert_eq!(entry["user"], "admin");
         assert_eq!(entry["source"], "127.0.0.1");
     }
     assert_eq!(
@@ -73,7 +73,7 @@ async fn every_change_is_recorded_with_who_what_and_where() {
     assert_eq!(lines.len(), 6, "{}", log.body);
     assert!(
         lines[0].ends_with(
-            ":type=update:id=127.0.0.1:user=unknown:cmd=port-profile type vethernet web ; \
+            ":type=update:id=127.0.0.1:user=admin:cmd=port-profile type vethernet web ; \
              switchport mode access ; switchport access vlan 100 ; state enabled (SUCCESS)"
         ),
         "{}",
@@ -172,7 +172,8 @@ async fn retention_by_age_trims_only_the_accounting_log() {
     })
     .await;
     assert!(supervisor.audit("").await.is_empty());
-    assert_eq!(supervisor.event_messages().await.len(), 2, "the event log keeps its own history");
+    // The first admin's creation and the two VLANs.
+    assert_eq!(supervisor.event_messages().await.len(), 3, "the event log keeps its own history");
     // Numbers are never reused.
     supervisor.configure("vlan 3\n").await;
     let entries = supervisor.audit("").await;

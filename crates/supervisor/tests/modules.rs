@@ -33,6 +33,7 @@ async fn numbers_in_join_order_kept_across_restarts() {
     assert_eq!(
         supervisor.event_messages().await,
         [
+            common::FIRST_ADMIN_EVENT,
             "%VEM_MGR-2-VEM_MGR_DETECTED: Host bilbo detected as module 3",
             "%VEM_MGR-2-MOD_ONLINE: Module 3 is online",
             "%VEM_MGR-2-VEM_MGR_DETECTED: Host frodo detected as module 4",
@@ -163,7 +164,8 @@ async fn the_event_log_keeps_only_the_newest() {
     let events = supervisor.get("/api/v1/events").await.json();
     let seqs: Vec<u64> =
         events.as_array().unwrap().iter().map(|event| event["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, [7, 8, 9, 10, 11]);
+    // Event 0 is the first admin's creation; then each host logged three: enrolled, detected, online.
+    assert_eq!(seqs, [8, 9, 10, 11, 12]);
     assert_eq!(events[4]["text"], "Module 6 is online");
     supervisor.stop().await;
 }

@@ -34,21 +34,24 @@ async fn config_text_is_applied_and_logged() {
         ])
     );
     let events = supervisor.event_messages().await;
-    assert_eq!(events[0], "%VLAN_MGR-5-CONFIG_CHANGED: vlan 100 created: vlan 100");
-    assert!(events[1].starts_with("%PORT_PROFILE-5-CONFIG_CHANGED: port-profile web created"), "{events:?}");
+    assert_eq!(events[0], common::FIRST_ADMIN_EVENT);
+    assert_eq!(events[1], "%VLAN_MGR-5-CONFIG_CHANGED: vlan 100 created: vlan 100");
+    assert!(events[2].starts_with("%PORT_PROFILE-5-CONFIG_CHANGED: port-profile web created"), "{events:?}");
 
     let running = supervisor.get("/api/v1/config").await;
     assert_eq!(running.status, StatusCode::OK);
     assert!(running.content_type.starts_with("text/plain"));
+    let (accounts, running) = running.body.split_once("\n\n").unwrap();
+    assert!(accounts.starts_with("username admin password 5 $argon2id$"), "{accounts}");
     assert_eq!(
-        running.body,
+        running,
         "vlan 100\n\nport-profile type vethernet web\n  switchport mode access\n  switchport access vlan 100\n  state enabled\n"
     );
 
     // Applying the same text again changes nothing and logs nothing.
     let again = supervisor.configure(&access_profile("web", 100)).await.json();
     assert_eq!(again["changes"], serde_json::json!([]));
-    assert_eq!(supervisor.event_messages().await.len(), 2);
+    assert_eq!(supervisor.event_messages().await.len(), 3);
     supervisor.stop().await;
 }
 
@@ -163,7 +166,7 @@ async fn errors_are_json() {
     assert_json_error(&reply, StatusCode::METHOD_NOT_ALLOWED);
     // None of it changed anything.
     assert_eq!(supervisor.get("/api/v1/port-profiles").await.json(), serde_json::json!({}));
-    assert_eq!(supervisor.event_messages().await, Vec::<String>::new());
+    assert_eq!(supervisor.event_messages().await, [common::FIRST_ADMIN_EVENT]);
     supervisor.stop().await;
 }
 
@@ -318,7 +321,8 @@ async fn two_supervisors_on_one_store_never_interleave_writes() {
     let events = second.get("/api/v1/events").await.json();
     let seqs: Vec<u64> =
         events.as_array().unwrap().iter().map(|event| event["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, (0..30).collect::<Vec<u64>>(), "one event per change, numbered without gaps or reuse");
+    // The first is the first admin's creation.
+    assert_eq!(seqs, (0..31).collect::<Vec<u64>>(), "one event per change, numbered without gaps or reuse");
     first.stop().await;
     second.stop().await;
 }

@@ -44,6 +44,15 @@ enum Command {
         tls: SupervisorTlsArgs,
         #[command(flatten)]
         logs: LogArgs,
+        /// On first start (no `username` in the config yet), create `admin` (network-admin) with
+        /// the password in FILE (its first line). Without it, a random password is generated and
+        /// written to <data-dir>/admin-password, readable by root only.
+        #[arg(long, value_name = "FILE")]
+        admin_password_file: Option<PathBuf>,
+        /// A host name REST clients may use for this supervisor (the `Host` header), besides IP
+        /// addresses and localhost; repeatable. Other names are refused, against DNS rebinding.
+        #[arg(long = "allowed-host", value_name = "NAME")]
+        allowed_hosts: Vec<String>,
     },
     /// Run the agent of this host: joins the supervisor as a module and keeps its policies.
     ///
@@ -99,6 +108,15 @@ enum Command {
         trust: AgentTrustArgs,
     },
     /// The NX-OS-style shell: interactive, `-c 'cmd; cmd'`, or a script on stdin.
+    #[command(after_help = "Logging in (the first that applies):\n  \
+        --password-file FILE or SWITCHYARD_PASSWORD: that password, for --user / SWITCHYARD_USER (default admin)\n  \
+        no user given and <data-dir>/admin-password readable (root on the supervisor's host):\n      \
+        admin, with the password the supervisor generated on first start\n  \
+        a terminal: a prompt for the user (default admin) and the password\n\n\
+        The shell gets a bearer token for the session (POST /api/v1/tokens) and deletes it on exit.\n\
+        A network-operator account may run every show command and change nothing:\n  \
+        switch# configure terminal\n  \
+        % Permission denied for the role (network-operator is read-only)")]
     Shell {
         /// The supervisor's URL.
         #[arg(long, default_value = DEFAULT_SUPERVISOR, env = "SWITCHYARD_SUPERVISOR")]
@@ -106,8 +124,19 @@ enum Command {
         /// Run these commands (separated by `;` or newlines) and exit; non-zero on the first error.
         #[arg(short = 'c', long = "command")]
         commands: Option<String>,
-        /// Accepted for symmetry with the other subcommands; the shell keeps no state.
-        #[arg(long, default_value = DEFAULT_DATA_DIR, env = "SWITCHYARD_DATA_DIR", hide = true)]
+        /// Log in as USER (an account of `username USER … role …`).
+        #[arg(long, value_name = "USER", env = "SWITCHYARD_USER")]
+        user: Option<String>,
+        /// Read the password from the first line of FILE (or set SWITCHYARD_PASSWORD).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Trust exactly this CA (PEM) for an https:// supervisor. Default: <data-dir>/tls/ca.pem,
+        /// else ~/.config/switchyard/ca.pem.
+        #[arg(long, value_name = "FILE")]
+        ca_cert: Option<PathBuf>,
+        /// The local supervisor's data dir: where the shell finds its CA certificate
+        /// (tls/ca.pem) and, when readable (root), the generated admin password.
+        #[arg(long, default_value = DEFAULT_DATA_DIR, env = "SWITCHYARD_DATA_DIR")]
         data_dir: PathBuf,
     },
     /// Ask this host's agent about its state (`vemcmd show card`).
@@ -187,10 +216,14 @@ fn init_logging(command: &Command) {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Supervisor { data_dir, listen, tls, logs } => {
+        Command::Supervisor { data_dir, listen, tls, logs, admin_password_file, allowed_hosts } => {
             let mut options = supervisor::SupervisorOptions::new(data_dir, listen);
             tls.apply(&mut options);
             logs.apply(&mut options);
+            if let Some(file) = admin_password_file {
+                options.admin_password = Some(read_admin_password(&file)?);
+            }
+            options.allowed_hosts = allowed_hosts;
             runtime()?.block_on(supervisor::run(options))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -220,8 +253,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(agent::run(opts))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Shell { supervisor, commands, data_dir: _ } => {
-            switchyard::shell::main(&supervisor, commands.as_deref())
+        Command::Shell { supervisor, commands, user, password_file, ca_cert, data_dir } => {
+            switchyard::shell::main(&switchyard::shell::ShellOptions {
+                url: supervisor,
+                commands,
+                login: switchyard::shell::login::LoginArgs { user, password_file, data_dir },
+                ca_cert,
+            })
         }
         Command::Vemcmd { data_dir, args } => {
             let out = agent::vemcmd::run(&data_dir, &args)?;
@@ -455,6 +493,20 @@ fn detach(args: DetachArgs) -> anyhow::Result<ExitCode> {
         eprintln!("note: the supervisor is unreachable; the agent releases the binding when it answers");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first line of `--admin-password-file`, checked as the language checks a password.
+fn read_admin_password(file: &std::path::Path) -> anyhow::Result<supervisor::trust::Secret> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let password = text.lines().next().unwrap_or_default();
+    anyhow::ensure!(
+        config::grammar::is_name(password, config::language::PASSWORD_MAX),
+        "{}: the password must be 1-{} printable characters without spaces or '?'",
+        file.display(),
+        config::language::PASSWORD_MAX
+    );
+    Ok(supervisor::trust::Secret::new(password))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -65,12 +65,17 @@ fn a_bad_command_shows_the_caret_and_fails_the_script() {
 fn config_through_rest_is_atomic_and_errors_are_json() {
     let bed = Testbed::start();
     let http = http();
+    let auth = bed.admin_authorization();
 
     // One bad line applies nothing.
     let bad =
         "vlan 200\nport-profile type vethernet db\n  switchport mode access\n  switchport access vlan 5000\n";
-    let mut resp =
-        http.post(format!("{}/api/v1/config", bed.url)).content_type("text/plain").send(bad).unwrap();
+    let mut resp = http
+        .post(format!("{}/api/v1/config", bed.url))
+        .header("authorization", &auth)
+        .content_type("text/plain")
+        .send(bad)
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     let err: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(err["line"], 4, "{err}");
@@ -84,13 +89,18 @@ fn config_through_rest_is_atomic_and_errors_are_json() {
         serde_json::json!({"type": "vethernet", "mode": "access", "access_vlan": 300, "state_enabled": true});
     let resp = http
         .put(format!("{}/api/v1/port-profiles/db", bed.url))
+        .header("authorization", &auth)
         .content_type("application/json")
         .send(profile.to_string())
         .unwrap();
     assert!(resp.status().is_success(), "{}", resp.status());
     let running = bed.show("show running-config port-profile db");
     assert!(running.contains("switchport access vlan 300"), "{running}");
-    let mut resp = http.get(format!("{}/api/v1/port-profiles/db", bed.url)).call().unwrap();
+    let mut resp = http
+        .get(format!("{}/api/v1/port-profiles/db", bed.url))
+        .header("authorization", &auth)
+        .call()
+        .unwrap();
     let got: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(got["access_vlan"], 300, "{got}");
 
@@ -98,6 +108,7 @@ fn config_through_rest_is_atomic_and_errors_are_json() {
     let wrong = serde_json::json!({"type": "vethernet", "access_vlan": "lots"});
     let mut resp = http
         .put(format!("{}/api/v1/port-profiles/db", bed.url))
+        .header("authorization", &auth)
         .content_type("application/json")
         .send(wrong.to_string())
         .unwrap();
@@ -105,15 +116,20 @@ fn config_through_rest_is_atomic_and_errors_are_json() {
     let body: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
     assert!(body["error"].is_string(), "{body}");
     let huge = "vlan 10\n".repeat(1 << 18);
-    let resp =
-        http.post(format!("{}/api/v1/config", bed.url)).content_type("text/plain").send(&huge).unwrap();
+    let resp = http
+        .post(format!("{}/api/v1/config", bed.url))
+        .header("authorization", &auth)
+        .content_type("text/plain")
+        .send(&huge)
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 413);
-    let resp = http.get(format!("{}/api/v1/nothing-here", bed.url)).call().unwrap();
+    let resp =
+        http.get(format!("{}/api/v1/nothing-here", bed.url)).header("authorization", &auth).call().unwrap();
     assert_eq!(resp.status().as_u16(), 404);
 
     // Still serving, still holding what was applied.
     assert!(bed.show("show running-config").contains("access vlan 300"));
-    let resp = http.get(format!("{}/openapi.json", bed.url)).call().unwrap();
+    let resp = http.get(format!("{}/openapi.json", bed.url)).header("authorization", &auth).call().unwrap();
     assert!(resp.status().is_success());
 }
 

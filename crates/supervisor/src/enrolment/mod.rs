@@ -189,7 +189,9 @@ impl Enrolments {
             }
             for kv in self.store.range(ENROLMENTS_PREFIX).await?.kvs {
                 let other: EnrolmentRecord = decode(&kv.key, &kv.value)?;
-                if other.host_name.eq_ignore_ascii_case(&request.host_name) && other.host_id != request.host_id && !other.revoked
+                if other.host_name.eq_ignore_ascii_case(&request.host_name)
+                    && other.host_id != request.host_id
+                    && !other.revoked
                 {
                     return Err(EnrolError::NameTaken { host_name: other.host_name, host_id: other.host_id });
                 }

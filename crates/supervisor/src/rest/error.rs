@@ -115,9 +115,10 @@ impl From<ConfigWriteError> for ApiError {
             },
             ConfigWriteError::NoSuchProfile(_) => Self::not_found(message),
             ConfigWriteError::Contended => Self::new(StatusCode::CONFLICT, message),
-            ConfigWriteError::Corrupt { .. } | ConfigWriteError::Store(_) | ConfigWriteError::Ports(_) => {
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
-            }
+            ConfigWriteError::Corrupt { .. }
+            | ConfigWriteError::Store(_)
+            | ConfigWriteError::Ports(_)
+            | ConfigWriteError::Password(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, message),
         }
     }
 }

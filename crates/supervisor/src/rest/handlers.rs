@@ -41,6 +41,9 @@ impl From<ExecError> for ApiError {
                 body: ErrorBody { error: message, column: Some(column), detail, ..ErrorBody::default() },
             },
             ExecError::SessionCommand(_) => Self::new(StatusCode::BAD_REQUEST, message),
+            ExecError::Forbidden { caller, command } => {
+                super::auth::forbidden(&caller, &format!("'{command}'"))
+            }
             ExecError::NotFound(_) => Self::not_found(message),
             ExecError::Config(error) => error.into(),
             ExecError::Modules(error) => error.into(),
@@ -211,6 +214,7 @@ pub async fn post_config(
     responses(
         (status = 200, description = "The command's output", body = String, content_type = "text/plain"),
         (status = 400, description = "Invalid command; `column` is where it went wrong", body = ErrorBody),
+        (status = 403, description = "The command changes something and the caller is a network-operator", body = ErrorBody),
     )
 )]
 pub async fn post_exec(

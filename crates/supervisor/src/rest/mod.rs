@@ -1,13 +1,19 @@
 //! The REST API under `/api/v1`, its OpenAPI document, and the gRPC service, in one router.
 //!
+//! Every REST request goes through one gate ([`auth`]): Host/Origin checks, authentication
+//! (HTTP Basic or a bearer token from `POST /api/v1/tokens`) and the caller's role; only
+//! `/openapi.json` is public. gRPC is outside it (agents are identified by their certificates).
+//!
 //! Every error is JSON ([`ErrorBody`]) with a 4xx status for the client's mistakes — including
 //! bodies of the wrong shape or over the size limit, unknown paths and wrong methods.
 
+mod auth;
 mod enrolment;
 mod error;
 mod extract;
 mod handlers;
 mod openapi;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -51,10 +57,14 @@ pub fn router(state: Arc<SupervisorState>) -> Router {
         .route("/api/v1/join-tokens/{id}", axum::routing::delete(enrolment::delete_join_token))
         .route("/api/v1/enrolments", get(enrolment::list_enrolments))
         .route("/api/v1/modules/{module}/revoke", post(enrolment::revoke))
+        .route("/api/v1/tokens", post(tokens::create_token))
+        .route("/api/v1/tokens/{id}", delete(tokens::delete_token))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(body_limit))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        // Outermost: every REST request, unknown paths included, passes the gate first.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::gate))
         .with_state(state)
         .route_service(&format!("/{}/{{*rest}}", Grpc::NAME), grpc)
 }

@@ -1,9 +1,10 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use axum::Json;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
-use super::{enrolment, handlers};
+use super::{enrolment, handlers, tokens};
 
 /// The supervisor's REST API.
 #[derive(Debug, OpenApi)]
@@ -36,12 +37,31 @@ use super::{enrolment, handlers};
         enrolment::delete_join_token,
         enrolment::list_enrolments,
         enrolment::revoke,
+        tokens::create_token,
+        tokens::delete_token,
     ),
+    modifiers(&SecuritySchemes),
+    // Every operation needs one of them (POST /api/v1/tokens: Basic only); /openapi.json is public.
+    security(("basic" = []), ("bearer" = [])),
     tags((name = "config", description = "Port-profiles and the running config"),
          (name = "trust", description = "Join tokens, enrolled hosts, revocation"),
-         (name = "status", description = "Modules, vEthernets, uplinks, bridge-domains, MAC tables, events, the accounting log and show commands"))
+         (name = "status", description = "Modules, vEthernets, uplinks, bridge-domains, MAC tables, events, the accounting log and show commands"),
+         (name = "auth", description = "Bearer tokens for operator accounts (`username … role …`)"))
 )]
 pub struct ApiDoc;
+
+/// The two ways to authenticate: HTTP Basic with an account's user name and password, or a
+/// bearer token from `POST /api/v1/tokens`.
+#[derive(Debug)]
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
 
 /// `GET /openapi.json`.
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {

@@ -6,7 +6,14 @@ use std::net::SocketAddr;
 
 use pki::PeerCertificate;
 
-use serde::{Deserialize, Serialize};
+pub mod authenticate;
+pub mod cache;
+pub mod credentials;
+pub mod first_admin;
+pub mod limiter;
+pub mod origin;
+pub mod password;
+pub mod tokens;
 
 /// What the listener knows about a connection; an extension on every request it carries.
 #[derive(Debug, Clone)]
@@ -20,22 +27,8 @@ pub struct Connection {
     pub client: Option<PeerCertificate>,
 }
 
-/// An operator's role (`username NAME … role ROLE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    /// Everything: show, configure, attach, enrol, revoke.
-    NetworkAdmin,
-    /// Read-only: every `show`, nothing else.
-    NetworkOperator,
-}
-
-impl Role {
-    /// Whether this role may change anything.
-    pub fn may_write(self) -> bool {
-        matches!(self, Self::NetworkAdmin)
-    }
-}
+/// An operator's role: the config crate's, where `username … role ROLE` is parsed.
+pub use config::Role;
 
 /// An authenticated caller; an extension on every request that passed authentication.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,5 +57,26 @@ impl Caller {
             Self::Operator { role, .. } => role.may_write(),
             Self::Module { .. } | Self::Insecure => true,
         }
+    }
+}
+
+/// A secret string (a password given on the command line's behalf): `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
     }
 }

@@ -19,6 +19,27 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
+/// The password of `admin` in every test supervisor (`--admin-password-file`'s role).
+pub const ADMIN_PASSWORD: &str = "test-admin-pw";
+
+/// The event of the first admin's creation: the first in every test supervisor's log.
+pub const FIRST_ADMIN_EVENT: &str =
+    "%SECURITYD-5-CONFIG_CHANGED: username admin created: username admin password 5 ***** role network-admin";
+
+/// How a test request authenticates.
+#[derive(Debug, Clone, Copy)]
+pub enum As<'a> {
+    /// HTTP Basic.
+    User(&'a str, &'a str),
+    /// `Authorization: Bearer TOKEN`.
+    Token(&'a str),
+    /// No `Authorization` header.
+    Nobody,
+}
+
+/// `admin` with [`ADMIN_PASSWORD`].
+pub const ADMIN: As<'static> = As::User("admin", ADMIN_PASSWORD);
+
 /// A running in-process supervisor.
 pub struct Running {
     pub addr: SocketAddr,
@@ -45,6 +66,7 @@ impl Running {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut options = SupervisorOptions::new(data_dir, addr);
+        options.admin_password = Some(supervisor::trust::Secret::new(ADMIN_PASSWORD));
         tweak(&mut options);
         let (stop, stopped) = oneshot::channel();
         let secure = !options.insecure;
@@ -151,7 +173,7 @@ impl Running {
         pki::tls::client_config(&pki::tls::Trust::Roots(roots), identity, &[b"h2"]).unwrap()
     }
 
-    /// One HTTP/1.1 request.
+    /// One HTTP/1.1 request as `admin`.
     pub async fn http(
         &self,
         method: Method,
@@ -159,9 +181,34 @@ impl Running {
         content_type: Option<&str>,
         body: impl Into<Body>,
     ) -> Reply {
-        let mut request = Request::builder().method(method).uri(path).header("host", self.addr.to_string());
-        if let Some(content_type) = content_type {
-            request = request.header("content-type", content_type);
+        let headers: Vec<(&str, &str)> =
+            content_type.map(|value| ("content-type", value)).into_iter().collect();
+        self.request(ADMIN, method, path, &headers, body).await
+    }
+
+    /// One HTTP/1.1 request as `who`, with these headers.
+    pub async fn request(
+        &self,
+        who: As<'_>,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Body>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+            request = request.header("host", self.addr.to_string());
+        }
+        match who {
+            As::User(user, password) => {
+                request = request
+                    .header("authorization", supervisor::trust::credentials::basic_header(user, password));
+            }
+            As::Token(token) => request = request.header("authorization", format!("Bearer {token}")),
+            As::Nobody => {}
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = request.body(body.into()).unwrap();
         let response = if self.insecure {
@@ -178,8 +225,17 @@ impl Running {
             .get("content-type")
             .map(|value| value.to_str().unwrap().to_owned())
             .unwrap_or_default();
+        let header =
+            |name: &str| response.headers().get(name).map(|value| value.to_str().unwrap().to_owned());
+        let (www_authenticate, retry_after) = (header("www-authenticate"), header("retry-after"));
         let bytes = axum::body::to_bytes(Body::new(response.into_body()), usize::MAX).await.unwrap();
-        Reply { status, content_type, body: String::from_utf8(bytes.to_vec()).unwrap() }
+        Reply {
+            status,
+            content_type,
+            www_authenticate,
+            retry_after,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -319,6 +375,10 @@ pub async fn open_store(data_dir: &Path) -> Arc<RedbStore> {
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: String,
+    /// The `WWW-Authenticate` header, if any.
+    pub www_authenticate: Option<String>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
     pub body: String,
 }
 

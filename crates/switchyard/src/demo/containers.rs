@@ -94,7 +94,12 @@ pub fn run(lab: &Lab<'_>) -> anyhow::Result<()> {
 /// `--keep`: the lab stays up for exploration until Ctrl-C.
 fn keep_running(lab: &Lab<'_>, url: &str, containers: &[Container]) -> anyhow::Result<()> {
     let supervisor = &lab.fabric.supervisor.name;
-    println!("\nThe lab is running. Try:\n  ip netns exec {supervisor} switchyard shell --supervisor {url}");
+    let data_dir = lab.root.join("supervisor");
+    let data_dir = data_dir.display();
+    println!(
+        "\nThe lab is running. Try (as root, which may read the generated admin password):\n  \
+         ip netns exec {supervisor} switchyard shell --supervisor {url} --data-dir {data_dir}"
+    );
     for host in &lab.fabric.hosts {
         let dir = lab.agent_dir(&host.name);
         println!("  switchyard vemcmd --data-dir {} show port   # on {}", dir.display(), host.name);

@@ -76,10 +76,21 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 
     containers::chapter("1. The supervisor, with the seed's port-profiles");
     step(&format!("starting the supervisor on {listen} (store in {})", root.join("supervisor").display()));
-    let argv = ["supervisor", "--data-dir", &path(&root.join("supervisor")), "--listen", &listen.to_string()];
+    let supervisor_dir = root.join("supervisor");
+    let argv = ["supervisor", "--data-dir", &path(&supervisor_dir), "--listen", &listen.to_string()];
     match &fabric {
         Some(fabric) => children.spawn_in("supervisor", &fabric.supervisor.name, &argv)?,
         None => children.spawn("supervisor", &argv)?,
+    }
+    // On first start the supervisor creates `admin` with a random password in its data dir:
+    // the demo logs in with it, as the shell does on the supervisor's host.
+    let mut admin = None;
+    wait_for("the supervisor's admin account", Duration::from_secs(20), &mut children, || {
+        admin = crate::shell::login::local_admin(&supervisor_dir);
+        admin.is_some()
+    })?;
+    if let Some(admin) = admin {
+        client = client.with_login(admin);
     }
     wait_for("the supervisor to answer", Duration::from_secs(20), &mut children, || {
         client.exec("show module").is_ok()

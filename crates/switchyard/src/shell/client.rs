@@ -1,6 +1,12 @@
 //! The shell's view of the supervisor: two REST calls, `POST /api/v1/exec` for show commands and
 //! `POST /api/v1/config` for configuration lines. All rendering happens in the supervisor.
+//!
+//! With a [`Login`], the first call gets a bearer token (`POST /api/v1/tokens`, HTTP Basic) and
+//! every later one uses it, so only one request per session pays for the password check; a
+//! supervisor that issues no token gets HTTP Basic on every request instead.
 
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -11,6 +17,15 @@ pub enum ClientError {
     /// The supervisor refused the input; `column` (1-based) points into what was sent.
     #[error("{message}")]
     Rejected { message: String, line: usize, column: usize, expected: Vec<String> },
+    /// 401: no login, or a wrong one.
+    #[error("Authentication failed: {0}")]
+    Unauthenticated(String),
+    /// 403: the account's role may not do it.
+    #[error("Permission denied: {0}")]
+    PermissionDenied(String),
+    /// 429: too many failed logins from here.
+    #[error("{0}")]
+    TooManyFailures(String),
     /// The supervisor could not be reached or answered something unexpected.
     #[error("supervisor {url}: {reason}")]
     Transport { url: String, reason: String },
@@ -28,6 +43,30 @@ struct ErrorBody {
     expected: Vec<String>,
 }
 
+/// An account to log in as. `Debug` never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Login {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login").field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
+/// Where the session's bearer token stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    /// Not asked for yet (or the last one expired).
+    Unknown,
+    /// `token`, its id (to delete it at the end), and the account's role then.
+    Have { token: String, id: String, role: String },
+    /// The supervisor issues none (`--insecure`, or an older one): HTTP Basic on every request.
+    Unavailable,
+}
+
 #[derive(Debug)]
 pub struct SupervisorClient {
     base: String,
@@ -35,16 +74,19 @@ pub struct SupervisorClient {
     /// The network namespace calls are made from (a lab's supervisor namespace), if not this
     /// process's own.
     netns: Option<String>,
+    login: Option<Login>,
+    token: Mutex<Token>,
 }
 
 impl SupervisorClient {
     pub fn new(base: &str) -> Self {
-        let http = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .new_agent();
-        Self { base: base.trim_end_matches('/').to_owned(), http, netns: None }
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http: agent(None),
+            netns: None,
+            login: None,
+            token: Mutex::new(Token::Unknown),
+        }
     }
 
     /// The same client, calling from inside the named network namespace (`ip netns` name): each
@@ -54,50 +96,206 @@ impl SupervisorClient {
         self
     }
 
+    /// The same client, logging in as `login`.
+    pub fn with_login(mut self, login: Login) -> Self {
+        self.login = Some(login);
+        self
+    }
+
+    /// The same client, trusting exactly the CA in this PEM file for `https://` URLs.
+    pub fn with_ca_cert(mut self, pem_file: &Path) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let pem = std::fs::read(pem_file).with_context(|| format!("reading {}", pem_file.display()))?;
+        let certs = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(Ok(cert)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("{} is not PEM", pem_file.display()))?;
+        anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", pem_file.display());
+        self.http = agent(Some(ureq::tls::RootCerts::Specific(Arc::new(certs))));
+        Ok(self)
+    }
+
     /// Runs one exec command (`show module`) and returns its rendered output.
     pub fn exec(&self, command: &str) -> Result<String, ClientError> {
-        self.post_text("/api/v1/exec", command)
+        self.call("POST", "/api/v1/exec", command)
     }
 
     /// Applies NX-OS configuration text atomically.
     pub fn configure(&self, text: &str) -> Result<(), ClientError> {
-        self.post_text("/api/v1/config", text).map(drop)
+        self.call("POST", "/api/v1/config", text).map(drop)
     }
 
-    fn post_text(&self, path: &str, body: &str) -> Result<String, ClientError> {
+    /// The logged-in account's role (`network-admin`, `network-operator`), as the supervisor
+    /// said when it issued the session's token (got now if need be); `None` when unknown.
+    pub fn role(&self) -> Option<String> {
+        self.in_place(|| self.authorization()).ok()?;
+        match &*self.token_state() {
+            Token::Have { role, .. } => Some(role.clone()),
+            Token::Unknown | Token::Unavailable => None,
+        }
+    }
+
+    /// Deletes the session's token, if it got one (best effort: it expires anyway).
+    pub fn logout(&self) {
+        let token = std::mem::replace(&mut *self.token_state(), Token::Unknown);
+        if let Token::Have { id, token, .. } = token {
+            let path = format!("/api/v1/tokens/{id}");
+            let _ = self.in_place(|| self.send("DELETE", &path, "", Some(&format!("Bearer {token}"))));
+        }
+    }
+
+    fn token_state(&self) -> std::sync::MutexGuard<'_, Token> {
+        self.token.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` where calls are made from: here, or on a thread in the client's namespace.
+    fn in_place<T>(&self, f: impl FnOnce() -> Result<T, ClientError> + Send) -> Result<T, ClientError>
+    where
+        T: Send,
+    {
         match &self.netns {
-            None => self.post_here(path, body),
-            Some(netns) => testbed::netns::run_in(netns, || self.post_here(path, body)).unwrap_or_else(|e| {
-                Err(ClientError::Transport { url: format!("{}{path}", self.base), reason: format!("{e:#}") })
+            None => f(),
+            Some(netns) => testbed::netns::run_in(netns, f).unwrap_or_else(|e| {
+                Err(ClientError::Transport { url: self.base.clone(), reason: format!("{e:#}") })
             }),
         }
     }
 
-    fn post_here(&self, path: &str, body: &str) -> Result<String, ClientError> {
+    fn call(&self, method: &str, path: &str, body: &str) -> Result<String, ClientError> {
+        self.in_place(|| {
+            let authorization = self.authorization()?;
+            match self.send(method, path, body, authorization.as_deref()) {
+                // The token expired (or was deleted): once more with a new one.
+                Err(ClientError::Unauthenticated(_)) if authorization.as_deref().is_some_and(is_bearer) => {
+                    *self.token_state() = Token::Unknown;
+                    let authorization = self.authorization()?;
+                    self.send(method, path, body, authorization.as_deref())
+                }
+                result => result,
+            }
+        })
+    }
+
+    /// The `Authorization` header of the next request: the session's token (got on first use),
+    /// HTTP Basic where there is none, nothing without a login.
+    fn authorization(&self) -> Result<Option<String>, ClientError> {
+        let Some(login) = &self.login else { return Ok(None) };
+        let basic = basic_header(login);
+        let state = self.token_state().clone();
+        match state {
+            Token::Have { token, .. } => Ok(Some(format!("Bearer {token}"))),
+            Token::Unavailable => Ok(Some(basic)),
+            Token::Unknown => {
+                let issued = self.send("POST", "/api/v1/tokens", "", Some(&basic));
+                let next = match issued {
+                    Ok(text) => match serde_json::from_str::<IssuedToken>(&text) {
+                        Ok(IssuedToken { token, id, role }) => Token::Have { token, id, role },
+                        Err(_) => Token::Unavailable,
+                    },
+                    // A wrong login is the user's to hear about, not a reason to fall back.
+                    Err(error @ (ClientError::Unauthenticated(_) | ClientError::TooManyFailures(_))) => {
+                        return Err(error);
+                    }
+                    Err(ClientError::Transport { url, reason }) if !reason.starts_with('4') => {
+                        return Err(ClientError::Transport { url, reason });
+                    }
+                    Err(_) => Token::Unavailable,
+                };
+                *self.token_state() = next;
+                self.authorization()
+            }
+        }
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        authorization: Option<&str>,
+    ) -> Result<String, ClientError> {
         let url = format!("{}{path}", self.base);
         let transport = |reason: String| ClientError::Transport { url: url.clone(), reason };
-        let mut response = self
-            .http
-            .post(&url)
-            .content_type("text/plain; charset=utf-8")
-            .send(body)
-            .map_err(|e| transport(e.to_string()))?;
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("content-type", "text/plain; charset=utf-8");
+        let request = match authorization {
+            Some(value) => request.header("authorization", value),
+            None => request,
+        };
+        let request = request.body(body.to_owned()).map_err(|e| transport(e.to_string()))?;
+        let mut response = self.http.run(request).map_err(|e| transport(e.to_string()))?;
         let status = response.status();
         let text = response.body_mut().read_to_string().map_err(|e| transport(e.to_string()))?;
         if status.is_success() {
             return Ok(text);
         }
-        match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(err) if status.is_client_error() => Err(ClientError::Rejected {
+        let Ok(err) = serde_json::from_str::<ErrorBody>(&text) else {
+            return Err(transport(format!("{status}: {}", text.trim())));
+        };
+        Err(match status.as_u16() {
+            401 => ClientError::Unauthenticated(err.error),
+            403 => ClientError::PermissionDenied(
+                err.error.strip_prefix("permission denied: ").unwrap_or(&err.error).to_owned(),
+            ),
+            429 => ClientError::TooManyFailures(capitalized(&err.error)),
+            _ if status.is_client_error() => ClientError::Rejected {
                 message: err.error,
                 line: err.line,
                 column: err.column,
                 expected: err.expected,
-            }),
-            Ok(err) => Err(transport(format!("{status}: {}", err.error))),
-            Err(_) => Err(transport(format!("{status}: {}", text.trim()))),
-        }
+            },
+            _ => transport(format!("{status}: {}", err.error)),
+        })
     }
+}
+
+/// What `POST /api/v1/tokens` answers (the fields the shell uses).
+#[derive(Deserialize)]
+struct IssuedToken {
+    token: String,
+    id: String,
+    role: String,
+}
+
+/// An HTTP agent that answers error statuses as responses, trusting `roots` for TLS (ring as
+/// rustls's provider).
+fn agent(roots: Option<ureq::tls::RootCerts>) -> ureq::Agent {
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)));
+    if let Some(roots) = roots {
+        install_crypto_provider();
+        config = config.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());
+    }
+    config.build().new_agent()
+}
+
+/// Makes ring rustls's process-wide provider (the workspace builds no other). Only the first
+/// install wins; later ones fail harmlessly.
+#[allow(deprecated)] // ring's provider lacks post-quantum key exchange; it is the one built here.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn basic_header(login: &Login) -> String {
+    use base64::Engine as _;
+    let pair = format!("{}:{}", login.user, login.password);
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+}
+
+fn is_bearer(authorization: &str) -> bool {
+    authorization.starts_with("Bearer ")
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// The supervisor sends `null` for fields that do not apply to an error.

@@ -22,7 +22,7 @@ use crate::stdout::emit;
 /// The session as the editor's helpers see it: a copy refreshed after every line.
 type SharedSession = Arc<Mutex<Session>>;
 
-pub fn run(mut shell: Shell) -> anyhow::Result<ExitCode> {
+pub fn run(shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let session: SharedSession = Arc::new(Mutex::new(shell.session().clone()));
     // Tab completes a unique word; a second Tab lists the choices, as NX-OS and bash do.
     let settings =
@@ -42,7 +42,8 @@ pub fn run(mut shell: Shell) -> anyhow::Result<ExitCode> {
         match editor.readline(&shell.prompt()) {
             Ok(line) => {
                 if !line.trim().is_empty() {
-                    let _ = editor.add_history_entry(line.as_str());
+                    // The history file keeps no password.
+                    let _ = editor.add_history_entry(config::redact_line(&line));
                 }
                 let written = match shell.run_line(&line) {
                     Outcome::Output(out) => emit(&out),

@@ -8,11 +8,13 @@
 
 pub mod client;
 mod interactive;
+pub mod login;
 
 use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cli::{Action, CliError, ExecCommand, Session};
+use cli::{Action, CliError, ExecCommand, Session, SessionMode};
 use client::{ClientError, SupervisorClient};
 
 use crate::stdout::emit;
@@ -20,18 +22,45 @@ use crate::stdout::emit;
 /// The switch name shown in prompts (`switch#`).
 pub const HOSTNAME: &str = "switch";
 
-/// Runs the shell against the supervisor at `url`.
-pub fn main(url: &str, commands: Option<&str>) -> anyhow::Result<ExitCode> {
-    let mut shell = Shell::new(url);
-    if let Some(commands) = commands {
-        return Ok(shell.run_script(commands.split([';', '\n']).map(|c| c.trim().to_owned())));
+/// How the shell was started.
+#[derive(Debug, Clone)]
+pub struct ShellOptions {
+    /// The supervisor's URL.
+    pub url: String,
+    /// `-c`: these commands, then exit.
+    pub commands: Option<String>,
+    /// Who to log in as.
+    pub login: login::LoginArgs,
+    /// `--ca-cert`: the CA to trust for `https://`.
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// Runs the shell against the supervisor at `options.url`.
+pub fn main(options: &ShellOptions) -> anyhow::Result<ExitCode> {
+    let mut client = SupervisorClient::new(&options.url);
+    if options.url.starts_with("https://") {
+        let Some(ca) = login::ca_cert(options.ca_cert.as_deref(), &options.login.data_dir) else {
+            anyhow::bail!(
+                "no CA certificate to check {} with: give --ca-cert FILE (the supervisor's <data-dir>/tls/ca.pem)",
+                options.url
+            );
+        };
+        client = client.with_ca_cert(&ca)?;
     }
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        return interactive::run(shell);
+    if let Some(login) = login::resolve(&options.login)? {
+        client = client.with_login(login);
     }
-    let lines = stdin.lock().lines().map_while(Result::ok);
-    Ok(shell.run_script(lines))
+    let mut shell = Shell::with_client(client);
+    let code = if let Some(commands) = &options.commands {
+        Ok(shell.run_script(commands.split([';', '\n']).map(|c| c.trim().to_owned())))
+    } else if std::io::stdin().is_terminal() {
+        interactive::run(&mut shell)
+    } else {
+        let lines = std::io::stdin().lock().lines().map_while(Result::ok);
+        Ok(shell.run_script(lines))
+    };
+    shell.client.logout();
+    code
 }
 
 /// What one line led to.
@@ -54,7 +83,12 @@ pub struct Shell {
 
 impl Shell {
     pub fn new(url: &str) -> Self {
-        Self { session: Session::new(HOSTNAME), client: SupervisorClient::new(url) }
+        Self::with_client(SupervisorClient::new(url))
+    }
+
+    /// A session over a client set up already (login, CA).
+    pub fn with_client(client: SupervisorClient) -> Self {
+        Self { session: Session::new(HOSTNAME), client }
     }
 
     pub fn session(&self) -> &Session {
@@ -69,8 +103,16 @@ impl Shell {
     pub fn run_line(&mut self, line: &str) -> Outcome {
         let prompt_len = self.prompt().chars().count();
         let refused = |err: &CliError| Outcome::Refused(err.render(prompt_len));
+        let was_exec = matches!(self.session.mode(), SessionMode::Exec);
         match self.session.interpret(line) {
             Err(err) => refused(&err),
+            Ok(Action::ModeChanged) if was_exec && !self.may_configure() => {
+                // As NX-OS does: a read-only role does not get into configuration mode.
+                self.session = Session::new(HOSTNAME);
+                Outcome::Refused(
+                    "% Permission denied for the role (network-operator is read-only)".to_owned(),
+                )
+            }
             Ok(Action::Nothing | Action::ModeChanged) => Outcome::Output(String::new()),
             Ok(Action::Exec(ExecCommand::Exit)) => Outcome::Quit,
             Ok(Action::Exec(command)) => match self.client.exec(&command.to_string()) {
@@ -92,6 +134,12 @@ impl Shell {
         }
     }
 
+    /// Whether the account may enter configuration mode: not a network-operator (an unknown role
+    /// may; the supervisor refuses each change it may not make anyway).
+    fn may_configure(&self) -> bool {
+        self.client.role().is_none_or(|role| role != "network-operator")
+    }
+
     /// Runs lines without a terminal: outputs to stdout; at the first refused line, the line
     /// (after its prompt), the caret and the message to stderr, and a failure exit code. When
     /// stdout's reader has gone (`| head`), stops quietly: nobody reads what follows.
@@ -106,7 +154,8 @@ impl Shell {
                 }
                 Outcome::Quit => break,
                 Outcome::Refused(err) => {
-                    eprintln!("{prompt}{}\n{err}", line.trim_end());
+                    // The line is echoed above the caret: never with a password in it.
+                    eprintln!("{prompt}{}\n{err}", config::redact_line(line.trim_end()));
                     return ExitCode::FAILURE;
                 }
             }

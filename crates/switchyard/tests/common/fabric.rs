@@ -51,7 +51,15 @@ impl FabricBed {
                 &["supervisor", "--data-dir", &dir, "--listen", &listen],
             )
             .unwrap();
-        let client = SupervisorClient::new(&url).in_netns(&fabric.supervisor.name);
+        let admin_password = root.path().join("supervisor").join("admin-password");
+        super::poll_until(
+            "the admin password",
+            Duration::from_secs(20),
+            || admin_password.exists(),
+            || super::logs_of(&children, 30),
+        );
+        let admin = switchyard::shell::login::local_admin(&root.path().join("supervisor")).unwrap();
+        let client = SupervisorClient::new(&url).in_netns(&fabric.supervisor.name).with_login(admin);
         let bed = Self { children, fabric, root, url, client };
         bed.wait_until("the supervisor answers", Duration::from_secs(20), |bed| {
             bed.exec("show module").is_ok()

@@ -39,15 +39,32 @@ impl Testbed {
         bed
     }
 
-    /// (Re)starts the supervisor on the same address and store and waits until it answers.
+    /// (Re)starts the supervisor on the same address and store and waits until it answers; the
+    /// client logs in as `admin` with the password the supervisor generated on first start.
     pub fn start_supervisor(&mut self) {
-        let dir = self.root.path().join(SUPERVISOR).display().to_string();
+        let dir = self.supervisor_dir().display().to_string();
         self.children
             .spawn(SUPERVISOR, &["supervisor", "--data-dir", &dir, "--listen", &self.listen])
             .unwrap();
+        self.wait_until("the admin password", Duration::from_secs(20), |bed| {
+            switchyard::shell::login::local_admin(&bed.supervisor_dir()).is_some()
+        });
+        let admin = switchyard::shell::login::local_admin(&self.supervisor_dir()).unwrap();
+        self.client = SupervisorClient::new(&self.url).with_login(admin);
         self.wait_until("the supervisor answers", Duration::from_secs(20), |bed| {
             bed.client.exec("show module").is_ok()
         });
+    }
+
+    /// `Authorization: Basic …` of `admin`, for raw REST calls.
+    pub fn admin_authorization(&self) -> String {
+        let password = switchyard::shell::login::local_admin_password(&self.supervisor_dir()).unwrap();
+        supervisor::trust::credentials::basic_header("admin", &password)
+    }
+
+    /// The supervisor's data dir (its store, its generated admin password).
+    pub fn supervisor_dir(&self) -> PathBuf {
+        self.root.path().join(SUPERVISOR)
     }
 
     pub fn agent_dir(&self, host: &str) -> PathBuf {
@@ -92,12 +109,25 @@ impl Testbed {
         module_status(&self.client.exec("show module").ok()?, host)
     }
 
-    /// Runs `switchyard shell` with these arguments and stdin.
+    /// Runs `switchyard shell` with these arguments and stdin, as `admin` (the shell finds the
+    /// generated password in the supervisor's data dir, as on the supervisor's host).
     pub fn shell(&self, args: &[&str], stdin: &str) -> Output {
+        let dir = self.supervisor_dir().display().to_string();
+        let mut with_dir = vec!["--data-dir", dir.as_str()];
+        with_dir.extend_from_slice(args);
+        self.shell_without_login(&with_dir, stdin)
+    }
+
+    /// Runs `switchyard shell` with only these arguments (no data dir: no automatic login), with
+    /// no `SWITCHYARD_*` variables from the test's environment.
+    pub fn shell_without_login(&self, args: &[&str], stdin: &str) -> Output {
         let mut child = Command::new(exe())
             .arg("shell")
             .arg("--supervisor")
             .arg(&self.url)
+            .env_remove("SWITCHYARD_USER")
+            .env_remove("SWITCHYARD_PASSWORD")
+            .env("SWITCHYARD_DATA_DIR", self.root.path().join("no-such-dir"))
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

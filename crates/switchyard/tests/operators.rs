@@ -1,0 +1,169 @@
+//! Operators through the real binaries: the shell logs in (password file, environment, the
+//! local admin password), a network-operator's shows work and its changes are refused, and no
+//! password reaches the supervisor's log or the shell's echo.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Testbed, stderr, stdout};
+
+const OPERATOR_PASSWORD: &str = "0live-pw-9731";
+
+/// A testbed with `olive`, a network-operator, whose password is in the returned file.
+fn with_operator() -> (Testbed, std::path::PathBuf) {
+    let bed = Testbed::start();
+    let out = bed.shell(
+        &[],
+        &format!(
+            "configure terminal\nusername olive password {OPERATOR_PASSWORD} role network-operator\n\
+             port-profile type vethernet web\n  switchport access vlan 100\n  state enabled\nend\n"
+        ),
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let file = bed.root.path().join("olive-password");
+    std::fs::write(&file, format!("{OPERATOR_PASSWORD}\n")).unwrap();
+    (bed, file)
+}
+
+#[test]
+fn a_network_operator_shows_and_is_refused_changes() {
+    let (bed, file) = with_operator();
+    let file = file.display().to_string();
+    let as_olive = ["--user", "olive", "--password-file", file.as_str()];
+
+    let show = [&as_olive[..], &["-c", "show running-config; show port-profile brief"]].concat();
+    let out = bed.shell_without_login(&show, "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let running = stdout(&out);
+    assert!(running.contains("username olive password 5 $argon2id$"), "{running}");
+    assert!(running.contains("port-profile type vethernet web"), "{running}");
+
+    // The shell refuses configuration mode, as NX-OS does…
+    for change in [
+        "configure terminal; vlan 7; end",
+        "configure terminal; port-profile web; switchport access vlan 101; end",
+        "configure terminal; no username olive; end",
+    ] {
+        let out = bed.shell_without_login(&[&as_olive[..], &["-c", change]].concat(), "");
+        assert!(!out.status.success(), "{change}: {}", stdout(&out));
+        let said = stderr(&out);
+        assert!(said.contains("% Permission denied for the role"), "{change}: {said}");
+    }
+    // …and the supervisor refuses the change itself when the text comes anyway (a script
+    // from an older shell, or curl).
+    let olive = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
+    let basic = supervisor::trust::credentials::basic_header("olive", OPERATOR_PASSWORD);
+    let mut reply = olive
+        .post(format!("{}/api/v1/config", bed.url))
+        .header("authorization", &basic)
+        .content_type("text/plain")
+        .send("vlan 7\n")
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 403);
+    let body = reply.body_mut().read_to_string().unwrap();
+    assert!(body.contains("olive is network-operator (read-only)"), "{body}");
+    // The same account through the environment.
+    let out = std::process::Command::new(common::exe())
+        .args(["shell", "--supervisor", &bed.url, "-c", "show module"])
+        .env("SWITCHYARD_USER", "olive")
+        .env("SWITCHYARD_PASSWORD", OPERATOR_PASSWORD)
+        .env("SWITCHYARD_DATA_DIR", bed.root.path().join("nowhere"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Virtual Supervisor Module"));
+    let running = bed.show("show running-config");
+    assert!(!running.contains("vlan 7") && running.contains("switchport access vlan 100"), "{running}");
+}
+
+#[test]
+fn no_login_or_a_wrong_one_is_told_clearly() {
+    let (bed, _) = with_operator();
+    let out = bed.shell_without_login(&["-c", "show module"], "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("% Authentication failed: authentication required"), "{}", stderr(&out));
+
+    let wrong = bed.root.path().join("wrong");
+    std::fs::write(&wrong, "not-the-password\n").unwrap();
+    let wrong = wrong.display().to_string();
+    let out =
+        bed.shell_without_login(&["--user", "olive", "--password-file", &wrong, "-c", "show module"], "");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("% Authentication failed: wrong user name or password"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = bed.shell_without_login(&["--user", "olive", "-c", "show module"], "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no password for olive"), "{}", stderr(&out));
+}
+
+#[test]
+fn passwords_stay_out_of_logs_and_echoes() {
+    let (bed, _) = with_operator();
+    // A refused line is echoed above its caret: without the password.
+    let out = bed.shell(&[], "configure terminal\nusername bob password s3cret-b0b? role network-admin\n");
+    assert!(!out.status.success());
+    let said = stderr(&out);
+    assert!(said.contains("username bob") && said.contains("invalid password"), "{said}");
+    assert!(!said.contains("s3cret-b0b"), "{said}");
+
+    let admin_password = switchyard::shell::login::local_admin_password(&bed.supervisor_dir()).unwrap();
+    let log = std::fs::read_to_string(bed.children.log_dir().join("supervisor.log")).unwrap();
+    assert!(log.contains("admin-password"), "the generated password's path is logged:\n{log}");
+    let events = bed.show("show logging logfile");
+    for secret in [admin_password.as_str(), OPERATOR_PASSWORD, "s3cret-b0b"] {
+        assert!(!log.contains(secret), "a password in the supervisor's log:\n{log}");
+        assert!(!events.contains(secret), "{events}");
+    }
+}
+
+#[test]
+fn the_admin_password_file_sets_the_first_admin() {
+    let root = tempfile::tempdir().unwrap();
+    let listen = switchyard::processes::free_loopback_addr().unwrap().to_string();
+    let url = format!("http://{listen}");
+    let dir = root.path().join("supervisor");
+    let password_file = root.path().join("admin-pw");
+    std::fs::write(&password_file, "Ch0sen-admin-pw\n").unwrap();
+    let mut children = switchyard::processes::Children::new(common::exe(), root.path()).unwrap();
+    let (dir_arg, file_arg) = (dir.display().to_string(), password_file.display().to_string());
+    children
+        .spawn(
+            "supervisor",
+            &["supervisor", "--data-dir", &dir_arg, "--listen", &listen, "--admin-password-file", &file_arg],
+        )
+        .unwrap();
+    let shell = |file: &str| {
+        std::process::Command::new(common::exe())
+            .args([
+                "shell",
+                "--supervisor",
+                &url,
+                "--user",
+                "admin",
+                "--password-file",
+                file,
+                "-c",
+                "show module",
+            ])
+            .env("SWITCHYARD_DATA_DIR", root.path().join("nowhere"))
+            .output()
+            .unwrap()
+    };
+    common::poll_until(
+        "the supervisor answers admin",
+        std::time::Duration::from_secs(20),
+        || shell(&file_arg).status.success(),
+        || common::logs_of(&children, 30),
+    );
+    assert!(!dir.join("admin-password").exists(), "no password generated when one is given");
+    let wrong = root.path().join("wrong");
+    std::fs::write(&wrong, "Ch0sen-admin-pw-not\n").unwrap();
+    assert!(!shell(&wrong.display().to_string()).status.success());
+    let log = std::fs::read_to_string(children.log_dir().join("supervisor.log")).unwrap();
+    assert!(!log.contains("Ch0sen-admin-pw"), "{log}");
+}

@@ -194,6 +194,8 @@ fn on_a_terminal_the_shell_asks_for_the_password() {
     let mut child = std::process::Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .env_remove("SWITCHYARD_PASSWORD")
+        // Its history file goes there, not into the tester's home.
+        .env("HOME", bed.root.path())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -213,6 +215,8 @@ fn on_a_terminal_the_shell_asks_for_the_password() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut output, &mut rest).unwrap();
     assert!(child.wait().unwrap().success(), "{seen}{rest}");
+    let history = std::fs::read_to_string(bed.root.path().join(".switchyard_history")).unwrap();
+    assert!(history.contains("show module") && !history.contains(OPERATOR_PASSWORD), "{history}");
     // (Whether the terminal echoed the password is not asserted: rpassword turns echo off just
     // after printing the prompt, and this test types the moment the prompt shows.)
 }

@@ -116,13 +116,19 @@ fn config_through_rest_is_atomic_and_errors_are_json() {
     let body: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
     assert!(body["error"].is_string(), "{body}");
     let huge = "vlan 10\n".repeat(1 << 18);
-    let resp = http
+    let sent = http
         .post(format!("{}/api/v1/config", bed.url))
         .header("authorization", &auth)
         .content_type("text/plain")
-        .send(&huge)
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 413);
+        .send(&huge);
+    match sent {
+        Ok(resp) => assert_eq!(resp.status().as_u16(), 413),
+        // The supervisor answers 413 from the Content-Length and closes; a loaded client may
+        // still be writing the body then (the 413's JSON is checked in-process, tests/rest.rs).
+        Err(ureq::Error::Io(e))
+            if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) => {}
+        Err(e) => panic!("oversized body: {e}"),
+    }
     let resp =
         http.get(format!("{}/api/v1/nothing-here", bed.url)).header("authorization", &auth).call().unwrap();
     assert_eq!(resp.status().as_u16(), 404);

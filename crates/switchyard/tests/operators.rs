@@ -167,3 +167,56 @@ fn the_admin_password_file_sets_the_first_admin() {
     let log = std::fs::read_to_string(children.log_dir().join("supervisor.log")).unwrap();
     assert!(!log.contains("Ch0sen-admin-pw"), "{log}");
 }
+
+/// Reads `from` into `seen` until it holds `what`; panics after 20 s with what came.
+fn read_until(from: &mut impl std::io::Read, seen: &mut String, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut buffer = [0u8; 4096];
+    while !seen.contains(what) {
+        assert!(std::time::Instant::now() < deadline, "no {what:?} in {seen:?}");
+        let n = from.read(&mut buffer).unwrap();
+        assert!(n > 0, "ended without {what:?}: {seen:?}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+}
+
+#[test]
+fn on_a_terminal_the_shell_asks_for_the_password() {
+    use std::io::Write as _;
+    let (bed, _) = with_operator();
+    let command = format!(
+        "{} shell --supervisor {} --user olive --data-dir {}",
+        common::exe().display(),
+        bed.url,
+        bed.root.path().join("nowhere").display()
+    );
+    // `script` gives the shell a terminal (a pty) fed from our pipe.
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("SWITCHYARD_PASSWORD")
+        // Its history file goes there, not into the tester's home.
+        .env("HOME", bed.root.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    read_until(&mut output, &mut seen, "Password for olive: ");
+    input.write_all(format!("{OPERATOR_PASSWORD}\n").as_bytes()).unwrap();
+    read_until(&mut output, &mut seen, "switch# ");
+    input.write_all(b"show module\n").unwrap();
+    read_until(&mut output, &mut seen, "Virtual Supervisor Module");
+    input.write_all(b"configure terminal\n").unwrap();
+    read_until(&mut output, &mut seen, "Permission denied for the role");
+    input.write_all(b"exit\n").unwrap();
+    drop(input);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut output, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{seen}{rest}");
+    let history = std::fs::read_to_string(bed.root.path().join(".switchyard_history")).unwrap();
+    assert!(history.contains("show module") && !history.contains(OPERATOR_PASSWORD), "{history}");
+    // (Whether the terminal echoed the password is not asserted: rpassword turns echo off just
+    // after printing the prompt, and this test types the moment the prompt shows.)
+}

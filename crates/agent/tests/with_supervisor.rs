@@ -27,7 +27,6 @@ use tonic::transport::Channel;
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// The password of `admin` in the test supervisor (REST calls log in as it).
-const ADMIN_PASSWORD: &str = "test-admin-pw";
 
 /// A supervisor serving in this process.
 struct Supervisor {

@@ -116,6 +116,11 @@ pub struct SupervisorOptions {
     pub body_limit: usize,
     /// Where the TLS material comes from (made in `<data_dir>/tls` by default).
     pub tls: tls_setup::TlsOptions,
+    /// A bootstrap join token in this file (made when missing), reusable for
+    /// `bootstrap_token_ttl` from start: for scripts that start a supervisor and its agents in one
+    /// go. `None`: only one-time tokens from `join-token create`.
+    pub bootstrap_token_file: Option<PathBuf>,
+    pub bootstrap_token_ttl: Duration,
     /// How long an agent's certificate lives; agents renew at two thirds of it.
     pub agent_cert_lifetime: Duration,
     /// What a client may hold: connections, handshake and header deadlines.
@@ -158,6 +163,8 @@ impl SupervisorOptions {
             watch_buffer: 256,
             body_limit: 1 << 20,
             tls: tls_setup::TlsOptions::default(),
+            bootstrap_token_file: None,
+            bootstrap_token_ttl: Duration::from_secs(3600),
             agent_cert_lifetime: Duration::from_secs(30 * 24 * 3600),
             limits: server::ConnectionLimits::default(),
             max_modules: DEFAULT_MAX_MODULES,
@@ -251,6 +258,17 @@ pub async fn serve(
             (Some(enrolments), Some(server), names)
         }
     };
+    if let (Some(enrolments), Some(file)) = (&enrolments, &options.bootstrap_token_file) {
+        enrolments
+            .install_bootstrap_token(file, options.bootstrap_token_ttl)
+            .await
+            .with_context(|| format!("installing the bootstrap token of {}", file.display()))?;
+        tracing::warn!(
+            file = %file.display(),
+            "a reusable bootstrap join token is valid for {} s: any agent holding it may enrol",
+            options.bootstrap_token_ttl.as_secs()
+        );
+    }
     let limits = options.limits;
     let (stop, stopped) = watch::channel(false);
     let journal = Journal::new(store.clone(), options.event_log_capacity);

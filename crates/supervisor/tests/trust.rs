@@ -293,3 +293,40 @@ async fn join_tokens_through_rest_and_the_shell_commands() {
     assert_eq!(bad_ttl.status, StatusCode::BAD_REQUEST, "{}", bad_ttl.body);
     supervisor.stop().await;
 }
+
+#[tokio::test]
+async fn a_bootstrap_token_enrols_several_hosts_until_it_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bootstrap-token");
+    let supervisor = Running::start(dir.path(), |options| {
+        options.bootstrap_token_file = Some(file.clone());
+        options.bootstrap_token_ttl = Duration::from_secs(2);
+    })
+    .await;
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "the token file is the owner's only");
+    let token = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    let mut anonymous = supervisor.grpc().await;
+    for name in ["bilbo", "frodo"] {
+        let key = pki::request::AgentKey::generate(&format!("id-{name}")).unwrap();
+        let request = proto::EnrollRequest {
+            token: token.clone(),
+            csr_pem: key.csr_pem,
+            host_id: format!("id-{name}"),
+            host_name: name.to_owned(),
+            vtep: String::new(),
+        };
+        anonymous.enroll(request).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let key = pki::request::AgentKey::generate("id-sam").unwrap();
+    let late = proto::EnrollRequest {
+        token,
+        csr_pem: key.csr_pem,
+        host_id: "id-sam".into(),
+        host_name: "sam".into(),
+        vtep: String::new(),
+    };
+    assert_eq!(anonymous.enroll(late).await.unwrap_err().code(), Code::Unauthenticated);
+    supervisor.stop().await;
+}

@@ -2,6 +2,7 @@
 //! handling they and the integration tests share. The daemons themselves live in their own crates.
 
 pub mod demo;
+pub mod join;
 pub mod processes;
 pub mod shell;
 pub mod sshd;

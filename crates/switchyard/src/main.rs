@@ -296,6 +296,14 @@ struct SupervisorTlsArgs {
     /// The key of --client-ca; without it agents cannot enrol (they bring certificates).
     #[arg(long, value_name = "FILE", requires = "client_ca")]
     client_ca_key: Option<PathBuf>,
+    /// A reusable join token in FILE (written there when the file does not exist), valid for
+    /// --bootstrap-token-ttl from start: for scripts that start a supervisor and its agents in
+    /// one go. Prefer one-time tokens (`join-token create`) where an operator is at hand.
+    #[arg(long, value_name = "FILE")]
+    bootstrap_token_file: Option<PathBuf>,
+    /// How long the bootstrap token stays valid, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600, requires = "bootstrap_token_file")]
+    bootstrap_token_ttl: u64,
     /// How long an agent's certificate lives, in seconds; agents renew at two thirds of it.
     #[arg(long, value_name = "SECONDS", default_value_t = 30 * 24 * 3600)]
     agent_cert_lifetime: u64,
@@ -319,6 +327,9 @@ impl SupervisorTlsArgs {
             client_ca_key: self.client_ca_key,
         };
         options.agent_cert_lifetime = std::time::Duration::from_secs(self.agent_cert_lifetime.max(60));
+        options.bootstrap_token_file = self.bootstrap_token_file;
+        options.bootstrap_token_ttl =
+            std::time::Duration::from_secs(self.bootstrap_token_ttl.clamp(1, 7 * 24 * 3600));
         options.limits.max_connections = self.max_connections.max(1);
         options.insecure = self.insecure;
     }

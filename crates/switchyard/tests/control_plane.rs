@@ -282,11 +282,11 @@ fn garbage_on_the_supervisor_port_does_not_stop_it() {
         b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\xff\xff\xff\xff\xff\xff\xff\xff\xff",
         b"GET / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n",
     ] {
-        let mut s = std::net::TcpStream::connect(bed.url.trim_start_matches("http://")).unwrap();
+        let mut s = std::net::TcpStream::connect(bed.url.trim_start_matches("https://")).unwrap();
         let _ = s.write_all(garbage);
         drop(s);
     }
     // A client that connects and goes silent.
-    let _silent = std::net::TcpStream::connect(bed.url.trim_start_matches("http://")).unwrap();
+    let _silent = std::net::TcpStream::connect(bed.url.trim_start_matches("https://")).unwrap();
     assert!(bed.show("show module").contains("Virtual Supervisor Module"));
 }

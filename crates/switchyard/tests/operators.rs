@@ -125,8 +125,9 @@ fn passwords_stay_out_of_logs_and_echoes() {
 fn the_admin_password_file_sets_the_first_admin() {
     let root = tempfile::tempdir().unwrap();
     let listen = switchyard::processes::free_loopback_addr().unwrap().to_string();
-    let url = format!("http://{listen}");
+    let url = format!("https://{listen}");
     let dir = root.path().join("supervisor");
+    let ca = dir.join("tls/ca.pem").display().to_string();
     let password_file = root.path().join("admin-pw");
     std::fs::write(&password_file, "Ch0sen-admin-pw\n").unwrap();
     let mut children = switchyard::processes::Children::new(common::exe(), root.path()).unwrap();
@@ -143,6 +144,8 @@ fn the_admin_password_file_sets_the_first_admin() {
                 "shell",
                 "--supervisor",
                 &url,
+                "--ca-cert",
+                &ca,
                 "--user",
                 "admin",
                 "--password-file",

@@ -74,7 +74,6 @@ pub fn report(text: &str) {
 }
 
 /// The password of `admin` in the test supervisor (REST calls log in as it).
-const ADMIN_PASSWORD: &str = "test-admin-pw";
 
 /// A supervisor serving in this process on 127.0.0.1.
 pub struct Supervisor {
@@ -101,7 +100,6 @@ impl Supervisor {
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut options = SupervisorOptions::new(dir.path(), addr);
-        options.admin_password = Some(supervisor::trust::Secret::new(ADMIN_PASSWORD));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(supervisor::serve(store, listener, options, async move {
             let _ = stopped.await;

@@ -124,6 +124,7 @@ impl Enrolments {
             created_ms: now,
             expires_ms: now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
             created_by: created_by.to_owned(),
+            reusable: false,
         };
         let key = join_token_key(&token.id);
         let txn = Txn {
@@ -135,6 +136,41 @@ impl Enrolments {
             return Err(EnrolError::Contended);
         }
         Ok((token, record))
+    }
+
+    /// Installs the bootstrap token in `file` (writing a new one there, 0600, when the file does
+    /// not exist): reusable by any number of agents for `ttl` from now. For scripted
+    /// deployments and benchmarks that cannot run `join-token create` between starting the
+    /// supervisor and its agents; every enrolment with it is still logged and audited.
+    pub async fn install_bootstrap_token(
+        &self,
+        file: &std::path::Path,
+        ttl: Duration,
+    ) -> Result<JoinToken, EnrolError> {
+        let token: JoinToken = match std::fs::read_to_string(file) {
+            Ok(text) => text.trim().parse()?,
+            Err(_) => {
+                let mut random = [0u8; 22];
+                getrandom::fill(&mut random)
+                    .map_err(|e| EnrolError::Invalid { field: "randomness", reason: e.to_string() })?;
+                let token = JoinToken::from_random(&random);
+                crate::tls_setup::write_private(file, &format!("{token}\n")).map_err(|e| {
+                    EnrolError::Invalid { field: "bootstrap token file", reason: format!("{e:#}") }
+                })?;
+                token
+            }
+        };
+        let now = unix_ms_now();
+        let record = TokenRecord {
+            id: token.id.clone(),
+            secret_sha256: token.secret_sha256(),
+            created_ms: now,
+            expires_ms: now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+            created_by: "bootstrap".to_owned(),
+            reusable: true,
+        };
+        self.store.put(&join_token_key(&token.id), encode(&record)?).await?;
+        Ok(token)
     }
 
     /// The tokens not yet used, without their digests; expired ones are deleted on the way.
@@ -219,10 +255,11 @@ impl Enrolments {
                     Compare::ModRevision(token_key.clone(), stored.mod_revision),
                     Compare::ModRevision(host_key.clone(), existing.as_ref().map_or(0, |kv| kv.mod_revision)),
                 ],
-                success: vec![
-                    Op::Delete { key: token_key },
-                    Op::Put { key: host_key, value: encode(&enrolled)? },
-                ],
+                success: if record.reusable {
+                    vec![Op::Put { key: host_key, value: encode(&enrolled)? }]
+                } else {
+                    vec![Op::Delete { key: token_key }, Op::Put { key: host_key, value: encode(&enrolled)? }]
+                },
                 failure: vec![],
             };
             if self.store.txn(txn).await?.succeeded {

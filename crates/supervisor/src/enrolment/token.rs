@@ -92,6 +92,10 @@ pub struct TokenRecord {
     pub expires_ms: u64,
     /// Who made it (the audit name).
     pub created_by: String,
+    /// A bootstrap token (`--bootstrap-token-file`): any number of agents may enrol with it
+    /// until it expires. Tokens from `join-token create` are one-time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reusable: bool,
 }
 
 impl TokenRecord {
@@ -119,6 +123,7 @@ mod tests {
             created_ms: 0,
             expires_ms: 10,
             created_by: "admin".into(),
+            reusable: false,
         }
     }
 

@@ -67,7 +67,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         Some(fabric) => SocketAddr::from((fabric.supervisor_ip, SUPERVISOR_PORT)),
         None => processes::free_loopback_addr()?,
     };
-    let url = format!("http://{listen}");
+    let url = format!("https://{listen}");
     let mut client = SupervisorClient::new(&url);
     if let Some(fabric) = &fabric {
         client = client.in_netns(&fabric.supervisor.name);
@@ -92,6 +92,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     if let Some(admin) = admin {
         client = client.with_login(admin);
     }
+    // The CA it made at the same time is what the demo's clients trust.
+    client = client.with_ca_cert(&supervisor_dir.join("tls/ca.pem"))?;
     wait_for("the supervisor to answer", Duration::from_secs(20), &mut children, || {
         client.exec("show module").is_ok()
     })?;
@@ -112,7 +114,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     // One after the other, so the modules are numbered 3, 4 in this order (join order).
     for (index, host) in HOSTS.iter().enumerate() {
         let dir = path(&root.join(host));
+        // Each host joins the way an operator adds one: a one-time token, the CA's hash.
+        let join = crate::join::Join::create(&client)?.args();
         let mut argv = vec!["agent", "--supervisor", &url, "--host-name", host, "--data-dir", &dir];
+        argv.extend(join.iter().map(String::as_str));
         let endpoint = ovsdb.as_ref().map(Ovsdb::endpoint);
         if let (0, Some(endpoint)) = (index, &endpoint) {
             argv.extend(["--ovsdb", endpoint, "--ovs-bridge", ovs::BRIDGE]);

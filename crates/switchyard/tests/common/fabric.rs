@@ -41,7 +41,7 @@ impl FabricBed {
         let fabric = Fabric::new(hosts).expect("building the fabric");
         let root = tempfile::tempdir().unwrap();
         let listen = format!("{}:{SUPERVISOR_PORT}", fabric.supervisor_ip);
-        let url = format!("http://{listen}");
+        let url = format!("https://{listen}");
         let mut children = Children::new(exe(), root.path()).unwrap();
         let dir = root.path().join("supervisor").display().to_string();
         children
@@ -59,7 +59,12 @@ impl FabricBed {
             || super::logs_of(&children, 30),
         );
         let admin = switchyard::shell::login::local_admin(&root.path().join("supervisor")).unwrap();
-        let client = SupervisorClient::new(&url).in_netns(&fabric.supervisor.name).with_login(admin);
+        let ca = root.path().join("supervisor/tls/ca.pem");
+        let client = SupervisorClient::new(&url)
+            .in_netns(&fabric.supervisor.name)
+            .with_ca_cert(&ca)
+            .unwrap()
+            .with_login(admin);
         let bed = Self { children, fabric, root, url, client };
         bed.wait_until("the supervisor answers", Duration::from_secs(20), |bed| {
             bed.exec("show module").is_ok()
@@ -99,6 +104,13 @@ impl FabricBed {
         for uplink in &uplinks {
             argv.extend(["--uplink", uplink]);
         }
+        let enrolled = std::path::Path::new(&dir).join("tls/client.pem").exists();
+        let join = if enrolled {
+            Vec::new()
+        } else {
+            switchyard::join::Join::create(&self.client).unwrap().args().to_vec()
+        };
+        argv.extend(join.iter().map(String::as_str));
         self.children.spawn_in(host, &ns, &argv).unwrap();
         self.wait_until(&format!("{host} online"), Duration::from_secs(30), |bed| {
             bed.exec("show module").is_ok_and(|out| {

@@ -31,7 +31,7 @@ impl Testbed {
     pub fn start() -> Self {
         let root = tempfile::tempdir().unwrap();
         let listen = free_loopback_addr().unwrap().to_string();
-        let url = format!("http://{listen}");
+        let url = format!("https://{listen}");
         let children = Children::new(exe(), root.path()).unwrap();
         let client = SupervisorClient::new(&url);
         let mut bed = Self { root, url, listen, children, client };
@@ -50,7 +50,8 @@ impl Testbed {
             switchyard::shell::login::local_admin(&bed.supervisor_dir()).is_some()
         });
         let admin = switchyard::shell::login::local_admin(&self.supervisor_dir()).unwrap();
-        self.client = SupervisorClient::new(&self.url).with_login(admin);
+        self.client =
+            SupervisorClient::new(&self.url).with_ca_cert(&self.ca_cert()).unwrap().with_login(admin);
         self.wait_until("the supervisor answers", Duration::from_secs(20), |bed| {
             bed.client.exec("show module").is_ok()
         });
@@ -62,6 +63,11 @@ impl Testbed {
         supervisor::trust::credentials::basic_header("admin", &password)
     }
 
+    /// The CA the supervisor made (what clients trust).
+    pub fn ca_cert(&self) -> PathBuf {
+        self.supervisor_dir().join("tls/ca.pem")
+    }
+
     /// The supervisor's data dir (its store, its generated admin password).
     pub fn supervisor_dir(&self) -> PathBuf {
         self.root.path().join(SUPERVISOR)
@@ -71,12 +77,24 @@ impl Testbed {
         self.root.path().join(host)
     }
 
-    /// Starts the agent of `host`; does not wait.
+    /// Starts the agent of `host` (with a join token the first time); does not wait.
     pub fn spawn_agent(&mut self, host: &str) {
         let dir = self.agent_dir(host).display().to_string();
-        self.children
-            .spawn(host, &["agent", "--supervisor", &self.url, "--host-name", host, "--data-dir", &dir])
-            .unwrap();
+        let mut argv: Vec<String> =
+            ["agent", "--supervisor", &self.url, "--host-name", host, "--data-dir", &dir]
+                .map(String::from)
+                .into();
+        argv.extend(self.join_args(host));
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        self.children.spawn(host, &argv).unwrap();
+    }
+
+    /// `--join-token T --ca-hash H` for an agent not enrolled yet; nothing once it is.
+    pub fn join_args(&self, host: &str) -> Vec<String> {
+        if self.agent_dir(host).join("tls/client.pem").exists() {
+            return Vec::new();
+        }
+        switchyard::join::Join::create(&self.client).unwrap().args().to_vec()
     }
 
     /// Starts the agent of `host` and waits until `show module` lists it online.
@@ -125,6 +143,8 @@ impl Testbed {
             .arg("shell")
             .arg("--supervisor")
             .arg(&self.url)
+            .arg("--ca-cert")
+            .arg(self.ca_cert())
             .env_remove("SWITCHYARD_USER")
             .env_remove("SWITCHYARD_PASSWORD")
             .env("SWITCHYARD_DATA_DIR", self.root.path().join("no-such-dir"))

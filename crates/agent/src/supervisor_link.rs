@@ -39,8 +39,8 @@ pub enum LinkError {
     Connect(crate::trust::ConnectError),
     #[error("cannot enrol: {0}")]
     Enrol(String),
-    #[error("the supervisor refused this agent: {0}")]
-    Refused(String),
+    #[error("the supervisor refused this agent: {why}")]
+    Refused { why: String, rejoining: bool },
     #[error("{call} failed: {}: {}", .status.code(), .status.message())]
     Rpc { call: &'static str, status: Box<tonic::Status> },
     #[error("{call} got no answer within {RPC_TIMEOUT:?}")]
@@ -130,7 +130,8 @@ impl SupervisorLink {
                 } else {
                     "an operator must issue a join token (join-token create); restart the agent with it"
                 };
-                return Err(LinkError::Refused(format!("{}; {advice}", status.message())));
+                let why = format!("{}; {advice}", status.message());
+                return Err(LinkError::Refused { why, rejoining: rejoin });
             }
             other => other?,
         };
@@ -263,7 +264,8 @@ impl LinkError {
     /// Whether the supervisor refused this agent for good (retrying soon would not help).
     fn refused(&self) -> bool {
         match self {
-            Self::Refused(_) => true,
+            // With a join token it enrols again at once.
+            Self::Refused { rejoining, .. } => !rejoining,
             Self::Enrol(message) => message.starts_with("the supervisor refused"),
             _ => false,
         }

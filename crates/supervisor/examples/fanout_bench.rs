@@ -1,12 +1,14 @@
 //! Fan-out benchmark: one supervisor in this process on a temporary store, 1,000 agents each
-//! with one port bound to the changed profile and holding a Watch stream (over a few HTTP/2
-//! connections), and profile changes made through REST. (A stream carries only the profiles of
+//! with one port bound to the changed profile and holding a Watch stream (one connection per
+//! agent, as real agents have), and profile changes made through REST. (A stream carries only the profiles of
 //! its module's ports, so every agent has one on the profile that changes.) Prints the time from the start of the REST call until each stream has the change
 //! (p50/p99/max over every stream and change), the process RSS with the streams open, and the
 //! time to apply a 2,000-profile config in one `POST /api/v1/config`.
 //!
-//! REST calls log in as `admin` with HTTP Basic (the supervisor remembers the verification, so
-//! only the first pays for argon2); `SY_INSECURE=1` runs without authentication, to compare.
+//! Secure by default, as a deployment runs: every agent enrols (a bootstrap token, a certificate
+//! request) and holds its own mutual-TLS connection; REST calls go over TLS (a connection each)
+//! as `admin` with HTTP Basic (the supervisor remembers the verification, so only the first pays
+//! for argon2). `SY_INSECURE=1` runs the same with plain HTTP/2 and no authentication, to compare.
 //!
 //! Run: `cargo run --release -p switchyard-supervisor --example fanout_bench [AGENTS] [CHANGES]`
 
@@ -20,12 +22,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use proto::supervisor_client::SupervisorClient;
 use supervisor::SupervisorOptions;
+use testbed::supervisor_access::{SupervisorAccess, grpc_channel};
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
-
-const CHANNELS: usize = 10;
-/// The first admin's password in the benchmark's supervisor.
-const ADMIN_PASSWORD: &str = "bench-admin";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -40,27 +39,46 @@ async fn main() -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut options = SupervisorOptions::new(dir.path(), addr);
     options.insecure = std::env::var_os("SY_INSECURE").is_some();
-    options.admin_password = Some(supervisor::trust::Secret::new(ADMIN_PASSWORD));
-    println!("authentication: {}", if options.insecure { "none (--insecure)" } else { "HTTP Basic" });
+    let bootstrap = dir.path().join("bootstrap-token");
+    options.bootstrap_token_file = Some(bootstrap.clone());
+    let insecure = options.insecure;
+    println!(
+        "security: {}",
+        if insecure {
+            "none (--insecure)"
+        } else {
+            "TLS, agents enrolled (mutual TLS), REST as admin (HTTP Basic)"
+        }
+    );
     let server = tokio::spawn(supervisor::serve(store, listener, options, async {
         let _ = stopped.await;
     }));
-    let http =
-        Http { base: format!("http://{addr}"), client: Client::builder(TokioExecutor::new()).build_http() };
+    let access = SupervisorAccess::new(addr, dir.path());
+    if !insecure {
+        access.wait_for_tls().await?;
+    }
+    let http = Rest {
+        access: access.clone(),
+        plain: insecure.then(|| Http {
+            base: format!("http://{addr}"),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }),
+    };
     // Room for every agent's port on the one profile.
     http.configure(&format!("{}  max-ports 1024\n", profile("bench", 100))).await?;
     println!("baseline RSS: {}", rss());
 
-    // Agents: register, bind one port on the bench profile, then open one Watch stream each.
-    let mut channels = Vec::new();
-    for _ in 0..CHANNELS {
-        channels.push(SupervisorClient::new(Channel::from_shared(http.base.clone())?.connect().await?));
-    }
+    // Agents: enrol, register, bind one port on the bench profile, then open one Watch stream each.
     let started = Instant::now();
+    let mut channels = Vec::with_capacity(agents);
     let (received_tx, mut received) = mpsc::unbounded_channel::<(i64, Instant)>();
     for agent in 0..agents {
-        let mut client = channels[agent % CHANNELS].clone();
         let host_id = format!("bench-host-{agent}");
+        let mut client = if insecure {
+            SupervisorClient::new(Channel::from_shared(format!("http://{addr}"))?.connect().await?)
+        } else {
+            enrolled_client(&access, &bootstrap, &host_id, &format!("host{agent}")).await?
+        };
         let module = client
             .register(proto::RegisterRequest {
                 host_name: format!("host{agent}"),
@@ -80,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
         if !first.sync || first.upserts.len() != 1 {
             bail!("unexpected sync {first:?}");
         }
+        channels.push(client);
         let received_tx = received_tx.clone();
         tokio::spawn(async move {
             while let Ok(Some(update)) = stream.message().await {
@@ -185,27 +204,66 @@ fn rss() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// An agent's client: enrolled with the bootstrap token, on a mutual-TLS connection of its own.
+async fn enrolled_client(
+    access: &SupervisorAccess,
+    bootstrap: &std::path::Path,
+    host_id: &str,
+    host_name: &str,
+) -> anyhow::Result<SupervisorClient<Channel>> {
+    let token = std::fs::read_to_string(bootstrap)?.trim().to_owned();
+    let key = pki::request::AgentKey::generate(host_id)?;
+    let anonymous = grpc_channel(access.addr, access.client_config(None, &[b"h2"])?).await?;
+    let request = proto::EnrollRequest {
+        token,
+        csr_pem: key.csr_pem.clone(),
+        host_id: host_id.to_owned(),
+        host_name: host_name.to_owned(),
+        vtep: String::new(),
+    };
+    let reply = SupervisorClient::new(anonymous).enroll(request).await?.into_inner();
+    let identity = pki::tls::Identity::from_pem(&reply.certificate_pem, &key.key_pem)?;
+    Ok(SupervisorClient::new(
+        grpc_channel(access.addr, access.client_config(Some(identity), &[b"h2"])?).await?,
+    ))
+}
+
+/// REST: over TLS as admin, or in clear with `--insecure`.
+struct Rest {
+    access: SupervisorAccess,
+    plain: Option<Http>,
+}
+
+impl Rest {
+    /// Posts config text; returns the revision it committed.
+    async fn configure(&self, text: &str) -> anyhow::Result<i64> {
+        let (status, body) = match &self.plain {
+            Some(http) => http.post_config(text).await?,
+            None => self.access.request("POST", "/api/v1/config", Some("text/plain"), text).await?,
+        };
+        if status != 200 {
+            bail!("config rejected ({status}): {body}");
+        }
+        let json: serde_json::Value = serde_json::from_str(&body)?;
+        json["revision"].as_i64().context("no revision")
+    }
+}
+
 struct Http {
     base: String,
     client: Client<hyper_util::client::legacy::connect::HttpConnector, Body>,
 }
 
 impl Http {
-    /// Posts config text; returns the revision it committed.
-    async fn configure(&self, text: &str) -> anyhow::Result<i64> {
+    async fn post_config(&self, text: &str) -> anyhow::Result<(u16, String)> {
         let request = Request::builder()
             .method(Method::POST)
             .uri(format!("{}/api/v1/config", self.base))
             .header("content-type", "text/plain")
-            .header("authorization", supervisor::trust::credentials::basic_header("admin", ADMIN_PASSWORD))
             .body(Body::from(text.to_owned()))?;
         let response = self.client.request(request).await?;
-        let status = response.status();
+        let status = response.status().as_u16();
         let body = axum::body::to_bytes(Body::new(response.into_body()), usize::MAX).await?;
-        if !status.is_success() {
-            bail!("config rejected ({status}): {}", String::from_utf8_lossy(&body));
-        }
-        let json: serde_json::Value = serde_json::from_slice(&body)?;
-        json["revision"].as_i64().context("no revision")
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
 }

@@ -20,8 +20,9 @@ port-profile type vethernet web
 end
 ";
 
-fn http() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().new_agent()
+/// Raw REST calls, trusting the bed's supervisor's CA.
+fn http(bed: &Testbed) -> ureq::Agent {
+    switchyard::shell::client::https_agent(&bed.ca_cert()).unwrap()
 }
 
 #[test]
@@ -64,7 +65,7 @@ fn a_bad_command_shows_the_caret_and_fails_the_script() {
 #[test]
 fn config_through_rest_is_atomic_and_errors_are_json() {
     let bed = Testbed::start();
-    let http = http();
+    let http = http(&bed);
     let auth = bed.admin_authorization();
 
     // One bad line applies nothing.
@@ -214,8 +215,9 @@ fn no_module_removes_a_gone_host_which_may_come_back_as_a_new_module() {
         "{log}"
     );
 
-    // The same host (same data dir, same host id) starts again: a new module.
-    bed.start_agent("bilbo");
+    // The same host (same data dir, same host id) starts again with a new token from an
+    // operator (its certificate went with the module): a new module.
+    bed.start_agent_joining("bilbo");
     assert!(bed.module_of("bilbo").unwrap() > module);
 }
 

@@ -44,7 +44,8 @@ fn shell_output_into_a_closed_pipe_ends_quietly() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let out = Command::new(common::exe())
-        .args(["shell", "--supervisor", &bed.url, "-c", "show running-config; show module"])
+        .args(["shell", "--supervisor", &bed.url, "-c", "show running-config; show module", "--data-dir"])
+        .arg(bed.supervisor_dir())
         .stdout(writer)
         .stderr(Stdio::piped())
         .output()
@@ -54,9 +55,10 @@ fn shell_output_into_a_closed_pipe_ends_quietly() {
 
     // And the way users meet it.
     let line = format!(
-        "{} shell --supervisor {} -c 'show running-config' | head -1",
+        "{} shell --supervisor {} --data-dir {} -c 'show running-config' | head -1",
         common::exe().display(),
-        bed.url
+        bed.url,
+        bed.supervisor_dir().display()
     );
     let out = Command::new("sh").args(["-c", &line]).output().unwrap();
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));

@@ -52,7 +52,7 @@ fn a_network_operator_shows_and_is_refused_changes() {
     }
     // …and the supervisor refuses the change itself when the text comes anyway (a script
     // from an older shell, or curl).
-    let olive = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
+    let olive = switchyard::shell::client::https_agent(&bed.ca_cert()).unwrap();
     let basic = supervisor::trust::credentials::basic_header("olive", OPERATOR_PASSWORD);
     let mut reply = olive
         .post(format!("{}/api/v1/config", bed.url))
@@ -65,7 +65,8 @@ fn a_network_operator_shows_and_is_refused_changes() {
     assert!(body.contains("olive is network-operator (read-only)"), "{body}");
     // The same account through the environment.
     let out = std::process::Command::new(common::exe())
-        .args(["shell", "--supervisor", &bed.url, "-c", "show module"])
+        .args(["shell", "--supervisor", &bed.url, "-c", "show module", "--ca-cert"])
+        .arg(bed.ca_cert())
         .env("SWITCHYARD_USER", "olive")
         .env("SWITCHYARD_PASSWORD", OPERATOR_PASSWORD)
         .env("SWITCHYARD_DATA_DIR", bed.root.path().join("nowhere"))
@@ -188,10 +189,11 @@ fn on_a_terminal_the_shell_asks_for_the_password() {
     use std::io::Write as _;
     let (bed, _) = with_operator();
     let command = format!(
-        "{} shell --supervisor {} --user olive --data-dir {}",
+        "{} shell --supervisor {} --user olive --data-dir {} --ca-cert {}",
         common::exe().display(),
         bed.url,
-        bed.root.path().join("nowhere").display()
+        bed.root.path().join("nowhere").display(),
+        bed.ca_cert().display()
     );
     // `script` gives the shell a terminal (a pty) fed from our pipe.
     let mut child = std::process::Command::new("script")

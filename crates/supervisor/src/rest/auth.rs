@@ -86,7 +86,7 @@ pub fn peer(request: &Request) -> Option<SocketAddr> {
 
 /// The source an audit entry names.
 pub fn source_name(peer: Option<SocketAddr>) -> String {
-    peer.map_or_else(|| "unknown".to_owned(), |peer| peer.to_string())
+    peer.map_or_else(|| "unknown".to_owned(), |peer| peer.ip().to_string())
 }
 
 /// The role check: reads for everyone, writes for those whose role may write.

@@ -74,7 +74,7 @@ impl From<RemoveError> for ApiError {
 fn who(caller: Option<Extension<Caller>>, connection: Option<Extension<Connection>>) -> (Caller, String) {
     let caller = caller.map_or(Caller::Insecure, |Extension(caller)| caller);
     let source =
-        connection.map_or_else(|| "-".to_owned(), |Extension(connection)| connection.peer.to_string());
+        connection.map_or_else(|| "-".to_owned(), |Extension(connection)| connection.peer.ip().to_string());
     (caller, source)
 }
 

@@ -76,6 +76,8 @@ pub struct SupervisorClient {
     netns: Option<String>,
     login: Option<Login>,
     token: Mutex<Token>,
+    /// A CA to verify an `https://` supervisor with was given (`with_ca_cert`).
+    trusts_a_ca: bool,
 }
 
 impl SupervisorClient {
@@ -86,6 +88,7 @@ impl SupervisorClient {
             netns: None,
             login: None,
             token: Mutex::new(Token::Unknown),
+            trusts_a_ca: false,
         }
     }
 
@@ -104,18 +107,8 @@ impl SupervisorClient {
 
     /// The same client, trusting exactly the CA in this PEM file for `https://` URLs.
     pub fn with_ca_cert(mut self, pem_file: &Path) -> anyhow::Result<Self> {
-        use anyhow::Context as _;
-        let pem = std::fs::read(pem_file).with_context(|| format!("reading {}", pem_file.display()))?;
-        let certs = ureq::tls::parse_pem(&pem)
-            .filter_map(|item| match item {
-                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(Ok(cert)),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .with_context(|| format!("{} is not PEM", pem_file.display()))?;
-        anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", pem_file.display());
-        self.http = agent(Some(ureq::tls::RootCerts::Specific(Arc::new(certs))));
+        self.http = agent(Some(root_certs(pem_file)?));
+        self.trusts_a_ca = true;
         Ok(self)
     }
 
@@ -166,6 +159,14 @@ impl SupervisorClient {
     }
 
     fn call(&self, method: &str, path: &str, body: &str) -> Result<String, ClientError> {
+        if self.base.starts_with("https://") && !self.trusts_a_ca {
+            return Err(ClientError::Transport {
+                url: self.base.clone(),
+                reason: "no CA certificate to verify the supervisor with: give --ca-cert FILE \
+                         (the supervisor's <data-dir>/tls/ca.pem)"
+                    .to_owned(),
+            });
+        }
         self.in_place(|| {
             let authorization = self.authorization()?;
             match self.send(method, path, body, authorization.as_deref()) {
@@ -265,6 +266,28 @@ struct IssuedToken {
 
 /// An HTTP agent that answers error statuses as responses, trusting `roots` for TLS (ring as
 /// rustls's provider).
+/// An HTTP client (statuses are not errors, 30 s per call) trusting exactly the CA in
+/// `pem_file` for `https://`: what the shell uses, for scripts and tests that call REST directly.
+pub fn https_agent(pem_file: &Path) -> anyhow::Result<ureq::Agent> {
+    Ok(agent(Some(root_certs(pem_file)?)))
+}
+
+/// The certificates of a PEM file, as the roots to trust.
+fn root_certs(pem_file: &Path) -> anyhow::Result<ureq::tls::RootCerts> {
+    use anyhow::Context as _;
+    let pem = std::fs::read(pem_file).with_context(|| format!("reading {}", pem_file.display()))?;
+    let certs = ureq::tls::parse_pem(&pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(cert)) => Some(Ok(cert)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{} is not PEM", pem_file.display()))?;
+    anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", pem_file.display());
+    Ok(ureq::tls::RootCerts::Specific(Arc::new(certs)))
+}
+
 fn agent(roots: Option<ureq::tls::RootCerts>) -> ureq::Agent {
     let mut config = ureq::Agent::config_builder()
         .http_status_as_error(false)

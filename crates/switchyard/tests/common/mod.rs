@@ -94,7 +94,28 @@ impl Testbed {
         if self.agent_dir(host).join("tls/client.pem").exists() {
             return Vec::new();
         }
+        self.new_join_args()
+    }
+
+    /// `--join-token T --ca-hash H` with a fresh token.
+    pub fn new_join_args(&self) -> Vec<String> {
         switchyard::join::Join::create(&self.client).unwrap().args().to_vec()
+    }
+
+    /// Starts the agent of `host` with a fresh join token even though it enrolled before (its
+    /// certificate was revoked or its module removed), and waits until it is online.
+    pub fn start_agent_joining(&mut self, host: &str) {
+        let dir = self.agent_dir(host).display().to_string();
+        let mut argv: Vec<String> =
+            ["agent", "--supervisor", &self.url, "--host-name", host, "--data-dir", &dir]
+                .map(String::from)
+                .into();
+        argv.extend(self.new_join_args());
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        self.children.spawn(host, &argv).unwrap();
+        self.wait_until(&format!("{host} online"), Duration::from_secs(30), |bed| {
+            bed.module_status(host).as_deref() == Some("ok")
+        });
     }
 
     /// Starts the agent of `host` and waits until `show module` lists it online.

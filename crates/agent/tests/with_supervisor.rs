@@ -26,8 +26,6 @@ use tonic::transport::Channel;
 /// Generous: reconnect backoff alone may take 5 s.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// The password of `admin` in the test supervisor (REST calls log in as it).
-
 /// A supervisor serving in this process.
 struct Supervisor {
     addr: SocketAddr,

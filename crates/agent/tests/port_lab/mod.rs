@@ -73,8 +73,6 @@ pub fn report(text: &str) {
     let _ = writeln!(std::io::stderr(), "{text}");
 }
 
-/// The password of `admin` in the test supervisor (REST calls log in as it).
-
 /// A supervisor serving in this process on 127.0.0.1.
 pub struct Supervisor {
     pub addr: SocketAddr,
@@ -99,7 +97,7 @@ impl Supervisor {
         let store = RedbStore::open(dir.path()).unwrap();
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut options = SupervisorOptions::new(dir.path(), addr);
+        let options = SupervisorOptions::new(dir.path(), addr);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(supervisor::serve(store, listener, options, async move {
             let _ = stopped.await;

@@ -64,7 +64,7 @@ impl AuditWriter {
         Ok(writer)
     }
 
-    /// Stores entries until every sender is gone, or [`DRAIN`] after `shutdown` turns true.
+    /// Stores entries until every sender is gone, or `DRAIN` after `shutdown` turns true.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let mut sweep = tokio::time::interval(self.retention.sweep_period());
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

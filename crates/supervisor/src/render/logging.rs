@@ -5,7 +5,7 @@ use crate::events::EventRecord;
 
 /// Renders the event log, oldest first: `2026 Nov 29 06:01:02 switch %FAC-SEV-MNEM: text`.
 /// Event texts quote what agents sent (host names, adapters, owners, reasons): one event is one
-/// line, whatever they hold (see [`super::text::line`]).
+/// line, whatever they hold (see `render::text::line`).
 pub fn show_logging_logfile(events: &[EventRecord], switch_name: &str) -> String {
     let mut out = String::new();
     for event in events {

@@ -1,6 +1,6 @@
 //! The REST API under `/api/v1`, its OpenAPI document, and the gRPC service, in one router.
 //!
-//! Every REST request goes through one gate ([`auth`]): Host/Origin checks, authentication
+//! Every REST request goes through one gate (`auth`): Host/Origin checks, authentication
 //! (HTTP Basic or a bearer token from `POST /api/v1/tokens`) and the caller's role; only
 //! `/openapi.json` is public. gRPC is outside it (agents are identified by their certificates).
 //!

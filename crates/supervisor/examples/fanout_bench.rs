@@ -58,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
         access.wait_for_tls().await?;
     }
     let http = Rest {
+        tls: tokio::sync::Mutex::new(None),
         access: access.clone(),
         plain: insecure.then(|| Http {
             base: format!("http://{addr}"),
@@ -228,10 +229,12 @@ async fn enrolled_client(
     ))
 }
 
-/// REST: over TLS as admin, or in clear with `--insecure`.
+/// REST: over TLS as admin (one kept-alive connection, as the shell keeps one), or in clear
+/// with `--insecure`.
 struct Rest {
     access: SupervisorAccess,
     plain: Option<Http>,
+    tls: tokio::sync::Mutex<Option<hyper::client::conn::http1::SendRequest<Body>>>,
 }
 
 impl Rest {
@@ -239,13 +242,42 @@ impl Rest {
     async fn configure(&self, text: &str) -> anyhow::Result<i64> {
         let (status, body) = match &self.plain {
             Some(http) => http.post_config(text).await?,
-            None => self.access.request("POST", "/api/v1/config", Some("text/plain"), text).await?,
+            None => self.post_over_tls(text).await?,
         };
         if status != 200 {
             bail!("config rejected ({status}): {body}");
         }
         let json: serde_json::Value = serde_json::from_str(&body)?;
         json["revision"].as_i64().context("no revision")
+    }
+}
+
+impl Rest {
+    async fn post_over_tls(&self, text: &str) -> anyhow::Result<(u16, String)> {
+        let mut kept = self.tls.lock().await;
+        if kept.as_ref().is_none_or(|sender| sender.is_closed()) {
+            let config = self.access.client_config(None, &[b"http/1.1"])?;
+            let stream = testbed::supervisor_access::tls_connect(self.access.addr, config).await?;
+            let (sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+            tokio::spawn(connection);
+            *kept = Some(sender);
+        }
+        let sender = kept.as_mut().context("a connection")?;
+        sender.ready().await?;
+        let authorization = testbed::supervisor_access::admin_authorization(&self.access.data_dir)
+            .context("no admin password in the data dir")?;
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/config")
+            .header("host", self.access.addr.to_string())
+            .header("content-type", "text/plain")
+            .header("authorization", authorization)
+            .body(Body::from(text.to_owned()))?;
+        let response = sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(Body::new(response.into_body()), usize::MAX).await?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
 }
 

@@ -13,6 +13,7 @@ use crate::agent_auth::{AgentIdentity, authenticate};
 use crate::agent_input;
 use crate::audit::{Actor, AuditKind};
 use crate::fanout::{OverlayStream, UpdateStream};
+use crate::module_kill::until_cut;
 use crate::modules::{ModuleError, Registration, UplinkRecord};
 use crate::port_binding::{BindError, BindRequest};
 use crate::ports::PortError;
@@ -231,7 +232,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
         state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
         let slot = self.slot(request.module, StreamKind::Watch)?;
         let stream = state.fanout.subscribe(request.module, &request.known, state.shutdown.clone());
-        Ok(Response::new(holding(stream, slot)))
+        Ok(Response::new(until_cut(holding(stream, slot), state.kills.watch(request.module))))
     }
 
     async fn bind_port(
@@ -295,9 +296,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
         let state = &self.state;
         state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
         let slot = self.slot(request.module, StreamKind::Overlay)?;
-        Ok(Response::new(holding(
-            state.fanout.subscribe_overlay(request.module, state.shutdown.clone()),
-            slot,
-        )))
+        let stream = holding(state.fanout.subscribe_overlay(request.module, state.shutdown.clone()), slot);
+        Ok(Response::new(until_cut(stream, state.kills.watch(request.module))))
     }
 }

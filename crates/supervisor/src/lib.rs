@@ -29,6 +29,7 @@
 //! | [`config_store`] | config reads and atomic config writes | shell |
 //! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module; the overlay streams | shell |
 //! | [`stream_slots`] | how many streams each module may hold open | yes |
+//! | [`module_kill`] | ending a revoked or removed module's open streams | shell |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
 
 pub mod agent_auth;
@@ -47,6 +48,7 @@ pub mod interest;
 pub mod journal;
 pub mod layout;
 pub mod liveness;
+pub mod module_kill;
 pub mod module_removal;
 pub mod modules;
 pub mod overlay;
@@ -289,6 +291,7 @@ pub async fn serve(
         enrolments,
         tls_names,
         auth: trust::authenticate::Authenticator::default(),
+        kills: module_kill::ModuleKills::default(),
         store: store.clone(),
         options,
         journal,

@@ -132,6 +132,7 @@ async fn remove(state: &SupervisorState, module: u32) -> Result<Removed, RemoveE
         if let Some(committed) = writer.try_commit(write).await? {
             drop(writer);
             state.modules.forget(module);
+            state.kills.cut(module);
             state.ports.released(committed, &release, module, &state.fanout);
             state.fanout.module_removed(module);
             tracing::info!(module, host = %host_name, "module removed");

@@ -20,6 +20,7 @@ pub async fn revoke_module(state: &SupervisorState, module: u32) -> Result<Strin
         tracing::warn!(module, host_id = %record.host_id, "revoking a module that never enrolled (registered --insecure)");
     }
     state.journal.log(vec![Event::host_revoked(&record.host_name, Some(module))]).await;
+    state.kills.cut(module);
     state.modules.take_offline(&state.journal, module).await;
     state.ports.module_offline(&state.journal, module).await;
     let bound = Ports::records(&state.journal).await.map_err(ExecError::from)?;

@@ -26,6 +26,8 @@ pub struct SupervisorState {
     pub enrolments: Option<Enrolments>,
     /// The names the server certificate carries (REST's Host check accepts them).
     pub tls_names: Vec<String>,
+    /// Switches that end a revoked or removed module's open streams.
+    pub kills: crate::module_kill::ModuleKills,
     /// REST authentication: verified passwords and failed logins, in memory.
     pub auth: Authenticator,
     pub modules: Modules,

@@ -140,9 +140,18 @@ async fn a_revoked_module_cannot_come_back_and_its_ports_are_released() {
     let veth = bilbo.bind_port(port("bilbo", module, "web1", "web", 1)).await.unwrap().into_inner().veth;
     assert_eq!(veth, 1);
 
+    // A Watch stream opened before the revocation.
+    let watch = proto::WatchRequest { module, host_id: String::new(), known: Default::default() };
+    let mut stream = bilbo.watch(watch).await.unwrap().into_inner();
+    assert!(stream.message().await.unwrap().unwrap().sync);
+
     let reply = supervisor.exec(&format!("revoke module {module}")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(reply.body.contains("revoked"), "{}", reply.body);
+    // The open stream ends at once: no more policies for a host nobody trusts.
+    let ended =
+        tokio::time::timeout(Duration::from_secs(5), stream.message()).await.expect("the stream ended");
+    assert_eq!(ended.unwrap_err().code(), Code::Unauthenticated);
 
     // The open connection's next call, and a new connection with the same certificate.
     let heartbeat = proto::HeartbeatRequest { module, host_id: String::new() };

@@ -139,7 +139,16 @@ pub async fn tls_connect(
 
 /// A gRPC channel over TLS with `config`.
 pub async fn grpc_channel(addr: SocketAddr, config: Arc<ClientConfig>) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(format!("http://{addr}"))?
+    grpc_channel_on(Endpoint::from_shared(format!("http://{addr}"))?, addr, config).await
+}
+
+/// [`grpc_channel`] with the endpoint's settings given (window sizes, timeouts).
+pub async fn grpc_channel_on(
+    endpoint: Endpoint,
+    addr: SocketAddr,
+    config: Arc<ClientConfig>,
+) -> anyhow::Result<Channel> {
+    Ok(endpoint
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let config = Arc::clone(&config);
             async move { tls_connect(addr, config).await.map(TokioIo::new) }

@@ -113,19 +113,8 @@ impl Enrolments {
         if ttl.is_zero() || ttl > MAX_TOKEN_TTL {
             return Err(EnrolError::BadTtl);
         }
-        let mut random = [0u8; 22];
-        getrandom::fill(&mut random)
-            .map_err(|e| EnrolError::Invalid { field: "randomness", reason: e.to_string() })?;
-        let token = JoinToken::from_random(&random);
-        let now = unix_ms_now();
-        let record = TokenRecord {
-            id: token.id.clone(),
-            secret_sha256: token.secret_sha256(),
-            created_ms: now,
-            expires_ms: now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
-            created_by: created_by.to_owned(),
-            reusable: false,
-        };
+        let token = random_token()?;
+        let record = TokenRecord::new(&token, unix_ms_now(), ttl, created_by, false);
         let key = join_token_key(&token.id);
         let txn = Txn {
             compare: vec![Compare::CreateRevision(key.clone(), 0)],
@@ -150,25 +139,14 @@ impl Enrolments {
         let token: JoinToken = match std::fs::read_to_string(file) {
             Ok(text) => text.trim().parse()?,
             Err(_) => {
-                let mut random = [0u8; 22];
-                getrandom::fill(&mut random)
-                    .map_err(|e| EnrolError::Invalid { field: "randomness", reason: e.to_string() })?;
-                let token = JoinToken::from_random(&random);
+                let token = random_token()?;
                 crate::tls_setup::write_private(file, &format!("{token}\n")).map_err(|e| {
                     EnrolError::Invalid { field: "bootstrap token file", reason: format!("{e:#}") }
                 })?;
                 token
             }
         };
-        let now = unix_ms_now();
-        let record = TokenRecord {
-            id: token.id.clone(),
-            secret_sha256: token.secret_sha256(),
-            created_ms: now,
-            expires_ms: now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
-            created_by: "bootstrap".to_owned(),
-            reusable: true,
-        };
+        let record = TokenRecord::new(&token, unix_ms_now(), ttl, "bootstrap", true);
         self.store.put(&join_token_key(&token.id), encode(&record)?).await?;
         Ok(token)
     }
@@ -339,6 +317,14 @@ impl Enrolments {
     pub async fn records(&self) -> Result<Vec<EnrolmentRecord>, EnrolError> {
         self.store.range(ENROLMENTS_PREFIX).await?.kvs.iter().map(|kv| decode(&kv.key, &kv.value)).collect()
     }
+}
+
+/// A new token from the system's secure random source.
+fn random_token() -> Result<JoinToken, EnrolError> {
+    let mut random = [0u8; 22];
+    getrandom::fill(&mut random)
+        .map_err(|e| EnrolError::Invalid { field: "randomness", reason: e.to_string() })?;
+    Ok(JoinToken::from_random(&random))
 }
 
 /// Host ids become store keys and certificate names: short, and only `[A-Za-z0-9._:-]`.

@@ -99,6 +99,24 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
+    /// The record of `token`, made at `now_ms` (Unix ms), valid for `ttl`.
+    pub fn new(
+        token: &JoinToken,
+        now_ms: u64,
+        ttl: std::time::Duration,
+        created_by: &str,
+        reusable: bool,
+    ) -> Self {
+        Self {
+            id: token.id.clone(),
+            secret_sha256: token.secret_sha256(),
+            created_ms: now_ms,
+            expires_ms: now_ms.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+            created_by: created_by.to_owned(),
+            reusable,
+        }
+    }
+
     pub fn expired(&self, now_ms: u64) -> bool {
         now_ms >= self.expires_ms
     }

@@ -283,35 +283,19 @@ pub mod tls {
     use hyper::http::{Request, Response};
     use hyper_util::rt::TokioIo;
     use rustls::ClientConfig;
-    use rustls_pki_types::ServerName;
     use tokio::net::TcpStream;
-    use tokio_rustls::TlsConnector;
-    use tonic::transport::{Channel, Endpoint, Uri};
+    use tonic::transport::{Channel, Endpoint};
 
-    /// TCP, then a TLS handshake with `config`, naming the server by its address.
-    pub async fn connect(
-        addr: SocketAddr,
-        config: Arc<ClientConfig>,
-    ) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
-        let tcp = TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        TlsConnector::from(config).connect(ServerName::IpAddress(addr.ip().into()), tcp).await
-    }
+    pub use testbed::supervisor_access::tls_connect as connect;
 
     /// A gRPC channel over TLS with `config` (connected eagerly; panics if it cannot be).
     pub async fn channel(addr: SocketAddr, config: Arc<ClientConfig>) -> Channel {
-        channel_on(Endpoint::from_shared(format!("http://{addr}")).unwrap(), addr, config).await
+        testbed::supervisor_access::grpc_channel(addr, config).await.unwrap()
     }
 
     /// [`channel`] with the endpoint's settings given.
     pub async fn channel_on(endpoint: Endpoint, addr: SocketAddr, config: Arc<ClientConfig>) -> Channel {
-        endpoint
-            .connect_with_connector(tower::service_fn(move |_: Uri| {
-                let config = Arc::clone(&config);
-                async move { connect(addr, config).await.map(TokioIo::new) }
-            }))
-            .await
-            .unwrap()
+        testbed::supervisor_access::grpc_channel_on(endpoint, addr, config).await.unwrap()
     }
 
     /// One HTTP/1.1 request in clear (a supervisor run `--insecure`).

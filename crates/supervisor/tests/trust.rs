@@ -339,3 +339,42 @@ async fn a_bootstrap_token_enrols_several_hosts_until_it_expires() {
     assert_eq!(anonymous.enroll(late).await.unwrap_err().code(), Code::Unauthenticated);
     supervisor.stop().await;
 }
+
+#[tokio::test]
+async fn a_pki_of_ones_own_serves_and_enrols() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki_dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now();
+    let ca = pki::Authority::generate("Example Corp CA", now).unwrap();
+    let server = ca.issue_server(&["127.0.0.1".to_owned()], now, Duration::from_secs(3600)).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = pki_dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let chain = format!("{}{}", server.issued.cert_pem, ca.cert_pem());
+    let (cert, key) = (write("server.pem", &chain), write("server.key", &server.key_pem));
+    let (client_ca, client_ca_key) = (write("ca.pem", ca.cert_pem()), write("ca.key", &ca.key_pem()));
+    // Where the harness's clients find the CA to trust.
+    std::fs::create_dir_all(dir.path().join("tls")).unwrap();
+    std::fs::write(dir.path().join("tls/ca.pem"), ca.cert_pem()).unwrap();
+    let supervisor = Running::start(dir.path(), |options| {
+        options.tls.cert = Some(cert);
+        options.tls.key = Some(key);
+        options.tls.client_ca = Some(client_ca);
+        options.tls.client_ca_key = Some(client_ca_key);
+    })
+    .await;
+    // Nothing of our own was made: the given certificate is served, its CA is what agents pin.
+    assert!(!dir.path().join("tls/ca.key").exists());
+    let created = supervisor.exec("join-token create").await.body;
+    assert!(created.contains(&format!("CA hash:    {}", ca.hash().unwrap())), "{created}");
+    // Agents enrol with certificates of that CA and work as usual.
+    let (certificate, _) = supervisor.enrol("bilbo", "").await.unwrap();
+    let issued = pki::certificates_from_pem(&certificate).unwrap();
+    let (_, parsed) = x509_parser::parse_x509_certificate(&issued[0]).unwrap();
+    assert_eq!(parsed.issuer().to_string(), "CN=Example Corp CA");
+    let mut frodo = supervisor.grpc_as("frodo").await;
+    assert_eq!(frodo.register(host("frodo")).await.unwrap().into_inner().module, 3);
+    supervisor.stop().await;
+}

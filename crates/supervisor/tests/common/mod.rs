@@ -70,12 +70,14 @@ impl Running {
         tweak(&mut options);
         let (stop, stopped) = oneshot::channel();
         let secure = !options.insecure;
+        let given_cert = options.tls.cert.clone();
         let task = tokio::spawn(supervisor::serve(store, listener, options, async move {
             let _ = stopped.await;
         }));
         // The TLS material is made (or checked) before the supervisor serves; clients need its CA.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while secure && !data_dir.join("tls/server.pem").exists() {
+        let server_pem = given_cert.unwrap_or_else(|| data_dir.join("tls/server.pem"));
+        while secure && !server_pem.exists() {
             assert!(std::time::Instant::now() < deadline, "the supervisor made no TLS material");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

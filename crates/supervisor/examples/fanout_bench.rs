@@ -32,16 +32,7 @@ async fn main() -> anyhow::Result<()> {
     let agents: usize = args.next().map_or(Ok(1000), |arg| arg.parse()).context("AGENTS")?;
     let changes: u16 = args.next().map_or(Ok(20), |arg| arg.parse()).context("CHANGES")?;
 
-    let dir = tempfile::tempdir()?;
-    let store = store::RedbStore::open(dir.path())?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut options = SupervisorOptions::new(dir.path(), addr);
-    options.insecure = std::env::var_os("SY_INSECURE").is_some();
-    let bootstrap = dir.path().join("bootstrap-token");
-    options.bootstrap_token_file = Some(bootstrap.clone());
-    let insecure = options.insecure;
+    let insecure = std::env::var_os("SY_INSECURE").is_some();
     println!(
         "security: {}",
         if insecure {
@@ -50,10 +41,29 @@ async fn main() -> anyhow::Result<()> {
             "TLS, agents enrolled (mutual TLS), REST as admin (HTTP Basic)"
         }
     );
-    let server = tokio::spawn(supervisor::serve(store, listener, options, async {
-        let _ = stopped.await;
-    }));
-    let access = SupervisorAccess::new(addr, dir.path());
+    // `SY_SUPERVISOR=ADDR SY_SUPERVISOR_DIR=DIR`: a supervisor process of its own (started with
+    // `--bootstrap-token-file DIR/bootstrap-token`, or `--insecure`), so that its CPU and the
+    // agents' can be told apart (e.g. each pinned to a core with taskset).
+    let external = std::env::var("SY_SUPERVISOR").ok().zip(std::env::var_os("SY_SUPERVISOR_DIR"));
+    let dir = tempfile::tempdir()?;
+    let (addr, data_dir, server) = match external {
+        Some((addr, data_dir)) => (addr.parse()?, std::path::PathBuf::from(data_dir), None),
+        None => {
+            let store = store::RedbStore::open(dir.path())?;
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let mut options = SupervisorOptions::new(dir.path(), addr);
+            options.insecure = insecure;
+            options.bootstrap_token_file = Some(dir.path().join("bootstrap-token"));
+            let server = tokio::spawn(supervisor::serve(store, listener, options, async {
+                let _ = stopped.await;
+            }));
+            (addr, dir.path().to_owned(), Some((stop, server)))
+        }
+    };
+    let bootstrap = data_dir.join("bootstrap-token");
+    let access = SupervisorAccess::new(addr, &data_dir);
     if !insecure {
         access.wait_for_tls().await?;
     }
@@ -161,8 +171,10 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed()
     );
 
-    let _ = stop.send(());
-    server.await??;
+    if let Some((stop, server)) = server {
+        let _ = stop.send(());
+        server.await??;
+    }
     Ok(())
 }
 

@@ -78,12 +78,6 @@ impl ExecCommand {
     pub fn is_show(&self) -> bool {
         !matches!(self, Self::ConfigureTerminal | Self::End | Self::Exit)
     }
-
-    /// Whether the command changes state on the supervisor (needs network-admin), as opposed to
-    /// only showing it.
-    pub fn changes_state(&self) -> bool {
-        matches!(self, Self::JoinTokenCreate { .. } | Self::NoJoinToken { .. } | Self::RevokeModule { .. })
-    }
 }
 
 impl fmt::Display for ExecCommand {

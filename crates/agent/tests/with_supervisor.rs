@@ -56,7 +56,7 @@ impl Supervisor {
             let _ = stopped.await;
         }));
         let access = SupervisorAccess::new(addr, data_dir);
-        access.wait_for_tls().await.unwrap();
+        access.wait_until_ready().await.unwrap();
         Self { addr, access, stop, task }
     }
 

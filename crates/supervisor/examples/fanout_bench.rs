@@ -65,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
     let bootstrap = data_dir.join("bootstrap-token");
     let access = SupervisorAccess::new(addr, &data_dir);
     if !insecure {
-        access.wait_for_tls().await?;
+        access.wait_until_ready().await?;
     }
     let http = Rest {
         tls: tokio::sync::Mutex::new(None),

@@ -41,12 +41,14 @@ impl SupervisorAccess {
         format!("https://{}", self.addr)
     }
 
-    /// Waits (at most 10 s) until the supervisor has made its TLS material.
-    pub async fn wait_for_tls(&self) -> anyhow::Result<()> {
+    /// Waits (at most 10 s) until the supervisor has made its TLS material and its first admin's
+    /// password (it makes both before it serves; a request sent earlier would go unauthenticated).
+    pub async fn wait_until_ready(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.data_dir.join("tls/server.pem").exists() {
+        let made = ["tls/server.pem", "admin-password"].map(|file| self.data_dir.join(file));
+        while !made.iter().all(|file| file.exists()) {
             if Instant::now() > deadline {
-                bail!("no TLS material in {} after 10 s", self.data_dir.display());
+                bail!("no TLS material or admin password in {} after 10 s", self.data_dir.display());
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

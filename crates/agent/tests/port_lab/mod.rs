@@ -103,7 +103,7 @@ impl Supervisor {
             let _ = stopped.await;
         }));
         let access = SupervisorAccess::new(addr, dir.path());
-        access.wait_for_tls().await.unwrap();
+        access.wait_until_ready().await.unwrap();
         Self { addr, access, stop: Some(stop), task: Some(task), dir: Some(dir) }
     }
 

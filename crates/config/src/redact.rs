@@ -6,7 +6,7 @@
 //! SECRET` is redacted as well. Layout (indentation, spacing, line breaks) is kept.
 
 /// What a secret is replaced with.
-pub const MASK: &str = "****";
+pub const MASK: &str = "*****";
 
 /// Keywords whose next word is a secret, anywhere on a line.
 const SECRET_KEYWORDS: [&str; 2] = ["password", "secret"];
@@ -17,10 +17,16 @@ const SECRET_KEYWORDS: [&str; 2] = ["password", "secret"];
 /// (`password 5 $argon2…`, NX-OS's `0`/`5`/`7`) the word after the type. On a `username` line
 /// (or its abbreviation, with or without `no`), any abbreviation of `password` counts too.
 pub fn redact(text: &str) -> String {
-    text.split_inclusive('\n').map(redact_line).collect()
+    text.split_inclusive('\n')
+        .map(|line| {
+            let body = line.trim_end_matches(['\n', '\r']);
+            format!("{}{}", crate::secrets::redact_line(body), &line[body.len()..])
+        })
+        .collect()
 }
 
-fn redact_line(line: &str) -> String {
+/// The keyword scan alone, for lines the grammar does not place a password in.
+pub(crate) fn mask_keywords(line: &str) -> String {
     let words = words(line);
     let lower: Vec<String> = words.iter().map(|&(_, word)| word.to_ascii_lowercase()).collect();
     let first = usize::from(lower.first().is_some_and(|word| word == "no"));
@@ -88,17 +94,17 @@ mod tests {
         let cases = [
             (
                 "username alice password hunter2 role network-admin",
-                "username alice password **** role network-admin",
+                "username alice password ***** role network-admin",
             ),
-            ("username alice password 5 $argon2id$v=19$x role x", "username alice password 5 **** role x"),
-            ("username alice pass hunter2", "username alice pass ****"),
-            ("USERNAME alice PASSWORD Hunter2", "USERNAME alice PASSWORD ****"),
-            ("  username   bob  password\thunter2\n", "  username   bob  password\t****\n"),
-            ("no username bob password hunter2", "no username bob password ****"),
+            ("username alice password 5 $argon2id$v=19$x role x", "username alice password 5 ***** role x"),
+            ("username alice pass hunter2", "username alice pass *****"),
+            ("USERNAME alice PASSWORD Hunter2", "USERNAME alice PASSWORD *****"),
+            ("  username   bob  password\thunter2\n", "  username   bob  password\t*****\n"),
+            ("no username bob password hunter2", "no username bob password *****"),
             // The trailing type digit alone is not a secret's place.
-            ("username bob password 5", "username bob password ****"),
+            ("username bob password 5", "username bob password *****"),
             ("username bob password", "username bob password"),
-            ("snmp secret s3", "snmp secret ****"),
+            ("snmp secret s3", "snmp secret *****"),
         ];
         for (text, want) in cases {
             assert_eq!(redact(text), want, "{text:?}");
@@ -112,14 +118,14 @@ mod tests {
         // `p` on a port-profile line is a profile name, not `password`.
         assert_eq!(redact("port-profile p x"), "port-profile p x");
         // A user named like a keyword keeps its name.
-        assert_eq!(redact("username password password x"), "username password password ****");
+        assert_eq!(redact("username password password x"), "username password password *****");
     }
 
     #[test]
     fn every_line_is_redacted() {
         assert_eq!(
             redact("username a password x\nusername b password y"),
-            "username a password ****\nusername b password ****"
+            "username a password *****\nusername b password *****"
         );
     }
 }

@@ -1,11 +1,13 @@
-//! Keeping passwords out of what is shown: the lines of a `username` command as logs, events,
-//! history and error echoes may quote them.
+//! Keeping passwords out of what is shown: logs, events, the accounting log, history and error
+//! echoes may quote config lines. One place decides where a secret is: the grammar for a
+//! `username` line (so the password's column stays put for a caret), [`crate::redact`]'s keyword
+//! scan for everything else (`no username … password X`, `secret X`, text that does not parse).
 
 use crate::grammar::split_words;
 use crate::language::{self, Mode, Op, Scope};
 
 /// What a redacted password reads as.
-pub const REDACTED: &str = "*****";
+pub const REDACTED: &str = crate::redact::MASK;
 
 /// `text` with the password of every `username` line replaced by [`REDACTED`]; other lines as
 /// they were.
@@ -26,7 +28,7 @@ pub fn redact_line(line: &str) -> String {
     let is_username =
         words.first().is_some_and(|first| "username".starts_with(&first.text.to_ascii_lowercase()));
     if !is_username {
-        return line.to_string();
+        return crate::redact::mask_keywords(line);
     }
     let parsed = language::parse_line(Scope::Typed(Mode::Config), line).ok();
     let parsed_column = parsed
@@ -36,8 +38,12 @@ pub fn redact_line(line: &str) -> String {
         Some(column) => words.iter().position(|word| word.column == column),
         None => guess_secret(&words),
     };
-    match secret.and_then(|index| words.get(index)) {
-        Some(word) => format!("{}{REDACTED}{}", &line[..word.start], &line[word.start + word.text.len()..]),
+    match secret.map(|index| words.get(index)) {
+        Some(Some(word)) => {
+            format!("{}{REDACTED}{}", &line[..word.start], &line[word.start + word.text.len()..])
+        }
+        // `password` with nothing after it: nothing to hide.
+        Some(None) => line.to_string(),
         None if words.len() > 2 => format!("{}{REDACTED}", &line[..words[2].start]),
         None => line.to_string(),
     }
@@ -80,6 +86,8 @@ mod tests {
         assert_eq!(redact_line("username alice pass 5 h?sh role x"), "username alice pass 5 ***** role x");
         assert_eq!(redact_line("username alice s3cret"), "username alice *****");
         assert_eq!(redact_line("no username alice"), "no username alice");
+        assert_eq!(redact_line("no username alice password s3"), "no username alice password *****");
+        assert_eq!(redact_line("snmp secret s3"), "snmp secret *****");
         assert_eq!(redact_line("vlan 100"), "vlan 100");
         assert_eq!(
             redact_secrets("vlan 5\nusername a password p role network-admin\n"),

@@ -47,7 +47,7 @@ async fn every_change_is_recorded_with_who_what_and_where() {
             put_command.as_str(),
             "DELETE /api/v1/port-profiles/api",
             "DELETE /api/v1/port-profiles/nope",
-            "username alice password **** role network-admin\n",
+            "username alice password ***** role network-admin\n",
         ]
     );
     let successes: Vec<bool> =

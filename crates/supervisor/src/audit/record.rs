@@ -21,7 +21,7 @@ pub struct AuditRecord {
     pub user: String,
     /// From where: the client's address, or `-` when unknown.
     pub source: String,
-    /// Exactly what was asked for, secrets redacted (`password ****`).
+    /// Exactly what was asked for, secrets redacted (`password *****`).
     pub command: String,
     pub success: bool,
     /// Why it failed, or what it changed.
@@ -115,7 +115,7 @@ mod tests {
     fn secrets_never_reach_the_record() {
         let record =
             AuditRecord::new(0, 0, entry("username bob password hunter2 role network-admin", true, ""));
-        assert_eq!(record.command, "username bob password **** role network-admin");
+        assert_eq!(record.command, "username bob password ***** role network-admin");
         assert!(!record.line().contains("hunter2"));
     }
 

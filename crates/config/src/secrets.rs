@@ -1,6 +1,6 @@
 //! Keeping passwords out of what is shown: logs, events, the accounting log, history and error
 //! echoes may quote config lines. One place decides where a secret is: the grammar for a
-//! `username` line (so the password's column stays put for a caret), [`crate::redact`]'s keyword
+//! `username` line (so the password's column stays put for a caret), [`crate::redact()`]'s keyword
 //! scan for everything else (`no username … password X`, `secret X`, text that does not parse).
 
 use crate::grammar::split_words;

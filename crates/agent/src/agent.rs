@@ -248,6 +248,7 @@ impl Agent {
         let responder = Responder {
             identity: Arc::clone(&identity),
             supervisor: options.supervisor,
+            credentials: endpoint.credentials().cloned(),
             status: status.clone(),
             policies: policies.clone(),
             ports: Arc::downgrade(&ports),

@@ -95,6 +95,7 @@ async fn a_corrupt_snapshot_starts_empty_and_a_second_agent_is_refused() {
     let dir_path = dir.path().to_owned();
     let text = tokio::task::spawn_blocking(move || show_card(&dir_path)).await.unwrap();
     assert!(text.contains("Port-profiles in use on this host: 0 (revision 0)"), "{text}");
+    assert!(text.contains("Supervisor trust: not enrolled yet: enrolling with the join token"), "{text}");
     agent.stop().await;
 }
 

@@ -201,6 +201,7 @@ async fn agents_join_as_modules_3_and_4_and_keep_their_numbers() {
         "Card name: bilbo",
         "Card slot (module): 3",
         &format!("Supervisor address: {}", supervisor.url()),
+        "Supervisor trust: mutual TLS, certificate ",
         "Supervisor state: connected",
         "Heartbeat Set: True",
     ] {

@@ -88,6 +88,9 @@ pub struct CardInfo {
     pub module: Option<u32>,
     /// The supervisor URL the agent connects to.
     pub supervisor: String,
+    /// How the link is secured: mutual TLS with which certificate, not enrolled yet, or insecure.
+    #[serde(default)]
+    pub trust: String,
     pub state: ConnectionState,
     /// Milliseconds since the supervisor last answered a heartbeat.
     pub last_heartbeat_ack_ms: Option<u64>,

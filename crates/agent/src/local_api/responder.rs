@@ -21,6 +21,8 @@ use crate::{MAX_VIRTUAL_PORTS, SWITCH_NAME};
 pub(crate) struct Responder {
     pub(crate) identity: Arc<HostIdentity>,
     pub(crate) supervisor: String,
+    /// The agent's credentials (`None` with `--insecure`).
+    pub(crate) credentials: Option<Arc<crate::trust::Credentials>>,
     pub(crate) status: watch::Receiver<AgentStatus>,
     pub(crate) policies: watch::Receiver<Arc<PolicySnapshot>>,
     pub(crate) ports: Weak<PortManager>,
@@ -95,6 +97,7 @@ impl Responder {
             switch_name: SWITCH_NAME.to_owned(),
             module: status.module,
             supervisor: self.supervisor.clone(),
+            trust: crate::trust::describe(self.credentials.as_deref(), std::time::SystemTime::now()),
             state: status.state,
             last_heartbeat_ack_ms: status
                 .last_heartbeat_ack

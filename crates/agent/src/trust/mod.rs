@@ -163,6 +163,25 @@ impl Credentials {
     }
 }
 
+/// `vemcmd show card`'s trust line.
+pub fn describe(credentials: Option<&Credentials>, now: std::time::SystemTime) -> String {
+    let Some(credentials) = credentials else {
+        return "INSECURE: plain HTTP, no proof of identity (--insecure)".to_owned();
+    };
+    match credentials.current() {
+        None => "not enrolled yet: enrolling with the join token".to_owned(),
+        Some(enrolled) => {
+            let left = enrolled.certificate.not_after.duration_since(now).unwrap_or_default().as_secs();
+            format!(
+                "mutual TLS, certificate {} expires in {} d {} h (renewed at two thirds of its life)",
+                enrolled.certificate.serial,
+                left / 86_400,
+                left % 86_400 / 3_600
+            )
+        }
+    }
+}
+
 fn enrolled(loaded: &files::Loaded) -> Result<Enrolled, TrustError> {
     let identity = Identity::from_pem(&loaded.cert_pem, &loaded.key_pem)?;
     let certificate = PeerCertificate::parse(&identity.chain[0])?;

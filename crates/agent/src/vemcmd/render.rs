@@ -33,6 +33,7 @@ pub fn render_card(card: &CardInfo) -> String {
         format!("Switch name: {}", card.switch_name),
         format!("Card slot (module): {module}"),
         format!("Supervisor address: {}", card.supervisor),
+        format!("Supervisor trust: {}", card.trust),
         format!("Supervisor state: {state}"),
         format!("Card Headless Mode : {}", yes_no(!connected)),
         format!("Heartbeat Set: {}", if connected { "True" } else { "False" }),
@@ -387,7 +388,9 @@ mod tests {
             host_id: "80c34566-7e89-4601-b4f9-001a64dc9054".into(),
             switch_name: "switch".into(),
             module: Some(3),
-            supervisor: "http://127.0.0.1:7400".into(),
+            supervisor: "https://127.0.0.1:7400".into(),
+            trust: "mutual TLS, certificate 3f8d expires in 29 d 23 h (renewed at two thirds of its life)"
+                .into(),
             state,
             last_heartbeat_ack_ms: Some(420),
             policy_count: 2,
@@ -409,7 +412,8 @@ mod tests {
              Card UUID: 80c34566-7e89-4601-b4f9-001a64dc9054\n\
              Switch name: switch\n\
              Card slot (module): 3\n\
-             Supervisor address: http://127.0.0.1:7400\n\
+             Supervisor address: https://127.0.0.1:7400\n\
+             Supervisor trust: mutual TLS, certificate 3f8d expires in 29 d 23 h (renewed at two thirds of its life)\n\
              Supervisor state: connected\n\
              Card Headless Mode : No\n\
              Heartbeat Set: True\n\

@@ -309,7 +309,7 @@ async fn a_bootstrap_token_enrols_several_hosts_until_it_expires() {
     let file = dir.path().join("bootstrap-token");
     let supervisor = Running::start(dir.path(), |options| {
         options.bootstrap_token_file = Some(file.clone());
-        options.bootstrap_token_ttl = Duration::from_secs(2);
+        options.bootstrap_token_ttl = Duration::from_secs(4);
     })
     .await;
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
@@ -327,7 +327,7 @@ async fn a_bootstrap_token_enrols_several_hosts_until_it_expires() {
         };
         anonymous.enroll(request).await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     let key = pki::request::AgentKey::generate("id-sam").unwrap();
     let late = proto::EnrollRequest {
         token,

@@ -2,7 +2,9 @@
 //! from the client certificate of the connection and the store's enrolment record — never from a
 //! field of the request, which may only repeat it.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use tonic::{Request, Status};
 
@@ -11,6 +13,63 @@ use crate::enrolment::{EnrolError, EnrolmentRecord};
 use crate::events::Event;
 use crate::state::SupervisorState;
 use crate::trust::Connection;
+use crate::trust::limiter::FailureLimiter;
+
+/// Agents refused, per source address. Every refusal is an event (and an enrolment's an
+/// accounting entry too) while its source has refusals left within the limiter's window; past
+/// that, the source is answered RESOURCE_EXHAUSTED and nothing is written, so that nobody who can
+/// reach the port can flush the event or accounting log with garbage tokens or dead certificates.
+#[derive(Debug)]
+pub struct AgentRefusals(Mutex<FailureLimiter>);
+
+/// Refusals a source may cause within the limiter's window (a minute) before it is cut short.
+pub const REFUSALS_PER_SOURCE: usize = 10;
+
+impl Default for AgentRefusals {
+    fn default() -> Self {
+        Self(Mutex::new(FailureLimiter::new(REFUSALS_PER_SOURCE)))
+    }
+}
+
+impl AgentRefusals {
+    /// Refuses with `status`, logging `why` (as `%VEM_MGR-2-VEM_MGR_REFUSED`) while `peer` has
+    /// refusals left; `Err` (RESOURCE_EXHAUSTED, nothing logged) once it has used them up.
+    pub async fn refuse(
+        &self,
+        state: &SupervisorState,
+        peer: Option<SocketAddr>,
+        why: &str,
+        status: Status,
+    ) -> Status {
+        if let Err(limited) = self.count(peer.map(|peer| peer.ip())) {
+            return limited;
+        }
+        let source = peer.map_or_else(|| "-".to_owned(), |peer| peer.ip().to_string());
+        state.journal.log(vec![Event::host_refused(&source, why)]).await;
+        status
+    }
+
+    /// Whether `source` is still within its refusals (`Err` once it is not); does not count.
+    pub fn check(&self, source: Option<IpAddr>) -> Result<(), Status> {
+        self.lock().check(source, Instant::now()).map_err(limited)
+    }
+
+    /// Counts one refusal of `source`, if it has one left.
+    pub fn count(&self, source: Option<IpAddr>) -> Result<(), Status> {
+        self.lock().reserve(source, Instant::now()).map_err(limited)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FailureLimiter> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn limited(retry_after: std::time::Duration) -> Status {
+    Status::resource_exhausted(format!(
+        "too many refused attempts from this address; retry in {} s",
+        retry_after.as_secs().max(1)
+    ))
+}
 
 /// The calling host.
 #[derive(Debug, Clone)]
@@ -58,7 +117,7 @@ pub async fn authenticate<T>(
         return Ok(AgentIdentity { host_id: claimed.to_owned(), enrolled: None });
     }
     let connection = request.extensions().get::<Connection>();
-    let peer = connection.map_or_else(|| "?".to_owned(), |c| c.peer.to_string());
+    let peer = connection.map(|c| c.peer);
     let Some(certificate) = connection.and_then(|c| c.client.as_ref()) else {
         return Err(Status::unauthenticated(
             "no client certificate: enrol this agent first (switchyard agent --join-token T --ca-hash sha256:…)",
@@ -68,18 +127,20 @@ pub async fn authenticate<T>(
     let enrolled = match enrolments.identify(certificate).await {
         Ok(record) => record,
         Err(EnrolError::Refused(why)) => {
-            state.journal.log(vec![Event::host_refused(&peer, &why.to_string())]).await;
-            return Err(Status::unauthenticated(why.to_string()));
+            let why = why.to_string();
+            let status = Status::unauthenticated(why.clone());
+            return Err(state.agent_refusals.refuse(state, peer, &why, status).await);
         }
         Err(error) => return Err(Status::internal(error.to_string())),
     };
     if !claimed.is_empty() && claimed != enrolled.host_id {
         let why = format!("host {} claimed to be host {}", enrolled.host_id, printable(claimed));
-        state.journal.log(vec![Event::host_refused(&peer, &why)]).await;
-        return Err(Status::permission_denied(format!(
-            "this certificate is host {}'s; the request claims host {claimed}",
-            enrolled.host_id
-        )));
+        let status = Status::permission_denied(format!(
+            "this certificate is host {}'s; the request claims host {}",
+            enrolled.host_id,
+            printable(claimed)
+        ));
+        return Err(state.agent_refusals.refuse(state, peer, &why, status).await);
     }
     Ok(AgentIdentity { host_id: enrolled.host_id.clone(), enrolled: Some(enrolled) })
 }

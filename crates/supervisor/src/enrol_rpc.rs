@@ -32,8 +32,10 @@ pub async fn enroll(
     state: &SupervisorState,
     request: Request<proto::EnrollRequest>,
 ) -> Result<proto::EnrollReply, Status> {
-    let connection = request.extensions().get::<Connection>().cloned();
-    let source = connection.as_ref().map_or_else(|| "-".to_owned(), |c| c.peer.ip().to_string());
+    let peer = request.extensions().get::<Connection>().map(|c| c.peer);
+    let source = peer.map_or_else(|| "-".to_owned(), |peer| peer.ip().to_string());
+    // A source that has used up its refusals does no more work here, and writes nothing.
+    state.agent_refusals.check(peer.map(|peer| peer.ip()))?;
     let enrolments = state.enrolments.as_ref().ok_or_else(|| {
         Status::failed_precondition("the supervisor runs --insecure: there is nothing to enrol with")
     })?;
@@ -52,30 +54,23 @@ pub async fn enroll(
         host_name: request.host_name,
         vtep,
     };
-    let token_id = enrol.token.split('.').next().unwrap_or_default().chars().take(16).collect::<String>();
+    let token_id = printable(enrol.token.split('.').next().unwrap_or_default());
     let result = enrolments.enrol(&enrol, &source).await;
-    let command = format!(
-        "enrol host {} as {} with join-token {token_id}",
-        printable(&enrol.host_name),
-        printable(&enrol.host_id)
-    );
-    let (success, detail) = match &result {
-        Ok(_) => (true, String::new()),
-        Err(error) => (false, error.to_string()),
+    let entry = |success: bool, detail: String| AuditEntry {
+        kind: AuditKind::Enrol,
+        user: format!("host:{}", printable(&enrol.host_name)),
+        source: source.clone(),
+        command: format!(
+            "enrol host {} as {} with join-token {token_id}",
+            printable(&enrol.host_name),
+            printable(&enrol.host_id)
+        ),
+        success,
+        detail,
     };
-    state
-        .audit
-        .record(AuditEntry {
-            kind: AuditKind::Enrol,
-            user: format!("host:{}", printable(&enrol.host_name)),
-            source: source.clone(),
-            command,
-            success,
-            detail: detail.clone(),
-        })
-        .await;
     match result {
         Ok(certificate) => {
+            state.audit.record(entry(true, String::new())).await;
             let record = &certificate.record;
             state.journal.log(vec![Event::host_enrolled(&record.host_name, &record.host_id, &source)]).await;
             tracing::info!(host = %record.host_name, host_id = %record.host_id, %source, "agent enrolled");
@@ -85,6 +80,10 @@ pub async fn enroll(
             })
         }
         Err(error) => {
+            let detail = error.to_string();
+            // Written down (accounting entry and event) while the source has refusals left.
+            state.agent_refusals.count(peer.map(|peer| peer.ip()))?;
+            state.audit.record(entry(false, detail.clone())).await;
             state.journal.log(vec![Event::host_refused(&source, &detail)]).await;
             Err(error.into())
         }

@@ -292,6 +292,7 @@ pub async fn serve(
         tls_names,
         auth: trust::authenticate::Authenticator::default(),
         kills: module_kill::ModuleKills::default(),
+        agent_refusals: agent_auth::AgentRefusals::default(),
         store: store.clone(),
         options,
         journal,

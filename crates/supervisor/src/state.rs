@@ -28,6 +28,8 @@ pub struct SupervisorState {
     pub tls_names: Vec<String>,
     /// Switches that end a revoked or removed module's open streams.
     pub kills: crate::module_kill::ModuleKills,
+    /// Agents refused, per source: what bounds the events and accounting entries they cause.
+    pub agent_refusals: crate::agent_auth::AgentRefusals,
     /// REST authentication: verified passwords and failed logins, in memory.
     pub auth: Authenticator,
     pub modules: Modules,

@@ -378,3 +378,31 @@ async fn a_pki_of_ones_own_serves_and_enrols() {
     assert_eq!(frodo.register(host("frodo")).await.unwrap().into_inner().module, 3);
     supervisor.stop().await;
 }
+
+#[tokio::test]
+async fn garbage_from_one_address_cannot_flush_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let supervisor = Running::start(dir.path(), |_| {}).await;
+    let mut anonymous = supervisor.grpc().await;
+    let mut codes = Vec::new();
+    for attempt in 0..40 {
+        let key = pki::request::AgentKey::generate("id-x").unwrap();
+        let request = proto::EnrollRequest {
+            token: format!("aaaaaa.{attempt:016}"),
+            csr_pem: key.csr_pem,
+            host_id: "id-x".into(),
+            host_name: "x".into(),
+            vtep: String::new(),
+        };
+        codes.push(anonymous.enroll(request).await.unwrap_err().code());
+    }
+    let limit = supervisor::agent_auth::REFUSALS_PER_SOURCE;
+    assert!(codes[..limit].iter().all(|code| *code == Code::Unauthenticated), "{codes:?}");
+    assert!(codes[limit..].iter().all(|code| *code == Code::ResourceExhausted), "{codes:?}");
+    // Each counted refusal is written once; the rest write nothing.
+    let events = supervisor.event_messages().await;
+    assert_eq!(events.iter().filter(|e| e.contains("VEM_MGR_REFUSED")).count(), limit, "{events:#?}");
+    let refused = supervisor.audit("").await.into_iter().filter(|e| e["kind"] == "enrol").count();
+    assert_eq!(refused, limit);
+    supervisor.stop().await;
+}

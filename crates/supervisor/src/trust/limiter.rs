@@ -13,20 +13,32 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 const MAX_SOURCES: usize = 16_384;
 
 /// Recent failures by source. `None` is a source whose address is unknown: they share one count.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FailureLimiter {
     failures: HashMap<Option<IpAddr>, VecDeque<Instant>>,
+    /// Failures a source may have within [`WINDOW`].
+    max: usize,
+}
+
+impl Default for FailureLimiter {
+    /// [`MAX_FAILURES`] a source (failed logins).
+    fn default() -> Self {
+        Self::new(MAX_FAILURES)
+    }
 }
 
 impl FailureLimiter {
+    /// A limiter allowing `max` failures a source within [`WINDOW`].
+    pub fn new(max: usize) -> Self {
+        Self { failures: HashMap::new(), max: max.max(1) }
+    }
+
     /// `Err(retry_after)` while `source` has used up its failures.
     pub fn check(&mut self, source: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
         let Some(times) = self.failures.get_mut(&source) else { return Ok(()) };
         forget_old(times, now);
         match times.front() {
-            Some(oldest) if times.len() >= MAX_FAILURES => {
-                Err((*oldest + WINDOW).saturating_duration_since(now))
-            }
+            Some(oldest) if times.len() >= self.max => Err((*oldest + WINDOW).saturating_duration_since(now)),
             _ => Ok(()),
         }
     }
@@ -64,7 +76,7 @@ impl FailureLimiter {
         let times = self.failures.entry(source).or_default();
         forget_old(times, now);
         times.push_back(now);
-        while times.len() > MAX_FAILURES {
+        while times.len() > self.max {
             times.pop_front();
         }
     }

@@ -23,7 +23,7 @@ use crate::ports::{self, PortManager, PortManagerParts};
 use crate::snapshot::PolicySnapshot;
 use crate::status::AgentStatus;
 use crate::supervisor_link::SupervisorLink;
-use crate::trust::{CaTrust, Credentials, SupervisorEndpoint, TrustOptions};
+use crate::trust::{CaTrust, Credentials, SupervisorEndpoint, SupervisorUrl, TrustOptions};
 use crate::uplinks::{self, UplinkSpec};
 use crate::{host_info, persist};
 
@@ -137,7 +137,7 @@ impl Agent {
     /// uplink that cannot be (given twice, no such interface, already a vEthernet), or a VTEP
     /// that is not an address of this host (or whose port is taken).
     pub async fn start(options: AgentOptions) -> anyhow::Result<Self> {
-        SupervisorEndpoint::check(&options.supervisor, &options.trust)?;
+        SupervisorUrl::parse(&options.supervisor, &options.trust)?;
         uplinks::spec::validate(&options.uplinks)?;
         let vtep = match options.vtep {
             Some(vtep) => Some((vtep, overlay::vtep::locate(vtep).await?)),

@@ -43,16 +43,20 @@ pub enum ConnectError {
     NotEnrolled,
 }
 
-impl SupervisorEndpoint {
-    /// Checks `url` against `trust` (https:// unless insecure) so a typo fails at start.
-    pub fn new(
-        url: &str,
-        trust: &TrustOptions,
-        credentials: Option<Arc<Credentials>>,
-    ) -> Result<Self, TrustError> {
-        let uri: Uri = url.parse().map_err(|e: tonic::codegen::http::uri::InvalidUri| {
-            TrustError::BadUrl { url: url.to_owned(), reason: e.to_string() }
-        })?;
+/// A supervisor URL checked against how the agent secures its link.
+#[derive(Debug)]
+pub struct SupervisorUrl {
+    /// tonic's endpoint, `http://HOST:PORT`: tonic only carries the bytes our connector secures.
+    endpoint: Endpoint,
+    /// The name the supervisor's certificate must carry (`None` with `--insecure`).
+    server_name: Option<ServerName<'static>>,
+}
+
+impl SupervisorUrl {
+    /// `https://` unless `--insecure` (then `http://`), with a host: a typo fails at start.
+    pub fn parse(url: &str, trust: &TrustOptions) -> Result<Self, TrustError> {
+        let bad = |reason: String| TrustError::BadUrl { url: url.to_owned(), reason };
+        let uri: Uri = url.parse().map_err(|e: tonic::codegen::http::uri::InvalidUri| bad(e.to_string()))?;
         let scheme = uri.scheme_str().unwrap_or("").to_owned();
         let insecure = matches!(trust, TrustOptions::Insecure);
         let wrong = || TrustError::WrongScheme { url: url.to_owned(), scheme: scheme.clone() };
@@ -62,33 +66,35 @@ impl SupervisorEndpoint {
         }
         let host = uri.host().ok_or_else(wrong)?.trim_start_matches('[').trim_end_matches(']').to_owned();
         let port = uri.port_u16().unwrap_or(if insecure { 80 } else { 443 });
-        let plain =
-            format!("http://{}:{port}", if host.contains(':') { format!("[{host}]") } else { host.clone() });
+        let plain = if host.contains(':') {
+            format!("http://[{host}]:{port}")
+        } else {
+            format!("http://{host}:{port}")
+        };
         let endpoint = Endpoint::from_shared(plain)
-            .map_err(|e| TrustError::BadUrl { url: url.to_owned(), reason: e.to_string() })?
+            .map_err(|e| bad(e.to_string()))?
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true);
-        let tls = match (insecure, credentials) {
-            (true, _) => None,
-            (false, Some(credentials)) => {
-                let server_name = ServerName::try_from(host)
-                    .map_err(|e| TrustError::BadUrl { url: url.to_owned(), reason: e.to_string() })?;
-                Some(Tls { credentials, server_name })
-            }
-            (false, None) => return Err(TrustError::NotEnrolled),
+        let server_name =
+            if insecure { None } else { Some(ServerName::try_from(host).map_err(|e| bad(e.to_string()))?) };
+        Ok(Self { endpoint, server_name })
+    }
+}
+
+impl SupervisorEndpoint {
+    /// The endpoint of a checked URL; `credentials` are required unless it is `--insecure`.
+    pub fn new(
+        url: &str,
+        trust: &TrustOptions,
+        credentials: Option<Arc<Credentials>>,
+    ) -> Result<Self, TrustError> {
+        let SupervisorUrl { endpoint, server_name } = SupervisorUrl::parse(url, trust)?;
+        let tls = match (server_name, credentials) {
+            (None, _) => None,
+            (Some(server_name), Some(credentials)) => Some(Tls { credentials, server_name }),
+            (Some(_), None) => return Err(TrustError::NotEnrolled),
         };
         Ok(Self { url: url.to_owned(), endpoint, tls })
-    }
-
-    /// Checks `url` against `trust` alone, before anything else starts.
-    pub fn check(url: &str, trust: &TrustOptions) -> Result<(), TrustError> {
-        match trust {
-            TrustOptions::Insecure => Self::new(url, trust, None).map(drop),
-            _ => {
-                let placeholder = Arc::new(Credentials::placeholder());
-                Self::new(url, trust, Some(placeholder)).map(drop)
-            }
-        }
     }
 
     /// The URL as given.

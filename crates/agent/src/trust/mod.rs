@@ -17,7 +17,7 @@ pub mod renewal;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-pub use channel::{ConnectError, SupervisorEndpoint, error_chain};
+pub use channel::{ConnectError, SupervisorEndpoint, SupervisorUrl, error_chain};
 pub use files::TlsFiles;
 use pki::tls::{Identity, Trust};
 use pki::{CaHash, PeerCertificate};
@@ -110,11 +110,6 @@ impl Credentials {
             tracing::info!("already enrolled ({}): --join-token is not needed", files.dir().display());
         }
         Ok(Self { files, join, current: RwLock::new(current) })
-    }
-
-    /// Credentials with nothing in them: for checking a URL before the real ones are loaded.
-    fn placeholder() -> Self {
-        Self { files: TlsFiles::new(PathBuf::new()), join: None, current: RwLock::new(None) }
     }
 
     /// The mutual-TLS configuration, once enrolled.

@@ -68,7 +68,9 @@ pub async fn gate(State(state): State<Arc<SupervisorState>>, mut request: Reques
                         kind: AuditKind::Login,
                         user: error.claimed_user().to_owned(),
                         source: source_name(peer),
-                        command: format!("{} {}", request.method(), request.uri().path()),
+                        // The path is the client's: bounded, as everything an anonymous client
+                        // can make the accounting log keep.
+                        command: format!("{} {}", request.method(), truncated(request.uri().path(), 200)),
                         success: false,
                         detail: error.to_string(),
                     })
@@ -76,6 +78,14 @@ pub async fn gate(State(state): State<Arc<SupervisorState>>, mut request: Reques
             }
             refusal(&error)
         }
+    }
+}
+
+/// At most `max` characters of `text`, with `…` when cut.
+fn truncated(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 

@@ -40,7 +40,9 @@ pub enum AuthError {
     #[error("{0}")]
     Malformed(#[from] CredentialsError),
     #[error("wrong user name or password")]
-    WrongPassword { user: String },
+    /// `user` is the account tried when it exists; never the text of an unknown one (it may be a
+    /// password typed in the wrong field, or megabytes of garbage).
+    WrongPassword { user: Option<String> },
     #[error("the bearer token is unknown or has expired; get a new one with POST /api/v1/tokens")]
     BadToken,
     #[error("too many failed logins from this address; try again in {} s", retry_after.as_secs().max(1))]
@@ -58,7 +60,8 @@ impl AuthError {
     /// The user name the attempt claimed, for the audit log.
     pub fn claimed_user(&self) -> &str {
         match self {
-            Self::WrongPassword { user } => user,
+            Self::WrongPassword { user: Some(user) } => user,
+            Self::WrongPassword { user: None } => "(unknown account)",
             Self::BadToken => "(token)",
             _ => "(unknown)",
         }
@@ -119,8 +122,13 @@ impl Authenticator {
         password: String,
         source: Option<IpAddr>,
     ) -> Result<Login, AuthError> {
-        let wrong = || AuthError::WrongPassword { user: user.clone() };
-        let account = config_store::read_user(journal, &user).await?;
+        let wrong = || AuthError::WrongPassword { user: Some(user.clone()) };
+        // A name no account can have is not looked up (nor recorded).
+        let account = if config::validate::is_user_name(&user) {
+            config_store::read_user(journal, &user).await?
+        } else {
+            None
+        };
         let hash = account.as_ref().and_then(|account| account.password.hash()).map(str::to_owned);
         if let (Some(account), Some(hash)) = (&account, &hash)
             && self.verified.lock().unwrap_or_else(PoisonError::into_inner).hit(
@@ -145,7 +153,7 @@ impl Authenticator {
             // As slow as a wrong password, so that the answer's time tells no one which accounts
             // exist.
             let _ = tokio::task::spawn_blocking(move || password::verify(decoy_hash(), &password)).await;
-            return Err(wrong());
+            return Err(AuthError::WrongPassword { user: None });
         };
         let hash = hash.ok_or_else(wrong)?;
         let login = Login {

@@ -84,6 +84,27 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// How many characters of an agent's value a message or a log line quotes.
+const QUOTED_MAX: usize = 64;
+
+/// A refused value as an error message quotes it: at most [`QUOTED_MAX`] characters, quoted and
+/// escaped (a refusal must not hand megabytes back, nor reach a log unbounded).
+fn shown(value: &str) -> String {
+    match value.char_indices().nth(QUOTED_MAX) {
+        Some((cut, _)) => format!("{:?}…", &value[..cut]),
+        None => format!("{value:?}"),
+    }
+}
+
+/// An agent's value as a log line names it before (or whether or not) it was checked: at most
+/// [`QUOTED_MAX`] characters, unsafe ones as `?`.
+pub fn bounded(value: &str) -> String {
+    match value.char_indices().nth(QUOTED_MAX) {
+        Some((cut, _)) => format!("{}…", printable(&value[..cut])),
+        None => printable(value).into_owned(),
+    }
+}
+
 /// One word: 1–`max` bytes of printable ASCII, no spaces (ids, names, interface names).
 pub fn word(field: &str, value: &str, max: usize) -> Result<(), InputError> {
     if value.is_empty() {
@@ -140,7 +161,7 @@ pub fn format_mac(mac: [u8; 6]) -> String {
 /// A port's own address: a unicast MAC (not broadcast, not multicast, not all zero).
 pub fn unicast_mac(field: &str, value: &str) -> Result<[u8; 6], InputError> {
     let mac = parse_mac(value)
-        .ok_or_else(|| refuse(field, format!("{value:?} does not read aa:bb:cc:dd:ee:ff")))?;
+        .ok_or_else(|| refuse(field, format!("{} does not read aa:bb:cc:dd:ee:ff", shown(value))))?;
     if mac == [0; 6] {
         return Err(refuse(field, "00:00:00:00:00:00 is no port's address"));
     }
@@ -159,8 +180,9 @@ pub fn vtep(field: &str, value: &str) -> Result<Option<Ipv4Addr>, InputError> {
     if value.is_empty() {
         return Ok(None);
     }
-    let address: Ipv4Addr =
-        value.parse().map_err(|_| refuse(field, format!("{value:?} is not an IPv4 address (a.b.c.d)")))?;
+    let address: Ipv4Addr = value
+        .parse()
+        .map_err(|_| refuse(field, format!("{} is not an IPv4 address (a.b.c.d)", shown(value))))?;
     if address.is_unspecified() || address.is_broadcast() || address.is_multicast() {
         return Err(refuse(field, format!("{address} is not a unicast address")));
     }
@@ -171,14 +193,17 @@ fn port_profile(field: &str, value: &str) -> Result<(), InputError> {
     if config::grammar::is_name(value, config::language::PROFILE_NAME_MAX) {
         Ok(())
     } else {
-        Err(refuse(field, format!("{value:?} is not a port-profile name (one word, at most 80 characters)")))
+        Err(refuse(
+            field,
+            format!("{} is not a port-profile name (one word, at most 80 characters)", shown(value)),
+        ))
     }
 }
 
 fn mode(field: &str, value: &str) -> Result<(), InputError> {
     match value {
         "" | "access" | "trunk" => Ok(()),
-        _ => Err(refuse(field, format!("{value:?} is not access or trunk"))),
+        _ => Err(refuse(field, format!("{} is not access or trunk", shown(value)))),
     }
 }
 
@@ -202,9 +227,9 @@ pub fn check_registration(request: &Registration) -> Result<(), InputError> {
     text("hardware", &request.hardware, HARDWARE_MAX)?;
     at_most("addresses", request.addresses.len(), ADDRESSES_MAX, "addresses")?;
     for (i, address) in request.addresses.iter().enumerate() {
-        address
-            .parse::<IpAddr>()
-            .map_err(|_| refuse(format!("addresses[{i}]"), format!("{address:?} is not an IP address")))?;
+        address.parse::<IpAddr>().map_err(|_| {
+            refuse(format!("addresses[{i}]"), format!("{} is not an IP address", shown(address)))
+        })?;
     }
     vtep("vtep", &request.vtep)?;
     check_uplinks(&request.uplinks)
@@ -304,7 +329,7 @@ pub fn check_report(report: &proto::PortReport) -> Result<(), InputError> {
     for (i, entry) in report.macs.iter().enumerate() {
         let field = |name: &str| format!("macs[{i}].{name}");
         parse_mac(&entry.mac).ok_or_else(|| {
-            refuse(field("mac"), format!("{:?} does not read aa:bb:cc:dd:ee:ff", entry.mac))
+            refuse(field("mac"), format!("{} does not read aa:bb:cc:dd:ee:ff", shown(&entry.mac)))
         })?;
         vlan(&field("vlan"), entry.vlan)?;
         word(&field("kind"), &entry.kind, SHORT_TEXT_MAX)?;

@@ -242,9 +242,15 @@ impl proto::supervisor_server::Supervisor for AgentService {
         let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let actor = actor(&request, &caller);
         let body = request.get_ref();
+        // Recorded refused too, so only bounded and made printable: nothing is checked yet.
         let command = format!(
             "bind-port module {} iface-id {} profile {} owner {} adapter {} mac {}",
-            body.module, body.iface_id, body.profile, body.owner_name, body.adapter, body.mac
+            body.module,
+            agent_input::bounded(&body.iface_id),
+            agent_input::bounded(&body.profile),
+            agent_input::bounded(&body.owner_name),
+            agent_input::bounded(&body.adapter),
+            agent_input::bounded(&body.mac)
         );
         let result = self.bind(caller, request.into_inner()).await;
         // An agent re-asserting its bindings (a resync) changes nothing and is not recorded.
@@ -263,7 +269,8 @@ impl proto::supervisor_server::Supervisor for AgentService {
         let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
         let actor = actor(&request, &caller);
         let body = request.get_ref();
-        let command = format!("unbind-port module {} iface-id {}", body.module, body.iface_id);
+        let command =
+            format!("unbind-port module {} iface-id {}", body.module, agent_input::bounded(&body.iface_id));
         let result = self.unbind(caller, request.into_inner()).await;
         let what = |reply: &Response<proto::UnbindPortReply>| {
             if reply.get_ref().kept { "binding kept" } else { "binding released" }.to_owned()

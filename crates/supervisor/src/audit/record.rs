@@ -74,7 +74,8 @@ fn one_line(text: &str) -> String {
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty())
-        .map(|line| line.chars().map(|c| if c.is_control() { '?' } else { c }).collect())
+        // The one terminal-safety rule (control, bidirectional and zero-width characters).
+        .map(|line| crate::agent_input::printable(line).into_owned())
         .collect();
     lines.join(" ; ")
 }

@@ -55,6 +55,8 @@ async fn main() -> anyhow::Result<()> {
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             let mut options = SupervisorOptions::new(dir.path(), addr);
             options.insecure = insecure;
+            // Every agent of the bench comes from 127.0.0.1.
+            options.limits.max_per_source = options.limits.max_connections;
             options.bootstrap_token_file = Some(dir.path().join("bootstrap-token"));
             let server = tokio::spawn(supervisor::serve(store, listener, options, async {
                 let _ = stopped.await;

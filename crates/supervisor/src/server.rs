@@ -6,8 +6,9 @@
 //! handshake (and, without TLS, for the first byte), HTTP/1 header deadlines, and HTTP/2
 //! keep-alive pings so that a peer that vanished releases its streams.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hyper::Request;
@@ -42,6 +43,9 @@ const TLS_HANDSHAKE: u8 = 0x16;
 pub struct ConnectionLimits {
     /// Connections open at once; more are closed as soon as they are accepted.
     pub max_connections: usize,
+    /// Connections open at once from one source (an IPv4 address, an IPv6 /64): one client
+    /// cannot take the whole of `max_connections` and lock every agent and operator out.
+    pub max_per_source: usize,
     /// Time a new connection gets to finish its TLS handshake (or send its first byte).
     pub handshake_timeout: Duration,
     /// Time an HTTP/1 client gets to send a request's headers.
@@ -52,6 +56,7 @@ impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
             max_connections: 4096,
+            max_per_source: 256,
             handshake_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(30),
         }
@@ -70,6 +75,7 @@ pub async fn serve(
 ) {
     let acceptor = tls.map(TlsAcceptor::from);
     let mut connections = JoinSet::new();
+    let sources = SourceSlots::default();
     let mut refused = 0u64;
     loop {
         tokio::select! {
@@ -84,9 +90,16 @@ pub async fn serve(
                         }
                         continue;
                     }
+                    let Some(slot) = sources.take(peer.ip(), limits.max_per_source) else {
+                        refused += 1;
+                        if refused.is_power_of_two() {
+                            tracing::warn!(%peer, refused, "a source holds its most connections; closing its new ones");
+                        }
+                        continue;
+                    };
                     // Deltas are small and latency matters more than packing.
                     let _ = stream.set_nodelay(true);
-                    let accepted = Accepted { stream, peer, acceptor: acceptor.clone(), limits };
+                    let accepted = Accepted { stream, peer, acceptor: acceptor.clone(), limits, _slot: slot };
                     connections.spawn(accepted.serve(router.clone(), shutdown.clone()));
                 }
                 Err(error) => {
@@ -116,14 +129,18 @@ struct Accepted {
     peer: SocketAddr,
     acceptor: Option<TlsAcceptor>,
     limits: ConnectionLimits,
+    /// Held for as long as the connection lives.
+    _slot: SourceSlot,
 }
 
 impl Accepted {
     async fn serve(self, router: axum::Router, shutdown: watch::Receiver<bool>) {
-        let Self { stream, peer, acceptor, limits } = self;
-        // A client that never speaks must not hold a connection: wait for its first byte.
+        let Self { stream, peer, acceptor, limits, _slot } = self;
+        // A client that never speaks must not hold a connection: it has `handshake_timeout` for
+        // its first byte and (with TLS) the whole handshake together.
+        let deadline = tokio::time::Instant::now() + limits.handshake_timeout;
         let mut first = [0u8; 1];
-        match tokio::time::timeout(limits.handshake_timeout, stream.peek(&mut first)).await {
+        match tokio::time::timeout_at(deadline, stream.peek(&mut first)).await {
             Ok(Ok(1)) => {}
             _ => return,
         }
@@ -134,7 +151,7 @@ impl Accepted {
         if first[0] != TLS_HANDSHAKE {
             return refuse_plain_http(stream).await;
         }
-        let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
+        let tls = match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
             Ok(Ok(tls)) => tls,
             Ok(Err(error)) => {
                 tracing::debug!(%peer, %error, "TLS handshake failed");
@@ -153,6 +170,56 @@ impl Accepted {
             .and_then(|certificate| PeerCertificate::parse(certificate).ok());
         let connection = Connection { peer, tls: true, client };
         serve_http(tls, connection, router, limits, shutdown).await;
+    }
+}
+
+/// Open connections per source.
+#[derive(Debug, Default, Clone)]
+struct SourceSlots(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// One connection's place in its source's count, given back on drop (also when its task panics
+/// or is aborted).
+#[derive(Debug)]
+struct SourceSlot {
+    slots: SourceSlots,
+    source: IpAddr,
+}
+
+impl SourceSlots {
+    /// A place for one more connection from `peer`'s source, if it holds fewer than `max`.
+    fn take(&self, peer: IpAddr, max: usize) -> Option<SourceSlot> {
+        let source = source_of(peer);
+        let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(source).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(SourceSlot { slots: self.clone(), source })
+    }
+}
+
+impl Drop for SourceSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.source) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.source);
+            }
+        }
+    }
+}
+
+/// The source a connection counts against: its IPv4 address, or its IPv6 /64 (one host usually
+/// holds a whole /64).
+pub fn source_of(peer: IpAddr) -> IpAddr {
+    match peer {
+        IpAddr::V4(_) => peer,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        },
     }
 }
 
@@ -200,5 +267,35 @@ async fn serve_http<S>(
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_source_holds_at_most_its_share_and_gets_it_back() {
+        let slots = SourceSlots::default();
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let held: Vec<_> = (0..3).filter_map(|_| slots.take(a, 3)).collect();
+        assert_eq!(held.len(), 3);
+        assert!(slots.take(a, 3).is_none(), "the fourth from one source");
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        assert!(slots.take(b, 3).is_some(), "another source is not affected");
+        drop(held);
+        assert!(slots.take(a, 3).is_some(), "closed connections give their places back");
+    }
+
+    #[test]
+    fn an_ipv6_host_is_its_64() {
+        let one: IpAddr = "2001:db8::1".parse().unwrap();
+        let other: IpAddr = "2001:db8::ffff:1".parse().unwrap();
+        let next: IpAddr = "2001:db8:0:1::1".parse().unwrap();
+        assert_eq!(source_of(one), source_of(other));
+        assert_ne!(source_of(one), source_of(next));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(source_of(mapped), "10.0.0.1".parse::<IpAddr>().unwrap());
     }
 }

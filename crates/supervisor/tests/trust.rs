@@ -408,3 +408,33 @@ async fn garbage_from_one_address_cannot_flush_the_logs() {
     assert_eq!(refused, limit);
     supervisor.stop().await;
 }
+
+#[tokio::test]
+async fn one_source_cannot_take_every_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let supervisor = Running::start(dir.path(), |options| {
+        options.limits.max_per_source = 3;
+        options.limits.handshake_timeout = Duration::from_secs(30);
+    })
+    .await;
+    // Three silent connections from 127.0.0.1 hold their places (the handshake deadline is far)…
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(tokio::net::TcpStream::connect(supervisor.addr).await.unwrap());
+    }
+    // …so a fourth from the same address is closed at once, unanswered.
+    let mut fourth = tokio::net::TcpStream::connect(supervisor.addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    let read =
+        tokio::time::timeout(Duration::from_secs(5), fourth.read(&mut byte)).await.expect("closed at once");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    // Closing them gives the places back.
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tls::connect(supervisor.addr, supervisor.client_config(None)).await.is_err() {
+        assert!(Instant::now() < deadline, "the places never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(supervisor.get("/api/v1/modules").await.status, StatusCode::OK);
+    supervisor.stop().await;
+}

@@ -310,6 +310,9 @@ struct SupervisorTlsArgs {
     /// Connections open at once; more are closed on accept.
     #[arg(long, value_name = "N", default_value_t = 4096)]
     max_connections: usize,
+    /// Connections open at once from one source (an IPv4 address, an IPv6 /64).
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    max_connections_per_source: usize,
     /// INSECURE, for benchmarks only: plain HTTP, no TLS, no authentication. Anyone who reaches
     /// the address can change every policy and pose as any host.
     #[arg(long)]
@@ -331,6 +334,7 @@ impl SupervisorTlsArgs {
         options.bootstrap_token_ttl =
             std::time::Duration::from_secs(self.bootstrap_token_ttl.clamp(1, 7 * 24 * 3600));
         options.limits.max_connections = self.max_connections.max(1);
+        options.limits.max_per_source = self.max_connections_per_source.max(1);
         options.insecure = self.insecure;
     }
 }

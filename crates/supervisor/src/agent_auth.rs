@@ -104,6 +104,25 @@ impl AgentIdentity {
     }
 }
 
+/// The switch that ends `caller`'s stream of `module` when its host is revoked or removed. Taken
+/// after the caller was authenticated, so the enrolment is read once more: a revocation that
+/// landed in between (its cut came before this switch existed) refuses the stream here.
+pub async fn kill_switch(
+    state: &SupervisorState,
+    caller: &AgentIdentity,
+    module: u32,
+) -> Result<tokio::sync::watch::Receiver<bool>, Status> {
+    let switch = state.kills.watch(module);
+    if let (Some(enrolments), Some(_)) = (&state.enrolments, &caller.enrolled) {
+        let enrolled =
+            enrolments.still_enrolled(&caller.host_id).await.map_err(|e| Status::internal(e.to_string()))?;
+        if !enrolled {
+            return Err(Status::unauthenticated(format!("host {} was revoked or removed", caller.host_id)));
+        }
+    }
+    Ok(switch)
+}
+
 /// Who is calling, for a request whose `host_id` field says `claimed` (may be empty).
 pub async fn authenticate<T>(
     state: &SupervisorState,

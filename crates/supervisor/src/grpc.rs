@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
-use crate::agent_auth::{AgentIdentity, authenticate};
+use crate::agent_auth::{AgentIdentity, authenticate, kill_switch};
 use crate::agent_input;
 use crate::audit::{Actor, AuditKind};
 use crate::fanout::{OverlayStream, UpdateStream};
@@ -232,7 +232,8 @@ impl proto::supervisor_server::Supervisor for AgentService {
         state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
         let slot = self.slot(request.module, StreamKind::Watch)?;
         let stream = state.fanout.subscribe(request.module, &request.known, state.shutdown.clone());
-        Ok(Response::new(until_cut(holding(stream, slot), state.kills.watch(request.module))))
+        let switch = kill_switch(state, &caller, request.module).await?;
+        Ok(Response::new(until_cut(holding(stream, slot), switch)))
     }
 
     async fn bind_port(
@@ -304,6 +305,7 @@ impl proto::supervisor_server::Supervisor for AgentService {
         state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
         let slot = self.slot(request.module, StreamKind::Overlay)?;
         let stream = holding(state.fanout.subscribe_overlay(request.module, state.shutdown.clone()), slot);
-        Ok(Response::new(until_cut(stream, state.kills.watch(request.module))))
+        let switch = kill_switch(state, &caller, request.module).await?;
+        Ok(Response::new(until_cut(stream, switch)))
     }
 }

@@ -285,6 +285,14 @@ impl Enrolments {
         Ok((record, kv.mod_revision))
     }
 
+    /// Whether `host_id` is still enrolled and not revoked.
+    pub async fn still_enrolled(&self, host_id: &str) -> Result<bool, EnrolError> {
+        let key = enrolment_key(host_id);
+        let Some(kv) = self.store.get(&key).await? else { return Ok(false) };
+        let record: EnrolmentRecord = decode(&kv.key, &kv.value)?;
+        Ok(!record.revoked)
+    }
+
     /// Revokes a host: its certificates stop working at once. False when it was not enrolled.
     pub async fn revoke(&self, host_id: &str) -> Result<bool, EnrolError> {
         for _ in 0..ATTEMPTS {

@@ -8,11 +8,12 @@ use std::time::Duration;
 use cli::BridgeDomainView as View;
 use store::StoreError;
 
-use crate::audit::{AuditKind, AuditQuery};
+use crate::audit::AuditQuery;
 use crate::bridge_domain_views::{BridgeDomainView, bridge_domain_views};
+use crate::trust_ops;
 
 use crate::config_store::{self, ConfigWriteError};
-use crate::enrolment::{DEFAULT_TOKEN_TTL, EnrolError, Enrolments};
+use crate::enrolment::{DEFAULT_TOKEN_TTL, EnrolError};
 use crate::module_removal::{self, RemoveError};
 use crate::modules::{ModuleError, ModuleStatus};
 use crate::overlay::{OverlayMap, bridge_domain_of};
@@ -72,7 +73,7 @@ pub async fn execute(
         message: error.message,
         detail: error.detail,
     })?;
-    let command_text = command.to_string();
+    let asker = trust_ops::Asker { caller, source: source.to_owned() };
     if !only_reads(&command) && !caller.may_write() {
         return Err(ExecError::Forbidden { caller: caller.clone(), command: command.to_string() });
     }
@@ -152,37 +153,23 @@ pub async fn execute(
         ExecCommand::ShowLoggingLogfile => {
             Ok(render::show_logging_logfile(&state.journal.read().await?, &state.options.switch_name))
         }
-        ExecCommand::ShowJoinTokens => Ok(render::show_join_tokens(&enrolments(state)?.tokens().await?)),
+        ExecCommand::ShowJoinTokens => {
+            Ok(render::show_join_tokens(&trust_ops::enrolments(state)?.tokens().await?))
+        }
         ExecCommand::JoinTokenCreate { ttl_seconds } => {
             let ttl =
                 ttl_seconds.map_or(DEFAULT_TOKEN_TTL, |seconds| Duration::from_secs(u64::from(seconds)));
-            let enrolments = enrolments(state)?;
-            let created = enrolments.create_token(ttl, &caller.audit_name()).await;
-            audit_trust(state, caller, source, &command_text, created.as_ref().err()).await;
-            let (token, record) = created?;
+            let (token, record) = trust_ops::create_join_token(state, ttl, &asker).await?;
+            let ca_hash = state.enrolments.as_ref().map(|e| e.ca_hash().to_string()).unwrap_or_default();
             let url = format!("https://{}", state.options.listen);
-            Ok(render::join_token_created(
-                &token.to_string(),
-                &record,
-                &enrolments.ca_hash().to_string(),
-                &url,
-            ))
+            Ok(render::join_token_created(&token.to_string(), &record, &ca_hash, &url))
         }
         ExecCommand::NoJoinToken { id } => {
-            let deleted = enrolments(state)?.delete_token(&id).await;
-            audit_trust(state, caller, source, &command_text, deleted.as_ref().err()).await;
-            if deleted? {
-                Ok(String::new())
-            } else {
-                Err(ExecError::NotFound(format!(
-                    "join token {id} does not exist (used, expired or never made)"
-                )))
-            }
+            trust_ops::delete_join_token(state, &id, &asker).await?;
+            Ok(String::new())
         }
         ExecCommand::RevokeModule { module } => {
-            let revoked = crate::revoke::revoke_module(state, module).await;
-            audit_trust(state, caller, source, &command_text, revoked.as_ref().err()).await;
-            let host = revoked?;
+            let host = trust_ops::revoke(state, module, &asker).await?;
             Ok(format!(
                 "Module {module} ({host}) revoked: its certificates are refused; it needs a new join token to return.\n"
             ))
@@ -194,29 +181,6 @@ pub async fn execute(
             Err(ExecError::SessionCommand(command.to_string()))
         }
     }
-}
-
-/// Records a trust command (join tokens, revocation) in the accounting log.
-async fn audit_trust(
-    state: &SupervisorState,
-    caller: &Caller,
-    source: &str,
-    command: &str,
-    error: Option<&impl std::fmt::Display>,
-) {
-    let entry = crate::audit::AuditEntry {
-        kind: if command.starts_with("revoke") { AuditKind::Module } else { AuditKind::JoinToken },
-        user: caller.audit_name(),
-        source: source.to_owned(),
-        command: command.to_owned(),
-        success: error.is_none(),
-        detail: error.map(ToString::to_string).unwrap_or_default(),
-    };
-    state.audit.record(entry).await;
-}
-
-fn enrolments(state: &SupervisorState) -> Result<&Enrolments, ExecError> {
-    state.enrolments.as_ref().ok_or(ExecError::Insecure)
 }
 
 /// The role check of exec commands: whether `command` only reads (any operator may run it)

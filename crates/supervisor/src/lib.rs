@@ -68,6 +68,7 @@ pub mod stream_slots;
 mod testing;
 pub mod tls_setup;
 pub mod trust;
+pub mod trust_ops;
 pub mod uplink_views;
 
 use std::future::Future;

@@ -302,6 +302,29 @@ async fn join_tokens_through_rest_and_the_shell_commands() {
         )
         .await;
     assert_eq!(bad_ttl.status, StatusCode::BAD_REQUEST, "{}", bad_ttl.body);
+
+    // The shell's and REST's token commands are both in the accounting log, by admin.
+    let via_rest = supervisor.join_token().await;
+    let (rest_id, _) = via_rest.split_once('.').unwrap();
+    let path = format!("/api/v1/join-tokens/{rest_id}");
+    assert_eq!(supervisor.http(Method::DELETE, &path, None, "").await.status, StatusCode::NO_CONTENT);
+    let commands: Vec<String> = supervisor
+        .audit("")
+        .await
+        .into_iter()
+        .filter(|entry| entry["kind"] == "join-token" && entry["user"] == "admin")
+        .map(|entry| entry["command"].as_str().unwrap().to_owned())
+        .collect();
+    for expected in
+        ["join-token create ttl 600", &format!("no join-token {id}"), &format!("no join-token {rest_id}")]
+    {
+        assert!(commands.iter().any(|command| command == expected), "{expected:?} not in {commands:?}");
+    }
+    assert_eq!(
+        commands.iter().filter(|command| command.starts_with("join-token create")).count(),
+        3,
+        "{commands:?}"
+    );
     supervisor.stop().await;
 }
 

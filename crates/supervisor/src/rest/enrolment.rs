@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -14,8 +15,9 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use super::extract::JsonBody;
 use crate::enrolment::{DEFAULT_TOKEN_TTL, EnrolmentRecord, Enrolments, TokenRecord};
-use crate::revoke::revoke_module;
 use crate::state::SupervisorState;
+use crate::trust::{Caller, Connection};
+use crate::trust_ops::{self, Asker};
 
 type AppState = State<Arc<SupervisorState>>;
 
@@ -41,9 +43,14 @@ pub struct CreatedJoinToken {
 }
 
 fn enrolments(state: &SupervisorState) -> Result<&Enrolments, ApiError> {
-    state.enrolments.as_ref().ok_or_else(|| {
-        ApiError::new(StatusCode::CONFLICT, "the supervisor runs --insecure: agents join without tokens")
-    })
+    Ok(trust_ops::enrolments(state)?)
+}
+
+/// Who asks (the gate put the caller there: every route behind it has one) and from where.
+fn asker<'a>(caller: &'a Caller, connection: Option<&Extension<Connection>>) -> Asker<'a> {
+    let source =
+        connection.map_or_else(|| "-".to_owned(), |Extension(connection)| connection.peer.ip().to_string());
+    Asker { caller, source }
 }
 
 /// Makes a one-time join token for one agent.
@@ -57,17 +64,17 @@ fn enrolments(state: &SupervisorState) -> Result<&Enrolments, ApiError> {
 )]
 pub async fn create_join_token(
     State(state): AppState,
-    caller: Option<axum::Extension<crate::trust::Caller>>,
+    Extension(caller): Extension<Caller>,
+    connection: Option<Extension<Connection>>,
     JsonBody(request): JsonBody<NewJoinToken>,
 ) -> Result<Json<CreatedJoinToken>, ApiError> {
-    let enrolments = enrolments(&state)?;
     let ttl = request.ttl_seconds.map_or(DEFAULT_TOKEN_TTL, Duration::from_secs);
-    let created_by = caller.map_or_else(|| "-".to_owned(), |axum::Extension(caller)| caller.audit_name());
-    let (token, record) = enrolments.create_token(ttl, &created_by).await?;
+    let (token, record) =
+        trust_ops::create_join_token(&state, ttl, &asker(&caller, connection.as_ref())).await?;
     Ok(Json(CreatedJoinToken {
         token: token.to_string(),
         id: token.id.clone(),
-        ca_hash: enrolments.ca_hash().to_string(),
+        ca_hash: enrolments(&state)?.ca_hash().to_string(),
         expires_ms: record.expires_ms,
     }))
 }
@@ -92,14 +99,13 @@ pub async fn list_join_tokens(State(state): AppState) -> Result<Json<Vec<TokenRe
 )]
 pub async fn delete_join_token(
     State(state): AppState,
+    Extension(caller): Extension<Caller>,
+    connection: Option<Extension<Connection>>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Path(id) = id?;
-    if enrolments(&state)?.delete_token(&id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!("join token {id} does not exist (used, expired or never made)")))
-    }
+    trust_ops::delete_join_token(&state, &id, &asker(&caller, connection.as_ref())).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Every enrolled host: what its certificate was issued for.
@@ -124,9 +130,11 @@ pub async fn list_enrolments(State(state): AppState) -> Result<Json<Vec<Enrolmen
 )]
 pub async fn revoke(
     State(state): AppState,
+    Extension(caller): Extension<Caller>,
+    connection: Option<Extension<Connection>>,
     module: Result<Path<u32>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Path(module) = module?;
-    revoke_module(&state, module).await.map_err(ApiError::from)?;
+    trust_ops::revoke(&state, module, &asker(&caller, connection.as_ref())).await?;
     Ok(StatusCode::NO_CONTENT)
 }

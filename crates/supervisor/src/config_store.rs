@@ -179,6 +179,14 @@ pub async fn create_first_admin(journal: &Journal, hash: &str) -> Result<bool, C
     Ok(!change.changes.is_empty())
 }
 
+/// `show running-config` for `caller`: whole for those who may change it (it parses back);
+/// a read-only operator sees the accounts' password hashes as `*****` (a hash is an offline
+/// guessing target, and reading the config is not the right to it).
+pub fn running_config(config: &Config, caller: &crate::trust::Caller) -> String {
+    let text = config::print_running_config(config);
+    if caller.may_write() { text } else { config::redact(&text) }
+}
+
 /// One account as stored, if it exists (one key read: what each authenticated request costs).
 pub async fn read_user(journal: &Journal, name: &str) -> Result<Option<User>, ConfigWriteError> {
     let key = user_key(name);

@@ -134,7 +134,7 @@ pub async fn execute(
         }
         ExecCommand::ShowRunningConfig => {
             let (config, _) = config_store::read(&state.journal).await?;
-            Ok(config::print_running_config(&config))
+            Ok(config_store::running_config(&config, caller))
         }
         ExecCommand::ShowRunningConfigPortProfile { name: None } => {
             let (config, _) = config_store::read(&state.journal).await?;

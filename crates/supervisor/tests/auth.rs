@@ -103,6 +103,13 @@ async fn a_network_operator_reads_and_changes_nothing() {
     }
     let show = supervisor.request(OPERATOR, Method::POST, "/api/v1/exec", &[], "show running-config").await;
     assert_eq!(show.status, StatusCode::OK, "{}", show.body);
+    // …but not the accounts' password hashes (an offline guessing target), there or over REST;
+    // an admin sees them (the text must parse back).
+    assert!(show.body.contains("username olive password 5 ***** role network-operator"), "{}", show.body);
+    assert!(!show.body.contains("$argon2"), "{}", show.body);
+    let config = supervisor.request(OPERATOR, Method::GET, "/api/v1/config", &[], Body::empty()).await;
+    assert!(!config.body.contains("$argon2") && config.body.contains("password 5 *****"), "{}", config.body);
+    assert!(supervisor.get("/api/v1/config").await.body.contains("password 5 $argon2id$"));
     assert!(show.body.contains("port-profile type vethernet web"));
     let configure =
         supervisor.request(OPERATOR, Method::POST, "/api/v1/exec", &[], "configure terminal").await;

@@ -180,9 +180,12 @@ fn change_detail(change: &ConfigChange) -> String {
     get, path = "/api/v1/config", tag = "config",
     responses((status = 200, description = "Running config", body = String, content_type = "text/plain"))
 )]
-pub async fn get_config(State(state): AppState) -> Result<impl IntoResponse, ApiError> {
+pub async fn get_config(
+    State(state): AppState,
+    Extension(caller): Extension<Caller>,
+) -> Result<impl IntoResponse, ApiError> {
     let (config, _) = config_store::read(&state.journal).await?;
-    Ok(plain_text(config::print_running_config(&config)))
+    Ok(plain_text(config_store::running_config(&config, &caller)))
 }
 
 /// Applies NX-OS config text (what `configure terminal` accepts), atomically: one bad line and

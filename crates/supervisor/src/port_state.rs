@@ -13,7 +13,7 @@
 //! an uplink registered by this process is logged, a link without carrier logs
 //! `IF_DOWN_LINK_FAILURE`, and an uplink missing from a report is forgotten (the agent dropped it).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -106,22 +106,26 @@ fn rates_since(
     }
 }
 
-/// A module's MAC entries may name only its own attached vEthernets: an entry naming another
-/// (another module's port, or one it no longer has) keeps its MAC but loses the name, so no
-/// module's table can show a row on someone else's port.
-fn own_veths_only(
-    bindings: &BTreeMap<String, PortRecord>,
-    module: u32,
-    mut macs: Vec<proto::MacEntry>,
-) -> Vec<proto::MacEntry> {
-    let own: std::collections::BTreeSet<u32> = bindings
+/// The vEthernets attached on `module`: all a module's report may name.
+fn own_veths(bindings: &BTreeMap<String, PortRecord>, module: u32) -> BTreeSet<u32> {
+    bindings
         .values()
         .filter(|binding| binding.attached && binding.module == module)
         .map(|binding| binding.veth)
-        .collect();
-    for entry in macs.iter_mut().filter(|entry| entry.veth != 0 && !own.contains(&entry.veth)) {
-        entry.veth = 0;
-        entry.port = "-".to_owned();
+        .collect()
+}
+
+/// A module's MAC entries may name only its own attached vEthernets: an entry naming another
+/// (another module's port, or one it no longer has) — by number, or by a port text that spells
+/// one — keeps its MAC but loses the name, so no module's table can show a row on someone else's
+/// port. (An agent's own port texts are `LTL n` or an uplink's NIC.)
+fn own_veths_only(own: &BTreeSet<u32>, mut macs: Vec<proto::MacEntry>) -> Vec<proto::MacEntry> {
+    let names_a_veth = |port: &str| port.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case("veth"));
+    for entry in &mut macs {
+        if (entry.veth != 0 && !own.contains(&entry.veth)) || (entry.veth == 0 && names_a_veth(&entry.port)) {
+            entry.veth = 0;
+            entry.port = "-".to_owned();
+        }
     }
     macs
 }
@@ -182,8 +186,11 @@ impl PortLive {
             }
             ports.insert(status.iface_id.clone(), ReportedPort { status, rates });
         }
+        let own = own_veths(bindings, module);
         let mut uplinks = BTreeMap::new();
-        for status in report.uplinks {
+        for mut status in report.uplinks {
+            // An uplink may list only this module's own vEthernets as pinned to it.
+            status.pinned_veths.retain(|veth| own.contains(veth));
             let old = previous
                 .as_ref()
                 .and_then(|old| Some((old.uplinks.get(&status.index)?.status.counters.as_ref()?, old.at)));
@@ -206,7 +213,7 @@ impl PortLive {
         self.uplinks_logged.retain(|&(owner, index), state| {
             owner != module || uplinks.contains_key(&index) || *state == Logged::Pending
         });
-        let macs = own_veths_only(bindings, module, report.macs);
+        let macs = own_veths_only(&own, report.macs);
         self.reports.insert(module, ModuleReport { at: now, ports, uplinks, macs });
         events
     }
@@ -392,10 +399,20 @@ mod tests {
             ..Default::default()
         };
         let mut live = PortLive::default();
-        let report = proto::PortReport { macs: vec![entry(1), entry(2), entry(0)], ..report(3, Vec::new()) };
+        // Module 3 names its own Veth1, module 4's Veth2 by number, and Veth2 again by text only.
+        let spelled = proto::MacEntry { port: "vethernet2".into(), ..entry(0) };
+        let uplink_port = proto::MacEntry { port: "eth1".into(), ..entry(0) };
+        let uplink = proto::UplinkStatus { index: 1, pinned_veths: vec![1, 2], ..Default::default() };
+        let report = proto::PortReport {
+            macs: vec![entry(1), entry(2), spelled, uplink_port],
+            uplinks: vec![uplink],
+            ..report(3, Vec::new())
+        };
         live.report(&bindings, report, Instant::now());
         let seen: Vec<(u32, &str)> = live.macs().map(|(_, e)| (e.veth, e.port.as_str())).collect();
-        assert_eq!(seen, [(1, "Veth1"), (0, "-"), (0, "Veth0")], "Vethernet2 is module 4's");
+        assert_eq!(seen, [(1, "Veth1"), (0, "-"), (0, "-"), (0, "eth1")], "Vethernet2 is module 4's");
+        let pinned = live.uplink(3, 1).map(|uplink| uplink.status.pinned_veths.clone());
+        assert_eq!(pinned, Some(vec![1]), "an uplink lists only its own module's vEthernets");
     }
 
     #[test]

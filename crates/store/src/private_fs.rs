@@ -58,6 +58,30 @@ pub fn create_private_file(path: &Path) -> io::Result<fs::File> {
     Ok(file)
 }
 
+/// Replaces `path` with `bytes` atomically and durably, mode 0600: a reader sees the old file or
+/// the new one, never a torn mix, and nobody else ever sees either. Writes a temporary beside it
+/// (`NAME.tmp`), fsyncs it, renames it over `path`, then fsyncs the directory so the rename
+/// itself survives a power cut.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut tmp_name = file_name.to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    let mut file = create_private_file(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    fs::rename(&tmp, path)?;
+    fs::File::open(dir)?.sync_all()
+}
+
 /// Creates `path` empty, mode 0600, if it does not exist; leaves an existing file's content alone.
 pub fn touch_private_file(path: &Path) -> io::Result<()> {
     OpenOptions::new().write(true).create(true).truncate(false).mode(FILE_MODE).open(path)?;

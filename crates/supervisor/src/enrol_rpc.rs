@@ -21,7 +21,6 @@ impl From<EnrolError> for Status {
             EnrolError::Invalid { .. } | EnrolError::Request(_) | EnrolError::BadTtl => {
                 Status::invalid_argument(message)
             }
-            EnrolError::NoAuthority => Status::failed_precondition(message),
             EnrolError::Contended => Status::aborted(message),
             EnrolError::Corrupt { .. } | EnrolError::Store(_) => Status::internal(message),
         }

@@ -14,7 +14,6 @@
 //! enrolment working) for agents.
 
 use std::fs;
-use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,8 +47,8 @@ pub struct TlsOptions {
 #[derive(Debug)]
 pub struct TlsMaterial {
     pub server: Arc<ServerConfig>,
-    /// Signs agents' certificates; `None` when the user gave a client CA without its key.
-    pub authority: Option<Authority>,
+    /// Signs agents' certificates.
+    pub authority: Authority,
     /// What agents pin and store: the last certificate of the server's chain.
     pub ca_pem: String,
     pub ca_hash: CaHash,
@@ -69,22 +68,19 @@ pub fn load_or_create(
     let now = SystemTime::now();
 
     let authority = match (&options.client_ca, &options.client_ca_key) {
-        (Some(cert), Some(key)) => Some(Authority::from_pem(&read(cert)?, &read(key)?)?),
-        (Some(_), None) => None,
-        (None, _) => Some(own_authority(&dir, now)?),
+        (Some(cert), Some(key)) => Authority::from_pem(&read(cert)?, &read(key)?)?,
+        // Certificates of a CA whose key we lack cannot be tied to an enrolment record, and
+        // every agent request needs one: refuse it at start, not at every agent's first call.
+        (Some(_), None) => {
+            anyhow::bail!("--client-ca needs --client-ca-key: the supervisor issues agents' certificates")
+        }
+        (None, _) => own_authority(&dir, now)?,
     };
-    let client_cas = match (&options.client_ca, &authority) {
-        (Some(path), _) => pki::certificates_from_pem(&read(path)?)?,
-        (None, Some(authority)) => vec![authority.cert_der().clone()],
-        (None, None) => anyhow::bail!("no CA to verify agents with"),
-    };
+    let client_cas = vec![authority.cert_der().clone()];
 
     let (chain_pem, key_pem) = match (&options.cert, &options.key) {
         (Some(cert), Some(key)) => (read(cert)?, read(key)?),
-        (None, None) => {
-            let authority = authority.as_ref().context("a server certificate of ours needs the CA's key")?;
-            own_server_certificate(&dir, authority, &names, now)?
-        }
+        (None, None) => own_server_certificate(&dir, &authority, &names, now)?,
         _ => anyhow::bail!("give both --tls-cert and --tls-key"),
     };
     let identity = Identity::from_pem(&chain_pem, &key_pem)?;
@@ -228,13 +224,8 @@ pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
     store::private_fs::create_private_dir(dir).with_context(|| format!("creating {} (0700)", dir.display()))
 }
 
-/// Writes a file only its owner can read, replacing it atomically.
+/// Writes a file only its owner can read, replacing it atomically and durably.
 pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    let temporary = path.with_extension("tmp");
-    let mut file = store::private_fs::create_private_file(&temporary)
-        .with_context(|| format!("creating {}", temporary.display()))?;
-    file.write_all(contents.as_bytes())
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    fs::rename(&temporary, path).with_context(|| format!("renaming {}", temporary.display()))
+    store::private_fs::write_atomically(path, contents.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -290,10 +290,10 @@ struct SupervisorTlsArgs {
     /// The key of --tls-cert (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// The CA that verifies (and, with --client-ca-key, issues) agents' certificates.
-    #[arg(long, value_name = "FILE")]
+    /// The CA that issues and verifies agents' certificates (with --client-ca-key).
+    #[arg(long, value_name = "FILE", requires = "client_ca_key")]
     client_ca: Option<PathBuf>,
-    /// The key of --client-ca; without it agents cannot enrol (they bring certificates).
+    /// The key of --client-ca.
     #[arg(long, value_name = "FILE", requires = "client_ca")]
     client_ca_key: Option<PathBuf>,
     /// A reusable join token in FILE (written there when the file does not exist), valid for

@@ -45,8 +45,6 @@ pub enum EnrolError {
     Invalid { field: &'static str, reason: String },
     #[error("certificate request: {0}")]
     Request(#[from] pki::PkiError),
-    #[error("this supervisor has no CA key (--client-ca without --client-ca-key): it cannot enrol agents")]
-    NoAuthority,
     #[error(transparent)]
     Refused(#[from] CertificateRefused),
     #[error("the store was changed concurrently too often; try again")]
@@ -78,7 +76,7 @@ pub struct Certificate {
 #[derive(Debug)]
 pub struct Enrolments {
     store: Arc<dyn Store>,
-    authority: Option<Authority>,
+    authority: Authority,
     ca_pem: String,
     ca_hash: CaHash,
     cert_lifetime: Duration,
@@ -87,7 +85,7 @@ pub struct Enrolments {
 impl Enrolments {
     pub fn new(
         store: Arc<dyn Store>,
-        authority: Option<Authority>,
+        authority: Authority,
         ca_pem: String,
         ca_hash: CaHash,
         cert_lifetime: Duration,
@@ -128,7 +126,8 @@ impl Enrolments {
     }
 
     /// Installs the bootstrap token in `file` (writing a new one there, 0600, when the file does
-    /// not exist): reusable by any number of agents for `ttl` from now. For scripted
+    /// not exist): reusable by any number of agents for `ttl` from its first installation (a
+    /// restart keeps the expiry; an expired one is deleted on the next listing). For scripted
     /// deployments and benchmarks that cannot run `join-token create` between starting the
     /// supervisor and its agents; every enrolment with it is still logged and audited.
     pub async fn install_bootstrap_token(
@@ -138,16 +137,26 @@ impl Enrolments {
     ) -> Result<JoinToken, EnrolError> {
         let token: JoinToken = match std::fs::read_to_string(file) {
             Ok(text) => text.trim().parse()?,
-            Err(_) => {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let token = random_token()?;
                 crate::tls_setup::write_private(file, &format!("{token}\n")).map_err(|e| {
                     EnrolError::Invalid { field: "bootstrap token file", reason: format!("{e:#}") }
                 })?;
                 token
             }
+            Err(error) => {
+                return Err(EnrolError::Invalid { field: "bootstrap token file", reason: error.to_string() });
+            }
         };
+        // Installed once: a restart does not give a leaked token a new life.
+        let key = join_token_key(&token.id);
         let record = TokenRecord::new(&token, unix_ms_now(), ttl, "bootstrap", true);
-        self.store.put(&join_token_key(&token.id), encode(&record)?).await?;
+        let txn = Txn {
+            compare: vec![Compare::CreateRevision(key.clone(), 0)],
+            success: vec![Op::Put { key, value: encode(&record)? }],
+            failure: vec![],
+        };
+        self.store.txn(txn).await?;
         Ok(token)
     }
 
@@ -176,7 +185,7 @@ impl Enrolments {
 
     /// Spends a token on a certificate for the requesting host.
     pub async fn enrol(&self, request: &EnrolRequest, from: &str) -> Result<Certificate, EnrolError> {
-        let authority = self.authority.as_ref().ok_or(EnrolError::NoAuthority)?;
+        let authority = &self.authority;
         let token: JoinToken = request.token.parse()?;
         validate_host_id(&request.host_id)?;
         validate_host_name(&request.host_name)?;
@@ -249,7 +258,7 @@ impl Enrolments {
 
     /// A fresh certificate for the host `peer` identifies, which must still be enrolled.
     pub async fn renew(&self, peer: &PeerCertificate, csr_pem: &str) -> Result<Certificate, EnrolError> {
-        let authority = self.authority.as_ref().ok_or(EnrolError::NoAuthority)?;
+        let authority = &self.authority;
         for _ in 0..ATTEMPTS {
             let (record, mod_revision) = self.lookup(peer).await?;
             let issued =
@@ -275,7 +284,8 @@ impl Enrolments {
 
     async fn lookup(&self, peer: &PeerCertificate) -> Result<(EnrolmentRecord, i64), EnrolError> {
         let host_id = &peer.common_name;
-        let not_enrolled = || CertificateRefused::NotEnrolled { host_id: host_id.clone() };
+        let not_enrolled =
+            || CertificateRefused::NotEnrolled { host_id: crate::agent_input::bounded(host_id) };
         if validate_host_id(host_id).is_err() {
             return Err(not_enrolled().into());
         }

@@ -3,8 +3,6 @@
 //! `<data-dir>/admin-password` (mode 0600) for root on this host to read. Only the path is ever
 //! logged.
 
-use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -62,19 +60,12 @@ pub async fn ensure(journal: &Journal, data_dir: &Path, given: Option<&Secret>) 
     Ok(())
 }
 
-/// Writes `text` to `path` readable and writable by its owner only (also when it existed).
+/// Writes `text` to `path` readable and writable by its owner only, whole or not at all (a
+/// reader polling for the file never sees it half written).
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing the admin password to {}", path.display()))?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    writeln!(file, "{text}").with_context(|| format!("writing the admin password to {}", path.display()))?;
-    Ok(())
+    crate::tls_setup::write_private(path, &format!("{text}\n"))
+        .with_context(|| format!("writing the admin password to {}", path.display()))
 }

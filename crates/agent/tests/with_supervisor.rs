@@ -375,19 +375,30 @@ async fn the_certificate_is_renewed_over_the_running_link_without_dropping_it() 
     assert_eq!(mode(&agent_dir.path().join("tls")), 0o700);
     supervisor.bind(&agent, "web1", "vlan100").await;
 
+    // Every state the link passes through from now on (a drop goes headless for at least the
+    // reconnect backoff, 100 ms, long enough to be seen here).
+    let mut status = agent.status();
+    let seen = tokio::spawn(async move {
+        let mut seen = vec![status.borrow_and_update().state];
+        while status.changed().await.is_ok() {
+            seen.push(status.borrow_and_update().state);
+        }
+        seen
+    });
     within("a renewed certificate", async {
         while serial(&certificate) == first {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     })
     .await;
-    // The link never dropped: the stream still brings changes, and the agent stayed connected.
-    let mut status = agent.status();
+    // The stream still brings changes after the renewal…
     supervisor.configure(VLAN100).await;
     wait_for_policies(&agent, "vlan100 after the renewal", |s| access_vlan(s, "vlan100") == Some(100)).await;
-    assert_eq!(status.borrow_and_update().state, ConnectionState::Connected);
-    // Past the first certificate's life, a restarted agent connects with the renewed one.
+    // …and the link never dropped.
     agent.stop().await;
+    let seen = seen.await.unwrap();
+    assert!(seen.iter().all(|state| *state == ConnectionState::Connected), "{seen:?}");
+    // Past the first certificate's life, a restarted agent connects with the renewed one.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let agent = restart_agent(agent_dir.path(), "bilbo", &supervisor.url()).await;
     wait_for_state(&agent, ConnectionState::Connected).await;

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use tonic::{Request, Status};
 
-use crate::enrol_rpc::printable;
+use crate::agent_input::bounded;
 use crate::enrolment::{EnrolError, EnrolmentRecord};
 use crate::events::Event;
 use crate::state::SupervisorState;
@@ -153,11 +153,11 @@ pub async fn authenticate<T>(
         Err(error) => return Err(Status::internal(error.to_string())),
     };
     if !claimed.is_empty() && claimed != enrolled.host_id {
-        let why = format!("host {} claimed to be host {}", enrolled.host_id, printable(claimed));
+        let why = format!("host {} claimed to be host {}", enrolled.host_id, bounded(claimed));
         let status = Status::permission_denied(format!(
             "this certificate is host {}'s; the request claims host {}",
             enrolled.host_id,
-            printable(claimed)
+            bounded(claimed)
         ));
         return Err(state.agent_refusals.refuse(state, peer, &why, status).await);
     }

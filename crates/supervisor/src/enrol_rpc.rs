@@ -3,6 +3,7 @@
 
 use tonic::{Request, Status};
 
+use crate::agent_input::bounded;
 use crate::audit::{AuditEntry, AuditKind};
 use crate::enrolment::{EnrolError, EnrolRequest};
 use crate::events::Event;
@@ -21,6 +22,7 @@ impl From<EnrolError> for Status {
             EnrolError::Invalid { .. } | EnrolError::Request(_) | EnrolError::BadTtl => {
                 Status::invalid_argument(message)
             }
+            EnrolError::NotDue { .. } => Status::failed_precondition(message),
             EnrolError::Contended => Status::aborted(message),
             EnrolError::Corrupt { .. } | EnrolError::Store(_) => Status::internal(message),
         }
@@ -53,16 +55,16 @@ pub async fn enroll(
         host_name: request.host_name,
         vtep,
     };
-    let token_id = printable(enrol.token.split('.').next().unwrap_or_default());
+    let token_id = bounded(enrol.token.split('.').next().unwrap_or_default());
     let result = enrolments.enrol(&enrol, &source).await;
     let entry = |success: bool, detail: String| AuditEntry {
         kind: AuditKind::Enrol,
-        user: format!("host:{}", printable(&enrol.host_name)),
+        user: format!("host:{}", bounded(&enrol.host_name)),
         source: source.clone(),
         command: format!(
             "enrol host {} as {} with join-token {token_id}",
-            printable(&enrol.host_name),
-            printable(&enrol.host_id)
+            bounded(&enrol.host_name),
+            bounded(&enrol.host_id)
         ),
         success,
         detail,
@@ -102,12 +104,24 @@ pub async fn renew(
         .get::<Connection>()
         .and_then(|c| c.client.clone())
         .ok_or_else(|| Status::unauthenticated("renewing needs the current client certificate"))?;
-    let renewed = enrolments.renew(&certificate, &request.into_inner().csr_pem).await?;
+    let source =
+        request.extensions().get::<Connection>().map_or_else(|| "-".to_owned(), |c| c.peer.ip().to_string());
+    let renewed = enrolments.renew(&certificate, &request.into_inner().csr_pem).await;
+    let host_id = bounded(&certificate.common_name);
+    state
+        .audit
+        .record(AuditEntry {
+            kind: AuditKind::Enrol,
+            user: format!("module:{host_id}"),
+            source,
+            command: format!("renew certificate {} of host {host_id}", bounded(&certificate.serial)),
+            success: renewed.is_ok(),
+            detail: renewed.as_ref().map_or_else(ToString::to_string, |renewed| {
+                format!("new certificate {}", renewed.record.serials[0])
+            }),
+        })
+        .await;
+    let renewed = renewed?;
     tracing::info!(host_id = %renewed.record.host_id, "renewed an agent certificate");
     Ok(proto::RenewReply { certificate_pem: renewed.cert_pem })
-}
-
-/// A client-chosen string made safe for logs: printable, at most 64 characters.
-pub(crate) fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(64).collect()
 }

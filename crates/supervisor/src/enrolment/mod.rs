@@ -47,6 +47,8 @@ pub enum EnrolError {
     Request(#[from] pki::PkiError),
     #[error(transparent)]
     Refused(#[from] CertificateRefused),
+    #[error("certificate {serial} is not half-way through its life yet: renew later")]
+    NotDue { serial: String },
     #[error("the store was changed concurrently too often; try again")]
     Contended,
     #[error("stored {key} is corrupt: {reason}")]
@@ -258,6 +260,11 @@ impl Enrolments {
 
     /// A fresh certificate for the host `peer` identifies, which must still be enrolled.
     pub async fn renew(&self, peer: &PeerCertificate, csr_pem: &str) -> Result<Certificate, EnrolError> {
+        // Agents renew at two thirds of the life; earlier than half is a loop, not a renewal.
+        let life = peer.not_after.duration_since(peer.not_before).unwrap_or_default();
+        if SystemTime::now() < peer.not_before + life / 2 {
+            return Err(EnrolError::NotDue { serial: peer.serial.clone() });
+        }
         let authority = &self.authority;
         for _ in 0..ATTEMPTS {
             let (record, mod_revision) = self.lookup(peer).await?;

@@ -129,7 +129,9 @@ impl From<crate::enrolment::EnrolError> for ApiError {
         let status = match &error {
             E::MalformedToken(_) | E::BadTtl | E::Invalid { .. } | E::Request(_) => StatusCode::BAD_REQUEST,
             E::UnknownToken { .. } | E::ExpiredToken { .. } | E::Refused(_) => StatusCode::NOT_FOUND,
-            E::HostEnrolled { .. } | E::NameTaken { .. } | E::Contended => StatusCode::CONFLICT,
+            E::HostEnrolled { .. } | E::NameTaken { .. } | E::NotDue { .. } | E::Contended => {
+                StatusCode::CONFLICT
+            }
             E::Corrupt { .. } | E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, error.to_string())

@@ -33,6 +33,6 @@ pub use language::Mode;
 pub use model::*;
 pub use print::{print_profile, print_running_config, profile_lines, username_line};
 pub use redact::redact;
-pub use secrets::{redact_line, redact_secrets};
+pub use secrets::redact_line;
 pub use validate::validate;
 pub use vlan_set::VlanSet;

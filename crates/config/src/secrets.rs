@@ -9,16 +9,6 @@ use crate::language::{self, Mode, Op, Scope};
 /// What a redacted password reads as.
 pub const REDACTED: &str = crate::redact::MASK;
 
-/// `text` with the password of every `username` line replaced by [`REDACTED`]; other lines as
-/// they were.
-pub fn redact_secrets(text: &str) -> String {
-    let mut out: String = text.lines().map(|line| redact_line(line) + "\n").collect();
-    if !text.ends_with('\n') {
-        out.pop();
-    }
-    out
-}
-
 /// One line with its password (if it is a `username` line) replaced by [`REDACTED`]. For a line
 /// that does not parse, the word after `password` (and its `0`/`5`) is taken for the password,
 /// or, without a `password` word, everything after the user name: where the password was cannot
@@ -89,10 +79,5 @@ mod tests {
         assert_eq!(redact_line("no username alice password s3"), "no username alice password *****");
         assert_eq!(redact_line("snmp secret s3"), "snmp secret *****");
         assert_eq!(redact_line("vlan 100"), "vlan 100");
-        assert_eq!(
-            redact_secrets("vlan 5\nusername a password p role network-admin\n"),
-            "vlan 5\nusername a password ***** role network-admin\n"
-        );
-        assert_eq!(redact_secrets("username a password p"), "username a password *****");
     }
 }

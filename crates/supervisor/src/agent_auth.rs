@@ -51,12 +51,12 @@ impl AgentRefusals {
 
     /// Whether `source` is still within its refusals (`Err` once it is not); does not count.
     pub fn check(&self, source: Option<IpAddr>) -> Result<(), Status> {
-        self.lock().check(source, Instant::now()).map_err(limited)
+        self.lock().check(source.map(crate::server::source_of), Instant::now()).map_err(limited)
     }
 
     /// Counts one refusal of `source`, if it has one left.
     pub fn count(&self, source: Option<IpAddr>) -> Result<(), Status> {
-        self.lock().reserve(source, Instant::now()).map_err(limited)
+        self.lock().reserve(source.map(crate::server::source_of), Instant::now()).map_err(limited)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, FailureLimiter> {

@@ -51,7 +51,9 @@ pub async fn gate(State(state): State<Arc<SupervisorState>>, mut request: Reques
         return next.run(request).await;
     }
     let authorization = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
-    match state.auth.authenticate(&state.journal, authorization, peer.map(|peer| peer.ip())).await {
+    // Failed logins count per source: an IPv4 address, an IPv6 /64.
+    let source = peer.map(|peer| crate::server::source_of(peer.ip()));
+    match state.auth.authenticate(&state.journal, authorization, source).await {
         Ok(login) => {
             if let Err(refusal) = permitted(request.method(), request.uri().path(), &login.caller) {
                 return refusal.into_response();

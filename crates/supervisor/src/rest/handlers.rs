@@ -71,11 +71,17 @@ impl From<RemoveError> for ApiError {
 
 /// Who is calling and from where, for the accounting log: the authenticated caller and the
 /// connection the listener attached (absent when nothing authenticated the request).
-fn who(caller: Option<Extension<Caller>>, connection: Option<Extension<Connection>>) -> (Caller, String) {
-    let caller = caller.map_or(Caller::Insecure, |Extension(caller)| caller);
+/// The caller (the gate put it there: every route behind the gate has one; a route without it
+/// fails closed, 500, rather than run as someone) and the client's address.
+fn who(
+    caller: Option<Extension<Caller>>,
+    connection: Option<Extension<Connection>>,
+) -> Result<(Caller, String), ApiError> {
+    let Extension(caller) =
+        caller.ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "no authenticated caller"))?;
     let source =
         connection.map_or_else(|| "-".to_owned(), |Extension(connection)| connection.peer.ip().to_string());
-    (caller, source)
+    Ok((caller, source))
 }
 
 fn plain_text(text: String) -> impl IntoResponse {
@@ -226,7 +232,7 @@ pub async fn post_exec(
     connection: Option<Extension<Connection>>,
     TextBody(line): TextBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (caller, source) = who(caller, connection);
+    let (caller, source) = who(caller, connection)?;
     Ok(plain_text(exec::execute(&state, &caller, &source, &line).await?))
 }
 
@@ -260,7 +266,7 @@ pub async fn delete_module(
     module: Result<Path<u32>, PathRejection>,
 ) -> Result<Json<Removed>, ApiError> {
     let Path(module) = module?;
-    let (caller, source) = who(caller, connection);
+    let (caller, source) = who(caller, connection)?;
     Ok(Json(module_removal::remove_module(&state, module, &caller, &source).await?))
 }
 

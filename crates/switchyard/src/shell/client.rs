@@ -185,7 +185,7 @@ impl SupervisorClient {
     /// HTTP Basic where there is none, nothing without a login.
     fn authorization(&self) -> Result<Option<String>, ClientError> {
         let Some(login) = &self.login else { return Ok(None) };
-        let basic = basic_header(login);
+        let basic = supervisor::trust::credentials::basic_header(&login.user, &login.password);
         let state = self.token_state().clone();
         match state {
             Token::Have { token, .. } => Ok(Some(format!("Bearer {token}"))),
@@ -304,12 +304,6 @@ fn agent(roots: Option<ureq::tls::RootCerts>) -> ureq::Agent {
 #[allow(deprecated)] // ring's provider lacks post-quantum key exchange; it is the one built here.
 fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-fn basic_header(login: &Login) -> String {
-    use base64::Engine as _;
-    let pair = format!("{}:{}", login.user, login.password);
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
 }
 
 fn is_bearer(authorization: &str) -> bool {

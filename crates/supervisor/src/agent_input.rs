@@ -97,7 +97,7 @@ fn shown(value: &str) -> String {
 }
 
 /// An agent's value as a log line names it before (or whether or not) it was checked: at most
-/// [`QUOTED_MAX`] characters, unsafe ones as `?`.
+/// 64 characters, unsafe ones as `?`.
 pub fn bounded(value: &str) -> String {
     match value.char_indices().nth(QUOTED_MAX) {
         Some((cut, _)) => format!("{}…", printable(&value[..cut])),

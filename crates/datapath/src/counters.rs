@@ -115,8 +115,9 @@ impl DropCounters {
         DropReason::ALL.into_iter().zip(self.counts.iter().copied())
     }
 
+    /// Counts `count` more drops for `reason`.
     #[inline]
-    pub(crate) fn add(&mut self, reason: DropReason, count: u64) {
+    pub fn add(&mut self, reason: DropReason, count: u64) {
         let slot = &mut self.counts[reason as usize];
         *slot = slot.wrapping_add(count);
     }

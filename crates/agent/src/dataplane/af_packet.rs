@@ -58,6 +58,40 @@ pub struct DeviceCounters {
     pub tx_link_down: u64,
 }
 
+impl DeviceCounters {
+    /// The frames this device lost before the datapath saw them.
+    pub fn drops(&self) -> DeviceDrops {
+        DeviceDrops { rx_buffer_full: self.rx_kernel_drops, rx_error: self.rx_errors }
+    }
+}
+
+/// Frames devices lost on the way in, before the datapath saw them: the datapath's drop
+/// counters cannot hold them, so every drop view adds these to its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeviceDrops {
+    /// Dropped by the kernel because the socket's receive buffer was full.
+    pub rx_buffer_full: u64,
+    /// Receive errors other than "nothing to read".
+    pub rx_error: u64,
+}
+
+impl DeviceDrops {
+    /// Each reason: (name for JSON, words for tables, count).
+    pub fn reasons(&self) -> [(&'static str, &'static str, u64); 2] {
+        [
+            ("rx_buffer_full", "receive buffer full (dropped by the kernel)", self.rx_buffer_full),
+            ("rx_error", "receive error", self.rx_error),
+        ]
+    }
+}
+
+impl core::ops::AddAssign for DeviceDrops {
+    fn add_assign(&mut self, other: Self) {
+        self.rx_buffer_full += other.rx_buffer_full;
+        self.rx_error += other.rx_error;
+    }
+}
+
 /// A [`PortIo`] device on one Linux interface. See the module documentation.
 #[derive(Debug)]
 pub struct AfPacketPort {

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 #[cfg(doc)]
 use super::Dataplane;
-use super::af_packet::DeviceCounters;
+use super::af_packet::{DeviceCounters, DeviceDrops};
 use super::error::DataplaneError;
 
 /// Where the thread sends the answer to one request.
@@ -38,7 +38,7 @@ pub(super) enum Command {
         reply: Reply<Option<PortStats>>,
     },
     Drops {
-        reply: Reply<DropCounters>,
+        reply: Reply<SwitchDrops>,
     },
     MacTable {
         reply: Reply<Vec<MacTableRow>>,
@@ -63,6 +63,15 @@ pub(super) enum Command {
     },
     /// The last handle is gone.
     Stop,
+}
+
+/// Every drop of the switch, as [`Dataplane::drops`] reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SwitchDrops {
+    /// The datapath's, by reason (ports since removed included).
+    pub datapath: DropCounters,
+    /// What every device lost before the datapath saw it (devices since closed included).
+    pub devices: DeviceDrops,
 }
 
 /// A port's device as [`Dataplane::devices`] reports it.

@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use datapath::{DropCounters, MacTableRow, Overlay, PortConfig, PortId, PortStats, Settings, Snapshot};
+use datapath::{MacTableRow, Overlay, PortConfig, PortId, PortStats, Settings, Snapshot};
 use tokio::sync::oneshot;
 
-use super::command::{Command, PortDevice, Reply};
+use super::command::{Command, PortDevice, Reply, SwitchDrops};
 use super::error::DataplaneError;
 use super::runtime::Runtime;
 use super::sys;
@@ -127,8 +127,8 @@ impl Dataplane {
         self.ask(|reply| Command::PortStats { port, reply }).await
     }
 
-    /// Every drop, by reason, switch-wide.
-    pub async fn drops(&self) -> Result<DropCounters, DataplaneError> {
+    /// Every drop, by reason, switch-wide: the datapath's and the devices'.
+    pub async fn drops(&self) -> Result<SwitchDrops, DataplaneError> {
         self.ask(|reply| Command::Drops { reply }).await
     }
 

@@ -26,8 +26,8 @@ mod tunnel;
 mod udp_gso;
 mod vnet;
 
-pub use af_packet::{AfPacketPort, DeviceCounters, MAX_FRAME_LEN};
-pub use command::PortDevice;
+pub use af_packet::{AfPacketPort, DeviceCounters, DeviceDrops, MAX_FRAME_LEN};
+pub use command::{PortDevice, SwitchDrops};
 pub use error::DataplaneError;
 pub use handle::{Dataplane, DataplaneOptions};
 pub use ledger::OffloadLedger;

@@ -20,8 +20,8 @@ use datapath::{Datapath, Overlay, PortConfig, PortId, RxBatch, Snapshot, TUNNEL_
 use nix::sched::CloneFlags;
 
 use super::DataplaneOptions;
-use super::af_packet::{AfPacketPort, MAX_FRAME_LEN};
-use super::command::{Command, PortDevice};
+use super::af_packet::{AfPacketPort, DeviceDrops, MAX_FRAME_LEN};
+use super::command::{Command, PortDevice, SwitchDrops};
 use super::endpoint::Endpoint;
 use super::error::DataplaneError;
 use super::ledger::OffloadLedger;
@@ -101,6 +101,9 @@ pub(super) struct Runtime {
     started: Instant,
     /// See [`DataplaneOptions::poll_after_traffic`].
     poll_after_traffic: Duration,
+    /// What the devices of ports since removed lost before the datapath saw it: the switch's
+    /// drop total keeps them, as the datapath's keeps the drops of removed ports.
+    retired_drops: DeviceDrops,
 }
 
 impl Runtime {
@@ -130,6 +133,7 @@ impl Runtime {
             commands,
             started: Instant::now(),
             poll_after_traffic: options.poll_after_traffic,
+            retired_drops: DeviceDrops::default(),
         };
         if let Some(local) = options.tunnel {
             runtime.open_tunnel(local)?;
@@ -237,7 +241,11 @@ impl Runtime {
                 let _ = reply.send(self.datapath.port_stats(port).cloned());
             }
             Command::Drops { reply } => {
-                let _ = reply.send(self.datapath.drops().clone());
+                let mut devices = self.retired_drops;
+                for (_, device) in &mut self.ports {
+                    devices += device.port.counters().drops();
+                }
+                let _ = reply.send(SwitchDrops { datapath: self.datapath.drops().clone(), devices });
             }
             Command::MacTable { reply } => {
                 let _ = reply.send(self.datapath.mac_table(self.started.elapsed()));
@@ -316,7 +324,8 @@ impl Runtime {
     /// Closes port `id`'s device and drops the port from the configuration.
     fn remove_port(&mut self, id: PortId) -> Result<(), DataplaneError> {
         let at = self.ports.iter().position(|(port, _)| *port == id).ok_or(DataplaneError::NoSuchPort(id))?;
-        let (_, device) = self.ports.remove(at);
+        let (_, mut device) = self.ports.remove(at);
+        self.retired_drops += device.port.counters().drops();
         let _ = self.epoll.remove(device.port.as_fd()); // closing the socket unregisters it anyway
         let current = self.datapath.config();
         if current.port(id).is_some() {

@@ -66,10 +66,7 @@ impl Counted {
     /// Frames the port's device lost on the way in, by reason: (name, words, count). The
     /// datapath never saw them, so its drop counters cannot hold them.
     pub fn device_drops(&self) -> [(&'static str, &'static str, u64); 2] {
-        [
-            ("rx_buffer_full", "receive buffer full (dropped by the kernel)", self.device.rx_kernel_drops),
-            ("rx_error", "receive error", self.device.rx_errors),
-        ]
+        self.device.drops().reasons()
     }
 
     /// Every input drop: the datapath's and the device's.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::record::PortRecord;
 use super::status::{Counted, PortState};
-use crate::dataplane::DeviceCounters;
+use crate::dataplane::{DeviceCounters, DeviceDrops, SwitchDrops};
 use crate::uplinks::UplinkView;
 
 /// The answer to an attach.
@@ -219,17 +219,27 @@ pub fn drop_counts(drops: &DropCounters) -> Vec<DropCount> {
         .collect()
 }
 
+/// Every drop of the switch: the datapath's reasons, then what devices lost before the datapath
+/// saw it (full receive rings, receive errors), those that happened.
+pub fn total_drops(drops: &SwitchDrops) -> Vec<DropCount> {
+    let mut counts = drop_counts(&drops.datapath);
+    counts.extend(device_drop_counts(drops.devices));
+    counts
+}
+
+fn device_drop_counts(drops: DeviceDrops) -> impl Iterator<Item = DropCount> {
+    drops
+        .reasons()
+        .into_iter()
+        .filter(|(_, _, count)| *count > 0)
+        .map(|(_, reason, count)| DropCount { reason: reason.to_owned(), count })
+}
+
 /// Every drop of a port: the datapath's reasons, then its device's own (socket errors, full
 /// rings), those that happened.
 pub fn all_drops(counted: &Counted) -> Vec<DropCount> {
     let mut drops = drop_counts(&counted.stats.drops);
-    drops.extend(
-        counted
-            .device_drops()
-            .into_iter()
-            .filter(|(_, _, count)| *count > 0)
-            .map(|(_, reason, count)| DropCount { reason: reason.to_owned(), count }),
-    );
+    drops.extend(device_drop_counts(counted.device.drops()));
     drops
 }
 
@@ -544,6 +554,16 @@ mod tests {
         let mut tx = datapath::TxBatch::new(8);
         datapath.process(std::time::Duration::ZERO, &rx, &mut tx);
         datapath.port_stats(TUNNEL_PORT).expect("the tunnel is counted").clone()
+    }
+
+    #[test]
+    fn the_switch_total_counts_what_devices_lost_before_the_datapath() {
+        let mut datapath = DropCounters::default();
+        datapath.add(datapath::DropReason::PortDown, 50);
+        let drops = SwitchDrops { datapath, devices: DeviceDrops { rx_buffer_full: 1_970_000, rx_error: 0 } };
+        let total = total_drops(&drops);
+        let counts: Vec<(&str, u64)> = total.iter().map(|drop| (drop.reason.as_str(), drop.count)).collect();
+        assert_eq!(counts, [("port down", 50), ("receive buffer full (dropped by the kernel)", 1_970_000)]);
     }
 
     #[test]

@@ -34,7 +34,7 @@ impl PortManager {
             .collect();
         let uplinks = self.uplink_views(&inner).await;
         let total_drops =
-            self.dataplane.drops().await.map(|drops| view::drop_counts(&drops)).unwrap_or_default();
+            self.dataplane.drops().await.map(|drops| view::total_drops(&drops)).unwrap_or_default();
         PortsView { ports, uplinks, total_drops }
     }
 

@@ -49,6 +49,18 @@ pub const MACS_PER_REPORT_MAX: usize = 65_536;
 pub const DROP_REASONS_MAX: usize = 64;
 /// Longest allowed-VLAN list text of an uplink (`1-5,7,…`).
 pub const VLAN_LIST_MAX: usize = 1024;
+/// Most access-list entries one report may count (every entry of every list a module uses).
+pub const ACL_HITS_MAX: usize = 65_536;
+/// Longest access-list or exporter name (NX-OS: 64).
+pub const POLICY_NAME_MAX: usize = 64;
+/// Most secure MACs one port may list (port-security maximum is 1025).
+pub const SECURE_MACS_MAX: usize = 1025;
+/// Most DHCP snooping bindings in one report.
+pub const DHCP_BINDINGS_MAX: usize = 65_536;
+/// Most flow exporters one module may report.
+pub const EXPORTERS_MAX: usize = 64;
+/// Longest exporter destination (`[v6 address]:port`).
+const DESTINATION_MAX: usize = 64;
 /// The highest VLAN id.
 const VLAN_MAX: u32 = 4094;
 
@@ -366,7 +378,69 @@ pub fn check_report(report: &proto::PortReport) -> Result<(), InputError> {
         )?;
         counters(&field("counters"), uplink.counters.as_ref())?;
     }
+    report.policy.as_ref().map_or(Ok(()), check_policy)
+}
+
+/// A module's policy state: bounded lists, names that are names, addresses that parse, no
+/// text that could reach a terminal unescaped.
+fn check_policy(policy: &proto::PolicyReport) -> Result<(), InputError> {
+    at_most("policy.acl_hits", policy.acl_hits.len(), ACL_HITS_MAX, "entries")?;
+    for (i, hits) in policy.acl_hits.iter().enumerate() {
+        policy_name(&format!("policy.acl_hits[{i}].list"), &hits.list)?;
+    }
+    at_most("policy.secure_ports", policy.secure_ports.len(), PORTS_PER_MODULE_MAX as usize, "ports")?;
+    for (i, port) in policy.secure_ports.iter().enumerate() {
+        let field = |name: &str| format!("policy.secure_ports[{i}].{name}");
+        at_most(&field("macs"), port.macs.len(), SECURE_MACS_MAX, "MACs")?;
+        for mac in &port.macs {
+            unicast_mac(&field("macs"), mac)?;
+        }
+        match port.action.as_str() {
+            "protect" | "restrict" | "shutdown" => {}
+            other => {
+                return Err(refuse(
+                    field("action"),
+                    format!("{} is not protect, restrict or shutdown", shown(other)),
+                ));
+            }
+        }
+    }
+    at_most("policy.dhcp_bindings", policy.dhcp_bindings.len(), DHCP_BINDINGS_MAX, "bindings")?;
+    for (i, binding) in policy.dhcp_bindings.iter().enumerate() {
+        let field = |name: &str| format!("policy.dhcp_bindings[{i}].{name}");
+        unicast_mac(&field("mac"), &binding.mac)?;
+        binding
+            .ip
+            .parse::<Ipv4Addr>()
+            .map_err(|_| refuse(field("ip"), format!("{} is not an IPv4 address", shown(&binding.ip))))?;
+        vlan(&field("vlan"), binding.vlan)?;
+    }
+    at_most("policy.exporters", policy.exporters.len(), EXPORTERS_MAX, "exporters")?;
+    for (i, exporter) in policy.exporters.iter().enumerate() {
+        let field = |name: &str| format!("policy.exporters[{i}].{name}");
+        policy_name(&field("name"), &exporter.name)?;
+        exporter.destination.parse::<std::net::SocketAddr>().map_err(|_| {
+            refuse(field("destination"), format!("{} is not an address:port", shown(&exporter.destination)))
+        })?;
+        at_most(&field("destination"), exporter.destination.len(), DESTINATION_MAX, "characters")?;
+        match exporter.version.as_str() {
+            "ipfix" | "9" => {}
+            other => return Err(refuse(field("version"), format!("{} is not ipfix or 9", shown(other)))),
+        }
+        text(&field("last_error"), &exporter.last_error, HARDWARE_MAX)?;
+    }
     Ok(())
+}
+
+fn policy_name(field: &str, value: &str) -> Result<(), InputError> {
+    if config::grammar::is_name(value, POLICY_NAME_MAX) {
+        Ok(())
+    } else {
+        Err(refuse(
+            field,
+            format!("{} is not a name (one word, at most {POLICY_NAME_MAX} characters)", shown(value)),
+        ))
+    }
 }
 
 fn vlan(field: &str, value: u32) -> Result<(), InputError> {
@@ -493,6 +567,63 @@ mod tests {
             check_bind(&BindRequest { ltl: u32::MAX, ..bind() }).unwrap_err().to_string(),
             "invalid ltl: 4294967295 is not a vEthernet LTL (49-1072: at most 1024 ports per module)"
         );
+    }
+
+    #[test]
+    fn policy_reports() {
+        let policy = proto::PolicyReport {
+            acl_hits: vec![proto::AclEntryHits {
+                list: "WEB-IN".into(),
+                ipv6: false,
+                sequence: 10,
+                matches: 42,
+            }],
+            secure_ports: vec![proto::SecurePort {
+                veth: 3,
+                maximum: 1,
+                macs: vec!["02:00:00:00:00:05".into()],
+                violations: 1,
+                action: "shutdown".into(),
+                err_disabled: true,
+            }],
+            dhcp_bindings: vec![proto::DhcpBinding {
+                mac: "02:00:00:00:00:05".into(),
+                ip: "10.100.0.20".into(),
+                lease_seconds: 3600,
+                vlan: 100,
+                veth: 3,
+            }],
+            exporters: vec![proto::ExporterStatus {
+                name: "COLLECTOR".into(),
+                destination: "10.100.0.250:4739".into(),
+                version: "ipfix".into(),
+                ..Default::default()
+            }],
+            conntrack: None,
+        };
+        let report =
+            |policy: proto::PolicyReport| proto::PortReport { policy: Some(policy), ..Default::default() };
+        assert_eq!(check_report(&report(policy.clone())), Ok(()));
+        let bad = |policy: proto::PolicyReport| field_of(check_report(&report(policy)));
+        let mut evil = policy.clone();
+        evil.acl_hits[0].list = "WEB\u{1b}[2J".into();
+        assert_eq!(bad(evil), "policy.acl_hits[0].list");
+        let mut evil = policy.clone();
+        evil.secure_ports[0].macs = vec!["ff:ff:ff:ff:ff:ff".into()];
+        assert_eq!(bad(evil), "policy.secure_ports[0].macs");
+        let mut evil = policy.clone();
+        evil.secure_ports[0].action = "explode".into();
+        assert_eq!(bad(evil), "policy.secure_ports[0].action");
+        let mut evil = policy.clone();
+        evil.dhcp_bindings[0].ip = "10.0.0.999".into();
+        assert_eq!(bad(evil), "policy.dhcp_bindings[0].ip");
+        let mut evil = policy.clone();
+        evil.exporters[0].destination = "collector".into();
+        assert_eq!(bad(evil), "policy.exporters[0].destination");
+        let mut evil = policy;
+        evil.acl_hits =
+            vec![proto::AclEntryHits { list: "L".into(), ..Default::default() }; ACL_HITS_MAX + 1];
+        assert_eq!(bad(evil), "policy.acl_hits");
     }
 
     #[test]

@@ -81,6 +81,7 @@ struct ModuleReport {
     /// By index.
     uplinks: BTreeMap<u32, ReportedUplink>,
     macs: Vec<proto::MacEntry>,
+    policy: proto::PolicyReport,
 }
 
 /// The latest reports and what was logged of them.
@@ -128,6 +129,18 @@ fn own_veths_only(own: &BTreeSet<u32>, mut macs: Vec<proto::MacEntry>) -> Vec<pr
         }
     }
     macs
+}
+
+/// A module's policy state may speak only of its own attached vEthernets: secure ports of
+/// others are left out, and DHCP bindings on them lose the port (as MAC entries do).
+fn own_policy_only(own: &BTreeSet<u32>, mut policy: proto::PolicyReport) -> proto::PolicyReport {
+    policy.secure_ports.retain(|port| own.contains(&port.veth));
+    for binding in &mut policy.dhcp_bindings {
+        if !own.contains(&binding.veth) {
+            binding.veth = 0;
+        }
+    }
+    policy
 }
 
 /// Whether an event is due for a port that was `before` and is now `up`; remembers nothing.
@@ -214,7 +227,8 @@ impl PortLive {
             owner != module || uplinks.contains_key(&index) || *state == Logged::Pending
         });
         let macs = own_veths_only(&own, report.macs);
-        self.reports.insert(module, ModuleReport { at: now, ports, uplinks, macs });
+        let policy = own_policy_only(&own, report.policy.unwrap_or_default());
+        self.reports.insert(module, ModuleReport { at: now, ports, uplinks, macs, policy });
         events
     }
 
@@ -284,6 +298,11 @@ impl PortLive {
     /// A port as `module` last reported it.
     pub fn port(&self, module: u32, iface_id: &str) -> Option<&ReportedPort> {
         self.reports.get(&module)?.ports.get(iface_id)
+    }
+
+    /// Every module's latest policy state, by module.
+    pub fn policies(&self) -> impl Iterator<Item = (u32, &proto::PolicyReport)> {
+        self.reports.iter().map(|(&module, report)| (module, &report.policy))
     }
 
     /// Every module's MAC table entries, by module.
@@ -413,6 +432,33 @@ mod tests {
         assert_eq!(seen, [(1, "Veth1"), (0, "-"), (0, "-"), (0, "eth1")], "Vethernet2 is module 4's");
         let pinned = live.uplink(3, 1).map(|uplink| uplink.status.pinned_veths.clone());
         assert_eq!(pinned, Some(vec![1]), "an uplink lists only its own module's vEthernets");
+    }
+
+    #[test]
+    fn policy_state_names_only_the_module_s_own_ports() {
+        let bindings: BTreeMap<_, _> =
+            [("a".to_owned(), binding("a", 1, 3)), ("b".to_owned(), binding("b", 2, 4))].into();
+        let secure = |veth| proto::SecurePort { veth, action: "shutdown".into(), ..Default::default() };
+        let lease = |veth| proto::DhcpBinding { veth, mac: "02:00:00:00:00:09".into(), ..Default::default() };
+        let policy = proto::PolicyReport {
+            secure_ports: vec![secure(1), secure(2)],
+            dhcp_bindings: vec![lease(1), lease(2)],
+            ..Default::default()
+        };
+        let mut live = PortLive::default();
+        live.report(
+            &bindings,
+            proto::PortReport { policy: Some(policy), ..report(3, Vec::new()) },
+            Instant::now(),
+        );
+        let (module, kept) = live.policies().next().expect("module 3 reported");
+        assert_eq!(module, 3);
+        assert_eq!(
+            kept.secure_ports.iter().map(|port| port.veth).collect::<Vec<_>>(),
+            [1],
+            "Vethernet2 is module 4's"
+        );
+        assert_eq!(kept.dhcp_bindings.iter().map(|lease| lease.veth).collect::<Vec<_>>(), [1, 0]);
     }
 
     #[test]

@@ -105,7 +105,7 @@ fn a_burst_crosses_the_switch_whole_and_in_order() {
     assert_eq!((tx.tx_frames, tx.tx_busy), (u64::from(BURST), 0), "{tx:?}");
     let stats = block_on(dataplane.port_stats(port_of(2))).expect("stats").expect("configured");
     assert_eq!(stats.tx.packets, u64::from(BURST));
-    assert_eq!(block_on(dataplane.drops()).expect("drops").total(), 0);
+    assert_eq!(block_on(dataplane.drops()).expect("drops").datapath.total(), 0);
 }
 
 #[test]
@@ -122,7 +122,7 @@ fn every_frame_of_a_batch_to_a_downed_link_is_counted_as_dropped() {
 
     assert_eq!(sender.transmit_batch(&views).expect("sends"), 80);
 
-    let dropped = || block_on(dataplane.drops()).expect("drops").get(DropReason::TxQueueFull);
+    let dropped = || block_on(dataplane.drops()).expect("drops").datapath.get(DropReason::TxQueueFull);
     lab::eventually(Duration::from_secs(5), || dropped() >= 80);
     assert_eq!(dropped(), 80);
     let tx = device(&dataplane, port_of(2));

@@ -379,7 +379,7 @@ fn garbage_frames_are_counted_as_drops_and_never_stop_the_switch() {
 
     let counted = || {
         let drops = block_on(dataplane.drops()).expect("drops");
-        wanted.iter().map(|&(reason, _)| (reason, drops.get(reason))).collect::<Vec<_>>()
+        wanted.iter().map(|&(reason, _)| (reason, drops.datapath.get(reason))).collect::<Vec<_>>()
     };
     eventually(Duration::from_secs(5), || counted() == wanted);
     assert_eq!(counted(), wanted);
@@ -396,7 +396,8 @@ fn garbage_frames_are_counted_as_drops_and_never_stop_the_switch() {
     inject(&c1, chaos.collect());
     assert!(c1.pings(c2.ip, 2), "the switch stopped switching after garbage");
     assert!(
-        block_on(dataplane.drops()).expect("drops").total() > wanted.iter().map(|(_, count)| count).sum()
+        block_on(dataplane.drops()).expect("drops").datapath.total()
+            > wanted.iter().map(|(_, count)| count).sum()
     );
 }
 

@@ -53,6 +53,17 @@ pub enum ExecCommand {
     /// `no module N`: remove module N (an agent host that is gone): its record, and its ports
     /// per their port-binding. Refused while the module is online.
     NoModule { module: u32 },
+    /// `show ip access-lists [NAME]`: every IP and IPv6 access list (or one), each entry with its
+    /// matches summed over every module.
+    ShowIpAccessLists { name: Option<String> },
+    /// `show port-security`: the vEthernets with port security, their secure MACs and violations.
+    ShowPortSecurity,
+    /// `show ip dhcp snooping binding`: the addresses DHCP snooping bound, on every module.
+    ShowIpDhcpSnoopingBinding,
+    /// `show flow exporter`: each flow exporter, with what every module sent.
+    ShowFlowExporter,
+    /// `show flow monitor`: each flow monitor, its record, exporters and timeouts.
+    ShowFlowMonitor,
     /// `configure terminal`: enter configuration mode (a session command; no output).
     ConfigureTerminal,
     /// `end`: back to exec mode (a session command; no output).
@@ -123,6 +134,12 @@ impl fmt::Display for ExecCommand {
             Self::NoJoinToken { id } => write!(f, "no join-token {id}"),
             Self::RevokeModule { module } => write!(f, "revoke module {module}"),
             Self::NoModule { module } => write!(f, "no module {module}"),
+            Self::ShowIpAccessLists { name: None } => f.write_str("show ip access-lists"),
+            Self::ShowIpAccessLists { name: Some(name) } => write!(f, "show ip access-lists {name}"),
+            Self::ShowPortSecurity => f.write_str("show port-security"),
+            Self::ShowIpDhcpSnoopingBinding => f.write_str("show ip dhcp snooping binding"),
+            Self::ShowFlowExporter => f.write_str("show flow exporter"),
+            Self::ShowFlowMonitor => f.write_str("show flow monitor"),
             Self::ConfigureTerminal => f.write_str("configure terminal"),
             Self::End => f.write_str("end"),
             Self::Exit => f.write_str("exit"),
@@ -155,6 +172,11 @@ const ACCOUNTING_LOG: [Token; 3] =
     [SHOW, kw("accounting", "Show accounting information"), kw("log", "Show the accounting log")];
 /// The most entries `show accounting log last N` asks for (the log's largest sane retention).
 pub const ACCOUNTING_LAST_MAX: u32 = 10_000_000;
+const IP: Token = kw("ip", "Display IP information");
+const ACCESS_LISTS: Token = kw("access-lists", "List IP and IPv6 access lists");
+/// The longest access-list name (NX-OS: 64).
+pub const ACCESS_LIST_NAME_MAX: usize = 64;
+const FLOW: Token = kw("flow", "Show flow (NetFlow/IPFIX) information");
 const MAC_ADDRESS_TABLE: [Token; 3] =
     [SHOW, kw("mac", "MAC configuration"), kw("address-table", "Show the MAC address table")];
 
@@ -268,6 +290,26 @@ pub static SHOW_COMMANDS: &[Command<Build>] = &[
         ],
         |_| ExecCommand::ShowPortProfileVirtualUsage,
     ),
+    plain(&[SHOW, IP, ACCESS_LISTS], |_| ExecCommand::ShowIpAccessLists { name: None }),
+    plain(
+        &[SHOW, IP, ACCESS_LISTS, param(Param::Name { max: ACCESS_LIST_NAME_MAX }, "Access list name")],
+        |args| ExecCommand::ShowIpAccessLists { name: name(args) },
+    ),
+    plain(&[SHOW, kw("port-security", "Show port security information")], |_| ExecCommand::ShowPortSecurity),
+    plain(
+        &[
+            SHOW,
+            IP,
+            kw("dhcp", "Show DHCP information"),
+            kw("snooping", "Show DHCP snooping information"),
+            kw("binding", "Show the DHCP snooping bindings"),
+        ],
+        |_| ExecCommand::ShowIpDhcpSnoopingBinding,
+    ),
+    plain(&[SHOW, FLOW, kw("exporter", "Show flow exporters and their statistics")], |_| {
+        ExecCommand::ShowFlowExporter
+    }),
+    plain(&[SHOW, FLOW, kw("monitor", "Show flow monitors")], |_| ExecCommand::ShowFlowMonitor),
     plain(&MAC_ADDRESS_TABLE, |_| ExecCommand::ShowMacAddressTable { vlan: None }),
     plain(
         &[

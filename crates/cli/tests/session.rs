@@ -199,12 +199,15 @@ fn help_lists_parameters_keywords_then_cr() {
         vec![
             "accounting",
             "bridge-domain",
+            "flow",
             "interface",
+            "ip",
             "join-tokens",
             "logging",
             "mac",
             "module",
             "port-profile",
+            "port-security",
             "running-config"
         ]
     );
@@ -292,7 +295,7 @@ fn completion_returns_the_word_start_and_keywords() {
     let mut s = Session::new("switch");
     let (start, c) = s.complete("show port", 9);
     assert_eq!(start, 5);
-    assert_eq!(c.iter().map(|c| c.word.as_str()).collect::<Vec<_>>(), vec!["port-profile"]);
+    assert_eq!(c.iter().map(|c| c.word.as_str()).collect::<Vec<_>>(), vec!["port-profile", "port-security"]);
     let (start, c) = s.complete("conf", 4);
     assert_eq!((start, c[0].word.as_str()), (0, "configure"));
     s.interpret("conf t").unwrap();

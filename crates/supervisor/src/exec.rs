@@ -128,6 +128,14 @@ pub async fn execute(
             .find(|view| view.binding.veth == number)
             .map(render::show_interface_vethernet)
             .ok_or_else(|| ExecError::NotFound(format!("Vethernet{number} does not exist"))),
+        ExecCommand::ShowPortSecurity => Ok(render::show_port_security(&state.ports.secure_ports())),
+        ExecCommand::ShowIpDhcpSnoopingBinding => {
+            Ok(render::show_ip_dhcp_snooping_binding(&state.ports.dhcp_bindings()))
+        }
+        ExecCommand::ShowFlowExporter => Ok(render::show_flow_exporter(&state.ports.exporters())),
+        ExecCommand::ShowIpAccessLists { .. } | ExecCommand::ShowFlowMonitor => {
+            Err(ExecError::NotFound("not yet".to_owned()))
+        }
         ExecCommand::ShowMacAddressTable { vlan } => {
             let entries = state.ports.mac_table(&state.journal, &state.modules, vlan.map(u32::from)).await?;
             Ok(render::show_mac_address_table(&entries))
@@ -202,7 +210,12 @@ fn only_reads(command: &cli::ExecCommand) -> bool {
         | C::ShowBridgeDomain { .. }
         | C::ShowInterfaceEthernet { .. }
         | C::ShowJoinTokens
-        | C::ShowAccountingLog { .. } => true,
+        | C::ShowAccountingLog { .. }
+        | C::ShowIpAccessLists { .. }
+        | C::ShowPortSecurity
+        | C::ShowIpDhcpSnoopingBinding
+        | C::ShowFlowExporter
+        | C::ShowFlowMonitor => true,
         C::JoinTokenCreate { .. }
         | C::NoJoinToken { .. }
         | C::RevokeModule { .. }

@@ -24,6 +24,7 @@ use crate::modules::{ModuleError, Modules};
 use crate::port_binding::{self, BindError, BindRequest, PortRecord, UnbindPlan};
 use crate::port_state::PortLive;
 use crate::port_views::{self, InterfaceView, MacView};
+use crate::render;
 use crate::segment::Segments;
 use crate::uplink_views::{self, UplinkView};
 
@@ -300,6 +301,72 @@ impl Ports {
     ) -> Result<Vec<MacView>, PortError> {
         let modules = modules.list(journal).await?;
         Ok(port_views::mac_views(&self.live(), &modules, vlan))
+    }
+
+    /// Every vEthernet with port security, as its module last reported it, by number.
+    pub fn secure_ports(&self) -> Vec<render::SecurePortView> {
+        let mut ports: Vec<render::SecurePortView> = self
+            .live()
+            .policies()
+            .flat_map(|(_, policy)| policy.secure_ports.iter())
+            .map(|port| render::SecurePortView {
+                veth: port.veth,
+                maximum: port.maximum,
+                current: port.macs.len(),
+                violations: port.violations,
+                action: port.action.clone(),
+                err_disabled: port.err_disabled,
+            })
+            .collect();
+        ports.sort_by_key(|port| port.veth);
+        ports
+    }
+
+    /// Every DHCP snooping binding of every module, by vEthernet then address.
+    pub fn dhcp_bindings(&self) -> Vec<render::DhcpBindingView> {
+        let mut bindings: Vec<render::DhcpBindingView> = self
+            .live()
+            .policies()
+            .flat_map(|(_, policy)| policy.dhcp_bindings.iter())
+            .map(|binding| render::DhcpBindingView {
+                mac: binding.mac.clone(),
+                ip: binding.ip.clone(),
+                lease_seconds: binding.lease_seconds,
+                vlan: binding.vlan,
+                veth: binding.veth,
+            })
+            .collect();
+        bindings.sort_by(|a, b| (a.veth, &a.ip).cmp(&(b.veth, &b.ip)));
+        bindings
+    }
+
+    /// Every flow exporter of every module, by name then module.
+    pub fn exporters(&self) -> Vec<render::ExporterView> {
+        let mut exporters: Vec<render::ExporterView> = self
+            .live()
+            .policies()
+            .flat_map(|(module, policy)| {
+                policy
+                    .exporters
+                    .iter()
+                    .map(move |status| render::ExporterView { module, status: status.clone() })
+            })
+            .collect();
+        exporters.sort_by(|a, b| (&a.status.name, a.module).cmp(&(&b.status.name, b.module)));
+        exporters
+    }
+
+    /// Matches of every access-list entry, summed over the modules' latest reports: by
+    /// (list, IPv6, sequence; 0 for the implicit deny).
+    pub fn acl_hits(&self) -> BTreeMap<(String, bool, u32), u64> {
+        let mut hits = BTreeMap::new();
+        for (_, policy) in self.live().policies() {
+            for entry in &policy.acl_hits {
+                *hits.entry((entry.list.clone(), entry.ipv6, entry.sequence)).or_insert(0u64) +=
+                    entry.matches;
+            }
+        }
+        hits
     }
 
     fn live(&self) -> std::sync::MutexGuard<'_, PortLive> {

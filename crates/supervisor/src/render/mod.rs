@@ -8,6 +8,7 @@ mod join_token;
 mod logging;
 mod mac;
 mod module;
+mod policy;
 mod port_profile;
 mod text;
 
@@ -20,4 +21,8 @@ pub use join_token::{join_token_created, show_join_tokens};
 pub use logging::show_logging_logfile;
 pub use mac::show_mac_address_table;
 pub use module::{SUPERVISOR_MODULE, show_module};
+pub use policy::{
+    DhcpBindingView, ExporterView, SecurePortView, show_flow_exporter, show_ip_dhcp_snooping_binding,
+    show_port_security,
+};
 pub use port_profile::{show_port_profile, show_port_profile_brief, show_port_profile_virtual_usage};

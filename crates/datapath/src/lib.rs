@@ -20,25 +20,38 @@
 //! No I/O, no clock (`now` is passed in), no allocation per frame. Packet I/O sits behind
 //! [`io::PortIo`]; [`io::memory`] is the in-memory backend tests and simulations use.
 
+mod acl;
 mod batch;
+mod conntrack;
 mod counters;
 mod datapath;
 mod error;
+mod flow_table;
+mod flows;
 mod forward;
 pub mod io;
 mod mac_table;
 mod overlay;
+mod packet;
+mod policy;
 mod port;
 mod segment;
 mod snapshot;
 mod vlan_bitmap;
 
+pub use acl::{
+    Acl, AclHits, AclRule, Action, Family, IpNet, MAX_RULES, PortAcls, PortMatch, TcpFlagMatch, tcp_flags,
+};
 pub use batch::{Encap, RxBatch, RxFrame, TxBatch, TxFrame, TxView};
+pub use conntrack::{ConnDirection, ConnState};
 pub use counters::{Direction, DropCounters, DropReason, MacTableCounters, PortStats, TrafficCounters};
 pub use datapath::{Datapath, Settings};
 pub use error::ConfigError;
+pub use flow_table::DEFAULT_FLOW_TABLE_SIZE;
+pub use flows::{Connection, FlowRecord};
 pub use mac_table::{MacKind, MacTableRow};
 pub use overlay::{Overlay, OverlaySegment, TUNNEL_NAME, TUNNEL_PORT};
+pub use policy::FlowTableCounters;
 pub use port::{PortConfig, PortId, PortKind, PortMode, ProfileBinding};
 pub use segment::Segment;
 pub use snapshot::{DEFAULT_MAC_AGING, Snapshot, StaticMacConflict};

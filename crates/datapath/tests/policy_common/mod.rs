@@ -123,3 +123,18 @@ pub fn with_out(mut port: PortConfig, acl: &Arc<Acl>) -> PortConfig {
     port.acl_out.v4 = Some(acl.clone());
     port
 }
+
+/// A gratuitous ARP from `src`: teaches the switch its MAC without any IP list seeing it.
+pub fn arp(src: MacAddr, ip: Ipv4Addr) -> Vec<u8> {
+    let request = wire::arp::Repr {
+        operation: wire::arp::Operation::REQUEST,
+        source_hardware_addr: src,
+        source_protocol_addr: ip,
+        target_hardware_addr: MacAddr::ZERO,
+        target_protocol_addr: ip,
+    };
+    let mut buf = [0u8; 64];
+    let len = wire::build::arp(&mut buf, &wire::build::L2::untagged(src, MacAddr::BROADCAST), &request)
+        .expect("fits");
+    buf[..len].to_vec()
+}

@@ -409,9 +409,15 @@ impl FlowTable {
         self.entries.iter().enumerate().filter(|(_, entry)| entry.live).map(|(id, entry)| (id as u32, entry))
     }
 
-    /// Ids of every live entry.
-    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        self.iter().map(|(id, _)| id)
+    /// Ids below this one may name entries (live or not): walk them to visit every entry
+    /// while removing some, without collecting ids first.
+    pub fn id_bound(&self) -> u32 {
+        self.entries.len() as u32
+    }
+
+    /// `true` if `id` names a live entry.
+    pub fn is_live(&self, id: u32) -> bool {
+        self.entries.get(id as usize).is_some_and(|entry| entry.live)
     }
 }
 

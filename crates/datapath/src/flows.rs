@@ -127,7 +127,8 @@ impl Datapath {
     /// a flow idle for `inactive` gets its last record and leaves the table (unless a
     /// connection keeps it); a flow active for `active` since its last record gets one and
     /// goes on. A record counts the packets and bytes since the flow's previous record.
-    /// Scans the whole table: call it about once a second, not per batch.
+    /// Scans the whole table: call it about once a second, not per batch. Allocates nothing
+    /// if `out` has room.
     pub fn expired_flows(
         &mut self,
         now: Duration,
@@ -138,8 +139,10 @@ impl Datapath {
         let now = nanos(now);
         let (active, inactive) = (nanos(active), nanos(inactive));
         let flows = &mut self.policy.flows;
-        let ids: Vec<u32> = flows.ids().collect();
-        for id in ids {
+        for id in 0..flows.id_bound() {
+            if !flows.is_live(id) {
+                continue;
+            }
             let entry = flows.get_mut(id);
             if entry.monitor == 0 || entry.key.role != Role::Flow {
                 continue;
@@ -189,8 +192,10 @@ impl Datapath {
     /// next frame unless a rule permits them; flows keep their counters.
     pub fn clear_conntrack(&mut self) {
         let flows = &mut self.policy.flows;
-        let ids: Vec<u32> = flows.ids().collect();
-        for id in ids {
+        for id in 0..flows.id_bound() {
+            if !flows.is_live(id) {
+                continue;
+            }
             let entry = flows.get_mut(id);
             entry.conn = None;
             // Cached links to connections are gone too: recheck every verdict.

@@ -108,7 +108,8 @@ fn tagged_frames_on_trunks_are_read_past_the_tag() {
     let deny_ssh = list("NO-SSH", vec![permit_tcp_to(10, 80, false)]);
     let mut switch = Harness::new(vec![with_in(uplink(17, &[100], 1), &deny_ssh), veth(50, 100)]);
     switch.send(50, &common::udp(mac(2), MacAddr::BROADCAST, None));
-    let tagged = |port| frame(mac(1), mac(2), Some(100), v4(1), v4(2), L4::Tcp { src: 5, dst: port, flags: 0x02 });
+    let tagged =
+        |port| frame(mac(1), mac(2), Some(100), v4(1), v4(2), L4::Tcp { src: 5, dst: port, flags: 0x02 });
     assert_eq!(Harness::ports_of(&switch.send(17, &tagged(80))), [50]);
     assert!(switch.send(17, &tagged(22)).is_empty());
 }
@@ -153,10 +154,20 @@ fn a_full_flow_table_still_forwards_stateless_flows() {
 fn trace_names_the_list_and_entry_that_decided() {
     let mut switch = switch();
     let only_http = list("WEB-OUT", vec![permit_tcp_to(10, 80, false)]);
-    switch.set_ports(vec![with_in(veth(49, 100), &web_in()), with_out(veth(50, 100), &only_http), veth(51, 100)]);
+    switch.set_ports(vec![
+        with_in(veth(49, 100), &web_in()),
+        with_out(veth(50, 100), &only_http),
+        veth(51, 100),
+    ]);
     let lines = switch.datapath.trace(switch.now, PortId(49), &tcp(1, 2, 80));
-    assert!(lines.contains(&"access-list WEB-IN in: 10 permit tcp any 10.0.0.0/24 eq 80".to_string()), "{lines:#?}");
-    assert!(lines.contains(&"access-list WEB-OUT out: 10 permit tcp any any eq 80".to_string()), "{lines:#?}");
+    assert!(
+        lines.contains(&"access-list WEB-IN in: 10 permit tcp any 10.0.0.0/24 eq 80".to_string()),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.contains(&"access-list WEB-OUT out: 10 permit tcp any any eq 80".to_string()),
+        "{lines:#?}"
+    );
     assert_eq!(lines.last().unwrap(), "egress Veth2 (LTL 50) untagged");
 
     let lines = switch.datapath.trace(switch.now, PortId(49), &tcp(1, 2, 22));
@@ -167,7 +178,10 @@ fn trace_names_the_list_and_entry_that_decided() {
     let lines = switch.datapath.trace(switch.now, PortId(51), &tcp(3, 2, 22));
     assert_eq!(
         lines[lines.len() - 2..],
-        ["access-list WEB-OUT out: implicit deny", "not sent to Veth2 (LTL 50): denied by an access list on output"]
+        [
+            "access-list WEB-OUT out: implicit deny",
+            "not sent to Veth2 (LTL 50): denied by an access list on output"
+        ]
     );
     // Tracing counts nothing.
     assert!(hits(&switch, "WEB-IN").iter().all(|(_, matches)| *matches == 0));

@@ -62,7 +62,10 @@ fn replies_of_an_input_stateful_permit_pass_the_output_list() {
     let connections = switch.datapath.connections(switch.now);
     assert_eq!(connections.len(), 1);
     let conn = &connections[0];
-    assert_eq!((conn.port, conn.direction, conn.state), (PortId(49), ConnDirection::In, ConnState::Established));
+    assert_eq!(
+        (conn.port, conn.direction, conn.state),
+        (PortId(49), ConnDirection::In, ConnState::Established)
+    );
     assert_eq!((conn.src, conn.dst, conn.src_port, conn.dst_port), (v4(1), v4(2), 40000, 80));
     assert_eq!(conn.expires_in, Duration::from_secs(24 * 3600));
     // Another port of the server is not a reply.
@@ -76,7 +79,8 @@ fn replies_of_an_input_stateful_permit_pass_the_output_list() {
     assert!(states(&switch).is_empty());
     assert!(!passes(&mut switch, 50, &server(ACK)));
     // The HTTP-OUT hits: SYN, ACK, FIN (the entry decided each; replies count nowhere).
-    let hits: Vec<u64> = switch.datapath.acl_hits().filter(|h| &*h.list == "HTTP-OUT").map(|h| h.matches).collect();
+    let hits: Vec<u64> =
+        switch.datapath.acl_hits().filter(|h| &*h.list == "HTTP-OUT").map(|h| h.matches).collect();
     assert_eq!(hits, [3, 0]);
 }
 
@@ -98,7 +102,8 @@ fn replies_of_an_output_stateful_permit_pass_the_input_list() {
     // Veth2 a server: HTTP may reach it (stateful), it may send nothing on its own.
     let in_nothing = list("NOTHING", vec![]);
     let to_http = list("WEB", vec![permit_tcp_to(10, 80, true)]);
-    let mut switch = Harness::new(vec![veth(49, 100), with_in(with_out(veth(50, 100), &to_http), &in_nothing)]);
+    let mut switch =
+        Harness::new(vec![veth(49, 100), with_in(with_out(veth(50, 100), &to_http), &in_nothing)]);
     learn(&mut switch);
     assert!(!passes(&mut switch, 50, &server(SYN | ACK)));
     assert_eq!(switch.stats(50).drops.get(DropReason::AclIn), 1);
@@ -122,7 +127,8 @@ fn udp_and_icmp_echo_are_tracked() {
             datapath::AclRule { stateful: true, icmp_type: Some(8), ..rule(20, Action::Permit, Some(1)) },
         ],
     );
-    let mut switch = Harness::new(vec![with_out(with_in(veth(49, 100), &out_rules), &out_nothing), veth(50, 100)]);
+    let mut switch =
+        Harness::new(vec![with_out(with_in(veth(49, 100), &out_rules), &out_nothing), veth(50, 100)]);
     learn(&mut switch);
     let query = frame(mac(1), mac(2), None, v4(1), v4(2), L4::Udp { src: 5353, dst: 53 });
     let answer = frame(mac(2), mac(1), None, v4(2), v4(1), L4::Udp { src: 53, dst: 5353 });
@@ -198,10 +204,17 @@ fn trace_names_tracked_connections_and_replies() {
     assert!(lines.contains(&"reply of a tracked connection (SYN_RECV): permitted".to_string()), "{lines:#?}");
     let lines = switch.datapath.trace(switch.now, PortId(49), &client(ACK));
     assert!(lines.contains(&"tracked connection (SYN_RECV): permitted".to_string()), "{lines:#?}");
-    let lines = switch.datapath.trace(switch.now, PortId(50), &frame(mac(2), mac(1), None, v4(2), v4(1), L4::Udp { src: 1, dst: 2 }));
+    let lines = switch.datapath.trace(
+        switch.now,
+        PortId(50),
+        &frame(mac(2), mac(1), None, v4(2), v4(1), L4::Udp { src: 1, dst: 2 }),
+    );
     assert_eq!(
         lines[lines.len() - 2..],
-        ["access-list NOTHING out: implicit deny", "not sent to Veth1 (LTL 49): denied by an access list on output"]
+        [
+            "access-list NOTHING out: implicit deny",
+            "not sent to Veth1 (LTL 49): denied by an access list on output"
+        ]
     );
 }
 
@@ -223,7 +236,10 @@ fn monitored_flows_are_accounted_and_exported_by_timeouts() {
     let flow = &flows[0];
     // 20 bytes IP + 20 TCP + 18 payload.
     assert_eq!((flow.packets, flow.bytes, flow.input, flow.output), (10, 580, PortId(49), PortId(50)));
-    assert_eq!((flow.first, flow.last, flow.tcp_flags, flow.tos), (start, start + Duration::from_secs(9), ACK, 0x10));
+    assert_eq!(
+        (flow.first, flow.last, flow.tcp_flags, flow.tos),
+        (start, start + Duration::from_secs(9), ACK, 0x10)
+    );
     assert!(flow.monitored_input && !flow.monitored_output);
 
     // Active timeout 5 s: a record of the 10 packets; the next ones in the next record.

@@ -28,15 +28,32 @@ pub fn v6(n: u16) -> IpAddr {
 /// The layer-4 part of a packet to build.
 #[derive(Debug, Clone, Copy)]
 pub enum L4 {
-    Tcp { src: u16, dst: u16, flags: u8 },
-    Udp { src: u16, dst: u16 },
+    Tcp {
+        src: u16,
+        dst: u16,
+        flags: u8,
+    },
+    Udp {
+        src: u16,
+        dst: u16,
+    },
     /// ICMP (ICMPv6 over IPv6) of `kind` with an echo identifier.
-    Icmp { kind: u8, ident: u16 },
+    Icmp {
+        kind: u8,
+        ident: u16,
+    },
 }
 
 /// An Ethernet frame from `src_mac` to `dst_mac`, optionally tagged, carrying an IP packet
 /// from `src` to `dst` (both of one family) with `l4` and 18 bytes of payload.
-pub fn frame(src_mac: MacAddr, dst_mac: MacAddr, vlan: Option<u16>, src: IpAddr, dst: IpAddr, l4: L4) -> Vec<u8> {
+pub fn frame(
+    src_mac: MacAddr,
+    dst_mac: MacAddr,
+    vlan: Option<u16>,
+    src: IpAddr,
+    dst: IpAddr,
+    l4: L4,
+) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&dst_mac.0);
     out.extend_from_slice(&src_mac.0);

@@ -184,11 +184,11 @@ impl Datapath {
             let flooded_unicast = forwarding.destination == Destination::Flood(FloodCause::UnknownUnicast);
             let untagged_len = forwarding.untagged_len(frame.bytes);
             for Egress { port, tag, encap } in egresses(config, &forwarding) {
-                if let Some(pass) = &mut pass {
-                    if let Err(reason) = policy.egress(config, pass, port, now) {
-                        counters.drop(Some(port), reason, 1);
-                        continue;
-                    }
+                if let Some(pass) = &mut pass
+                    && let Err(reason) = policy.egress(config, pass, port, now)
+                {
+                    counters.drop(Some(port), reason, 1);
+                    continue;
                 }
                 let sent = TxFrame {
                     port: config.id_of(port),
@@ -277,13 +277,12 @@ impl Datapath {
         for Egress { port, tag, encap } in egresses(&self.config, forwarding) {
             let id = self.config.id_of(port);
             let name = self.config.name_of(port);
-            if let Some(pass) = &pass {
-                if let Err(reason) =
+            if let Some(pass) = &pass
+                && let Err(reason) =
                     self.policy.narrate_egress(&self.config, pass, port, nanos(now), &mut narrator)
-                {
-                    narrator.note(format_args!("not sent to {name} ({id}): {reason}"));
-                    continue;
-                }
+            {
+                narrator.note(format_args!("not sent to {name} ({id}): {reason}"));
+                continue;
             }
             match (tag, encap, forwarding.segment) {
                 (Some(tci), _, _) => narrator.note(format_args!("egress {name} ({id}) tagged {tci}")),

@@ -288,7 +288,11 @@ impl PolicyState {
         self.count_hit(list, hit);
         let cache = |flows: &mut FlowTable, link| {
             if let Some(id) = entry {
-                flows.get_mut(id).verdict_in = Some(Cached { list, hit, link });
+                let verdict = Some(Cached { list, hit, link });
+                let flow = flows.get_mut(id);
+                if flow.verdict_in != verdict {
+                    flow.verdict_in = verdict;
+                }
             }
         };
         if acl.permits(hit) {
@@ -344,10 +348,10 @@ impl PolicyState {
         pass.last_egress = config.id_of(port).0;
         let family = family_index(&pass.packet);
         let there = config.policy().port(port);
-        if there.account_out {
-            if let Some(id) = pass.entry {
-                self.flows.get_mut(id).monitor |= MONITOR_OUTPUT;
-            }
+        if there.account_out
+            && let Some(id) = pass.entry
+        {
+            self.flows.get_mut(id).monitor |= MONITOR_OUTPUT;
         }
         let Some(list) = there.acl_out[family] else { return Ok(()) };
         self.check_out(config, list, pass, port, now)
@@ -368,8 +372,9 @@ impl PolicyState {
         let (hit, link) =
             cached.map_or_else(|| (acl.evaluate(packet), None), |cached| (cached.hit, cached.link));
         let cache = |flows: &mut FlowTable, link| {
-            if let Some(id) = pass.entry {
-                flows.get_mut(id).cache_out(port, Cached { list, hit, link });
+            let verdict = Cached { list, hit, link };
+            if let Some(id) = pass.entry.filter(|_| cached != Some(verdict)) {
+                flows.get_mut(id).cache_out(port, verdict);
             }
         };
         let permits = acl.permits(hit);
@@ -377,19 +382,19 @@ impl PolicyState {
             permits && acl.rule(hit).is_some_and(|rule| rule.is_stateful_permit()) && packet.trackable();
         let own = FlowKey::new(port_id, pass.segment, packet, Role::OutConnection);
         // A connection this direction started passes, whatever the list says now.
-        if stateful || !permits {
-            if let Some(id) = self.live_conn(link, &own, ConnDirection::Out, now) {
-                let entry = self.flows.get_mut(id);
-                if let Some(conn) = entry.conn.as_mut() {
-                    conn.update(packet.tcp_flags, false, now);
-                }
-                entry.touch(now);
-                if permits {
-                    self.count_hit(list, hit);
-                }
-                cache(&mut self.flows, Some(id));
-                return Ok(());
+        if (stateful || !permits)
+            && let Some(id) = self.live_conn(link, &own, ConnDirection::Out, now)
+        {
+            let entry = self.flows.get_mut(id);
+            if let Some(conn) = entry.conn.as_mut() {
+                conn.update(packet.tcp_flags, false, now);
             }
+            entry.touch(now);
+            if permits {
+                self.count_hit(list, hit);
+            }
+            cache(&mut self.flows, Some(id));
+            return Ok(());
         }
         self.count_hit(list, hit);
         if stateful {

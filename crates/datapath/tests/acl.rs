@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::{Harness, mac, uplink, veth};
 use datapath::{Acl, AclHits, Action, DropReason, Family, PortId, Settings, Snapshot};
-use policy_common::{L4, TCP, frame, list, net, permit_tcp_to, rule, v4, v6, with_in, with_out};
+use policy_common::{L4, frame, list, net, permit_tcp_to, rule, v4, v6, with_in, with_out};
 use wire::MacAddr;
 use wire::build::{self, L2};
 

@@ -9,6 +9,7 @@ use datapath::{Acl, AclRule, Action, Family, IpNet, PortConfig, PortMatch};
 use wire::{EtherType, MacAddr, Tci};
 
 /// TCP flag bits.
+#[allow(unused_imports)]
 pub use datapath::tcp_flags::{ACK, FIN, RST, SYN};
 
 pub const TCP: u8 = 6;

@@ -6,7 +6,10 @@
 //! (access VLAN or bridge-domain; trunk allowed VLANs, native untagged) → source MAC learning
 //! (static entries for attached MACs, dynamic ones with aging, moves) → destination lookup
 //! (known unicast to one port; broadcast, multicast and unknown unicast flooded within the
-//! segment, never back out of the ingress port) → egress tagging. Every drop is counted by
+//! segment, never back out of the ingress port) → egress tagging. IP frames of ports with
+//! access lists or flow accounting also pass through the flow table: the input
+//! list before learning, each egress port's output list before sending, connection tracking
+//! for stateful permits, and the per-flow counters flow export reads. Every drop is counted by
 //! [`DropReason`], per port and in total. [`Datapath::trace`] runs one frame through the same
 //! decisions and says what each was.
 //!

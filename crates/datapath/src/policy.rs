@@ -14,6 +14,9 @@
 //! generation: [`crate::Datapath::set_config`] starts a new one, so a changed list takes
 //! effect on the next frame of every flow.
 //!
+//! Drops: `acl_in` on the ingress port, `acl_out` on the egress port (other copies of a flood
+//! still go), `conntrack_full` on the port whose list's stateful permit found no room.
+//!
 //! Hit counters: every packet a rule decides counts for that rule, cached verdicts included
 //! (NX-OS's `[match=N]`); the implicit deny counts too. Counters belong to a list's content:
 //! a snapshot that keeps a list unchanged (same name, family and rules) keeps its counters,
@@ -23,7 +26,7 @@ use std::sync::Arc;
 
 use crate::acl::{Acl, AclHits, Family, Hit};
 use crate::conntrack::{Conn, ConnDirection};
-use crate::flow_table::{Cached, FlowKey, FlowTable, MONITOR_INPUT, MONITOR_OUTPUT, Role};
+use crate::flow_table::{Cached, FLOW_IDLE, FlowKey, FlowTable, MONITOR_INPUT, MONITOR_OUTPUT, Role};
 use crate::forward::{Destination, Forwarding, Observer};
 use crate::packet::Packet;
 use crate::port::PortConfig;
@@ -331,8 +334,9 @@ impl PolicyState {
         if let Some(conn) = entry.conn.as_mut() {
             conn.update(packet.tcp_flags, true, now);
         }
+        // The connection's timeout may have shortened (a reset): the entry follows it.
         let expires = entry.conn.map_or(0, |conn| conn.expires);
-        entry.expires = entry.expires.max(expires);
+        entry.expires = entry.last_seen.saturating_add(FLOW_IDLE).max(expires);
     }
 
     /// The output side, for one egress port of a frame `ingress` let through.

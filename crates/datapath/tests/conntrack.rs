@@ -270,3 +270,35 @@ fn an_acl_used_by_two_ports_counts_once_per_packet() {
     let hits: Vec<u64> = switch.datapath.acl_hits().map(|h| h.matches).collect();
     assert_eq!(hits, [1, 1]);
 }
+
+#[test]
+fn ipv6_connections_are_tracked_by_the_ipv6_list() {
+    use policy_common::v6;
+    let stateful = Arc::new(Acl::new(
+        "OUT6",
+        datapath::Family::V6,
+        [
+            datapath::AclRule { stateful: true, ..rule(10, Action::Permit, Some(17)) },
+            datapath::AclRule { stateful: true, icmp_type: Some(128), ..rule(20, Action::Permit, Some(58)) },
+        ],
+    ));
+    let nothing = Arc::new(Acl::new("NOTHING6", datapath::Family::V6, []));
+    let mut client = veth(49, 100);
+    client.acl_in.v6 = Some(stateful);
+    client.acl_out.v6 = Some(nothing);
+    let mut switch = Harness::new(vec![client, veth(50, 100)]);
+    learn(&mut switch);
+    let query = frame(mac(1), mac(2), None, v6(1), v6(2), L4::Udp { src: 5353, dst: 53 });
+    let answer = frame(mac(2), mac(1), None, v6(2), v6(1), L4::Udp { src: 53, dst: 5353 });
+    let request = frame(mac(1), mac(2), None, v6(1), v6(2), L4::Icmp { kind: 128, ident: 9 });
+    let reply = frame(mac(2), mac(1), None, v6(2), v6(1), L4::Icmp { kind: 129, ident: 9 });
+    assert!(!passes(&mut switch, 50, &answer));
+    assert!(!passes(&mut switch, 50, &reply));
+    assert!(passes(&mut switch, 49, &query));
+    assert!(passes(&mut switch, 49, &request));
+    assert!(passes(&mut switch, 50, &answer));
+    assert!(passes(&mut switch, 50, &reply));
+    assert_eq!(states(&switch), [ConnState::Replied, ConnState::Replied]);
+    // IPv4 is not filtered by IPv6 lists.
+    assert!(passes(&mut switch, 50, &server(ACK)));
+}

@@ -115,6 +115,12 @@ fn replies_of_an_output_stateful_permit_pass_the_input_list() {
     assert_eq!((connections[0].port, connections[0].direction), (PortId(50), ConnDirection::Out));
     assert_eq!(connections[0].state, ConnState::Established);
     assert!(passes(&mut switch, 50, &server(ACK)));
+    // Later packets move the state on, never back to the start.
+    assert!(passes(&mut switch, 49, &client(FIN | ACK)));
+    assert!(passes(&mut switch, 49, &client(ACK)));
+    assert_eq!(states(&switch), [ConnState::FinWait]);
+    assert!(passes(&mut switch, 50, &server(FIN | ACK)));
+    assert_eq!(states(&switch), [ConnState::TimeWait]);
 }
 
 #[test]

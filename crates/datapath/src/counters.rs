@@ -62,9 +62,12 @@ drop_reasons! {
     VxlanMalformed = "vxlan_malformed", Input, "VXLAN header short or without the I flag";
     VniUnknown = "vni_unknown", Input, "VXLAN segment id of no local bridge-domain";
     VtepNotMember = "vtep_not_member", Input, "VXLAN source is not a VTEP of the bridge-domain";
+    AclIn = "acl_in", Input, "denied by an access list on input";
+    ConntrackFull = "conntrack_full", Input, "connection table full: new connection denied";
     TxBatchFull = "tx_batch_full", Output, "transmit batch full";
     TxQueueFull = "tx_queue_full", Output, "transmit queue full";
     NoDevice = "no_device", Output, "no device for port";
+    AclOut = "acl_out", Output, "denied by an access list on output";
 }
 
 impl DropReason {

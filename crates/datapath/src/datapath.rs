@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use crate::batch::{RxBatch, RxFrame, TxBatch, TxFrame};
 use crate::counters::{Cast, DropCounters, MacTableCounters, PortStats};
+use crate::flow_table::DEFAULT_FLOW_TABLE_SIZE;
 use crate::forward::{Destination, Egress, FloodCause, Narrator, Observer, Silent, decide, egresses};
 use crate::mac_table::{MacKind, MacTable, MacTableRow, nanos};
+use crate::policy::PolicyState;
 use crate::snapshot::{PortIndex, Snapshot, TUNNEL_INDEX};
 use crate::{DropReason, PortId, TUNNEL_PORT};
 
@@ -24,11 +26,15 @@ pub struct Settings {
     /// Seed of the MAC table's hash. Give each agent a random one so that nobody can choose
     /// source MACs that collide; tests give a fixed one to stay deterministic.
     pub hash_seed: u64,
+    /// Most flows (and connections) the flow table holds: connection tracking and cached ACL
+    /// verdicts live there. Allocated only once a snapshot has an access list or flow
+    /// accounting.
+    pub flow_table_size: usize,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { mac_table_size: 16 * 1024, hash_seed: 0 }
+        Self { mac_table_size: 16 * 1024, hash_seed: 0, flow_table_size: DEFAULT_FLOW_TABLE_SIZE }
     }
 }
 
@@ -42,6 +48,7 @@ pub struct Datapath {
     macs: MacTable,
     counters: Counters,
     next_sweep: u64,
+    pub(crate) policy: PolicyState,
 }
 
 /// Per-port statistics, parallel to the snapshot's ports, the tunnel's, and the switch-wide
@@ -82,6 +89,7 @@ impl Datapath {
             macs: MacTable::new(settings.mac_table_size, settings.hash_seed),
             counters: Counters::default(),
             next_sweep: 0,
+            policy: PolicyState::new(settings.flow_table_size, settings.hash_seed),
         };
         datapath.set_config(config);
         datapath
@@ -91,6 +99,7 @@ impl Datapath {
     /// learned MACs are kept where their port still forwards and carries their segment.
     pub fn set_config(&mut self, config: Arc<Snapshot>) {
         self.macs.install(&self.config, &config);
+        self.policy.install(&self.config, &config);
         let mut old_stats = std::mem::take(&mut self.counters.ports);
         self.counters.ports = config
             .ports()
@@ -120,7 +129,8 @@ impl Datapath {
             self.macs.sweep(now);
             self.next_sweep = now.saturating_add(SWEEP_INTERVAL_NANOS);
         }
-        let Self { config, macs, counters, .. } = self;
+        self.policy.sweep(now);
+        let Self { config, macs, counters, policy, .. } = self;
         // Frames come in runs from one port: look the port up once per run.
         let mut last_port: Option<(PortId, Option<PortIndex>)> = None;
         for (rx_index, frame) in rx.iter().enumerate() {
@@ -155,6 +165,16 @@ impl Datapath {
                 }
             };
             counters.port(ingress).rx.count(frame.wire_len, cast, false);
+            let mut pass = None;
+            if config.policy().active {
+                match policy.ingress(config, frame.bytes, &forwarding, now) {
+                    Ok(checked) => pass = checked,
+                    Err(reason) => {
+                        counters.drop(Some(ingress), reason, 1);
+                        continue;
+                    }
+                }
+            }
             let key = (forwarding.segment, forwarding.src);
             macs.learn(key, ingress, forwarding.source_vtep, forwarding.learn, now);
             if let Destination::Discard(reason) = forwarding.destination {
@@ -164,6 +184,12 @@ impl Datapath {
             let flooded_unicast = forwarding.destination == Destination::Flood(FloodCause::UnknownUnicast);
             let untagged_len = forwarding.untagged_len(frame.bytes);
             for Egress { port, tag, encap } in egresses(config, &forwarding) {
+                if let Some(pass) = &mut pass
+                    && let Err(reason) = policy.egress(config, pass, port, now)
+                {
+                    counters.drop(Some(port), reason, 1);
+                    continue;
+                }
                 let sent = TxFrame {
                     port: config.id_of(port),
                     rx_index: rx_index as u32,
@@ -183,6 +209,9 @@ impl Datapath {
                 } else {
                     counters.drop(Some(port), DropReason::TxBatchFull, 1);
                 }
+            }
+            if let Some(pass) = &pass {
+                policy.finish(pass);
             }
         }
     }
@@ -231,6 +260,16 @@ impl Datapath {
         let ingress = self.config.locate(rx.port);
         let decision = decide(&self.config, &self.macs, nanos(now), rx, ingress, &mut narrator);
         let Ok(forwarding) = &decision.outcome else { return narrator.lines };
+        let mut pass = None;
+        if self.config.policy().active {
+            match self.policy.narrate_ingress(&self.config, rx.bytes, forwarding, nanos(now), &mut narrator) {
+                Ok(checked) => pass = checked,
+                Err(reason) => {
+                    narrator.note(format_args!("dropped: {reason}"));
+                    return narrator.lines;
+                }
+            }
+        }
         if let Destination::Discard(reason) = forwarding.destination {
             narrator.note(format_args!("dropped: {reason}"));
             return narrator.lines;
@@ -238,6 +277,13 @@ impl Datapath {
         for Egress { port, tag, encap } in egresses(&self.config, forwarding) {
             let id = self.config.id_of(port);
             let name = self.config.name_of(port);
+            if let Some(pass) = &pass
+                && let Err(reason) =
+                    self.policy.narrate_egress(&self.config, pass, port, nanos(now), &mut narrator)
+            {
+                narrator.note(format_args!("not sent to {name} ({id}): {reason}"));
+                continue;
+            }
             match (tag, encap, forwarding.segment) {
                 (Some(tci), _, _) => narrator.note(format_args!("egress {name} ({id}) tagged {tci}")),
                 (None, Some(encap), crate::Segment::BridgeDomain(vni)) => narrator.note(format_args!(

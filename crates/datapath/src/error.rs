@@ -23,4 +23,7 @@ pub enum ConfigError {
     /// More ports than the datapath indexes.
     #[error("{0} ports configured; the datapath holds at most 65534")]
     TooManyPorts(usize),
+    /// More distinct access lists than verdicts can name.
+    #[error("{0} distinct access lists configured; the datapath holds at most 65535")]
+    TooManyAccessLists(usize),
 }

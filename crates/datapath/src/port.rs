@@ -4,7 +4,7 @@ use core::fmt;
 
 use wire::MacAddr;
 
-use crate::{Segment, VlanBitmap};
+use crate::{PortAcls, Segment, VlanBitmap};
 
 /// A port's number in the datapath: the LTL of the Nexus 1000V (17–48 uplinks, 49 and up
 /// vEthernets). Stable for the port's life; counters and MAC entries are kept by it.
@@ -94,6 +94,15 @@ pub struct PortConfig {
     /// [`crate::Snapshot::pins`] back here), kept if still usable so that pins do not move
     /// without reason.
     pub pin: Option<PortId>,
+    /// Access lists on frames from the port into the switch (`ip port access-group X in`,
+    /// `ipv6 port traffic-filter X in`).
+    pub acl_in: PortAcls,
+    /// Access lists on frames the switch sends to the port (`… out`).
+    pub acl_out: PortAcls,
+    /// Flows entering by this port are accounted for export (`ip flow monitor X input`).
+    pub flow_accounting_in: bool,
+    /// Flows leaving by this port are accounted for export (`ip flow monitor X output`).
+    pub flow_accounting_out: bool,
 }
 
 impl PortConfig {
@@ -129,6 +138,10 @@ impl PortConfig {
             kind: PortKind::Vethernet,
             link_up: true,
             pin: None,
+            acl_in: PortAcls::default(),
+            acl_out: PortAcls::default(),
+            flow_accounting_in: false,
+            flow_accounting_out: false,
         }
     }
 

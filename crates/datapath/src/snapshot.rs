@@ -13,6 +13,7 @@ use std::time::Duration;
 use wire::{MacAddr, Vni};
 
 use crate::overlay::{Overlay, TUNNEL_NAME, TUNNEL_PORT};
+use crate::policy::Policies;
 use crate::port::{PortConfig, PortId, PortMode};
 use crate::vlan_bitmap::is_valid_vlan;
 use crate::{ConfigError, Segment};
@@ -75,6 +76,7 @@ pub struct Snapshot {
     /// Per bridge-domain: remote VTEPs, ascending, without duplicates or the local VTEP.
     remote_vteps: FastMap<Vni, Box<[Ipv4Addr]>>,
     installed: Vec<InstalledMac>,
+    policy: Policies,
 }
 
 impl Default for Snapshot {
@@ -91,6 +93,7 @@ impl Default for Snapshot {
             overlay: Overlay::default(),
             remote_vteps: HashMap::default(),
             installed: Vec::new(),
+            policy: Policies::default(),
         }
     }
 }
@@ -108,7 +111,9 @@ impl Snapshot {
         for port in &ports {
             validate(port)?;
         }
-        let mut snapshot = Self { ids: ports.iter().map(|port| port.id).collect(), ports, ..Self::default() };
+        let policy = Policies::derive(&ports)?;
+        let mut snapshot =
+            Self { ids: ports.iter().map(|port| port.id).collect(), ports, policy, ..Self::default() };
         snapshot.derive();
         snapshot.pin();
         Ok(snapshot)
@@ -231,6 +236,12 @@ impl Snapshot {
             Segment::BridgeDomain(vni) => self.remote_vteps(vni),
             Segment::Vlan(_) => &[],
         }
+    }
+
+    /// Access lists and flow accounting of every port.
+    #[inline]
+    pub(crate) fn policy(&self) -> &Policies {
+        &self.policy
     }
 
     pub(crate) fn statics(&self) -> &[StaticMac] {

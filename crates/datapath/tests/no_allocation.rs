@@ -193,3 +193,86 @@ fn uplinks_and_vxlan_never_allocate() {
     assert!(switch.datapath.mac_counters().moves > 0);
     assert_eq!(during, 0, "process allocated {during} times");
 }
+
+#[path = "policy_common/mod.rs"]
+mod policy_common;
+
+#[test]
+fn access_lists_conntrack_and_flow_accounting_never_allocate() {
+    use datapath::Action;
+    use policy_common::{
+        ACK, FIN, L4, RST, SYN, frame, list, permit_tcp_to, rule, v4, v6, with_in, with_out,
+    };
+
+    let stateful_out = list(
+        "OUT",
+        vec![
+            permit_tcp_to(10, 80, true),
+            datapath::AclRule { stateful: true, ..rule(20, Action::Permit, Some(17)) },
+            datapath::AclRule { stateful: true, icmp_type: Some(8), ..rule(30, Action::Permit, Some(1)) },
+        ],
+    );
+    let nothing = list("NOTHING", vec![]);
+    let mut client = with_out(with_in(veth(49, 100), &stateful_out), &nothing);
+    client.flow_accounting_in = true;
+    let mut server = with_in(veth(50, 100), &nothing);
+    server.acl_out.v4 = Some(list("WEB", vec![permit_tcp_to(10, 80, true)]));
+    server.flow_accounting_out = true;
+    let ports = vec![client, server, veth(51, 100)];
+    let settings = datapath::Settings { flow_table_size: 64, ..datapath::Settings::default() };
+    let mut switch = Harness::with_snapshot(Snapshot::new(ports).unwrap());
+    switch.datapath = datapath::Datapath::new(&settings, switch.datapath.config().clone());
+
+    let tcp = |from: u8, to: u8, ports: (u16, u16), flags| {
+        frame(mac(from), mac(to), None, v4(from), v4(to), L4::Tcp { src: ports.0, dst: ports.1, flags })
+    };
+    let mut frames: Vec<(u32, Vec<u8>)> = vec![(51, udp(mac(3), MacAddr::BROADCAST, None))];
+    for n in 0..40u16 {
+        // Connections set up, answered, closed and reset; more than the table holds.
+        frames.push((49, tcp(1, 2, (1000 + n, 80), SYN)));
+        frames.push((50, tcp(2, 1, (80, 1000 + n), SYN | ACK)));
+        frames.push((49, tcp(1, 2, (1000 + n, 80), if n % 2 == 0 { FIN | ACK } else { RST })));
+    }
+    frames.extend([
+        (50, tcp(2, 1, (22, 2000), ACK)),
+        (51, tcp(3, 1, (22, 2000), ACK)),
+        (49, frame(mac(1), mac(2), None, v4(1), v4(2), L4::Udp { src: 5353, dst: 53 })),
+        (50, frame(mac(2), mac(1), None, v4(2), v4(1), L4::Udp { src: 53, dst: 5353 })),
+        (49, frame(mac(1), mac(2), None, v4(1), v4(2), L4::Icmp { kind: 8, ident: 3 })),
+        (50, frame(mac(2), mac(1), None, v4(2), v4(1), L4::Icmp { kind: 0, ident: 3 })),
+        (49, frame(mac(1), MacAddr::BROADCAST, None, v4(1), v4(2), L4::Udp { src: 68, dst: 67 })),
+        (49, frame(mac(1), mac(2), None, v6(1), v6(2), L4::Udp { src: 1, dst: 2 })),
+    ]);
+    let mut rx = RxBatch::new(frames.len(), 2048);
+    for (port, frame) in &frames {
+        assert!(rx.push(PortId(*port), frame));
+    }
+    let mut tx = TxBatch::new(frames.len() * 8);
+    let mut records = Vec::with_capacity(1024);
+
+    let before = allocations();
+    for second in 0..300 {
+        switch.datapath.process(Duration::from_secs(second), &rx, &mut tx);
+        if second % 7 == 0 {
+            records.clear();
+            let (active, inactive) = (Duration::from_secs(10), Duration::from_secs(5));
+            switch.datapath.expired_flows(Duration::from_secs(second), active, inactive, &mut records);
+        }
+    }
+    // Silence: flows and connections expire (exported first), and the same frames start over.
+    records.clear();
+    let later = Duration::from_secs(300 + 86_400);
+    switch.datapath.expired_flows(later, Duration::from_secs(10), Duration::from_secs(5), &mut records);
+    switch.datapath.process(later, &rx, &mut tx);
+    let during = allocations() - before;
+
+    assert!(!tx.is_empty());
+    let drops = switch.datapath.drops();
+    for reason in [DropReason::AclIn, DropReason::AclOut, DropReason::ConntrackFull] {
+        assert!(drops.get(reason) > 0, "{reason:?} not exercised: {drops:?}");
+    }
+    let counters = switch.datapath.flow_counters();
+    assert!(counters.table_full > 0 && counters.expired > 0, "{counters:?}");
+    assert!(switch.datapath.acl_hits().any(|hits| hits.matches > 0));
+    assert_eq!(during, 0, "process allocated {during} times");
+}

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use datapath::{
-    Datapath, Overlay, OverlaySegment, PortConfig, PortId, RxBatch, Segment, Settings, Snapshot, TUNNEL_PORT,
-    TxBatch,
+    Acl, AclRule, Action, Datapath, Family, IpNet, Overlay, OverlaySegment, PortConfig, PortId, PortMatch,
+    RxBatch, Segment, Settings, Snapshot, TUNNEL_PORT, TxBatch,
 };
 use wire::build::{self, Ipv4Pair, L2};
 use wire::{MacAddr, Vni};
@@ -30,13 +30,24 @@ pub struct Workload {
     pub rx: RxBatch,
     pub tx: TxBatch,
     pub expected_out: usize,
+    /// For workloads whose every pass needs new frames (connection setup): refills `rx` and
+    /// moves `now` before each pass. Measured with the pass.
+    pub refill: Option<fn(&mut Workload)>,
+    /// The time of the next pass (`NOW` unless `refill` moves it).
+    pub now: Duration,
+    /// Passes so far.
+    pub passes: u64,
 }
 
 impl Workload {
     /// One pass over the batch, as measured.
     #[inline(always)]
     pub fn pass(&mut self) -> usize {
-        self.datapath.process(NOW, &self.rx, &mut self.tx);
+        if let Some(refill) = self.refill {
+            refill(self);
+        }
+        self.passes += 1;
+        self.datapath.process(self.now, &self.rx, &mut self.tx);
         self.tx.len()
     }
 
@@ -60,6 +71,12 @@ pub const CASES: &[Case] = &[
     ("vxlan_encap", "VXLAN encapsulation, vEthernet to remote MAC, 64B x32", vxlan_encapsulation),
     ("vxlan_flood", "VXLAN broadcast, 1 local + 4 VTEPs, 64B x32", vxlan_replication),
     ("vxlan_decap", "VXLAN decapsulation, tunnel to vEthernet, 64B x32", vxlan_decapsulation),
+    (
+        "acl_stateful_10k",
+        "100-entry stateful ACL in and out on both ports, 10,000 live connections, 64B x32",
+        stateful_acl_10k_connections,
+    ),
+    ("conn_setup", "new TCP connections through a 100-entry stateful ACL, 64B SYN x32", connection_setup),
 ];
 
 fn mac(n: u8) -> MacAddr {
@@ -101,7 +118,7 @@ fn learned(snapshot: Snapshot, frames: &[(u32, Vec<u8>)], fanout: usize) -> Work
     let rx = batch(frames);
     let mut tx = TxBatch::new(BATCH * fanout);
     datapath.process(Duration::ZERO, &rx, &mut tx);
-    Workload { datapath, rx, tx, expected_out: BATCH }
+    Workload { datapath, rx, tx, expected_out: BATCH, refill: None, now: NOW, passes: 0 }
 }
 
 fn known_unicast() -> Workload {
@@ -151,7 +168,7 @@ fn known_unicast_among_10k_macs() -> Workload {
     let frames: Vec<_> = (0..BATCH as u32).map(|i| (49, frame(mac(1), many(i * stride), None))).collect();
     let rx = batch(&frames);
     datapath.process(Duration::ZERO, &rx, &mut tx); // learn mac 1
-    Workload { datapath, rx, tx, expected_out: BATCH }
+    Workload { datapath, rx, tx, expected_out: BATCH, refill: None, now: NOW, passes: 0 }
 }
 
 /// Veth1–2 in bridge-domain 5000; remote VTEPs 192.0.2.2–5, mac 2 at .2.
@@ -188,5 +205,130 @@ fn vxlan_decapsulation() -> Workload {
     for _ in 0..BATCH {
         assert!(workload.rx.push_tunneled(TUNNEL_PORT, &payload, Ipv4Addr::new(192, 0, 2, 2)));
     }
+    workload
+}
+
+/// A 64-byte TCP frame (`FRAME_LEN`, zero-padded): 10.0.0.1:`client`
+/// ↔ 10.0.0.2:80, from the client (`to_server`) or back, with `flags`.
+fn tcp_frame(client: u16, to_server: bool, flags: u8) -> [u8; FRAME_LEN] {
+    let mut buf = [0u8; FRAME_LEN];
+    let (src_mac, dst_mac, src_ip, dst_ip, ports) = if to_server {
+        (mac(1), mac(2), [10, 0, 0, 1], [10, 0, 0, 2], (client, 80u16))
+    } else {
+        (mac(2), mac(1), [10, 0, 0, 2], [10, 0, 0, 1], (80u16, client))
+    };
+    buf[0..6].copy_from_slice(&dst_mac.0);
+    buf[6..12].copy_from_slice(&src_mac.0);
+    buf[12..14].copy_from_slice(&[0x08, 0x00]);
+    let ip = &mut buf[14..34];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&(FRAME_LEN as u16 - 14).to_be_bytes());
+    ip[8] = 64;
+    ip[9] = 6;
+    ip[12..16].copy_from_slice(&src_ip);
+    ip[16..20].copy_from_slice(&dst_ip);
+    let tcp = &mut buf[34..54];
+    tcp[0..2].copy_from_slice(&ports.0.to_be_bytes());
+    tcp[2..4].copy_from_slice(&ports.1.to_be_bytes());
+    tcp[12] = 5 << 4;
+    tcp[13] = flags;
+    buf
+}
+
+const SYN: u8 = 0x02;
+const ACK: u8 = 0x10;
+
+/// 99 rules that never match the test traffic (denies of other hosts' ports), then
+/// `100 permit tcp any any eq 80 stateful`: every new flow scans the whole list once.
+fn hundred_rules() -> Arc<Acl> {
+    let mut rules: Vec<AclRule> = (1..100u16)
+        .map(|n| AclRule {
+            protocol: Some(6),
+            source: IpNet::host(Ipv4Addr::new(192, 168, (n >> 8) as u8, n as u8).into()),
+            dst_ports: PortMatch::Eq(1000 + n),
+            ..AclRule::new(u32::from(n) * 10, Action::Deny)
+        })
+        .collect();
+    rules.push(AclRule {
+        protocol: Some(6),
+        dst_ports: PortMatch::Eq(80),
+        stateful: true,
+        ..AclRule::new(1000, Action::Permit)
+    });
+    Arc::new(Acl::new("SG", Family::V4, rules))
+}
+
+/// Veth1 (client) and Veth2 (server) with `hundred_rules` in and out on both.
+fn stateful_snapshot() -> Snapshot {
+    let acl = hundred_rules();
+    let port = |id| {
+        let mut port = veth(id);
+        port.acl_in.v4 = Some(acl.clone());
+        port.acl_out.v4 = Some(acl.clone());
+        port
+    };
+    Snapshot::new(vec![port(49), port(50)]).expect("valid")
+}
+
+fn stateful_acl_10k_connections() -> Workload {
+    stateful_connections(&Settings::default())
+}
+
+fn stateful_connections(settings: &Settings) -> Workload {
+    const CONNECTIONS: u16 = 10_000;
+    let mut datapath = Datapath::new(settings, Arc::new(stateful_snapshot()));
+    let mut tx = TxBatch::new(BATCH);
+    // Learn both MACs, then open 10,000 connections: SYN, SYN-ACK, ACK.
+    let learn =
+        [(49, frame(mac(1), MacAddr::BROADCAST, None)), (50, frame(mac(2), MacAddr::BROADCAST, None))];
+    datapath.process(Duration::ZERO, &batch(&learn), &mut tx);
+    for (to_server, flags) in [(true, SYN), (false, SYN | ACK), (true, ACK)] {
+        let port = if to_server { 49 } else { 50 };
+        for chunk in (0..CONNECTIONS).collect::<Vec<_>>().chunks(BATCH) {
+            let frames: Vec<_> =
+                chunk.iter().map(|&n| (port, tcp_frame(10_000 + n, to_server, flags).to_vec())).collect();
+            datapath.process(Duration::ZERO, &batch(&frames), &mut tx);
+            assert_eq!(tx.len(), chunk.len(), "handshake step {flags:#x}");
+        }
+    }
+    assert_eq!(datapath.connections(Duration::ZERO).len(), 2 * usize::from(CONNECTIONS));
+    // Data both ways on 16 connections spread over the 10,000.
+    let stride = CONNECTIONS / 16;
+    let frames: Vec<_> = (0..BATCH as u16)
+        .map(|i| {
+            let client = 10_000 + (i / 2) * stride;
+            if i % 2 == 0 {
+                (49, tcp_frame(client, true, ACK).to_vec())
+            } else {
+                (50, tcp_frame(client, false, ACK).to_vec())
+            }
+        })
+        .collect();
+    let rx = batch(&frames);
+    datapath.process(Duration::ZERO, &rx, &mut tx);
+    Workload { datapath, rx, tx, expected_out: BATCH, refill: None, now: NOW, passes: 0 }
+}
+
+/// Every pass: 32 SYNs of new connections (fresh source ports), two seconds after the last,
+/// so that unanswered SYNs expire and the table holds about a minute's worth. Simulated time
+/// runs fast, so the MAC table (swept once a simulated second) is kept small: its sweep would
+/// otherwise cost more than the connections.
+fn connection_setup() -> Workload {
+    let mut workload = stateful_connections(&Settings { mac_table_size: 16, ..Settings::default() });
+    workload.datapath.clear_conntrack();
+    workload.rx = RxBatch::new(BATCH, 128);
+    workload.refill = Some(|workload| {
+        workload.rx.clear();
+        let base = (workload.passes * BATCH as u64) as u32;
+        for i in 0..BATCH as u32 {
+            let n = base + i;
+            let mut syn = tcp_frame((n % 50_000) as u16 + 10_000, true, SYN);
+            // A new client address every 50,000 ports, so no pair repeats within the minute.
+            syn[29] = (n / 50_000) as u8;
+            syn[28] = ((n / 50_000) >> 8) as u8 | 0x80;
+            workload.rx.push(PortId(49), &syn);
+        }
+        workload.now += Duration::from_secs(2);
+    });
     workload
 }

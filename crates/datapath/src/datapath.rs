@@ -8,7 +8,8 @@ use std::time::Duration;
 use crate::batch::{RxBatch, RxFrame, TxBatch, TxFrame};
 use crate::counters::{Cast, DropCounters, MacTableCounters, PortStats};
 use crate::forward::{Destination, Egress, FloodCause, Narrator, Observer, Silent, decide, egresses};
-use crate::mac_table::{MacKind, MacTable, MacTableRow, nanos};
+use crate::guard::{DatapathEvent, DhcpBinding, GuardState};
+use crate::mac_table::{Learn, MacKind, MacTable, MacTableRow, nanos};
 use crate::snapshot::{PortIndex, Snapshot, TUNNEL_INDEX};
 use crate::{DropReason, PortId, TUNNEL_PORT};
 
@@ -24,11 +25,20 @@ pub struct Settings {
     /// Seed of the MAC table's hash. Give each agent a random one so that nobody can choose
     /// source MACs that collide; tests give a fixed one to stay deterministic.
     pub hash_seed: u64,
+    /// Most dynamic MACs one vEthernet without port security may have learned: a quarter of
+    /// the table by default (4096 of 16,384), so that one container sending random source MACs
+    /// leaves three quarters to the others, while a container hosting a few hundred VMs or
+    /// nested containers still fits. Past it the port's new MACs are not learned (their frames
+    /// are still forwarded) and `PortStats::mac_limit` counts them. Uplinks have no per-port
+    /// limit: a whole network is behind them.
+    pub per_port_mac_limit: u32,
+    /// Most DHCP snooping bindings kept; past that, ACKs are forwarded without binding.
+    pub dhcp_bindings: usize,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { mac_table_size: 16 * 1024, hash_seed: 0 }
+        Self { mac_table_size: 16 * 1024, hash_seed: 0, per_port_mac_limit: 4096, dhcp_bindings: 4096 }
     }
 }
 
@@ -38,7 +48,11 @@ impl Default for Settings {
 /// the agent's start, and must not go backwards), no allocation while processing frames.
 #[derive(Debug)]
 pub struct Datapath {
+    /// The snapshot in force: `requested` with the error-disabled ports taken down.
     config: Arc<Snapshot>,
+    /// The snapshot the agent gave.
+    requested: Arc<Snapshot>,
+    guard: GuardState,
     macs: MacTable,
     counters: Counters,
     next_sweep: u64,
@@ -79,7 +93,9 @@ impl Datapath {
     pub fn new(settings: &Settings, config: Arc<Snapshot>) -> Self {
         let mut datapath = Self {
             config: Arc::new(Snapshot::default()),
-            macs: MacTable::new(settings.mac_table_size, settings.hash_seed),
+            requested: Arc::new(Snapshot::default()),
+            guard: GuardState::new(settings.dhcp_bindings),
+            macs: MacTable::new(settings.mac_table_size, settings.per_port_mac_limit, settings.hash_seed),
             counters: Counters::default(),
             next_sweep: 0,
         };
@@ -88,8 +104,12 @@ impl Datapath {
     }
 
     /// Switches to `config` between two batches. Counters of ports that remain are kept;
-    /// learned MACs are kept where their port still forwards and carries their segment.
+    /// learned MACs are kept where their port still forwards and carries their segment. Ports
+    /// the datapath error-disabled stay so (see [`Self::recover_port`]).
     pub fn set_config(&mut self, config: Arc<Snapshot>) {
+        self.requested = Arc::clone(&config);
+        self.guard.install(&config);
+        let config = self.effective();
         self.macs.install(&self.config, &config);
         let mut old_stats = std::mem::take(&mut self.counters.ports);
         self.counters.ports = config
@@ -106,6 +126,83 @@ impl Datapath {
         self.config = config;
     }
 
+    /// The requested snapshot with the error-disabled ports down.
+    fn effective(&self) -> Arc<Snapshot> {
+        if self.guard.err_disabled.is_empty() {
+            Arc::clone(&self.requested)
+        } else {
+            Arc::new(self.requested.with_err_disabled(&self.guard.err_disabled))
+        }
+    }
+
+    /// Installs [`Self::effective`] after the error-disabled ports changed (same ports, so the
+    /// counters stay where they are).
+    fn reinstall(&mut self) {
+        let config = self.effective();
+        self.macs.install(&self.config, &config);
+        self.config = config;
+    }
+
+    /// Brings an error-disabled port back (`shutdown` / `no shutdown` on it); `false` if it was
+    /// not error-disabled.
+    pub fn recover_port(&mut self, port: PortId) -> bool {
+        if !self.guard.err_disabled.remove(&port) {
+            return false;
+        }
+        self.reinstall();
+        true
+    }
+
+    /// The next event not yet polled (port-security violations, error-disabled ports, sticky
+    /// MACs, DHCP bindings), oldest first. Poll after each batch: the datapath keeps at most
+    /// [`crate::EVENT_QUEUE_LEN`] and counts the rest as lost ([`Self::events_lost`]).
+    pub fn poll_event(&mut self) -> Option<DatapathEvent> {
+        self.guard.poll()
+    }
+
+    /// Events dropped because nobody polled them in time.
+    pub fn events_lost(&self) -> u64 {
+        self.guard.events_lost
+    }
+
+    /// The ports the datapath error-disabled, ascending.
+    pub fn err_disabled_ports(&self) -> impl Iterator<Item = PortId> + '_ {
+        self.guard.err_disabled.iter().copied()
+    }
+
+    /// The secure MACs of a port with port security at `now` (`show port-security address`):
+    /// its attached MAC (static) and those it learned (dynamic), sorted by segment then MAC;
+    /// empty for a port without port security (allocates).
+    pub fn secure_macs(&self, port: PortId, now: Duration) -> Vec<MacTableRow> {
+        let secured = self.config.port(port).is_some_and(|config| config.port_security.is_some());
+        if !secured {
+            return Vec::new();
+        }
+        let mut rows = self.mac_table(now);
+        rows.retain(|row| row.port == port);
+        rows
+    }
+
+    /// Dynamic MACs learned on `port` now in the table (aged ones until the next sweep), and
+    /// how many it may have (`u32::MAX`: no per-port limit).
+    pub fn port_mac_count(&self, port: PortId) -> Option<(u32, u32)> {
+        let index = self.config.index_of(port)?;
+        Some((self.macs.port_count(index), self.macs.port_limit(index)))
+    }
+
+    /// DHCP snooping's bindings, running or ended but not yet swept, sorted by address
+    /// (`show ip dhcp snooping binding`; allocates).
+    pub fn dhcp_bindings(&self) -> Vec<DhcpBinding> {
+        let mut bindings: Vec<DhcpBinding> = self.guard.bindings.iter().copied().collect();
+        bindings.sort_by_key(|binding| binding.ip);
+        bindings
+    }
+
+    /// DHCPACKs not bound because the bindings table was full.
+    pub fn dhcp_bindings_full(&self) -> u64 {
+        self.guard.bindings.full
+    }
+
     /// The snapshot in force.
     pub fn config(&self) -> &Arc<Snapshot> {
         &self.config
@@ -118,9 +215,10 @@ impl Datapath {
         let now = nanos(now);
         if now >= self.next_sweep {
             self.macs.sweep(now);
+            self.guard.end_bindings(now, |_| true);
             self.next_sweep = now.saturating_add(SWEEP_INTERVAL_NANOS);
         }
-        let Self { config, macs, counters, .. } = self;
+        let Self { config, requested, guard, macs, counters, .. } = self;
         // Frames come in runs from one port: look the port up once per run.
         let mut last_port: Option<(PortId, Option<PortIndex>)> = None;
         for (rx_index, frame) in rx.iter().enumerate() {
@@ -132,7 +230,7 @@ impl Datapath {
                     index
                 }
             };
-            let decision = decide(config, macs, now, frame, ingress, &mut Silent);
+            let decision = decide(config, macs, &guard.bindings, now, frame, ingress, &mut Silent);
             let Some(ingress) = decision.ingress else {
                 counters.drop(None, DropReason::NoIngressPort, 1);
                 continue;
@@ -151,15 +249,40 @@ impl Datapath {
                         counters.port(ingress).rx.count(frame.wire_len, cast, false);
                     }
                     counters.drop(Some(ingress), reason, 1);
+                    if reason == DropReason::PortSecurity {
+                        let mac = wire::MacAddr::from_slice(frame.bytes.get(6..).unwrap_or_default());
+                        let shut = mac.is_some_and(|mac| guard.violation(config, ingress, mac, now));
+                        if shut {
+                            // Out of the flood lists and the MAC table before the next frame.
+                            let next = Arc::new(requested.with_err_disabled(&guard.err_disabled));
+                            macs.install(config, &next);
+                            *config = next;
+                        }
+                    }
                     continue;
                 }
             };
             counters.port(ingress).rx.count(frame.wire_len, cast, false);
             let key = (forwarding.segment, forwarding.src);
             macs.learn(key, ingress, forwarding.source_vtep, forwarding.learn, now);
+            match forwarding.learn {
+                Learn::Nothing | Learn::Refresh => {}
+                Learn::New | Learn::Move { .. } => guard.learned(config, ingress, forwarding.src),
+                Learn::OverLimit => counters.port(ingress).mac_limit += 1,
+            }
             if let Destination::Discard(reason) = forwarding.destination {
                 counters.drop(Some(ingress), reason, 1);
                 continue;
+            }
+            if let Destination::Flood(cause) = forwarding.destination
+                && let Err(reason) = guard.storm(config, ingress, cause, now)
+            {
+                counters.drop(Some(ingress), reason, 1);
+                continue;
+            }
+            if config.dhcp_snooping() {
+                let body_offset = forwarding.frame_start + forwarding.body_offset;
+                guard.snoop(config, macs, ingress, forwarding.segment, frame.bytes, body_offset, now);
             }
             let flooded_unicast = forwarding.destination == Destination::Flood(FloodCause::UnknownUnicast);
             let untagged_len = forwarding.untagged_len(frame.bytes);
@@ -229,9 +352,19 @@ impl Datapath {
 
     fn narrate(&self, now: Duration, rx: RxFrame<'_>, mut narrator: Narrator) -> Vec<String> {
         let ingress = self.config.locate(rx.port);
-        let decision = decide(&self.config, &self.macs, nanos(now), rx, ingress, &mut narrator);
+        let now = nanos(now);
+        let decision =
+            decide(&self.config, &self.macs, &self.guard.bindings, now, rx, ingress, &mut narrator);
         let Ok(forwarding) = &decision.outcome else { return narrator.lines };
         if let Destination::Discard(reason) = forwarding.destination {
+            narrator.note(format_args!("dropped: {reason}"));
+            return narrator.lines;
+        }
+        if let Destination::Flood(cause) = forwarding.destination
+            && let Some(rate) = self.guard.storm_would_drop(&self.config, forwarding.ingress, cause, now)
+        {
+            let reason = crate::guard::storm_reason(cause);
+            narrator.note(format_args!("storm-control: over {rate} pps"));
             narrator.note(format_args!("dropped: {reason}"));
             return narrator.lines;
         }

@@ -25,6 +25,7 @@ mod counters;
 mod datapath;
 mod error;
 mod forward;
+mod guard;
 pub mod io;
 mod mac_table;
 mod overlay;
@@ -37,6 +38,10 @@ pub use batch::{Encap, RxBatch, RxFrame, TxBatch, TxFrame, TxView};
 pub use counters::{Direction, DropCounters, DropReason, MacTableCounters, PortStats, TrafficCounters};
 pub use datapath::{Datapath, Settings};
 pub use error::ConfigError;
+pub use guard::{
+    DatapathEvent, DhcpBinding, DhcpBindingEnd, EVENT_QUEUE_LEN, ErrDisableReason, PortSecurity,
+    StormControl, ViolationAction,
+};
 pub use mac_table::{MacKind, MacTableRow};
 pub use overlay::{Overlay, OverlaySegment, TUNNEL_NAME, TUNNEL_PORT};
 pub use port::{PortConfig, PortId, PortKind, PortMode, ProfileBinding};

@@ -2,8 +2,11 @@
 
 use core::fmt;
 
+use std::net::IpAddr;
+
 use wire::MacAddr;
 
+use crate::guard::{PortSecurity, StormControl};
 use crate::{Segment, VlanBitmap};
 
 /// A port's number in the datapath: the LTL of the Nexus 1000V (17–48 uplinks, 49 and up
@@ -94,6 +97,20 @@ pub struct PortConfig {
     /// [`crate::Snapshot::pins`] back here), kept if still usable so that pins do not move
     /// without reason.
     pub pin: Option<PortId>,
+    /// `switchport port-security`: which source MACs the port may use (vEthernets only).
+    pub port_security: Option<PortSecurity>,
+    /// `ip verify source`: drop frames whose source MAC is not the attached MAC, or whose
+    /// source IPv4/IPv6 address is not bound to the port.
+    pub verify_source: bool,
+    /// The addresses bound to the port (attach `--ip`, IPAM); DHCP snooping adds its own.
+    pub ip_bindings: Box<[IpAddr]>,
+    /// `ip arp inspection`: drop ARP and IPv6 neighbour advertisements whose sender does not
+    /// match the attached MAC and a binding.
+    pub arp_inspection: bool,
+    /// `ip dhcp snooping trust`: DHCP server messages may arrive here (uplinks to the server).
+    pub dhcp_snooping_trust: bool,
+    /// `storm-control`: per-port rates for broadcast, multicast and unknown unicast.
+    pub storm_control: StormControl,
 }
 
 impl PortConfig {
@@ -129,6 +146,12 @@ impl PortConfig {
             kind: PortKind::Vethernet,
             link_up: true,
             pin: None,
+            port_security: None,
+            verify_source: false,
+            ip_bindings: Box::default(),
+            arp_inspection: false,
+            dhcp_snooping_trust: false,
+            storm_control: StormControl::default(),
         }
     }
 
@@ -142,6 +165,13 @@ impl PortConfig {
     pub fn with_attached_mac(mut self, mac: MacAddr) -> Self {
         self.attached_mac = Some(mac);
         self
+    }
+
+    /// `true` if any check of [`crate::guard`]'s runs on frames from this port at ingress
+    /// (before learning): source guard or ARP inspection.
+    #[inline]
+    pub fn inspects(&self) -> bool {
+        self.verify_source || self.arp_inspection
     }
 
     /// `true` if the port receives and sends: admin and link up, and its profile found.

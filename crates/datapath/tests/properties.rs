@@ -43,6 +43,7 @@ fn arb_port(id: u32) -> impl Strategy<Value = PortConfig> {
             kind: PortKind::Vethernet,
             link_up: true,
             pin: None,
+            ..PortConfig::access(PortId(id), "", Segment::Vlan(1), "")
         }
     })
 }

@@ -258,7 +258,7 @@ fn a_full_transmit_batch_drops_and_counts_on_the_egress_port() {
 
 #[test]
 fn a_full_table_stops_learning_but_not_forwarding() {
-    let settings = datapath::Settings { mac_table_size: 2, hash_seed: 1 };
+    let settings = datapath::Settings { mac_table_size: 2, hash_seed: 1, ..Default::default() };
     let snapshot = Snapshot::new(vec![veth(49, 100), veth(50, 100)]).unwrap();
     let mut dp = datapath::Datapath::new(&settings, Arc::new(snapshot));
     let mut rx = datapath::RxBatch::new(8, 128);

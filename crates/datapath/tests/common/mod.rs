@@ -2,6 +2,9 @@
 //! switch harness.
 #![allow(dead_code)]
 
+mod frames;
+pub use frames::*;
+
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -152,11 +152,18 @@ impl MacTable {
         // Room for every static entry and the dynamic limit at half load: see the module comment.
         let most = self.dynamic_limit + next.statics().len() + next.installed().len();
         self.entries.reset(2 * most);
-        self.dynamic_count = dynamic.len();
         self.per_port = vec![0; next.ports().len()];
         self.limits = next.ports().iter().map(|port| self.limit_of(port)).collect();
+        // A port whose limit went down (port security turned on) keeps its freshest entries.
+        let mut dynamic = dynamic;
+        dynamic.sort_by_key(|(_, entry)| std::cmp::Reverse(entry.last_seen));
+        self.dynamic_count = 0;
         for (key, entry) in dynamic {
+            if entry.port != TUNNEL_INDEX && self.port_full(entry.port) {
+                continue;
+            }
             self.entries.insert(key, entry);
+            self.dynamic_count += 1;
             self.count(entry.port, 1);
         }
         let statics = next.statics().iter().map(|entry| {

@@ -340,3 +340,81 @@ fn uplinks_have_no_per_port_limit_and_settings_set_the_vethernets() {
         "{trace:?}"
     );
 }
+
+/// What the model check does next.
+#[derive(Debug, Clone)]
+enum Op {
+    /// A frame from `mac(n)` on a port (index into `PORTS`).
+    Send(usize, u8),
+    Advance(u64),
+    Flush,
+    /// A new snapshot: Veth2 up or down, Veth3 in VLAN 100 or 200, Veth1 with or without port
+    /// security.
+    Reconfigure {
+        veth2_up: bool,
+        veth3_vlan: u16,
+        secure: bool,
+    },
+}
+
+const PORTS: [u32; 4] = [17, 49, 50, 51];
+
+fn model_ports(veth2_up: bool, veth3_vlan: u16, secure: bool) -> Vec<PortConfig> {
+    let mut veth2 = veth(50, 100);
+    veth2.admin_up = veth2_up;
+    let mut veth1 = veth(49, 100).with_attached_mac(mac(1));
+    if secure {
+        veth1.port_security =
+            Some(PortSecurity { maximum: 3, violation: ViolationAction::Protect, sticky: false });
+    }
+    vec![eth(17, &[100, 200], 100), veth1, veth2, veth(51, veth3_vlan)]
+}
+
+fn arb_op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        6 => (0..PORTS.len(), 2u8..14).prop_map(|(port, n)| Op::Send(port, n)),
+        2 => (0u64..120).prop_map(Op::Advance),
+        1 => Just(Op::Flush),
+        1 => (any::<bool>(), prop::sample::select(vec![100u16, 200]), any::<bool>())
+            .prop_map(|(veth2_up, veth3_vlan, secure)| Op::Reconfigure { veth2_up, veth3_vlan, secure }),
+    ]
+}
+
+proptest::proptest! {
+    /// Per-port MAC counts, kept on learn, move, aging, flush and reconfiguration without
+    /// scanning, always equal a scan of the table, and never pass the port's limit.
+    #[test]
+    fn per_port_counts_match_a_scan(ops in proptest::collection::vec(arb_op(), 1..120)) {
+        let settings = datapath::Settings { mac_table_size: 12, per_port_mac_limit: 4, ..Default::default() };
+        let snapshot = Snapshot::new(model_ports(true, 100, false)).unwrap().with_mac_aging(Duration::from_secs(100));
+        let mut datapath = datapath::Datapath::new(&settings, Arc::new(snapshot));
+        let mut now = Duration::ZERO;
+        let mut tx = datapath::TxBatch::new(64);
+        for op in ops {
+            match op {
+                Op::Send(port, n) => {
+                    let mut rx = datapath::RxBatch::new(1, 256);
+                    let tag = (PORTS[port] == 17).then_some(100);
+                    rx.push(PortId(PORTS[port]), &udp(mac(n), MacAddr::BROADCAST, tag));
+                    datapath.process(now, &rx, &mut tx);
+                }
+                Op::Advance(secs) => now += Duration::from_secs(secs),
+                Op::Flush => datapath.flush_dynamic_macs(),
+                Op::Reconfigure { veth2_up, veth3_vlan, secure } => {
+                    let ports = model_ports(veth2_up, veth3_vlan, secure);
+                    let snapshot = Snapshot::new(ports).unwrap().with_mac_aging(Duration::from_secs(100));
+                    datapath.set_config(Arc::new(snapshot));
+                }
+            }
+            // Every entry, aged ones not yet swept included (nothing is expired at time zero).
+            let rows = datapath.mac_table(Duration::ZERO);
+            for id in PORTS {
+                let scanned = rows.iter().filter(|row| row.port == PortId(id) && row.kind == MacKind::Dynamic).count();
+                let (counted, limit) = datapath.port_mac_count(PortId(id)).unwrap();
+                proptest::prop_assert_eq!(counted as usize, scanned, "port {}", id);
+                proptest::prop_assert!(counted <= limit, "port {} has {} of {}", id, counted, limit);
+            }
+        }
+    }
+}

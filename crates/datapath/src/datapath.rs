@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use crate::batch::{RxBatch, RxFrame, TxBatch, TxFrame};
 use crate::counters::{Cast, DropCounters, MacTableCounters, PortStats};
-use crate::forward::{Destination, Egress, FloodCause, Narrator, Observer, Silent, decide, egresses};
+use crate::forward::{
+    Destination, Egress, FloodCause, Forwarding, Narrator, Observer, Silent, decide, egresses,
+};
 use crate::guard::{DatapathEvent, DhcpBinding, GuardState};
 use crate::mac_table::{Learn, MacKind, MacTable, MacTableRow, nanos};
 use crate::snapshot::{PortIndex, Snapshot, TUNNEL_INDEX};
@@ -56,6 +58,53 @@ pub struct Datapath {
     macs: MacTable,
     counters: Counters,
     next_sweep: u64,
+}
+
+/// A port-security violation by the frame `bytes` from `ingress`: reported, and with
+/// `shutdown` the port out of the flood lists and the MAC table before the next frame.
+#[cold]
+#[inline(never)]
+fn violation(
+    requested: &Snapshot,
+    config: &mut Arc<Snapshot>,
+    macs: &mut MacTable,
+    guard: &mut GuardState,
+    ingress: PortIndex,
+    bytes: &[u8],
+    now: u64,
+) {
+    let Some(mac) = wire::MacAddr::from_slice(bytes.get(6..).unwrap_or_default()) else { return };
+    if guard.violation(config, ingress, mac, now) {
+        let next = Arc::new(requested.with_err_disabled(&guard.err_disabled));
+        macs.install(config, &next);
+        *config = next;
+    }
+}
+
+/// After learning something other than a refresh: sticky MACs reported, MACs over a port's
+/// limit counted.
+#[cold]
+#[inline(never)]
+fn learned(config: &Snapshot, guard: &mut GuardState, counters: &mut Counters, forwarding: &Forwarding) {
+    match forwarding.learn {
+        Learn::Nothing | Learn::Refresh => {}
+        Learn::New | Learn::Move { .. } => guard.learned(config, forwarding.ingress, forwarding.src),
+        Learn::OverLimit => counters.port(forwarding.ingress).mac_limit += 1,
+    }
+}
+
+/// DHCP snooping reads the frame it forwards.
+#[inline(never)]
+fn snoop(
+    config: &Snapshot,
+    macs: &MacTable,
+    guard: &mut GuardState,
+    forwarding: &Forwarding,
+    bytes: &[u8],
+    now: u64,
+) {
+    let body_offset = forwarding.frame_start + forwarding.body_offset;
+    guard.snoop(config, macs, forwarding.ingress, forwarding.segment, bytes, body_offset, now);
 }
 
 /// Per-port statistics, parallel to the snapshot's ports, the tunnel's, and the switch-wide
@@ -107,8 +156,8 @@ impl Datapath {
     /// learned MACs are kept where their port still forwards and carries their segment. Ports
     /// the datapath error-disabled stay so (see [`Self::recover_port`]).
     pub fn set_config(&mut self, config: Arc<Snapshot>) {
-        self.requested = Arc::clone(&config);
         self.guard.install(&config);
+        self.requested = config;
         let config = self.effective();
         self.macs.install(&self.config, &config);
         let mut old_stats = std::mem::take(&mut self.counters.ports);
@@ -250,14 +299,7 @@ impl Datapath {
                     }
                     counters.drop(Some(ingress), reason, 1);
                     if reason == DropReason::PortSecurity {
-                        let mac = wire::MacAddr::from_slice(frame.bytes.get(6..).unwrap_or_default());
-                        let shut = mac.is_some_and(|mac| guard.violation(config, ingress, mac, now));
-                        if shut {
-                            // Out of the flood lists and the MAC table before the next frame.
-                            let next = Arc::new(requested.with_err_disabled(&guard.err_disabled));
-                            macs.install(config, &next);
-                            *config = next;
-                        }
+                        violation(requested, config, macs, guard, ingress, frame.bytes, now);
                     }
                     continue;
                 }
@@ -265,10 +307,8 @@ impl Datapath {
             counters.port(ingress).rx.count(frame.wire_len, cast, false);
             let key = (forwarding.segment, forwarding.src);
             macs.learn(key, ingress, forwarding.source_vtep, forwarding.learn, now);
-            match forwarding.learn {
-                Learn::Nothing | Learn::Refresh => {}
-                Learn::New | Learn::Move { .. } => guard.learned(config, ingress, forwarding.src),
-                Learn::OverLimit => counters.port(ingress).mac_limit += 1,
+            if !matches!(forwarding.learn, Learn::Nothing | Learn::Refresh) {
+                learned(config, guard, counters, &forwarding);
             }
             if let Destination::Discard(reason) = forwarding.destination {
                 counters.drop(Some(ingress), reason, 1);
@@ -281,8 +321,7 @@ impl Datapath {
                 continue;
             }
             if config.dhcp_snooping() {
-                let body_offset = forwarding.frame_start + forwarding.body_offset;
-                guard.snoop(config, macs, ingress, forwarding.segment, frame.bytes, body_offset, now);
+                snoop(config, macs, guard, &forwarding, frame.bytes, now);
             }
             let flooded_unicast = forwarding.destination == Destination::Flood(FloodCause::UnknownUnicast);
             let untagged_len = forwarding.untagged_len(frame.bytes);

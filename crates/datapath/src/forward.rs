@@ -301,7 +301,10 @@ fn switch<O: Observer>(
     };
     // With several uplinks to one network, a local vEthernet's frame can come back on another
     // uplink: learning it there would pull the MAC away from its port.
-    if let Some(entry) = found.filter(|entry| config.is_uplink(index) && is_vethernet(config, entry.port)) {
+    if let Some(entry) = found
+        && config.is_uplink(index)
+        && is_vethernet(config, entry.port)
+    {
         note!(observer, "source MAC {src} is on local {}", Place::of(config, entry));
         return Err(DropReason::UplinkSourceLocal);
     }

@@ -167,8 +167,8 @@ impl PortConfig {
         self
     }
 
-    /// `true` if any check of [`crate::guard`]'s runs on frames from this port at ingress
-    /// (before learning): source guard or ARP inspection.
+    /// `true` if the ingress inspection (source guard, ARP inspection) runs on frames from this port
+    /// before their source is learned.
     #[inline]
     pub fn inspects(&self) -> bool {
         self.verify_source || self.arp_inspection

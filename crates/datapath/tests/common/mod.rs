@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 mod frames;
+#[allow(unused_imports)] // not every test binary sends these frames
 pub use frames::*;
 
 use std::net::Ipv4Addr;

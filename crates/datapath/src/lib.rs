@@ -3,7 +3,9 @@
 //! Frames arrive in an [`RxBatch`], each tagged with its port; [`Datapath::process`] decides
 //! each frame's fate and writes what to send into a [`TxBatch`], which names input frames by
 //! index (no copies). Per frame: ingress port policy (profile found, admin state) → segment
-//! (access VLAN or bridge-domain; trunk allowed VLANs, native untagged) → source MAC learning
+//! (access VLAN or bridge-domain; trunk allowed VLANs, native untagged) → port security and
+//! anti-spoofing (IP source guard, ARP inspection, DHCP snooping; per-port MAC limits and
+//! port-security maximums at learning; storm control where a frame floods) → source MAC learning
 //! (static entries for attached MACs, dynamic ones with aging, moves) → destination lookup
 //! (known unicast to one port; broadcast, multicast and unknown unicast flooded within the
 //! segment, never back out of the ingress port) → egress tagging. Every drop is counted by
@@ -15,6 +17,9 @@
 //! vEthernets pinned to it. Bridge-domains span hosts through the VXLAN tunnel,
 //! [`TUNNEL_PORT`], by the [`Overlay`] the supervisor describes: floods are replicated to each
 //! remote VTEP, known remote MACs go to theirs, and frames from the tunnel stay local.
+//!
+//! What the guard decides that the agent must act on (violations, error-disabled ports, sticky
+//! MACs, DHCP bindings) comes out as [`DatapathEvent`]s from [`Datapath::poll_event`].
 //!
 //! Configuration is an immutable [`Snapshot`] swapped whole by [`Datapath::set_config`].
 //! No I/O, no clock (`now` is passed in), no allocation per frame. Packet I/O sits behind

@@ -181,3 +181,87 @@ fn inspect_advertisement<O: Observer>(
 fn is_link_local(ip: Ipv6Addr) -> bool {
     ip.segments()[0] & 0xffc0 == 0xfe80
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forward::Silent;
+    use crate::{PortId, Segment};
+    use wire::MacAddr;
+    use wire::build::{self, Ipv4Pair, L2};
+
+    const MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 1]);
+
+    fn port() -> PortConfig {
+        PortConfig {
+            verify_source: true,
+            ip_bindings: vec![IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))].into(),
+            ..PortConfig::access(PortId(49), "Veth1", Segment::Vlan(100), "p").with_attached_mac(MAC)
+        }
+    }
+
+    fn check(port: &PortConfig, snooping: bool, frame: &[u8]) -> Result<(), DropReason> {
+        let bindings = Bindings::new(4);
+        let ethernet = ethernet::Frame::new_checked(frame).expect("frame");
+        inspect(port, &bindings, snooping, &ethernet, 12, 0, &mut Silent)
+    }
+
+    fn udp(src: Ipv4Addr, ports: (u16, u16)) -> Vec<u8> {
+        let mut buf = [0u8; 128];
+        let pair = Ipv4Pair { src, dst: Ipv4Addr::new(10, 0, 0, 2) };
+        let len = build::udp_ipv4(&mut buf, &L2::untagged(MAC, MacAddr::BROADCAST), &pair, ports, &[0; 18])
+            .expect("fits");
+        buf[..len].to_vec()
+    }
+
+    #[test]
+    fn source_guard_checks_mac_then_address() {
+        let port = port();
+        assert_eq!(check(&port, false, &udp(Ipv4Addr::new(10, 0, 0, 1), (1, 2))), Ok(()));
+        assert_eq!(
+            check(&port, false, &udp(Ipv4Addr::new(10, 0, 0, 9), (1, 2))),
+            Err(DropReason::SourceGuardIp)
+        );
+        assert_eq!(check(&port, false, &udp(Ipv4Addr::UNSPECIFIED, (68, 67))), Ok(()));
+        assert_eq!(
+            check(&port, false, &udp(Ipv4Addr::UNSPECIFIED, (67, 68))),
+            Err(DropReason::SourceGuardIp)
+        );
+        let mut foreign = udp(Ipv4Addr::new(10, 0, 0, 1), (1, 2));
+        foreign[11] = 9;
+        assert_eq!(check(&port, false, &foreign), Err(DropReason::SourceGuardMac));
+        // Other EtherTypes pass the MAC check only; a cut IPv4 header is dropped.
+        let mut other = udp(Ipv4Addr::new(10, 0, 0, 9), (1, 2));
+        other[12..14].copy_from_slice(&[0x88, 0xcc]);
+        assert_eq!(check(&port, false, &other), Ok(()));
+        let cut = &udp(Ipv4Addr::new(10, 0, 0, 1), (1, 2))[..30];
+        assert_eq!(check(&port, false, cut), Err(DropReason::SourceGuardIp));
+        let unattached = PortConfig { attached_mac: None, ..port };
+        assert_eq!(
+            check(&unattached, false, &udp(Ipv4Addr::new(10, 0, 0, 1), (1, 2))),
+            Err(DropReason::SourceGuardMac)
+        );
+    }
+
+    #[test]
+    fn untrusted_ports_send_no_dhcp_server_messages_but_later_fragments_are_not_read() {
+        let plain = PortConfig::access(PortId(50), "Veth2", Segment::Vlan(100), "p");
+        let offer = udp(Ipv4Addr::new(10, 0, 0, 7), (67, 68));
+        assert_eq!(check(&plain, true, &offer), Err(DropReason::DhcpUntrustedServer));
+        assert_eq!(check(&plain, false, &offer), Ok(()), "snooping off");
+        let trusted = PortConfig { dhcp_snooping_trust: true, ..plain.clone() };
+        assert_eq!(check(&trusted, true, &offer), Ok(()));
+        let mut fragment = offer;
+        fragment[20..22].copy_from_slice(&[0x00, 0x10]); // fragment offset 128 bytes
+        assert_eq!(check(&plain, true, &fragment), Ok(()));
+    }
+
+    #[test]
+    fn link_local_is_fe80_slash_10() {
+        for (text, expected) in
+            [("fe80::1", true), ("febf::1", true), ("fec0::1", false), ("2001:db8::1", false)]
+        {
+            assert_eq!(is_link_local(text.parse().expect("literal")), expected, "{text}");
+        }
+    }
+}

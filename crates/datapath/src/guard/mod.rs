@@ -202,12 +202,14 @@ impl GuardState {
     /// Follows a new snapshot: per-port state carried over by port number; error-disabled
     /// ports that left the config are forgotten.
     pub fn install(&mut self, next: &Snapshot) {
+        // Both lists are by ascending port number, as snapshots keep their ports.
         let mut old = std::mem::take(&mut self.ports);
         self.ports = next
             .ports()
             .iter()
             .map(|port| {
-                let kept = old.iter_mut().find(|state| state.id == Some(port.id)).map(std::mem::take);
+                let found = old.binary_search_by_key(&Some(port.id), |state| state.id).ok();
+                let kept = found.map(|at| std::mem::take(&mut old[at]));
                 PortGuard { id: Some(port.id), ..kept.unwrap_or_default() }
             })
             .collect();

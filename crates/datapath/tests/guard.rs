@@ -143,6 +143,10 @@ fn shutdown_errdisables_the_port_until_recovered() {
         ]
     );
     assert_eq!(switch.stats(49).drops.get(DropReason::ErrDisabled), 1);
+    assert_eq!(
+        switch.datapath.trace(switch.now, PortId(49), &udp(mac(1), mac(2), None))[2..],
+        ["port is error-disabled", "dropped: port error-disabled"]
+    );
     assert!(switch.datapath.config().is_err_disabled(PortId(49)));
     // A new snapshot from the agent does not bring it back; recovery does.
     switch.set_ports(ports());

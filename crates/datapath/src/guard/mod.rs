@@ -25,7 +25,9 @@
 //! datapath applies them: [`GuardState`] holds what they change.
 
 mod dhcp;
+mod events;
 mod inspect;
+mod policy;
 mod storm;
 
 use core::fmt;
@@ -42,129 +44,11 @@ use crate::snapshot::{PortIndex, Snapshot};
 
 pub(crate) use dhcp::Bindings;
 pub use dhcp::{DhcpBinding, DhcpBindingEnd};
+use events::push;
+pub use events::{DatapathEvent, EVENT_QUEUE_LEN, ErrDisableReason};
 pub(crate) use inspect::inspect;
+pub use policy::{PortSecurity, StormControl, ViolationAction};
 pub(crate) use storm::Bucket;
-
-/// Events the datapath keeps until the agent polls them; past that, new ones are counted lost.
-pub const EVENT_QUEUE_LEN: usize = 1024;
-
-/// `switchport port-security`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PortSecurity {
-    /// `switchport port-security maximum N`: secure MACs, the attached MAC included (NX-OS
-    /// default 1: the attached MAC alone).
-    pub maximum: u32,
-    /// `switchport port-security violation …`.
-    pub violation: ViolationAction,
-    /// `switchport port-security mac-address sticky`: learned MACs are reported
-    /// ([`DatapathEvent::StickyMacLearned`]) for the agent to keep.
-    pub sticky: bool,
-}
-
-impl Default for PortSecurity {
-    /// Maximum 1, shutdown, not sticky: NX-OS's defaults.
-    fn default() -> Self {
-        Self { maximum: 1, violation: ViolationAction::Shutdown, sticky: false }
-    }
-}
-
-/// What a frame from one MAC too many does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ViolationAction {
-    /// Dropped and counted.
-    Protect,
-    /// Dropped, counted and reported (at most one event per port per second).
-    Restrict,
-    /// Dropped, and the port error-disabled until the agent recovers it.
-    Shutdown,
-}
-
-impl fmt::Display for ViolationAction {
-    /// `protect`, `restrict`, `shutdown`: the config keywords.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Protect => "protect",
-            Self::Restrict => "restrict",
-            Self::Shutdown => "shutdown",
-        })
-    }
-}
-
-/// `storm-control broadcast|multicast|unicast level pps N`: frames per second a port may send
-/// of each kind; `None` is no limit. Bursts of one second's worth pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct StormControl {
-    /// Broadcast frames per second.
-    pub broadcast_pps: Option<u32>,
-    /// Multicast frames per second.
-    pub multicast_pps: Option<u32>,
-    /// Unicast frames to unknown destinations (flooded) per second.
-    pub unknown_unicast_pps: Option<u32>,
-}
-
-impl StormControl {
-    /// `true` if any rate is set.
-    #[inline]
-    pub fn is_on(&self) -> bool {
-        self.broadcast_pps.is_some() || self.multicast_pps.is_some() || self.unknown_unicast_pps.is_some()
-    }
-}
-
-/// Why the datapath error-disabled a port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrDisableReason {
-    /// A port-security violation with `violation shutdown`.
-    PortSecurity,
-}
-
-impl fmt::Display for ErrDisableReason {
-    /// As NX-OS words it: `%ETHPORT-2-IF_DOWN_ERROR_DISABLED: Interface Vethernet3 is down
-    /// (Error disabled. Reason:Port Security violation)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::PortSecurity => "Port Security violation",
-        })
-    }
-}
-
-/// Something the agent should log, persist or report; see [`crate::Datapath::poll_event`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatapathEvent {
-    /// A frame from `mac` passed the port's secure MAC maximum (`restrict` or `shutdown`):
-    /// `%PORT-SECURITY-2-PSECURE_VIOLATION: Security violation occurred, caused by MAC
-    /// 0200.0000.0005 on port Vethernet3`.
-    PortSecurityViolation {
-        /// The port.
-        port: PortId,
-        /// The MAC one too many.
-        mac: MacAddr,
-        /// What the port does about it.
-        action: ViolationAction,
-    },
-    /// The datapath stopped forwarding the port.
-    PortErrDisabled {
-        /// The port.
-        port: PortId,
-        /// Why.
-        reason: ErrDisableReason,
-    },
-    /// A port with `mac-address sticky` learned `mac`: persist it.
-    StickyMacLearned {
-        /// The port.
-        port: PortId,
-        /// The MAC.
-        mac: MacAddr,
-    },
-    /// DHCP snooping bound an address to a port (a DHCPACK from a trusted port).
-    DhcpBindingAdded(DhcpBinding),
-    /// A binding ended.
-    DhcpBindingRemoved {
-        /// The binding.
-        binding: DhcpBinding,
-        /// Why.
-        end: DhcpBindingEnd,
-    },
-}
 
 /// What the guard keeps between frames: per-port rate state, error-disabled ports, DHCP
 /// bindings and the events not yet polled.
@@ -306,17 +190,6 @@ impl GuardState {
         }
     }
 }
-
-/// Queues `event` in `events` unless full (then counts it in `lost`): never allocates, the
-/// queue having its room from the start.
-fn push(events: &mut VecDeque<DatapathEvent>, lost: &mut u64, event: DatapathEvent) {
-    if events.len() < EVENT_QUEUE_LEN {
-        events.push_back(event);
-    } else {
-        *lost += 1;
-    }
-}
-
 /// One second in nanoseconds.
 const SECOND: u64 = 1_000_000_000;
 

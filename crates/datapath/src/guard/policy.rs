@@ -12,7 +12,7 @@ pub struct PortSecurity {
     /// `switchport port-security violation …`.
     pub violation: ViolationAction,
     /// `switchport port-security mac-address sticky`: learned MACs are reported
-    /// ([`DatapathEvent::StickyMacLearned`]) for the agent to keep.
+    /// ([`crate::DatapathEvent::StickyMacLearned`]) for the agent to keep.
     pub sticky: bool,
 }
 

@@ -64,6 +64,15 @@ drop_reasons! {
     VtepNotMember = "vtep_not_member", Input, "VXLAN source is not a VTEP of the bridge-domain";
     AclIn = "acl_in", Input, "denied by an access list on input";
     ConntrackFull = "conntrack_full", Input, "connection table full: new connection denied";
+    ErrDisabled = "err_disabled", Input, "port error-disabled";
+    PortSecurity = "port_security", Input, "port-security violation: source MAC beyond the port's maximum";
+    SourceGuardMac = "src_guard_mac", Input, "ip verify source: source MAC is not the port's attached MAC";
+    SourceGuardIp = "src_guard_ip", Input, "ip verify source: source IP address not bound to the port";
+    ArpInspection = "arp_inspection", Input, "ARP inspection: sender MAC or IP address does not match the port";
+    DhcpUntrustedServer = "dhcp_untrusted_server", Input, "DHCP snooping: server message on an untrusted port";
+    StormBroadcast = "storm_broadcast", Input, "storm control: broadcast rate exceeded";
+    StormMulticast = "storm_multicast", Input, "storm control: multicast rate exceeded";
+    StormUnknownUnicast = "storm_unknown_unicast", Input, "storm control: unknown unicast rate exceeded";
     TxBatchFull = "tx_batch_full", Output, "transmit batch full";
     TxQueueFull = "tx_queue_full", Output, "transmit queue full";
     NoDevice = "no_device", Output, "no device for port";
@@ -74,7 +83,7 @@ impl DropReason {
     /// Frames dropped for this reason still count as received on their port: they arrived on a
     /// port that was up. A down port (or one without its profile) receives nothing.
     pub const fn counts_as_received(self) -> bool {
-        !matches!(self, Self::NoIngressPort | Self::PortDown | Self::ProfileMissing)
+        !matches!(self, Self::NoIngressPort | Self::PortDown | Self::ProfileMissing | Self::ErrDisabled)
             && matches!(self.direction(), Direction::Input)
     }
 }
@@ -195,6 +204,9 @@ pub struct PortStats {
     pub tx: TrafficCounters,
     /// Frames dropped, by reason.
     pub drops: DropCounters,
+    /// Source MACs not learned because the port had reached its MAC limit (their frames were
+    /// still forwarded, as for a full table).
+    pub mac_limit: u64,
 }
 
 /// Events of the MAC table, switch-wide.
@@ -208,6 +220,8 @@ pub struct MacTableCounters {
     pub aged: u64,
     /// Source MACs not learned because the table was full (their frames were still forwarded).
     pub table_full: u64,
+    /// Source MACs not learned because their port had reached its per-port limit.
+    pub port_limit: u64,
 }
 
 #[cfg(test)]

@@ -8,8 +8,11 @@ use std::time::Duration;
 use crate::batch::{RxBatch, RxFrame, TxBatch, TxFrame};
 use crate::counters::{Cast, DropCounters, MacTableCounters, PortStats};
 use crate::flow_table::DEFAULT_FLOW_TABLE_SIZE;
-use crate::forward::{Destination, Egress, FloodCause, Narrator, Observer, Silent, decide, egresses};
-use crate::mac_table::{MacKind, MacTable, MacTableRow, nanos};
+use crate::forward::{
+    Destination, Egress, FloodCause, Forwarding, Narrator, Observer, Silent, decide, egresses,
+};
+use crate::guard::{DatapathEvent, DhcpBinding, GuardState};
+use crate::mac_table::{Learn, MacKind, MacTable, MacTableRow, nanos};
 use crate::policy::PolicyState;
 use crate::snapshot::{PortIndex, Snapshot, TUNNEL_INDEX};
 use crate::{DropReason, PortId, TUNNEL_PORT};
@@ -30,11 +33,26 @@ pub struct Settings {
     /// verdicts live there. Allocated only once a snapshot has an access list or flow
     /// accounting.
     pub flow_table_size: usize,
+    /// Most dynamic MACs one vEthernet without port security may have learned: a quarter of
+    /// the table by default (4096 of 16,384), so that one container sending random source MACs
+    /// leaves three quarters to the others, while a container hosting a few hundred VMs or
+    /// nested containers still fits. Past it the port's new MACs are not learned (their frames
+    /// are still forwarded) and `PortStats::mac_limit` counts them. Uplinks have no per-port
+    /// limit: a whole network is behind them.
+    pub per_port_mac_limit: u32,
+    /// Most DHCP snooping bindings kept; past that, ACKs are forwarded without binding.
+    pub dhcp_bindings: usize,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { mac_table_size: 16 * 1024, hash_seed: 0, flow_table_size: DEFAULT_FLOW_TABLE_SIZE }
+        Self {
+            mac_table_size: 16 * 1024,
+            hash_seed: 0,
+            flow_table_size: DEFAULT_FLOW_TABLE_SIZE,
+            per_port_mac_limit: 4096,
+            dhcp_bindings: 4096,
+        }
     }
 }
 
@@ -44,11 +62,62 @@ impl Default for Settings {
 /// the agent's start, and must not go backwards), no allocation while processing frames.
 #[derive(Debug)]
 pub struct Datapath {
+    /// The snapshot in force: `requested` with the error-disabled ports taken down.
     config: Arc<Snapshot>,
+    /// The snapshot the agent gave.
+    requested: Arc<Snapshot>,
+    guard: GuardState,
     macs: MacTable,
     counters: Counters,
     next_sweep: u64,
     pub(crate) policy: PolicyState,
+}
+
+/// A port-security violation by the frame `bytes` from `ingress`: reported, and with
+/// `shutdown` the port out of the flood lists and the MAC table before the next frame.
+#[cold]
+#[inline(never)]
+fn violation(
+    requested: &Snapshot,
+    config: &mut Arc<Snapshot>,
+    macs: &mut MacTable,
+    guard: &mut GuardState,
+    ingress: PortIndex,
+    bytes: &[u8],
+    now: u64,
+) {
+    let Some(mac) = wire::MacAddr::from_slice(bytes.get(6..).unwrap_or_default()) else { return };
+    if guard.violation(config, ingress, mac, now) {
+        let next = Arc::new(requested.with_err_disabled(&guard.err_disabled));
+        macs.install(config, &next);
+        *config = next;
+    }
+}
+
+/// After learning something other than a refresh: sticky MACs reported, MACs over a port's
+/// limit counted.
+#[cold]
+#[inline(never)]
+fn learned(config: &Snapshot, guard: &mut GuardState, counters: &mut Counters, forwarding: &Forwarding) {
+    match forwarding.learn {
+        Learn::Nothing | Learn::Refresh => {}
+        Learn::New | Learn::Move { .. } => guard.learned(config, forwarding.ingress, forwarding.src),
+        Learn::OverLimit => counters.port(forwarding.ingress).mac_limit += 1,
+    }
+}
+
+/// DHCP snooping reads the frame it forwards.
+#[inline(never)]
+fn snoop(
+    config: &Snapshot,
+    macs: &MacTable,
+    guard: &mut GuardState,
+    forwarding: &Forwarding,
+    bytes: &[u8],
+    now: u64,
+) {
+    let body_offset = forwarding.frame_start + forwarding.body_offset;
+    guard.snoop(config, macs, forwarding.ingress, forwarding.segment, bytes, body_offset, now);
 }
 
 /// Per-port statistics, parallel to the snapshot's ports, the tunnel's, and the switch-wide
@@ -86,7 +155,9 @@ impl Datapath {
     pub fn new(settings: &Settings, config: Arc<Snapshot>) -> Self {
         let mut datapath = Self {
             config: Arc::new(Snapshot::default()),
-            macs: MacTable::new(settings.mac_table_size, settings.hash_seed),
+            requested: Arc::new(Snapshot::default()),
+            guard: GuardState::new(settings.dhcp_bindings),
+            macs: MacTable::new(settings.mac_table_size, settings.per_port_mac_limit, settings.hash_seed),
             counters: Counters::default(),
             next_sweep: 0,
             policy: PolicyState::new(settings.flow_table_size, settings.hash_seed),
@@ -96,8 +167,12 @@ impl Datapath {
     }
 
     /// Switches to `config` between two batches. Counters of ports that remain are kept;
-    /// learned MACs are kept where their port still forwards and carries their segment.
+    /// learned MACs are kept where their port still forwards and carries their segment. Ports
+    /// the datapath error-disabled stay so (see [`Self::recover_port`]).
     pub fn set_config(&mut self, config: Arc<Snapshot>) {
+        self.guard.install(&config);
+        self.requested = config;
+        let config = self.effective();
         self.macs.install(&self.config, &config);
         self.policy.install(&self.config, &config);
         let mut old_stats = std::mem::take(&mut self.counters.ports);
@@ -115,6 +190,83 @@ impl Datapath {
         self.config = config;
     }
 
+    /// The requested snapshot with the error-disabled ports down.
+    fn effective(&self) -> Arc<Snapshot> {
+        if self.guard.err_disabled.is_empty() {
+            Arc::clone(&self.requested)
+        } else {
+            Arc::new(self.requested.with_err_disabled(&self.guard.err_disabled))
+        }
+    }
+
+    /// Installs [`Self::effective`] after the error-disabled ports changed (same ports, so the
+    /// counters stay where they are).
+    fn reinstall(&mut self) {
+        let config = self.effective();
+        self.macs.install(&self.config, &config);
+        self.config = config;
+    }
+
+    /// Brings an error-disabled port back (`shutdown` / `no shutdown` on it); `false` if it was
+    /// not error-disabled.
+    pub fn recover_port(&mut self, port: PortId) -> bool {
+        if !self.guard.err_disabled.remove(&port) {
+            return false;
+        }
+        self.reinstall();
+        true
+    }
+
+    /// The next event not yet polled (port-security violations, error-disabled ports, sticky
+    /// MACs, DHCP bindings), oldest first. Poll after each batch: the datapath keeps at most
+    /// [`crate::EVENT_QUEUE_LEN`] and counts the rest as lost ([`Self::events_lost`]).
+    pub fn poll_event(&mut self) -> Option<DatapathEvent> {
+        self.guard.poll()
+    }
+
+    /// Events dropped because nobody polled them in time.
+    pub fn events_lost(&self) -> u64 {
+        self.guard.events_lost
+    }
+
+    /// The ports the datapath error-disabled, ascending.
+    pub fn err_disabled_ports(&self) -> impl Iterator<Item = PortId> + '_ {
+        self.guard.err_disabled.iter().copied()
+    }
+
+    /// The secure MACs of a port with port security at `now` (`show port-security address`):
+    /// its attached MAC (static) and those it learned (dynamic), sorted by segment then MAC;
+    /// empty for a port without port security (allocates).
+    pub fn secure_macs(&self, port: PortId, now: Duration) -> Vec<MacTableRow> {
+        let secured = self.config.port(port).is_some_and(|config| config.port_security.is_some());
+        if !secured {
+            return Vec::new();
+        }
+        let mut rows = self.mac_table(now);
+        rows.retain(|row| row.port == port);
+        rows
+    }
+
+    /// Dynamic MACs learned on `port` now in the table (aged ones until the next sweep), and
+    /// how many it may have (`u32::MAX`: no per-port limit).
+    pub fn port_mac_count(&self, port: PortId) -> Option<(u32, u32)> {
+        let index = self.config.index_of(port)?;
+        Some((self.macs.port_count(index), self.macs.port_limit(index)))
+    }
+
+    /// DHCP snooping's bindings, running or ended but not yet swept, sorted by address
+    /// (`show ip dhcp snooping binding`; allocates).
+    pub fn dhcp_bindings(&self) -> Vec<DhcpBinding> {
+        let mut bindings: Vec<DhcpBinding> = self.guard.bindings.iter().copied().collect();
+        bindings.sort_by_key(|binding| binding.ip);
+        bindings
+    }
+
+    /// DHCPACKs not bound because the bindings table was full.
+    pub fn dhcp_bindings_full(&self) -> u64 {
+        self.guard.bindings.full
+    }
+
     /// The snapshot in force.
     pub fn config(&self) -> &Arc<Snapshot> {
         &self.config
@@ -127,10 +279,11 @@ impl Datapath {
         let now = nanos(now);
         if now >= self.next_sweep {
             self.macs.sweep(now);
+            self.guard.end_bindings(now, |_| true);
             self.next_sweep = now.saturating_add(SWEEP_INTERVAL_NANOS);
         }
         self.policy.sweep(now);
-        let Self { config, macs, counters, policy, .. } = self;
+        let Self { config, requested, guard, macs, counters, policy, .. } = self;
         // Frames come in runs from one port: look the port up once per run.
         let mut last_port: Option<(PortId, Option<PortIndex>)> = None;
         for (rx_index, frame) in rx.iter().enumerate() {
@@ -142,7 +295,7 @@ impl Datapath {
                     index
                 }
             };
-            let decision = decide(config, macs, now, frame, ingress, &mut Silent);
+            let decision = decide(config, macs, &guard.bindings, now, frame, ingress, &mut Silent);
             let Some(ingress) = decision.ingress else {
                 counters.drop(None, DropReason::NoIngressPort, 1);
                 continue;
@@ -161,6 +314,9 @@ impl Datapath {
                         counters.port(ingress).rx.count(frame.wire_len, cast, false);
                     }
                     counters.drop(Some(ingress), reason, 1);
+                    if reason == DropReason::PortSecurity {
+                        violation(requested, config, macs, guard, ingress, frame.bytes, now);
+                    }
                     continue;
                 }
             };
@@ -177,9 +333,21 @@ impl Datapath {
             }
             let key = (forwarding.segment, forwarding.src);
             macs.learn(key, ingress, forwarding.source_vtep, forwarding.learn, now);
+            if !matches!(forwarding.learn, Learn::Nothing | Learn::Refresh) {
+                learned(config, guard, counters, &forwarding);
+            }
             if let Destination::Discard(reason) = forwarding.destination {
                 counters.drop(Some(ingress), reason, 1);
                 continue;
+            }
+            if let Destination::Flood(cause) = forwarding.destination
+                && let Err(reason) = guard.storm(config, ingress, cause, now)
+            {
+                counters.drop(Some(ingress), reason, 1);
+                continue;
+            }
+            if config.dhcp_snooping() {
+                snoop(config, macs, guard, &forwarding, frame.bytes, now);
             }
             let flooded_unicast = forwarding.destination == Destination::Flood(FloodCause::UnknownUnicast);
             let untagged_len = forwarding.untagged_len(frame.bytes);
@@ -258,11 +426,13 @@ impl Datapath {
 
     fn narrate(&self, now: Duration, rx: RxFrame<'_>, mut narrator: Narrator) -> Vec<String> {
         let ingress = self.config.locate(rx.port);
-        let decision = decide(&self.config, &self.macs, nanos(now), rx, ingress, &mut narrator);
+        let now = nanos(now);
+        let decision =
+            decide(&self.config, &self.macs, &self.guard.bindings, now, rx, ingress, &mut narrator);
         let Ok(forwarding) = &decision.outcome else { return narrator.lines };
         let mut pass = None;
         if self.config.policy().active {
-            match self.policy.narrate_ingress(&self.config, rx.bytes, forwarding, nanos(now), &mut narrator) {
+            match self.policy.narrate_ingress(&self.config, rx.bytes, forwarding, now, &mut narrator) {
                 Ok(checked) => pass = checked,
                 Err(reason) => {
                     narrator.note(format_args!("dropped: {reason}"));
@@ -274,12 +444,19 @@ impl Datapath {
             narrator.note(format_args!("dropped: {reason}"));
             return narrator.lines;
         }
+        if let Destination::Flood(cause) = forwarding.destination
+            && let Some(rate) = self.guard.storm_would_drop(&self.config, forwarding.ingress, cause, now)
+        {
+            let reason = crate::guard::storm_reason(cause);
+            narrator.note(format_args!("storm-control: over {rate} pps"));
+            narrator.note(format_args!("dropped: {reason}"));
+            return narrator.lines;
+        }
         for Egress { port, tag, encap } in egresses(&self.config, forwarding) {
             let id = self.config.id_of(port);
             let name = self.config.name_of(port);
             if let Some(pass) = &pass
-                && let Err(reason) =
-                    self.policy.narrate_egress(&self.config, pass, port, nanos(now), &mut narrator)
+                && let Err(reason) = self.policy.narrate_egress(&self.config, pass, port, now, &mut narrator)
             {
                 narrator.note(format_args!("not sent to {name} ({id}): {reason}"));
                 continue;

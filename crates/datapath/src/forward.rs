@@ -18,6 +18,7 @@ use std::net::Ipv4Addr;
 use wire::{EtherType, MacAddr, Tci, ethernet, vlan, vxlan};
 
 use crate::batch::{Encap, RxFrame};
+use crate::guard::{self, Bindings};
 use crate::mac_table::{Learn, MacEntry, MacKind, MacTable};
 use crate::port::{PortConfig, PortMode, ProfileBinding};
 use crate::snapshot::{PortIndex, Snapshot, TUNNEL_INDEX};
@@ -64,6 +65,7 @@ macro_rules! note {
         }
     };
 }
+pub(crate) use note;
 
 /// Why a frame goes to more than one port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +132,7 @@ pub(crate) struct Decision {
 pub(crate) fn decide<O: Observer>(
     config: &Snapshot,
     macs: &MacTable,
+    bindings: &Bindings,
     now: u64,
     frame: RxFrame<'_>,
     ingress: Option<PortIndex>,
@@ -142,7 +145,7 @@ pub(crate) fn decide<O: Observer>(
     let outcome = if index == TUNNEL_INDEX {
         decapsulate(config, macs, now, frame, observer)
     } else {
-        accept(config, macs, now, frame, index, observer)
+        accept(config, macs, bindings, now, frame, index, observer)
     };
     if let Err(reason) = outcome {
         note!(observer, "dropped: {reason}");
@@ -155,6 +158,7 @@ pub(crate) fn decide<O: Observer>(
 fn accept<O: Observer>(
     config: &Snapshot,
     macs: &MacTable,
+    bindings: &Bindings,
     now: u64,
     frame: RxFrame<'_>,
     index: PortIndex,
@@ -174,6 +178,10 @@ fn accept<O: Observer>(
         note!(observer, "link is down");
         return Err(DropReason::PortDown);
     }
+    if config.err_disabled(index) {
+        note!(observer, "port is error-disabled");
+        return Err(DropReason::ErrDisabled);
+    }
     if frame.wire_len > frame.bytes.len() {
         note!(observer, "{} byte frame, receive buffer holds {}", frame.wire_len, frame.bytes.len());
         return Err(DropReason::Oversize);
@@ -184,6 +192,9 @@ fn accept<O: Observer>(
     })?;
     let (tci, body_offset) = read_tag(&ethernet, observer)?;
     let segment = classify(port, tci, observer)?;
+    if port.inspects() || config.dhcp_snooping() {
+        guard::inspect(port, bindings, config.dhcp_snooping(), &ethernet, body_offset, now, observer)?;
+    }
     if let Some(uplink) = config.pin_of(index) {
         let uplink = config.by_index(uplink);
         note!(observer, "pinned to {} ({})", uplink.name, uplink.id);
@@ -290,10 +301,20 @@ fn switch<O: Observer>(
     };
     // With several uplinks to one network, a local vEthernet's frame can come back on another
     // uplink: learning it there would pull the MAC away from its port.
-    if let Some(entry) = found.filter(|entry| config.is_uplink(index) && is_vethernet(config, entry.port)) {
+    if let Some(entry) = found
+        && config.is_uplink(index)
+        && is_vethernet(config, entry.port)
+    {
         note!(observer, "source MAC {src} is on local {}", Place::of(config, entry));
         return Err(DropReason::UplinkSourceLocal);
     }
+    // Per-port MAC limits and port security: only a new (or moving) MAC can pass them.
+    let learn = match learn {
+        Learn::New | Learn::Move { .. } if index != TUNNEL_INDEX && macs.port_full(index) => {
+            guard::over_limit(config, macs, index, src, observer)?
+        }
+        learn => learn,
+    };
     narrate_learning(config, index, source_vtep, src, learn, observer);
 
     let dst = ethernet.dst_addr();
@@ -485,6 +506,7 @@ fn narrate_learning<O: Observer>(
         }
         Learn::Refresh => note!(observer, "source {src} known on {here} (refreshed)"),
         Learn::Nothing => note!(observer, "source {src} known on {here}"),
+        Learn::OverLimit => {} // the guard said why
     }
 }
 

@@ -6,6 +6,10 @@
 //! ([`Slots`]), so each frame costs one lookup per address: the hottest code of the datapath. It
 //! is sized once, when a snapshot is installed, and never more than half full, so learning never
 //! allocates and probe sequences stay short.
+//!
+//! Each port's dynamic entries are counted as they are learned, moved, aged, flushed and carried
+//! over (never by scanning the table), so that a per-port limit costs one comparison: no port
+//! can fill the table for the others.
 
 mod slots;
 
@@ -86,6 +90,8 @@ pub(crate) enum Learn {
     New,
     /// The dynamic entry moves from another port (or another VTEP behind the tunnel).
     Move { from: PortIndex, from_vtep: Option<Ipv4Addr> },
+    /// New (or moving) on a port that has reached its MAC limit: not learned, counted.
+    OverLimit,
 }
 
 /// How stale a dynamic entry's timestamp may get before a frame refreshes it. Refreshing at most
@@ -98,17 +104,25 @@ pub(crate) struct MacTable {
     entries: Slots,
     dynamic_limit: usize,
     dynamic_count: usize,
+    /// The limit of a vEthernet without port security (`Settings::per_port_mac_limit`).
+    default_port_limit: u32,
+    /// Per port index of the installed snapshot: its dynamic entries, and how many it may have.
+    per_port: Vec<u32>,
+    limits: Vec<u32>,
     /// Zero: never age.
     aging_nanos: u64,
     pub counters: MacTableCounters,
 }
 
 impl MacTable {
-    pub fn new(dynamic_limit: usize, hash_seed: u64) -> Self {
+    pub fn new(dynamic_limit: usize, default_port_limit: u32, hash_seed: u64) -> Self {
         Self {
             entries: Slots::new(hash_seed),
             dynamic_limit,
             dynamic_count: 0,
+            default_port_limit,
+            per_port: Vec::new(),
+            limits: Vec::new(),
             aging_nanos: 0,
             counters: MacTableCounters::default(),
         }
@@ -132,15 +146,25 @@ impl MacTable {
                 let index = next.index_of(previous.by_index(entry.port).id)?;
                 let port = next.by_index(index);
                 entry.port = index;
-                (port.is_forwarding() && port.carries(segment)).then_some((key, entry))
+                (next.forwards(index) && port.carries(segment)).then_some((key, entry))
             })
             .collect();
         // Room for every static entry and the dynamic limit at half load: see the module comment.
         let most = self.dynamic_limit + next.statics().len() + next.installed().len();
         self.entries.reset(2 * most);
-        self.dynamic_count = dynamic.len();
+        self.per_port = vec![0; next.ports().len()];
+        self.limits = next.ports().iter().map(|port| self.limit_of(port)).collect();
+        // A port whose limit went down (port security turned on) keeps its freshest entries.
+        let mut dynamic = dynamic;
+        dynamic.sort_by_key(|(_, entry)| std::cmp::Reverse(entry.last_seen));
+        self.dynamic_count = 0;
         for (key, entry) in dynamic {
+            if entry.port != TUNNEL_INDEX && self.port_full(entry.port) {
+                continue;
+            }
             self.entries.insert(key, entry);
+            self.dynamic_count += 1;
+            self.count(entry.port, 1);
         }
         let statics = next.statics().iter().map(|entry| {
             let value = MacEntry { port: entry.port, kind: MacKind::Static, vtep: None, last_seen: 0 };
@@ -157,14 +181,59 @@ impl MacTable {
         });
         for (key, value) in statics.chain(installed) {
             let replaced = self.entries.insert(PackedKey::pack(&key), value);
-            if replaced.is_some_and(|replaced| replaced.kind == MacKind::Dynamic) {
+            if let Some(replaced) = replaced.filter(|replaced| replaced.kind == MacKind::Dynamic) {
                 self.dynamic_count -= 1;
+                self.uncount(replaced.port);
             }
         }
     }
 
-    /// The entry for `key` unless it has aged out.
+    /// How many dynamic MACs `port` may have: uplinks face a whole network and are bounded by
+    /// the table only; a vEthernet with port security its maximum, of which its attached MAC
+    /// takes one (NX-OS counts static secure MACs toward the maximum); any other vEthernet the
+    /// default limit.
+    fn limit_of(&self, port: &crate::PortConfig) -> u32 {
+        match &port.port_security {
+            _ if port.is_uplink() => u32::MAX,
+            Some(security) => security.maximum.saturating_sub(u32::from(port.attached_mac.is_some())),
+            None => self.default_port_limit,
+        }
+    }
+
     #[inline]
+    fn count(&mut self, port: PortIndex, by: u32) {
+        if let Some(count) = self.per_port.get_mut(usize::from(port)) {
+            *count += by;
+        }
+    }
+
+    #[inline]
+    fn uncount(&mut self, port: PortIndex) {
+        if let Some(count) = self.per_port.get_mut(usize::from(port)) {
+            *count -= 1;
+        }
+    }
+
+    /// Dynamic entries behind `port` (zero for the tunnel, which is not counted).
+    #[inline]
+    pub fn port_count(&self, port: PortIndex) -> u32 {
+        self.per_port.get(usize::from(port)).copied().unwrap_or(0)
+    }
+
+    /// How many dynamic entries `port` may have (no limit for the tunnel).
+    #[inline]
+    pub fn port_limit(&self, port: PortIndex) -> u32 {
+        self.limits.get(usize::from(port)).copied().unwrap_or(u32::MAX)
+    }
+
+    /// `true` if learning one more MAC on `port` would pass its limit.
+    #[inline]
+    pub fn port_full(&self, port: PortIndex) -> bool {
+        self.port_count(port) >= self.port_limit(port)
+    }
+
+    /// The entry for `key` unless it has aged out. Always inlined: it runs twice per frame.
+    #[inline(always)]
     pub fn lookup(&self, key: &MacKey, now: u64) -> Option<&MacEntry> {
         match self.entries.find(PackedKey::pack(key)) {
             Ok(slot) => Some(self.entries.entry(slot)).filter(|entry| !self.expired(entry, now)),
@@ -181,7 +250,7 @@ impl MacTable {
 
     /// What learning `key` on `port` (behind the tunnel: at `vtep`) would do, given the entry
     /// [`Self::lookup`] found. `Err(owner)` if the key is another port's static or installed MAC.
-    #[inline]
+    #[inline(always)]
     pub fn plan(
         found: Option<&MacEntry>,
         port: PortIndex,
@@ -211,23 +280,32 @@ impl MacTable {
         let fresh = MacEntry { port, kind: MacKind::Dynamic, vtep, last_seen: now };
         match learn {
             Learn::Nothing => {}
-            Learn::Refresh | Learn::Move { .. } => {
+            Learn::OverLimit => self.counters.port_limit += 1,
+            Learn::Refresh => {
                 if let Ok(slot) = self.entries.find(PackedKey::pack(&key)) {
                     *self.entries.entry_mut(slot) = fresh;
                 }
-                if matches!(learn, Learn::Move { .. }) {
-                    self.counters.moves += 1;
+            }
+            Learn::Move { .. } => {
+                if let Ok(slot) = self.entries.find(PackedKey::pack(&key)) {
+                    let old = std::mem::replace(self.entries.entry_mut(slot), fresh);
+                    self.uncount(old.port);
+                    self.count(port, 1);
                 }
+                self.counters.moves += 1;
             }
             Learn::New => match self.entries.find(PackedKey::pack(&key)) {
                 // An expired entry still in the table: reuse it.
                 Ok(slot) => {
-                    *self.entries.entry_mut(slot) = fresh;
+                    let old = std::mem::replace(self.entries.entry_mut(slot), fresh);
+                    self.uncount(old.port);
+                    self.count(port, 1);
                     self.counters.learned += 1;
                 }
                 Err(empty) if self.dynamic_count < self.dynamic_limit => {
                     self.entries.fill(empty, PackedKey::pack(&key), fresh);
                     self.dynamic_count += 1;
+                    self.count(port, 1);
                     self.counters.learned += 1;
                 }
                 Err(_) => self.counters.table_full += 1,
@@ -241,9 +319,14 @@ impl MacTable {
             return;
         }
         let aging = self.aging_nanos;
-        let removed = self
-            .entries
-            .retain(|entry| entry.kind != MacKind::Dynamic || now.saturating_sub(entry.last_seen) <= aging);
+        let per_port = &mut self.per_port;
+        let removed = self.entries.retain(|entry| {
+            let keep = entry.kind != MacKind::Dynamic || now.saturating_sub(entry.last_seen) <= aging;
+            if let Some(count) = per_port.get_mut(usize::from(entry.port)).filter(|_| !keep) {
+                *count -= 1;
+            }
+            keep
+        });
         self.dynamic_count -= removed;
         self.counters.aged += removed as u64;
     }
@@ -252,6 +335,7 @@ impl MacTable {
     pub fn flush_dynamic(&mut self) {
         self.entries.retain(|entry| entry.kind != MacKind::Dynamic);
         self.dynamic_count = 0;
+        self.per_port.fill(0);
     }
 
     /// Every live entry, for `show mac address-table` and `vemcmd show l2`.

@@ -2,8 +2,11 @@
 
 use core::fmt;
 
+use std::net::IpAddr;
+
 use wire::MacAddr;
 
+use crate::guard::{PortSecurity, StormControl};
 use crate::{PortAcls, Segment, VlanBitmap};
 
 /// A port's number in the datapath: the LTL of the Nexus 1000V (17–48 uplinks, 49 and up
@@ -103,6 +106,20 @@ pub struct PortConfig {
     pub flow_accounting_in: bool,
     /// Flows leaving by this port are accounted for export (`ip flow monitor X output`).
     pub flow_accounting_out: bool,
+    /// `switchport port-security`: which source MACs the port may use (vEthernets only).
+    pub port_security: Option<PortSecurity>,
+    /// `ip verify source`: drop frames whose source MAC is not the attached MAC, or whose
+    /// source IPv4/IPv6 address is not bound to the port.
+    pub verify_source: bool,
+    /// The addresses bound to the port (attach `--ip`, IPAM); DHCP snooping adds its own.
+    pub ip_bindings: Box<[IpAddr]>,
+    /// `ip arp inspection`: drop ARP and IPv6 neighbour advertisements whose sender does not
+    /// match the attached MAC and a binding.
+    pub arp_inspection: bool,
+    /// `ip dhcp snooping trust`: DHCP server messages may arrive here (uplinks to the server).
+    pub dhcp_snooping_trust: bool,
+    /// `storm-control`: per-port rates for broadcast, multicast and unknown unicast.
+    pub storm_control: StormControl,
 }
 
 impl PortConfig {
@@ -142,6 +159,12 @@ impl PortConfig {
             acl_out: PortAcls::default(),
             flow_accounting_in: false,
             flow_accounting_out: false,
+            port_security: None,
+            verify_source: false,
+            ip_bindings: Box::default(),
+            arp_inspection: false,
+            dhcp_snooping_trust: false,
+            storm_control: StormControl::default(),
         }
     }
 
@@ -155,6 +178,13 @@ impl PortConfig {
     pub fn with_attached_mac(mut self, mac: MacAddr) -> Self {
         self.attached_mac = Some(mac);
         self
+    }
+
+    /// `true` if the ingress inspection (source guard, ARP inspection) runs on frames from this port
+    /// before their source is learned.
+    #[inline]
+    pub fn inspects(&self) -> bool {
+        self.verify_source || self.arp_inspection
     }
 
     /// `true` if the port receives and sends: admin and link up, and its profile found.

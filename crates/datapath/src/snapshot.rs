@@ -77,6 +77,10 @@ pub struct Snapshot {
     remote_vteps: FastMap<Vni, Box<[Ipv4Addr]>>,
     installed: Vec<InstalledMac>,
     policy: Policies,
+    /// `ip dhcp snooping`: server messages only from trusted ports, bindings from their ACKs.
+    dhcp_snooping: bool,
+    /// Parallel to `ports`: error-disabled by the datapath (see `Datapath::recover_port`).
+    err_disabled: Vec<bool>,
 }
 
 impl Default for Snapshot {
@@ -94,6 +98,8 @@ impl Default for Snapshot {
             remote_vteps: HashMap::default(),
             installed: Vec::new(),
             policy: Policies::default(),
+            dhcp_snooping: false,
+            err_disabled: Vec::new(),
         }
     }
 }
@@ -112,8 +118,13 @@ impl Snapshot {
             validate(port)?;
         }
         let policy = Policies::derive(&ports)?;
-        let mut snapshot =
-            Self { ids: ports.iter().map(|port| port.id).collect(), ports, policy, ..Self::default() };
+        let mut snapshot = Self {
+            ids: ports.iter().map(|port| port.id).collect(),
+            err_disabled: vec![false; ports.len()],
+            ports,
+            policy,
+            ..Self::default()
+        };
         snapshot.derive();
         snapshot.pin();
         Ok(snapshot)
@@ -131,6 +142,49 @@ impl Snapshot {
         self.overlay = overlay;
         self.derive_overlay();
         self
+    }
+
+    /// The same snapshot with DHCP snooping on or off (`ip dhcp snooping`).
+    pub fn with_dhcp_snooping(mut self, on: bool) -> Self {
+        self.dhcp_snooping = on;
+        self
+    }
+
+    /// `true` if DHCP snooping is on.
+    #[inline]
+    pub fn dhcp_snooping(&self) -> bool {
+        self.dhcp_snooping
+    }
+
+    /// `true` if the datapath error-disabled port `id` (it then neither receives nor sends).
+    pub fn is_err_disabled(&self, id: PortId) -> bool {
+        self.index_of(id).is_some_and(|index| self.err_disabled[usize::from(index)])
+    }
+
+    /// The same snapshot with exactly the ports of `ids` error-disabled: out of every flood
+    /// list, pin and static entry, as if their link were down.
+    pub(crate) fn with_err_disabled(&self, ids: &std::collections::BTreeSet<PortId>) -> Self {
+        let mut snapshot = self.clone();
+        snapshot.err_disabled = snapshot.ports.iter().map(|port| ids.contains(&port.id)).collect();
+        snapshot.statics.clear();
+        snapshot.conflicts.clear();
+        snapshot.derive();
+        snapshot.pin();
+        snapshot.derive_overlay();
+        snapshot
+    }
+
+    /// `true` if the port at `index` receives and sends: forwarding by its config, and not
+    /// error-disabled.
+    #[inline]
+    pub(crate) fn forwards(&self, index: PortIndex) -> bool {
+        self.by_index(index).is_forwarding() && !self.err_disabled[usize::from(index)]
+    }
+
+    /// `true` if the port at `index` is error-disabled.
+    #[inline]
+    pub(crate) fn err_disabled(&self, index: PortIndex) -> bool {
+        self.err_disabled.get(usize::from(index)).copied().unwrap_or(false)
     }
 
     /// The MAC aging time.
@@ -255,7 +309,9 @@ impl Snapshot {
     /// Flood lists (forwarding ports per segment) and static entries (forwarding ports' MACs).
     fn derive(&mut self) {
         let mut flood: HashMap<Segment, Vec<PortIndex>, foldhash::fast::FixedState> = HashMap::default();
-        let forwarding = self.ports.iter().zip(0..).filter(|(port, _)| port.is_forwarding());
+        let err_disabled = &self.err_disabled;
+        let forwarding = (self.ports.iter().zip(0..))
+            .filter(|&(port, index)| port.is_forwarding() && !err_disabled[usize::from(index)]);
         for (port, index) in forwarding {
             match &port.mode {
                 PortMode::Access { segment } if port.carries(*segment) => {
@@ -294,7 +350,9 @@ impl Snapshot {
         let mut pinned: Vec<Option<PortIndex>> = vec![None; self.ports.len()];
         let mut load = vec![0usize; self.ports.len()];
         let wanted: Vec<(usize, u16)> = (self.ports.iter().enumerate())
-            .filter(|(_, port)| !port.is_uplink() && port.is_forwarding())
+            .filter(|&(index, port)| {
+                !port.is_uplink() && self.err_disabled.get(index) == Some(&false) && port.is_forwarding()
+            })
             .filter_map(|(index, port)| match port.home_segment() {
                 Segment::Vlan(vlan) => Some((index, vlan)),
                 Segment::BridgeDomain(_) => None,

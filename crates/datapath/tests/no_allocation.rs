@@ -1,6 +1,8 @@
 //! `Datapath::process` never allocates: not for known unicast, floods, learning new MACs (up to
 //! the table size), moves, aging sweeps, tagging, pinned uplinks, VXLAN replication,
-//! encapsulation and decapsulation, or any drop. Checked with a counting global
+//! encapsulation and decapsulation, per-port MAC limits, port-security violations (but
+//! `shutdown`, which rebuilds the snapshot once per port), source guard, ARP inspection, DHCP
+//! snooping, storm control, events, or any drop. Checked with a counting global
 //! allocator, so this file holds the crate's only `unsafe`: delegating to the system allocator.
 #![allow(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -11,7 +13,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use common::{Harness, bd, eth, mac, udp, uplink, veth, vni, vtep, vxlan_payload};
+use common::{
+    Harness, advert, arp, bd, dhcp, dhcp_repr, eth, ip, ip4, mac, udp, uplink, veth, vni, vtep, vxlan_payload,
+};
 use datapath::{
     DropReason, Overlay, OverlaySegment, PortConfig, PortId, RxBatch, Snapshot, TUNNEL_PORT, TxBatch,
 };
@@ -274,5 +278,86 @@ fn access_lists_conntrack_and_flow_accounting_never_allocate() {
     let counters = switch.datapath.flow_counters();
     assert!(counters.table_full > 0 && counters.expired > 0, "{counters:?}");
     assert!(switch.datapath.acl_hits().any(|hits| hits.matches > 0));
+    assert_eq!(during, 0, "process allocated {during} times");
+}
+
+#[test]
+fn guard_checks_never_allocate() {
+    use datapath::{PortSecurity, StormControl, ViolationAction};
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+    use wire::{arp::Operation, dhcp::MessageType};
+
+    let mut trusted = eth(17, &[100], 100);
+    trusted.dhcp_snooping_trust = true;
+    let secure = PortConfig {
+        port_security: Some(PortSecurity { maximum: 2, violation: ViolationAction::Restrict, sticky: true }),
+        ..veth(49, 100).with_attached_mac(mac(1))
+    };
+    let guarded = PortConfig {
+        verify_source: true,
+        arp_inspection: true,
+        ip_bindings: vec![IpAddr::V4(ip(2))].into(),
+        ..veth(50, 100).with_attached_mac(mac(2))
+    };
+    let storm =
+        StormControl { broadcast_pps: Some(10), multicast_pps: Some(10), unknown_unicast_pps: Some(10) };
+    let stormy = PortConfig { storm_control: storm, ..veth(51, 100) };
+    let snapshot = Snapshot::new(vec![trusted, secure, guarded, stormy, veth(52, 100)])
+        .unwrap()
+        .with_dhcp_snooping(true);
+    let settings = datapath::Settings { per_port_mac_limit: 4, ..Default::default() };
+    let mut datapath = datapath::Datapath::new(&settings, Arc::new(snapshot));
+    let server = Ipv4Addr::new(10, 0, 0, 254);
+    let ack = dhcp_repr(MessageType::ACK, mac(2), Ipv4Addr::UNSPECIFIED, ip(9), Some(30));
+    let release = dhcp_repr(MessageType::RELEASE, mac(2), ip(9), Ipv4Addr::UNSPECIFIED, None);
+    let mut frames: Vec<(u32, Vec<u8>)> = vec![
+        (49, udp(mac(1), mac(2), None)),
+        (49, udp(mac(3), mac(2), None)),
+        (49, udp(mac(4), mac(2), None)),
+        (50, ip4(mac(2), mac(1), ip(2), ip(1))),
+        (50, ip4(mac(2), mac(1), ip(66), ip(1))),
+        (50, ip4(mac(6), mac(1), ip(2), ip(1))),
+        (50, arp(Operation::REPLY, mac(2), ip(1), (mac(1), ip(1)))),
+        (50, arp(Operation::REQUEST, mac(2), ip(2), (MacAddr::ZERO, ip(2)))),
+        (50, advert(mac(2), "fe80::2".parse().unwrap(), "2001:db8::1".parse().unwrap(), Some(mac(2)))),
+        (17, dhcp(mac(40), mac(2), (server, ip(9)), &ack)),
+        (50, ip4(mac(2), mac(1), ip(9), ip(1))),
+        (52, dhcp(mac(41), mac(2), (server, ip(9)), &ack)),
+        (50, dhcp(mac(2), mac(40), (ip(9), server), &release)),
+    ];
+    for n in 0..12 {
+        frames.push((51, udp(mac(5), MacAddr([0x01, 0, 0x5e, 0, 0, 1]), None)));
+        frames.push((51, udp(mac(5), mac(99), None)));
+        frames.push((51, udp(mac(5), MacAddr::BROADCAST, None)));
+        frames.push((52, udp(MacAddr([0x02, 0x77, 0, 0, 0, n]), mac(1), None)));
+    }
+    let mut rx = RxBatch::new(frames.len(), 2048);
+    for (port, frame) in &frames {
+        assert!(rx.push(PortId(*port), frame));
+    }
+    let mut tx = TxBatch::new(frames.len() * 8);
+
+    let before = allocations();
+    for tenth in 0..3000 {
+        datapath.process(Duration::from_millis(100 * tenth), &rx, &mut tx);
+    }
+    let during = allocations() - before;
+
+    let drops = datapath.drops();
+    for reason in [
+        DropReason::PortSecurity,
+        DropReason::SourceGuardIp,
+        DropReason::SourceGuardMac,
+        DropReason::ArpInspection,
+        DropReason::DhcpUntrustedServer,
+        DropReason::StormBroadcast,
+        DropReason::StormMulticast,
+        DropReason::StormUnknownUnicast,
+    ] {
+        assert!(drops.get(reason) > 0, "{reason:?} not exercised: {drops:?}");
+    }
+    assert!(datapath.port_stats(PortId(52)).unwrap().mac_limit > 0);
+    assert!(datapath.events_lost() > 0, "the event queue filled up without growing");
     assert_eq!(during, 0, "process allocated {during} times");
 }

@@ -6,7 +6,7 @@
 use core::fmt::{self, Write};
 
 use crate::{MacAddr, PseudoHeader, Tci};
-use crate::{arp, describe, ethernet, gso, icmpv4, ipv4, ipv6, tcp, udp, vlan, vxlan};
+use crate::{arp, describe, dhcp, ethernet, gso, icmpv4, icmpv6, ipv4, ipv6, tcp, udp, vlan, vxlan};
 
 /// Largest prefix copied for the in-place tag helpers; keeps the exercise allocation-free.
 const SCRATCH_LEN: usize = 2048;
@@ -106,6 +106,17 @@ fn every_view(bytes: &[u8]) {
     if let Ok(packet) = vxlan::Packet::new_checked(bytes) {
         let _ = (packet.flags(), packet.vni(), packet.payload());
         let _ = vxlan::Repr::parse(&packet);
+    }
+    if let Ok(packet) = icmpv6::Packet::new_checked(bytes) {
+        let _ = (packet.msg_type(), packet.msg_code(), packet.checksum());
+    }
+    if let Ok(advert) = icmpv6::NeighborAdvert::new_checked(bytes) {
+        let _ = (advert.router(), advert.solicited(), advert.override_flag(), advert.target_addr());
+        let _ = advert.target_link_layer_addr();
+    }
+    if let Ok(packet) = dhcp::Packet::new_checked(bytes) {
+        let _ = (packet.op(), packet.xid(), packet.ciaddr(), packet.yiaddr(), packet.client_mac());
+        let _ = (packet.options().count(), dhcp::Repr::parse(&packet));
     }
 }
 

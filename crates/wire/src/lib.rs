@@ -17,6 +17,7 @@ pub mod build;
 mod bytes;
 pub mod checksum;
 mod describe;
+pub mod dhcp;
 mod error;
 pub mod ethernet;
 #[cfg(any(test, feature = "exercise"))]
@@ -24,6 +25,7 @@ pub mod exercise;
 pub mod gro;
 pub mod gso;
 pub mod icmpv4;
+pub mod icmpv6;
 pub mod ip;
 pub mod ipv4;
 pub mod ipv6;

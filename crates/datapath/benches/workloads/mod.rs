@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use datapath::{
     Acl, AclRule, Action, Datapath, Family, IpNet, Overlay, OverlaySegment, PortConfig, PortId, PortMatch,
-    RxBatch, Segment, Settings, Snapshot, TUNNEL_PORT, TxBatch,
+    PortSecurity, RxBatch, Segment, Settings, Snapshot, TUNNEL_PORT, TxBatch,
 };
 use wire::build::{self, Ipv4Pair, L2};
 use wire::{MacAddr, Vni};
@@ -77,6 +77,11 @@ pub const CASES: &[Case] = &[
         stateful_acl_10k_connections,
     ),
     ("conn_setup", "new TCP connections through a 100-entry stateful ACL, 64B SYN x32", connection_setup),
+    (
+        "guarded_unicast",
+        "known unicast, port security + ip verify source + ARP inspection, 64B x32",
+        guarded_unicast,
+    ),
 ];
 
 fn mac(n: u8) -> MacAddr {
@@ -93,10 +98,19 @@ fn veth(id: u32) -> PortConfig {
     PortConfig::access(PortId(id), format!("Veth{}", id - 48), Segment::Vlan(100), "vlan100")
 }
 
-/// A 64-byte UDP frame (`FRAME_LEN`), optionally tagged.
+/// A 64-byte UDP frame (`FRAME_LEN`) from 10.0.0.1 to 10.0.0.2, optionally tagged.
 fn frame(src: MacAddr, dst: MacAddr, vlan: Option<u16>) -> Vec<u8> {
+    frame_between(
+        src,
+        dst,
+        vlan,
+        Ipv4Pair { src: Ipv4Addr::new(10, 0, 0, 1), dst: Ipv4Addr::new(10, 0, 0, 2) },
+    )
+}
+
+/// A 64-byte UDP frame between `ips`.
+fn frame_between(src: MacAddr, dst: MacAddr, vlan: Option<u16>, ips: Ipv4Pair) -> Vec<u8> {
     let l2 = L2 { src, dst, vlan: vlan.map(wire::Tci::vlan) };
-    let ips = Ipv4Pair { src: Ipv4Addr::new(10, 0, 0, 1), dst: Ipv4Addr::new(10, 0, 0, 2) };
     let payload = [0u8; FRAME_LEN - 14 - 20 - 8];
     let payload = &payload[..payload.len() - if vlan.is_some() { 4 } else { 0 }];
     let mut buf = [0u8; FRAME_LEN];
@@ -155,7 +169,9 @@ fn flood_to_8() -> Workload {
 fn known_unicast_among_10k_macs() -> Workload {
     const MACS: u32 = 10_000;
     let snapshot = Snapshot::new(vec![veth(49), veth(50)]).expect("valid");
-    let mut datapath = Datapath::new(&Settings::default(), Arc::new(snapshot));
+    // Past the default per-port limit (4096): a vEthernet in front of many VMs.
+    let settings = Settings { per_port_mac_limit: MACS, ..Settings::default() };
+    let mut datapath = Datapath::new(&settings, Arc::new(snapshot));
     // Learn 10,000 MACs behind Veth2, a batch at a time.
     let mut tx = TxBatch::new(BATCH);
     for chunk in (0..MACS).collect::<Vec<_>>().chunks(BATCH) {
@@ -331,4 +347,28 @@ fn connection_setup() -> Workload {
         workload.now += Duration::from_secs(2);
     });
     workload
+}
+
+/// Known unicast as in `access_unicast`, between two ports with every ingress check on: port
+/// security (maximum 1: the attached MAC), IP source guard and ARP inspection.
+fn guarded_unicast() -> Workload {
+    let guarded = |id: u32, n: u8| PortConfig {
+        port_security: Some(PortSecurity::default()),
+        verify_source: true,
+        arp_inspection: true,
+        ip_bindings: vec![Ipv4Addr::new(10, 0, 0, n).into()].into(),
+        ..veth(id).with_attached_mac(mac(n))
+    };
+    let between =
+        |a: u8, b: u8| Ipv4Pair { src: Ipv4Addr::new(10, 0, 0, a), dst: Ipv4Addr::new(10, 0, 0, b) };
+    let frames: Vec<_> = (0..BATCH)
+        .map(|i| {
+            if i % 2 == 0 {
+                (49, frame_between(mac(1), mac(2), None, between(1, 2)))
+            } else {
+                (50, frame_between(mac(2), mac(1), None, between(2, 1)))
+            }
+        })
+        .collect();
+    learned(Snapshot::new(vec![guarded(49, 1), guarded(50, 2)]).expect("valid"), &frames, 1)
 }

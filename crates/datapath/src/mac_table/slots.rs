@@ -76,7 +76,7 @@ impl Slots {
 
     /// `Ok(slot)` holding `key`, or `Err(slot)`: the empty slot where it would go (`Err` of an
     /// occupied slot only if the table is full).
-    #[inline]
+    #[inline(always)]
     pub fn find(&self, key: PackedKey) -> Result<usize, usize> {
         let key = stored(key);
         let mask = self.mask();

@@ -2,6 +2,10 @@
 //! switch harness.
 #![allow(dead_code)]
 
+mod frames;
+#[allow(unused_imports)] // not every test binary sends these frames
+pub use frames::*;
+
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;

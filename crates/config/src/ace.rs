@@ -392,7 +392,8 @@ mod tests {
         assert_eq!(canonical(v4, "6 any any gt 5"), "permit tcp any any gt 5");
         assert_eq!(canonical(v4, "47 any any"), "permit 47 any any");
         assert_eq!(canonical(v4, "ip 10.1.1.1/24 any"), "permit ip 10.1.1.0/24 any");
-        assert_eq!(canonical(v4, "i any any"), "permit ip any any");
+        assert_eq!(canonical(v4, "tc any any"), "permit tcp any any");
+        assert!(error(v4, Action::Permit, "i any any").message.contains("ambiguous"));
         let v6 = Family::Ipv6;
         assert_eq!(canonical(v6, "ipv6 any 2001:db8::/32"), "permit ipv6 any 2001:db8::/32");
         assert_eq!(canonical(v6, "icmpv6 any any echo-request"), "permit icmp any any 128");
@@ -412,11 +413,13 @@ mod tests {
             e.message,
             "'2001:db8::/32' is not an IPv4 address: an ip access-list holds IPv4 addresses only"
         );
-        let e = error(Family::Ipv6, Action::Permit, "ip any any");
+        let e = error(v4, Action::Permit, "ipv6 any any");
         assert_eq!(
             (e.offset, e.message.as_str()),
-            (0, "invalid protocol 'ip' (in an ipv6 access-list it is 'ipv6')")
+            (0, "invalid protocol 'ipv6' (an ip access-list is for IPv4; use an ipv6 access-list)")
         );
+        // `ip` abbreviates `ipv6` in an ipv6 list.
+        assert_eq!(canonical(Family::Ipv6, "ip any any"), "permit ipv6 any any");
         let e = error(v4, Action::Permit, "tcp any any eq 70000");
         assert_eq!((e.offset, e.message.as_str()), (15, "invalid port '70000'"));
         let e = error(v4, Action::Permit, "tcp any 10.0.0.0/33");

@@ -10,6 +10,9 @@ use config::{
 };
 use proptest::prelude::*;
 
+mod policy_gen;
+use policy_gen::{PolicyObjects, add_policy, policy_objects};
+
 fn name() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9_.:/!#$%&*+,;<=>@^~|-]{1,20}"
 }
@@ -124,6 +127,7 @@ fn profile(kind: ProfileType) -> impl Strategy<Value = PortProfile> {
                 system_vlans,
                 shutdown,
                 state_enabled,
+                ..PortProfile::default()
             },
         )
 }
@@ -135,16 +139,22 @@ fn kind() -> impl Strategy<Value = ProfileType> {
 /// Valid models: profiles inherit only from earlier profiles of their own type (no cycles);
 /// vethernet profiles may join a bridge-domain that has a segment id (instead of a VLAN).
 fn valid_config() -> impl Strategy<Value = Config> {
-    let entry = (name(), kind(), any::<Option<prop::sample::Index>>(), any::<Option<prop::sample::Index>>())
-        .prop_flat_map(|(name, kind, parent, domain)| {
-            (Just(name), profile(kind), Just(parent), Just(domain))
+    let entry = (
+        name(),
+        kind(),
+        any::<Option<prop::sample::Index>>(),
+        any::<Option<prop::sample::Index>>(),
+        policy_gen::profile_policy(),
+    )
+        .prop_flat_map(|(name, kind, parent, domain, policy)| {
+            (Just(name), profile(kind), Just(parent), Just(domain), Just(policy))
         });
-    (vlans(), bridge_domains(), prop::collection::vec(entry, 0..8), users()).prop_map(
-        |(vlans, bridge_domains, entries, users)| {
+    (vlans(), bridge_domains(), prop::collection::vec(entry, 0..8), users(), policy_objects()).prop_map(
+        |(vlans, bridge_domains, entries, users, objects)| {
             let usable: Vec<&String> =
                 bridge_domains.iter().filter(|(_, d)| d.segment_id.is_some()).map(|(n, _)| n).collect();
             let mut port_profiles: BTreeMap<String, PortProfile> = BTreeMap::new();
-            for (name, mut profile, parent, domain) in entries {
+            for (name, mut profile, parent, domain, policy) in entries {
                 if port_profiles.contains_key(&name) {
                     continue;
                 }
@@ -162,9 +172,27 @@ fn valid_config() -> impl Strategy<Value = Config> {
                     profile.access_bridge_domain = Some(index.get(&usable).to_string());
                     profile.access_vlan = None;
                 }
+                add_policy(&mut profile, &policy, &objects);
                 port_profiles.insert(name, profile);
             }
-            Config { vlans, bridge_domains, port_profiles, users }
+            let PolicyObjects {
+                ip_access_lists,
+                ipv6_access_lists,
+                flow_exporters,
+                flow_monitors,
+                dhcp_snooping,
+            } = objects;
+            Config {
+                vlans,
+                bridge_domains,
+                port_profiles,
+                users,
+                ip_access_lists,
+                ipv6_access_lists,
+                flow_exporters,
+                flow_monitors,
+                dhcp_snooping,
+            }
         },
     )
 }

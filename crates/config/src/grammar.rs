@@ -105,8 +105,8 @@ struct Reject {
     /// Character offset inside the word of the bad part (a range list points at the bad piece).
     offset: usize,
     message: String,
-    /// What would have been accepted there; empty: what the parameter accepts.
-    expected: Vec<String>,
+    /// What would have been accepted there; `None`: what the parameter accepts.
+    expected: Option<Vec<String>>,
 }
 
 impl Param {
@@ -154,7 +154,7 @@ impl Param {
     }
 
     fn accept(&self, word: &str) -> Result<Value, Reject> {
-        let whole = |message: String| Reject { offset: 0, message, expected: Vec::new() };
+        let whole = |message: String| Reject { offset: 0, message, expected: None };
         match self {
             Self::VlanId => match parse_number(word) {
                 Some(n) if (u32::from(VLAN_MIN)..=u32::from(VLAN_MAX)).contains(&n) => Ok(Value::Number(n)),
@@ -180,11 +180,7 @@ impl Param {
                         _ if piece.is_empty() => format!("invalid VLAN range '{word}'"),
                         _ => format!("invalid VLAN id '{piece}'"),
                     };
-                    Reject {
-                        offset: word[..offset.min(word.len())].chars().count(),
-                        message,
-                        expected: Vec::new(),
-                    }
+                    Reject { offset: word[..offset.min(word.len())].chars().count(), message, expected: None }
                 })
             }
             Self::Name { max } => {
@@ -212,7 +208,7 @@ impl Param {
             }
             Self::Ace { family, action } => crate::ace::parse_ace(*family, *action, word)
                 .map(|ace| Value::Ace(Box::new(ace)))
-                .map_err(|e| Reject { offset: e.offset, message: e.message, expected: e.expected }),
+                .map_err(|e| Reject { offset: e.offset, message: e.message, expected: Some(e.expected) }),
             Self::Address => {
                 word.parse().map(Value::Address).map_err(|_| whole(format!("invalid address '{word}'")))
             }
@@ -223,26 +219,18 @@ impl Param {
 /// `M/K`: the error points at the part that is wrong (the module, or the port after `/`).
 fn accept_module_port(word: &str, max_module: u32, max_port: u32) -> Result<Value, Reject> {
     let Some((module, port)) = word.split_once('/') else {
-        return Err(Reject {
-            offset: 0,
-            message: format!("invalid interface '{word}'"),
-            expected: Vec::new(),
-        });
+        return Err(Reject { offset: 0, message: format!("invalid interface '{word}'"), expected: None });
     };
     let module = match parse_number(module) {
         Some(n) if (1..=max_module).contains(&n) => n,
         _ => {
-            return Err(Reject {
-                offset: 0,
-                message: format!("invalid module '{module}'"),
-                expected: Vec::new(),
-            });
+            return Err(Reject { offset: 0, message: format!("invalid module '{module}'"), expected: None });
         }
     };
     let offset = word.len() - port.len();
     match parse_number(port) {
         Some(port) if (1..=max_port).contains(&port) => Ok(Value::ModulePort { module, port }),
-        _ => Err(Reject { offset, message: format!("invalid port '{port}'"), expected: Vec::new() }),
+        _ => Err(Reject { offset, message: format!("invalid port '{port}'"), expected: None }),
     }
 }
 
@@ -555,7 +543,7 @@ fn reject_error(word: &Word<'_>, rejects: Vec<(Param, Reject)>, seen: &[Token]) 
             kind: MatchErrorKind::Invalid,
             column: word.column + reject.offset,
             message: reject.message,
-            expected: if reject.expected.is_empty() { vec![param.describe()] } else { reject.expected },
+            expected: reject.expected.unwrap_or_else(|| vec![param.describe()]),
         },
         None => MatchError {
             kind: MatchErrorKind::Invalid,

@@ -92,9 +92,9 @@ impl Run {
         let fail = |column: usize, message: String| ConfigError::at(line.number, column, message);
         let name = || st.text(0).unwrap_or_default().to_string();
         match st.op {
-            Op::AccessList(family) => self.header(line, Named::AccessList(family, name())),
-            Op::FlowExporter => self.header(line, Named::FlowExporter(name())),
-            Op::FlowMonitor => self.header(line, Named::FlowMonitor(name())),
+            Op::AccessList(family) => self.header(line, &Named::AccessList(family, name())),
+            Op::FlowExporter => self.header(line, &Named::FlowExporter(name())),
+            Op::FlowMonitor => self.header(line, &Named::FlowMonitor(name())),
             Op::Resequence(family) => {
                 self.context = Context::None;
                 self.resequence(line, family)
@@ -153,12 +153,12 @@ impl Run {
     /// `ip access-list NAME`, `flow exporter NAME`, … and their `no` forms, as `bridge-domain`:
     /// entering an existing one changes nothing; deleting one that is used is refused by
     /// validation at this line.
-    fn header(&mut self, line: &ScriptLine<'_>, named: Named) -> Result<(), ConfigError> {
+    fn header(&mut self, line: &ScriptLine<'_>, named: &Named) -> Result<(), ConfigError> {
         let st = &line.statement;
         let column = st.arg_column(0);
         self.context = Context::None;
         if st.negated {
-            if !remove(&mut self.config, &named) {
+            if !remove(&mut self.config, named) {
                 return Err(ConfigError::at(
                     line.number,
                     column,
@@ -168,8 +168,8 @@ impl Run {
             self.sites.insert(named.subject(Field::Removed), (line.number, column));
             self.touch(named.touched(), line);
         } else {
-            if !exists(&self.config, &named) {
-                create(&mut self.config, &named);
+            if !exists(&self.config, named) {
+                create(&mut self.config, named);
                 self.touch(named.touched(), line);
             }
             self.sites.insert(named.subject(Field::Header), (line.number, column));

@@ -1,7 +1,11 @@
 //! The NX-OS configuration commands Switchyard understands, as grammar tables.
 //!
 //! One table per mode: global configuration (`switch(config)#`), the VLAN, bridge-domain and
-//! port-profile sub-modes, plus `end`/`exit`, valid everywhere. A new command is one row here and
+//! port-profile sub-modes, the access-list and flow exporter/monitor sub-modes, plus
+//! `end`/`exit`, valid everywhere. The policy lines have tables of their own
+//! ([`CONFIG_POLICY`], [`PROFILE_POLICY`]) tried after their mode's first table. An access-list
+//! entry's text after `permit`/`deny` is one parameter ([`Param::Ace`], read by
+//! [`crate::ace::parse_ace`]): too many forms for a row each. A new command is one row here and
 //! one arm in `apply`'s executor; parsing, `?` help and tab completion follow from the row.
 
 use crate::acl::{ACL_NAME_MAX, Action, Family, SEQUENCE_MAX, SEQUENCE_MIN};
@@ -983,5 +987,83 @@ mod tests {
         assert!(words.contains(&"vlan".to_string()));
         let h = help(Mode::Config, "vlan ");
         assert_eq!(h[0].word, "<1-4094>");
+    }
+
+    #[test]
+    fn policy_lines_parse_in_their_modes() {
+        let cases: &[(Mode, &str, Op, bool)] = &[
+            (Mode::Config, "ip access-list A", Op::AccessList(Family::Ipv4), false),
+            (Mode::Config, "no ipv6 access-list A", Op::AccessList(Family::Ipv6), true),
+            (Mode::Config, "resequence ip access-list A 10 10", Op::Resequence(Family::Ipv4), false),
+            (Mode::Config, "ip dhcp snooping", Op::DhcpSnooping, false),
+            (Mode::Config, "flow exporter E", Op::FlowExporter, false),
+            (Mode::Config, "no flow monitor M", Op::FlowMonitor, true),
+            (
+                Mode::IpAccessList,
+                "10 permit tcp any any",
+                Op::Ace { action: Action::Permit, numbered: true },
+                false,
+            ),
+            (Mode::IpAccessList, "deny ip any any", Op::Ace { action: Action::Deny, numbered: false }, false),
+            (Mode::IpAccessList, "no 10", Op::Ace { action: Action::Permit, numbered: true }, true),
+            (Mode::Ipv6AccessList, "statistics per-entry", Op::StatisticsPerEntry, false),
+            (Mode::FlowExporter, "destination 2001:db8::1", Op::FlowDestination, false),
+            (Mode::FlowExporter, "version ipfix", Op::FlowVersion(FlowExportVersion::Ipfix), false),
+            (Mode::FlowExporter, "no version", Op::FlowVersion(FlowExportVersion::V9), true),
+            (Mode::FlowMonitor, "record netflow ipv4 original-input", Op::FlowRecord, false),
+            (Mode::FlowMonitor, "timeout inactive 15", Op::TimeoutInactive, false),
+            (
+                Mode::PortProfile,
+                "ip port access-group A in",
+                Op::AccessGroup(Family::Ipv4, Direction::In),
+                false,
+            ),
+            (
+                Mode::PortProfile,
+                "ipv6 port traffic-filter A out",
+                Op::AccessGroup(Family::Ipv6, Direction::Out),
+                false,
+            ),
+            (Mode::PortProfile, "switchport port-security", Op::PortSecurity, false),
+            (Mode::PortProfile, "no switchport port-security maximum", Op::PortSecurityMaximum, true),
+            (
+                Mode::PortProfile,
+                "switchport port-security violation protect",
+                Op::PortSecurityViolation(Violation::Protect),
+                false,
+            ),
+            (Mode::PortProfile, "ip verify source dhcp-snooping-vlan", Op::VerifySource, false),
+            (Mode::PortProfile, "ip dhcp snooping trust", Op::DhcpSnoopingTrust, false),
+            (
+                Mode::PortProfile,
+                "storm-control unicast level pps 10",
+                Op::StormControl(StormKind::UnknownUnicast),
+                false,
+            ),
+            (Mode::PortProfile, "ip flow monitor M output", Op::ProfileFlowMonitor(Direction::Out), false),
+        ];
+        for (mode, line, want, negated) in cases {
+            let s = parse_line(Scope::Indented(*mode), line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!((s.op, s.negated), (*want, *negated), "{line}");
+        }
+        assert_eq!(Op::AccessList(Family::Ipv6).enters(false), Some(Mode::Ipv6AccessList));
+        assert_eq!(Mode::IpAccessList.prompt_name(), "config-acl");
+        // A global line typed in a profile leaves it.
+        assert_eq!(op(Scope::Typed(Mode::PortProfile), "ip dhcp snooping").2, Mode::Config);
+        assert!(parse_line(Scope::Indented(Mode::IpAccessList), "permit ipv6 any any").is_err());
+    }
+
+    #[test]
+    fn help_in_the_access_list_modes() {
+        let words = |mode, line| help(mode, line).into_iter().map(|c| c.word).collect::<Vec<_>>();
+        assert_eq!(
+            words(Mode::IpAccessList, "")[..5],
+            ["no", "<1-4294967295>", "permit", "deny", "statistics"]
+        );
+        assert_eq!(words(Mode::IpAccessList, "10 "), ["permit", "deny"]);
+        assert_eq!(words(Mode::IpAccessList, "10 permit "), ["ip|tcp|udp|icmp|<0-255>"]);
+        assert_eq!(words(Mode::Ipv6AccessList, "permit "), ["ipv6|tcp|udp|icmp|<0-255>"]);
+        assert_eq!(words(Mode::PortProfile, "ip port access-group A "), ["in", "out"]);
+        assert_eq!(words(Mode::FlowExporter, "version "), ["9", "ipfix"]);
     }
 }

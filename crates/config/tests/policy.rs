@@ -424,3 +424,13 @@ fn json_models_are_validated() {
     assert!(validate(&c).unwrap_err().to_string().starts_with("ip access-list A: entry 10: invalid entry"));
     let _ = Direction::BOTH;
 }
+
+#[test]
+fn the_documented_example_applies_and_prints_back() {
+    let doc = include_str!("../../../docs/POLICY.md");
+    let start = doc.find("```\n").unwrap() + 4;
+    let example = &doc[start..start + doc[start..].find("```").unwrap()];
+    let c = apply(&Config::default(), example).unwrap_or_else(|e| panic!("{e}")).config;
+    assert_eq!(print_running_config(&c), example);
+    assert_eq!(evaluate(&c, "web").unwrap().flow_monitors.output.unwrap().exporters[0].dscp, 46);
+}

@@ -255,6 +255,9 @@ impl Run {
                 let Some(profile) = self.config.port_profiles.get_mut(&name) else {
                     return Err(fail(st.column, format!("port-profile '{name}' does not exist")));
                 };
+                if let Some(message) = removes_another_name(profile, st) {
+                    return Err(fail(st.arg_column(0), message));
+                }
                 let field = set_profile_field(profile, st);
                 self.set_site(Subject::Profile(name, field), line, st);
             }
@@ -463,6 +466,31 @@ fn set_profile_field(p: &mut PortProfile, st: &Statement) -> Field {
         | Op::TimeoutActive
         | Op::TimeoutInactive
         | Op::CacheSize => Field::Header,
+    }
+}
+
+/// `no ip port access-group NAME in` (and the traffic-filter and flow monitor lines) must name
+/// what the profile has, as NX-OS checks: the message when it names something else.
+fn removes_another_name(p: &PortProfile, st: &Statement) -> Option<String> {
+    if !st.negated {
+        return None;
+    }
+    let given = st.text(0)?;
+    let (current, line) = match st.op {
+        Op::AccessGroup(family, direction) => {
+            let line = match family {
+                crate::acl::Family::Ipv4 => "ip port access-group",
+                crate::acl::Family::Ipv6 => "ipv6 port traffic-filter",
+            };
+            (p.access_groups.get(family, direction), line)
+        }
+        Op::ProfileFlowMonitor(direction) => (p.flow_monitors.get(direction), "ip flow monitor"),
+        _ => return None,
+    };
+    match current {
+        Some(current) if current == given => None,
+        Some(current) => Some(format!("'{given}' is not applied here: {line} is {current}")),
+        None => Some(format!("'{given}' is not applied here")),
     }
 }
 

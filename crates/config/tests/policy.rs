@@ -266,9 +266,16 @@ fn access_groups_must_name_a_list_of_their_family() {
         e.to_string(),
         "line 2, column 24: ip port access-group applies only to vethernet port-profiles"
     );
-    // `no` forms unset.
+    // `no` forms unset, when they name what is applied.
     let c = apply(&base(), "port-profile web\n  no ip port access-group WEB-OUT out\n").unwrap().config;
     assert_eq!(c.port_profiles["web"].access_groups.ipv4_out, None);
+    let e = error(&base(), "port-profile web\n  no ip port access-group WEB-IN out\n");
+    assert_eq!(
+        e.to_string(),
+        "line 2, column 27: 'WEB-IN' is not applied here: ip port access-group is WEB-OUT"
+    );
+    let e = error(&base(), "port-profile web\n  no ip flow monitor MON output\n");
+    assert_eq!(e.to_string(), "line 2, column 22: 'MON' is not applied here");
 }
 
 #[test]

@@ -374,17 +374,8 @@ impl AddressMatch {
         match *self {
             Self::Any => true,
             Self::Host { address: host } => host == address,
-            Self::Prefix { address: network, length } => match (network, address) {
-                (IpAddr::V4(n), IpAddr::V4(a)) => {
-                    let mask = u32::MAX.checked_shl(32 - u32::from(length.min(32))).unwrap_or(0);
-                    u32::from(n) & mask == u32::from(a) & mask
-                }
-                (IpAddr::V6(n), IpAddr::V6(a)) => {
-                    let mask = u128::MAX.checked_shl(128 - u32::from(length.min(128))).unwrap_or(0);
-                    u128::from(n) & mask == u128::from(a) & mask
-                }
-                _ => false,
-            },
+            // `network` has no host bits (the language masks them, validation refuses them).
+            Self::Prefix { address: network, length } => mask_address(address, length) == network,
         }
     }
 

@@ -26,6 +26,9 @@ pub enum SessionMode {
     BridgeDomain { header: String },
     /// `switch(config-port-prof)#`, under `header` (`port-profile type vethernet web`).
     PortProfile { header: String },
+    /// A policy object's sub-mode (`config-acl`, `config-ipv6-acl`, `config-flow-exporter`,
+    /// `config-flow-monitor`), under `header` (`ip access-list WEB-IN`).
+    Policy { mode: Mode, header: String },
 }
 
 impl SessionMode {
@@ -37,14 +40,16 @@ impl SessionMode {
             Self::Vlan { .. } => Some(Mode::Vlan),
             Self::BridgeDomain { .. } => Some(Mode::BridgeDomain),
             Self::PortProfile { .. } => Some(Mode::PortProfile),
+            Self::Policy { mode, .. } => Some(*mode),
         }
     }
 
     fn header(&self) -> Option<&str> {
         match self {
-            Self::Vlan { header } | Self::BridgeDomain { header } | Self::PortProfile { header } => {
-                Some(header)
-            }
+            Self::Vlan { header }
+            | Self::BridgeDomain { header }
+            | Self::PortProfile { header }
+            | Self::Policy { header, .. } => Some(header),
             Self::Exec | Self::Config => None,
         }
     }
@@ -214,6 +219,12 @@ impl Session {
                         header: format!("bridge-domain {}", st.text(0).unwrap_or_default()),
                     },
                     Some(Mode::PortProfile) => SessionMode::PortProfile { header: profile_header(st) },
+                    Some(
+                        mode @ (Mode::IpAccessList
+                        | Mode::Ipv6AccessList
+                        | Mode::FlowExporter
+                        | Mode::FlowMonitor),
+                    ) => SessionMode::Policy { mode, header: policy_header(st) },
                     Some(Mode::Config) | None => SessionMode::Config,
                 };
                 self.sent = Some(Sent { line: 1, text_column: 1, user_column, previous });
@@ -318,6 +329,16 @@ fn vlan_header(st: &Statement) -> String {
     match st.vlans(0) {
         Some(ids) => format!("vlan {ids}"),
         None => "vlan".to_string(),
+    }
+}
+
+/// `ip access-list NAME`, `ipv6 access-list NAME`, `flow exporter NAME`, `flow monitor NAME`.
+fn policy_header(st: &Statement) -> String {
+    let name = st.text(0).unwrap_or_default();
+    match st.op {
+        Op::AccessList(family) => format!("{} access-list {name}", family.keyword()),
+        Op::FlowExporter => format!("flow exporter {name}"),
+        _ => format!("flow monitor {name}"),
     }
 }
 

@@ -352,3 +352,36 @@ fn every_config_line_typed_means_what_apply_means() {
     let script = apply(&Config::default(), &lines.join("\n")).unwrap().config;
     assert_eq!(sh.config, script);
 }
+
+#[test]
+fn access_list_and_flow_sub_modes() {
+    let mut sh = Shell::new();
+    sh.run("conf t").unwrap();
+    sh.run("ip access-list WEB-IN").unwrap();
+    assert_eq!(sh.prompt(), "switch(config-acl)# ");
+    // Unnumbered entries: each line is applied on its own and still gets the last number + 10.
+    assert_eq!(
+        sh.run("permit tcp any 10.100.0.0/24 eq 80"),
+        Ok(Action::Config { text: "ip access-list WEB-IN\n  permit tcp any 10.100.0.0/24 eq 80\n".into() })
+    );
+    sh.run("deny ip any any").unwrap();
+    assert_eq!(sh.config.ip_access_lists["WEB-IN"].entries.keys().copied().collect::<Vec<_>>(), [10, 20]);
+    // switch(config-acl)# permit tcp any ::1/128
+    //                                    ^
+    let out = sh.run("permit tcp any ::1/128").unwrap_err();
+    assert!(out.starts_with(&caret(sh.prompt().len(), 16)), "{out}");
+    assert!(out.contains("an ip access-list holds IPv4 addresses only"), "{out}");
+    sh.run("ipv6 access-list V6").unwrap();
+    assert_eq!(sh.prompt(), "switch(config-ipv6-acl)# ");
+    sh.run("flow exporter C").unwrap();
+    assert_eq!(sh.prompt(), "switch(config-flow-exporter)# ");
+    sh.run("destination 10.0.0.9").unwrap();
+    sh.run("flow monitor M").unwrap();
+    assert_eq!(sh.prompt(), "switch(config-flow-monitor)# ");
+    sh.run("exporter C").unwrap();
+    sh.run("port-profile web").unwrap();
+    sh.run("ip port access-group WEB-IN in").unwrap();
+    sh.run("ip flow monitor M input").unwrap();
+    assert_eq!(sh.config.port_profiles["web"].flow_monitors.input.as_deref(), Some("M"));
+    assert_eq!(sh.session.mode(), &SessionMode::PortProfile { header: "port-profile web".into() });
+}

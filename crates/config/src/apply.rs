@@ -17,6 +17,8 @@ use crate::secrets::redact_line;
 use crate::validate::{self, Field, Issue, Subject, kind_name};
 use crate::vlan_set::VlanSet;
 
+mod policy;
+
 /// The result of a successful apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -44,13 +46,18 @@ pub struct ProfileRemoval {
 
 impl Applied {
     /// Port-profiles whose effective policy may have changed: every changed profile, every
-    /// profile using a changed bridge-domain (its segment id is part of the policy), and every
-    /// profile that inherits from one of those (transitively), including removed ones.
+    /// profile using a changed bridge-domain (its segment id is part of the policy), access
+    /// list, flow monitor or exporter (their contents are), every profile when `ip dhcp
+    /// snooping` changed, and every profile that inherits from one of those (transitively),
+    /// including removed ones.
     pub fn affected_profiles(&self) -> BTreeSet<String> {
         let mut out: BTreeSet<String> =
             self.changes.iter().filter_map(Change::profile).map(str::to_string).collect();
         for domain in self.changes.iter().filter_map(Change::bridge_domain) {
             out.extend(evaluate::bridge_domain_dependents(&self.config, domain));
+        }
+        for change in &self.changes {
+            out.extend(evaluate::policy_object_dependents(&self.config, &change.object));
         }
         let changed: Vec<&str> = out.iter().map(String::as_str).collect();
         let inheritors = evaluate::dependents_of_all(&self.config, &changed);
@@ -81,6 +88,9 @@ enum Context {
     Vlans(VlanSet),
     BridgeDomain(String),
     Profile(String),
+    AccessList(crate::acl::Family, String),
+    FlowExporter(String),
+    FlowMonitor(String),
 }
 
 /// A position in the text.
@@ -205,6 +215,23 @@ impl Run {
                 self.context = Context::None;
                 self.username(line, hashed, role)?;
             }
+            Op::AccessList(_)
+            | Op::Resequence(_)
+            | Op::Ace { .. }
+            | Op::StatisticsPerEntry
+            | Op::DhcpSnooping
+            | Op::FlowExporter
+            | Op::FlowMonitor
+            | Op::FlowDescription
+            | Op::FlowDestination
+            | Op::FlowTransport
+            | Op::FlowVersion(_)
+            | Op::FlowDscp
+            | Op::FlowRecord
+            | Op::MonitorExporter
+            | Op::TimeoutActive
+            | Op::TimeoutInactive
+            | Op::CacheSize => self.execute_policy(line)?,
             Op::VlanName => {
                 let Context::Vlans(ids) = &self.context else {
                     return Err(fail(st.column, "no VLAN sub-mode for this line".to_string()));
@@ -228,6 +255,9 @@ impl Run {
                 let Some(profile) = self.config.port_profiles.get_mut(&name) else {
                     return Err(fail(st.column, format!("port-profile '{name}' does not exist")));
                 };
+                if let Some(message) = removes_another_name(profile, st) {
+                    return Err(fail(st.arg_column(0), message));
+                }
                 let field = set_profile_field(profile, st);
                 self.set_site(Subject::Profile(name, field), line, st);
             }
@@ -369,6 +399,46 @@ fn set_profile_field(p: &mut PortProfile, st: &Statement) -> Field {
             p.state_enabled = set;
             Field::State
         }
+        Op::AccessGroup(family, direction) => {
+            *p.access_groups.get_mut(family, direction) = st.text(0).filter(|_| set).map(str::to_string);
+            Field::AccessGroup(family, direction)
+        }
+        Op::PortSecurity => {
+            p.port_security.enabled = set;
+            Field::PortSecurity
+        }
+        Op::PortSecurityMaximum => {
+            p.port_security.maximum = st.number(0).filter(|_| set);
+            Field::PortSecurityMaximum
+        }
+        Op::PortSecurityViolation(violation) => {
+            p.port_security.violation = set.then_some(violation);
+            Field::PortSecurityViolation
+        }
+        Op::PortSecuritySticky => {
+            p.port_security.sticky = set;
+            Field::PortSecuritySticky
+        }
+        Op::VerifySource => {
+            p.verify_source = set;
+            Field::VerifySource
+        }
+        Op::ArpInspection => {
+            p.arp_inspection = set;
+            Field::ArpInspection
+        }
+        Op::DhcpSnoopingTrust => {
+            p.dhcp_snooping_trust = set;
+            Field::DhcpSnoopingTrust
+        }
+        Op::StormControl(kind) => {
+            *p.storm_control.get_mut(kind) = st.number(0).filter(|_| set);
+            Field::StormControl(kind)
+        }
+        Op::ProfileFlowMonitor(direction) => {
+            *p.flow_monitors.get_mut(direction) = st.text(0).filter(|_| set).map(str::to_string);
+            Field::FlowMonitor(direction)
+        }
         Op::ConfigureTerminal
         | Op::End
         | Op::Exit
@@ -378,7 +448,49 @@ fn set_profile_field(p: &mut PortProfile, st: &Statement) -> Field {
         | Op::PortProfileForce(_)
         | Op::VlanName
         | Op::SegmentId
-        | Op::Username { .. } => Field::Header,
+        | Op::Username { .. }
+        | Op::AccessList(_)
+        | Op::Resequence(_)
+        | Op::Ace { .. }
+        | Op::StatisticsPerEntry
+        | Op::DhcpSnooping
+        | Op::FlowExporter
+        | Op::FlowMonitor
+        | Op::FlowDescription
+        | Op::FlowDestination
+        | Op::FlowTransport
+        | Op::FlowVersion(_)
+        | Op::FlowDscp
+        | Op::FlowRecord
+        | Op::MonitorExporter
+        | Op::TimeoutActive
+        | Op::TimeoutInactive
+        | Op::CacheSize => Field::Header,
+    }
+}
+
+/// `no ip port access-group NAME in` (and the traffic-filter and flow monitor lines) must name
+/// what the profile has, as NX-OS checks: the message when it names something else.
+fn removes_another_name(p: &PortProfile, st: &Statement) -> Option<String> {
+    if !st.negated {
+        return None;
+    }
+    let given = st.text(0)?;
+    let (current, line) = match st.op {
+        Op::AccessGroup(family, direction) => {
+            let line = match family {
+                crate::acl::Family::Ipv4 => "ip port access-group",
+                crate::acl::Family::Ipv6 => "ipv6 port traffic-filter",
+            };
+            (p.access_groups.get(family, direction), line)
+        }
+        Op::ProfileFlowMonitor(direction) => (p.flow_monitors.get(direction), "ip flow monitor"),
+        _ => return None,
+    };
+    match current {
+        Some(current) if current == given => None,
+        Some(current) => Some(format!("'{given}' is not applied here: {line} is {current}")),
+        None => Some(format!("'{given}' is not applied here")),
     }
 }
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::acl::Family;
 use crate::model::{Config, VlanId};
 use crate::vlan_set::VlanSet;
 
@@ -17,6 +18,14 @@ pub enum Object {
     PortProfile(String),
     /// `username NAME`.
     User(String),
+    /// `ip access-list NAME` / `ipv6 access-list NAME`.
+    AccessList(Family, String),
+    /// `flow exporter NAME`.
+    FlowExporter(String),
+    /// `flow monitor NAME`.
+    FlowMonitor(String),
+    /// The global `ip dhcp snooping` (created: turned on; removed: turned off).
+    DhcpSnooping,
 }
 
 /// What happened to the object.
@@ -41,7 +50,7 @@ impl Change {
     pub fn profile(&self) -> Option<&str> {
         match &self.object {
             Object::PortProfile(name) => Some(name),
-            Object::Vlans(_) | Object::BridgeDomain(_) | Object::User(_) => None,
+            _ => None,
         }
     }
 
@@ -49,7 +58,7 @@ impl Change {
     pub fn bridge_domain(&self) -> Option<&str> {
         match &self.object {
             Object::BridgeDomain(name) => Some(name),
-            Object::Vlans(_) | Object::PortProfile(_) | Object::User(_) => None,
+            _ => None,
         }
     }
 }
@@ -61,6 +70,10 @@ impl fmt::Display for Object {
             Self::BridgeDomain(name) => write!(f, "bridge-domain {name}"),
             Self::PortProfile(name) => write!(f, "port-profile {name}"),
             Self::User(name) => write!(f, "username {name}"),
+            Self::AccessList(family, name) => write!(f, "{} access-list {name}", family.keyword()),
+            Self::FlowExporter(name) => write!(f, "flow exporter {name}"),
+            Self::FlowMonitor(name) => write!(f, "flow monitor {name}"),
+            Self::DhcpSnooping => f.write_str("ip dhcp snooping"),
         }
     }
 }
@@ -86,19 +99,28 @@ impl fmt::Display for Change {
     }
 }
 
-/// An object a line touched.
+/// An object a line touched, in running-config order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Touched {
     Vlan(VlanId),
     /// A bridge-domain, by name.
     BridgeDomain(String),
+    /// The global `ip dhcp snooping`.
+    DhcpSnooping,
+    /// An access list, by family and name.
+    AccessList(Family, String),
+    /// A flow exporter, by name.
+    FlowExporter(String),
+    /// A flow monitor, by name.
+    FlowMonitor(String),
     Profile(String),
     /// An operator account, by user name.
     User(String),
 }
 
 /// The changes between `old` and `new`, looking only at touched objects (nothing else moved).
-/// VLANs come first, then bridge-domains, then port-profiles, each in running-config order.
+/// VLANs come first, then the other objects in running-config order (bridge-domains, `ip dhcp
+/// snooping`, access lists, flow exporters, flow monitors, port-profiles, accounts).
 pub fn diff(old: &Config, new: &Config, touched: &BTreeMap<Touched, Vec<String>>) -> Vec<Change> {
     let mut vlan_groups: BTreeMap<(ChangeKind, &[String]), VlanSet> = BTreeMap::new();
     let mut others = Vec::new();
@@ -134,6 +156,32 @@ pub fn diff(old: &Config, new: &Config, touched: &BTreeMap<Touched, Vec<String>>
                     others.push(Change { object: Object::User(name.clone()), kind, lines: lines.clone() });
                 }
             }
+            Touched::DhcpSnooping => {
+                let on = |c: &Config| c.dhcp_snooping.then_some(&());
+                if let Some(kind) = kind_of(on(old), on(new)) {
+                    others.push(Change { object: Object::DhcpSnooping, kind, lines: lines.clone() });
+                }
+            }
+            Touched::AccessList(family, name) => {
+                let change =
+                    kind_of(old.access_lists(*family).get(name), new.access_lists(*family).get(name));
+                if let Some(kind) = change {
+                    let object = Object::AccessList(*family, name.clone());
+                    others.push(Change { object, kind, lines: lines.clone() });
+                }
+            }
+            Touched::FlowExporter(name) => {
+                if let Some(kind) = kind_of(old.flow_exporters.get(name), new.flow_exporters.get(name)) {
+                    let object = Object::FlowExporter(name.clone());
+                    others.push(Change { object, kind, lines: lines.clone() });
+                }
+            }
+            Touched::FlowMonitor(name) => {
+                if let Some(kind) = kind_of(old.flow_monitors.get(name), new.flow_monitors.get(name)) {
+                    let object = Object::FlowMonitor(name.clone());
+                    others.push(Change { object, kind, lines: lines.clone() });
+                }
+            }
         }
     }
     let mut vlans: Vec<Change> = vlan_groups
@@ -142,10 +190,9 @@ pub fn diff(old: &Config, new: &Config, touched: &BTreeMap<Touched, Vec<String>>
         .collect();
     vlans.sort_by_key(|c| match &c.object {
         Object::Vlans(ids) => ids.iter().next(),
-        Object::BridgeDomain(_) | Object::PortProfile(_) | Object::User(_) => None,
+        _ => None,
     });
-    // `Touched` orders bridge-domains before profiles before users, so `others` is already in
-    // that order.
+    // `Touched` is in running-config order, so `others` is already in that order.
     vlans.extend(others);
     vlans
 }

@@ -8,12 +8,23 @@
 //! segment: the nearest profile in the chain that sets either decides. A bridge-domain's
 //! segment id is part of the policy, so a policy also depends on the bridge-domain it uses
 //! ([`bridge_domain_dependents`]).
+//!
+//! The policy lines inherit the same way, each on its own: each access-group direction, each
+//! port-security line, each storm-control kind, each flow-monitor direction. The on/off lines
+//! (`switchport port-security`, `ip verify source`, `ip arp inspection`, `ip dhcp snooping
+//! trust`, `mac-address sticky`) are on when any profile in the chain turns them on. The access
+//! lists, monitors and exporters a policy names are embedded in it, so a change to one changes
+//! the policy of every profile using it ([`policy_object_dependents`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::acl::{EffectiveAcl, Family};
+use crate::change::Object;
 use crate::error::ConfigError;
+use crate::flow::{self, EffectiveExporter, EffectiveFlowMonitor, FlowMonitors};
 use crate::model::{
-    Config, EffectiveBridgeDomain, EffectivePolicy, PortProfile, SwitchportMode, VlanId, defaults,
+    AccessGroups, Config, Direction, EffectiveBridgeDomain, EffectivePolicy, PortProfile, PortSecurity,
+    StormControl, StormKind, SwitchportMode, VlanId, defaults,
 };
 use crate::print::{CHANNEL_GROUP, mode_name, shutdown_line};
 use crate::vlan_set::VlanSet;
@@ -53,7 +64,111 @@ pub fn evaluate(config: &Config, name: &str) -> Result<EffectivePolicy, ConfigEr
         shutdown: shutdown || !own.state_enabled,
         state_enabled: own.state_enabled,
         bridge_domain,
+        access_groups: access_groups(config, &chain)?,
+        port_security: chain.iter().any(|p| p.port_security.enabled).then(|| PortSecurity {
+            maximum: inherited(&chain, |p| p.port_security.maximum)
+                .unwrap_or(defaults::PORT_SECURITY_MAXIMUM),
+            violation: inherited(&chain, |p| p.port_security.violation)
+                .unwrap_or(defaults::PORT_SECURITY_VIOLATION),
+            sticky: chain.iter().any(|p| p.port_security.sticky),
+        }),
+        verify_source: chain.iter().any(|p| p.verify_source),
+        arp_inspection: chain.iter().any(|p| p.arp_inspection),
+        dhcp_snooping: config.dhcp_snooping,
+        dhcp_snooping_trust: chain.iter().any(|p| p.dhcp_snooping_trust),
+        storm_control: storm_control(&chain),
+        flow_monitors: FlowMonitors {
+            input: flow_monitor(config, &chain, Direction::In)?,
+            output: flow_monitor(config, &chain, Direction::Out)?,
+        },
     })
+}
+
+fn access_groups(config: &Config, chain: &[&PortProfile]) -> Result<AccessGroups, ConfigError> {
+    let acl = |family, direction| -> Result<Option<EffectiveAcl>, ConfigError> {
+        let Some(name) = inherited(chain, |p| p.access_groups.get(family, direction).cloned()) else {
+            return Ok(None);
+        };
+        match config.access_lists(family).get(&name) {
+            Some(list) => Ok(Some(EffectiveAcl::new(&name, family, list))),
+            None => {
+                Err(ConfigError::model(format!("{} access-list '{name}' does not exist", family.keyword())))
+            }
+        }
+    };
+    Ok(AccessGroups {
+        ipv4_in: acl(Family::Ipv4, Direction::In)?,
+        ipv4_out: acl(Family::Ipv4, Direction::Out)?,
+        ipv6_in: acl(Family::Ipv6, Direction::In)?,
+        ipv6_out: acl(Family::Ipv6, Direction::Out)?,
+    })
+}
+
+fn storm_control(chain: &[&PortProfile]) -> StormControl {
+    let mut out = StormControl::default();
+    for kind in StormKind::ALL {
+        *out.get_mut(kind) = inherited(chain, |p| p.storm_control.get(kind));
+    }
+    out
+}
+
+fn flow_monitor(
+    config: &Config,
+    chain: &[&PortProfile],
+    direction: Direction,
+) -> Result<Option<EffectiveFlowMonitor>, ConfigError> {
+    let Some(name) = inherited(chain, |p| p.flow_monitors.get(direction).cloned()) else {
+        return Ok(None);
+    };
+    let Some(monitor) = config.flow_monitors.get(&name) else {
+        return Err(ConfigError::model(format!("flow monitor '{name}' does not exist")));
+    };
+    let exporters = monitor
+        .exporters
+        .iter()
+        .map(|exporter| {
+            let missing = || ConfigError::model(format!("flow exporter '{exporter}' does not exist"));
+            let e = config.flow_exporters.get(exporter).ok_or_else(missing)?;
+            let destination = e.destination.ok_or_else(|| {
+                ConfigError::model(format!("flow exporter '{exporter}' has no destination"))
+            })?;
+            let version = e.version.unwrap_or(flow::defaults::VERSION);
+            Ok(EffectiveExporter {
+                name: exporter.clone(),
+                destination,
+                port: e.transport_udp.unwrap_or_else(|| version.default_port()),
+                version,
+                dscp: e.dscp.unwrap_or(0),
+            })
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    Ok(Some(EffectiveFlowMonitor {
+        name,
+        record: monitor.record.unwrap_or(flow::defaults::RECORD),
+        exporters,
+        active_timeout_secs: monitor.timeout_active.unwrap_or(flow::defaults::ACTIVE_TIMEOUT_SECS),
+        inactive_timeout_secs: monitor.timeout_inactive.unwrap_or(flow::defaults::INACTIVE_TIMEOUT_SECS),
+        cache_size: monitor.cache_size,
+    }))
+}
+
+/// The profiles whose effective policy embeds `object` (an access list, flow monitor or
+/// exporter; every profile for `ip dhcp snooping`): a change to it changes exactly their
+/// policies. Empty for other objects. Sorted.
+pub fn policy_object_dependents(config: &Config, object: &Object) -> Vec<String> {
+    let uses = |policy: &EffectivePolicy| -> bool {
+        let monitors = || [&policy.flow_monitors.input, &policy.flow_monitors.output].into_iter().flatten();
+        match object {
+            Object::AccessList(family, name) => Direction::BOTH
+                .into_iter()
+                .any(|d| policy.access_groups.get(*family, d).is_some_and(|acl| acl.name == *name)),
+            Object::FlowMonitor(name) => monitors().any(|m| m.name == *name),
+            Object::FlowExporter(name) => monitors().any(|m| m.exporters.iter().any(|e| e.name == *name)),
+            Object::DhcpSnooping => true,
+            Object::Vlans(_) | Object::BridgeDomain(_) | Object::PortProfile(_) | Object::User(_) => false,
+        }
+    };
+    evaluate_all(config).into_iter().filter(|(_, policy)| uses(policy)).map(|(name, _)| name).collect()
 }
 
 /// Where an access port goes: a VLAN or a bridge-domain.
@@ -141,6 +256,7 @@ pub fn evaluated_lines(policy: &EffectivePolicy) -> Vec<String> {
         lines.push(format!("system vlan {}", policy.system_vlans));
     }
     lines.push(shutdown_line(policy.shutdown).to_string());
+    lines.extend(crate::print::effective_policy_lines(policy));
     lines
 }
 

@@ -12,6 +12,9 @@
 
 use std::fmt;
 
+use std::net::IpAddr;
+
+use crate::acl::{Ace, Action, Family};
 use crate::model::{VLAN_MAX, VLAN_MIN};
 use crate::vlan_set::VlanSet;
 
@@ -51,6 +54,11 @@ pub enum Param {
     ModulePort { max_module: u32, max_port: u32 },
     /// A password or its hash: like [`Param::Name`], but never repeated in an error message.
     Secret { max: usize },
+    /// The rest of the line as an access-list entry after `permit`/`deny` in a list of
+    /// `family` ([`crate::ace::parse_ace`]).
+    Ace { family: Family, action: Action },
+    /// An IPv4 or IPv6 address.
+    Address,
 }
 
 /// A parsed parameter value.
@@ -68,6 +76,10 @@ pub enum Value {
     ModulePort { module: u32, port: u32 },
     /// From [`Param::Secret`].
     Secret(SecretWord),
+    /// From [`Param::Ace`].
+    Ace(Box<Ace>),
+    /// From [`Param::Address`].
+    Address(IpAddr),
 }
 
 /// A word that must not be shown (a password): `Debug` prints `<redacted>`.
@@ -93,6 +105,8 @@ struct Reject {
     /// Character offset inside the word of the bad part (a range list points at the bad piece).
     offset: usize,
     message: String,
+    /// What would have been accepted there; `None`: what the parameter accepts.
+    expected: Option<Vec<String>>,
 }
 
 impl Param {
@@ -104,6 +118,9 @@ impl Param {
             Self::Name { .. } | Self::Secret { .. } => "WORD".to_string(),
             Self::Text { .. } => "LINE".to_string(),
             Self::ModulePort { max_module, max_port } => format!("<1-{max_module}>/<1-{max_port}>"),
+            Self::Ace { family: Family::Ipv4, .. } => "ip|tcp|udp|icmp|<0-255>".to_string(),
+            Self::Ace { family: Family::Ipv6, .. } => "ipv6|tcp|udp|icmp|<0-255>".to_string(),
+            Self::Address => "A.B.C.D|X:X::X".to_string(),
         }
     }
 
@@ -123,16 +140,21 @@ impl Param {
             Self::ModulePort { max_module, max_port } => {
                 format!("module/port like 3/1 (module 1-{max_module}, port 1-{max_port})")
             }
+            Self::Ace { .. } => "a protocol, then source and destination".to_string(),
+            Self::Address => "an IPv4 or IPv6 address".to_string(),
         }
     }
 
     /// Whether the parameter takes numbers (so a word starting with a digit was meant for it).
     fn is_numeric(&self) -> bool {
-        matches!(self, Self::VlanId | Self::VlanRanges | Self::Number { .. } | Self::ModulePort { .. })
+        matches!(
+            self,
+            Self::VlanId | Self::VlanRanges | Self::Number { .. } | Self::ModulePort { .. } | Self::Address
+        )
     }
 
     fn accept(&self, word: &str) -> Result<Value, Reject> {
-        let whole = |message: String| Reject { offset: 0, message };
+        let whole = |message: String| Reject { offset: 0, message, expected: None };
         match self {
             Self::VlanId => match parse_number(word) {
                 Some(n) if (u32::from(VLAN_MIN)..=u32::from(VLAN_MAX)).contains(&n) => Ok(Value::Number(n)),
@@ -158,7 +180,7 @@ impl Param {
                         _ if piece.is_empty() => format!("invalid VLAN range '{word}'"),
                         _ => format!("invalid VLAN id '{piece}'"),
                     };
-                    Reject { offset: word[..offset.min(word.len())].chars().count(), message }
+                    Reject { offset: word[..offset.min(word.len())].chars().count(), message, expected: None }
                 })
             }
             Self::Name { max } => {
@@ -184,6 +206,12 @@ impl Param {
                     Err(whole("invalid password".to_string()))
                 }
             }
+            Self::Ace { family, action } => crate::ace::parse_ace(*family, *action, word)
+                .map(|ace| Value::Ace(Box::new(ace)))
+                .map_err(|e| Reject { offset: e.offset, message: e.message, expected: Some(e.expected) }),
+            Self::Address => {
+                word.parse().map(Value::Address).map_err(|_| whole(format!("invalid address '{word}'")))
+            }
         }
     }
 }
@@ -191,16 +219,18 @@ impl Param {
 /// `M/K`: the error points at the part that is wrong (the module, or the port after `/`).
 fn accept_module_port(word: &str, max_module: u32, max_port: u32) -> Result<Value, Reject> {
     let Some((module, port)) = word.split_once('/') else {
-        return Err(Reject { offset: 0, message: format!("invalid interface '{word}'") });
+        return Err(Reject { offset: 0, message: format!("invalid interface '{word}'"), expected: None });
     };
     let module = match parse_number(module) {
         Some(n) if (1..=max_module).contains(&n) => n,
-        _ => return Err(Reject { offset: 0, message: format!("invalid module '{module}'") }),
+        _ => {
+            return Err(Reject { offset: 0, message: format!("invalid module '{module}'"), expected: None });
+        }
     };
     let offset = word.len() - port.len();
     match parse_number(port) {
         Some(port) if (1..=max_port).contains(&port) => Ok(Value::ModulePort { module, port }),
-        _ => Err(Reject { offset, message: format!("invalid port '{port}'") }),
+        _ => Err(Reject { offset, message: format!("invalid port '{port}'"), expected: None }),
     }
 }
 
@@ -444,15 +474,13 @@ fn step<'t, A>(
                 }
             }
             Token::Param { param, .. } => {
-                let text = match param {
-                    Param::Text { .. } => line[word.start..].trim_end(),
-                    _ => word.text,
-                };
+                let rest_of_line = matches!(param, Param::Text { .. } | Param::Ace { .. });
+                let text = if rest_of_line { line[word.start..].trim_end() } else { word.text };
                 match param.accept(text) {
                     Ok(value) => {
                         a.args.push(Arg { value, column: word.column });
                         a.consumed += 1;
-                        a.done = matches!(param, Param::Text { .. });
+                        a.done = rest_of_line;
                         params.push(a);
                     }
                     Err(reject) => rejects.push((param, reject)),
@@ -515,7 +543,7 @@ fn reject_error(word: &Word<'_>, rejects: Vec<(Param, Reject)>, seen: &[Token]) 
             kind: MatchErrorKind::Invalid,
             column: word.column + reject.offset,
             message: reject.message,
-            expected: vec![param.describe()],
+            expected: reject.expected.unwrap_or_else(|| vec![param.describe()]),
         },
         None => MatchError {
             kind: MatchErrorKind::Invalid,

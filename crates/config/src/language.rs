@@ -1,13 +1,25 @@
 //! The NX-OS configuration commands Switchyard understands, as grammar tables.
 //!
 //! One table per mode: global configuration (`switch(config)#`), the VLAN, bridge-domain and
-//! port-profile sub-modes, plus `end`/`exit`, valid everywhere. A new command is one row here and
+//! port-profile sub-modes, the access-list and flow exporter/monitor sub-modes, plus
+//! `end`/`exit`, valid everywhere. The policy lines have tables of their own
+//! ([`CONFIG_POLICY`], [`PROFILE_POLICY`]) tried after their mode's first table. An access-list
+//! entry's text after `permit`/`deny` is one parameter ([`Param::Ace`], read by
+//! [`crate::ace::parse_ace`]): too many forms for a row each. A new command is one row here and
 //! one arm in `apply`'s executor; parsing, `?` help and tab completion follow from the row.
 
+use crate::acl::{ACL_NAME_MAX, Action, Family, SEQUENCE_MAX, SEQUENCE_MIN};
+use crate::flow::{
+    CACHE_SIZE_MAX, CACHE_SIZE_MIN, FLOW_DESCRIPTION_MAX, FLOW_NAME_MAX, FlowExportVersion, TIMEOUT_MAX,
+    TIMEOUT_MIN,
+};
 use crate::grammar::{
     self, Candidate, Command, MatchError, Param, Token, Value, kw, negatable, no_only, param, plain,
 };
-use crate::model::{PortBinding, ProfileType, Role, SEGMENT_ID_MAX, SEGMENT_ID_MIN, SwitchportMode};
+use crate::model::{
+    Direction, PortBinding, ProfileType, Role, SEGMENT_ID_MAX, SEGMENT_ID_MIN, StormKind, SwitchportMode,
+    Violation,
+};
 
 /// Longest port-profile name NX-OS accepts.
 pub const PROFILE_NAME_MAX: usize = 80;
@@ -27,6 +39,14 @@ pub const PASSWORD_HASH_MAX: usize = 256;
 pub const MAX_PORTS_MIN: u32 = 1;
 /// Largest `max-ports`.
 pub const MAX_PORTS_MAX: u32 = 1024;
+/// Smallest `switchport port-security maximum`.
+pub const PORT_SECURITY_MAX_MIN: u32 = 1;
+/// Largest `switchport port-security maximum` (the Nexus 1000V's).
+pub const PORT_SECURITY_MAX_MAX: u32 = 1025;
+/// Smallest `storm-control … level pps`.
+pub const STORM_PPS_MIN: u32 = 1;
+/// Largest `storm-control … level pps`.
+pub const STORM_PPS_MAX: u32 = 100_000_000;
 
 /// A configuration mode: where a line is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,6 +59,14 @@ pub enum Mode {
     BridgeDomain,
     /// Under `port-profile …`: `switch(config-port-prof)#`.
     PortProfile,
+    /// Under `ip access-list NAME`: `switch(config-acl)#`.
+    IpAccessList,
+    /// Under `ipv6 access-list NAME`: `switch(config-ipv6-acl)#`.
+    Ipv6AccessList,
+    /// Under `flow exporter NAME`: `switch(config-flow-exporter)#`.
+    FlowExporter,
+    /// Under `flow monitor NAME`: `switch(config-flow-monitor)#`.
+    FlowMonitor,
 }
 
 impl Mode {
@@ -49,6 +77,18 @@ impl Mode {
             Self::Vlan => "config-vlan",
             Self::BridgeDomain => "config-bd",
             Self::PortProfile => "config-port-prof",
+            Self::IpAccessList => "config-acl",
+            Self::Ipv6AccessList => "config-ipv6-acl",
+            Self::FlowExporter => "config-flow-exporter",
+            Self::FlowMonitor => "config-flow-monitor",
+        }
+    }
+
+    /// The access-list sub-mode of `family`.
+    pub fn access_list(family: Family) -> Self {
+        match family {
+            Family::Ipv4 => Self::IpAccessList,
+            Family::Ipv6 => Self::Ipv6AccessList,
         }
     }
 }
@@ -118,6 +158,64 @@ pub enum Op {
         hashed: bool,
         role: Role,
     },
+    /// `ip access-list NAME` / `ipv6 access-list NAME`: create and enter; `no …` deletes.
+    AccessList(Family),
+    /// `resequence ip|ipv6 access-list NAME START STEP`: renumber the entries.
+    Resequence(Family),
+    /// `[SEQ] permit|deny …` in an access list; `no SEQ` and `no permit|deny …` delete one.
+    /// `numbered`: the line starts with its sequence number.
+    Ace {
+        action: Action,
+        numbered: bool,
+    },
+    /// `statistics per-entry` in an access list.
+    StatisticsPerEntry,
+    /// `ip dhcp snooping` (global).
+    DhcpSnooping,
+    /// `flow exporter NAME`: create and enter; `no …` deletes.
+    FlowExporter,
+    /// `flow monitor NAME`: create and enter; `no …` deletes.
+    FlowMonitor,
+    /// `description TEXT` of a flow exporter or monitor.
+    FlowDescription,
+    /// `destination A` of a flow exporter.
+    FlowDestination,
+    /// `transport udp PORT` of a flow exporter.
+    FlowTransport,
+    /// `version 9|ipfix` of a flow exporter.
+    FlowVersion(FlowExportVersion),
+    /// `dscp N` of a flow exporter.
+    FlowDscp,
+    /// `record netflow-original` of a flow monitor.
+    FlowRecord,
+    /// `exporter NAME` of a flow monitor (`no exporter NAME` removes that one).
+    MonitorExporter,
+    /// `timeout active S` of a flow monitor.
+    TimeoutActive,
+    /// `timeout inactive S` of a flow monitor.
+    TimeoutInactive,
+    /// `cache size N` of a flow monitor.
+    CacheSize,
+    /// `ip port access-group NAME in|out`, `ipv6 port traffic-filter NAME in|out`.
+    AccessGroup(Family, Direction),
+    /// `switchport port-security`.
+    PortSecurity,
+    /// `switchport port-security maximum N`.
+    PortSecurityMaximum,
+    /// `switchport port-security violation …`.
+    PortSecurityViolation(Violation),
+    /// `switchport port-security mac-address sticky`.
+    PortSecuritySticky,
+    /// `ip verify source [dhcp-snooping-vlan]`.
+    VerifySource,
+    /// `ip arp inspection`.
+    ArpInspection,
+    /// `ip dhcp snooping trust`.
+    DhcpSnoopingTrust,
+    /// `storm-control broadcast|multicast|unicast level pps N`.
+    StormControl(StormKind),
+    /// `ip flow monitor NAME input|output`.
+    ProfileFlowMonitor(Direction),
 }
 
 impl Op {
@@ -128,6 +226,9 @@ impl Op {
             (Self::Vlan, false) => Some(Mode::Vlan),
             (Self::BridgeDomain, false) => Some(Mode::BridgeDomain),
             (Self::PortProfile(_), false) => Some(Mode::PortProfile),
+            (Self::AccessList(family), false) => Some(Mode::access_list(family)),
+            (Self::FlowExporter, false) => Some(Mode::FlowExporter),
+            (Self::FlowMonitor, false) => Some(Mode::FlowMonitor),
             _ => None,
         }
     }
@@ -161,6 +262,47 @@ const STATE: Token = kw("state", "Port-profile state");
 const VETHERNET: Token = kw("vethernet", "Port-profile for vEthernet (container/VM) ports");
 const ETHERNET: Token = kw("ethernet", "Port-profile for uplinks (host NICs)");
 const FORCE: Token = kw("force", "Delete it even while vEthernets are assigned to it");
+const IP: Token = kw("ip", "Configure IP features");
+const IPV6: Token = kw("ipv6", "Configure IPv6 features");
+const ACCESS_LIST: Token = kw("access-list", "Configure an access list");
+const ACL_NAME: Token = param(Param::Name { max: ACL_NAME_MAX }, "Access-list name (max size 64)");
+const SEQUENCE: Token =
+    param(Param::Number { min: SEQUENCE_MIN, max: SEQUENCE_MAX }, "Sequence number of the entry");
+const PERMIT: Token = kw("permit", "Specify packets to forward");
+const DENY: Token = kw("deny", "Specify packets to drop");
+const ACE_V4_PERMIT: Token =
+    param(Param::Ace { family: Family::Ipv4, action: Action::Permit }, "Protocol, source, destination");
+const ACE_V4_DENY: Token =
+    param(Param::Ace { family: Family::Ipv4, action: Action::Deny }, "Protocol, source, destination");
+const ACE_V6_PERMIT: Token =
+    param(Param::Ace { family: Family::Ipv6, action: Action::Permit }, "Protocol, source, destination");
+const ACE_V6_DENY: Token =
+    param(Param::Ace { family: Family::Ipv6, action: Action::Deny }, "Protocol, source, destination");
+const RESEQUENCE: Token = kw("resequence", "Renumber an access list's entries");
+const RESEQ_START: Token =
+    param(Param::Number { min: SEQUENCE_MIN, max: SEQUENCE_MAX }, "Starting sequence number");
+const RESEQ_STEP: Token = param(Param::Number { min: 1, max: 1_000_000 }, "Step between sequence numbers");
+const FLOW: Token = kw("flow", "Configure flow export");
+const FLOW_NAME: Token = param(Param::Name { max: FLOW_NAME_MAX }, "Name (max size 63)");
+const FLOW_DESCRIPTION: Token = kw("description", "Describe it");
+const FLOW_TEXT: Token = param(Param::Text { max: FLOW_DESCRIPTION_MAX }, "Description (max size 63)");
+const DHCP: Token = kw("dhcp", "Configure DHCP features");
+const SNOOPING: Token = kw("snooping", "DHCP snooping");
+const PORT: Token = kw("port", "Apply to the ports using the port-profile");
+const PORT_SECURITY: Token = kw("port-security", "Configure port security");
+const TIMEOUT: Token = kw("timeout", "Set a flow timeout");
+const SECONDS: Token = param(Param::Number { min: TIMEOUT_MIN, max: TIMEOUT_MAX }, "Seconds");
+const STORM_CONTROL: Token = kw("storm-control", "Limit broadcast, multicast or unknown unicast");
+const LEVEL: Token = kw("level", "Set the limit");
+const PPS: Token = kw("pps", "As packets per second");
+const PPS_RATE: Token = param(Param::Number { min: STORM_PPS_MIN, max: STORM_PPS_MAX }, "Packets per second");
+const RECORD: Token = kw("record", "Set the flow record");
+const IN: Token = kw("in", "Traffic from the port into the switch");
+const OUT: Token = kw("out", "Traffic from the switch out of the port");
+const INPUT: Token = kw("input", "Traffic from the port into the switch");
+const OUTPUT: Token = kw("output", "Traffic from the switch out of the port");
+const ACCESS_GROUP: Token = kw("access-group", "Apply an ip access list");
+const TRAFFIC_FILTER: Token = kw("traffic-filter", "Apply an ipv6 access list");
 
 /// Global configuration commands.
 pub static CONFIG: &[Command<Op>] = &[
@@ -222,6 +364,184 @@ pub static CONFIG: &[Command<Op>] = &[
         2,
     ),
 ];
+
+/// The policy lines of global configuration: access lists, DHCP snooping, flow export.
+pub static CONFIG_POLICY: &[Command<Op>] = &[
+    negatable(&[IP, ACCESS_LIST, ACL_NAME], Op::AccessList(Family::Ipv4), 3),
+    negatable(&[IPV6, ACCESS_LIST, ACL_NAME], Op::AccessList(Family::Ipv6), 3),
+    plain(&[RESEQUENCE, IP, ACCESS_LIST, ACL_NAME, RESEQ_START, RESEQ_STEP], Op::Resequence(Family::Ipv4)),
+    plain(&[RESEQUENCE, IPV6, ACCESS_LIST, ACL_NAME, RESEQ_START, RESEQ_STEP], Op::Resequence(Family::Ipv6)),
+    negatable(&[IP, DHCP, SNOOPING], Op::DhcpSnooping, 3),
+    negatable(&[FLOW, kw("exporter", "Configure a flow exporter"), FLOW_NAME], Op::FlowExporter, 3),
+    negatable(&[FLOW, kw("monitor", "Configure a flow monitor"), FLOW_NAME], Op::FlowMonitor, 3),
+];
+
+/// The `ip access-list` sub-mode.
+pub static IP_ACL_MODE: &[Command<Op>] = &[
+    negatable(&[SEQUENCE, PERMIT, ACE_V4_PERMIT], Op::Ace { action: Action::Permit, numbered: true }, 1),
+    negatable(&[SEQUENCE, DENY, ACE_V4_DENY], Op::Ace { action: Action::Deny, numbered: true }, 1),
+    negatable(&[PERMIT, ACE_V4_PERMIT], Op::Ace { action: Action::Permit, numbered: false }, 2),
+    negatable(&[DENY, ACE_V4_DENY], Op::Ace { action: Action::Deny, numbered: false }, 2),
+    negatable(&[STATISTICS, PER_ENTRY], Op::StatisticsPerEntry, 2),
+];
+
+/// The `ipv6 access-list` sub-mode.
+pub static IPV6_ACL_MODE: &[Command<Op>] = &[
+    negatable(&[SEQUENCE, PERMIT, ACE_V6_PERMIT], Op::Ace { action: Action::Permit, numbered: true }, 1),
+    negatable(&[SEQUENCE, DENY, ACE_V6_DENY], Op::Ace { action: Action::Deny, numbered: true }, 1),
+    negatable(&[PERMIT, ACE_V6_PERMIT], Op::Ace { action: Action::Permit, numbered: false }, 2),
+    negatable(&[DENY, ACE_V6_DENY], Op::Ace { action: Action::Deny, numbered: false }, 2),
+    negatable(&[STATISTICS, PER_ENTRY], Op::StatisticsPerEntry, 2),
+];
+
+const STATISTICS: Token = kw("statistics", "Collect statistics");
+const PER_ENTRY: Token = kw("per-entry", "Count hits per entry");
+
+/// The `flow exporter` sub-mode.
+pub static FLOW_EXPORTER_MODE: &[Command<Op>] = &[
+    negatable(&[FLOW_DESCRIPTION, FLOW_TEXT], Op::FlowDescription, 1),
+    negatable(
+        &[kw("destination", "The collector's address"), param(Param::Address, "Collector address")],
+        Op::FlowDestination,
+        1,
+    ),
+    negatable(
+        &[
+            kw("transport", "The transport to the collector"),
+            kw("udp", "UDP"),
+            param(Param::Number { min: 1, max: 65535 }, "The collector's UDP port"),
+        ],
+        Op::FlowTransport,
+        1,
+    ),
+    negatable(&[VERSION, kw("9", "NetFlow version 9")], Op::FlowVersion(FlowExportVersion::V9), 1),
+    negatable(&[VERSION, kw("ipfix", "IPFIX (RFC 7011)")], Op::FlowVersion(FlowExportVersion::Ipfix), 1),
+    negatable(
+        &[kw("dscp", "DSCP of the export packets"), param(Param::Number { min: 0, max: 63 }, "DSCP value")],
+        Op::FlowDscp,
+        1,
+    ),
+];
+
+const VERSION: Token = kw("version", "The export format");
+
+/// The `flow monitor` sub-mode.
+pub static FLOW_MONITOR_MODE: &[Command<Op>] = &[
+    negatable(&[FLOW_DESCRIPTION, FLOW_TEXT], Op::FlowDescription, 1),
+    negatable(&[RECORD, kw("netflow-original", "The traditional NetFlow record")], Op::FlowRecord, 1),
+    negatable(
+        &[
+            RECORD,
+            kw("netflow", "Predefined NetFlow records"),
+            kw("ipv4", "IPv4 records"),
+            kw("original-input", "The traditional NetFlow record (netflow-original)"),
+        ],
+        Op::FlowRecord,
+        1,
+    ),
+    negatable(&[kw("exporter", "Send the flows to an exporter"), FLOW_NAME], Op::MonitorExporter, 2),
+    negatable(&[TIMEOUT, kw("active", "Export long flows every S seconds"), SECONDS], Op::TimeoutActive, 2),
+    negatable(&[TIMEOUT, kw("inactive", "Export flows idle for S seconds"), SECONDS], Op::TimeoutInactive, 2),
+    negatable(
+        &[
+            kw("cache", "Configure the flow cache"),
+            kw("size", "The most flows kept per host"),
+            param(Param::Number { min: CACHE_SIZE_MIN, max: CACHE_SIZE_MAX }, "Entries"),
+        ],
+        Op::CacheSize,
+        2,
+    ),
+];
+
+/// The policy lines of the port-profile sub-mode: access lists, port security, anti-spoofing,
+/// storm control, flow monitors.
+pub static PROFILE_POLICY: &[Command<Op>] = &[
+    negatable(&[IP, PORT, ACCESS_GROUP, ACL_NAME, IN], Op::AccessGroup(Family::Ipv4, Direction::In), 5),
+    negatable(&[IP, PORT, ACCESS_GROUP, ACL_NAME, OUT], Op::AccessGroup(Family::Ipv4, Direction::Out), 5),
+    negatable(&[IPV6, PORT, TRAFFIC_FILTER, ACL_NAME, IN], Op::AccessGroup(Family::Ipv6, Direction::In), 5),
+    negatable(&[IPV6, PORT, TRAFFIC_FILTER, ACL_NAME, OUT], Op::AccessGroup(Family::Ipv6, Direction::Out), 5),
+    negatable(&[SWITCHPORT, PORT_SECURITY], Op::PortSecurity, 2),
+    negatable(
+        &[
+            SWITCHPORT,
+            PORT_SECURITY,
+            kw("maximum", "The most MAC addresses on a port"),
+            param(Param::Number { min: PORT_SECURITY_MAX_MIN, max: PORT_SECURITY_MAX_MAX }, "MAC addresses"),
+        ],
+        Op::PortSecurityMaximum,
+        3,
+    ),
+    negatable(
+        &[SWITCHPORT, PORT_SECURITY, VIOLATION, kw("protect", "Drop frames from extra MACs")],
+        Op::PortSecurityViolation(Violation::Protect),
+        3,
+    ),
+    negatable(
+        &[SWITCHPORT, PORT_SECURITY, VIOLATION, kw("restrict", "Drop and count frames from extra MACs")],
+        Op::PortSecurityViolation(Violation::Restrict),
+        3,
+    ),
+    negatable(
+        &[SWITCHPORT, PORT_SECURITY, VIOLATION, kw("shutdown", "Errdisable the port (default)")],
+        Op::PortSecurityViolation(Violation::Shutdown),
+        3,
+    ),
+    negatable(
+        &[
+            SWITCHPORT,
+            PORT_SECURITY,
+            kw("mac-address", "Configure secure MAC addresses"),
+            kw("sticky", "Keep learned MAC addresses"),
+        ],
+        Op::PortSecuritySticky,
+        4,
+    ),
+    negatable(&[IP, VERIFY, SOURCE], Op::VerifySource, 3),
+    negatable(
+        &[IP, VERIFY, SOURCE, kw("dhcp-snooping-vlan", "Check against the DHCP snooping bindings")],
+        Op::VerifySource,
+        3,
+    ),
+    negatable(
+        &[IP, kw("arp", "Configure ARP features"), kw("inspection", "Drop ARP from unbound senders")],
+        Op::ArpInspection,
+        3,
+    ),
+    negatable(
+        &[IP, DHCP, SNOOPING, kw("trust", "Accept DHCP server messages from these ports")],
+        Op::DhcpSnoopingTrust,
+        4,
+    ),
+    negatable(
+        &[STORM_CONTROL, kw("broadcast", "Broadcast frames"), LEVEL, PPS, PPS_RATE],
+        Op::StormControl(StormKind::Broadcast),
+        2,
+    ),
+    negatable(
+        &[STORM_CONTROL, kw("multicast", "Multicast frames"), LEVEL, PPS, PPS_RATE],
+        Op::StormControl(StormKind::Multicast),
+        2,
+    ),
+    negatable(
+        &[STORM_CONTROL, kw("unicast", "Unknown unicast frames"), LEVEL, PPS, PPS_RATE],
+        Op::StormControl(StormKind::UnknownUnicast),
+        2,
+    ),
+    negatable(
+        &[IP, FLOW, kw("monitor", "Apply a flow monitor"), FLOW_NAME, INPUT],
+        Op::ProfileFlowMonitor(Direction::In),
+        5,
+    ),
+    negatable(
+        &[IP, FLOW, kw("monitor", "Apply a flow monitor"), FLOW_NAME, OUTPUT],
+        Op::ProfileFlowMonitor(Direction::Out),
+        5,
+    ),
+];
+
+const VIOLATION: Token = kw("violation", "What a frame from one MAC too many does");
+const VERIFY: Token = kw("verify", "Verify sources");
+const SOURCE: Token = kw("source", "IP source guard: drop frames from unbound addresses");
 
 /// `end` and `exit`: accepted in every mode.
 pub static COMMON: &[Command<Op>] = &[
@@ -455,19 +775,33 @@ pub enum Scope {
 
 impl Scope {
     fn tables(self) -> Vec<(&'static [Command<Op>], Mode)> {
-        let own = |mode| match mode {
-            Mode::Config => CONFIG,
-            Mode::Vlan => VLAN_MODE,
-            Mode::BridgeDomain => BRIDGE_DOMAIN_MODE,
-            Mode::PortProfile => PROFILE_MODE,
-        };
-        match self {
-            Self::Typed(Mode::Config) => {
-                vec![(CONFIG, Mode::Config), (COMMON, Mode::Config)]
+        let own = |mode| -> Vec<&'static [Command<Op>]> {
+            match mode {
+                Mode::Config => vec![CONFIG, CONFIG_POLICY],
+                Mode::Vlan => vec![VLAN_MODE],
+                Mode::BridgeDomain => vec![BRIDGE_DOMAIN_MODE],
+                Mode::PortProfile => vec![PROFILE_MODE, PROFILE_POLICY],
+                Mode::IpAccessList => vec![IP_ACL_MODE],
+                Mode::Ipv6AccessList => vec![IPV6_ACL_MODE],
+                Mode::FlowExporter => vec![FLOW_EXPORTER_MODE],
+                Mode::FlowMonitor => vec![FLOW_MONITOR_MODE],
             }
-            Self::Typed(mode) => vec![(own(mode), mode), (COMMON, mode), (CONFIG, Mode::Config)],
-            Self::Indented(mode) => vec![(own(mode), mode), (COMMON, mode)],
+        };
+        let tagged = |mode: Mode, as_mode: Mode| own(mode).into_iter().map(move |table| (table, as_mode));
+        let mut out: Vec<(&'static [Command<Op>], Mode)> = tagged(mode_of(self), mode_of(self)).collect();
+        out.push((COMMON, mode_of(self)));
+        if let Self::Typed(mode) = self
+            && mode != Mode::Config
+        {
+            out.extend(tagged(Mode::Config, Mode::Config));
         }
+        out
+    }
+}
+
+fn mode_of(scope: Scope) -> Mode {
+    match scope {
+        Scope::Typed(mode) | Scope::Indented(mode) => mode,
     }
 }
 
@@ -653,5 +987,83 @@ mod tests {
         assert!(words.contains(&"vlan".to_string()));
         let h = help(Mode::Config, "vlan ");
         assert_eq!(h[0].word, "<1-4094>");
+    }
+
+    #[test]
+    fn policy_lines_parse_in_their_modes() {
+        let cases: &[(Mode, &str, Op, bool)] = &[
+            (Mode::Config, "ip access-list A", Op::AccessList(Family::Ipv4), false),
+            (Mode::Config, "no ipv6 access-list A", Op::AccessList(Family::Ipv6), true),
+            (Mode::Config, "resequence ip access-list A 10 10", Op::Resequence(Family::Ipv4), false),
+            (Mode::Config, "ip dhcp snooping", Op::DhcpSnooping, false),
+            (Mode::Config, "flow exporter E", Op::FlowExporter, false),
+            (Mode::Config, "no flow monitor M", Op::FlowMonitor, true),
+            (
+                Mode::IpAccessList,
+                "10 permit tcp any any",
+                Op::Ace { action: Action::Permit, numbered: true },
+                false,
+            ),
+            (Mode::IpAccessList, "deny ip any any", Op::Ace { action: Action::Deny, numbered: false }, false),
+            (Mode::IpAccessList, "no 10", Op::Ace { action: Action::Permit, numbered: true }, true),
+            (Mode::Ipv6AccessList, "statistics per-entry", Op::StatisticsPerEntry, false),
+            (Mode::FlowExporter, "destination 2001:db8::1", Op::FlowDestination, false),
+            (Mode::FlowExporter, "version ipfix", Op::FlowVersion(FlowExportVersion::Ipfix), false),
+            (Mode::FlowExporter, "no version", Op::FlowVersion(FlowExportVersion::V9), true),
+            (Mode::FlowMonitor, "record netflow ipv4 original-input", Op::FlowRecord, false),
+            (Mode::FlowMonitor, "timeout inactive 15", Op::TimeoutInactive, false),
+            (
+                Mode::PortProfile,
+                "ip port access-group A in",
+                Op::AccessGroup(Family::Ipv4, Direction::In),
+                false,
+            ),
+            (
+                Mode::PortProfile,
+                "ipv6 port traffic-filter A out",
+                Op::AccessGroup(Family::Ipv6, Direction::Out),
+                false,
+            ),
+            (Mode::PortProfile, "switchport port-security", Op::PortSecurity, false),
+            (Mode::PortProfile, "no switchport port-security maximum", Op::PortSecurityMaximum, true),
+            (
+                Mode::PortProfile,
+                "switchport port-security violation protect",
+                Op::PortSecurityViolation(Violation::Protect),
+                false,
+            ),
+            (Mode::PortProfile, "ip verify source dhcp-snooping-vlan", Op::VerifySource, false),
+            (Mode::PortProfile, "ip dhcp snooping trust", Op::DhcpSnoopingTrust, false),
+            (
+                Mode::PortProfile,
+                "storm-control unicast level pps 10",
+                Op::StormControl(StormKind::UnknownUnicast),
+                false,
+            ),
+            (Mode::PortProfile, "ip flow monitor M output", Op::ProfileFlowMonitor(Direction::Out), false),
+        ];
+        for (mode, line, want, negated) in cases {
+            let s = parse_line(Scope::Indented(*mode), line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!((s.op, s.negated), (*want, *negated), "{line}");
+        }
+        assert_eq!(Op::AccessList(Family::Ipv6).enters(false), Some(Mode::Ipv6AccessList));
+        assert_eq!(Mode::IpAccessList.prompt_name(), "config-acl");
+        // A global line typed in a profile leaves it.
+        assert_eq!(op(Scope::Typed(Mode::PortProfile), "ip dhcp snooping").2, Mode::Config);
+        assert!(parse_line(Scope::Indented(Mode::IpAccessList), "permit ipv6 any any").is_err());
+    }
+
+    #[test]
+    fn help_in_the_access_list_modes() {
+        let words = |mode, line| help(mode, line).into_iter().map(|c| c.word).collect::<Vec<_>>();
+        assert_eq!(
+            words(Mode::IpAccessList, "")[..5],
+            ["no", "<1-4294967295>", "permit", "deny", "statistics"]
+        );
+        assert_eq!(words(Mode::IpAccessList, "10 "), ["permit", "deny"]);
+        assert_eq!(words(Mode::IpAccessList, "10 permit "), ["ip|tcp|udp|icmp|<0-255>"]);
+        assert_eq!(words(Mode::Ipv6AccessList, "permit "), ["ipv6|tcp|udp|icmp|<0-255>"]);
+        assert_eq!(words(Mode::PortProfile, "ip port access-group A "), ["in", "out"]);
+        assert_eq!(words(Mode::FlowExporter, "version "), ["9", "ipfix"]);
     }
 }

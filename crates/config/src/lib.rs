@@ -1,4 +1,5 @@
-//! Switchyard's configuration: the model (VLANs, bridge-domains, port-profiles, operator accounts) and the NX-OS-style language that describes it.
+//! Switchyard's configuration: the model (VLANs, bridge-domains, port-profiles, access lists, flow
+//! export, operator accounts) and the NX-OS-style language that describes it.
 //!
 //! Pure: no I/O, no clock. The supervisor keeps a [`Config`]; every change — a line typed in the
 //! shell, a script posted to REST — goes through [`apply()`], which parses the text, applies it to a
@@ -10,10 +11,13 @@
 //! The language is table-driven ([`grammar`] is the engine, [`language`] the NX-OS commands):
 //! the same tables parse lines, answer `?` and complete words in the shell.
 
+pub mod ace;
+pub mod acl;
 pub mod apply;
 pub mod change;
 pub mod error;
 pub mod evaluate;
+pub mod flow;
 pub mod grammar;
 pub mod language;
 pub mod model;
@@ -22,12 +26,21 @@ pub mod redact;
 pub mod script;
 pub mod secrets;
 pub mod validate;
+mod validate_policy;
 pub mod vlan_set;
 
+pub use acl::{
+    AccessList, Ace, AclEntry, Action, AddressMatch, EffectiveAcl, Family, IcmpMatch, PortMatch, Protocol,
+    TcpFlag,
+};
 pub use apply::{Applied, ProfileRemoval, apply};
 pub use change::{Change, ChangeKind, Object};
 pub use error::ConfigError;
 pub use evaluate::{bridge_domain_dependents, dependents, evaluate, evaluate_all, evaluated_lines};
+pub use flow::{
+    EffectiveExporter, EffectiveFlowMonitor, FlowExportVersion, FlowExporter, FlowMonitor, FlowMonitors,
+    FlowRecord,
+};
 pub use grammar::Candidate;
 pub use language::Mode;
 pub use model::*;

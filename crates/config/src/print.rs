@@ -1,13 +1,20 @@
 //! The canonical text form: what `show running-config` prints, and what [`crate::apply()`] reads
 //! back into the same model.
 //!
-//! NX-OS order: accounts first (one `username` line each, passwords hashed), then VLANs (one `vlan` line listing them all, then a block for each named one),
-//! then bridge-domains by name, then port-profiles by name, sub-mode lines indented two spaces. Only configured attributes
-//! print, so an unset attribute stays unset (and keeps inheriting) after a round trip.
+//! NX-OS order: accounts first (one `username` line each, passwords hashed), then VLANs (one
+//! `vlan` line listing them all, then a block for each named one), then bridge-domains by name,
+//! `ip dhcp snooping`, ip then ipv6 access lists by name, flow exporters, flow monitors, then
+//! port-profiles by name, sub-mode lines indented two spaces. Only configured attributes print,
+//! so an unset attribute stays unset (and keeps inheriting) after a round trip.
 
 use std::fmt::Write as _;
 
-use crate::model::{BridgeDomain, Config, Password, PortBinding, PortProfile, SwitchportMode, User};
+use crate::acl::{AccessList, Family};
+use crate::flow::{FlowExporter, FlowMonitor};
+use crate::model::{
+    AccessGroupNames, BridgeDomain, Config, Direction, EffectivePolicy, FlowMonitorNames, Password,
+    PortBinding, PortProfile, StormControl, StormKind, SwitchportMode, User,
+};
 use crate::validate::kind_name;
 use crate::vlan_set::VlanSet;
 
@@ -32,6 +39,20 @@ pub fn print_running_config(config: &Config) -> String {
     }
     for (name, domain) in &config.bridge_domains {
         sections.push(bridge_domain_block(name, domain));
+    }
+    if config.dhcp_snooping {
+        sections.push(format!("{DHCP_SNOOPING}\n"));
+    }
+    for family in [Family::Ipv4, Family::Ipv6] {
+        for (name, list) in config.access_lists(family) {
+            sections.push(access_list_block(family, name, list));
+        }
+    }
+    for (name, exporter) in &config.flow_exporters {
+        sections.push(block(&format!("flow exporter {name}"), exporter_lines(exporter)));
+    }
+    for (name, monitor) in &config.flow_monitors {
+        sections.push(block(&format!("flow monitor {name}"), monitor_lines(monitor)));
     }
     for (name, profile) in &config.port_profiles {
         sections.push(profile_block(name, profile));
@@ -62,6 +83,174 @@ fn bridge_domain_block(name: &str, domain: &BridgeDomain) -> String {
         let _ = writeln!(text, "{INDENT}segment id {id}");
     }
     text
+}
+
+/// The global DHCP snooping line.
+const DHCP_SNOOPING: &str = "ip dhcp snooping";
+
+/// A header and its indented lines.
+fn block(header: &str, lines: Vec<String>) -> String {
+    let mut text = format!("{header}\n");
+    for line in lines {
+        let _ = writeln!(text, "{INDENT}{line}");
+    }
+    text
+}
+
+/// `ip access-list NAME` with `statistics per-entry` and its entries in sequence order.
+pub fn access_list_block(family: Family, name: &str, list: &AccessList) -> String {
+    let mut lines = Vec::new();
+    if list.statistics_per_entry {
+        lines.push("statistics per-entry".to_string());
+    }
+    for (sequence, ace) in &list.entries {
+        lines.push(format!("{sequence} {}", ace.display(family)));
+    }
+    block(&format!("{} access-list {name}", family.keyword()), lines)
+}
+
+fn exporter_lines(e: &FlowExporter) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(d) = &e.description {
+        lines.push(format!("description {d}"));
+    }
+    if let Some(a) = e.destination {
+        lines.push(format!("destination {a}"));
+    }
+    if let Some(p) = e.transport_udp {
+        lines.push(format!("transport udp {p}"));
+    }
+    if let Some(v) = e.version {
+        lines.push(format!("version {}", v.keyword()));
+    }
+    if let Some(d) = e.dscp {
+        lines.push(format!("dscp {d}"));
+    }
+    lines
+}
+
+fn monitor_lines(m: &FlowMonitor) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(d) = &m.description {
+        lines.push(format!("description {d}"));
+    }
+    if let Some(r) = m.record {
+        lines.push(format!("record {}", r.name()));
+    }
+    lines.extend(m.exporters.iter().map(|e| format!("exporter {e}")));
+    if let Some(t) = m.timeout_active {
+        lines.push(format!("timeout active {t}"));
+    }
+    if let Some(t) = m.timeout_inactive {
+        lines.push(format!("timeout inactive {t}"));
+    }
+    if let Some(n) = m.cache_size {
+        lines.push(format!("cache size {n}"));
+    }
+    lines
+}
+
+/// `ip port access-group NAME in`, … for the named lists.
+fn access_group_lines(names: [(Family, Direction, Option<&str>); 4]) -> impl Iterator<Item = String> {
+    names.into_iter().filter_map(|(family, direction, name)| {
+        let name = name?;
+        let direction = match direction {
+            Direction::In => "in",
+            Direction::Out => "out",
+        };
+        Some(match family {
+            Family::Ipv4 => format!("ip port access-group {name} {direction}"),
+            Family::Ipv6 => format!("ipv6 port traffic-filter {name} {direction}"),
+        })
+    })
+}
+
+fn named_access_groups(g: &AccessGroupNames) -> [(Family, Direction, Option<&str>); 4] {
+    [
+        (Family::Ipv4, Direction::In, g.ipv4_in.as_deref()),
+        (Family::Ipv4, Direction::Out, g.ipv4_out.as_deref()),
+        (Family::Ipv6, Direction::In, g.ipv6_in.as_deref()),
+        (Family::Ipv6, Direction::Out, g.ipv6_out.as_deref()),
+    ]
+}
+
+fn storm_control_lines(storm: &StormControl) -> impl Iterator<Item = String> + '_ {
+    StormKind::ALL
+        .into_iter()
+        .filter_map(|kind| Some(format!("storm-control {} level pps {}", kind.keyword(), storm.get(kind)?)))
+}
+
+fn flow_monitor_lines(input: Option<&str>, output: Option<&str>) -> Vec<String> {
+    [(input, "input"), (output, "output")]
+        .into_iter()
+        .filter_map(|(name, direction)| Some(format!("ip flow monitor {} {direction}", name?)))
+        .collect()
+}
+
+const VERIFY_SOURCE: &str = "ip verify source dhcp-snooping-vlan";
+const ARP_INSPECTION: &str = "ip arp inspection";
+const DHCP_SNOOPING_TRUST: &str = "ip dhcp snooping trust";
+
+/// A profile's configured policy lines, in canonical order.
+fn profile_policy_lines(p: &PortProfile) -> Vec<String> {
+    let mut lines: Vec<String> = access_group_lines(named_access_groups(&p.access_groups)).collect();
+    let security = &p.port_security;
+    if security.enabled {
+        lines.push("switchport port-security".to_string());
+    }
+    if let Some(n) = security.maximum {
+        lines.push(format!("switchport port-security maximum {n}"));
+    }
+    if let Some(v) = security.violation {
+        lines.push(format!("switchport port-security violation {}", v.keyword()));
+    }
+    if security.sticky {
+        lines.push("switchport port-security mac-address sticky".to_string());
+    }
+    flags_lines(&mut lines, p.verify_source, p.arp_inspection, p.dhcp_snooping_trust);
+    lines.extend(storm_control_lines(&p.storm_control));
+    let FlowMonitorNames { input, output } = &p.flow_monitors;
+    lines.extend(flow_monitor_lines(input.as_deref(), output.as_deref()));
+    lines
+}
+
+fn flags_lines(lines: &mut Vec<String>, verify_source: bool, arp_inspection: bool, trust: bool) {
+    for (on, line) in
+        [(verify_source, VERIFY_SOURCE), (arp_inspection, ARP_INSPECTION), (trust, DHCP_SNOOPING_TRUST)]
+    {
+        if on {
+            lines.push(line.to_string());
+        }
+    }
+}
+
+/// The policy part of an effective policy as configuration lines (the evaluated config
+/// attributes of `show port-profile`): access groups, port security with its resolved
+/// defaults, the on/off lines, storm control, flow monitors.
+pub fn effective_policy_lines(policy: &EffectivePolicy) -> Vec<String> {
+    let g = &policy.access_groups;
+    let name = |acl: &Option<crate::acl::EffectiveAcl>| acl.as_ref().map(|a| a.name.clone());
+    let names = AccessGroupNames {
+        ipv4_in: name(&g.ipv4_in),
+        ipv4_out: name(&g.ipv4_out),
+        ipv6_in: name(&g.ipv6_in),
+        ipv6_out: name(&g.ipv6_out),
+    };
+    let mut lines: Vec<String> = access_group_lines(named_access_groups(&names)).collect();
+    if let Some(security) = &policy.port_security {
+        lines.push("switchport port-security".to_string());
+        lines.push(format!("switchport port-security maximum {}", security.maximum));
+        lines.push(format!("switchport port-security violation {}", security.violation.keyword()));
+        if security.sticky {
+            lines.push("switchport port-security mac-address sticky".to_string());
+        }
+    }
+    flags_lines(&mut lines, policy.verify_source, policy.arp_inspection, policy.dhcp_snooping_trust);
+    lines.extend(storm_control_lines(&policy.storm_control));
+    let monitor = |m: &Option<crate::flow::EffectiveFlowMonitor>| m.as_ref().map(|m| m.name.clone());
+    let (input, output) = (monitor(&policy.flow_monitors.input), monitor(&policy.flow_monitors.output));
+    lines.extend(flow_monitor_lines(input.as_deref(), output.as_deref()));
+    lines
 }
 
 fn profile_block(name: &str, profile: &PortProfile) -> String {
@@ -103,6 +292,7 @@ pub fn profile_lines(p: &PortProfile) -> Vec<String> {
     if p.channel_group_mac_pinning == Some(true) {
         lines.push(CHANNEL_GROUP.to_string());
     }
+    lines.extend(profile_policy_lines(p));
     if let Some(n) = p.max_ports {
         lines.push(format!("max-ports {n}"));
     }

@@ -37,9 +37,10 @@ pub fn parse_script(text: &str) -> Result<Vec<ScriptLine<'_>>, ConfigError> {
                 let column = raw.chars().take_while(|c| c.is_whitespace()).count() + 1;
                 return Err(ConfigError::at(number, column, "indented line outside a sub-mode").expecting(
                     vec![
-                        "a 'vlan', 'bridge-domain' or 'port-profile' line above it".to_string(),
-                        "no indentation".to_string(),
-                    ],
+                    "a 'vlan', 'bridge-domain', 'port-profile', 'ip access-list' or 'flow …' line above it"
+                        .to_string(),
+                    "no indentation".to_string(),
+                ],
                 ));
             }
             (false, mode) => Scope::Typed(mode.unwrap_or(Mode::Config)),

@@ -8,13 +8,14 @@ use crate::error::ConfigError;
 use crate::grammar::{self, Param};
 use std::collections::BTreeMap;
 
+use crate::acl::Family;
 use crate::language::{
     BRIDGE_DOMAIN_NAME_MAX, DESCRIPTION_MAX, MAX_PORTS_MAX, MAX_PORTS_MIN, PASSWORD_HASH_MAX, PASSWORD_MAX,
     PROFILE_NAME_MAX, USER_NAME_MAX, VLAN_NAME_MAX,
 };
 use crate::model::{
-    Config, Password, PortProfile, ProfileType, Role, SEGMENT_ID_MAX, SEGMENT_ID_MIN, SegmentId, VLAN_MAX,
-    VLAN_MIN, VlanId,
+    Config, Direction, Password, PortProfile, ProfileType, Role, SEGMENT_ID_MAX, SEGMENT_ID_MIN, SegmentId,
+    StormKind, VLAN_MAX, VLAN_MIN, VlanId,
 };
 
 /// A configurable thing of one object: what an issue is about, and what a line sets.
@@ -45,6 +46,40 @@ pub enum Field {
     Password,
     /// `role …` of a `username` line.
     Role,
+    /// An access list's entry by sequence number.
+    Entry(u32),
+    /// `statistics per-entry` of an access list.
+    StatisticsPerEntry,
+    /// `ip port access-group` / `ipv6 port traffic-filter` of a profile.
+    AccessGroup(Family, Direction),
+    /// `switchport port-security`.
+    PortSecurity,
+    /// `switchport port-security maximum`.
+    PortSecurityMaximum,
+    /// `switchport port-security violation`.
+    PortSecurityViolation,
+    /// `switchport port-security mac-address sticky`.
+    PortSecuritySticky,
+    VerifySource,
+    ArpInspection,
+    DhcpSnoopingTrust,
+    StormControl(StormKind),
+    /// `ip flow monitor NAME input|output` of a profile.
+    FlowMonitor(Direction),
+    /// `destination` of a flow exporter.
+    Destination,
+    /// `transport udp` of a flow exporter.
+    Transport,
+    /// `version` of a flow exporter.
+    Version,
+    Dscp,
+    /// `record` of a flow monitor.
+    Record,
+    /// `exporter` lines of a flow monitor.
+    Exporters,
+    TimeoutActive,
+    TimeoutInactive,
+    CacheSize,
 }
 
 impl Field {
@@ -68,6 +103,27 @@ impl Field {
             Self::State => "state_enabled",
             Self::Password => "password",
             Self::Role => "role",
+            Self::Entry(_) => "entries",
+            Self::StatisticsPerEntry => "statistics_per_entry",
+            Self::AccessGroup(..) => "access_groups",
+            Self::PortSecurity
+            | Self::PortSecurityMaximum
+            | Self::PortSecurityViolation
+            | Self::PortSecuritySticky => "port_security",
+            Self::VerifySource => "verify_source",
+            Self::ArpInspection => "arp_inspection",
+            Self::DhcpSnoopingTrust => "dhcp_snooping_trust",
+            Self::StormControl(_) => "storm_control",
+            Self::FlowMonitor(_) => "flow_monitors",
+            Self::Destination => "destination",
+            Self::Transport => "transport_udp",
+            Self::Version => "version",
+            Self::Dscp => "dscp",
+            Self::Record => "record",
+            Self::Exporters => "exporters",
+            Self::TimeoutActive => "timeout_active",
+            Self::TimeoutInactive => "timeout_inactive",
+            Self::CacheSize => "cache_size",
         }
     }
 }
@@ -81,6 +137,12 @@ pub enum Subject {
     Profile(String, Field),
     /// A field of the named operator account.
     User(String, Field),
+    /// A field of the named access list of a family.
+    AccessList(Family, String, Field),
+    /// A field of the named flow exporter.
+    FlowExporter(String, Field),
+    /// A field of the named flow monitor.
+    FlowMonitor(String, Field),
     /// The accounts as a whole (at least one network-admin): a line that removed or demoted
     /// one is where it is blamed.
     Accounts,
@@ -94,6 +156,9 @@ impl Subject {
             Self::BridgeDomain(name, _) => Self::BridgeDomain(name.clone(), Field::Header),
             Self::Profile(name, _) => Self::Profile(name.clone(), Field::Header),
             Self::User(name, _) => Self::User(name.clone(), Field::Header),
+            Self::AccessList(family, name, _) => Self::AccessList(*family, name.clone(), Field::Header),
+            Self::FlowExporter(name, _) => Self::FlowExporter(name.clone(), Field::Header),
+            Self::FlowMonitor(name, _) => Self::FlowMonitor(name.clone(), Field::Header),
             Self::Accounts => Self::Accounts,
         }
     }
@@ -104,10 +169,16 @@ impl Subject {
             Self::BridgeDomain(name, field) => (format!("bridge-domain {name}"), field),
             Self::Profile(name, field) => (format!("port-profile {name}"), field),
             Self::User(name, field) => (format!("username {name}"), field),
+            Self::AccessList(family, name, field) => {
+                (format!("{} access-list {name}", family.keyword()), field)
+            }
+            Self::FlowExporter(name, field) => (format!("flow exporter {name}"), field),
+            Self::FlowMonitor(name, field) => (format!("flow monitor {name}"), field),
             Self::Accounts => return "username".to_string(),
         };
         match field {
             Field::Header | Field::Removed => object,
+            Field::Entry(sequence) => format!("{object}: entry {sequence}"),
             _ => format!("{object}: {}", field.json_name()),
         }
     }
@@ -127,21 +198,26 @@ pub struct Issue {
 }
 
 impl Issue {
-    fn new(subject: Subject, message: String) -> Self {
+    pub(crate) fn new(subject: Subject, message: String) -> Self {
         Self { subject, message, expected: Vec::new(), cause: None }
     }
 
-    fn caused_by(mut self, subject: Subject, message: String) -> Self {
+    pub(crate) fn caused_by(mut self, subject: Subject, message: String) -> Self {
         self.cause = Some((subject, message));
         self
     }
 
-    fn expecting(self, param: Param) -> Self {
+    pub(crate) fn expecting(self, param: Param) -> Self {
         self.expecting_text(param.describe())
     }
 
-    fn expecting_text(mut self, expected: String) -> Self {
+    pub(crate) fn expecting_text(mut self, expected: String) -> Self {
         self.expected = vec![expected];
+        self
+    }
+
+    pub(crate) fn expecting_list(mut self, expected: Vec<String>) -> Self {
+        self.expected = expected;
         self
     }
 }
@@ -156,7 +232,8 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
     }
 }
 
-/// Every problem in the model, VLANs first, then bridge-domains, then port-profiles by name.
+/// Every problem in the model, VLANs first, then bridge-domains, access lists, flow exporters and
+/// monitors, then port-profiles by name.
 pub fn issues(config: &Config) -> Vec<Issue> {
     let mut out = Vec::new();
     for (id, vlan) in &config.vlans {
@@ -176,8 +253,10 @@ pub fn issues(config: &Config) -> Vec<Issue> {
         }
     }
     bridge_domain_issues(config, &mut out);
+    crate::validate_policy::object_issues(config, &mut out);
     for (name, profile) in &config.port_profiles {
         profile_issues(config, name, profile, &mut out);
+        crate::validate_policy::profile_issues(config, name, profile, &mut out);
     }
     account_issues(config, &mut out);
     out

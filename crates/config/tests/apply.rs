@@ -225,7 +225,7 @@ fn syntax_errors_have_line_column_and_expectations() {
     assert!(e.expected.contains(&"name".to_string()));
     let e = error(&seed(), "port-profile web\n  switchport\n");
     assert_eq!(e.message, "incomplete command");
-    assert_eq!(e.expected, vec!["mode", "access", "trunk"]);
+    assert_eq!(e.expected, vec!["mode", "access", "trunk", "port-security"]);
     let e = error(&seed(), "port-profile type foo x\n");
     assert_eq!((e.line, e.column), (1, 19));
     assert_eq!(e.expected, vec!["vethernet", "ethernet"]);
@@ -318,7 +318,7 @@ fn comments_blank_lines_and_crlf() {
 
 #[test]
 fn keywords_abbreviate_and_ignore_case() {
-    let c = apply(&Config::default(), "PORT-PROF TYPE VETH web\n  sw mo acc\n  sw acc vl 5\n  st en\n")
+    let c = apply(&Config::default(), "PORT-PROF TYPE VETH web\n  sw mo acc\n  sw acc vl 5\n  sta en\n")
         .unwrap()
         .config;
     let p = &c.port_profiles["web"];

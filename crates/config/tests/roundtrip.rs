@@ -10,6 +10,9 @@ use config::{
 };
 use proptest::prelude::*;
 
+mod policy_gen;
+use policy_gen::{PolicyObjects, add_policy, policy_objects};
+
 fn name() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9_.:/!#$%&*+,;<=>@^~|-]{1,20}"
 }
@@ -124,6 +127,7 @@ fn profile(kind: ProfileType) -> impl Strategy<Value = PortProfile> {
                 system_vlans,
                 shutdown,
                 state_enabled,
+                ..PortProfile::default()
             },
         )
 }
@@ -135,16 +139,22 @@ fn kind() -> impl Strategy<Value = ProfileType> {
 /// Valid models: profiles inherit only from earlier profiles of their own type (no cycles);
 /// vethernet profiles may join a bridge-domain that has a segment id (instead of a VLAN).
 fn valid_config() -> impl Strategy<Value = Config> {
-    let entry = (name(), kind(), any::<Option<prop::sample::Index>>(), any::<Option<prop::sample::Index>>())
-        .prop_flat_map(|(name, kind, parent, domain)| {
-            (Just(name), profile(kind), Just(parent), Just(domain))
+    let entry = (
+        name(),
+        kind(),
+        any::<Option<prop::sample::Index>>(),
+        any::<Option<prop::sample::Index>>(),
+        policy_gen::profile_policy(),
+    )
+        .prop_flat_map(|(name, kind, parent, domain, policy)| {
+            (Just(name), profile(kind), Just(parent), Just(domain), Just(policy))
         });
-    (vlans(), bridge_domains(), prop::collection::vec(entry, 0..8), users()).prop_map(
-        |(vlans, bridge_domains, entries, users)| {
+    (vlans(), bridge_domains(), prop::collection::vec(entry, 0..8), users(), policy_objects()).prop_map(
+        |(vlans, bridge_domains, entries, users, objects)| {
             let usable: Vec<&String> =
                 bridge_domains.iter().filter(|(_, d)| d.segment_id.is_some()).map(|(n, _)| n).collect();
             let mut port_profiles: BTreeMap<String, PortProfile> = BTreeMap::new();
-            for (name, mut profile, parent, domain) in entries {
+            for (name, mut profile, parent, domain, policy) in entries {
                 if port_profiles.contains_key(&name) {
                     continue;
                 }
@@ -162,9 +172,27 @@ fn valid_config() -> impl Strategy<Value = Config> {
                     profile.access_bridge_domain = Some(index.get(&usable).to_string());
                     profile.access_vlan = None;
                 }
+                add_policy(&mut profile, &policy, &objects);
                 port_profiles.insert(name, profile);
             }
-            Config { vlans, bridge_domains, port_profiles, users }
+            let PolicyObjects {
+                ip_access_lists,
+                ipv6_access_lists,
+                flow_exporters,
+                flow_monitors,
+                dhcp_snooping,
+            } = objects;
+            Config {
+                vlans,
+                bridge_domains,
+                port_profiles,
+                users,
+                ip_access_lists,
+                ipv6_access_lists,
+                flow_exporters,
+                flow_monitors,
+                dhcp_snooping,
+            }
         },
     )
 }
@@ -292,5 +320,98 @@ proptest! {
         }
         let affected = applied.affected_profiles();
         prop_assert!(changed.iter().all(|name| affected.contains(name)), "{changed:?} {affected:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// A new entry in an access list changes the policy of exactly the profiles that apply the
+    /// list (directly or through inheritance), all of them among `affected_profiles`.
+    #[test]
+    fn access_list_change_reaches_every_user(c in valid_config(), index in any::<prop::sample::Index>()) {
+        let names: Vec<&String> = c.ip_access_lists.keys().collect();
+        prop_assume!(!names.is_empty());
+        let list = index.get(&names).to_string();
+        prop_assume!(c.ip_access_lists[&list].next_sequence().is_some());
+        let before = evaluate_all(&c);
+        let applied = apply(&c, &format!("ip access-list {list}\n  permit udp any any eq 4242\n")).unwrap();
+        let after = evaluate_all(&applied.config);
+        let changed: Vec<String> =
+            after.iter().filter(|(name, p)| before.get(*name) != Some(p)).map(|(name, _)| name.clone()).collect();
+        let users: Vec<String> = after
+            .iter()
+            .filter(|(_, p)| {
+                [&p.access_groups.ipv4_in, &p.access_groups.ipv4_out].into_iter().flatten().any(|a| a.name == list)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        prop_assert_eq!(&changed, &users);
+        let affected = applied.affected_profiles();
+        prop_assert!(changed.iter().all(|name| affected.contains(name)), "{changed:?} {affected:?}");
+    }
+
+    /// Every generated entry prints to text that parses back to it, in its family.
+    #[test]
+    fn entries_round_trip_through_text(
+        (family, ace) in prop_oneof![Just(config::Family::Ipv4), Just(config::Family::Ipv6)]
+            .prop_flat_map(|family| (Just(family), policy_gen::ace(family)))
+    ) {
+        let text = ace.display(family).to_string();
+        let (_, body) = text.split_once(' ').unwrap();
+        prop_assert_eq!(config::ace::parse_ace(family, ace.action, body), Ok(ace), "{}", text);
+    }
+
+    /// Lines of real access-list words in any order: never a panic; whatever is accepted is
+    /// valid and prints back to itself.
+    #[test]
+    fn garbled_access_list_lines_never_panic(
+        lines in prop::collection::vec(
+            (
+                prop_oneof![Just(""), Just("  ")],
+                prop::collection::vec(
+                    prop_oneof![
+                        Just("no"), Just("10"), Just("20"), Just("0"), Just("4294967296"), Just("permit"),
+                        Just("deny"), Just("ip"), Just("ipv6"), Just("tcp"), Just("udp"), Just("icmp"),
+                        Just("icmpv6"), Just("6"), Just("300"), Just("any"), Just("host"), Just("10.0.0.1"),
+                        Just("10.0.0.0/8"), Just("10.0.0.0/33"), Just("::1"), Just("2001:db8::/32"),
+                        Just("eq"), Just("neq"), Just("lt"), Just("gt"), Just("range"), Just("80"),
+                        Just("65536"), Just("www"), Just("syn"), Just("ack"), Just("established"),
+                        Just("echo"), Just("stateful"), Just("statistics"), Just("per-entry"),
+                        Just("access-list"), Just("A"), Just("B"), Just("resequence"), Just("exit"),
+                        Just("port-profile"), Just("p"), Just("port"), Just("access-group"), Just("in"),
+                        Just("out"), Just("traffic-filter"), Just("flow"), Just("monitor"), Just("exporter"),
+                        Just("M"), Just("E"), Just("destination"), Just("input"), Just("?"), Just("/"),
+                    ],
+                    0..9,
+                ),
+            ),
+            0..10,
+        )
+    ) {
+        let text: String = lines.iter().map(|(indent, words)| format!("{indent}{}\n", words.join(" "))).collect();
+        let base = apply(
+            &Config::default(),
+            "ip access-list A\n  10 permit ip any any\nipv6 access-list B\nflow exporter E\n  destination ::1\n\
+             flow monitor M\n  exporter E\nport-profile p\n",
+        )
+        .unwrap()
+        .config;
+        for start in [format!("ip access-list A\n{text}"), format!("ipv6 access-list B\n{text}"), text.clone()] {
+            if let Ok(applied) = apply(&base, &start) {
+                prop_assert_eq!(validate(&applied.config), Ok(()));
+                let printed = print_running_config(&applied.config);
+                prop_assert_eq!(&apply(&Config::default(), &printed).unwrap().config, &applied.config);
+            }
+        }
+    }
+
+    /// Any text after `permit` never panics the entry parser, in either family.
+    #[test]
+    fn arbitrary_entry_text_never_panics(text in "\\PC{0,80}") {
+        for family in [config::Family::Ipv4, config::Family::Ipv6] {
+            let _ = config::ace::parse_ace(family, config::Action::Permit, &text);
+            let _ = apply(&Config::default(), &format!("{} access-list A\n  10 permit {text}\n", family.keyword()));
+        }
     }
 }

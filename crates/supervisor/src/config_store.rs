@@ -56,6 +56,12 @@ const VLAN_FACILITY: &str = "VLAN_MGR";
 const BRIDGE_DOMAIN_FACILITY: &str = "SEG_BD";
 /// The facility of account change events (NX-OS's security daemon).
 const ACCOUNT_FACILITY: &str = "SECURITYD";
+/// The facility of access-list changes (NX-OS's ACL manager).
+const ACL_FACILITY: &str = "ACLMGR";
+/// The facility of flow exporter and monitor changes (NX-OS's NetFlow manager).
+const FLOW_FACILITY: &str = "NFM";
+/// The facility of the global `ip dhcp snooping` line.
+const DHCP_SNOOP_FACILITY: &str = "DHCP_SNOOP";
 /// The account the supervisor creates on first start.
 pub const FIRST_ADMIN: &str = "admin";
 
@@ -324,6 +330,9 @@ fn change_event(change: &Change) -> Event {
         Object::BridgeDomain(_) => BRIDGE_DOMAIN_FACILITY,
         Object::PortProfile(_) => PROFILE_FACILITY,
         Object::User(_) => ACCOUNT_FACILITY,
+        Object::AccessList(..) => ACL_FACILITY,
+        Object::FlowExporter(_) | Object::FlowMonitor(_) => FLOW_FACILITY,
+        Object::DhcpSnooping => DHCP_SNOOP_FACILITY,
     };
     let mut text = format!("{} {}", change.object, change.kind);
     if !change.lines.is_empty() {

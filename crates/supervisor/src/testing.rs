@@ -21,6 +21,14 @@ pub(crate) fn access_policy(name: &str, vlan: u16) -> EffectivePolicy {
         shutdown: false,
         state_enabled: true,
         bridge_domain: None,
+        access_groups: config::AccessGroups::default(),
+        port_security: None,
+        verify_source: false,
+        arp_inspection: false,
+        dhcp_snooping: false,
+        dhcp_snooping_trust: false,
+        storm_control: config::StormControl::default(),
+        flow_monitors: config::FlowMonitors::default(),
     }
 }
 

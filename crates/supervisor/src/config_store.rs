@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use config::{
-    BridgeDomain, Change, ChangeKind, Config, ConfigError, EffectivePolicy, Object, Password, PortProfile,
-    Role, User, Vlan,
+    AccessList, BridgeDomain, Change, ChangeKind, Config, ConfigError, EffectivePolicy, FlowExporter,
+    FlowMonitor, Object, Password, PortProfile, Role, User, Vlan,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -24,8 +24,9 @@ use utoipa::ToSchema;
 use crate::events::Event;
 use crate::journal::{Journal, MAX_ATTEMPTS, Write};
 use crate::layout::{
-    CONFIG_GENERATION_KEY, CONFIG_PREFIX, ConfigKey, PORTS_GENERATION_KEY, bridge_domain_key,
-    parse_config_key, parse_counter, profile_key, user_key, vlan_key,
+    CONFIG_GENERATION_KEY, CONFIG_PREFIX, ConfigKey, DHCP_SNOOPING_KEY, FLOW_EXPORTERS_PREFIX,
+    FLOW_MONITORS_PREFIX, IP_ACCESS_LISTS_PREFIX, IPV6_ACCESS_LISTS_PREFIX, PORTS_GENERATION_KEY,
+    bridge_domain_key, parse_config_key, parse_counter, profile_key, user_key, vlan_key,
 };
 use crate::modules::{Modules, UplinkRecord};
 use crate::port_views::ports_per_profile;
@@ -372,6 +373,35 @@ fn diff_ops(old: &Config, new: &Config) -> Result<Vec<Op>, ConfigWriteError> {
         return Err(ConfigWriteError::Invalid("refusing to store a clear-text password".to_owned()));
     }
     diff_map(&old.users, &new.users, |name| user_key(name), &mut ops)?;
+    diff_map(
+        &old.ip_access_lists,
+        &new.ip_access_lists,
+        |name| format!("{IP_ACCESS_LISTS_PREFIX}{name}"),
+        &mut ops,
+    )?;
+    diff_map(
+        &old.ipv6_access_lists,
+        &new.ipv6_access_lists,
+        |name| format!("{IPV6_ACCESS_LISTS_PREFIX}{name}"),
+        &mut ops,
+    )?;
+    diff_map(
+        &old.flow_exporters,
+        &new.flow_exporters,
+        |name| format!("{FLOW_EXPORTERS_PREFIX}{name}"),
+        &mut ops,
+    )?;
+    diff_map(
+        &old.flow_monitors,
+        &new.flow_monitors,
+        |name| format!("{FLOW_MONITORS_PREFIX}{name}"),
+        &mut ops,
+    )?;
+    match (old.dhcp_snooping, new.dhcp_snooping) {
+        (false, true) => ops.push(Op::Put { key: DHCP_SNOOPING_KEY.to_owned(), value: b"true".to_vec() }),
+        (true, false) => ops.push(Op::Delete { key: DHCP_SNOOPING_KEY.to_owned() }),
+        _ => {}
+    }
     Ok(ops)
 }
 
@@ -398,6 +428,70 @@ enum StoredObject {
     BridgeDomain(String, BridgeDomain),
     Profile(String, PortProfile),
     User(String, User),
+    AccessList(bool, String, AccessList),
+    FlowExporter(String, FlowExporter),
+    FlowMonitor(String, FlowMonitor),
+    DhcpSnooping(bool),
+}
+
+impl StoredObject {
+    /// Puts the object into `config`.
+    fn insert_into(self, config: &mut Config) {
+        match self {
+            Self::Vlan(id, vlan) => {
+                config.vlans.insert(id, vlan);
+            }
+            Self::BridgeDomain(name, domain) => {
+                config.bridge_domains.insert(name, domain);
+            }
+            Self::Profile(name, profile) => {
+                config.port_profiles.insert(name, profile);
+            }
+            Self::User(name, user) => {
+                config.users.insert(name, user);
+            }
+            Self::AccessList(ipv6, name, list) => {
+                let lists = if ipv6 { &mut config.ipv6_access_lists } else { &mut config.ip_access_lists };
+                lists.insert(name, list);
+            }
+            Self::FlowExporter(name, exporter) => {
+                config.flow_exporters.insert(name, exporter);
+            }
+            Self::FlowMonitor(name, monitor) => {
+                config.flow_monitors.insert(name, monitor);
+            }
+            Self::DhcpSnooping(on) => config.dhcp_snooping = on,
+        }
+    }
+}
+
+/// Takes the object `key` names out of `config`.
+fn remove_from(config: &mut Config, key: &ConfigKey<'_>) {
+    match *key {
+        ConfigKey::Vlan(id) => {
+            config.vlans.remove(&id);
+        }
+        ConfigKey::BridgeDomain(name) => {
+            config.bridge_domains.remove(name);
+        }
+        ConfigKey::PortProfile(name) => {
+            config.port_profiles.remove(name);
+        }
+        ConfigKey::User(name) => {
+            config.users.remove(name);
+        }
+        ConfigKey::AccessList(ipv6, name) => {
+            let lists = if ipv6 { &mut config.ipv6_access_lists } else { &mut config.ip_access_lists };
+            lists.remove(name);
+        }
+        ConfigKey::FlowExporter(name) => {
+            config.flow_exporters.remove(name);
+        }
+        ConfigKey::FlowMonitor(name) => {
+            config.flow_monitors.remove(name);
+        }
+        ConfigKey::DhcpSnooping => config.dhcp_snooping = false,
+    }
 }
 
 fn decode_object(kv: &KeyValue) -> Result<Option<StoredObject>, String> {
@@ -411,6 +505,16 @@ fn decode_object(kv: &KeyValue) -> Result<Option<StoredObject>, String> {
         }
         Some(ConfigKey::PortProfile(name)) => Some(StoredObject::Profile(name.to_owned(), json(&kv.value)?)),
         Some(ConfigKey::User(name)) => Some(StoredObject::User(name.to_owned(), json(&kv.value)?)),
+        Some(ConfigKey::AccessList(ipv6, name)) => {
+            Some(StoredObject::AccessList(ipv6, name.to_owned(), json(&kv.value)?))
+        }
+        Some(ConfigKey::FlowExporter(name)) => {
+            Some(StoredObject::FlowExporter(name.to_owned(), json(&kv.value)?))
+        }
+        Some(ConfigKey::FlowMonitor(name)) => {
+            Some(StoredObject::FlowMonitor(name.to_owned(), json(&kv.value)?))
+        }
+        Some(ConfigKey::DhcpSnooping) => Some(StoredObject::DhcpSnooping(json(&kv.value)?)),
         None => None,
     })
 }
@@ -420,20 +524,10 @@ fn decode_object(kv: &KeyValue) -> Result<Option<StoredObject>, String> {
 fn decode_strict(kvs: &[KeyValue]) -> Result<Config, ConfigWriteError> {
     let mut config = Config::default();
     for kv in kvs {
-        match decode_object(kv).map_err(|reason| ConfigWriteError::Corrupt { key: kv.key.clone(), reason })? {
-            Some(StoredObject::Vlan(id, vlan)) => {
-                config.vlans.insert(id, vlan);
-            }
-            Some(StoredObject::BridgeDomain(name, domain)) => {
-                config.bridge_domains.insert(name, domain);
-            }
-            Some(StoredObject::Profile(name, profile)) => {
-                config.port_profiles.insert(name, profile);
-            }
-            Some(StoredObject::User(name, user)) => {
-                config.users.insert(name, user);
-            }
-            None => {}
+        if let Some(object) =
+            decode_object(kv).map_err(|reason| ConfigWriteError::Corrupt { key: kv.key.clone(), reason })?
+        {
+            object.insert_into(&mut config);
         }
     }
     Ok(config)
@@ -451,6 +545,11 @@ pub struct ConfigMirror {
     config: Config,
     profile_revisions: HashMap<String, Revision>,
     bridge_domain_revisions: HashMap<String, Revision>,
+    /// The newest change (put or delete) of any object a policy embeds (access lists, flow
+    /// monitors and exporters, DHCP snooping). Every chain's revision is at least this: a
+    /// change to one of them may change any profile's policy, and an agent that reconnects
+    /// must not take an old policy for the new one because their revisions are equal.
+    policy_objects_revision: Revision,
 }
 
 impl ConfigMirror {
@@ -480,22 +579,21 @@ impl ConfigMirror {
                     kv.mod_revision
                 }
                 store::Event::Delete { prev, mod_revision } => {
-                    match parse_config_key(&prev.key) {
-                        Some(ConfigKey::Vlan(id)) => {
-                            self.config.vlans.remove(&id);
+                    if let Some(key) = parse_config_key(&prev.key) {
+                        match key {
+                            ConfigKey::BridgeDomain(name) => {
+                                self.bridge_domain_revisions.remove(name);
+                            }
+                            ConfigKey::PortProfile(name) => {
+                                self.profile_revisions.remove(name);
+                            }
+                            _ if key.is_policy_object() => {
+                                self.policy_objects_revision =
+                                    self.policy_objects_revision.max(*mod_revision);
+                            }
+                            _ => {}
                         }
-                        Some(ConfigKey::BridgeDomain(name)) => {
-                            self.config.bridge_domains.remove(name);
-                            self.bridge_domain_revisions.remove(name);
-                        }
-                        Some(ConfigKey::PortProfile(name)) => {
-                            self.config.port_profiles.remove(name);
-                            self.profile_revisions.remove(name);
-                        }
-                        Some(ConfigKey::User(name)) => {
-                            self.config.users.remove(name);
-                        }
-                        None => {}
+                        remove_from(&mut self.config, &key);
                     }
                     *mod_revision
                 }
@@ -509,7 +607,7 @@ impl ConfigMirror {
     /// its chain names (whose segment id is part of the policy): the revision of its evaluated
     /// policy on a fresh start.
     pub fn chain_revision(&self, name: &str) -> Revision {
-        let mut newest = 0;
+        let mut newest = self.policy_objects_revision;
         let mut seen = Vec::new();
         let mut next = Some(name);
         while let Some(current) = next.filter(|current| !seen.contains(current)) {
@@ -526,19 +624,23 @@ impl ConfigMirror {
 
     fn put(&mut self, kv: &KeyValue) {
         match decode_object(kv) {
-            Ok(Some(StoredObject::Vlan(id, vlan))) => {
-                self.config.vlans.insert(id, vlan);
-            }
-            Ok(Some(StoredObject::BridgeDomain(name, domain))) => {
-                self.bridge_domain_revisions.insert(name.clone(), kv.mod_revision);
-                self.config.bridge_domains.insert(name, domain);
-            }
-            Ok(Some(StoredObject::Profile(name, profile))) => {
-                self.profile_revisions.insert(name.clone(), kv.mod_revision);
-                self.config.port_profiles.insert(name, profile);
-            }
-            Ok(Some(StoredObject::User(name, user))) => {
-                self.config.users.insert(name, user);
+            Ok(Some(object)) => {
+                match &object {
+                    StoredObject::BridgeDomain(name, _) => {
+                        self.bridge_domain_revisions.insert(name.clone(), kv.mod_revision);
+                    }
+                    StoredObject::Profile(name, _) => {
+                        self.profile_revisions.insert(name.clone(), kv.mod_revision);
+                    }
+                    StoredObject::AccessList(..)
+                    | StoredObject::FlowExporter(..)
+                    | StoredObject::FlowMonitor(..)
+                    | StoredObject::DhcpSnooping(_) => {
+                        self.policy_objects_revision = self.policy_objects_revision.max(kv.mod_revision);
+                    }
+                    StoredObject::Vlan(..) | StoredObject::User(..) => {}
+                }
+                object.insert_into(&mut self.config);
             }
             Ok(None) => {}
             Err(reason) => tracing::warn!(key = %kv.key, %reason, "skipping unreadable config object"),

@@ -44,6 +44,16 @@ pub const BRIDGE_DOMAINS_PREFIX: &str = "/switchyard/config/bridge-domains/";
 pub const PROFILES_PREFIX: &str = "/switchyard/config/port-profiles/";
 /// Operator accounts.
 pub const USERS_PREFIX: &str = "/switchyard/config/users/";
+/// `ip access-list NAME` objects.
+pub const IP_ACCESS_LISTS_PREFIX: &str = "/switchyard/config/ip-access-lists/";
+/// `ipv6 access-list NAME` objects (a namespace of their own, as in NX-OS).
+pub const IPV6_ACCESS_LISTS_PREFIX: &str = "/switchyard/config/ipv6-access-lists/";
+/// `flow exporter NAME` objects.
+pub const FLOW_EXPORTERS_PREFIX: &str = "/switchyard/config/flow-exporters/";
+/// `flow monitor NAME` objects.
+pub const FLOW_MONITORS_PREFIX: &str = "/switchyard/config/flow-monitors/";
+/// `ip dhcp snooping`: present (`true`) when on.
+pub const DHCP_SNOOPING_KEY: &str = "/switchyard/config/dhcp-snooping";
 /// REST bearer tokens, keyed by the SHA-256 of the token (the token itself is never stored).
 pub const TOKENS_PREFIX: &str = "/switchyard/auth/tokens/";
 /// Module records, keyed by host id.
@@ -136,6 +146,22 @@ pub enum ConfigKey<'a> {
     BridgeDomain(&'a str),
     PortProfile(&'a str),
     User(&'a str),
+    /// An access list of a family (`true`: IPv6).
+    AccessList(bool, &'a str),
+    FlowExporter(&'a str),
+    FlowMonitor(&'a str),
+    DhcpSnooping,
+}
+
+impl ConfigKey<'_> {
+    /// Whether the object is one a port-profile's effective policy embeds (access lists, flow
+    /// monitors and exporters, DHCP snooping): its changes change the policies of profiles.
+    pub fn is_policy_object(&self) -> bool {
+        matches!(
+            self,
+            Self::AccessList(..) | Self::FlowExporter(_) | Self::FlowMonitor(_) | Self::DhcpSnooping
+        )
+    }
 }
 
 /// Classifies a config key; `None` for keys this version does not know (left alone, so a newer
@@ -149,6 +175,22 @@ pub fn parse_config_key(key: &str) -> Option<ConfigKey<'_>> {
     }
     if let Some(name) = key.strip_prefix(USERS_PREFIX) {
         return (!name.is_empty()).then_some(ConfigKey::User(name));
+    }
+    if key == DHCP_SNOOPING_KEY {
+        return Some(ConfigKey::DhcpSnooping);
+    }
+    let named = |prefix: &str| key.strip_prefix(prefix).filter(|name| !name.is_empty());
+    if let Some(name) = named(IP_ACCESS_LISTS_PREFIX) {
+        return Some(ConfigKey::AccessList(false, name));
+    }
+    if let Some(name) = named(IPV6_ACCESS_LISTS_PREFIX) {
+        return Some(ConfigKey::AccessList(true, name));
+    }
+    if let Some(name) = named(FLOW_EXPORTERS_PREFIX) {
+        return Some(ConfigKey::FlowExporter(name));
+    }
+    if let Some(name) = named(FLOW_MONITORS_PREFIX) {
+        return Some(ConfigKey::FlowMonitor(name));
     }
     key.strip_prefix(PROFILES_PREFIX).filter(|name| !name.is_empty()).map(ConfigKey::PortProfile)
 }
@@ -173,6 +215,11 @@ mod tests {
         assert_eq!(vlan_key(100), "/switchyard/config/vlans/0100");
         assert_eq!(parse_config_key(&vlan_key(4094)), Some(ConfigKey::Vlan(4094)));
         assert_eq!(parse_config_key(&profile_key("web")), Some(ConfigKey::PortProfile("web")));
+        assert_eq!(
+            parse_config_key("/switchyard/config/ipv6-access-lists/WEB6"),
+            Some(ConfigKey::AccessList(true, "WEB6"))
+        );
+        assert_eq!(parse_config_key(DHCP_SNOOPING_KEY), Some(ConfigKey::DhcpSnooping));
         assert_eq!(parse_config_key(&bridge_domain_key("red")), Some(ConfigKey::BridgeDomain("red")));
         assert_eq!(parse_config_key(BRIDGE_DOMAINS_PREFIX), None);
         assert_eq!(parse_config_key("/switchyard/config/acls/x"), None);

@@ -169,7 +169,15 @@ pub enum PortBinding {
 ///
 /// Every attribute is `Option`: `None` means "not configured here", which matters for
 /// `inherit port-profile`: an unset attribute is taken from the parent.
+///
+/// Unknown fields are refused: this is the body of `PUT /api/v1/port-profiles/{name}`, where a
+/// misspelt field must be an error, not a default silently taken. The store holds this JSON too:
+/// a supervisor reads what older ones wrote (fields are only ever added), but refuses — as a
+/// corrupt object, rather than dropping what it does not know on its next write — a profile
+/// written by a newer one. Agents never read it (they get [`EffectivePolicy`], which stays
+/// tolerant of newer supervisors).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PortProfile {
     #[serde(rename = "type", default)]
     pub kind: ProfileType,

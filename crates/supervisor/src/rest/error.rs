@@ -1,7 +1,7 @@
 //! REST errors: always JSON, always with a status that says whose fault it was.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, StringRejection};
+use axum::extract::rejection::{BytesRejection, StringRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -28,6 +28,10 @@ pub struct ErrorBody {
     /// For commands: what exactly was wrong, e.g. `invalid VLAN id '5000'`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// For JSON bodies: the field that was wrong (`access_vlan`, `typo_field`), as a path for
+    /// nested ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// An error response: a status and an [`ErrorBody`].
@@ -55,8 +59,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
         Self::new(rejection.status(), rejection.body_text())
     }
 }
@@ -100,7 +104,7 @@ impl From<ConfigWriteError> for ApiError {
                     line: Some(line),
                     column: Some(column),
                     expected: Some(expected),
-                    detail: None,
+                    ..ErrorBody::default()
                 },
             },
             ConfigWriteError::Invalid(_) => Self::new(StatusCode::BAD_REQUEST, message),

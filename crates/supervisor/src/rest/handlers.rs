@@ -129,7 +129,7 @@ pub async fn get_profile(
         (status = 400, description = "The profile makes the config invalid", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
-        (status = 422, description = "JSON of the wrong shape", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape (an unknown field, a wrong type); `field` names it", body = ErrorBody),
     )
 )]
 pub async fn put_profile(

@@ -51,6 +51,7 @@ impl From<ExecError> for ApiError {
             ExecError::Remove(error) => error.into(),
             ExecError::Store(error) => error.into(),
             ExecError::Enrolment(error) => error.into(),
+            ExecError::ConfigSession(error) => error.into(),
             ExecError::Insecure => Self::new(StatusCode::CONFLICT, message),
         }
     }

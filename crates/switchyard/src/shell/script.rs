@@ -53,6 +53,9 @@ struct Piece {
     first: usize,
     /// How many lines of the text it has (1, or 2 under a sub-mode's header).
     count: usize,
+    /// Lines of the text the session made for it that were left out (1: a sub-mode header the
+    /// text has just before, from the line before).
+    skipped: usize,
     /// The session right after the line was read: maps errors about the piece onto the line.
     session: Session,
 }
@@ -108,9 +111,10 @@ impl Plan {
                 Ok(Action::Exec(command)) => plan.steps.push(Step::Exec(line, command)),
                 Ok(Action::Config { text }) => {
                     let first = plan.text.lines().count() + 1;
+                    let (text, skipped) = plan.without_repeated_header(&text);
                     let count = text.lines().count();
-                    plan.text.push_str(&text);
-                    plan.pieces.push(Piece { line, first, count, session: session.clone() });
+                    plan.text.push_str(text);
+                    plan.pieces.push(Piece { line, first, count, skipped, session: session.clone() });
                     commit_at = Some(plan.steps.len());
                 }
             }
@@ -119,6 +123,19 @@ impl Plan {
             plan.steps.insert(at, Step::Commit);
         }
         Ok(plan)
+    }
+
+    /// `text` (one line's config text: the line, or a sub-mode header and the line under it)
+    /// without its header when that is the last header in the plan's text already, and how many
+    /// lines that left out: a block reads as typed, and the accounting log shows it so.
+    fn without_repeated_header<'t>(&self, text: &'t str) -> (&'t str, usize) {
+        let last_header = self.text.lines().rev().find(|line| !line.starts_with(char::is_whitespace));
+        match text.split_once('\n') {
+            Some((header, rest)) if Some(header) == last_header && rest.starts_with(char::is_whitespace) => {
+                (rest, 1)
+            }
+            _ => (text, 0),
+        }
     }
 
     /// The supervisor's refusal of the config text, mapped onto the script line it is about.
@@ -131,7 +148,7 @@ impl Plan {
         let error = config::ConfigError { line, column, message, expected };
         match piece {
             Some(piece) => {
-                let local = config::ConfigError { line: line - piece.first + 1, ..error };
+                let local = config::ConfigError { line: line - piece.first + 1 + piece.skipped, ..error };
                 stop(Some(piece.line.clone()), piece.session.map_config_error(&local))
             }
             // About no line in particular (the result as a whole).
@@ -271,11 +288,17 @@ mod tests {
         );
         assert_eq!(
             plan.text,
-            "vlan 100\nport-profile type vethernet web\nport-profile type vethernet web\n  switchport access vlan 100\nport-profile type vethernet web\n  state enabled\n"
+            "vlan 100\nport-profile type vethernet web\n  switchport access vlan 100\n  state enabled\n"
         );
-        let numbers: Vec<(usize, usize, usize)> =
-            plan.pieces.iter().map(|p| (p.line.number, p.first, p.count)).collect();
-        assert_eq!(numbers, [(3, 1, 1), (4, 2, 1), (5, 3, 2), (7, 5, 2)]);
+        let numbers: Vec<(usize, usize, usize, usize)> =
+            plan.pieces.iter().map(|p| (p.line.number, p.first, p.count, p.skipped)).collect();
+        assert_eq!(numbers, [(3, 1, 1, 0), (4, 2, 1, 0), (5, 3, 1, 1), (7, 4, 1, 1)]);
+        // An abbreviated header is not the session's own: it is repeated once, then kept.
+        let plan = read("configure terminal\nport-prof type veth web\nstate enabled\nno shutdown").unwrap();
+        assert_eq!(
+            plan.text,
+            "port-prof type veth web\nport-profile type vethernet web\n  state enabled\n  no shutdown\n"
+        );
     }
 
     #[test]
@@ -316,10 +339,10 @@ mod tests {
     #[test]
     fn the_supervisors_refusal_names_the_script_line_and_column() {
         let plan = read("configure terminal\nvlan 100\nport-profile type vethernet web\n  switchport access vlan 100\n   inherit port-profile nowhere\nend").unwrap();
-        // The text's line 6 is `  inherit port-profile nowhere`, under its header (line 5).
+        // The text's line 4 is `  inherit port-profile nowhere`, under its header (line 2).
         let error = ClientError::Rejected {
             message: "no port-profile nowhere".to_owned(),
-            line: 6,
+            line: 4,
             column: 24,
             expected: Vec::new(),
             detail: None,
@@ -330,16 +353,16 @@ mod tests {
         assert_eq!(line.text, "   inherit port-profile nowhere");
         // Column 24 of `  inherit …` (the name) is column 25 of what was typed (three spaces).
         assert_eq!(stop.error.column, 25);
-        // An error about the header of the piece points at no column of the line.
+        // An error about the header is about the line that entered the sub-mode.
         let header = ClientError::Rejected {
             message: "header".to_owned(),
-            line: 5,
-            column: 1,
+            line: 2,
+            column: 14,
             expected: Vec::new(),
             detail: None,
         };
         let stop = plan.refusal(header);
-        assert_eq!((stop.line.unwrap().number, stop.error.column), (5, 0));
+        assert_eq!((stop.line.unwrap().number, stop.error.column), (3, 14));
         assert_eq!(stop.note, NOTHING_APPLIED);
     }
 }

@@ -209,6 +209,7 @@ fn summary(name: &str, session: &Session) -> SessionSummary {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -122,6 +122,10 @@ enum Command {
         3. exec commands run in script order; the commit happens at the last configuration line,\n     \
         so a show before it sees the old configuration and one after it the new\n  \
         The first failure stops the script with a non-zero exit. Interactive lines apply one by one.\n\n\
+        Configuration sessions, as NX-OS: configure session NAME records lines without applying\n\
+        them (they outlive the shell, not a supervisor restart); in it, verify checks the whole\n\
+        session, commit applies it as one transaction, abort discards it, end leaves it for later.\n\
+        show configuration session [NAME|summary] lists them.\n\n\
         A network-operator account may run every show command and change nothing:\n  \
         switch# configure terminal\n  \
         % Permission denied for the role (network-operator is read-only)")]

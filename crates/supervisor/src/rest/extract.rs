@@ -70,7 +70,7 @@ fn json_error(status: StatusCode, field: Option<String>, error: &serde_json::Err
         field,
         ..ErrorBody::default()
     };
-    ApiError { status, body }
+    ApiError::with_body(status, body)
 }
 
 /// A UTF-8 text body (config text, a command line); oversize and bad UTF-8 answer JSON errors.

@@ -36,10 +36,10 @@ impl From<ExecError> for ApiError {
     fn from(error: ExecError) -> Self {
         let message = error.to_string();
         match error {
-            ExecError::Parse { column, message, detail } => Self {
-                status: StatusCode::BAD_REQUEST,
-                body: ErrorBody { error: message, column: Some(column), detail, ..ErrorBody::default() },
-            },
+            ExecError::Parse { column, message, detail } => Self::with_body(
+                StatusCode::BAD_REQUEST,
+                ErrorBody { error: message, column: Some(column), detail, ..ErrorBody::default() },
+            ),
             ExecError::SessionCommand(_) => Self::new(StatusCode::BAD_REQUEST, message),
             ExecError::Forbidden { caller, command } => {
                 super::auth::forbidden(&caller, &format!("'{command}'"))

@@ -17,7 +17,7 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cli::{Action, CliError, ExecCommand, Session, SessionMode};
+use cli::{Action, CliError, ExecCommand, Session, SessionMode, SessionOp};
 use client::{ClientError, SupervisorClient};
 
 /// The switch name shown in prompts (`switch#`).
@@ -110,6 +110,10 @@ impl Shell {
             Ok(Action::ModeChanged) if was_exec && !self.may_configure() => {
                 // As NX-OS does: a read-only role does not get into configuration mode.
                 self.session = Session::new(HOSTNAME);
+                Outcome::Refused(read_only_error().to_string())
+            }
+            Ok(Action::ConfigSession { op: SessionOp::Open, .. }) if !self.may_configure() => {
+                self.session.session_failed();
                 Outcome::Refused(read_only_error().to_string())
             }
             Ok(Action::Nothing | Action::ModeChanged) => Outcome::Output(String::new()),

@@ -40,7 +40,7 @@ enum Step {
     Commit,
     /// Record config text in configuration session `name` (the session after the line maps
     /// refusals onto it).
-    SessionLines { line: Line, session: Session, name: String, text: String },
+    SessionLines { line: Line, session: Box<Session>, name: String, text: String },
     /// Open, verify, commit or abort configuration session `name`.
     SessionOp(Line, String, SessionOp),
 }
@@ -87,14 +87,15 @@ impl Plan {
     fn read(
         lines: impl IntoIterator<Item = String>,
         may_configure: &mut dyn FnMut() -> bool,
-    ) -> Result<Self, Stop> {
+    ) -> Result<Self, Box<Stop>> {
         let mut plan = Self::default();
         let mut session = Session::new(HOSTNAME);
         let mut commit_at = None;
         for (index, text) in lines.into_iter().enumerate() {
             let was_exec = matches!(session.mode(), SessionMode::Exec);
             let line = Line { number: index + 1, prompt: session.prompt(), text };
-            let stop = |error: CliError| Stop { line: Some(line.clone()), error, note: NOTHING_RAN };
+            let stop =
+                |error: CliError| Box::new(Stop { line: Some(line.clone()), error, note: NOTHING_RAN });
             match session.interpret(&line.text) {
                 Err(error) => return Err(stop(error)),
                 Ok(Action::ModeChanged | Action::ConfigSession { op: SessionOp::Open, .. })
@@ -103,7 +104,12 @@ impl Plan {
                     return Err(stop(super::read_only_error()));
                 }
                 Ok(Action::SessionConfig { session: name, text }) => {
-                    plan.steps.push(Step::SessionLines { line, session: session.clone(), name, text });
+                    plan.steps.push(Step::SessionLines {
+                        line,
+                        session: Box::new(session.clone()),
+                        name,
+                        text,
+                    });
                 }
                 Ok(Action::ConfigSession { name, op }) => plan.steps.push(Step::SessionOp(line, name, op)),
                 Ok(Action::Nothing | Action::ModeChanged) => {}
@@ -258,9 +264,10 @@ fn report(stop: &Stop) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn read(script: &str) -> Result<Plan, Stop> {
+    fn read(script: &str) -> Result<Plan, Box<Stop>> {
         Plan::read(script.lines().map(str::to_owned), &mut || true)
     }
 

@@ -5,7 +5,8 @@
 //!
 //! Three ways in: interactive (a terminal on stdin, line by line), `-c 'cmd; cmd'`, or a script on
 //! stdin. The last two are scripts: read whole first, their configuration applied as one
-//! transaction (all or nothing, see [`script`]); they stop at the first error and exit non-zero.
+//! transaction (all or nothing; the `script` module says how); they stop at the first error and
+//! exit non-zero.
 
 pub mod client;
 mod config_session;

@@ -66,6 +66,19 @@ pub enum ExecCommand {
     ShowFlowMonitor,
     /// `configure terminal`: enter configuration mode (a session command; no output).
     ConfigureTerminal,
+    /// `configure session NAME`: enter (making it if need be) configuration session NAME, whose
+    /// lines are recorded, not applied, until `commit`.
+    ConfigureSession { name: String },
+    /// `show configuration session [NAME]`: the caller's sessions (or one) with their lines.
+    ShowConfigurationSession { name: Option<String> },
+    /// `show configuration session summary`: every session with its owner.
+    ShowConfigurationSessionSummary,
+    /// `verify` (in a configuration session): check the session against the running config.
+    Verify,
+    /// `commit` (in a configuration session): apply the session as one transaction; it ends.
+    Commit,
+    /// `abort` (in a configuration session): discard the session.
+    Abort,
     /// `end`: back to exec mode (a session command; no output).
     End,
     /// `exit`: leave the current mode; in exec mode, leave the shell.
@@ -87,7 +100,16 @@ impl ExecCommand {
     /// Whether this is a command the supervisor runs (a `show`, or `no module`), as opposed to
     /// a mode command the session handles itself.
     pub fn is_show(&self) -> bool {
-        !matches!(self, Self::ConfigureTerminal | Self::End | Self::Exit)
+        !matches!(
+            self,
+            Self::ConfigureTerminal
+                | Self::ConfigureSession { .. }
+                | Self::Verify
+                | Self::Commit
+                | Self::Abort
+                | Self::End
+                | Self::Exit
+        )
     }
 }
 
@@ -141,6 +163,15 @@ impl fmt::Display for ExecCommand {
             Self::ShowFlowExporter => f.write_str("show flow exporter"),
             Self::ShowFlowMonitor => f.write_str("show flow monitor"),
             Self::ConfigureTerminal => f.write_str("configure terminal"),
+            Self::ConfigureSession { name } => write!(f, "configure session {name}"),
+            Self::ShowConfigurationSession { name: None } => f.write_str("show configuration session"),
+            Self::ShowConfigurationSession { name: Some(name) } => {
+                write!(f, "show configuration session {name}")
+            }
+            Self::ShowConfigurationSessionSummary => f.write_str("show configuration session summary"),
+            Self::Verify => f.write_str("verify"),
+            Self::Commit => f.write_str("commit"),
+            Self::Abort => f.write_str("abort"),
             Self::End => f.write_str("end"),
             Self::Exit => f.write_str("exit"),
         }
@@ -375,11 +406,56 @@ pub static MODULE_COMMANDS: &[Command<Build>] = &[plain(
     |args| ExecCommand::NoModule { module: number(args).unwrap_or_default() },
 )];
 
-/// `configure terminal`: exec mode only.
-pub static CONFIGURE: &[Command<Build>] = &[plain(
-    &[kw("configure", "Enter configuration mode"), kw("terminal", "Configure from the terminal")],
-    |_| ExecCommand::ConfigureTerminal,
-)];
+/// The longest configuration session name (NX-OS's limit).
+pub const SESSION_NAME_MAX: usize = 63;
+const CONFIGURE_WORD: Token = kw("configure", "Enter configuration mode");
+const SESSION_NAME: Token = param(Param::Name { max: SESSION_NAME_MAX }, "Session name");
+const CONFIGURATION_SESSION: [Token; 3] = [
+    SHOW,
+    kw("configuration", "Show configuration sessions"),
+    kw("session", "Configuration sessions (configure session NAME)"),
+];
+
+/// `configure terminal`, `configure session NAME`: exec mode only.
+pub static CONFIGURE: &[Command<Build>] = &[
+    plain(&[CONFIGURE_WORD, kw("terminal", "Configure from the terminal")], |_| {
+        ExecCommand::ConfigureTerminal
+    }),
+    plain(
+        &[
+            CONFIGURE_WORD,
+            kw("session", "Configure in a session: verify, then commit or abort"),
+            SESSION_NAME,
+        ],
+        |args| ExecCommand::ConfigureSession { name: name(args).unwrap_or_default() },
+    ),
+];
+
+/// `show configuration session …`: every mode.
+pub static SESSION_SHOWS: &[Command<Build>] = &[
+    plain(&CONFIGURATION_SESSION, |_| ExecCommand::ShowConfigurationSession { name: None }),
+    plain(
+        &[
+            CONFIGURATION_SESSION[0],
+            CONFIGURATION_SESSION[1],
+            CONFIGURATION_SESSION[2],
+            kw("summary", "Show every session with its owner"),
+        ],
+        |_| ExecCommand::ShowConfigurationSessionSummary,
+    ),
+    plain(
+        &[CONFIGURATION_SESSION[0], CONFIGURATION_SESSION[1], CONFIGURATION_SESSION[2], SESSION_NAME],
+        |args| ExecCommand::ShowConfigurationSession { name: name(args) },
+    ),
+];
+
+/// `verify`, `commit`, `abort`: configuration modes of a session (the session refuses them
+/// elsewhere).
+pub static SESSION_COMMANDS: &[Command<Build>] = &[
+    plain(&[kw("verify", "Check the session against the running configuration")], |_| ExecCommand::Verify),
+    plain(&[kw("commit", "Apply the session as one transaction and end it")], |_| ExecCommand::Commit),
+    plain(&[kw("abort", "Discard the session and go to exec mode")], |_| ExecCommand::Abort),
+];
 
 /// `end` and `exit`: every mode.
 pub static LEAVE: &[Command<Build>] = &[
@@ -389,9 +465,10 @@ pub static LEAVE: &[Command<Build>] = &[
 
 /// The tables of exec mode.
 pub(crate) const EXEC_MODE: &[&[Command<Build>]] =
-    &[SHOW_COMMANDS, JOIN_TOKENS, MODULE_COMMANDS, CONFIGURE, LEAVE];
+    &[SHOW_COMMANDS, SESSION_SHOWS, JOIN_TOKENS, MODULE_COMMANDS, CONFIGURE, LEAVE];
 /// The exec commands valid inside configuration modes (without `do`).
-pub(crate) const IN_CONFIG_MODE: &[&[Command<Build>]] = &[SHOW_COMMANDS, LEAVE];
+pub(crate) const IN_CONFIG_MODE: &[&[Command<Build>]] =
+    &[SHOW_COMMANDS, SESSION_SHOWS, SESSION_COMMANDS, LEAVE];
 
 /// Parses an exec-mode command line (what the supervisor receives from a shell).
 pub fn parse_exec(line: &str) -> Result<ExecCommand, CliError> {
@@ -453,6 +530,13 @@ mod tests {
             ("show interface ethernet 3/1", ExecCommand::ShowInterfaceEthernet { module: 3, port: 1 }),
             ("no module 3", ExecCommand::NoModule { module: 3 }),
             ("configure terminal", ExecCommand::ConfigureTerminal),
+            ("configure session s-1", ExecCommand::ConfigureSession { name: "s-1".into() }),
+            ("show configuration session", ExecCommand::ShowConfigurationSession { name: None }),
+            (
+                "show configuration session s1",
+                ExecCommand::ShowConfigurationSession { name: Some("s1".into()) },
+            ),
+            ("show configuration session summary", ExecCommand::ShowConfigurationSessionSummary),
             ("end", ExecCommand::End),
             ("exit", ExecCommand::Exit),
         ];

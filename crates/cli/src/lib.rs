@@ -26,4 +26,4 @@ pub mod session;
 pub use config::grammar::Candidate;
 pub use error::{CliError, caret};
 pub use exec::{BridgeDomainView, ExecCommand, parse_exec};
-pub use session::{Action, Session, SessionMode};
+pub use session::{Action, Session, SessionMode, SessionOp};

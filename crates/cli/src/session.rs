@@ -68,6 +68,26 @@ pub enum Action {
     /// Post this NX-OS configuration text to the supervisor (`POST /api/v1/config`). If it is
     /// rejected, call [`Session::config_failed`] and show [`Session::map_config_error`].
     Config { text: String },
+    /// In configuration session `session`: record this text in it, unapplied
+    /// (`POST /api/v1/config/sessions/{session}/lines`); refusals as for [`Action::Config`].
+    SessionConfig { session: String, text: String },
+    /// Open, verify, commit or abort configuration session `name`. The mode has changed
+    /// already (into the session for `Open`, to exec mode for `Commit` and `Abort`); if the
+    /// supervisor refuses, call [`Session::session_failed`].
+    ConfigSession { name: String, op: SessionOp },
+}
+
+/// What to do with a configuration session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionOp {
+    /// `configure session NAME`: make it or enter it.
+    Open,
+    /// `verify`: check it against the running config.
+    Verify,
+    /// `commit`: apply it as one transaction; it ends.
+    Commit,
+    /// `abort`: discard it.
+    Abort,
 }
 
 /// How the last configuration text was built from the user's line, to map errors back.
@@ -89,6 +109,10 @@ pub struct Session {
     hostname: String,
     mode: SessionMode,
     sent: Option<Sent>,
+    /// The configuration session lines go to (`configure session NAME`), while in one.
+    config_session: Option<String>,
+    /// Mode and configuration session before the last [`Action::ConfigSession`].
+    before_session_op: Option<(SessionMode, Option<String>)>,
 }
 
 /// Indentation of a sub-mode line under its header in the text sent.
@@ -100,7 +124,27 @@ const DO_HELP: &str = "Run an exec command (do show …)";
 impl Session {
     /// A session in exec mode.
     pub fn new(hostname: impl Into<String>) -> Self {
-        Self { hostname: hostname.into(), mode: SessionMode::Exec, sent: None }
+        Self {
+            hostname: hostname.into(),
+            mode: SessionMode::Exec,
+            sent: None,
+            config_session: None,
+            before_session_op: None,
+        }
+    }
+
+    /// The configuration session configuration lines go to, while in one.
+    pub fn config_session(&self) -> Option<&str> {
+        self.config_session.as_deref()
+    }
+
+    /// The supervisor refused the last [`Action::ConfigSession`]: back to where the session
+    /// was before it.
+    pub fn session_failed(&mut self) {
+        if let Some((mode, config_session)) = self.before_session_op.take() {
+            self.mode = mode;
+            self.config_session = config_session;
+        }
     }
 
     /// The current mode.
@@ -109,12 +153,18 @@ impl Session {
     }
 
     /// The prompt, with its trailing space: `switch# `, `switch(config)# `,
-    /// `switch(config-vlan)# `, `switch(config-bd)# `, `switch(config-port-prof)# `. Its length in characters is the
-    /// `prompt_len` of [`crate::caret`].
+    /// `switch(config-vlan)# `, `switch(config-bd)# `, `switch(config-port-prof)# `; in a
+    /// configuration session `switch(config-s)# `, `switch(config-s-port-prof)# `, as NX-OS. Its
+    /// length in characters is the `prompt_len` of [`crate::caret`].
     pub fn prompt(&self) -> String {
-        match self.mode.config_mode() {
-            None => format!("{}# ", self.hostname),
-            Some(mode) => format!("{}({})# ", self.hostname, mode.prompt_name()),
+        match (self.mode.config_mode(), &self.config_session) {
+            (None, _) => format!("{}# ", self.hostname),
+            (Some(mode), None) => format!("{}({})# ", self.hostname, mode.prompt_name()),
+            (Some(mode), Some(_)) => {
+                let name = mode.prompt_name();
+                let rest = name.strip_prefix("config").unwrap_or(name);
+                format!("{}(config-s{rest})# ", self.hostname)
+            }
         }
     }
 
@@ -137,6 +187,9 @@ impl Session {
             };
         }
         let exec_error = match exec::parse_in(IN_CONFIG_MODE, line) {
+            Ok(command @ (ExecCommand::Verify | ExecCommand::Commit | ExecCommand::Abort)) => {
+                return self.session_op(&command, &words);
+            }
             Ok(command) => return Ok(self.exec_action(command)),
             Err(e) => e,
         };
@@ -180,7 +233,36 @@ impl Session {
         Some(CliError::from_match(&error, first.column))
     }
 
+    /// `verify`, `commit`, `abort`: only in a configuration session.
+    fn session_op(&mut self, command: &ExecCommand, words: &[Word<'_>]) -> Result<Action, CliError> {
+        let Some(name) = self.config_session.clone() else {
+            let column = words.first().map_or(1, |w| w.column);
+            return Err(CliError {
+                column,
+                message: "Invalid command at '^' marker.".to_owned(),
+                detail: Some(format!("'{command}' is for configuration sessions (configure session NAME)")),
+            });
+        };
+        let op = match command {
+            ExecCommand::Verify => SessionOp::Verify,
+            ExecCommand::Commit => SessionOp::Commit,
+            _ => SessionOp::Abort,
+        };
+        self.before_session_op = Some((self.mode.clone(), self.config_session.clone()));
+        if op != SessionOp::Verify {
+            self.mode = SessionMode::Exec;
+            self.config_session = None;
+        }
+        Ok(Action::ConfigSession { name, op })
+    }
+
     fn exec_action(&mut self, command: ExecCommand) -> Action {
+        if let (ExecCommand::ConfigureSession { name }, SessionMode::Exec) = (&command, &self.mode) {
+            self.before_session_op = Some((self.mode.clone(), self.config_session.clone()));
+            self.mode = SessionMode::Config;
+            self.config_session = Some(name.clone());
+            return Action::ConfigSession { name: name.clone(), op: SessionOp::Open };
+        }
         let next = match (&command, &self.mode) {
             (ExecCommand::ConfigureTerminal, SessionMode::Exec) => SessionMode::Config,
             (ExecCommand::End, _) => SessionMode::Exec,
@@ -191,6 +273,10 @@ impl Session {
             _ => return Action::Exec(command),
         };
         let changed = next != self.mode;
+        if next == SessionMode::Exec {
+            // The configuration session stays on the supervisor, to be entered again.
+            self.config_session = None;
+        }
         self.mode = next;
         if changed { Action::ModeChanged } else { Action::Nothing }
     }
@@ -231,7 +317,10 @@ impl Session {
                 format!("{trimmed}\n")
             }
         };
-        Action::Config { text }
+        match &self.config_session {
+            Some(session) => Action::SessionConfig { session: session.clone(), text },
+            None => Action::Config { text },
+        }
     }
 
     /// The supervisor rejected the last [`Action::Config`]: go back to the mode the session was

@@ -199,6 +199,7 @@ fn help_lists_parameters_keywords_then_cr() {
         vec![
             "accounting",
             "bridge-domain",
+            "configuration",
             "flow",
             "interface",
             "ip",
@@ -212,6 +213,8 @@ fn help_lists_parameters_keywords_then_cr() {
         ]
     );
     assert_eq!(words(&s, "show bridge-domain "), vec!["WORD", "<cr>"]);
+    assert_eq!(words(&s, "show configuration session "), vec!["WORD", "summary", "<cr>"]);
+    assert_eq!(words(&s, "configure "), vec!["session", "terminal"]);
     assert_eq!(words(&s, "show bridge-domain red "), vec!["mac", "vteps", "<cr>"]);
     assert_eq!(words(&s, "show interface ethernet "), vec!["<1-65535>/<1-32>"]);
     assert_eq!(words(&s, "show port-profile "), vec!["brief", "name", "virtual", "<cr>"]);

@@ -117,7 +117,6 @@ impl AccessList {
 /// [stateful]`. [`Ace::display`] prints it canonically (the any-protocol word depends on the
 /// list's family, which the entry does not carry).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Ace {
     pub action: Action,
     pub protocol: Protocol,
@@ -224,7 +223,6 @@ impl fmt::Display for AceText<'_> {
 /// An entry with its sequence number, as an agent receives it in an [`EffectiveAcl`]
 /// ([`EffectiveAcl::entry_line`] prints it: `10 permit tcp any 10.100.0.0/24 eq 80`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct AclEntry {
     pub sequence: u32,
     pub ace: Ace,
@@ -234,7 +232,6 @@ pub struct AclEntry {
 /// [`crate::EffectivePolicy`], so a change to a list's entries changes the policy of every
 /// profile that uses it. A packet no entry matches is denied.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct EffectiveAcl {
     pub name: String,
     pub family: Family,
@@ -352,7 +349,7 @@ impl fmt::Display for ProtocolText {
 
 /// A source or destination: `any`, `host A`, or `A/len`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+#[serde(rename_all = "lowercase")]
 pub enum AddressMatch {
     Any,
     /// `host A`.
@@ -414,7 +411,7 @@ impl fmt::Display for AddressMatch {
 
 /// A port operator: `eq P`, `neq P`, `lt P`, `gt P`, `range P1 P2`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+#[serde(rename_all = "lowercase")]
 pub enum PortMatch {
     Eq(u16),
     Neq(u16),
@@ -501,7 +498,6 @@ impl fmt::Display for TcpFlag {
 
 /// `icmp … TYPE [CODE]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct IcmpMatch {
     pub icmp_type: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -145,7 +145,6 @@ pub struct FlowMonitor {
 
 /// An exporter as an agent uses it: every default resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct EffectiveExporter {
     pub name: String,
     #[schema(value_type = String)]
@@ -160,7 +159,6 @@ pub struct EffectiveExporter {
 /// A monitor as a port applies it, its exporters embedded: a change to an exporter or monitor
 /// changes the policy of every profile that uses it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct EffectiveFlowMonitor {
     pub name: String,
     pub record: FlowRecord,
@@ -175,7 +173,6 @@ pub struct EffectiveFlowMonitor {
 
 /// The monitors of a port, by direction (`ip flow monitor NAME input|output`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct FlowMonitors {
     /// `input`: traffic from the container into the switch.
     #[serde(default, skip_serializing_if = "Option::is_none")]

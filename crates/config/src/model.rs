@@ -205,7 +205,15 @@ pub enum PortBinding {
 ///
 /// Every attribute is `Option`: `None` means "not configured here", which matters for
 /// `inherit port-profile`: an unset attribute is taken from the parent.
+///
+/// Unknown fields are refused: this is the body of `PUT /api/v1/port-profiles/{name}`, where a
+/// misspelt field must be an error, not a default silently taken. The store holds this JSON too:
+/// a supervisor reads what older ones wrote (fields are only ever added), but refuses — as a
+/// corrupt object, rather than dropping what it does not know on its next write — a profile
+/// written by a newer one. Agents never read it (they get [`EffectivePolicy`], which stays
+/// tolerant of newer supervisors).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PortProfile {
     #[serde(rename = "type", default)]
     pub kind: ProfileType,
@@ -422,7 +430,6 @@ impl PortSecurityConfig {
 
 /// Port security as a port applies it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PortSecurity {
     /// The most source MACs the port may use (its attached MAC counts).
     pub maximum: u32,
@@ -434,7 +441,6 @@ pub struct PortSecurity {
 /// kind a port sends into the switch; `None` is no limit. `unicast` is unknown unicast (frames
 /// that would be flooded), as NX-OS means it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct StormControl {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broadcast_pps: Option<u32>,
@@ -494,7 +500,6 @@ impl StormKind {
 
 /// The access lists a port applies, embedded (not just named).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct AccessGroups {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv4_in: Option<EffectiveAcl>,
@@ -534,6 +539,10 @@ impl AccessGroups {
 
 /// A profile after `inherit` has been resolved: what a port using it actually gets.
 /// This is what agents receive.
+///
+/// Neither this nor any type it embeds (access lists and their entries, port security, storm
+/// control, flow monitors and exporters) refuses unknown fields: an agent must keep working
+/// with a newer supervisor that added some.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EffectivePolicy {
     pub name: String,

@@ -395,10 +395,10 @@ fn json_of_the_policy() {
         (old.access_groups, old.port_security, old.verify_source),
         (AccessGroups::default(), None, false)
     );
-    // New objects refuse unknown fields.
-    let mut typo = json;
-    typo["access_groups"]["ipv4_in"]["entrys"] = serde_json::json!([]);
-    assert!(serde_json::from_value::<EffectivePolicy>(typo).is_err());
+    // What agents read tolerates fields a newer supervisor added; the stored config does not.
+    let mut newer = json;
+    newer["access_groups"]["ipv4_in"]["added_later"] = serde_json::json!([]);
+    assert!(serde_json::from_value::<EffectivePolicy>(newer).is_ok());
     let e = serde_json::from_str::<Config>(r#"{"ip_access_lists":{"A":{"statistic":true}}}"#).unwrap_err();
     assert!(e.to_string().contains("unknown field `statistic`"), "{e}");
 }

@@ -30,10 +30,16 @@ pub enum ExecError {
     /// The line is not a command; `column` (1-based) is where it went wrong.
     #[error("{message}")]
     Parse { column: usize, message: String, detail: Option<String> },
-    /// A command of the shell's session (`configure terminal`, `end`, `exit`): it has no output
-    /// here; config text goes to `POST /api/v1/config`.
-    #[error("'{0}' is a shell session command; post configuration text to /api/v1/config")]
+    /// A command of the shell's session (`configure terminal`, `end`, `exit`, and those of
+    /// configuration sessions): it has no output here; config text goes to
+    /// `POST /api/v1/config`, configuration sessions are `/api/v1/config/sessions/…`.
+    #[error(
+        "'{0}' is a shell session command; post configuration text to /api/v1/config, or use /api/v1/config/sessions"
+    )]
     SessionCommand(String),
+    /// A configuration session operation was refused.
+    #[error(transparent)]
+    ConfigSession(#[from] crate::config_sessions::SessionError),
     /// The caller's role may not run the command (a network-operator, a command that changes
     /// something).
     #[error("permission denied: '{command}' needs network-admin")]
@@ -185,9 +191,23 @@ pub async fn execute(
         ExecCommand::NoModule { module } => {
             Ok(module_removal::remove_module(state, module, caller, source).await?.summary())
         }
-        ExecCommand::ConfigureTerminal | ExecCommand::End | ExecCommand::Exit => {
-            Err(ExecError::SessionCommand(command.to_string()))
+        ExecCommand::ShowConfigurationSession { name: None } => {
+            Ok(render::show_configuration_session(&state.config_sessions.views_of(&caller.audit_name())))
         }
+        ExecCommand::ShowConfigurationSession { name: Some(name) } => {
+            let view = state.config_sessions.view(&name, &caller.audit_name())?;
+            Ok(render::show_configuration_session(&[view]))
+        }
+        ExecCommand::ShowConfigurationSessionSummary => {
+            Ok(render::show_configuration_session_summary(&state.config_sessions.summaries()))
+        }
+        ExecCommand::ConfigureTerminal
+        | ExecCommand::ConfigureSession { .. }
+        | ExecCommand::Verify
+        | ExecCommand::Commit
+        | ExecCommand::Abort
+        | ExecCommand::End
+        | ExecCommand::Exit => Err(ExecError::SessionCommand(command.to_string())),
     }
 }
 
@@ -215,12 +235,18 @@ fn only_reads(command: &cli::ExecCommand) -> bool {
         | C::ShowPortSecurity
         | C::ShowIpDhcpSnoopingBinding
         | C::ShowFlowExporter
-        | C::ShowFlowMonitor => true,
+        | C::ShowFlowMonitor
+        | C::ShowConfigurationSession { .. }
+        | C::ShowConfigurationSessionSummary => true,
         C::JoinTokenCreate { .. }
         | C::NoJoinToken { .. }
         | C::RevokeModule { .. }
         | C::NoModule { .. }
         | C::ConfigureTerminal
+        | C::ConfigureSession { .. }
+        | C::Verify
+        | C::Commit
+        | C::Abort
         | C::End
         | C::Exit => false,
     }

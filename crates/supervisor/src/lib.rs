@@ -37,6 +37,7 @@ pub mod agent_input;
 pub mod audit;
 pub mod bridge_domain_views;
 pub mod clock;
+pub mod config_sessions;
 pub mod config_store;
 pub mod enrol_rpc;
 pub mod enrolment;
@@ -294,6 +295,7 @@ pub async fn serve(
         auth: trust::authenticate::Authenticator::default(),
         kills: module_kill::ModuleKills::default(),
         agent_refusals: agent_auth::AgentRefusals::default(),
+        config_sessions: config_sessions::ConfigSessions::default(),
         store: store.clone(),
         options,
         journal,

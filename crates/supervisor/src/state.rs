@@ -30,6 +30,8 @@ pub struct SupervisorState {
     pub kills: crate::module_kill::ModuleKills,
     /// Agents refused, per source: what bounds the events and accounting entries they cause.
     pub agent_refusals: crate::agent_auth::AgentRefusals,
+    /// Configuration sessions (`configure session NAME`), in memory.
+    pub config_sessions: crate::config_sessions::ConfigSessions,
     /// REST authentication: verified passwords and failed logins, in memory.
     pub auth: Authenticator,
     pub modules: Modules,

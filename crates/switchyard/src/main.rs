@@ -113,7 +113,19 @@ enum Command {
         no user given and <data-dir>/admin-password readable (root on the supervisor's host):\n      \
         admin, with the password the supervisor generated on first start\n  \
         a terminal: a prompt for the user (default admin) and the password\n\n\
-        The shell gets a bearer token for the session (POST /api/v1/tokens) and deletes it on exit.\n\
+        The shell gets a bearer token for the session (POST /api/v1/tokens) and deletes it on exit.\n\n\
+        Scripts (-c, or stdin not a terminal) run all-or-nothing:\n  \
+        1. every line is read first; one that does not parse stops the script before anything runs\n  \
+        2. all configuration lines (from every configure terminal block) are applied as one\n     \
+        transaction (POST /api/v1/config): one bad line and none is applied; the error names\n     \
+        the script line (line N: and its text)\n  \
+        3. exec commands run in script order; the commit happens at the last configuration line,\n     \
+        so a show before it sees the old configuration and one after it the new\n  \
+        The first failure stops the script with a non-zero exit. Interactive lines apply one by one.\n\n\
+        Configuration sessions, as NX-OS: configure session NAME records lines without applying\n\
+        them (they outlive the shell, not a supervisor restart); in it, verify checks the whole\n\
+        session, commit applies it as one transaction, abort discards it, end leaves it for later.\n\
+        show configuration session [NAME|summary] lists them.\n\n\
         A network-operator account may run every show command and change nothing:\n  \
         switch# configure terminal\n  \
         % Permission denied for the role (network-operator is read-only)")]
@@ -121,7 +133,8 @@ enum Command {
         /// The supervisor's URL.
         #[arg(long, default_value = DEFAULT_SUPERVISOR, env = "SWITCHYARD_SUPERVISOR")]
         supervisor: String,
-        /// Run these commands (separated by `;` or newlines) and exit; non-zero on the first error.
+        /// Run these commands (separated by `;` or newlines) as a script and exit: configuration
+        /// all-or-nothing, non-zero on the first error.
         #[arg(short = 'c', long = "command")]
         commands: Option<String>,
         /// Log in as USER (an account of `username USER … role …`).

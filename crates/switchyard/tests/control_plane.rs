@@ -52,14 +52,15 @@ fn a_bad_command_shows_the_caret_and_fails_the_script() {
     assert!(all.contains("% Invalid command at '^' marker."), "{all}");
     let caret = all.lines().find(|l| l.trim() == "^").expect("a caret line");
     // `modul` abbreviates `module`; the caret sits under the `x` that matches nothing.
-    assert_eq!(caret.find('^'), Some("switch# show modul ".len()), "{all}");
+    // The line is echoed with its number in the script.
+    assert_eq!(caret.find('^'), Some("line 1: switch# show modul ".len()), "{all}");
 
-    // A bad line in a script stops it, exits non-zero and applies nothing after it.
+    // A bad line in a script stops it, exits non-zero and applies nothing, before it or after.
     let script = "configure terminal\nport-profile type vethernet app\n  switchport access vlan 5000\n  description after\nend\n";
     let out = bed.shell(&[], script);
     assert!(!out.status.success(), "{}", stdout(&out));
     let running = bed.show("show running-config");
-    assert!(!running.contains("vlan 5000") && !running.contains("after"), "{running}");
+    assert!(!running.contains("app") && !running.contains("after"), "{running}");
 }
 
 #[test]

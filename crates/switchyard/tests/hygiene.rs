@@ -127,7 +127,9 @@ fn private_state_in_use_profiles_and_the_accounting_log() {
     let lines: Vec<&str> = log.lines().collect();
     assert!(lines.iter().all(|line| line.contains(":id=127.0.0.1:user=")), "{log}");
     let find = |needle: &str| lines.iter().find(|line| line.contains(needle)).copied();
-    assert!(find("cmd=vlan 100 (SUCCESS)").is_some(), "{log}");
+    // The script's configuration was one transaction: one entry, its lines joined.
+    let script = "cmd=vlan 100 ; port-profile type vethernet web ; switchport mode access ;";
+    assert!(find(script).is_some_and(|l| l.ends_with("state enabled (SUCCESS)")), "{log}");
     assert!(find("cmd=bind-port module ").is_some_and(|l| l.ends_with("(SUCCESS)")), "{log}");
     assert!(find("cmd=no port-profile web (FAILURE: port-profile web has assigned").is_some(), "{log}");
     assert!(find("cmd=no port-profile web force (SUCCESS)").is_some(), "{log}");

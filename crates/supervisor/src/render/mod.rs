@@ -3,6 +3,7 @@
 
 mod accounting;
 mod bridge_domain;
+mod config_session;
 mod interface;
 mod join_token;
 mod logging;
@@ -14,6 +15,7 @@ mod text;
 
 pub use accounting::show_accounting_log;
 pub use bridge_domain::{show_bridge_domain, show_bridge_domain_mac, show_bridge_domain_vteps};
+pub use config_session::{show_configuration_session, show_configuration_session_summary};
 pub use interface::{
     show_interface_brief, show_interface_ethernet, show_interface_vethernet, show_interface_virtual,
 };

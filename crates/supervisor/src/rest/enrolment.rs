@@ -59,7 +59,9 @@ fn asker<'a>(caller: &'a Caller, connection: Option<&Extension<Connection>>) -> 
     request_body(content = NewJoinToken, content_type = "application/json"),
     responses(
         (status = 200, description = "The token (its secret is never shown again)", body = CreatedJoinToken),
-        (status = 400, description = "A TTL out of range", body = ErrorBody),
+        (status = 400, description = "A TTL out of range, or not JSON", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape (an unknown field, a wrong type); `field` names it", body = ErrorBody),
     )
 )]
 pub async fn create_join_token(

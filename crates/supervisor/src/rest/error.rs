@@ -1,7 +1,7 @@
 //! REST errors: always JSON, always with a status that says whose fault it was.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, StringRejection};
+use axum::extract::rejection::{BytesRejection, StringRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -28,19 +28,29 @@ pub struct ErrorBody {
     /// For commands: what exactly was wrong, e.g. `invalid VLAN id '5000'`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// For JSON bodies: the field that was wrong (`access_vlan`, `typo_field`), as a path for
+    /// nested ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// An error response: a status and an [`ErrorBody`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: an error travels in every handler's `Result`, which stays small.
+    pub body: Box<ErrorBody>,
 }
 
 impl ApiError {
     /// An error with just a message.
     pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
-        Self { status, body: ErrorBody { error: error.into(), ..ErrorBody::default() } }
+        Self::with_body(status, ErrorBody { error: error.into(), ..ErrorBody::default() })
+    }
+
+    /// An error with a full body.
+    pub fn with_body(status: StatusCode, body: ErrorBody) -> Self {
+        Self { status, body: Box::new(body) }
     }
 
     /// The resource does not exist.
@@ -51,12 +61,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        (self.status, Json(*self.body)).into_response()
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
         Self::new(rejection.status(), rejection.body_text())
     }
 }
@@ -93,26 +103,26 @@ impl From<ConfigWriteError> for ApiError {
     fn from(error: ConfigWriteError) -> Self {
         let message = error.to_string();
         match error {
-            ConfigWriteError::Rejected { line, column, expected, .. } => Self {
-                status: StatusCode::BAD_REQUEST,
-                body: ErrorBody {
+            ConfigWriteError::Rejected { line, column, expected, .. } => Self::with_body(
+                StatusCode::BAD_REQUEST,
+                ErrorBody {
                     error: message,
                     line: Some(line),
                     column: Some(column),
                     expected: Some(expected),
-                    detail: None,
+                    ..ErrorBody::default()
                 },
-            },
+            ),
             ConfigWriteError::Invalid(_) => Self::new(StatusCode::BAD_REQUEST, message),
-            ConfigWriteError::ProfileInUse { site, .. } => Self {
-                status: StatusCode::CONFLICT,
-                body: ErrorBody {
+            ConfigWriteError::ProfileInUse { site, .. } => Self::with_body(
+                StatusCode::CONFLICT,
+                ErrorBody {
                     error: message,
                     line: site.map(|(line, _)| line),
                     column: site.map(|(_, column)| column),
                     ..ErrorBody::default()
                 },
-            },
+            ),
             ConfigWriteError::NoSuchProfile(_) => Self::not_found(message),
             ConfigWriteError::Contended => Self::new(StatusCode::CONFLICT, message),
             ConfigWriteError::Corrupt { .. }

@@ -36,10 +36,10 @@ impl From<ExecError> for ApiError {
     fn from(error: ExecError) -> Self {
         let message = error.to_string();
         match error {
-            ExecError::Parse { column, message, detail } => Self {
-                status: StatusCode::BAD_REQUEST,
-                body: ErrorBody { error: message, column: Some(column), detail, ..ErrorBody::default() },
-            },
+            ExecError::Parse { column, message, detail } => Self::with_body(
+                StatusCode::BAD_REQUEST,
+                ErrorBody { error: message, column: Some(column), detail, ..ErrorBody::default() },
+            ),
             ExecError::SessionCommand(_) => Self::new(StatusCode::BAD_REQUEST, message),
             ExecError::Forbidden { caller, command } => {
                 super::auth::forbidden(&caller, &format!("'{command}'"))
@@ -51,6 +51,7 @@ impl From<ExecError> for ApiError {
             ExecError::Remove(error) => error.into(),
             ExecError::Store(error) => error.into(),
             ExecError::Enrolment(error) => error.into(),
+            ExecError::ConfigSession(error) => error.into(),
             ExecError::Insecure => Self::new(StatusCode::CONFLICT, message),
         }
     }
@@ -129,7 +130,7 @@ pub async fn get_profile(
         (status = 400, description = "The profile makes the config invalid", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
-        (status = 422, description = "JSON of the wrong shape", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape (an unknown field, a wrong type); `field` names it", body = ErrorBody),
     )
 )]
 pub async fn put_profile(

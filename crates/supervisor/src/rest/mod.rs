@@ -13,6 +13,7 @@ mod error;
 mod extract;
 mod handlers;
 mod openapi;
+mod sessions;
 mod tokens;
 
 use std::sync::Arc;
@@ -41,6 +42,14 @@ pub fn router(state: Arc<SupervisorState>) -> Router {
             get(handlers::get_profile).put(handlers::put_profile).delete(handlers::delete_profile),
         )
         .route("/api/v1/config", get(handlers::get_config).post(handlers::post_config))
+        .route("/api/v1/config/sessions", get(sessions::list_sessions))
+        .route(
+            "/api/v1/config/sessions/{name}",
+            get(sessions::get_session).put(sessions::open_session).delete(sessions::abort_session),
+        )
+        .route("/api/v1/config/sessions/{name}/lines", post(sessions::add_lines))
+        .route("/api/v1/config/sessions/{name}/verify", post(sessions::verify_session))
+        .route("/api/v1/config/sessions/{name}/commit", post(sessions::commit_session))
         .route("/api/v1/exec", post(handlers::post_exec))
         .route("/api/v1/modules", get(handlers::list_modules))
         .route("/api/v1/modules/{module}", delete(handlers::delete_module))

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{enrolment, handlers, tokens};
+use super::{enrolment, handlers, sessions, tokens};
 
 /// The supervisor's REST API.
 #[derive(Debug, OpenApi)]
@@ -20,6 +20,13 @@ use super::{enrolment, handlers, tokens};
         handlers::delete_profile,
         handlers::get_config,
         handlers::post_config,
+        sessions::list_sessions,
+        sessions::open_session,
+        sessions::get_session,
+        sessions::add_lines,
+        sessions::verify_session,
+        sessions::commit_session,
+        sessions::abort_session,
         handlers::post_exec,
         handlers::list_modules,
         handlers::delete_module,

@@ -61,7 +61,8 @@ impl From<TokenError> for ApiError {
     request_body(content = Option<TokenRequest>, content_type = "application/json"),
     responses(
         (status = 200, description = "The token", body = TokenResponse),
-        (status = 400, description = "A bad body or lifetime", body = ErrorBody),
+        (status = 400, description = "Not JSON, or a bad lifetime", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape (an unknown field, a wrong type); `field` names it", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Authenticated with a token: tokens are issued for passwords only", body = ErrorBody),
     )
@@ -93,8 +94,7 @@ pub async fn create_token(
     let asked: TokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
         TokenRequest::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("bad token request: {e}")))?
+        super::extract::parse_json(&body)?
     };
     let max = state.options.token_ttl_max;
     let ttl = asked.ttl_seconds.map_or(state.options.token_ttl, Duration::from_secs);

@@ -16,7 +16,7 @@ use serde::Deserialize;
 pub enum ClientError {
     /// The supervisor refused the input; `column` (1-based) points into what was sent.
     #[error("{message}")]
-    Rejected { message: String, line: usize, column: usize, expected: Vec<String> },
+    Rejected { message: String, line: usize, column: usize, expected: Vec<String>, detail: Option<String> },
     /// 401: no login, or a wrong one.
     #[error("Authentication failed: {0}")]
     Unauthenticated(String),
@@ -41,6 +41,8 @@ struct ErrorBody {
     column: usize,
     #[serde(default, deserialize_with = "null_as_default")]
     expected: Vec<String>,
+    #[serde(default)]
+    detail: Option<String>,
 }
 
 /// An account to log in as. `Debug` never shows the password.
@@ -120,6 +122,31 @@ impl SupervisorClient {
     /// Applies NX-OS configuration text atomically.
     pub fn configure(&self, text: &str) -> Result<(), ClientError> {
         self.call("POST", "/api/v1/config", text).map(drop)
+    }
+
+    /// Makes configuration session `name`, or finds this account's own of that name.
+    pub fn open_session(&self, name: &str) -> Result<(), ClientError> {
+        self.call("PUT", &session_path(name, ""), "").map(drop)
+    }
+
+    /// Records configuration text in session `name`, unapplied.
+    pub fn session_lines(&self, name: &str, text: &str) -> Result<(), ClientError> {
+        self.call("POST", &session_path(name, "/lines"), text).map(drop)
+    }
+
+    /// Checks session `name` against the running config.
+    pub fn verify_session(&self, name: &str) -> Result<(), ClientError> {
+        self.call("POST", &session_path(name, "/verify"), "").map(drop)
+    }
+
+    /// Applies session `name` as one transaction; it ends.
+    pub fn commit_session(&self, name: &str) -> Result<(), ClientError> {
+        self.call("POST", &session_path(name, "/commit"), "").map(drop)
+    }
+
+    /// Discards session `name`.
+    pub fn abort_session(&self, name: &str) -> Result<(), ClientError> {
+        self.call("DELETE", &session_path(name, ""), "").map(drop)
     }
 
     /// The logged-in account's role (`network-admin`, `network-operator`), as the supervisor
@@ -250,6 +277,7 @@ impl SupervisorClient {
                 line: err.line,
                 column: err.column,
                 expected: err.expected,
+                detail: err.detail,
             },
             _ => transport(format!("{status}: {}", err.error)),
         })
@@ -304,6 +332,19 @@ fn agent(roots: Option<ureq::tls::RootCerts>) -> ureq::Agent {
 #[allow(deprecated)] // ring's provider lacks post-quantum key exchange; it is the one built here.
 fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// `/api/v1/config/sessions/{name}{tail}`, the name percent-encoded (the supervisor refuses
+/// names that would need it; the request must still reach it).
+fn session_path(name: &str, tail: &str) -> String {
+    let encoded: String = name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => char::from(b).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    format!("/api/v1/config/sessions/{encoded}{tail}")
 }
 
 fn is_bearer(authorization: &str) -> bool {

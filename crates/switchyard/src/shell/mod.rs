@@ -1,23 +1,25 @@
 //! `switchyard shell`: the NX-OS-style shell. A thin client: the command language (modes,
 //! completion, `?`) comes from the `cli` crate; every command runs in the supervisor over REST
-//! (`POST /api/v1/exec` for show commands, `POST /api/v1/config` for configuration lines, one
-//! line at a time as NX-OS applies them).
+//! (`POST /api/v1/exec` for show commands, `POST /api/v1/config` for configuration lines: typed
+//! ones one at a time as NX-OS applies them, a script's all at once).
 //!
-//! Three ways in: interactive (a terminal on stdin), `-c 'cmd; cmd'`, or a script on stdin. The
-//! last two stop at the first error and exit non-zero.
+//! Three ways in: interactive (a terminal on stdin, line by line), `-c 'cmd; cmd'`, or a script on
+//! stdin. The last two are scripts: read whole first, their configuration applied as one
+//! transaction (all or nothing; the `script` module says how); they stop at the first error and
+//! exit non-zero.
 
 pub mod client;
+mod config_session;
 mod interactive;
 pub mod login;
+mod script;
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cli::{Action, CliError, ExecCommand, Session, SessionMode};
+use cli::{Action, CliError, ExecCommand, Session, SessionMode, SessionOp};
 use client::{ClientError, SupervisorClient};
-
-use crate::stdout::emit;
 
 /// The switch name shown in prompts (`switch#`).
 pub const HOSTNAME: &str = "switch";
@@ -109,9 +111,11 @@ impl Shell {
             Ok(Action::ModeChanged) if was_exec && !self.may_configure() => {
                 // As NX-OS does: a read-only role does not get into configuration mode.
                 self.session = Session::new(HOSTNAME);
-                Outcome::Refused(
-                    "% Permission denied for the role (network-operator is read-only)".to_owned(),
-                )
+                Outcome::Refused(read_only_error().to_string())
+            }
+            Ok(Action::ConfigSession { op: SessionOp::Open, .. }) if !self.may_configure() => {
+                self.session.session_failed();
+                Outcome::Refused(read_only_error().to_string())
             }
             Ok(Action::Nothing | Action::ModeChanged) => Outcome::Output(String::new()),
             Ok(Action::Exec(ExecCommand::Exit)) => Outcome::Quit,
@@ -119,18 +123,38 @@ impl Shell {
                 Ok(out) => Outcome::Output(out),
                 Err(err) => Outcome::Refused(format!("% {err}")),
             },
-            Ok(Action::Config { text }) => match self.client.configure(&text) {
-                Ok(()) => Outcome::Output(String::new()),
-                Err(ClientError::Rejected { message, line, column, expected }) => {
-                    self.session.config_failed();
-                    let err = config::ConfigError { line, column, message, expected };
-                    refused(&self.session.map_config_error(&err))
-                }
+            Ok(Action::Config { text }) => {
+                let result = self.client.configure(&text);
+                self.config_outcome(result, prompt_len)
+            }
+            Ok(Action::SessionConfig { session, text }) => {
+                let result = self.client.session_lines(&session, &text);
+                self.config_outcome(result, prompt_len)
+            }
+            Ok(Action::ConfigSession { name, op }) => match self.session_op(&name, op) {
+                Ok(out) => Outcome::Output(out),
                 Err(err) => {
-                    self.session.config_failed();
-                    Outcome::Refused(format!("% {err}"))
+                    self.session.session_failed();
+                    Outcome::Refused(err)
                 }
             },
+        }
+    }
+
+    /// What became of configuration text sent for the last line: nothing to print, or the
+    /// refusal mapped onto the line (and the session back in the mode before it).
+    fn config_outcome(&mut self, result: Result<(), ClientError>, prompt_len: usize) -> Outcome {
+        match result {
+            Ok(()) => Outcome::Output(String::new()),
+            Err(ClientError::Rejected { message, line, column, expected, .. }) => {
+                self.session.config_failed();
+                let err = config::ConfigError { line, column, message, expected };
+                Outcome::Refused(self.session.map_config_error(&err).render(prompt_len))
+            }
+            Err(err) => {
+                self.session.config_failed();
+                Outcome::Refused(format!("% {err}"))
+            }
         }
     }
 
@@ -139,27 +163,13 @@ impl Shell {
     fn may_configure(&self) -> bool {
         self.client.role().is_none_or(|role| role != "network-operator")
     }
+}
 
-    /// Runs lines without a terminal: outputs to stdout; at the first refused line, the line
-    /// (after its prompt), the caret and the message to stderr, and a failure exit code. When
-    /// stdout's reader has gone (`| head`), stops quietly: nobody reads what follows.
-    pub fn run_script(&mut self, lines: impl IntoIterator<Item = String>) -> ExitCode {
-        for line in lines {
-            let prompt = self.prompt();
-            match self.run_line(&line) {
-                Outcome::Output(out) => {
-                    if emit(&out).is_err() {
-                        break;
-                    }
-                }
-                Outcome::Quit => break,
-                Outcome::Refused(err) => {
-                    // The line is echoed above the caret: never with a password in it.
-                    eprintln!("{prompt}{}\n{err}", config::redact_line(line.trim_end()));
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-        ExitCode::SUCCESS
+/// A read-only account asked for configuration mode.
+fn read_only_error() -> CliError {
+    CliError {
+        column: 0,
+        message: "Permission denied for the role (network-operator is read-only)".to_owned(),
+        detail: None,
     }
 }

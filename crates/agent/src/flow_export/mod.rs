@@ -1,0 +1,98 @@
+//! Flow export: this agent's flow records sent straight to the collectors of its `flow exporter`s
+//! (data never passes the supervisor), as IPFIX or NetFlow v9 over UDP.
+//!
+//! The encoding is [`wire::flow_export`]'s pure [`Exporter`](wire::flow_export::Exporter); this
+//! module is the I/O shell around it: one UDP socket per exporter, the wall clock, counters for
+//! `show flow exporter`. It does not know where records come from: the datapath's flow table
+//! produces [`FlowRecord`]s and the caller hands them to [`FlowExport::export`] (interfaces named
+//! by [`ifindex`]).
+//!
+//! Sends block while the socket's buffer is full, for at most [`SEND_TIMEOUT`]: call
+//! [`FlowExport::export`] from a thread that may wait that long, not from the packet loop.
+
+mod config;
+mod destination;
+mod error;
+pub mod ifindex;
+mod stats;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use config::ExporterConfig;
+use destination::Destination;
+pub use error::FlowExportError;
+pub use ifindex::{Interface, ifindex};
+pub use stats::ExporterStats;
+pub use wire::flow_export::{FlowAddresses, FlowDirection, FlowRecord, TemplateRefresh, Version};
+
+/// The longest a send waits for room in the socket's buffer before it counts as an error.
+pub const SEND_TIMEOUT: Duration = Duration::from_millis(50);
+
+/// Every `flow exporter` of this agent: their sockets, export sessions and counters.
+#[derive(Debug)]
+pub struct FlowExport {
+    destinations: Vec<Destination>,
+    /// What NetFlow v9's sysUptime counts from: when this `FlowExport` was made, kept across
+    /// reconfigurations so one collector never sees uptime go back.
+    uptime_origin_ms: u64,
+}
+
+impl FlowExport {
+    /// Exporters for `configs`. A socket that cannot be opened is retried on each export and
+    /// reported in the exporter's [`ExporterStats::last_error`].
+    pub fn new(configs: Vec<ExporterConfig>) -> Self {
+        let uptime_origin_ms = unix_ms(SystemTime::now());
+        let destinations =
+            configs.into_iter().map(|config| Destination::new(config, uptime_origin_ms)).collect();
+        Self { destinations, uptime_origin_ms }
+    }
+
+    /// Applies a new set of exporters. One whose configuration is unchanged keeps its session
+    /// (socket, sequence numbers, template timer); a changed one starts a new session (templates
+    /// go first again) and keeps its counters; one no longer configured is dropped.
+    pub fn reconfigure(&mut self, configs: Vec<ExporterConfig>) {
+        let mut old = std::mem::take(&mut self.destinations);
+        for config in configs {
+            let kept = old.iter().position(|d| d.config().name == config.name).map(|i| old.swap_remove(i));
+            let destination = match kept {
+                Some(d) if *d.config() == config => d,
+                Some(d) => Destination::new(config, self.uptime_origin_ms).with_stats_of(d),
+                None => Destination::new(config, self.uptime_origin_ms),
+            };
+            self.destinations.push(destination);
+        }
+    }
+
+    /// Sends `records` to every exporter, as many UDP packets as they take, with templates when
+    /// due. With no records it sends only templates that are due: call it periodically (every
+    /// second or so) so templates are refreshed on an idle switch too. Failures are counted in
+    /// the exporters' stats, never returned: export is best effort, as UDP is.
+    pub fn export(&mut self, now: SystemTime, records: &[FlowRecord]) {
+        let now_ms = unix_ms(now);
+        for destination in &mut self.destinations {
+            destination.export(now_ms, records);
+        }
+    }
+
+    /// Sends `records` to the exporter named `name` only; `false` when there is none.
+    pub fn export_to(&mut self, name: &str, now: SystemTime, records: &[FlowRecord]) -> bool {
+        let now_ms = unix_ms(now);
+        match self.destinations.iter_mut().find(|d| d.config().name == name) {
+            Some(destination) => {
+                destination.export(now_ms, records);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Each exporter's counters, in configuration order.
+    pub fn stats(&self) -> Vec<ExporterStats> {
+        self.destinations.iter().map(|d| d.stats().clone()).collect()
+    }
+}
+
+/// Milliseconds since the UNIX epoch; 0 for a clock set before it.
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

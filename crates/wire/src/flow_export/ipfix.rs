@@ -38,10 +38,14 @@ pub mod ie {
     pub const SOURCE_IPV6_ADDRESS: u16 = 27;
     /// `destinationIPv6Address`.
     pub const DESTINATION_IPV6_ADDRESS: u16 = 28;
+    /// `icmpTypeCodeIPv4`: type << 8 | code.
+    pub const ICMP_TYPE_CODE_IPV4: u16 = 32;
     /// `vlanId`.
     pub const VLAN_ID: u16 = 58;
     /// `flowDirection`.
     pub const FLOW_DIRECTION: u16 = 61;
+    /// `icmpTypeCodeIPv6`: type << 8 | code.
+    pub const ICMP_TYPE_CODE_IPV6: u16 = 139;
     /// `flowStartMilliseconds`.
     pub const FLOW_START_MILLISECONDS: u16 = 152;
     /// `flowEndMilliseconds`.
@@ -72,10 +76,11 @@ macro_rules! common_fields {
     };
 }
 
-const fn with_addresses(src: Field, dst: Field) -> [Field; 16] {
+const fn with_addresses(src: Field, dst: Field, icmp: Field) -> [Field; 17] {
     let common: [Field; 14] = common_fields!();
-    let mut out = [src; 16];
+    let mut out = [src; 17];
     out[1] = dst;
+    out[16] = icmp;
     let mut i = 0;
     while i < common.len() {
         out[i + 2] = common[i];
@@ -84,13 +89,15 @@ const fn with_addresses(src: Field, dst: Field) -> [Field; 16] {
     out
 }
 
-const V4_FIELDS: [Field; 16] = with_addresses(
+const V4_FIELDS: [Field; 17] = with_addresses(
     field(ie::SOURCE_IPV4_ADDRESS, 4, Value::SrcAddr),
     field(ie::DESTINATION_IPV4_ADDRESS, 4, Value::DstAddr),
+    field(ie::ICMP_TYPE_CODE_IPV4, 2, Value::IcmpTypeCode),
 );
-const V6_FIELDS: [Field; 16] = with_addresses(
+const V6_FIELDS: [Field; 17] = with_addresses(
     field(ie::SOURCE_IPV6_ADDRESS, 16, Value::SrcAddr),
     field(ie::DESTINATION_IPV6_ADDRESS, 16, Value::DstAddr),
+    field(ie::ICMP_TYPE_CODE_IPV6, 2, Value::IcmpTypeCode),
 );
 
 /// The IPv4 template.

@@ -46,10 +46,15 @@ pub mod field_type {
     pub const IPV6_SRC_ADDR: u16 = 27;
     /// `IPV6_DST_ADDR`.
     pub const IPV6_DST_ADDR: u16 = 28;
+    /// `ICMP_TYPE`: type * 256 + code. Collectors (nfdump) read an ICMP flow's type and code
+    /// here rather than in `L4_DST_PORT`.
+    pub const ICMP_TYPE: u16 = 32;
     /// `SRC_VLAN`.
     pub const SRC_VLAN: u16 = 58;
     /// `DIRECTION`: 0 ingress, 1 egress.
     pub const DIRECTION: u16 = 61;
+    /// `ICMP_IPV6_TYPE` (the IANA registry's `icmpTypeCodeIPv6`): type * 256 + code.
+    pub const ICMP_IPV6_TYPE: u16 = 139;
 }
 
 use field_type as ft;
@@ -75,10 +80,11 @@ macro_rules! common_fields {
     };
 }
 
-const fn with_addresses(src: Field, dst: Field) -> [Field; 15] {
+const fn with_addresses(src: Field, dst: Field, icmp: Field) -> [Field; 16] {
     let common: [Field; 13] = common_fields!();
-    let mut out = [src; 15];
+    let mut out = [src; 16];
     out[1] = dst;
+    out[15] = icmp;
     let mut i = 0;
     while i < common.len() {
         out[i + 2] = common[i];
@@ -87,11 +93,15 @@ const fn with_addresses(src: Field, dst: Field) -> [Field; 15] {
     out
 }
 
-const V4_FIELDS: [Field; 15] =
-    with_addresses(field(ft::IPV4_SRC_ADDR, 4, Value::SrcAddr), field(ft::IPV4_DST_ADDR, 4, Value::DstAddr));
-const V6_FIELDS: [Field; 15] = with_addresses(
+const V4_FIELDS: [Field; 16] = with_addresses(
+    field(ft::IPV4_SRC_ADDR, 4, Value::SrcAddr),
+    field(ft::IPV4_DST_ADDR, 4, Value::DstAddr),
+    field(ft::ICMP_TYPE, 2, Value::IcmpTypeCode),
+);
+const V6_FIELDS: [Field; 16] = with_addresses(
     field(ft::IPV6_SRC_ADDR, 16, Value::SrcAddr),
     field(ft::IPV6_DST_ADDR, 16, Value::DstAddr),
+    field(ft::ICMP_IPV6_TYPE, 2, Value::IcmpTypeCode),
 );
 
 /// The IPv4 template.

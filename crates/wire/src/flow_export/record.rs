@@ -110,4 +110,9 @@ impl FlowRecord {
     pub const fn icmp_port(icmp_type: u8, code: u8) -> u16 {
         (icmp_type as u16) << 8 | code as u16
     }
+
+    /// Whether the flow is ICMP (protocol 1) or ICMPv6 (58), whose `dst_port` is a type and code.
+    pub const fn is_icmp(&self) -> bool {
+        matches!(self.protocol, 1 | 58)
+    }
 }

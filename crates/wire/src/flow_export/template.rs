@@ -40,6 +40,8 @@ pub(crate) enum Value {
     /// below; 0 (a reserved type) when the flow's segment is not a bridge-domain.
     Layer2Segment,
     Direction,
+    /// `type << 8 | code` for ICMP and ICMPv6 flows (the `dst_port` then), 0 for others.
+    IcmpTypeCode,
 }
 
 /// One `(field type, length)` pair of a template and the value it carries.
@@ -124,6 +126,7 @@ impl Template {
                 Value::Layer2Segment => out
                     .put_u64(record.segment_id.map_or(0, |vni| LAYER2_SEGMENT_VXLAN << 56 | u64::from(vni))),
                 Value::Direction => out.put_u8(record.direction.to_wire()),
+                Value::IcmpTypeCode => out.put_u16(if record.is_icmp() { record.dst_port } else { 0 }),
             }
         }
     }

@@ -124,9 +124,13 @@ fn to_record(version: u16, values: &BTreeMap<u16, Vec<u8>>, boot_ms: u64) -> Flo
         (boot_ms + get(22), boot_ms + get(21), None)
     };
     let vlan = get(58) as u16;
+    let protocol = get(4) as u8;
+    let icmp_type_code = get(if matches!(addresses, FlowAddresses::V4 { .. }) { 32 } else { 139 });
+    let expected_icmp = if matches!(protocol, 1 | 58) { get(11) } else { 0 };
+    assert_eq!(icmp_type_code, expected_icmp, "ICMP type and code field");
     FlowRecord {
         addresses,
-        protocol: get(4) as u8,
+        protocol,
         src_port: get(7) as u16,
         dst_port: get(11) as u16,
         tos: get(5) as u8,
@@ -233,7 +237,7 @@ fn ipfix_message_carries_header_templates_and_records() {
     let ids: Vec<u16> = m.templates.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids, [TEMPLATE_ID_V4, TEMPLATE_ID_V6]);
     let v4_fields: Vec<u16> = m.templates[0].1.iter().map(|(id, _)| *id).collect();
-    assert_eq!(v4_fields, [8, 12, 7, 11, 4, 5, 6, 2, 1, 152, 153, 10, 14, 58, 351, 61]);
+    assert_eq!(v4_fields, [8, 12, 7, 11, 4, 5, 6, 2, 1, 152, 153, 10, 14, 58, 351, 61, 32]);
     assert_eq!(decoded_records(&messages, NOW), records);
     assert_eq!(exporter.sequence(), 2, "IPFIX counts data records");
 }
@@ -246,7 +250,7 @@ fn netflow_v9_packet_carries_uptime_relative_times() {
     let m = &messages[0];
     assert_eq!((m.version, m.sequence, m.domain, m.sys_uptime), (9, 0, 4, 3_600_000));
     let v6_fields: Vec<u16> = m.templates[1].1.iter().map(|(id, _)| *id).collect();
-    assert_eq!(v6_fields, [27, 28, 7, 11, 4, 5, 6, 2, 1, 22, 21, 10, 14, 58, 61]);
+    assert_eq!(v6_fields, [27, 28, 7, 11, 4, 5, 6, 2, 1, 22, 21, 10, 14, 58, 61, 139]);
     let first_switched = be(&m.records[0].1[&22]);
     assert_eq!(first_switched, NOW - 9_500 - ORIGIN);
     assert_eq!(decoded_records(&messages, NOW), records.map(as_v9));

@@ -32,8 +32,8 @@ pub const SEND_TIMEOUT: Duration = Duration::from_millis(50);
 #[derive(Debug)]
 pub struct FlowExport {
     destinations: Vec<Destination>,
-    /// What NetFlow v9's sysUptime counts from: when this `FlowExport` was made, kept across
-    /// reconfigurations so one collector never sees uptime go back.
+    /// What NetFlow v9's sysUptime counts from: when the host booted (RFC 3954: "time since
+    /// this device was first booted"), so every flow the host saw has a positive uptime.
     uptime_origin_ms: u64,
 }
 
@@ -41,7 +41,7 @@ impl FlowExport {
     /// Exporters for `configs`. A socket that cannot be opened is retried on each export and
     /// reported in the exporter's [`ExporterStats::last_error`].
     pub fn new(configs: Vec<ExporterConfig>) -> Self {
-        let uptime_origin_ms = unix_ms(SystemTime::now());
+        let uptime_origin_ms = boot_time_ms(SystemTime::now());
         let destinations =
             configs.into_iter().map(|config| Destination::new(config, uptime_origin_ms)).collect();
         Self { destinations, uptime_origin_ms }
@@ -90,6 +90,16 @@ impl FlowExport {
     pub fn stats(&self) -> Vec<ExporterStats> {
         self.destinations.iter().map(|d| d.stats().clone()).collect()
     }
+}
+
+/// When the host booted, in ms since the UNIX epoch: `now` less `/proc/uptime`; `now` itself if
+/// that cannot be read (flows older than the exporter then report an uptime of 0).
+fn boot_time_ms(now: SystemTime) -> u64 {
+    let uptime_secs = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    unix_ms(now).saturating_sub((uptime_secs * 1000.0) as u64)
 }
 
 /// Milliseconds since the UNIX epoch; 0 for a clock set before it.

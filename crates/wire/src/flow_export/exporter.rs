@@ -172,9 +172,9 @@ impl Exporter {
         self
     }
 
-    /// This session with NetFlow v9's sysUptime counted from `origin_ms` (ms since the epoch),
-    /// e.g. when the agent started, so flows older than the session still get a positive
-    /// `FIRST_SWITCHED`. Without it, uptime counts from the first `encode`.
+    /// This session with NetFlow v9's sysUptime counted from `origin_ms` (ms since the epoch,
+    /// rounded down to the second), e.g. when the host booted, so flows older than the session
+    /// still get a positive `FIRST_SWITCHED`. Without it, uptime counts from the first `encode`.
     #[must_use]
     pub const fn with_uptime_origin(mut self, origin_ms: u64) -> Self {
         self.uptime_origin_ms = Some(origin_ms);
@@ -241,7 +241,7 @@ impl Exporter {
         if capacity < needed {
             return Err(Error::BufferTooSmall { needed, available: capacity });
         }
-        let origin = *self.uptime_origin_ms.get_or_insert(now_ms);
+        let origin = *self.uptime_origin_ms.get_or_insert(now_ms) / 1000 * 1000;
 
         let mut out = Cursor::new(&mut buf[..capacity]);
         // The header is written last, once lengths and counts are known.
@@ -302,7 +302,10 @@ impl Exporter {
             Version::NetflowV9 => {
                 netflow_v9::Header {
                     count: (template_records + taken) as u16,
-                    sys_uptime: now_ms.saturating_sub(origin) as u32,
+                    // Taken at the whole second `unix_secs` names, so that a collector's
+                    // `unix_secs * 1000 - sysUptime` is the origin to the millisecond and
+                    // FIRST/LAST_SWITCHED convert back exactly.
+                    sys_uptime: (now_ms / 1000 * 1000).saturating_sub(origin) as u32,
                     unix_secs: (now_ms / 1000) as u32,
                     sequence: self.sequence,
                     source_id: self.observation_domain,

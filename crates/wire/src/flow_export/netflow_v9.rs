@@ -46,15 +46,13 @@ pub mod field_type {
     pub const IPV6_SRC_ADDR: u16 = 27;
     /// `IPV6_DST_ADDR`.
     pub const IPV6_DST_ADDR: u16 = 28;
-    /// `ICMP_TYPE`: type * 256 + code. Collectors (nfdump) read an ICMP flow's type and code
-    /// here rather than in `L4_DST_PORT`.
+    /// `ICMP_TYPE`: type * 256 + code, for ICMP and ICMPv6 alike (v9 has no ICMPv6 field).
+    /// Collectors (nfdump) read an ICMP flow's type and code here, not in `L4_DST_PORT`.
     pub const ICMP_TYPE: u16 = 32;
     /// `SRC_VLAN`.
     pub const SRC_VLAN: u16 = 58;
     /// `DIRECTION`: 0 ingress, 1 egress.
     pub const DIRECTION: u16 = 61;
-    /// `ICMP_IPV6_TYPE` (the IANA registry's `icmpTypeCodeIPv6`): type * 256 + code.
-    pub const ICMP_IPV6_TYPE: u16 = 139;
 }
 
 use field_type as ft;
@@ -101,7 +99,7 @@ const V4_FIELDS: [Field; 16] = with_addresses(
 const V6_FIELDS: [Field; 16] = with_addresses(
     field(ft::IPV6_SRC_ADDR, 16, Value::SrcAddr),
     field(ft::IPV6_DST_ADDR, 16, Value::DstAddr),
-    field(ft::ICMP_IPV6_TYPE, 2, Value::IcmpTypeCode),
+    field(ft::ICMP_TYPE, 2, Value::IcmpTypeCode),
 );
 
 /// The IPv4 template.

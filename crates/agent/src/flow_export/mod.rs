@@ -106,3 +106,99 @@ fn boot_time_ms(now: SystemTime) -> u64 {
 fn unix_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::net::{Ipv4Addr, UdpSocket};
+
+    use super::*;
+
+    fn record() -> FlowRecord {
+        FlowRecord {
+            addresses: FlowAddresses::V4 { src: Ipv4Addr::new(10, 0, 0, 1), dst: Ipv4Addr::new(10, 0, 0, 2) },
+            protocol: 17,
+            src_port: 1000,
+            dst_port: 53,
+            tos: 0,
+            tcp_flags: 0,
+            packets: 1,
+            bytes: 60,
+            first_ms: 1_780_000_000_000,
+            last_ms: 1_780_000_000_000,
+            input_ifindex: 49,
+            output_ifindex: 17,
+            vlan_id: Some(100),
+            segment_id: None,
+            direction: FlowDirection::Ingress,
+        }
+    }
+
+    /// A collector socket on loopback, and a way to read a packet's version, whether it starts
+    /// with a template set, and its sequence number.
+    fn collector() -> (UdpSocket, impl Fn(&UdpSocket) -> (u16, bool, u32)) {
+        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let read = |socket: &UdpSocket| {
+            let mut buf = [0; 2000];
+            let len = socket.recv(&mut buf).unwrap();
+            let be16 = |at: usize| u16::from_be_bytes([buf[at], buf[at + 1]]);
+            let be32 = |at: usize| u32::from_be_bytes(buf[at..at + 4].try_into().unwrap());
+            assert!(len > 20);
+            match be16(0) {
+                10 => (10, be16(16) == 2, be32(8)),
+                v => (v, be16(20) == 0, be32(12)),
+            }
+        };
+        (socket, read)
+    }
+
+    #[test]
+    fn reconfigure_keeps_an_unchanged_session_and_restarts_a_changed_one() {
+        let (socket, read) = collector();
+        let config = ExporterConfig::new("C", socket.local_addr().unwrap(), Version::Ipfix, 3);
+        let mut export = FlowExport::new(vec![config.clone()]);
+        let now = SystemTime::now();
+        export.export(now, &[record(), record()]);
+        assert_eq!(read(&socket), (10, true, 0));
+
+        export.reconfigure(vec![config.clone()]);
+        export.export(now, &[record()]);
+        assert_eq!(read(&socket), (10, false, 2), "same session: no templates, sequence goes on");
+
+        let changed = ExporterConfig { version: Version::NetflowV9, ..config };
+        export.reconfigure(vec![changed]);
+        export.export(now, &[record()]);
+        assert_eq!(read(&socket), (9, true, 0), "new session: templates first, sequence from 0");
+        let [stats] = <[_; 1]>::try_from(export.stats()).unwrap();
+        assert_eq!((stats.records_exported, stats.packets_sent, stats.templates_sent), (4, 3, 2));
+        assert_eq!(stats.version, "9");
+
+        assert!(!export.export_to("other", now, &[record()]));
+        export.reconfigure(Vec::new());
+        assert!(export.stats().is_empty());
+    }
+
+    #[test]
+    fn an_idle_export_sends_only_due_templates() {
+        let (socket, read) = collector();
+        let config = ExporterConfig::new("C", socket.local_addr().unwrap(), Version::Ipfix, 3);
+        let mut export = FlowExport::new(vec![config]);
+        let now = SystemTime::now();
+        export.export(now, &[]);
+        assert_eq!(read(&socket), (10, true, 0));
+        export.export(now + Duration::from_secs(59), &[]);
+        export.export(now + Duration::from_secs(60), &[]);
+        assert_eq!(read(&socket), (10, true, 0), "the refresh, 60 s on; nothing in between");
+        assert_eq!(export.stats()[0].packets_sent, 2);
+    }
+
+    #[test]
+    fn stats_serialise_for_the_supervisor() {
+        let stats = ExporterStats { name: "C".into(), version: "ipfix".into(), ..ExporterStats::default() };
+        let json = serde_json::to_value(&stats).unwrap();
+        assert_eq!(json["name"], "C");
+        assert_eq!(json["records_exported"], 0);
+    }
+}

@@ -5,7 +5,7 @@
 //! module is the I/O shell around it: one UDP socket per exporter, the wall clock, counters for
 //! `show flow exporter`. It does not know where records come from: the datapath's flow table
 //! produces [`FlowRecord`]s and the caller hands them to [`FlowExport::export`] (interfaces named
-//! by [`ifindex`]).
+//! by [`ifindex()`]).
 //!
 //! Sends block while the socket's buffer is full, for at most [`SEND_TIMEOUT`]: call
 //! [`FlowExport::export`] from a thread that may wait that long, not from the packet loop.

@@ -65,8 +65,9 @@ fn records(v6: bool, now_ms: u64) -> Vec<FlowRecord> {
         last_ms: now_ms - 7,
         input_ifindex: 50,
         output_ifindex: 17,
-        vlan_id: Some(100),
-        segment_id: None,
+        // In a bridge-domain: IPFIX carries the VNI, NetFlow v9 cannot.
+        vlan_id: None,
+        segment_id: Some(5000),
         direction: FlowDirection::Egress,
     };
     let filler = (0..FILLER).map(|i| FlowRecord {
@@ -187,7 +188,7 @@ fn export_and_decode(version: Version, v6: bool) {
     let loopback = if v6 { IpAddr::V6(Ipv6Addr::LOCALHOST) } else { IpAddr::V4(Ipv4Addr::LOCALHOST) };
     let domain_field = if version == Version::Ipfix { "cflow.od_id" } else { "cflow.source_id" };
     let mut fields = record_fields(v6).to_vec();
-    fields.extend(["cflow.sequence", "cflow.template_id", domain_field]);
+    fields.extend(["cflow.sequence", "cflow.template_id", "cflow.layer2_segment_id", domain_field]);
     let nfcapd = Nfcapd::start(loopback);
     let tshark = Tshark::start(nfcapd.address().port(), &fields);
 
@@ -224,6 +225,18 @@ fn export_and_decode(version: Version, v6: bool) {
     let decoded = tshark_records(&packets, v6);
     assert_eq!(decoded, records.iter().map(as_tshark).collect::<Vec<_>>());
     assert_eq!(packets[0]["cflow.template_id"], ["256", "257"], "templates go first");
+    let segments: Vec<&String> =
+        packets.iter().flat_map(|p| p.get("cflow.layer2_segment_id")).flatten().collect();
+    if version == Version::Ipfix {
+        // layer2SegmentId: type 0x01 (VXLAN) in the top byte, the VNI below; 0 for none.
+        let expected: Vec<String> = records
+            .iter()
+            .map(|r| r.segment_id.map_or(0, |vni| 1u64 << 56 | u64::from(vni)).to_string())
+            .collect();
+        assert_eq!(segments, expected.iter().collect::<Vec<_>>());
+    } else {
+        assert!(segments.is_empty(), "NetFlow v9 has no segment id field");
+    }
     let mut expected_sequence = 0u64;
     for (i, packet) in packets.iter().enumerate() {
         assert_eq!(packet[domain_field], [MODULE.to_string()], "packet {i}");

@@ -74,38 +74,32 @@ impl Destination {
             self.fail(&error);
             return;
         }
+        let Self { socket: Some(socket), exporter, buf, stats, config } = self else { return };
         let mut rest = records;
         loop {
-            let out = match self.exporter.encode(now_ms, rest, &mut self.buf) {
+            let out = match exporter.encode(now_ms, rest, buf) {
                 Ok(Some(out)) => out,
                 Ok(None) => return,
                 Err(error) => {
-                    self.stats.records_dropped += rest.len() as u64;
-                    self.fail(&FlowExportError::from(error));
+                    stats.records_dropped += rest.len() as u64;
+                    record_failure(stats, &config.name, &FlowExportError::from(error));
                     return;
                 }
             };
             rest = &rest[out.records..];
-            match self.send(out.len) {
-                Ok(()) => {
-                    self.stats.packets_sent += 1;
-                    self.stats.templates_sent += u64::from(out.templates);
-                    self.stats.records_exported += out.records as u64;
+            match socket.send(&buf[..out.len]) {
+                Ok(_) => {
+                    stats.packets_sent += 1;
+                    stats.templates_sent += u64::from(out.templates);
+                    stats.records_exported += out.records as u64;
                 }
-                Err(error) => {
-                    self.stats.records_dropped += out.records as u64;
-                    self.fail(&error);
+                Err(source) => {
+                    stats.records_dropped += out.records as u64;
+                    let error = FlowExportError::Send { collector: config.collector(), source };
+                    record_failure(stats, &config.name, &error);
                 }
             }
         }
-    }
-
-    fn send(&self, len: usize) -> Result<(), FlowExportError> {
-        let socket = self.socket.as_ref().expect("export opened the socket");
-        socket
-            .send(&self.buf[..len])
-            .map(drop)
-            .map_err(|source| FlowExportError::Send { collector: self.config.collector(), source })
     }
 
     /// A socket of the collector's family on an ephemeral port, connected to the collector so
@@ -128,8 +122,13 @@ impl Destination {
     }
 
     fn fail(&mut self, error: &FlowExportError) {
-        self.stats.send_errors += 1;
-        self.stats.last_error = Some(error.to_string());
-        tracing::debug!("flow exporter {}: {error}", self.config.name);
+        record_failure(&mut self.stats, &self.config.name, error);
     }
+}
+
+/// Counts `error` against exporter `name`.
+fn record_failure(stats: &mut ExporterStats, name: &str, error: &FlowExportError) {
+    stats.send_errors += 1;
+    stats.last_error = Some(error.to_string());
+    tracing::debug!("flow exporter {name}: {error}");
 }

@@ -56,11 +56,21 @@ pub fn stop(child: &mut Child, signal: &str) {
     }
 }
 
-/// Kills `child` if it still runs: the handles' `Drop`.
+/// Ends `child` if it still runs: the handles' `Drop`. SIGTERM first, so tshark stops its own
+/// `dumpcap` child (a SIGKILL would leave that capturing); SIGKILL if it has not exited in 5 s.
 pub fn reap(child: &mut Child) {
-    if child.try_wait().ok().flatten().is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
+    if child.try_wait().ok().flatten().is_some() {
+        return;
+    }
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let start = Instant::now();
+    while child.try_wait().ok().flatten().is_none() {
+        if start.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return;
+        }
+        thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -144,6 +144,15 @@ impl Snapshot {
         self
     }
 
+    /// A snapshot of `ports` with this one's switch-wide settings (MAC aging, DHCP snooping,
+    /// overlay): how a port added, removed or changed keeps everything else as it was.
+    pub fn with_ports(&self, ports: Vec<PortConfig>) -> Result<Self, ConfigError> {
+        Ok(Self::new(ports)?
+            .with_mac_aging(self.mac_aging)
+            .with_dhcp_snooping(self.dhcp_snooping)
+            .with_overlay(self.overlay.clone()))
+    }
+
     /// The same snapshot with DHCP snooping on or off (`ip dhcp snooping`).
     pub fn with_dhcp_snooping(mut self, on: bool) -> Self {
         self.dhcp_snooping = on;

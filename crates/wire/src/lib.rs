@@ -9,7 +9,7 @@
 //!   `emit(&mut view)`, where `parse(emit(repr)) == repr`.
 //!
 //! [`build`] writes whole frames from `Repr`s; [`describe()`] prints a one-line summary of any
-//! bytes. Pure: no I/O, no allocation, and no input makes anything here panic (see `exercise`
+//! bytes. [`flow_export`] encodes flow records as IPFIX and NetFlow v9 messages. Pure: no I/O, no allocation, and no input makes anything here panic (see `exercise`
 //! and the `wire_parse` fuzz target).
 
 pub mod arp;
@@ -22,6 +22,7 @@ mod error;
 pub mod ethernet;
 #[cfg(any(test, feature = "exercise"))]
 pub mod exercise;
+pub mod flow_export;
 pub mod gro;
 pub mod gso;
 pub mod icmpv4;

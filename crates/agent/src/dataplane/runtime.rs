@@ -288,7 +288,7 @@ impl Runtime {
             current.ports().iter().filter(|port| port.id != id).cloned().collect();
         ports.push(config);
         keep_pins(&mut ports, current);
-        let snapshot = Snapshot::new(ports)?.with_mac_aging(current.mac_aging());
+        let snapshot = current.with_ports(ports)?;
         let port = AfPacketPort::open_with_ledger(ifname, &self.ledger)?;
         // Two sockets on one interface would switch every frame it receives twice.
         if let Some((other, _)) =
@@ -333,8 +333,7 @@ impl Runtime {
                 current.ports().iter().filter(|port| port.id != id).cloned().collect();
             keep_pins(&mut ports, current);
             // Removing a port cannot make a valid configuration invalid.
-            if let Ok(snapshot) = Snapshot::new(ports) {
-                let snapshot = snapshot.with_mac_aging(current.mac_aging());
+            if let Ok(snapshot) = current.with_ports(ports) {
                 self.install(snapshot);
             }
         }

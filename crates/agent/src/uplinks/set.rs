@@ -166,7 +166,7 @@ impl UplinkSet {
             veths.ports().iter().filter(|port| port.kind == PortKind::Vethernet).cloned().collect();
         keep_pins(&mut ports, current);
         ports.extend(self.uplinks.iter().map(|uplink| uplink.port_config(policies, module)));
-        Ok(Snapshot::new(ports)?.with_mac_aging(veths.mac_aging()))
+        veths.with_ports(ports)
     }
 }
 

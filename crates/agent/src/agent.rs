@@ -274,6 +274,7 @@ impl Agent {
             tokio::spawn(link.run()),
             tokio::spawn(ports::follow_policies(Arc::clone(&ports), PolicyFeed::new(policies.clone()))),
             tokio::spawn(ports::report_and_rebind(Arc::clone(&ports), status.clone())),
+            tokio::spawn(ports::follow_datapath(Arc::clone(&ports))),
             tokio::spawn(uplinks::follow_links(Arc::clone(&ports))),
         ];
         if let Some(follower) = overlay_follower {

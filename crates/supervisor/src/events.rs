@@ -39,16 +39,23 @@ pub mod down_reason {
     pub const INITIALIZING: &str = "initializing";
     /// An uplink without carrier (the agent's words).
     pub const LINK_NOT_CONNECTED: &str = "Link not connected";
+    /// The agent error-disabled the port after a port-security violation (`violation shutdown`).
+    pub const ERROR_DISABLED_PORT_SECURITY: &str = "Error disabled. Reason:Port Security violation";
 }
 
 /// The reasons whose `IF_DOWN` event has a mnemonic and words of its own.
-const DOWN_EVENTS: [(&str, &str, &str); 6] = [
+const DOWN_EVENTS: [(&str, &str, &str); 7] = [
     (down_reason::LINK_NOT_CONNECTED, "IF_DOWN_LINK_FAILURE", "Link failure"),
     (down_reason::PROFILE_NOT_FOUND, "IF_DOWN_PORT_PROFILE_NOT_FOUND", "port-profile not found"),
     // NX-OS's own words for this one.
     (down_reason::ADMIN_DOWN, "IF_DOWN_ADMIN_DOWN", "Administratively down"),
     (down_reason::PROFILE_DISABLED, "IF_DOWN_PORT_PROFILE_DISABLED", "port-profile disabled"),
     (down_reason::MODULE_OFFLINE, "IF_DOWN_MODULE_OFFLINE", "module offline"),
+    (
+        down_reason::ERROR_DISABLED_PORT_SECURITY,
+        "IF_DOWN_ERROR_DISABLED",
+        down_reason::ERROR_DISABLED_PORT_SECURITY,
+    ),
     ("", "IF_DOWN_NONE", "None"),
 ];
 
@@ -171,7 +178,9 @@ impl Event {
     }
 
     fn ethport(mnemonic: Cow<'static, str>, text: String) -> Self {
-        Self { facility: "ETHPORT", severity: 5, mnemonic, text }
+        // NX-OS logs an error-disabled port as critical (2), every other up/down as a notice.
+        let severity = if mnemonic == "IF_DOWN_ERROR_DISABLED" { 2 } else { 5 };
+        Self { facility: "ETHPORT", severity, mnemonic, text }
     }
 }
 
@@ -263,6 +272,10 @@ mod tests {
             (
                 Event::interface_down(2, "port-profile disabled"),
                 "%ETHPORT-5-IF_DOWN_PORT_PROFILE_DISABLED: Interface Vethernet2 is down (port-profile disabled)",
+            ),
+            (
+                Event::interface_down(3, down_reason::ERROR_DISABLED_PORT_SECURITY),
+                "%ETHPORT-2-IF_DOWN_ERROR_DISABLED: Interface Vethernet3 is down (Error disabled. Reason:Port Security violation)",
             ),
             (
                 Event::interface_down(2, "module offline"),

@@ -1,8 +1,12 @@
 //! The requests the [`Dataplane`] handle sends its thread, and the answers.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use datapath::{DropCounters, MacTableRow, Overlay, PortConfig, PortId, PortStats, Snapshot};
+use datapath::{
+    AclHits, Connection, DatapathEvent, DhcpBinding, DropCounters, FlowRecord, FlowTableCounters,
+    MacTableRow, Overlay, PortConfig, PortId, PortSecurity, PortStats, Snapshot,
+};
 use tokio::sync::oneshot;
 
 #[cfg(doc)]
@@ -61,8 +65,60 @@ pub(super) enum Command {
         frame: Vec<u8>,
         reply: Reply<Result<(), DataplaneError>>,
     },
+    /// What the policy did: hit counters, secure ports, DHCP bindings, the flow table's fill.
+    PolicyState {
+        reply: Reply<PolicyState>,
+    },
+    /// The datapath's events since the last poll (port-security violations, error-disabled
+    /// ports, sticky MACs, DHCP bindings made and ended), oldest first.
+    Events {
+        reply: Reply<Vec<DatapathEvent>>,
+    },
+    /// Records of flows due for export (idle past `inactive`, or open longer than `active`),
+    /// with the datapath's clock when they were taken (their times are on that clock).
+    ExpiredFlows {
+        active: Duration,
+        inactive: Duration,
+        reply: Reply<(Duration, Vec<FlowRecord>)>,
+    },
+    /// Every flow in the flow table now.
+    Flows {
+        reply: Reply<Vec<FlowRecord>>,
+    },
+    /// Every tracked connection now.
+    Connections {
+        reply: Reply<Vec<Connection>>,
+    },
+    /// Forgets every tracked connection.
+    ClearConntrack {
+        reply: Reply<()>,
+    },
+    /// Brings an error-disabled port back; `false` if it was not error-disabled.
+    RecoverPort {
+        port: PortId,
+        reply: Reply<bool>,
+    },
     /// The last handle is gone.
     Stop,
+}
+
+/// What the datapath's policy did, as [`Dataplane::policy_state`] reports it.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyState {
+    /// Packets each access-list entry decided (the implicit deny has no sequence number).
+    pub acl_hits: Vec<AclHits>,
+    /// The ports the datapath error-disabled.
+    pub err_disabled: Vec<PortId>,
+    /// Each port with port security: its secure MACs.
+    pub secure_macs: Vec<(PortId, Vec<MacTableRow>)>,
+    /// Each port with port security: its settings.
+    pub security: std::collections::BTreeMap<PortId, PortSecurity>,
+    /// DHCP snooping's bindings.
+    pub dhcp_bindings: Vec<DhcpBinding>,
+    /// The flow table's fill (the connection tracker lives in it).
+    pub flow_table: FlowTableCounters,
+    /// New connections denied because the table was full.
+    pub conntrack_full: u64,
 }
 
 /// Every drop of the switch, as [`Dataplane::drops`] reports it.

@@ -9,12 +9,15 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use datapath::{MacTableRow, Overlay, PortConfig, PortId, PortStats, Settings, Snapshot};
+use datapath::{
+    Connection, DatapathEvent, FlowRecord, MacTableRow, Overlay, PortConfig, PortId, PortStats, Settings,
+    Snapshot,
+};
 use tokio::sync::oneshot;
 
-use super::command::{Command, PortDevice, Reply, SwitchDrops};
+use super::command::{Command, PolicyState, PortDevice, Reply, SwitchDrops};
 use super::error::DataplaneError;
 use super::runtime::Runtime;
 use super::sys;
@@ -70,6 +73,8 @@ struct Shared {
     /// The thread's control eventfd: written after every command so its epoll wakes up.
     wake: File,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// The datapath's epoch: its `now` is the time since.
+    epoch: Instant,
 }
 
 impl Dataplane {
@@ -80,9 +85,10 @@ impl Dataplane {
         let control = wake.try_clone().map_err(DataplaneError::Start)?;
         let (commands, requests) = mpsc::channel();
         let (started, start_result) = mpsc::sync_channel(1);
+        let epoch = Instant::now();
         let thread = thread::Builder::new()
             .name("dataplane".to_owned())
-            .spawn(move || match Runtime::new(&options, control, requests) {
+            .spawn(move || match Runtime::new(&options, control, requests, epoch) {
                 Ok(runtime) => {
                     let _ = started.send(Ok(()));
                     runtime.run();
@@ -93,7 +99,7 @@ impl Dataplane {
             })
             .map_err(DataplaneError::Start)?;
         start_result.recv().map_err(|_| DataplaneError::Stopped)??;
-        Ok(Self { shared: Arc::new(Shared { commands, wake, thread: Mutex::new(Some(thread)) }) })
+        Ok(Self { shared: Arc::new(Shared { commands, wake, thread: Mutex::new(Some(thread)), epoch }) })
     }
 
     /// Opens interface `ifname` as port `config.id` and puts `config` in force for it (replacing
@@ -141,6 +147,52 @@ impl Dataplane {
     /// switching it, and returns each decision in words.
     pub async fn trace(&self, port: PortId, frame: Vec<u8>) -> Result<Vec<String>, DataplaneError> {
         self.ask(|reply| Command::Trace { port, frame, reply }).await
+    }
+
+    /// The datapath's clock now (the `now` its records and bindings are stamped with).
+    pub fn clock(&self) -> Duration {
+        self.shared.epoch.elapsed()
+    }
+
+    /// What the policy did: hit counters, secure ports, DHCP bindings, the flow table's fill.
+    pub async fn policy_state(&self) -> Result<PolicyState, DataplaneError> {
+        self.ask(|reply| Command::PolicyState { reply }).await
+    }
+
+    /// The datapath's events since the last call, oldest first.
+    pub async fn events(&self) -> Result<Vec<DatapathEvent>, DataplaneError> {
+        self.ask(|reply| Command::Events { reply }).await
+    }
+
+    /// Records of the flows due for export under these timeouts (see
+    /// [`datapath::Datapath::expired_flows`]), with the datapath's clock when they were taken.
+    pub async fn expired_flows(
+        &self,
+        active: Duration,
+        inactive: Duration,
+    ) -> Result<(Duration, Vec<FlowRecord>), DataplaneError> {
+        self.ask(|reply| Command::ExpiredFlows { active, inactive, reply }).await
+    }
+
+    /// Every flow in the flow table (`vemcmd show flows`).
+    pub async fn flows(&self) -> Result<Vec<FlowRecord>, DataplaneError> {
+        self.ask(|reply| Command::Flows { reply }).await
+    }
+
+    /// Every tracked connection (`vemcmd show conntrack`).
+    pub async fn connections(&self) -> Result<Vec<Connection>, DataplaneError> {
+        self.ask(|reply| Command::Connections { reply }).await
+    }
+
+    /// Forgets every tracked connection (`vemcmd clear conntrack`).
+    pub async fn clear_conntrack(&self) -> Result<(), DataplaneError> {
+        self.ask(|reply| Command::ClearConntrack { reply }).await
+    }
+
+    /// Brings an error-disabled port back (`no shutdown` on its vEthernet); `false` if it was
+    /// not error-disabled.
+    pub async fn recover_port(&self, port: PortId) -> Result<bool, DataplaneError> {
+        self.ask(|reply| Command::RecoverPort { port, reply }).await
     }
 
     /// Every port's device and its counters, by the order ports were added.

@@ -20,6 +20,7 @@ mod error;
 mod handle;
 mod ledger;
 mod policy;
+mod rules;
 mod runtime;
 mod sys;
 mod tunnel;
@@ -27,7 +28,7 @@ mod udp_gso;
 mod vnet;
 
 pub use af_packet::{AfPacketPort, DeviceCounters, DeviceDrops, MAX_FRAME_LEN};
-pub use command::{PortDevice, SwitchDrops};
+pub use command::{PolicyState, PortDevice, SwitchDrops};
 pub use error::DataplaneError;
 pub use handle::{Dataplane, DataplaneOptions};
 pub use ledger::OffloadLedger;

@@ -1,10 +1,13 @@
 //! From the agent's policies to the datapath's configuration, pure: each attached port inherits
 //! its port-profile's evaluated policy — access VLAN or trunk VLANs, and admin state.
 
-use config::{EffectivePolicy, SwitchportMode, defaults};
+use std::net::IpAddr;
+
+use config::{Direction, EffectivePolicy, SwitchportMode, defaults};
 use datapath::{ConfigError, PortConfig, PortId, PortMode, ProfileBinding, Segment, Snapshot, VlanBitmap};
 use wire::{MacAddr, Vni};
 
+use super::rules;
 use crate::PolicySnapshot;
 
 /// A port of this host as the agent knows it: what the datapath needs besides the policy.
@@ -18,6 +21,9 @@ pub struct AttachedPort {
     pub profile: String,
     /// The MAC of the container interface behind it: a static MAC entry while it forwards.
     pub mac: Option<MacAddr>,
+    /// The addresses it was attached with: bound to it for `ip verify source` and `ip arp
+    /// inspection` (DHCP snooping adds its own in the datapath).
+    pub ips: Box<[IpAddr]>,
 }
 
 /// Port `port`'s datapath configuration under `policies`. A port whose profile the agent does
@@ -42,13 +48,29 @@ pub fn port_config(port: &AttachedPort, policies: &PolicySnapshot) -> PortConfig
         mode: port_mode(policy),
         attached_mac: port.mac,
         profile: ProfileBinding::Applied(port.profile.clone()),
+        acl_in: rules::port_acls(&policy.access_groups, Direction::In),
+        acl_out: rules::port_acls(&policy.access_groups, Direction::Out),
+        flow_accounting_in: policy.flow_monitors.input.is_some(),
+        flow_accounting_out: policy.flow_monitors.output.is_some(),
+        port_security: policy.port_security.as_ref().map(rules::port_security),
+        verify_source: policy.verify_source,
+        ip_bindings: port.ips.clone(),
+        arp_inspection: policy.arp_inspection,
+        dhcp_snooping_trust: policy.dhcp_snooping_trust,
+        storm_control: rules::storm_control(&policy.storm_control),
         ..PortConfig::access(port.id, port.name.clone(), Segment::Vlan(defaults::ACCESS_VLAN), "")
     }
 }
 
 /// The datapath configuration of every port in `ports` under `policies`.
 pub fn datapath_snapshot(policies: &PolicySnapshot, ports: &[AttachedPort]) -> Result<Snapshot, ConfigError> {
-    Snapshot::new(ports.iter().map(|port| port_config(port, policies)).collect())
+    Ok(Snapshot::new(ports.iter().map(|port| port_config(port, policies)).collect())?
+        .with_dhcp_snooping(dhcp_snooping(policies)))
+}
+
+/// `ip dhcp snooping` is global: every policy carries it, so any one says.
+pub fn dhcp_snooping(policies: &PolicySnapshot) -> bool {
+    policies.policies.values().any(|entry| entry.policy.dhcp_snooping)
 }
 
 /// The datapath mode of a port under `policy`: its access VLAN, or its trunk's allowed and native VLANs.
@@ -84,6 +106,7 @@ mod tests {
             name: format!("Veth{}", id - 48),
             profile: profile.to_owned(),
             mac: Some(MAC),
+            ips: Box::default(),
         }
     }
 

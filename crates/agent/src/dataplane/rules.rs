@@ -2,12 +2,13 @@
 //! (entries become rules), port security, storm control. The config speaks the operator's
 //! language; the datapath its own compact forms — this is the one place that translates.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use config::acl::{AddressMatch, Protocol};
 use config::{AccessGroups, Direction, EffectiveAcl, Family};
-use datapath::{Acl, AclRule, IpNet, PortAcls, PortMatch, PortSecurity, StormControl, TcpFlagMatch, ViolationAction};
+use datapath::{
+    Acl, AclRule, IpNet, PortAcls, PortMatch, PortSecurity, StormControl, TcpFlagMatch, ViolationAction,
+};
 
 /// The lists a port applies in `direction`, translated.
 pub fn port_acls(groups: &AccessGroups, direction: Direction) -> PortAcls {
@@ -23,7 +24,11 @@ pub fn acl(list: &EffectiveAcl) -> Acl {
         Family::Ipv4 => datapath::Family::V4,
         Family::Ipv6 => datapath::Family::V6,
     };
-    Acl::new(list.name.as_str(), family, list.entries.iter().map(|entry| rule(entry.sequence, &entry.ace, list.family)))
+    Acl::new(
+        list.name.as_str(),
+        family,
+        list.entries.iter().map(|entry| rule(entry.sequence, &entry.ace, list.family)),
+    )
 }
 
 /// One entry as a datapath rule.
@@ -101,18 +106,15 @@ pub fn storm_control(storm: &config::StormControl) -> StormControl {
     }
 }
 
-/// The addresses bound to a port: those it was attached with.
-pub fn bindings(addresses: &[IpAddr]) -> Box<[IpAddr]> {
-    addresses.into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn list(text: &str) -> EffectiveAcl {
         let mut config = config::Config::default();
-        let script = format!("ip access-list WEB\n{text}\nport-profile type vethernet web\n  ip port access-group WEB in\n");
+        let script = format!(
+            "ip access-list WEB\n{text}\nport-profile type vethernet web\n  ip port access-group WEB in\n"
+        );
         config::apply(&mut config, &script).expect("valid");
         let policies = config::evaluate_all(&config);
         policies["web"].access_groups.ipv4_in.clone().expect("the list")
@@ -139,12 +141,17 @@ mod tests {
 
     #[test]
     fn port_security_and_storm_control_keep_their_numbers() {
-        let security = config::PortSecurity { maximum: 3, violation: config::Violation::Restrict, sticky: true };
+        let security =
+            config::PortSecurity { maximum: 3, violation: config::Violation::Restrict, sticky: true };
         assert_eq!(
             port_security(&security),
             PortSecurity { maximum: 3, violation: ViolationAction::Restrict, sticky: true }
         );
-        let storm = config::StormControl { broadcast_pps: Some(100), multicast_pps: None, unknown_unicast_pps: Some(5) };
+        let storm = config::StormControl {
+            broadcast_pps: Some(100),
+            multicast_pps: None,
+            unknown_unicast_pps: Some(5),
+        };
         assert_eq!(storm_control(&storm).unknown_unicast_pps, Some(5));
     }
 }

@@ -21,7 +21,7 @@ use nix::sched::CloneFlags;
 
 use super::DataplaneOptions;
 use super::af_packet::{AfPacketPort, DeviceDrops, MAX_FRAME_LEN};
-use super::command::{Command, PortDevice, SwitchDrops};
+use super::command::{Command, PolicyState, PortDevice, SwitchDrops};
 use super::endpoint::Endpoint;
 use super::error::DataplaneError;
 use super::ledger::OffloadLedger;
@@ -112,6 +112,7 @@ impl Runtime {
         options: &DataplaneOptions,
         control: File,
         commands: Receiver<Command>,
+        epoch: Instant,
     ) -> Result<Self, DataplaneError> {
         if let Some(path) = &options.netns {
             enter_namespace(path)?;
@@ -131,7 +132,7 @@ impl Runtime {
             epoll,
             control,
             commands,
-            started: Instant::now(),
+            started: epoch,
             poll_after_traffic: options.poll_after_traffic,
             retired_drops: DeviceDrops::default(),
         };
@@ -272,7 +273,60 @@ impl Runtime {
             Command::Transmit { port, frame, reply } => {
                 let _ = reply.send(self.transmit(port, &frame));
             }
+            Command::PolicyState { reply } => {
+                let _ = reply.send(self.policy_state());
+            }
+            Command::Events { reply } => {
+                let _ = reply.send(std::iter::from_fn(|| self.datapath.poll_event()).collect());
+            }
+            Command::ExpiredFlows { active, inactive, reply } => {
+                let mut records = Vec::new();
+                let now = self.started.elapsed();
+                self.datapath.expired_flows(now, active, inactive, &mut records);
+                let _ = reply.send((now, records));
+            }
+            Command::Flows { reply } => {
+                let _ = reply.send(self.datapath.flows(self.started.elapsed()));
+            }
+            Command::Connections { reply } => {
+                let _ = reply.send(self.datapath.connections(self.started.elapsed()));
+            }
+            Command::ClearConntrack { reply } => {
+                self.datapath.clear_conntrack();
+                let _ = reply.send(());
+            }
+            Command::RecoverPort { port, reply } => {
+                let _ = reply.send(self.datapath.recover_port(port));
+            }
             Command::Stop => {}
+        }
+    }
+
+    /// What the policy did, for the report and `vemcmd`.
+    fn policy_state(&self) -> PolicyState {
+        let now = self.started.elapsed();
+        let datapath = &self.datapath;
+        let secure_macs = datapath
+            .config()
+            .ports()
+            .iter()
+            .filter(|port| port.port_security.is_some())
+            .map(|port| (port.id, datapath.secure_macs(port.id, now)))
+            .collect();
+        let security = datapath
+            .config()
+            .ports()
+            .iter()
+            .filter_map(|port| Some((port.id, port.port_security?)))
+            .collect();
+        PolicyState {
+            security,
+            acl_hits: datapath.acl_hits().collect(),
+            err_disabled: datapath.err_disabled_ports().collect(),
+            secure_macs,
+            dhcp_bindings: datapath.dhcp_bindings(),
+            flow_table: datapath.flow_counters(),
+            conntrack_full: datapath.drops().get(datapath::DropReason::ConntrackFull),
         }
     }
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ports::flow_view::{ConntrackView, FlowView};
 use crate::ports::{
     AttachSpec, AttachedView, DetachSpec, DetachedView, MacView, PortsView, TraceView, VxlanView,
 };
@@ -41,6 +42,12 @@ pub enum Request {
     },
     /// `vemcmd show vxlan`.
     ShowVxlan,
+    /// `vemcmd show conntrack`.
+    ShowConntrack,
+    /// `vemcmd clear conntrack`.
+    ClearConntrack,
+    /// `vemcmd show flows`.
+    ShowFlows,
     /// `vemcmd trace`: run a frame through the datapath without switching it.
     Trace {
         /// The ingress port: `Veth3`, `Vethernet3`, or an LTL number.
@@ -71,6 +78,12 @@ pub enum Response {
     },
     Vxlan(Box<VxlanView>),
     Trace(TraceView),
+    Conntrack(ConntrackView),
+    /// Done, nothing to show (`clear conntrack`).
+    Done,
+    Flows {
+        flows: Vec<FlowView>,
+    },
     /// The request could not be served; `message` says why.
     Error {
         message: String,

@@ -70,6 +70,9 @@ impl Responder {
                 };
                 Ok(Response::Vxlan(Box::new(view)))
             }
+            Request::ShowConntrack => Ok(Response::Conntrack(self.ports()?.conntrack_view().await?)),
+            Request::ClearConntrack => self.ports()?.clear_conntrack().await.map(|()| Response::Done),
+            Request::ShowFlows => Ok(Response::Flows { flows: self.ports()?.flow_views().await? }),
             Request::Trace { port, frame_hex } => {
                 let frame = from_hex(&frame_hex).map_err(PortError::Invalid)?;
                 self.ports()?.trace(&port, frame).await.map(Response::Trace)

@@ -23,6 +23,23 @@ pub async fn follow_policies(ports: Arc<PortManager>, mut feed: PolicyFeed) {
     }
 }
 
+/// How often the datapath's events are logged and its expired flows exported.
+pub const DATAPATH_POLL: Duration = Duration::from_secs(1);
+
+/// Every [`DATAPATH_POLL`] logs what the datapath's policy did (violations, error-disabled
+/// ports, DHCP bindings) and exports the flows due; reports at once when a port went down.
+/// Ends when the agent stops.
+pub async fn follow_datapath(ports: Arc<PortManager>) {
+    let mut tick = tokio::time::interval(DATAPATH_POLL);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if ports.follow_datapath().await {
+            ports.report_logged().await;
+        }
+    }
+}
+
 /// Every [`REPORT_INTERVAL`] forgets the ports whose link vanished (a container removed without
 /// a detach) and reports; on every (re)connection binds the ports again and releases the
 /// bindings of ports that left meanwhile, then reports. Ends when the agent stops.

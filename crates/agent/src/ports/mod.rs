@@ -15,8 +15,10 @@
 pub mod adoption;
 mod driver;
 mod error;
+pub mod flow_view;
 mod manager;
 mod ovsdb_follower;
+pub mod policy_view;
 pub mod record;
 mod rpc;
 pub mod spec;
@@ -24,7 +26,7 @@ pub mod status;
 pub mod table;
 pub mod view;
 
-pub use driver::{REPORT_INTERVAL, follow_policies, report_and_rebind};
+pub use driver::{DATAPATH_POLL, REPORT_INTERVAL, follow_datapath, follow_policies, report_and_rebind};
 pub use error::PortError;
 pub use manager::{PortManager, PortManagerParts};
 pub use ovsdb_follower::{ROW_POLL, SUPERVISOR_GRACE, follow_ovsdb};

@@ -2,6 +2,7 @@
 //! atomically, like `policies.json`) so a restarted agent restores its ports without re-attach.
 
 use std::io;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use datapath::PortId;
@@ -53,6 +54,10 @@ pub struct PortRecord {
     /// snapshot reaches its revision (see [`super::table::PortTable::effective_policies`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bound_policy: Option<PolicyEntry>,
+    /// The addresses the port was attached with (`attach --ip`): bound to it for `ip verify
+    /// source` and `ip arp inspection`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ips: Vec<IpAddr>,
 }
 
 /// How a port came to be, which decides who owns its interface.
@@ -107,6 +112,7 @@ impl PortRecord {
             name: self.short_name(),
             profile: self.profile.clone(),
             mac: Some(self.mac),
+            ips: self.ips.as_slice().into(),
         }
     }
 
@@ -227,6 +233,7 @@ pub(crate) mod testing {
             netns_inode: 4_026_532_000 + u64::from(veth),
             origin: PortOrigin::Attach,
             bound_policy: None,
+            ips: Vec::new(),
         }
     }
 }

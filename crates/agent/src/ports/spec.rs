@@ -97,6 +97,13 @@ impl AttachSpec {
         }
     }
 
+    /// The address the port is attached with (`--ip A/LEN`), if any and well formed: the
+    /// port's IP binding.
+    pub fn ip_address(&self) -> Option<std::net::IpAddr> {
+        let (address, _) = parse_cidr(self.ip.as_deref()?).ok()?;
+        Some(address.into())
+    }
+
     /// The request for [`crate::attach::create_port`], with `iface_id` (given or generated),
     /// fully checked. Also what `switchyard attach` runs before it sends anything, so a typo
     /// fails at once.

@@ -51,6 +51,7 @@ impl Uplink {
                     PortConfig::uplink(self.port(), name, port_mode(policy), self.profile.clone());
                 config.admin_up =
                     !policy.shutdown && policy.state_enabled && policy.kind == ProfileType::Ethernet;
+                config.dhcp_snooping_trust = policy.dhcp_snooping_trust;
                 config
             }
             None => {

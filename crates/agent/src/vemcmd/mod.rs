@@ -5,6 +5,7 @@
 
 pub mod frame;
 pub mod render;
+pub mod render_flows;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,9 @@ const COMMANDS: &[(&str, &str)] = &[
     ("show stats", "each port's counters"),
     ("show drops", "drops by reason, per port and for the whole switch"),
     ("show pinning", "the uplink each vEthernet is pinned to (mac-pinning)"),
+    ("show conntrack", "the connections stateful permits track, and the table's fill"),
+    ("clear conntrack", "forget every tracked connection (their next packets meet the lists again)"),
+    ("show flows", "the flow table: each flow's ports, addresses, counters and export"),
     ("trace --in PORT FRAME", "run a frame through the switch and print every decision"),
 ];
 
@@ -44,6 +48,9 @@ enum Command {
     L2(Option<u16>),
     L2BridgeDomain(String),
     Vxlan,
+    Conntrack,
+    ClearConntrack,
+    Flows,
     Trace { port: String, frame: Vec<u8> },
 }
 
@@ -70,6 +77,9 @@ pub fn run(data_dir: &Path, args: &[String]) -> Result<String, VemcmdError> {
         Command::L2(vlan) => Request::ShowL2 { vlan: *vlan },
         Command::L2BridgeDomain(name) => Request::ShowL2BridgeDomain { name: name.clone() },
         Command::Vxlan => Request::ShowVxlan,
+        Command::Conntrack => Request::ShowConntrack,
+        Command::ClearConntrack => Request::ClearConntrack,
+        Command::Flows => Request::ShowFlows,
         Command::Trace { port, frame } => Request::Trace { port: port.clone(), frame_hex: to_hex(frame) },
     };
     let text = match (command, client::ask(data_dir, &request, SHOW_TIMEOUT)?) {
@@ -87,6 +97,9 @@ pub fn run(data_dir: &Path, args: &[String]) -> Result<String, VemcmdError> {
         }
         (Command::Vxlan, Response::Vxlan(view)) => render::render_vxlan(&view),
         (Command::Trace { .. }, Response::Trace(view)) => render::render_trace(&view),
+        (Command::Conntrack, Response::Conntrack(view)) => render_flows::render_conntrack(&view),
+        (Command::ClearConntrack, Response::Done) => String::new(),
+        (Command::Flows, Response::Flows { flows }) => render_flows::render_flows(&flows),
         (_, other) => return Err(client::unexpected(&other).into()),
     };
     Ok(text)
@@ -128,6 +141,9 @@ fn parse(args: &[String]) -> Result<Command, VemcmdError> {
             Err(VemcmdError::Usage("show l2 bd-name: give the bridge-domain's name".into()))
         }
         ["show", "vxlan"] => Ok(Command::Vxlan),
+        ["show", "conntrack"] => Ok(Command::Conntrack),
+        ["clear", "conntrack"] => Ok(Command::ClearConntrack),
+        ["show", "flows"] => Ok(Command::Flows),
         ["show", "l2", vlan] => match vlan.parse::<u16>() {
             Ok(vlan) if (1..=4094).contains(&vlan) => Ok(Command::L2(Some(vlan))),
             _ => Err(VemcmdError::Usage(format!("show l2: {vlan:?} is not a VLAN (1-4094) or all"))),

@@ -136,6 +136,7 @@ impl PortManager {
             netns_inode: created.netns_inode,
             origin: PortOrigin::Attach,
             bound_policy: None,
+            ips: spec.ip_address().into_iter().collect(),
         }
     }
 

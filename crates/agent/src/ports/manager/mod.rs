@@ -12,6 +12,7 @@
 
 mod adopt;
 mod attach;
+mod policy;
 mod queries;
 mod restore;
 mod uplinks;
@@ -24,11 +25,13 @@ use datapath::PortId;
 use tokio::sync::{Mutex, watch};
 
 use super::PortError;
+use super::policy_view;
 use super::rpc::PortRpc;
 use super::status::{self, Counted};
 use super::table::PortTable;
 use crate::attach::DockerEngine;
 use crate::dataplane::Dataplane;
+use crate::flow_export::FlowExport;
 use crate::snapshot::PolicySnapshot;
 use crate::status::{AgentStatus, ConnectionState};
 use crate::uplinks::{UplinkSet, UplinkSpec};
@@ -82,6 +85,8 @@ pub struct PortManager {
     tunnel_mtu: Option<u32>,
     /// Bumped whenever the ports or the policies in force change (see [`PortManager::changes`]).
     changes: watch::Sender<u64>,
+    /// The flow exporters the policies in force name (sending blocks: used off the runtime).
+    flow_export: Arc<std::sync::Mutex<FlowExport>>,
 }
 
 impl PortManager {
@@ -105,6 +110,7 @@ impl PortManager {
             docker: parts.docker,
             tunnel_mtu: parts.tunnel_mtu,
             changes: watch::Sender::new(0),
+            flow_export: Arc::new(std::sync::Mutex::new(FlowExport::new(Vec::new()))),
         }
     }
 
@@ -132,8 +138,31 @@ impl PortManager {
         let Ok(module) = self.connected_module() else { return Ok(()) };
         let report = {
             let inner = self.inner.lock().await;
-            let states = inner.table.states(&inner.applied);
+            let mut states = inner.table.states(&inner.applied);
             let stats = self.stats(&inner.table).await;
+            let policy_state = self.dataplane.policy_state().await.unwrap_or_default();
+            for port in &policy_state.err_disabled {
+                if let Some(record) = inner.table.by_ltl(port.0)
+                    && let Some(state) = states.get_mut(&record.iface_id)
+                {
+                    state.up = false;
+                    state.reason = policy_view::ERROR_DISABLED_REASON;
+                }
+            }
+            let exporters =
+                self.flow_export.lock().unwrap_or_else(std::sync::PoisonError::into_inner).stats();
+            let violations = |port: PortId| {
+                stats
+                    .get(&port.0)
+                    .map_or(0, |counted| counted.stats.drops.get(datapath::DropReason::PortSecurity))
+            };
+            let policy = policy_view::policy_report(
+                &policy_state,
+                &inner.table,
+                violations,
+                &exporters,
+                self.dataplane.clock(),
+            );
             let macs = self.dataplane.mac_table().await.unwrap_or_default();
             let bridge_domains = inner
                 .applied
@@ -144,6 +173,7 @@ impl PortManager {
                 .collect();
             let mut report =
                 status::report(module, &self.host_id, &inner.table, &states, &stats, &macs, &bridge_domains);
+            report.policy = Some(policy);
             self.report_uplinks(&inner, &mut report).await;
             report
         };

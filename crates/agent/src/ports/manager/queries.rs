@@ -8,6 +8,7 @@ use wire::Vni;
 use super::{Inner, PortManager};
 use crate::attach::host_link_carrier;
 use crate::ports::PortError;
+use crate::ports::flow_view::{self, ConntrackView, FlowView};
 use crate::ports::record::PortRecord;
 use crate::ports::spec::parse_vethernet;
 use crate::ports::status::PortState;
@@ -107,6 +108,31 @@ impl PortManager {
 
     /// Runs `frame` through the datapath as if received on `port` (`Veth3`, `Vethernet3`, or
     /// an LTL number) and returns each decision.
+    /// `vemcmd show conntrack`: the connection tracker's fill and connections.
+    pub async fn conntrack_view(&self) -> Result<ConntrackView, PortError> {
+        let connections = self.dataplane.connections().await?;
+        let state = self.dataplane.policy_state().await?;
+        let inner = self.inner.lock().await;
+        let name_of = self.port_namer(&inner);
+        Ok(flow_view::conntrack_view(&connections, &state.flow_table, state.conntrack_full, |port| {
+            name_of(port.0)
+        }))
+    }
+
+    /// `vemcmd clear conntrack`.
+    pub async fn clear_conntrack(&self) -> Result<(), PortError> {
+        Ok(self.dataplane.clear_conntrack().await?)
+    }
+
+    /// `vemcmd show flows`: every flow of the flow table.
+    pub async fn flow_views(&self) -> Result<Vec<FlowView>, PortError> {
+        let flows = self.dataplane.flows().await?;
+        let now = self.dataplane.clock();
+        let inner = self.inner.lock().await;
+        let name_of = self.port_namer(&inner);
+        Ok(flow_view::flow_views(&flows, now, |port| name_of(port.0)))
+    }
+
     pub async fn trace(&self, port: &str, frame: Vec<u8>) -> Result<TraceView, PortError> {
         let (ltl, label) = {
             let inner = self.inner.lock().await;

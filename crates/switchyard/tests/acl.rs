@@ -17,7 +17,7 @@ use switchyard::netns::Netns;
 
 const HOST: &str = "bilbo";
 
-/// A server that takes ssh, iperf3 and ping and nothing else, and a client with no list.
+/// A server that takes ssh (the test's sshd listens on 2222), iperf3 and ping and nothing else, and a client with no list.
 /// `WEB-OUT` filters what the switch sends to the server (`out`), so replies from the server
 /// to the client meet no list.
 const PROFILES: &str = "\
@@ -25,7 +25,7 @@ configure terminal
 vlan 100
 ip access-list WEB-OUT
   statistics per-entry
-  10 permit tcp any 10.99.0.0/24 eq 22
+  10 permit tcp any 10.99.0.0/24 eq 2222
   20 permit tcp any host 10.99.0.2 eq 5201
   30 permit icmp any any
   40 deny ip any any
@@ -116,7 +116,7 @@ fn total_drops(bed: &Testbed, reason_words: &str) -> u64 {
     vemcmd(bed, "show drops")
         .lines()
         .filter(|line| line.starts_with("Total") && line.contains(reason_words))
-        .filter_map(|line| line.split_whitespace().last()?.parse().ok())
+        .filter_map(|line| line.split_whitespace().last()?.parse::<u64>().ok())
         .sum()
 }
 
@@ -140,7 +140,7 @@ fn permitted_traffic_passes_denied_traffic_is_dropped_and_counted_by_entry() {
     let shown = bed.show("show ip access-lists WEB-OUT");
     assert!(shown.contains("IP access list WEB-OUT"), "{shown}");
     assert!(shown.contains("statistics per-entry"), "{shown}");
-    assert!(shown.contains("10 permit tcp any 10.99.0.0/24 eq 22 [match="), "{shown}");
+    assert!(shown.contains("10 permit tcp any 10.99.0.0/24 eq 2222 [match="), "{shown}");
     assert!(matches(&bed, "WEB-OUT", 30) >= 3, "three echo requests at least:\n{shown}");
     // The trace names the list and the entry that decided.
     let trace = vemcmd(
@@ -163,7 +163,7 @@ const STATEFUL: &str = "\
 configure terminal
 vlan 100
 ip access-list SSH-ONLY
-  10 permit tcp any any eq 22 stateful
+  10 permit tcp any any eq 2222 stateful
   20 permit icmp any any echo stateful
 ip access-list NOTHING
   10 deny ip any any
@@ -193,7 +193,7 @@ fn replies_of_stateful_permits_pass_and_the_guarded_side_cannot_open_anything() 
     assert!(client.ns.ping(&server.ip, 3), "echo replies are replies\n{}", bed.logs());
     common::ssh_transfer_checked(&client.ns, &server.ns, &server.ip, 2_000_000);
     assert!(!server.ns.ping(&client.ip, 1), "the guarded side opened an ICMP exchange");
-    assert!(!tcp_connects(&server, &client, 22), "the guarded side opened a TCP connection");
+    assert!(!tcp_connects(&server, &client, 2222), "the guarded side opened a TCP connection");
     let conntrack = vemcmd(&bed, "show conntrack");
     assert!(conntrack.contains(&client.ip) && conntrack.contains(&server.ip), "{conntrack}");
     vemcmd(&bed, "clear conntrack");

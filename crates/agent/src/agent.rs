@@ -27,6 +27,10 @@ use crate::trust::{CaTrust, Credentials, SupervisorEndpoint, SupervisorUrl, Trus
 use crate::uplinks::{self, UplinkSpec};
 use crate::{host_info, persist};
 
+/// The flow table's default size: 256 Ki entries (connections, cached verdicts, flows).
+pub const DEFAULT_FLOW_TABLE_SIZE: u32 = 256 * 1024;
+const _: () = assert!(DEFAULT_FLOW_TABLE_SIZE as usize == datapath::DEFAULT_FLOW_TABLE_SIZE);
+
 /// What `switchyard agent` is started with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentOptions {
@@ -50,6 +54,8 @@ pub struct AgentOptions {
     pub vxlan_port: u16,
     /// How the link is secured: enrolled (the default), joining with a token, or insecure.
     pub trust: TrustOptions,
+    /// Most entries of the flow table (`--conntrack-size`): connections, cached verdicts, flows.
+    pub flow_table_size: usize,
 }
 
 impl AgentOptions {
@@ -70,6 +76,7 @@ impl AgentOptions {
             vtep: None,
             vxlan_port: wire::vxlan::UDP_PORT,
             trust: TrustOptions::Enrolled,
+            flow_table_size: DEFAULT_FLOW_TABLE_SIZE as usize,
         }
     }
 
@@ -201,11 +208,12 @@ impl Agent {
         let overlay = OverlayFile::load_or_empty(&overlay_file);
         let tunnel_address =
             vtep.as_ref().map(|(address, _)| SocketAddrV4::new(*address, options.vxlan_port));
-        let dataplane_options = DataplaneOptions {
+        let mut dataplane_options = DataplaneOptions {
             tunnel: tunnel_address,
             overlay: overlay.to_overlay(),
             ..DataplaneOptions::default()
         };
+        dataplane_options.settings.flow_table_size = options.flow_table_size;
         let dataplane = Dataplane::spawn(dataplane_options).context("cannot start the dataplane")?;
         let tunnel_mtu = vtep.as_ref().map(|(address, interface)| {
             tracing::info!(

@@ -35,7 +35,7 @@ pub mod trust;
 pub mod uplinks;
 pub mod vemcmd;
 
-pub use agent::{Agent, AgentOptions, run};
+pub use agent::{Agent, AgentOptions, DEFAULT_FLOW_TABLE_SIZE, run};
 pub use paths::DataDir;
 pub use policy_feed::PolicyFeed;
 pub use ports::PortManager;

@@ -422,7 +422,9 @@ fn diff_map<K: Ord, V: PartialEq + Serialize>(
     Ok(())
 }
 
-/// One decoded config object.
+/// One decoded config object. Short-lived (decoded, then moved into a `Config`): boxing the
+/// profile would cost an allocation per object for nothing.
+#[allow(clippy::large_enum_variant)]
 enum StoredObject {
     Vlan(u16, Vlan),
     BridgeDomain(String, BridgeDomain),

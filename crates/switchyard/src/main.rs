@@ -94,6 +94,13 @@ enum Command {
         /// The UDP port VXLAN uses, the same on every host.
         #[arg(long, value_name = "PORT", default_value_t = 4789, requires = "vtep")]
         vxlan_port: u16,
+        /// Most flows the host's flow table holds: tracked connections of stateful permits,
+        /// cached access-list verdicts and the flows flow export counts. A full table denies new
+        /// connections that need tracking (counted as `conntrack_full`); stateless forwarding
+        /// goes on. About 256 bytes an entry, allocated once a profile uses a list or a monitor.
+        #[arg(long, value_name = "ENTRIES", default_value_t = agent::DEFAULT_FLOW_TABLE_SIZE,
+              value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
+        conntrack_size: u32,
         /// The ovsdb-server to take ports from, `unix:PATH` (its `--remote=punix:PATH`).
         #[arg(long, value_name = "unix:PATH", requires = "ovs_bridge")]
         ovsdb: Option<agent::ovsdb::Endpoint>,
@@ -247,6 +254,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             data_dir,
             vtep,
             vxlan_port,
+            conntrack_size,
             ovsdb,
             ovs_bridge,
             uplinks,
@@ -263,6 +271,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 opts = opts.with_vtep(vtep, vxlan_port);
             }
             opts.trust = trust.options()?;
+            opts.flow_table_size = conntrack_size as usize;
             runtime()?.block_on(agent::run(opts))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -111,12 +111,11 @@ mod tests {
     use super::*;
 
     fn list(text: &str) -> EffectiveAcl {
-        let mut config = config::Config::default();
         let script = format!(
             "ip access-list WEB\n{text}\nport-profile type vethernet web\n  ip port access-group WEB in\n"
         );
-        config::apply(&mut config, &script).expect("valid");
-        let policies = config::evaluate_all(&config);
+        let applied = config::apply(&config::Config::default(), &script).expect("valid");
+        let policies = config::evaluate_all(&applied.config);
         policies["web"].access_groups.ipv4_in.clone().expect("the list")
     }
 
@@ -136,7 +135,7 @@ mod tests {
                 "50 deny ip any any",
             ]
         );
-        assert_eq!(acl.name(), "WEB");
+        assert_eq!(acl.name().as_ref(), "WEB");
     }
 
     #[test]

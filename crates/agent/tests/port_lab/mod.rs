@@ -36,7 +36,8 @@ pub const TEST_BUDGET: Duration = Duration::from_secs(90);
 
 /// Runs a test body within [`TEST_BUDGET`].
 pub async fn bounded(body: impl Future<Output = ()>) {
-    tokio::time::timeout(TEST_BUDGET, body).await.expect("the test ran past its time budget");
+    // Boxed: a test's whole body (supervisor, agent, policies) is a large future.
+    tokio::time::timeout(TEST_BUDGET, Box::pin(body)).await.expect("the test ran past its time budget");
 }
 
 /// Polls `check` every 10 ms for up to `patience`; panics with `what` if it never holds.

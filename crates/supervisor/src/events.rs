@@ -39,16 +39,29 @@ pub mod down_reason {
     pub const INITIALIZING: &str = "initializing";
     /// An uplink without carrier (the agent's words).
     pub const LINK_NOT_CONNECTED: &str = "Link not connected";
+    /// Error-disabled by a port-security violation (`violation shutdown`), as the agent says it
+    /// (NX-OS's words); `interface vethernet N` + `no shutdown` recovers it.
+    pub const PORT_SECURITY_VIOLATION: &str = "Error disabled. Reason:Port Security violation";
+    /// What `show interface` says of any error-disabled port (NX-OS's word).
+    pub const ERR_DISABLED: &str = "errDisabled";
+
+    /// Whether a reported reason means error-disabled (`Error disabled. Reason:…`, or
+    /// `errDisabled` itself), whatever the cause.
+    pub fn is_err_disabled(reason: &str) -> bool {
+        reason.eq_ignore_ascii_case(ERR_DISABLED)
+            || reason.get(..14).is_some_and(|start| start.eq_ignore_ascii_case("error disabled"))
+    }
 }
 
 /// The reasons whose `IF_DOWN` event has a mnemonic and words of its own.
-const DOWN_EVENTS: [(&str, &str, &str); 6] = [
+const DOWN_EVENTS: [(&str, &str, &str); 7] = [
     (down_reason::LINK_NOT_CONNECTED, "IF_DOWN_LINK_FAILURE", "Link failure"),
     (down_reason::PROFILE_NOT_FOUND, "IF_DOWN_PORT_PROFILE_NOT_FOUND", "port-profile not found"),
     // NX-OS's own words for this one.
     (down_reason::ADMIN_DOWN, "IF_DOWN_ADMIN_DOWN", "Administratively down"),
     (down_reason::PROFILE_DISABLED, "IF_DOWN_PORT_PROFILE_DISABLED", "port-profile disabled"),
     (down_reason::MODULE_OFFLINE, "IF_DOWN_MODULE_OFFLINE", "module offline"),
+    (down_reason::PORT_SECURITY_VIOLATION, "IF_DOWN_ERROR_DISABLED", down_reason::PORT_SECURITY_VIOLATION),
     ("", "IF_DOWN_NONE", "None"),
 ];
 

@@ -9,10 +9,10 @@ use cli::BridgeDomainView as View;
 use store::StoreError;
 
 use crate::audit::{AuditEntry, AuditKind, AuditQuery};
-use crate::policy_views;
-use config::Family;
 use crate::bridge_domain_views::{BridgeDomainView, bridge_domain_views};
+use crate::policy_views;
 use crate::trust_ops;
+use config::Family;
 
 use crate::config_store::{self, ConfigWriteError};
 use crate::enrolment::{DEFAULT_TOKEN_TTL, EnrolError};
@@ -281,9 +281,14 @@ fn only_reads(command: &cli::ExecCommand) -> bool {
 }
 
 /// `show ip access-lists [NAME]` / `show ipv6 access-lists [NAME]`.
-async fn access_lists(state: &SupervisorState, family: Family, name: Option<String>) -> Result<String, ExecError> {
+async fn access_lists(
+    state: &SupervisorState,
+    family: Family,
+    name: Option<String>,
+) -> Result<String, ExecError> {
     let (config, _) = config_store::read(&state.journal).await?;
-    let lists = policy_views::access_list_views(&config, &state.ports.acl_hits(), Some(family), name.as_deref());
+    let lists =
+        policy_views::access_list_views(&config, &state.ports.acl_hits(), Some(family), name.as_deref());
     match name {
         Some(name) if lists.is_empty() => {
             Err(ExecError::NotFound(format!("{} access-list {name} does not exist", family.keyword())))

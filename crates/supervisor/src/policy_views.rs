@@ -161,14 +161,19 @@ mod tests {
                     flow monitor MON\n  exporter C\n  timeout active 30\n\
                     port-profile type vethernet web\n  ip flow monitor MON input\n  state enabled\n\
                     port-profile type vethernet child\n  inherit port-profile web\n  ip flow monitor MON output\n  state enabled\n";
-        config::apply(&Config::default(), text).map(|applied| applied.config).unwrap_or_else(|e| panic!("{e:?}"))
+        config::apply(&Config::default(), text)
+            .map(|applied| applied.config)
+            .unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     #[test]
     fn access_lists_carry_the_summed_matches_of_their_family() {
-        let hits: AclHits =
-            [(("WEB".to_owned(), false, 10), 42), (("WEB".to_owned(), false, 0), 3), (("WEB".to_owned(), true, 10), 7)]
-                .into();
+        let hits: AclHits = [
+            (("WEB".to_owned(), false, 10), 42),
+            (("WEB".to_owned(), false, 0), 3),
+            (("WEB".to_owned(), true, 10), 7),
+        ]
+        .into();
         let views = access_list_views(&config(), &hits, None, Some("WEB"));
         assert_eq!(views.len(), 2);
         assert_eq!(views[0].family, Family::Ipv4);
@@ -190,7 +195,8 @@ mod tests {
     fn monitors_list_the_profiles_that_apply_them() {
         let config = config();
         let evaluated = config::evaluate_all(&config);
-        let assigned: BTreeMap<String, Vec<u32>> = [("web".to_owned(), vec![1, 2]), ("child".to_owned(), vec![3])].into();
+        let assigned: BTreeMap<String, Vec<u32>> =
+            [("web".to_owned(), vec![1, 2]), ("child".to_owned(), vec![3])].into();
         let views = flow_monitor_views(&config, &evaluated, &assigned, None);
         assert_eq!(views.len(), 1);
         let view = &views[0];

@@ -50,7 +50,10 @@ mod tests {
         commands.request(4, 9, false);
         assert_eq!(
             commands.take(3),
-            [proto::PortCommand { veth: 2, shutdown: false }, proto::PortCommand { veth: 7, shutdown: false }]
+            [
+                proto::PortCommand { veth: 2, shutdown: false },
+                proto::PortCommand { veth: 7, shutdown: false }
+            ]
         );
         assert!(commands.take(3).is_empty(), "delivered once");
         commands.forget(4);

@@ -29,7 +29,10 @@ pub fn show_access_lists(lists: &[AccessListView]) -> String {
         }
         for entry in &list.entries {
             if list.statistics_per_entry {
-                line(&mut out, format_args!("{INDENT}{} {} [match={}]", entry.sequence, entry.entry, entry.matches));
+                line(
+                    &mut out,
+                    format_args!("{INDENT}{} {} [match={}]", entry.sequence, entry.entry, entry.matches),
+                );
             } else {
                 line(&mut out, format_args!("{INDENT}{} {}", entry.sequence, entry.entry));
             }

@@ -209,7 +209,10 @@ mod tests {
             &[ExporterView { module: 3, status: status(10) }, ExporterView { module: 4, status: status(20) }],
         );
         assert_eq!(shown.matches("Flow exporter COLLECTOR:").count(), 1, "{shown}");
-        assert!(shown.contains("    Destination: 10.100.0.250:4739\n    Export Version IPFIX (10)\n"), "{shown}");
+        assert!(
+            shown.contains("    Destination: 10.100.0.250:4739\n    Export Version IPFIX (10)\n"),
+            "{shown}"
+        );
         assert!(
             shown.contains("Exporter Statistics of module 4\n        Number of Flow Records Exported: 20"),
             "{shown}"

@@ -53,17 +53,27 @@ pub enum ExecCommand {
     /// `no module N`: remove module N (an agent host that is gone): its record, and its ports
     /// per their port-binding. Refused while the module is online.
     NoModule { module: u32 },
-    /// `show ip access-lists [NAME]`: every IP and IPv6 access list (or one), each entry with its
+    /// `show ip access-lists [NAME]`: every IPv4 access list (or one), each entry with its
     /// matches summed over every module.
     ShowIpAccessLists { name: Option<String> },
+    /// `show ipv6 access-lists [NAME]`: the same for IPv6 access lists.
+    ShowIpv6AccessLists { name: Option<String> },
     /// `show port-security`: the vEthernets with port security, their secure MACs and violations.
     ShowPortSecurity,
     /// `show ip dhcp snooping binding`: the addresses DHCP snooping bound, on every module.
     ShowIpDhcpSnoopingBinding,
     /// `show flow exporter`: each flow exporter, with what every module sent.
     ShowFlowExporter,
-    /// `show flow monitor`: each flow monitor, its record, exporters and timeouts.
-    ShowFlowMonitor,
+    /// `show flow monitor [NAME]`: each flow monitor (or one), its record, exporters, timeouts
+    /// and the port-profiles that apply it.
+    ShowFlowMonitor { name: Option<String> },
+    /// `interface vethernet N` (configuration modes): enter the interface's sub-mode
+    /// (`switch(config-if)#`); a session command, no output.
+    InterfaceVethernet { number: u32 },
+    /// `shutdown` / `no shutdown` in `interface vethernet N`, sent as `interface vethernet N
+    /// shutdown` / `interface vethernet N no shutdown`: asks the port's module to keep the port
+    /// down / to recover it from error-disabled (port security's `violation shutdown`).
+    InterfaceVethernetShutdown { number: u32, shutdown: bool },
     /// `configure terminal`: enter configuration mode (a session command; no output).
     ConfigureTerminal,
     /// `configure session NAME`: enter (making it if need be) configuration session NAME, whose
@@ -104,6 +114,7 @@ impl ExecCommand {
             self,
             Self::ConfigureTerminal
                 | Self::ConfigureSession { .. }
+                | Self::InterfaceVethernet { .. }
                 | Self::Verify
                 | Self::Commit
                 | Self::Abort
@@ -158,10 +169,18 @@ impl fmt::Display for ExecCommand {
             Self::NoModule { module } => write!(f, "no module {module}"),
             Self::ShowIpAccessLists { name: None } => f.write_str("show ip access-lists"),
             Self::ShowIpAccessLists { name: Some(name) } => write!(f, "show ip access-lists {name}"),
+            Self::ShowIpv6AccessLists { name: None } => f.write_str("show ipv6 access-lists"),
+            Self::ShowIpv6AccessLists { name: Some(name) } => write!(f, "show ipv6 access-lists {name}"),
             Self::ShowPortSecurity => f.write_str("show port-security"),
             Self::ShowIpDhcpSnoopingBinding => f.write_str("show ip dhcp snooping binding"),
             Self::ShowFlowExporter => f.write_str("show flow exporter"),
-            Self::ShowFlowMonitor => f.write_str("show flow monitor"),
+            Self::ShowFlowMonitor { name: None } => f.write_str("show flow monitor"),
+            Self::ShowFlowMonitor { name: Some(name) } => write!(f, "show flow monitor {name}"),
+            Self::InterfaceVethernet { number } => write!(f, "interface vethernet {number}"),
+            Self::InterfaceVethernetShutdown { number, shutdown } => {
+                let no = if *shutdown { "" } else { "no " };
+                write!(f, "interface vethernet {number} {no}shutdown")
+            }
             Self::ConfigureTerminal => f.write_str("configure terminal"),
             Self::ConfigureSession { name } => write!(f, "configure session {name}"),
             Self::ShowConfigurationSession { name: None } => f.write_str("show configuration session"),
@@ -204,10 +223,14 @@ const ACCOUNTING_LOG: [Token; 3] =
 /// The most entries `show accounting log last N` asks for (the log's largest sane retention).
 pub const ACCOUNTING_LAST_MAX: u32 = 10_000_000;
 const IP: Token = kw("ip", "Display IP information");
-const ACCESS_LISTS: Token = kw("access-lists", "List IP and IPv6 access lists");
+const IPV6: Token = kw("ipv6", "Display IPv6 information");
+const ACCESS_LISTS: Token = kw("access-lists", "List access lists");
+// No `show access-lists` (both families): it would make `sh acc log` ambiguous.
+const ACCESS_LIST_NAME: Token = param(Param::Name { max: ACCESS_LIST_NAME_MAX }, "Access list name");
 /// The longest access-list name (NX-OS: 64).
 pub const ACCESS_LIST_NAME_MAX: usize = 64;
 const FLOW: Token = kw("flow", "Show flow (NetFlow/IPFIX) information");
+const FLOW_MONITOR: Token = kw("monitor", "Show flow monitors");
 const MAC_ADDRESS_TABLE: [Token; 3] =
     [SHOW, kw("mac", "MAC configuration"), kw("address-table", "Show the MAC address table")];
 
@@ -322,10 +345,13 @@ pub static SHOW_COMMANDS: &[Command<Build>] = &[
         |_| ExecCommand::ShowPortProfileVirtualUsage,
     ),
     plain(&[SHOW, IP, ACCESS_LISTS], |_| ExecCommand::ShowIpAccessLists { name: None }),
-    plain(
-        &[SHOW, IP, ACCESS_LISTS, param(Param::Name { max: ACCESS_LIST_NAME_MAX }, "Access list name")],
-        |args| ExecCommand::ShowIpAccessLists { name: name(args) },
-    ),
+    plain(&[SHOW, IP, ACCESS_LISTS, ACCESS_LIST_NAME], |args| ExecCommand::ShowIpAccessLists {
+        name: name(args),
+    }),
+    plain(&[SHOW, IPV6, ACCESS_LISTS], |_| ExecCommand::ShowIpv6AccessLists { name: None }),
+    plain(&[SHOW, IPV6, ACCESS_LISTS, ACCESS_LIST_NAME], |args| ExecCommand::ShowIpv6AccessLists {
+        name: name(args),
+    }),
     plain(&[SHOW, kw("port-security", "Show port security information")], |_| ExecCommand::ShowPortSecurity),
     plain(
         &[
@@ -340,7 +366,16 @@ pub static SHOW_COMMANDS: &[Command<Build>] = &[
     plain(&[SHOW, FLOW, kw("exporter", "Show flow exporters and their statistics")], |_| {
         ExecCommand::ShowFlowExporter
     }),
-    plain(&[SHOW, FLOW, kw("monitor", "Show flow monitors")], |_| ExecCommand::ShowFlowMonitor),
+    plain(&[SHOW, FLOW, FLOW_MONITOR], |_| ExecCommand::ShowFlowMonitor { name: None }),
+    plain(
+        &[
+            SHOW,
+            FLOW,
+            FLOW_MONITOR,
+            param(Param::Name { max: config::flow::FLOW_NAME_MAX }, "Flow monitor name"),
+        ],
+        |args| ExecCommand::ShowFlowMonitor { name: name(args) },
+    ),
     plain(&MAC_ADDRESS_TABLE, |_| ExecCommand::ShowMacAddressTable { vlan: None }),
     plain(
         &[
@@ -463,16 +498,60 @@ pub static LEAVE: &[Command<Build>] = &[
     plain(&[kw("exit", "Exit from the current mode")], |_| ExecCommand::Exit),
 ];
 
-/// The tables of exec mode.
+const INTERFACE_WORD: Token = kw("interface", "Select an interface to configure");
+const VETHERNET: Token = kw("vethernet", "Vethernet interface");
+const VETHERNET_NUMBER: Token = param(Param::Number { min: 1, max: VETHERNET_MAX }, "Vethernet number");
+const SHUTDOWN: Token = kw("shutdown", "Keep the interface down (an error-disabled one stays so)");
+const NO: Token = kw("no", "Negate a command or set its defaults");
+
+/// `interface vethernet N`: configuration modes, entering the interface's sub-mode.
+pub static INTERFACE_ENTER: &[Command<Build>] =
+    &[plain(&[INTERFACE_WORD, VETHERNET, VETHERNET_NUMBER], |args| ExecCommand::InterfaceVethernet {
+        number: number(args).unwrap_or_default(),
+    })];
+
+/// `shutdown`, `no shutdown`: the interface sub-mode. The session puts in the interface's
+/// number (the rows build number 0).
+pub static INTERFACE_MODE_COMMANDS: &[Command<Build>] = &[
+    plain(&[SHUTDOWN], |_| ExecCommand::InterfaceVethernetShutdown { number: 0, shutdown: true }),
+    plain(&[NO, kw("shutdown", "Bring the interface back (from error-disabled)")], |_| {
+        ExecCommand::InterfaceVethernetShutdown { number: 0, shutdown: false }
+    }),
+];
+
+/// The canonical forms of the interface sub-mode's commands, which a shell sends to the
+/// supervisor: `interface vethernet N shutdown`, `interface vethernet N no shutdown`.
+pub static INTERFACE_EXEC: &[Command<Build>] = &[
+    plain(&[INTERFACE_WORD, VETHERNET, VETHERNET_NUMBER, SHUTDOWN], |args| {
+        ExecCommand::InterfaceVethernetShutdown { number: number(args).unwrap_or_default(), shutdown: true }
+    }),
+    plain(
+        &[INTERFACE_WORD, VETHERNET, VETHERNET_NUMBER, NO, kw("shutdown", "Bring the interface back")],
+        |args| ExecCommand::InterfaceVethernetShutdown {
+            number: number(args).unwrap_or_default(),
+            shutdown: false,
+        },
+    ),
+];
+
+/// The tables of exec mode, as typed.
 pub(crate) const EXEC_MODE: &[&[Command<Build>]] =
     &[SHOW_COMMANDS, SESSION_SHOWS, JOIN_TOKENS, MODULE_COMMANDS, CONFIGURE, LEAVE];
+/// What the supervisor accepts: exec mode and the canonical forms of sub-mode commands.
+const SUPERVISOR: &[&[Command<Build>]] =
+    &[SHOW_COMMANDS, SESSION_SHOWS, JOIN_TOKENS, MODULE_COMMANDS, CONFIGURE, INTERFACE_EXEC, LEAVE];
 /// The exec commands valid inside configuration modes (without `do`).
 pub(crate) const IN_CONFIG_MODE: &[&[Command<Build>]] =
-    &[SHOW_COMMANDS, SESSION_SHOWS, SESSION_COMMANDS, LEAVE];
+    &[SHOW_COMMANDS, SESSION_SHOWS, SESSION_COMMANDS, INTERFACE_ENTER, LEAVE];
+/// The commands of the interface sub-mode (`switch(config-if)#`).
+pub(crate) const IN_INTERFACE_MODE: &[&[Command<Build>]] =
+    &[SHOW_COMMANDS, SESSION_SHOWS, INTERFACE_MODE_COMMANDS, INTERFACE_ENTER, LEAVE];
 
-/// Parses an exec-mode command line (what the supervisor receives from a shell).
+/// Parses an exec command line as the supervisor receives it from a shell: an exec-mode
+/// command, or the canonical form of an interface sub-mode command (`interface vethernet N no
+/// shutdown`).
 pub fn parse_exec(line: &str) -> Result<ExecCommand, CliError> {
-    parse_in(EXEC_MODE, line).map_err(|e| CliError::from_match(&e, e.column))
+    parse_in(SUPERVISOR, line).map_err(|e| CliError::from_match(&e, e.column))
 }
 
 pub(crate) fn parse_in(tables: &[&[Command<Build>]], line: &str) -> Result<ExecCommand, grammar::MatchError> {
@@ -529,6 +608,20 @@ mod tests {
             ),
             ("show interface ethernet 3/1", ExecCommand::ShowInterfaceEthernet { module: 3, port: 1 }),
             ("no module 3", ExecCommand::NoModule { module: 3 }),
+            ("show ip access-lists", ExecCommand::ShowIpAccessLists { name: None }),
+            ("show ip access-lists WEB-IN", ExecCommand::ShowIpAccessLists { name: Some("WEB-IN".into()) }),
+            ("show ipv6 access-lists", ExecCommand::ShowIpv6AccessLists { name: None }),
+            ("show ipv6 access-lists W6", ExecCommand::ShowIpv6AccessLists { name: Some("W6".into()) }),
+            ("show flow monitor", ExecCommand::ShowFlowMonitor { name: None }),
+            ("show flow monitor MON", ExecCommand::ShowFlowMonitor { name: Some("MON".into()) }),
+            (
+                "interface vethernet 7 shutdown",
+                ExecCommand::InterfaceVethernetShutdown { number: 7, shutdown: true },
+            ),
+            (
+                "interface vethernet 7 no shutdown",
+                ExecCommand::InterfaceVethernetShutdown { number: 7, shutdown: false },
+            ),
             ("configure terminal", ExecCommand::ConfigureTerminal),
             ("configure session s-1", ExecCommand::ConfigureSession { name: "s-1".into() }),
             ("show configuration session", ExecCommand::ShowConfigurationSession { name: None }),

@@ -11,7 +11,7 @@ use config::language::{self, Mode, Op, Scope, Statement};
 use config::{ConfigError, ProfileType};
 
 use crate::error::CliError;
-use crate::exec::{self, EXEC_MODE, ExecCommand, IN_CONFIG_MODE};
+use crate::exec::{self, EXEC_MODE, ExecCommand, IN_CONFIG_MODE, IN_INTERFACE_MODE};
 
 /// Where the session is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,13 +29,17 @@ pub enum SessionMode {
     /// A policy object's sub-mode (`config-acl`, `config-ipv6-acl`, `config-flow-exporter`,
     /// `config-flow-monitor`), under `header` (`ip access-list WEB-IN`).
     Policy { mode: Mode, header: String },
+    /// `switch(config-if)#`, under `interface vethernet N`: its `shutdown` / `no shutdown` are
+    /// exec commands the supervisor runs at once (they change a port's state, not the config).
+    Interface { number: u32 },
 }
 
 impl SessionMode {
-    /// The configuration mode whose commands apply; `None` in exec mode.
+    /// The configuration mode whose commands apply; `None` in exec mode and in the interface
+    /// sub-mode (whose commands are exec commands).
     fn config_mode(&self) -> Option<Mode> {
         match self {
-            Self::Exec => None,
+            Self::Exec | Self::Interface { .. } => None,
             Self::Config => Some(Mode::Config),
             Self::Vlan { .. } => Some(Mode::Vlan),
             Self::BridgeDomain { .. } => Some(Mode::BridgeDomain),
@@ -50,7 +54,7 @@ impl SessionMode {
             | Self::BridgeDomain { header }
             | Self::PortProfile { header }
             | Self::Policy { header, .. } => Some(header),
-            Self::Exec | Self::Config => None,
+            Self::Exec | Self::Config | Self::Interface { .. } => None,
         }
     }
 }
@@ -117,6 +121,8 @@ pub struct Session {
 
 /// Indentation of a sub-mode line under its header in the text sent.
 const INDENT: &str = "  ";
+/// The interface sub-mode's prompt name (NX-OS's).
+const INTERFACE_PROMPT: &str = "config-if";
 /// The word that runs an exec command from a configuration mode.
 const DO: &str = "do";
 const DO_HELP: &str = "Run an exec command (do show …)";
@@ -153,10 +159,14 @@ impl Session {
     }
 
     /// The prompt, with its trailing space: `switch# `, `switch(config)# `,
-    /// `switch(config-vlan)# `, `switch(config-bd)# `, `switch(config-port-prof)# `; in a
+    /// `switch(config-vlan)# `, `switch(config-bd)# `, `switch(config-port-prof)# `,
+    /// `switch(config-if)# `; in a
     /// configuration session `switch(config-s)# `, `switch(config-s-port-prof)# `, as NX-OS. Its
     /// length in characters is the `prompt_len` of [`crate::caret`].
     pub fn prompt(&self) -> String {
+        if let SessionMode::Interface { .. } = self.mode {
+            return format!("{}({INTERFACE_PROMPT})# ", self.hostname);
+        }
         match (self.mode.config_mode(), &self.config_session) {
             (None, _) => format!("{}# ", self.hostname),
             (Some(mode), None) => format!("{}({})# ", self.hostname, mode.prompt_name()),
@@ -174,22 +184,22 @@ impl Session {
         if trimmed.is_empty() || trimmed.starts_with('!') {
             return Ok(Action::Nothing);
         }
+        if let SessionMode::Interface { number } = self.mode {
+            return self.interpret_in_interface(number, line);
+        }
         let Some(mode) = self.mode.config_mode() else {
-            let command = exec::parse_exec(line)?;
+            let command = exec::parse_in(EXEC_MODE, line).map_err(|e| CliError::from_match(&e, e.column))?;
             return Ok(self.exec_action(command));
         };
         let words = grammar::split_words(line);
         if let Some(rest) = do_rest(line, &words) {
-            return match exec::parse_in(EXEC_MODE, rest.text) {
-                Ok(command) if command.is_show() => Ok(Action::Exec(command)),
-                Ok(_) => Ok(Action::Nothing),
-                Err(e) => Err(CliError::from_match(&e, e.column + rest.shift)),
-            };
+            return self.do_command(&rest);
         }
         let exec_error = match exec::parse_in(IN_CONFIG_MODE, line) {
             Ok(command @ (ExecCommand::Verify | ExecCommand::Commit | ExecCommand::Abort)) => {
                 return self.session_op(&command, &words);
             }
+            Ok(ExecCommand::InterfaceVethernet { number }) => return self.enter_interface(number, &words),
             Ok(command) => return Ok(self.exec_action(command)),
             Err(e) => e,
         };
@@ -208,6 +218,44 @@ impl Session {
                 let e = furthest(exec_error, config_error);
                 Err(CliError::from_match(&e, e.column))
             }
+        }
+    }
+
+    /// A line in `interface vethernet N`'s sub-mode: `shutdown` / `no shutdown` (sent as
+    /// `interface vethernet N [no] shutdown`), `do …`, `show …`, `exit`, `end`, another
+    /// `interface vethernet M`; anything else is read as a global configuration line, which
+    /// leaves the sub-mode as in NX-OS.
+    fn interpret_in_interface(&mut self, number: u32, line: &str) -> Result<Action, CliError> {
+        let words = grammar::split_words(line);
+        if let Some(rest) = do_rest(line, &words) {
+            return self.do_command(&rest);
+        }
+        let interface_error = match exec::parse_in(IN_INTERFACE_MODE, line) {
+            Ok(ExecCommand::InterfaceVethernetShutdown { shutdown, .. }) => {
+                return Ok(Action::Exec(ExecCommand::InterfaceVethernetShutdown { number, shutdown }));
+            }
+            Ok(ExecCommand::InterfaceVethernet { number }) => return self.enter_interface(number, &words),
+            Ok(command) => return Ok(self.exec_action(command)),
+            Err(e) => e,
+        };
+        // A line whose first word the sub-mode does not know may be a global configuration
+        // line: read it in configuration mode (leaving the sub-mode), and stay here if it fails.
+        let first_column = words.first().map_or(1, |w| w.column);
+        if interface_error.kind != MatchErrorKind::Invalid || interface_error.column != first_column {
+            return Err(CliError::from_match(&interface_error, interface_error.column));
+        }
+        let before = self.mode.clone();
+        self.mode = SessionMode::Config;
+        self.interpret(line).inspect_err(|_| self.mode = before)
+    }
+
+    /// `do LINE` in a configuration mode: LINE as an exec command the supervisor runs; mode
+    /// commands (`do configure terminal`) do nothing.
+    fn do_command(&self, rest: &DoRest<'_>) -> Result<Action, CliError> {
+        match exec::parse_in(EXEC_MODE, rest.text) {
+            Ok(command) if command.is_show() => Ok(Action::Exec(command)),
+            Ok(_) => Ok(Action::Nothing),
+            Err(e) => Err(CliError::from_match(&e, e.column + rest.shift)),
         }
     }
 
@@ -279,6 +327,25 @@ impl Session {
         }
         self.mode = next;
         if changed { Action::ModeChanged } else { Action::Nothing }
+    }
+
+    /// `interface vethernet N`: into its sub-mode. Outside configuration sessions only: its
+    /// commands act at once, which a session (applied at `commit`) would belie.
+    fn enter_interface(&mut self, number: u32, words: &[Word<'_>]) -> Result<Action, CliError> {
+        if self.config_session.is_some() {
+            return Err(CliError {
+                column: words.first().map_or(1, |w| w.column),
+                message: "Invalid command at '^' marker.".to_owned(),
+                detail: Some(
+                    "'interface vethernet N' acts at once: use it in configure terminal, not in a configuration session"
+                        .to_owned(),
+                ),
+            });
+        }
+        let next = SessionMode::Interface { number };
+        let changed = next != self.mode;
+        self.mode = next;
+        Ok(if changed { Action::ModeChanged } else { Action::Nothing })
     }
 
     fn config_action(&mut self, st: &Statement, line: &str, words: &[Word<'_>]) -> Action {
@@ -356,15 +423,22 @@ impl Session {
     /// last, as NX-OS lists them. Empty when the line is already invalid.
     pub fn help(&self, line: &str) -> Vec<Candidate> {
         let words = grammar::split_words(line);
+        let interface = matches!(self.mode, SessionMode::Interface { .. });
         let mut out = match self.mode.config_mode() {
-            None => grammar::help(EXEC_MODE, line),
-            Some(_) if do_rest(line, &words).is_some() => {
+            None if !interface => grammar::help(EXEC_MODE, line),
+            _ if do_rest(line, &words).is_some() => {
                 let rest = do_rest(line, &words).map_or("", |r| r.text);
                 grammar::help(EXEC_MODE, rest)
             }
-            Some(mode) => {
-                let mut out = language::help(mode, line);
-                merge(&mut out, grammar::help(IN_CONFIG_MODE, line));
+            mode => {
+                let mut out = match mode {
+                    Some(mode) => {
+                        let mut out = language::help(mode, line);
+                        merge(&mut out, grammar::help(IN_CONFIG_MODE, line));
+                        out
+                    }
+                    None => grammar::help(IN_INTERFACE_MODE, line),
+                };
                 let at_start = words.len() <= 1 && !line.ends_with(char::is_whitespace);
                 if (at_start || line.trim().is_empty()) && DO.starts_with(&line.trim().to_ascii_lowercase()) {
                     merge(&mut out, vec![candidate(DO, DO_HELP)]);

@@ -133,7 +133,7 @@ proptest! {
             prop::sample::select(&["do", "show", "sh", "no", "vlan", "port-profile", "web",
                 "switchport", "trunk", "allowed", "é", "5000", "1-3", "?", "exit", "end",
                 "configure", "terminal", "name", "state", "enabled", "bridge-domain", "segment",
-                "id", "interface", "ethernet", "3/1", "red"][..]),
+                "id", "interface", "ethernet", "3/1", "red", "vethernet", "3", "shutdown"][..]),
             0..6,
         ),
         trailing_space in any::<bool>(),
@@ -152,5 +152,19 @@ proptest! {
         let _ = session.interpret("port-profile web");
         let _ = session.help(&line);
         let _ = session.interpret(&line);
+        // The interface sub-mode: exec commands only, or a global line that leaves it.
+        session.interpret("end").unwrap();
+        session.interpret("configure terminal").unwrap();
+        prop_assert_eq!(session.interpret("interface vethernet 3"), Ok(Action::ModeChanged));
+        let _ = session.help(&line);
+        let (start, _) = session.complete(&line, pos);
+        prop_assert!(start <= line.len());
+        match session.interpret(&line) {
+            Ok(Action::Exec(cli::ExecCommand::InterfaceVethernetShutdown { number, .. })) => {
+                prop_assert_eq!(number, 3);
+            }
+            Ok(Action::Config { text }) => prop_assert!(!text.starts_with("interface"), "{}", text),
+            _ => {}
+        }
     }
 }

@@ -203,6 +203,7 @@ fn help_lists_parameters_keywords_then_cr() {
             "flow",
             "interface",
             "ip",
+            "ipv6",
             "join-tokens",
             "logging",
             "mac",
@@ -387,4 +388,77 @@ fn access_list_and_flow_sub_modes() {
     sh.run("ip flow monitor M input").unwrap();
     assert_eq!(sh.config.port_profiles["web"].flow_monitors.input.as_deref(), Some("M"));
     assert_eq!(sh.session.mode(), &SessionMode::PortProfile { header: "port-profile web".into() });
+}
+
+#[test]
+fn interface_vethernet_sub_mode_sends_shutdown_and_no_shutdown_as_exec_commands() {
+    let mut sh = Shell::new();
+    sh.run("configure terminal").unwrap();
+    assert_eq!(sh.run("interface vethernet 3"), Ok(Action::ModeChanged));
+    assert_eq!(sh.prompt(), "switch(config-if)# ");
+    assert_eq!(sh.session.mode(), &SessionMode::Interface { number: 3 });
+    let no_shutdown = ExecCommand::InterfaceVethernetShutdown { number: 3, shutdown: false };
+    assert_eq!(sh.run("no shutdown"), Ok(Action::Exec(no_shutdown.clone())));
+    assert_eq!(no_shutdown.to_string(), "interface vethernet 3 no shutdown");
+    assert_eq!(cli::parse_exec(&no_shutdown.to_string()), Ok(no_shutdown));
+    let shutdown = ExecCommand::InterfaceVethernetShutdown { number: 3, shutdown: true };
+    assert_eq!(sh.run("shut"), Ok(Action::Exec(shutdown.clone())));
+    assert_eq!(cli::parse_exec("interface vethernet 3 shutdown"), Ok(shutdown));
+    // show and do show work here too; `sh` is ambiguous between show and shutdown.
+    assert_eq!(sh.run("do show port-security"), Ok(Action::Exec(ExecCommand::ShowPortSecurity)));
+    assert_eq!(sh.run("show port-security"), Ok(Action::Exec(ExecCommand::ShowPortSecurity)));
+    let sh_alone = sh.run("sh");
+    assert!(sh_alone.clone().unwrap_err().contains("% Ambiguous command at '^' marker."), "{sh_alone:?}");
+    // Another interface, then exit back to configuration mode.
+    assert_eq!(sh.run("int veth 4"), Ok(Action::ModeChanged));
+    assert_eq!(
+        sh.run("no sh"),
+        Ok(Action::Exec(ExecCommand::InterfaceVethernetShutdown { number: 4, shutdown: false }))
+    );
+    assert_eq!(sh.run("exit"), Ok(Action::ModeChanged));
+    assert_eq!(sh.prompt(), "switch(config)# ");
+    sh.run("interface vethernet 4").unwrap();
+    assert_eq!(sh.run("end"), Ok(Action::ModeChanged));
+    assert_eq!(sh.prompt(), "switch# ");
+    // Entering the sub-mode is a configuration-mode command, not an exec one.
+    assert!(sh.run("interface vethernet 4").is_err());
+    assert!(cli::parse_exec("interface vethernet 4").is_err());
+}
+
+#[test]
+fn interface_sub_mode_errors_and_global_lines() {
+    let mut sh = Shell::new();
+    sh.run("configure terminal").unwrap();
+    let out = sh.run("interface vethernet 0").unwrap_err();
+    assert!(out.contains("% Invalid command at '^' marker."), "{out}");
+    assert_eq!(sh.prompt(), "switch(config)# ");
+    sh.run("interface vethernet 9").unwrap();
+    // Not an interface command: the caret points into the line; the mode stays.
+    let e = sh.session.interpret("switchport access vlan 5").unwrap_err();
+    assert_eq!(e.message, "Invalid command at '^' marker.");
+    assert_eq!(e.column, 1);
+    let e = sh.session.interpret("no shutdown now").unwrap_err();
+    assert_eq!(e.column, 13);
+    assert_eq!(sh.prompt(), "switch(config-if)# ");
+    // A global configuration line leaves the sub-mode, as in NX-OS.
+    assert_eq!(sh.run("vlan 7"), Ok(Action::Config { text: "vlan 7\n".into() }));
+    assert_eq!(sh.prompt(), "switch(config-vlan)# ");
+    assert!(sh.config.vlans.contains_key(&7));
+    // `?` lists the sub-mode's commands.
+    sh.run("interface vethernet 9").unwrap();
+    let words: Vec<String> = sh.session.help("").into_iter().map(|c| c.word).collect();
+    for word in ["shutdown", "no", "show", "do", "exit", "end", "interface"] {
+        assert!(words.contains(&word.to_owned()), "{word} missing from {words:?}");
+    }
+    assert!(!words.contains(&"port-profile".to_owned()), "{words:?}");
+}
+
+#[test]
+fn interface_sub_mode_is_refused_in_configuration_sessions() {
+    let mut s = Session::new("switch");
+    s.interpret("configure session s1").unwrap();
+    let e = s.interpret("interface vethernet 3").unwrap_err();
+    assert_eq!(e.column, 1);
+    assert!(e.detail.unwrap_or_default().contains("configuration session"));
+    assert_eq!(s.prompt(), "switch(config-s)# ");
 }

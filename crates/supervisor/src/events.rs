@@ -39,8 +39,18 @@ pub mod down_reason {
     pub const INITIALIZING: &str = "initializing";
     /// An uplink without carrier (the agent's words).
     pub const LINK_NOT_CONNECTED: &str = "Link not connected";
-    /// The agent error-disabled the port after a port-security violation (`violation shutdown`).
-    pub const ERROR_DISABLED_PORT_SECURITY: &str = "Error disabled. Reason:Port Security violation";
+    /// Error-disabled by a port-security violation (`violation shutdown`), as the agent says it
+    /// (NX-OS's words); `interface vethernet N` + `no shutdown` recovers it.
+    pub const PORT_SECURITY_VIOLATION: &str = "Error disabled. Reason:Port Security violation";
+    /// What `show interface` says of any error-disabled port (NX-OS's word).
+    pub const ERR_DISABLED: &str = "errDisabled";
+
+    /// Whether a reported reason means error-disabled (`Error disabled. Reason:…`, or
+    /// `errDisabled` itself), whatever the cause.
+    pub fn is_err_disabled(reason: &str) -> bool {
+        reason.eq_ignore_ascii_case(ERR_DISABLED)
+            || reason.get(..14).is_some_and(|start| start.eq_ignore_ascii_case("error disabled"))
+    }
 }
 
 /// The reasons whose `IF_DOWN` event has a mnemonic and words of its own.
@@ -51,11 +61,7 @@ const DOWN_EVENTS: [(&str, &str, &str); 7] = [
     (down_reason::ADMIN_DOWN, "IF_DOWN_ADMIN_DOWN", "Administratively down"),
     (down_reason::PROFILE_DISABLED, "IF_DOWN_PORT_PROFILE_DISABLED", "port-profile disabled"),
     (down_reason::MODULE_OFFLINE, "IF_DOWN_MODULE_OFFLINE", "module offline"),
-    (
-        down_reason::ERROR_DISABLED_PORT_SECURITY,
-        "IF_DOWN_ERROR_DISABLED",
-        down_reason::ERROR_DISABLED_PORT_SECURITY,
-    ),
+    (down_reason::PORT_SECURITY_VIOLATION, "IF_DOWN_ERROR_DISABLED", down_reason::PORT_SECURITY_VIOLATION),
     ("", "IF_DOWN_NONE", "None"),
 ];
 
@@ -274,7 +280,7 @@ mod tests {
                 "%ETHPORT-5-IF_DOWN_PORT_PROFILE_DISABLED: Interface Vethernet2 is down (port-profile disabled)",
             ),
             (
-                Event::interface_down(3, down_reason::ERROR_DISABLED_PORT_SECURITY),
+                Event::interface_down(3, down_reason::PORT_SECURITY_VIOLATION),
                 "%ETHPORT-2-IF_DOWN_ERROR_DISABLED: Interface Vethernet3 is down (Error disabled. Reason:Port Security violation)",
             ),
             (

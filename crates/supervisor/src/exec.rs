@@ -8,9 +8,11 @@ use std::time::Duration;
 use cli::BridgeDomainView as View;
 use store::StoreError;
 
-use crate::audit::AuditQuery;
+use crate::audit::{AuditEntry, AuditKind, AuditQuery};
 use crate::bridge_domain_views::{BridgeDomainView, bridge_domain_views};
+use crate::policy_views;
 use crate::trust_ops;
+use config::Family;
 
 use crate::config_store::{self, ConfigWriteError};
 use crate::enrolment::{DEFAULT_TOKEN_TTL, EnrolError};
@@ -59,6 +61,10 @@ pub enum ExecError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Enrolment(#[from] EnrolError),
+    /// `interface vethernet N` … `[no] shutdown` on a vEthernet that is not attached to a module
+    /// (a `port-binding static` number kept after detach): there is no port to act on.
+    #[error("Vethernet{0} is not attached to any module: no port to act on")]
+    NotAttached(u32),
     /// Join tokens need TLS.
     #[error("the supervisor runs --insecure: agents join without tokens")]
     Insecure,
@@ -138,9 +144,27 @@ pub async fn execute(
         ExecCommand::ShowIpDhcpSnoopingBinding => {
             Ok(render::show_ip_dhcp_snooping_binding(&state.ports.dhcp_bindings()))
         }
-        ExecCommand::ShowFlowExporter => Ok(render::show_flow_exporter(&state.ports.exporters())),
-        ExecCommand::ShowIpAccessLists { .. } | ExecCommand::ShowFlowMonitor => {
-            Err(ExecError::NotFound("not yet".to_owned()))
+        ExecCommand::ShowFlowExporter => {
+            let (config, _) = config_store::read(&state.journal).await?;
+            Ok(render::show_flow_exporter(&config.flow_exporters, &state.ports.exporters()))
+        }
+        ExecCommand::ShowIpAccessLists { name } => access_lists(state, Family::Ipv4, name).await,
+        ExecCommand::ShowIpv6AccessLists { name } => access_lists(state, Family::Ipv6, name).await,
+        ExecCommand::ShowFlowMonitor { name } => {
+            let (config, _) = config_store::read(&state.journal).await?;
+            let evaluated = config_store::evaluate(&config);
+            let assigned = port_views::ports_per_profile(&Ports::records(&state.journal).await?);
+            let monitors = policy_views::flow_monitor_views(&config, &evaluated, &assigned, name.as_deref());
+            match name {
+                Some(name) if monitors.is_empty() => {
+                    Err(ExecError::NotFound(format!("flow monitor {name} does not exist")))
+                }
+                _ => Ok(render::show_flow_monitor(&monitors)),
+            }
+        }
+        ExecCommand::InterfaceVethernetShutdown { number, shutdown } => {
+            interface_shutdown(state, &asker, number, shutdown).await?;
+            Ok(String::new())
         }
         ExecCommand::ShowMacAddressTable { vlan } => {
             let entries = state.ports.mac_table(&state.journal, &state.modules, vlan.map(u32::from)).await?;
@@ -207,6 +231,7 @@ pub async fn execute(
         | ExecCommand::Commit
         | ExecCommand::Abort
         | ExecCommand::End
+        | ExecCommand::InterfaceVethernet { .. }
         | ExecCommand::Exit => Err(ExecError::SessionCommand(command.to_string())),
     }
 }
@@ -232,16 +257,19 @@ fn only_reads(command: &cli::ExecCommand) -> bool {
         | C::ShowJoinTokens
         | C::ShowAccountingLog { .. }
         | C::ShowIpAccessLists { .. }
+        | C::ShowIpv6AccessLists { .. }
         | C::ShowPortSecurity
         | C::ShowIpDhcpSnoopingBinding
         | C::ShowFlowExporter
-        | C::ShowFlowMonitor
+        | C::ShowFlowMonitor { .. }
         | C::ShowConfigurationSession { .. }
         | C::ShowConfigurationSessionSummary => true,
         C::JoinTokenCreate { .. }
         | C::NoJoinToken { .. }
         | C::RevokeModule { .. }
         | C::NoModule { .. }
+        | C::InterfaceVethernetShutdown { .. }
+        | C::InterfaceVethernet { .. }
         | C::ConfigureTerminal
         | C::ConfigureSession { .. }
         | C::Verify
@@ -250,6 +278,56 @@ fn only_reads(command: &cli::ExecCommand) -> bool {
         | C::End
         | C::Exit => false,
     }
+}
+
+/// `show ip access-lists [NAME]` / `show ipv6 access-lists [NAME]`.
+async fn access_lists(
+    state: &SupervisorState,
+    family: Family,
+    name: Option<String>,
+) -> Result<String, ExecError> {
+    let (config, _) = config_store::read(&state.journal).await?;
+    let lists =
+        policy_views::access_list_views(&config, &state.ports.acl_hits(), Some(family), name.as_deref());
+    match name {
+        Some(name) if lists.is_empty() => {
+            Err(ExecError::NotFound(format!("{} access-list {name} does not exist", family.keyword())))
+        }
+        _ => Ok(render::show_access_lists(&lists)),
+    }
+}
+
+/// `shutdown` / `no shutdown` under `interface vethernet N`: the request waits for the port's
+/// module's next report (see [`crate::port_commands`]). In the accounting log either way.
+async fn interface_shutdown(
+    state: &SupervisorState,
+    asker: &trust_ops::Asker<'_>,
+    number: u32,
+    shutdown: bool,
+) -> Result<(), ExecError> {
+    let records = Ports::records(&state.journal).await;
+    let result = records.map_err(ExecError::from).and_then(|records| {
+        let record = records
+            .iter()
+            .find(|record| record.veth == number)
+            .ok_or_else(|| ExecError::NotFound(format!("Vethernet{number} does not exist")))?;
+        if !record.attached {
+            return Err(ExecError::NotAttached(number));
+        }
+        state.ports.request_port_command(record.module, number, shutdown);
+        Ok(record.module)
+    });
+    let command = cli::ExecCommand::InterfaceVethernetShutdown { number, shutdown }.to_string();
+    let entry = AuditEntry::outcome(
+        AuditKind::Port,
+        asker.caller.audit_name(),
+        asker.source.clone(),
+        command,
+        &result,
+        |module| format!("sent to module {module} with its next report"),
+    );
+    state.audit.record(entry).await;
+    result.map(|_| ())
 }
 
 async fn interfaces(state: &SupervisorState) -> Result<Vec<InterfaceView>, ExecError> {

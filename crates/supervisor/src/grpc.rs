@@ -289,8 +289,9 @@ impl proto::supervisor_server::Supervisor for AgentService {
         agent_input::check_report(&report).map_err(PortError::from)?;
         let state = &self.state;
         state.modules.check_owner(&state.journal, report.module, &caller.host_id).await?;
+        let module = report.module;
         state.ports.report(&state.journal, report, Instant::now()).await?;
-        Ok(Response::new(proto::PortReportReply {}))
+        Ok(Response::new(proto::PortReportReply { commands: state.ports.take_port_commands(module) }))
     }
 
     type WatchOverlayStream = OverlayStream;

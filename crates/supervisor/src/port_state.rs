@@ -300,6 +300,13 @@ impl PortLive {
         self.reports.get(&module)?.ports.get(iface_id)
     }
 
+    /// Whether `module` last reported its port `veth` error-disabled by port security.
+    pub fn err_disabled(&self, module: u32, veth: u32) -> bool {
+        self.reports.get(&module).is_some_and(|report| {
+            report.policy.secure_ports.iter().any(|port| port.veth == veth && port.err_disabled)
+        })
+    }
+
     /// Every module's latest policy state, by module.
     pub fn policies(&self) -> impl Iterator<Item = (u32, &proto::PolicyReport)> {
         self.reports.iter().map(|(&module, report)| (module, &report.policy))

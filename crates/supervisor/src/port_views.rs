@@ -5,7 +5,9 @@
 //! A port's state, first match wins:
 //! 1. detached (a kept `port-binding static` binding) — down, `detached`;
 //! 2. its module is offline — down, `module offline`;
-//! 3. its module reported it — what the module said;
+//! 3. its module reported it — what the module said, but `errDisabled` (down) whenever the
+//!    report says the port is error-disabled: in its reason (`Error disabled. Reason:…`) or in
+//!    its port-security state (`SecurePort.err_disabled`);
 //! 4. not reported yet — down, with the reason the policy gives (`port-profile not found`,
 //!    `port-profile disabled`, `administratively down`), else `initializing`.
 
@@ -109,6 +111,12 @@ pub fn interface_views(
             let (up, reason) = match reported {
                 _ if !binding.attached => (false, down_reason::DETACHED.to_owned()),
                 _ if !online => (false, down_reason::MODULE_OFFLINE.to_owned()),
+                Some(port)
+                    if live.err_disabled(binding.module, binding.veth)
+                        || down_reason::is_err_disabled(&port.status.reason) =>
+                {
+                    (false, down_reason::ERR_DISABLED.to_owned())
+                }
                 Some(port) => {
                     (port.status.up, if port.status.up { String::new() } else { port.status.reason.clone() })
                 }
@@ -363,6 +371,35 @@ mod tests {
 
         assert_eq!(ports_per_module(&bindings), [(3, 7), (4, 1)].into());
         assert_eq!(ports_per_profile(&bindings)["ok"], [1, 2, 3, 7]);
+    }
+
+    #[test]
+    fn error_disabled_ports_read_err_disabled_from_the_reason_or_port_security() {
+        let bindings = vec![binding("a", 1, 3, "ok"), binding("b", 2, 3, "ok"), binding("c", 3, 3, "ok")];
+        let policies: BTreeMap<String, EffectivePolicy> =
+            [("ok".to_owned(), policy(true, false, SwitchportMode::Access))].into();
+        let records: BTreeMap<String, PortRecord> =
+            bindings.iter().map(|b| (b.iface_id.clone(), b.clone())).collect();
+        let mut report = report(
+            3,
+            &[
+                ("a", false, "Error disabled. Reason:Port Security violation"),
+                ("b", true, ""),
+                ("c", true, ""),
+            ],
+            vec![],
+        );
+        // Port security says Veth2 is error-disabled though its status still says up.
+        let secure = |veth, err_disabled| proto::SecurePort { veth, err_disabled, ..Default::default() };
+        report.policy = Some(proto::PolicyReport {
+            secure_ports: vec![secure(2, true), secure(3, false)],
+            ..Default::default()
+        });
+        let mut live = PortLive::default();
+        live.report(&records, report, Instant::now());
+        let views = interface_views(&bindings, &[module(3, ModuleStatus::Ok)], &policies, &live);
+        let states: Vec<(bool, &str)> = views.iter().map(|v| (v.up, v.reason.as_str())).collect();
+        assert_eq!(states, [(false, "errDisabled"), (false, "errDisabled"), (true, "")]);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::layout::{PORTS_GENERATION_KEY, PORTS_PREFIX, parse_counter, port_key}
 use crate::modules::ModuleRecord;
 use crate::modules::{ModuleError, Modules};
 use crate::port_binding::{self, BindError, BindRequest, PortRecord, UnbindPlan};
+use crate::port_commands::PortCommands;
 use crate::port_state::PortLive;
 use crate::port_views::{self, InterfaceView, MacView};
 use crate::render;
@@ -74,6 +75,8 @@ struct Bindings {
 pub struct Ports {
     bindings: RwLock<Bindings>,
     live: Mutex<PortLive>,
+    /// Operators' requests for single ports, until their module's next report.
+    commands: Mutex<PortCommands>,
 }
 
 impl Ports {
@@ -85,6 +88,7 @@ impl Ports {
         Ok(Self {
             bindings: RwLock::new(Bindings { generation, records }),
             live: Mutex::new(PortLive::default()),
+            commands: Mutex::new(PortCommands::default()),
         })
     }
 
@@ -233,6 +237,7 @@ impl Ports {
         }
         self.committed(revision, |_| ());
         self.live().module_removed(module);
+        self.commands().forget(module);
     }
 
     /// Takes a module's report as its latest and logs the ports and uplinks that went up or
@@ -367,6 +372,21 @@ impl Ports {
             }
         }
         hits
+    }
+
+    /// Asks `module` to shut down (`true`) or recover (`false`) its port `veth`, in the reply
+    /// to its next report (see [`PortCommands`]).
+    pub fn request_port_command(&self, module: u32, veth: u32, shutdown: bool) {
+        self.commands().request(module, veth, shutdown);
+    }
+
+    /// The requests for `module`'s ports, delivered now (forgotten here).
+    pub fn take_port_commands(&self, module: u32) -> Vec<proto::PortCommand> {
+        self.commands().take(module)
+    }
+
+    fn commands(&self) -> std::sync::MutexGuard<'_, PortCommands> {
+        self.commands.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn live(&self) -> std::sync::MutexGuard<'_, PortLive> {

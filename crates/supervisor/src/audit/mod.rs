@@ -39,7 +39,8 @@ pub enum AuditKind {
     Enrol,
     /// A join token was created or deleted.
     JoinToken,
-    /// A port was bound or unbound by an agent.
+    /// A port was bound or unbound by an agent, or an operator asked a module to shut down or
+    /// recover one (`interface vethernet N` … `[no] shutdown`).
     Port,
     /// A module was revoked or removed.
     Module,

@@ -2,8 +2,10 @@
 //! (`shared/reference/nxos.md`).
 
 mod accounting;
+mod acl;
 mod bridge_domain;
 mod config_session;
+mod flow;
 mod interface;
 mod join_token;
 mod logging;
@@ -14,8 +16,10 @@ mod port_profile;
 mod text;
 
 pub use accounting::show_accounting_log;
+pub use acl::show_access_lists;
 pub use bridge_domain::{show_bridge_domain, show_bridge_domain_mac, show_bridge_domain_vteps};
 pub use config_session::{show_configuration_session, show_configuration_session_summary};
+pub use flow::show_flow_monitor;
 pub use interface::{
     show_interface_brief, show_interface_ethernet, show_interface_vethernet, show_interface_virtual,
 };

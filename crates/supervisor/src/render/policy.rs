@@ -1,6 +1,8 @@
 //! `show port-security`, `show ip dhcp snooping binding`, `show flow exporter`: what the modules
 //! last reported of their policy, laid out as NX-OS does.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::text::{cell, line};
 
 /// One secure vEthernet, from its module's report.
@@ -91,19 +93,33 @@ pub struct ExporterView {
     pub status: proto::ExporterStatus,
 }
 
-/// `show flow exporter`: each exporter, then what each module sent with it.
-pub fn show_flow_exporter(exporters: &[ExporterView]) -> String {
+/// `show flow exporter`: each exporter, configured (`configured`, by name) or still reported by
+/// a module, by name; where it sends (the config's, else the first report's), then what each
+/// module sent with it. A configured exporter no module reported yet says so.
+pub fn show_flow_exporter(
+    configured: &BTreeMap<String, config::FlowExporter>,
+    exporters: &[ExporterView],
+) -> String {
     let mut out = String::new();
-    let mut names: Vec<&str> = exporters.iter().map(|exporter| exporter.status.name.as_str()).collect();
-    names.dedup();
+    let names: BTreeSet<&str> = configured
+        .keys()
+        .map(String::as_str)
+        .chain(exporters.iter().map(|exporter| exporter.status.name.as_str()))
+        .collect();
     for name in names {
         let sending: Vec<&ExporterView> =
             exporters.iter().filter(|exporter| exporter.status.name == name).collect();
         line(&mut out, format_args!("Flow exporter {name}:"));
-        if let Some(first) = sending.first() {
-            line(&mut out, format_args!("    Destination: {}", first.status.destination));
-            let version = if first.status.version == "9" { "9" } else { "IPFIX (10)" };
-            line(&mut out, format_args!("    Export Version {version}"));
+        match (configured.get(name), sending.first()) {
+            (Some(exporter), _) => configured_destination(&mut out, exporter),
+            (None, Some(first)) => {
+                line(&mut out, format_args!("    Destination: {}", first.status.destination));
+                line(&mut out, format_args!("    Export Version {}", version_name(&first.status.version)));
+            }
+            (None, None) => {}
+        }
+        if sending.is_empty() {
+            line(&mut out, format_args!("    Exporter Statistics: no module has reported it yet"));
         }
         for exporter in sending {
             let status = &exporter.status;
@@ -118,6 +134,23 @@ pub fn show_flow_exporter(exporters: &[ExporterView]) -> String {
         }
     }
     out
+}
+
+/// Where a configured exporter sends, its defaults filled in, as NX-OS lays it out.
+fn configured_destination(out: &mut String, exporter: &config::FlowExporter) {
+    let version = exporter.version.unwrap_or(config::flow::defaults::VERSION);
+    match exporter.destination {
+        Some(destination) => line(out, format_args!("    Destination: {destination}")),
+        None => line(out, format_args!("    Destination: not configured")),
+    }
+    let port = exporter.transport_udp.unwrap_or_else(|| version.default_port());
+    line(out, format_args!("    Destination UDP Port {port}"));
+    line(out, format_args!("    Export Version {}", version_name(version.keyword())));
+}
+
+/// `9` or `IPFIX (10)` for a report's or the config's version word.
+fn version_name(version: &str) -> &'static str {
+    if version == "9" { "9" } else { "IPFIX (10)" }
 }
 
 #[cfg(test)]
@@ -171,14 +204,47 @@ mod tests {
             bytes: 100,
             ..Default::default()
         };
-        let shown = show_flow_exporter(&[
-            ExporterView { module: 3, status: status(10) },
-            ExporterView { module: 4, status: status(20) },
-        ]);
+        let shown = show_flow_exporter(
+            &BTreeMap::new(),
+            &[ExporterView { module: 3, status: status(10) }, ExporterView { module: 4, status: status(20) }],
+        );
         assert_eq!(shown.matches("Flow exporter COLLECTOR:").count(), 1, "{shown}");
+        assert!(
+            shown.contains("    Destination: 10.100.0.250:4739\n    Export Version IPFIX (10)\n"),
+            "{shown}"
+        );
         assert!(
             shown.contains("Exporter Statistics of module 4\n        Number of Flow Records Exported: 20"),
             "{shown}"
+        );
+    }
+
+    #[test]
+    fn configured_exporters_show_before_any_report() {
+        let configured: BTreeMap<String, config::FlowExporter> = [
+            (
+                "COLLECTOR".to_owned(),
+                config::FlowExporter {
+                    destination: Some("10.100.0.250".parse().expect("address")),
+                    version: Some(config::FlowExportVersion::Ipfix),
+                    ..Default::default()
+                },
+            ),
+            ("SPARE".to_owned(), config::FlowExporter::default()),
+        ]
+        .into();
+        assert_eq!(
+            show_flow_exporter(&configured, &[]),
+            "Flow exporter COLLECTOR:\n\
+             \x20   Destination: 10.100.0.250\n\
+             \x20   Destination UDP Port 4739\n\
+             \x20   Export Version IPFIX (10)\n\
+             \x20   Exporter Statistics: no module has reported it yet\n\
+             Flow exporter SPARE:\n\
+             \x20   Destination: not configured\n\
+             \x20   Destination UDP Port 9995\n\
+             \x20   Export Version 9\n\
+             \x20   Exporter Statistics: no module has reported it yet\n"
         );
     }
 }

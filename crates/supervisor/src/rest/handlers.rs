@@ -19,6 +19,7 @@ use crate::events::EventRecord;
 use crate::exec::{self, ExecError};
 use crate::module_removal::{self, RemoveError, Removed};
 use crate::modules::ModuleView;
+use crate::policy_views::{self, AccessListView};
 use crate::port_views::{InterfaceView, MacView};
 use crate::state::SupervisorState;
 use crate::trust::{Caller, Connection};
@@ -52,7 +53,7 @@ impl From<ExecError> for ApiError {
             ExecError::Store(error) => error.into(),
             ExecError::Enrolment(error) => error.into(),
             ExecError::ConfigSession(error) => error.into(),
-            ExecError::Insecure => Self::new(StatusCode::CONFLICT, message),
+            ExecError::Insecure | ExecError::NotAttached(_) => Self::new(StatusCode::CONFLICT, message),
         }
     }
 }
@@ -399,6 +400,18 @@ pub async fn get_bridge_domain(
         .find(|view| view.name == name)
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("bridge-domain {name} does not exist")))
+}
+
+/// Every access list, IPv4 then IPv6, by name: its entries as the config prints them, each with
+/// its matches summed over the modules' latest reports (`show ip access-lists`' `[match=N]`,
+/// counted whether or not the list has `statistics per-entry`), and the implicit deny's.
+#[utoipa::path(
+    get, path = "/api/v1/access-lists", tag = "status",
+    responses((status = 200, description = "Access lists, IPv4 then IPv6, by name", body = Vec<AccessListView>))
+)]
+pub async fn list_access_lists(State(state): AppState) -> Result<Json<Vec<AccessListView>>, ApiError> {
+    let (config, _) = config_store::read(&state.journal).await?;
+    Ok(Json(policy_views::access_list_views(&config, &state.ports.acl_hits(), None, None)))
 }
 
 /// `Vethernet1`, `Veth1` or `1` (any case) as 1.

@@ -39,6 +39,7 @@ use super::{enrolment, handlers, sessions, tokens};
         handlers::get_uplink,
         handlers::list_bridge_domains,
         handlers::get_bridge_domain,
+        handlers::list_access_lists,
         enrolment::create_join_token,
         enrolment::list_join_tokens,
         enrolment::delete_join_token,
@@ -52,7 +53,7 @@ use super::{enrolment, handlers, sessions, tokens};
     security(("basic" = []), ("bearer" = [])),
     tags((name = "config", description = "Port-profiles and the running config"),
          (name = "trust", description = "Join tokens, enrolled hosts, revocation"),
-         (name = "status", description = "Modules, vEthernets, uplinks, bridge-domains, MAC tables, events, the accounting log and show commands"),
+         (name = "status", description = "Modules, vEthernets, uplinks, bridge-domains, MAC tables, access-list matches, events, the accounting log and show commands"),
          (name = "auth", description = "Bearer tokens for operator accounts (`username … role …`)"))
 )]
 pub struct ApiDoc;

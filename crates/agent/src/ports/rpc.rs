@@ -53,9 +53,13 @@ impl PortRpc {
         Ok(call("UnbindPort", self.client.clone().unbind_port(request)).await?.kept)
     }
 
-    /// Sends a complete port report.
-    pub(crate) async fn report(&self, report: proto::PortReport) -> Result<(), PortError> {
-        call("ReportPorts", self.client.clone().report_ports(report)).await.map(drop)
+    /// Sends a complete port report; returns what the supervisor asks of the ports in reply
+    /// (`interface vethernet N` / `[no] shutdown`).
+    pub(crate) async fn report(
+        &self,
+        report: proto::PortReport,
+    ) -> Result<Vec<proto::PortCommand>, PortError> {
+        Ok(call("ReportPorts", self.client.clone().report_ports(report)).await?.commands)
     }
 }
 

@@ -36,6 +36,9 @@ use crate::snapshot::PolicySnapshot;
 use crate::status::{AgentStatus, ConnectionState};
 use crate::uplinks::{UplinkSet, UplinkSpec};
 
+/// Reports one turn may send back to back while their replies keep changing ports.
+const MAX_REPORTS_PER_TURN: usize = 3;
+
 /// Everything a port manager is made from.
 #[derive(Debug)]
 pub struct PortManagerParts {
@@ -136,48 +139,58 @@ impl PortManager {
     pub async fn report(&self) -> Result<(), PortError> {
         let _turn = self.reporting.lock().await;
         let Ok(module) = self.connected_module() else { return Ok(()) };
-        let report = {
-            let inner = self.inner.lock().await;
-            let mut states = inner.table.states(&inner.applied);
-            let stats = self.stats(&inner.table).await;
-            let policy_state = self.dataplane.policy_state().await.unwrap_or_default();
-            for port in &policy_state.err_disabled {
-                if let Some(record) = inner.table.by_ltl(port.0)
-                    && let Some(state) = states.get_mut(&record.iface_id)
-                {
-                    state.up = false;
-                    state.reason = policy_view::ERROR_DISABLED_REASON;
-                }
+        // A reply may ask for ports back (`no shutdown`); the report after it tells the
+        // supervisor at once (and carries any request that came meanwhile).
+        for _ in 0..MAX_REPORTS_PER_TURN {
+            let commands = self.rpc.report(self.report_body(module).await).await?;
+            if !self.run_port_commands(commands).await {
+                break;
             }
-            let exporters =
-                self.flow_export.lock().unwrap_or_else(std::sync::PoisonError::into_inner).stats();
-            let violations = |port: PortId| {
-                stats
-                    .get(&port.0)
-                    .map_or(0, |counted| counted.stats.drops.get(datapath::DropReason::PortSecurity))
-            };
-            let policy = policy_view::policy_report(
-                &policy_state,
-                &inner.table,
-                violations,
-                &exporters,
-                self.dataplane.clock(),
-            );
-            let macs = self.dataplane.mac_table().await.unwrap_or_default();
-            let bridge_domains = inner
-                .applied
-                .policies
-                .values()
-                .filter_map(|entry| entry.policy.bridge_domain.as_ref())
-                .map(|domain| (domain.segment_id, domain.name.clone()))
-                .collect();
-            let mut report =
-                status::report(module, &self.host_id, &inner.table, &states, &stats, &macs, &bridge_domains);
-            report.policy = Some(policy);
-            self.report_uplinks(&inner, &mut report).await;
-            report
+        }
+        Ok(())
+    }
+
+    /// This host's complete report: ports with their state and counters (error-disabled ports
+    /// down), MAC table, uplinks, and what the policy did.
+    async fn report_body(&self, module: u32) -> proto::PortReport {
+        let inner = self.inner.lock().await;
+        let mut states = inner.table.states(&inner.applied);
+        let stats = self.stats(&inner.table).await;
+        let policy_state = self.dataplane.policy_state().await.unwrap_or_default();
+        for port in &policy_state.err_disabled {
+            if let Some(record) = inner.table.by_ltl(port.0)
+                && let Some(state) = states.get_mut(&record.iface_id)
+            {
+                state.up = false;
+                state.reason = policy_view::ERROR_DISABLED_REASON;
+            }
+        }
+        let exporters = self.flow_export.lock().unwrap_or_else(std::sync::PoisonError::into_inner).stats();
+        let violations = |port: PortId| {
+            stats
+                .get(&port.0)
+                .map_or(0, |counted| counted.stats.drops.get(datapath::DropReason::PortSecurity))
         };
-        self.rpc.report(report).await
+        let policy = policy_view::policy_report(
+            &policy_state,
+            &inner.table,
+            violations,
+            &exporters,
+            self.dataplane.clock(),
+        );
+        let macs = self.dataplane.mac_table().await.unwrap_or_default();
+        let bridge_domains = inner
+            .applied
+            .policies
+            .values()
+            .filter_map(|entry| entry.policy.bridge_domain.as_ref())
+            .map(|domain| (domain.segment_id, domain.name.clone()))
+            .collect();
+        let mut report =
+            status::report(module, &self.host_id, &inner.table, &states, &stats, &macs, &bridge_domains);
+        report.policy = Some(policy);
+        self.report_uplinks(&inner, &mut report).await;
+        report
     }
 
     /// [`PortManager::report`], logging a failure: the next report (at most 5 s away) retries.

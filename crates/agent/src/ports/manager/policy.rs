@@ -74,6 +74,17 @@ impl PortManager {
         }
     }
 
+    /// Carries out the supervisor's requests for ports; true when a port came back.
+    /// `shutdown` leaves an error-disabled port down and an up port up (there is no per-port
+    /// administrative state yet); `no shutdown` recovers an error-disabled one.
+    pub(super) async fn run_port_commands(&self, commands: Vec<proto::PortCommand>) -> bool {
+        let mut recovered = false;
+        for command in commands.into_iter().filter(|command| !command.shutdown) {
+            recovered |= self.recover_vethernet(command.veth).await;
+        }
+        recovered
+    }
+
     /// Brings the error-disabled port of Vethernet `veth` back (`no shutdown` on it at the
     /// supervisor); false when this host has no such port or it was not error-disabled.
     pub async fn recover_vethernet(&self, veth: u32) -> bool {

@@ -33,6 +33,12 @@ port-profile type vethernet guarded
   ip arp inspection
   no shutdown
   state enabled
+port-profile type vethernet stormy
+  switchport mode access
+  switchport access vlan 100
+  storm-control broadcast level pps 100
+  no shutdown
+  state enabled
 port-profile type vethernet secure
   switchport mode access
   switchport access vlan 100
@@ -162,6 +168,31 @@ fn a_mac_flood_fills_only_the_attacker_s_share_of_the_table() {
     assert_eq!(sniffed(at_neighbour), 20, "the neighbour gets its frames\n{}", vemcmd(&bed, "show drops"));
     assert_eq!(sniffed(at_attacker), 0, "the attacker overheard its neighbour's frames");
     assert!(client.ns.ping(&neighbour.ip, 2), "{}", bed.logs());
+}
+
+/// A broadcast storm from one container: with `storm-control broadcast level pps 100` its
+/// neighbours get about a hundred a second (and one second's burst), not all of them.
+#[test]
+fn storm_control_bounds_a_broadcast_storm() {
+    if skip_unless_root() {
+        return;
+    }
+    let bed = testbed();
+    let storm = attach(&bed, "st", "stormy", Some("10.99.8.1"));
+    let neighbour = attach(&bed, "sn", "open", Some("10.99.8.2"));
+    let counting = sniff(&neighbour, "ff:ff:ff:ff:ff:ff", 4);
+    std::thread::sleep(Duration::from_millis(500));
+    // 20,000 broadcasts in about two seconds.
+    storm.python(&format!(
+        "{RAW}\nsrc = mac('{}')\nend = time.time() + 2\nsent = 0\n\
+         while sent < 20000 and time.time() < end:\n    s.send(frame(src, b'\\xff' * 6)); sent += 1\n",
+        storm.mac()
+    ));
+    let delivered = sniffed(counting);
+    assert!((100..=450).contains(&delivered), "{delivered} broadcasts of the storm reached the neighbour");
+    let drops = vemcmd(&bed, "show drops");
+    assert!(drops.contains("storm control: broadcast rate exceeded"), "{drops}");
+    assert!(storm.ns.ping(&neighbour.ip, 2), "unicast is not limited\n{}", bed.logs());
 }
 
 /// `violation shutdown`: the second source MAC error-disables the port, the supervisor logs it

@@ -441,3 +441,16 @@ fn the_documented_example_applies_and_prints_back() {
     assert_eq!(print_running_config(&c), example);
     assert_eq!(evaluate(&c, "web").unwrap().flow_monitors.output.unwrap().exporters[0].dscp, 46);
 }
+
+#[test]
+fn the_readme_s_policy_example_applies() {
+    let readme = include_str!("../../../README.md");
+    let section = &readme[readme.find("## Policy: access lists").unwrap()..];
+    let start = section.find("```\n").unwrap() + 4;
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    let c = apply(&Config::default(), example).unwrap_or_else(|e| panic!("{e}")).config;
+    let web = evaluate(&c, "web").unwrap();
+    assert!(web.access_groups.ipv4_out.as_ref().unwrap().is_stateful());
+    assert_eq!(web.port_security.unwrap().maximum, 2);
+    assert!(web.verify_source && web.arp_inspection && web.dhcp_snooping);
+}

@@ -145,8 +145,10 @@ impl Snapshot {
     }
 
     /// A snapshot of `ports` with this one's switch-wide settings (MAC aging, DHCP snooping,
-    /// overlay): how a port added, removed or changed keeps everything else as it was.
-    pub fn with_ports(&self, ports: Vec<PortConfig>) -> Result<Self, ConfigError> {
+    /// overlay) and its pins ([`Self::carry_pins`]): how a port added, removed or changed keeps
+    /// everything else as it was.
+    pub fn with_ports(&self, mut ports: Vec<PortConfig>) -> Result<Self, ConfigError> {
+        self.carry_pins(&mut ports);
         Ok(Self::new(ports)?
             .with_mac_aging(self.mac_aging)
             .with_dhcp_snooping(self.dhcp_snooping)
@@ -231,6 +233,14 @@ impl Snapshot {
     pub fn pinned_uplink(&self, veth: PortId) -> Option<PortId> {
         let index = self.index_of(veth)?;
         self.pin_of(index).map(|uplink| self.by_index(uplink).id)
+    }
+
+    /// Gives every vEthernet of `ports` (the next snapshot's) the uplink it is pinned to here as
+    /// its preferred one, so that pins do not move without reason from one snapshot to the next.
+    pub fn carry_pins(&self, ports: &mut [PortConfig]) {
+        for port in ports.iter_mut().filter(|port| port.kind == crate::PortKind::Vethernet) {
+            port.pin = self.pinned_uplink(port.id).or(port.pin);
+        }
     }
 
     /// Every pin as (vEthernet, uplink), by ascending vEthernet.

@@ -27,7 +27,6 @@ use super::error::DataplaneError;
 use super::ledger::OffloadLedger;
 use super::sys::{Epoll, Token};
 use super::tunnel::TunnelPort;
-use crate::uplinks::keep_pins;
 
 /// The epoll token of the control eventfd; ports use their number.
 const CONTROL: Token = u64::MAX;
@@ -341,7 +340,6 @@ impl Runtime {
         let mut ports: Vec<PortConfig> =
             current.ports().iter().filter(|port| port.id != id).cloned().collect();
         ports.push(config);
-        keep_pins(&mut ports, current);
         let snapshot = current.with_ports(ports)?;
         let port = AfPacketPort::open_with_ledger(ifname, &self.ledger)?;
         // Two sockets on one interface would switch every frame it receives twice.
@@ -383,9 +381,8 @@ impl Runtime {
         let _ = self.epoll.remove(device.port.as_fd()); // closing the socket unregisters it anyway
         let current = self.datapath.config();
         if current.port(id).is_some() {
-            let mut ports: Vec<PortConfig> =
+            let ports: Vec<PortConfig> =
                 current.ports().iter().filter(|port| port.id != id).cloned().collect();
-            keep_pins(&mut ports, current);
             // Removing a port cannot make a valid configuration invalid.
             if let Ok(snapshot) = current.with_ports(ports) {
                 self.install(snapshot);

@@ -173,9 +173,7 @@ impl UplinkSet {
 
 /// Gives every vEthernet of `ports` the pin it has in `current` as its preferred uplink.
 pub fn keep_pins(ports: &mut [PortConfig], current: &Snapshot) {
-    for port in ports.iter_mut().filter(|port| port.kind == PortKind::Vethernet) {
-        port.pin = current.pinned_uplink(port.id).or(port.pin);
-    }
+    current.carry_pins(ports);
 }
 
 /// The vEthernets pinned elsewhere in `after` than in `before` (newly attached ones excluded:

@@ -2,16 +2,16 @@
 //! only against the rules that can match it: a new connection through a 100-entry list of
 //! `permit tcp … eq PORT` entries looks at one or two rules instead of all of them.
 //!
-//! Every rule lands in exactly one bucket: by its protocol (or "any protocol"), then by its
-//! destination port if that is `eq N`, else in the bucket's "other ports" part. A packet's
-//! candidates are at most four sorted runs of rule indices — any protocol / its protocol, each
-//! with its destination port's `eq` run and the "other ports" run — merged in order, so the
-//! first candidate that matches is the list's first match. The runs are a superset of the
-//! matching rules: a rule with `eq N` matches only TCP and UDP packets with a transport header
-//! and destination port N, and a rule for another protocol never matches. Rules whose
-//! addresses are of the other family never match and are left out.
+//! Every rule lands in one place. A rule whose destination port condition is `eq N` can match
+//! only TCP or UDP packets with a transport header and destination port N: it goes into the
+//! run of (TCP, N), (UDP, N) or both (a rule for any protocol), found by hashing; one of
+//! another protocol never matches and is left out. Every other rule goes into the run of its
+//! protocol, or of any protocol. A packet's candidates are then at most three runs of rule
+//! indices, each ascending — any protocol, its protocol, its (protocol, destination port) —
+//! merged in order, so the first candidate that matches is the list's first match. Rules
+//! whose addresses are of the other family never match and are left out too.
 //!
-//! Memory is linear in the rules (each index is stored once), whatever they say.
+//! Memory is linear in the rules (an index is stored at most twice), whatever they say.
 
 use std::collections::BTreeMap;
 
@@ -21,89 +21,106 @@ use crate::packet::Packet;
 /// A run of rule indices in [`Classifier::rules`], as `start..end`.
 type Span = (u32, u32);
 
-/// The rules of one protocol (or of any protocol).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-struct Group {
-    /// Rules whose destination port condition is not `eq N` (including none).
-    other_ports: Span,
-    /// Into [`Classifier::eq_ports`] and [`Classifier::eq_spans`]: this group's `eq` ports.
-    eq: Span,
-}
-
-/// Group 0 holds the rules for any protocol; group 1 is empty, for protocols no rule names.
+/// [`Classifier::other`]'s run for the rules of any protocol; the next is empty, for the
+/// protocols no rule names.
 const ANY_PROTOCOL: usize = 0;
 const NO_RULES: u16 = 1;
+
+/// An empty slot of [`Classifier::eq_keys`] (a key is 17 bits).
+const EMPTY: u32 = u32::MAX;
+
+/// The `eq` table's key of a TCP or UDP destination port.
+#[inline]
+fn eq_key(udp: bool, port: u16) -> u32 {
+    u32::from(udp) << 16 | u32::from(port)
+}
 
 /// The index of a compiled list: see the module documentation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct Classifier {
-    /// Each protocol number's group.
-    group_of: Box<[u16; 256]>,
-    groups: Box<[Group]>,
-    /// Destination ports of `eq` rules, ascending within each group's span.
-    eq_ports: Box<[u16]>,
-    /// The rules of each entry of `eq_ports`.
-    eq_spans: Box<[Span]>,
-    /// Rule indices, ascending within each span.
+    /// Each protocol number's run in `other`.
+    other_of: Box<[u16; 256]>,
+    /// Rules not found by destination port, by protocol.
+    other: Box<[Span]>,
+    /// Open addressing (linear probing) over [`eq_key`]s, [`EMPTY`] where free; a power of
+    /// two long, at least twice the keys (or empty).
+    eq_keys: Box<[u32]>,
+    /// The run of each key of `eq_keys`.
+    eq_runs: Box<[Span]>,
+    /// `32 - log2(eq_keys.len())`: the hash's top bits pick the slot.
+    eq_shift: u32,
+    /// Rule indices, ascending within each run.
     rules: Box<[u16]>,
-}
-
-#[derive(Default)]
-struct Bucket {
-    other_ports: Vec<u16>,
-    eq: BTreeMap<u16, Vec<u16>>,
 }
 
 impl Classifier {
     /// The index of `compiled` (at most [`super::MAX_RULES`] rules).
     pub fn new(compiled: &[Compiled]) -> Self {
-        let mut buckets: BTreeMap<Option<u8>, Bucket> = BTreeMap::new();
-        buckets.entry(None).or_default();
+        let mut other: BTreeMap<Option<u8>, Vec<u16>> = BTreeMap::new();
+        other.entry(None).or_default();
+        let mut eq: BTreeMap<u32, Vec<u16>> = BTreeMap::new();
         for (index, rule) in compiled.iter().enumerate() {
             if rule.family_mismatch {
                 continue;
             }
             let index = u16::try_from(index).expect("a list holds at most MAX_RULES rules");
-            let bucket = buckets.entry(rule.protocol).or_default();
-            match rule.dst_ports {
-                PortMatch::Eq(port) => bucket.eq.entry(port).or_default().push(index),
-                _ => bucket.other_ports.push(index),
+            match (rule.dst_ports, rule.protocol) {
+                (PortMatch::Eq(port), None) => {
+                    eq.entry(eq_key(false, port)).or_default().push(index);
+                    eq.entry(eq_key(true, port)).or_default().push(index);
+                }
+                (PortMatch::Eq(port), Some(protocol @ (6 | 17))) => {
+                    eq.entry(eq_key(protocol == 17, port)).or_default().push(index);
+                }
+                (PortMatch::Eq(_), Some(_)) => {} // never matches
+                (_, protocol) => other.entry(protocol).or_default().push(index),
             }
         }
-        let mut group_of = Box::new([NO_RULES; 256]);
-        let mut groups = Vec::with_capacity(buckets.len() + 1);
-        let (mut eq_ports, mut eq_spans, mut rules) = (Vec::new(), Vec::new(), Vec::new());
-        let span = |rules: &mut Vec<u16>, indices: &[u16]| {
+        let mut rules = Vec::new();
+        let mut span = |indices: &[u16]| {
             let start = rules.len() as u32;
             rules.extend_from_slice(indices);
             (start, rules.len() as u32)
         };
-        // `None` sorts first: the any-protocol rules are group 0, then the empty group.
-        for (protocol, bucket) in buckets {
-            let eq_start = eq_ports.len() as u32;
-            for (port, indices) in &bucket.eq {
-                eq_ports.push(*port);
-                eq_spans.push(span(&mut rules, indices));
+        let mut other_of = Box::new([NO_RULES; 256]);
+        let mut other_runs = Vec::with_capacity(other.len() + 1);
+        // `None` sorts first: the any-protocol run is 0, then the empty run.
+        for (protocol, indices) in &other {
+            match protocol {
+                None => other_runs.extend([span(indices), (0, 0)]),
+                Some(protocol) => {
+                    other_of[usize::from(*protocol)] = other_runs.len() as u16;
+                    other_runs.push(span(indices));
+                }
             }
-            let group = Group {
-                other_ports: span(&mut rules, &bucket.other_ports),
-                eq: (eq_start, eq_ports.len() as u32),
-            };
-            if let Some(protocol) = protocol {
-                group_of[usize::from(protocol)] = groups.len() as u16;
+        }
+        let slots = if eq.is_empty() { 0 } else { (eq.len() * 2).next_power_of_two() };
+        let mut eq_keys = vec![EMPTY; slots].into_boxed_slice();
+        let mut eq_runs = vec![(0, 0); slots].into_boxed_slice();
+        let eq_shift = 32 - slots.max(1).trailing_zeros();
+        for (key, indices) in &eq {
+            let mut slot = Self::home(*key, eq_shift);
+            while eq_keys[slot] != EMPTY {
+                slot = (slot + 1) & (slots - 1);
             }
-            groups.push(group);
-            if protocol.is_none() {
-                groups.push(Group::default());
-            }
+            eq_keys[slot] = *key;
+            eq_runs[slot] = span(indices);
         }
         Self {
-            group_of,
-            groups: groups.into_boxed_slice(),
-            eq_ports: eq_ports.into_boxed_slice(),
-            eq_spans: eq_spans.into_boxed_slice(),
+            other_of,
+            other: other_runs.into_boxed_slice(),
+            eq_keys,
+            eq_runs,
+            eq_shift,
             rules: rules.into_boxed_slice(),
         }
+    }
+
+    /// A key's first slot: Fibonacci hashing (the keys come from the configuration).
+    #[inline]
+    fn home(key: u32, shift: u32) -> usize {
+        // A shift of 32 (an empty or one-slot table) gives slot 0.
+        key.wrapping_mul(0x9e37_79b9).checked_shr(shift).unwrap_or(0) as usize
     }
 
     #[inline]
@@ -111,29 +128,35 @@ impl Classifier {
         self.rules.get(start as usize..end as usize).unwrap_or_default()
     }
 
-    /// The rules of `group` with `eq port`.
+    /// The `eq` rules of a TCP or UDP destination port.
     #[inline]
-    fn eq_run(&self, group: &Group, port: u16) -> &[u16] {
-        let ports = self.eq_ports.get(group.eq.0 as usize..group.eq.1 as usize).unwrap_or_default();
-        match ports.binary_search(&port) {
-            Ok(at) => self.eq_spans.get(group.eq.0 as usize + at).map_or(&[], |&span| self.run(span)),
-            Err(_) => &[],
+    fn eq_run(&self, key: u32) -> &[u16] {
+        let mask = self.eq_keys.len().wrapping_sub(1);
+        let mut slot = Self::home(key, self.eq_shift);
+        while let Some(&found) = self.eq_keys.get(slot) {
+            if found == key {
+                return self.eq_runs.get(slot).map_or(&[], |&span| self.run(span));
+            }
+            if found == EMPTY {
+                break;
+            }
+            slot = (slot + 1) & mask;
         }
+        &[]
     }
 
     /// The first rule, in list order, for which `matches` holds among those that can match
     /// `packet`; `matches` is the rule's full check.
     #[inline]
     pub fn first(&self, packet: &Packet, mut matches: impl FnMut(usize) -> bool) -> Option<usize> {
-        let ported = packet.has_transport && matches!(packet.protocol, 6 | 17);
-        let any = &self.groups[ANY_PROTOCOL];
-        let own = self.groups.get(usize::from(self.group_of[usize::from(packet.protocol)]));
-        let own = own.unwrap_or(any);
-        let eq = |group: &Group| if ported { self.eq_run(group, packet.dst_port) } else { &[] };
-        let mut runs = [self.run(any.other_ports), eq(any), &[][..], &[][..]];
-        if !core::ptr::eq(own, any) {
-            runs[2] = self.run(own.other_ports);
-            runs[3] = eq(own);
+        let own = usize::from(self.other_of[usize::from(packet.protocol)]);
+        let mut runs = [
+            self.other.get(ANY_PROTOCOL).map_or(&[][..], |&span| self.run(span)),
+            self.other.get(own).map_or(&[][..], |&span| self.run(span)),
+            &[][..],
+        ];
+        if packet.has_transport && matches!(packet.protocol, 6 | 17) {
+            runs[2] = self.eq_run(eq_key(packet.protocol == 17, packet.dst_port));
         }
         loop {
             // The lowest head of the runs: the next candidate in list order.
@@ -146,7 +169,7 @@ impl Classifier {
                 }
             }
             let (which, index) = next?;
-            runs[which] = &runs[which][1..];
+            runs[which] = runs[which].get(1..).unwrap_or_default();
             if matches(usize::from(index)) {
                 return Some(usize::from(index));
             }

@@ -270,7 +270,7 @@ impl FlowTable {
     /// The key as three integers: hashing `u128`s is a few multiplies, field by field several
     /// times that.
     #[inline]
-    fn hash(&self, key: &FlowKey) -> u64 {
+    pub fn hash(&self, key: &FlowKey) -> u64 {
         let segment = match key.segment {
             Segment::Vlan(vlan) => u64::from(vlan),
             Segment::BridgeDomain(vni) => 1 << 32 | u64::from(vni.get()),
@@ -309,7 +309,16 @@ impl FlowTable {
         if self.len == 0 {
             return None;
         }
-        let slot = self.probe(key, self.hash(key)).ok()?;
+        self.find_hashed(key, self.hash(key), now)
+    }
+
+    /// [`Self::find`] with `key`'s [`Self::hash`] at hand.
+    #[inline]
+    pub fn find_hashed(&self, key: &FlowKey, hash: u64, now: u64) -> Option<u32> {
+        if self.len == 0 {
+            return None;
+        }
+        let slot = self.probe(key, hash).ok()?;
         let id = self.index[slot] - 1;
         (!self.entries[id as usize].expired(now)).then_some(id)
     }
@@ -321,7 +330,15 @@ impl FlowTable {
         if self.index.is_empty() {
             return None;
         }
-        let hash = self.hash(key);
+        self.find_or_insert_hashed(key, self.hash(key), now)
+    }
+
+    /// [`Self::find_or_insert`] with `key`'s [`Self::hash`] at hand.
+    #[inline]
+    pub fn find_or_insert_hashed(&mut self, key: &FlowKey, hash: u64, now: u64) -> Option<(u32, bool)> {
+        if self.index.is_empty() {
+            return None;
+        }
         match self.probe(key, hash) {
             Ok(slot) => {
                 let id = self.index[slot] - 1;

@@ -322,8 +322,25 @@ impl PolicyState {
     /// through `link` if it still holds it, else by lookup.
     #[inline]
     fn live_conn(&self, link: Option<u32>, key: &FlowKey, direction: ConnDirection, now: u64) -> Option<u32> {
+        self.live_conn_hashed(link, key, &mut None, direction, now)
+    }
+
+    /// [`Self::live_conn`], keeping `key`'s hash in `hash` if it looked the key up, for an
+    /// insertion after a miss.
+    #[inline]
+    fn live_conn_hashed(
+        &self,
+        link: Option<u32>,
+        key: &FlowKey,
+        hash: &mut Option<u64>,
+        direction: ConnDirection,
+        now: u64,
+    ) -> Option<u32> {
         let linked = link.filter(|&id| self.flows.linked(id, key, now).is_some());
-        let id = linked.or_else(|| self.flows.find(key, now))?;
+        let id = linked.or_else(|| {
+            let hash = *hash.get_or_insert_with(|| self.flows.hash(key));
+            self.flows.find_hashed(key, hash, now)
+        })?;
         self.flows.get(id).live_conn(now).filter(|conn| conn.direction == direction).map(|_| id)
     }
 
@@ -385,9 +402,10 @@ impl PolicyState {
         let stateful =
             permits && acl.rule(hit).is_some_and(|rule| rule.is_stateful_permit()) && packet.trackable();
         let own = FlowKey::new(port_id, pass.segment, packet, Role::OutConnection);
+        let mut own_hash = None;
         // A connection this direction started passes, whatever the list says now.
         if (stateful || !permits)
-            && let Some(id) = self.live_conn(link, &own, ConnDirection::Out, now)
+            && let Some(id) = self.live_conn_hashed(link, &own, &mut own_hash, ConnDirection::Out, now)
         {
             let entry = self.flows.get_mut(id);
             if let Some(conn) = entry.conn.as_mut() {
@@ -402,7 +420,8 @@ impl PolicyState {
         }
         self.count_hit(list, hit);
         if stateful {
-            let Some((id, new)) = self.flows.find_or_insert(&own, now) else {
+            let own_hash = own_hash.unwrap_or_else(|| self.flows.hash(&own));
+            let Some((id, new)) = self.flows.find_or_insert_hashed(&own, own_hash, now) else {
                 return Err(DropReason::ConntrackFull);
             };
             self.counters.created += u64::from(new);

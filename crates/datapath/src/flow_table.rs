@@ -285,7 +285,7 @@ impl FlowTable {
     }
 
     /// The slot holding `key`'s entry, or the empty slot where it would go.
-    #[inline]
+    #[inline(always)]
     fn probe(&self, key: &FlowKey, hash: u64) -> Result<usize, usize> {
         let mask = self.mask();
         let mut slot = hash as usize & mask;

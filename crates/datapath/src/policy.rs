@@ -138,6 +138,25 @@ pub(crate) struct Pass {
     entry: Option<u32>,
     egresses: u32,
     last_egress: u32,
+    /// The last list evaluated for this very packet and its verdict: the same list on the
+    /// next port (a flood, or a profile's list in and out) decides the same.
+    evaluated: Evaluated,
+}
+
+/// A list (by index) and its verdict on the frame at hand.
+type Evaluated = Option<(u16, Hit)>;
+
+/// `acl`'s verdict on `packet`, from `evaluated` if it holds the same `list`'s.
+#[inline]
+fn evaluate(acl: &Acl, list: u16, packet: &Packet, evaluated: &mut Evaluated) -> Hit {
+    match *evaluated {
+        Some((known, hit)) if known == list => hit,
+        _ => {
+            let hit = acl.evaluate(packet);
+            *evaluated = Some((list, hit));
+            hit
+        }
+    }
 }
 
 const FAMILY_V4: usize = 0;
@@ -242,9 +261,10 @@ impl PolicyState {
                 None
             }
         };
-        if let Some(list) = list {
-            self.check_in(config, list, &packet, &key, entry, now)?;
-        }
+        let evaluated = match list {
+            Some(list) => self.check_in(config, list, &packet, &key, entry, now)?,
+            None => None,
+        };
         if let Some(id) = entry {
             let entry = self.flows.get_mut(id);
             entry.packets += 1;
@@ -258,9 +278,11 @@ impl PolicyState {
             }
             entry.touch(now);
         }
-        Ok(Some(Pass { packet, segment: forwarding.segment, entry, egresses: 0, last_egress: 0 }))
+        Ok(Some(Pass { packet, segment: forwarding.segment, entry, egresses: 0, last_egress: 0, evaluated }))
     }
 
+    /// The ingress port's input list; `Ok` carries its verdict if the list was evaluated for
+    /// this packet (not taken from the flow's cache), for [`Pass::evaluated`].
     fn check_in(
         &mut self,
         config: &Snapshot,
@@ -269,9 +291,10 @@ impl PolicyState {
         key: &FlowKey,
         entry: Option<u32>,
         now: u64,
-    ) -> Result<(), DropReason> {
+    ) -> Result<Evaluated, DropReason> {
         let acl = &config.policy().lists[usize::from(list)];
         let mut cached = None;
+        let mut evaluated = None;
         if let Some(id) = entry {
             let flow = self.flows.get_mut(id);
             cached = flow.verdict_in;
@@ -283,11 +306,13 @@ impl PolicyState {
                 if let Some(cached) = cached.filter(|cached| acl.permits(cached.hit)) {
                     self.count_hit(cached.list, cached.hit);
                 }
-                return Ok(());
+                return Ok(evaluated);
             }
         }
-        let (hit, link) =
-            cached.map_or_else(|| (acl.evaluate(packet), None), |cached| (cached.hit, cached.link));
+        let (hit, link) = match cached {
+            Some(cached) => (cached.hit, cached.link),
+            None => (evaluate(acl, list, packet, &mut evaluated), None),
+        };
         self.count_hit(list, hit);
         let cache = |flows: &mut FlowTable, link| {
             if let Some(id) = entry {
@@ -305,14 +330,14 @@ impl PolicyState {
                 flow.conn = Some(Conn::new(packet.protocol, packet.tcp_flags, ConnDirection::In, now));
             }
             cache(&mut self.flows, None);
-            return Ok(());
+            return Ok(evaluated);
         }
         // Denied: a reply of a connection this port's output list admitted?
         let original = key.reversed(key.port, Role::OutConnection);
         if let Some(id) = self.live_conn(link, &original, ConnDirection::Out, now) {
             self.reply(id, packet, now);
             cache(&mut self.flows, Some(id));
-            return Ok(());
+            return Ok(evaluated);
         }
         cache(&mut self.flows, None);
         Err(DropReason::AclIn)
@@ -382,7 +407,7 @@ impl PolicyState {
         &mut self,
         config: &Snapshot,
         list: u16,
-        pass: &Pass,
+        pass: &mut Pass,
         port: PortIndex,
         now: u64,
     ) -> Result<(), DropReason> {
@@ -390,8 +415,10 @@ impl PolicyState {
         let packet = &pass.packet;
         let port_id = config.id_of(port).0;
         let cached = pass.entry.and_then(|id| self.flows.get(id).cached_out(port, self.generation));
-        let (hit, link) =
-            cached.map_or_else(|| (acl.evaluate(packet), None), |cached| (cached.hit, cached.link));
+        let (hit, link) = match cached {
+            Some(cached) => (cached.hit, cached.link),
+            None => (evaluate(acl, list, packet, &mut pass.evaluated), None),
+        };
         let cache = |flows: &mut FlowTable, link| {
             let verdict = Cached { list, hit, link };
             if let Some(id) = pass.entry.filter(|_| cached != Some(verdict)) {
@@ -469,7 +496,8 @@ impl PolicyState {
         let port_id = config.id_of(forwarding.ingress).0;
         let key = FlowKey::new(port_id, forwarding.segment, &packet, Role::Flow);
         let entry = self.flows.find(&key, now);
-        let pass = Pass { packet, segment: forwarding.segment, entry, egresses: 0, last_egress: 0 };
+        let pass =
+            Pass { packet, segment: forwarding.segment, entry, egresses: 0, last_egress: 0, evaluated: None };
         let Some(list) = config.policy().port(forwarding.ingress).acl_in[family] else {
             return Ok(Some(pass));
         };

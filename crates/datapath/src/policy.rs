@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use crate::acl::{Acl, AclHits, Family, Hit};
 use crate::conntrack::{Conn, ConnDirection};
-use crate::flow_table::{Cached, FLOW_IDLE, FlowKey, FlowTable, MONITOR_INPUT, MONITOR_OUTPUT, Role};
+use crate::flow_table::{Cached, FlowKey, FlowTable, MONITOR_INPUT, MONITOR_OUTPUT, Role};
 use crate::forward::{Destination, Forwarding, Observer};
 use crate::packet::Packet;
 use crate::port::PortConfig;
@@ -276,7 +276,7 @@ impl PolicyState {
             if here.account_in {
                 entry.monitor |= MONITOR_INPUT;
             }
-            entry.touch(now);
+            self.flows.touch(id, now);
         }
         Ok(Some(Pass { packet, segment: forwarding.segment, entry, egresses: 0, last_egress: 0, evaluated }))
     }
@@ -372,13 +372,11 @@ impl PolicyState {
     /// A reply of the connection in entry `id`.
     #[inline]
     fn reply(&mut self, id: u32, packet: &Packet, now: u64) {
-        let entry = self.flows.get_mut(id);
-        if let Some(conn) = entry.conn.as_mut() {
+        if let Some(conn) = self.flows.get_mut(id).conn.as_mut() {
             conn.update(packet.tcp_flags, true, now);
         }
         // The connection's timeout may have shortened (a reset): the entry follows it.
-        let expires = entry.conn.map_or(0, |conn| conn.expires);
-        entry.expires = entry.last_seen.saturating_add(FLOW_IDLE).max(expires);
+        self.flows.follow_conn(id);
     }
 
     /// The output side, for one egress port of a frame `ingress` let through.
@@ -434,11 +432,10 @@ impl PolicyState {
         if (stateful || !permits)
             && let Some(id) = self.live_conn_hashed(link, &own, &mut own_hash, ConnDirection::Out, now)
         {
-            let entry = self.flows.get_mut(id);
-            if let Some(conn) = entry.conn.as_mut() {
+            if let Some(conn) = self.flows.get_mut(id).conn.as_mut() {
                 conn.update(packet.tcp_flags, false, now);
             }
-            entry.touch(now);
+            self.flows.touch(id, now);
             if permits {
                 self.count_hit(list, hit);
             }
@@ -452,9 +449,9 @@ impl PolicyState {
                 return Err(DropReason::ConntrackFull);
             };
             self.counters.created += u64::from(new);
-            let entry = self.flows.get_mut(id);
-            entry.conn = Some(Conn::new(packet.protocol, packet.tcp_flags, ConnDirection::Out, now));
-            entry.touch(now);
+            self.flows.get_mut(id).conn =
+                Some(Conn::new(packet.protocol, packet.tcp_flags, ConnDirection::Out, now));
+            self.flows.touch(id, now);
             cache(&mut self.flows, Some(id));
             return Ok(());
         }

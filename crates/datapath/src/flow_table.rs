@@ -347,37 +347,48 @@ impl FlowTable {
         match self.probe(key, hash) {
             Ok(slot) => {
                 let id = self.index[slot] - 1;
-                let entry = &mut self.entries[id as usize];
-                if entry.expired(now) {
-                    *entry = FlowEntry::new(*key, hash, now);
-                    self.expiry[id as usize] = entry.expires;
+                if self.entries[id as usize].expired(now) {
+                    self.restart(id, key, hash, now);
                     return Some((id, true));
                 }
                 Some((id, false))
             }
-            Err(slot) => {
-                if self.len >= self.capacity {
-                    return None;
-                }
-                let entry = FlowEntry::new(*key, hash, now);
-                let expires = entry.expires;
-                let id = match self.free.pop() {
-                    Some(id) => {
-                        self.entries[id as usize] = entry;
-                        self.expiry[id as usize] = expires;
-                        id
-                    }
-                    None => {
-                        self.entries.push(entry);
-                        self.expiry.push(expires);
-                        (self.entries.len() - 1) as u32
-                    }
-                };
-                self.index[slot] = id + 1;
-                self.len += 1;
-                Some((id, true))
-            }
+            Err(slot) => self.insert(slot, key, hash, now),
         }
+    }
+
+    /// An expired entry `id` of `key` starts over.
+    #[inline(never)]
+    fn restart(&mut self, id: u32, key: &FlowKey, hash: u64, now: u64) {
+        let entry = FlowEntry::new(*key, hash, now);
+        self.expiry[id as usize] = entry.expires;
+        self.entries[id as usize] = entry;
+    }
+
+    /// A new entry of `key` at the empty index `slot`, if there is room. Out of line: the
+    /// lookup of a known flow stays small enough to inline.
+    #[inline(never)]
+    fn insert(&mut self, slot: usize, key: &FlowKey, hash: u64, now: u64) -> Option<(u32, bool)> {
+        if self.len >= self.capacity {
+            return None;
+        }
+        let entry = FlowEntry::new(*key, hash, now);
+        let expires = entry.expires;
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.entries[id as usize] = entry;
+                self.expiry[id as usize] = expires;
+                id
+            }
+            None => {
+                self.entries.push(entry);
+                self.expiry.push(expires);
+                (self.entries.len() - 1) as u32
+            }
+        };
+        self.index[slot] = id + 1;
+        self.len += 1;
+        Some((id, true))
     }
 
     #[inline]

@@ -365,8 +365,8 @@ impl FlowTable {
         self.entries[id as usize] = entry;
     }
 
-    /// A new entry of `key` at the empty index `slot`, if there is room. Out of line: the
-    /// lookup of a known flow stays small enough to inline.
+    /// A new entry of `key` at the empty index `slot`, if there is room. Out of line, as
+    /// [`Self::restart`]: the lookup of a known flow, the common case, stays small.
     #[inline(never)]
     fn insert(&mut self, slot: usize, key: &FlowKey, hash: u64, now: u64) -> Option<(u32, bool)> {
         if self.len >= self.capacity {

@@ -352,7 +352,7 @@ impl PolicyState {
 
     /// [`Self::live_conn`], keeping `key`'s hash in `hash` if it looked the key up, for an
     /// insertion after a miss.
-    #[inline]
+    #[inline(always)]
     fn live_conn_hashed(
         &self,
         link: Option<u32>,

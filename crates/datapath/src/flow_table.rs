@@ -339,7 +339,7 @@ impl FlowTable {
     }
 
     /// [`Self::find_or_insert`] with `key`'s [`Self::hash`] at hand.
-    #[inline]
+    #[inline(always)]
     pub fn find_or_insert_hashed(&mut self, key: &FlowKey, hash: u64, now: u64) -> Option<(u32, bool)> {
         if self.index.is_empty() {
             return None;

@@ -41,8 +41,11 @@ macro_rules! note {
     };
 }
 
-/// Flow table entries looked at per batch for expiry.
+/// Flow table entries looked at per batch for expiry, at least; and as many more per entry
+/// created since the last sweep: at a high rate of new connections a fixed budget falls
+/// behind, and the table fills with expired entries (more memory touched, then full).
 const SWEEP_BUDGET: usize = 64;
+const SWEEP_PER_CREATED: usize = 2;
 
 /// One port's policy, by list index in [`Policies::lists`]; `[v4, v6]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -128,6 +131,8 @@ pub(crate) struct PolicyState {
     /// Parallel to the snapshot's lists: one counter per rule, then the implicit deny.
     pub hits: Vec<Box<[u64]>>,
     pub counters: FlowTableCounters,
+    /// `counters.created` at the last sweep.
+    created_at_sweep: u64,
 }
 
 /// A frame on its way through the policy: what the output checks need.
@@ -193,6 +198,7 @@ impl PolicyState {
             generation: 0,
             hits: Vec::new(),
             counters: FlowTableCounters::default(),
+            created_at_sweep: 0,
         }
     }
 
@@ -219,8 +225,11 @@ impl PolicyState {
     /// Removes some expired entries; called once per batch.
     #[inline]
     pub fn sweep(&mut self, now: u64) {
+        let created = self.counters.created.wrapping_sub(self.created_at_sweep);
+        self.created_at_sweep = self.counters.created;
         if self.flows.len() > 0 {
-            self.counters.expired += self.flows.sweep(now, SWEEP_BUDGET) as u64;
+            let extra = usize::try_from(created).unwrap_or(usize::MAX).saturating_mul(SWEEP_PER_CREATED);
+            self.counters.expired += self.flows.sweep(now, SWEEP_BUDGET.saturating_add(extra)) as u64;
         }
     }
 

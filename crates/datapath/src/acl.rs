@@ -11,13 +11,18 @@
 //! TCP flags or ICMP type/code never match it; rules on addresses and protocol alone do.
 //!
 //! Evaluation reads a [`Packet`] parsed once per frame (never per rule), and the flow table
-//! caches its verdict, so the linear scan runs once per flow and configuration.
+//! caches its verdict, so evaluation runs once per flow and configuration; it checks only the
+//! rules a pre-classification by protocol and destination port leaves (`acl/classifier.rs`).
 
 use core::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use crate::packet::Packet;
+
+mod classifier;
+
+use classifier::Classifier;
 
 /// Permit or deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -443,6 +448,8 @@ pub struct Acl {
     family: Family,
     rules: Box<[AclRule]>,
     compiled: Box<[Compiled]>,
+    /// Which rules can match which packets, so that evaluation skips the others.
+    classifier: Classifier,
 }
 
 impl fmt::Debug for Acl {
@@ -463,8 +470,9 @@ impl Acl {
     pub fn new(name: impl Into<Arc<str>>, family: Family, rules: impl IntoIterator<Item = AclRule>) -> Self {
         let mut rules: Vec<AclRule> = rules.into_iter().take(MAX_RULES).collect();
         rules.sort_by_key(|rule| rule.seq);
-        let compiled = rules.iter().map(|rule| Compiled::new(rule, family)).collect();
-        Self { name: name.into(), family, rules: rules.into_boxed_slice(), compiled }
+        let compiled: Box<[Compiled]> = rules.iter().map(|rule| Compiled::new(rule, family)).collect();
+        let classifier = Classifier::new(&compiled);
+        Self { name: name.into(), family, rules: rules.into_boxed_slice(), compiled, classifier }
     }
 
     /// Its name.
@@ -482,10 +490,12 @@ impl Acl {
         &self.rules
     }
 
-    /// The first rule matching `packet`, or the implicit deny.
+    /// The first rule matching `packet`, or the implicit deny: the classifier's candidates
+    /// only, in order.
     #[inline]
     pub(crate) fn evaluate(&self, packet: &Packet) -> Hit {
-        match self.compiled.iter().position(|rule| rule.matches(packet)) {
+        let matches = |index: usize| self.compiled.get(index).is_some_and(|rule| rule.matches(packet));
+        match self.classifier.first(packet, matches) {
             Some(index) => Hit::Rule(index as u16),
             None => Hit::ImplicitDeny,
         }

@@ -115,8 +115,9 @@ pub(crate) struct FlowEntry {
     pub verdict_out: [Option<(PortIndex, Cached)>; OUT_WAYS],
     pub out_next: u8,
     pub conn: Option<Conn>,
-    /// When the entry may go (nanoseconds), connection timeouts included.
-    pub expires: u64,
+    /// When the entry may go (nanoseconds), connection timeouts included; written only through
+    /// the table, which keeps a copy for its sweep.
+    expires: u64,
     pub first_seen: u64,
     pub last_seen: u64,
     pub packets: u64,
@@ -170,12 +171,11 @@ impl FlowEntry {
         self.conn.as_ref().filter(|conn| conn.alive(now))
     }
 
-    /// Pushes the expiry past `now` by the idle time and the connection's timeout.
+    /// Its expiry after a packet at `now` (the idle time, or its connection's timeout if longer).
     #[inline]
-    pub fn touch(&mut self, now: u64) {
-        self.last_seen = now;
+    fn expiry_after(&self, now: u64) -> u64 {
         let conn = self.conn.map_or(0, |conn| conn.expires);
-        self.expires = now.saturating_add(FLOW_IDLE).max(conn);
+        now.saturating_add(FLOW_IDLE).max(conn)
     }
 
     /// The cached output verdict for `port`, if computed in `generation`.
@@ -223,6 +223,9 @@ pub(crate) struct FlowTable {
     /// Entry id + 1 per slot, [`EMPTY`] if none; a power of two at least twice `capacity`.
     index: Box<[u32]>,
     entries: Vec<FlowEntry>,
+    /// Each entry's `expires`, side by side: the sweep reads these 8 bytes per entry, not the
+    /// entries (a few cache lines each), and looks at an entry only once it may have expired.
+    expiry: Vec<u64>,
     /// Ids of dead entries, to reuse before growing `entries`.
     free: Vec<u32>,
     len: usize,
@@ -237,6 +240,7 @@ impl FlowTable {
             capacity: capacity.min(u32::MAX as usize / 2 - 1),
             index: Box::new([]),
             entries: Vec::new(),
+            expiry: Vec::new(),
             free: Vec::new(),
             len: 0,
             hasher: foldhash::fast::FixedState::with_seed(hash_seed ^ 0x5eed_f10f),
@@ -252,6 +256,7 @@ impl FlowTable {
         let slots = (self.capacity * 2).max(16).next_power_of_two();
         self.index = vec![EMPTY; slots].into_boxed_slice();
         self.entries = Vec::with_capacity(self.capacity);
+        self.expiry = Vec::with_capacity(self.capacity);
         self.free = Vec::with_capacity(self.capacity);
     }
 
@@ -270,7 +275,7 @@ impl FlowTable {
     /// The key as three integers: hashing `u128`s is a few multiplies, field by field several
     /// times that.
     #[inline]
-    fn hash(&self, key: &FlowKey) -> u64 {
+    pub fn hash(&self, key: &FlowKey) -> u64 {
         let segment = match key.segment {
             Segment::Vlan(vlan) => u64::from(vlan),
             Segment::BridgeDomain(vni) => 1 << 32 | u64::from(vni.get()),
@@ -285,7 +290,7 @@ impl FlowTable {
     }
 
     /// The slot holding `key`'s entry, or the empty slot where it would go.
-    #[inline]
+    #[inline(always)]
     fn probe(&self, key: &FlowKey, hash: u64) -> Result<usize, usize> {
         let mask = self.mask();
         let mut slot = hash as usize & mask;
@@ -309,7 +314,16 @@ impl FlowTable {
         if self.len == 0 {
             return None;
         }
-        let slot = self.probe(key, self.hash(key)).ok()?;
+        self.find_hashed(key, self.hash(key), now)
+    }
+
+    /// [`Self::find`] with `key`'s [`Self::hash`] at hand.
+    #[inline]
+    pub fn find_hashed(&self, key: &FlowKey, hash: u64, now: u64) -> Option<u32> {
+        if self.len == 0 {
+            return None;
+        }
+        let slot = self.probe(key, hash).ok()?;
         let id = self.index[slot] - 1;
         (!self.entries[id as usize].expired(now)).then_some(id)
     }
@@ -321,37 +335,60 @@ impl FlowTable {
         if self.index.is_empty() {
             return None;
         }
-        let hash = self.hash(key);
+        self.find_or_insert_hashed(key, self.hash(key), now)
+    }
+
+    /// [`Self::find_or_insert`] with `key`'s [`Self::hash`] at hand.
+    #[inline(always)]
+    pub fn find_or_insert_hashed(&mut self, key: &FlowKey, hash: u64, now: u64) -> Option<(u32, bool)> {
+        if self.index.is_empty() {
+            return None;
+        }
         match self.probe(key, hash) {
             Ok(slot) => {
                 let id = self.index[slot] - 1;
-                let entry = &mut self.entries[id as usize];
-                if entry.expired(now) {
-                    *entry = FlowEntry::new(*key, hash, now);
+                if self.entries[id as usize].expired(now) {
+                    self.restart(id, key, hash, now);
                     return Some((id, true));
                 }
                 Some((id, false))
             }
-            Err(slot) => {
-                if self.len >= self.capacity {
-                    return None;
-                }
-                let entry = FlowEntry::new(*key, hash, now);
-                let id = match self.free.pop() {
-                    Some(id) => {
-                        self.entries[id as usize] = entry;
-                        id
-                    }
-                    None => {
-                        self.entries.push(entry);
-                        (self.entries.len() - 1) as u32
-                    }
-                };
-                self.index[slot] = id + 1;
-                self.len += 1;
-                Some((id, true))
-            }
+            Err(slot) => self.insert(slot, key, hash, now),
         }
+    }
+
+    /// An expired entry `id` of `key` starts over.
+    #[inline(never)]
+    fn restart(&mut self, id: u32, key: &FlowKey, hash: u64, now: u64) {
+        let entry = FlowEntry::new(*key, hash, now);
+        self.expiry[id as usize] = entry.expires;
+        self.entries[id as usize] = entry;
+    }
+
+    /// A new entry of `key` at the empty index `slot`, if there is room. Out of line, as
+    /// [`Self::restart`]: the lookup of a known flow, the common case, stays small.
+    #[inline(never)]
+    fn insert(&mut self, slot: usize, key: &FlowKey, hash: u64, now: u64) -> Option<(u32, bool)> {
+        if self.len >= self.capacity {
+            return None;
+        }
+        let entry = FlowEntry::new(*key, hash, now);
+        let expires = entry.expires;
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.entries[id as usize] = entry;
+                self.expiry[id as usize] = expires;
+                id
+            }
+            None => {
+                self.entries.push(entry);
+                self.expiry.push(expires);
+                (self.entries.len() - 1) as u32
+            }
+        };
+        self.index[slot] = id + 1;
+        self.len += 1;
+        Some((id, true))
     }
 
     #[inline]
@@ -362,6 +399,31 @@ impl FlowTable {
     #[inline]
     pub fn get_mut(&mut self, id: u32) -> &mut FlowEntry {
         &mut self.entries[id as usize]
+    }
+
+    /// A packet of entry `id` at `now`: pushes its expiry past `now` by the idle time and its
+    /// connection's timeout.
+    #[inline]
+    pub fn touch(&mut self, id: u32, now: u64) {
+        if let (Some(entry), Some(copy)) =
+            (self.entries.get_mut(id as usize), self.expiry.get_mut(id as usize))
+        {
+            entry.last_seen = now;
+            entry.expires = entry.expiry_after(now);
+            *copy = entry.expires;
+        }
+    }
+
+    /// A reply of entry `id`'s connection: the entry's expiry follows the connection's timeout,
+    /// which may have shortened (a reset), from its last packet.
+    #[inline]
+    pub fn follow_conn(&mut self, id: u32) {
+        if let (Some(entry), Some(copy)) =
+            (self.entries.get_mut(id as usize), self.expiry.get_mut(id as usize))
+        {
+            entry.expires = entry.expiry_after(entry.last_seen);
+            *copy = entry.expires;
+        }
     }
 
     /// `id`'s entry if it is live, unexpired and still holds `key` (links are checked so).
@@ -399,17 +461,29 @@ impl FlowTable {
     /// expired ones; returns how many it removed.
     pub fn sweep(&mut self, now: u64, budget: usize) -> usize {
         let mut removed = 0;
-        for _ in 0..budget.min(self.entries.len()) {
+        let mut left = budget.min(self.entries.len());
+        while left > 0 {
             if self.sweep_at >= self.entries.len() {
                 self.sweep_at = 0;
             }
-            let id = self.sweep_at as u32;
-            self.sweep_at += 1;
-            let entry = &self.entries[id as usize];
-            if entry.live && entry.expired(now) {
-                self.remove(id);
-                removed += 1;
+            let end = (self.sweep_at + left).min(self.entries.len());
+            left -= end - self.sweep_at;
+            // Only entries past their expiry are looked at: the others stay, whatever else
+            // holds them.
+            while let Some(offset) = self
+                .expiry
+                .get(self.sweep_at..end)
+                .and_then(|expiry| expiry.iter().position(|&expires| now >= expires))
+            {
+                let id = self.sweep_at + offset;
+                self.sweep_at = id + 1;
+                let entry = &self.entries[id];
+                if entry.live && entry.expired(now) {
+                    self.remove(id as u32);
+                    removed += 1;
+                }
             }
+            self.sweep_at = end;
         }
         removed
     }
@@ -492,7 +566,7 @@ mod tests {
                             proptest::prop_assert_eq!(got, None);
                         }
                         if let Some((id, _)) = got {
-                            table.get_mut(id).touch(now);
+                            table.touch(id, now);
                             model.insert(n, now + FLOW_IDLE);
                         }
                     }

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use crate::acl::{Acl, AclHits, Family, Hit};
 use crate::conntrack::{Conn, ConnDirection};
-use crate::flow_table::{Cached, FLOW_IDLE, FlowKey, FlowTable, MONITOR_INPUT, MONITOR_OUTPUT, Role};
+use crate::flow_table::{Cached, FlowKey, FlowTable, MONITOR_INPUT, MONITOR_OUTPUT, Role};
 use crate::forward::{Destination, Forwarding, Observer};
 use crate::packet::Packet;
 use crate::port::PortConfig;
@@ -41,8 +41,11 @@ macro_rules! note {
     };
 }
 
-/// Flow table entries looked at per batch for expiry.
+/// Flow table entries looked at per batch for expiry, at least; and as many more per entry
+/// created since the last sweep: at a high rate of new connections a fixed budget falls
+/// behind, and the table fills with expired entries (more memory touched, then full).
 const SWEEP_BUDGET: usize = 64;
+const SWEEP_PER_CREATED: usize = 2;
 
 /// One port's policy, by list index in [`Policies::lists`]; `[v4, v6]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -128,6 +131,8 @@ pub(crate) struct PolicyState {
     /// Parallel to the snapshot's lists: one counter per rule, then the implicit deny.
     pub hits: Vec<Box<[u64]>>,
     pub counters: FlowTableCounters,
+    /// `counters.created` at the last sweep.
+    created_at_sweep: u64,
 }
 
 /// A frame on its way through the policy: what the output checks need.
@@ -138,6 +143,25 @@ pub(crate) struct Pass {
     entry: Option<u32>,
     egresses: u32,
     last_egress: u32,
+    /// The last list evaluated for this very packet and its verdict: the same list on the
+    /// next port (a flood, or a profile's list in and out) decides the same.
+    evaluated: Evaluated,
+}
+
+/// A list (by index) and its verdict on the frame at hand.
+type Evaluated = Option<(u16, Hit)>;
+
+/// `acl`'s verdict on `packet`, from `evaluated` if it holds the same `list`'s.
+#[inline]
+fn evaluate(acl: &Acl, list: u16, packet: &Packet, evaluated: &mut Evaluated) -> Hit {
+    match *evaluated {
+        Some((known, hit)) if known == list => hit,
+        _ => {
+            let hit = acl.evaluate(packet);
+            *evaluated = Some((list, hit));
+            hit
+        }
+    }
 }
 
 const FAMILY_V4: usize = 0;
@@ -174,6 +198,7 @@ impl PolicyState {
             generation: 0,
             hits: Vec::new(),
             counters: FlowTableCounters::default(),
+            created_at_sweep: 0,
         }
     }
 
@@ -200,8 +225,11 @@ impl PolicyState {
     /// Removes some expired entries; called once per batch.
     #[inline]
     pub fn sweep(&mut self, now: u64) {
+        let created = self.counters.created.wrapping_sub(self.created_at_sweep);
+        self.created_at_sweep = self.counters.created;
         if self.flows.len() > 0 {
-            self.counters.expired += self.flows.sweep(now, SWEEP_BUDGET) as u64;
+            let extra = usize::try_from(created).unwrap_or(usize::MAX).saturating_mul(SWEEP_PER_CREATED);
+            self.counters.expired += self.flows.sweep(now, SWEEP_BUDGET.saturating_add(extra)) as u64;
         }
     }
 
@@ -242,9 +270,10 @@ impl PolicyState {
                 None
             }
         };
-        if let Some(list) = list {
-            self.check_in(config, list, &packet, &key, entry, now)?;
-        }
+        let evaluated = match list {
+            Some(list) => self.check_in(config, list, &packet, &key, entry, now)?,
+            None => None,
+        };
         if let Some(id) = entry {
             let entry = self.flows.get_mut(id);
             entry.packets += 1;
@@ -256,11 +285,13 @@ impl PolicyState {
             if here.account_in {
                 entry.monitor |= MONITOR_INPUT;
             }
-            entry.touch(now);
+            self.flows.touch(id, now);
         }
-        Ok(Some(Pass { packet, segment: forwarding.segment, entry, egresses: 0, last_egress: 0 }))
+        Ok(Some(Pass { packet, segment: forwarding.segment, entry, egresses: 0, last_egress: 0, evaluated }))
     }
 
+    /// The ingress port's input list; `Ok` carries its verdict if the list was evaluated for
+    /// this packet (not taken from the flow's cache), for [`Pass::evaluated`].
     fn check_in(
         &mut self,
         config: &Snapshot,
@@ -269,9 +300,10 @@ impl PolicyState {
         key: &FlowKey,
         entry: Option<u32>,
         now: u64,
-    ) -> Result<(), DropReason> {
+    ) -> Result<Evaluated, DropReason> {
         let acl = &config.policy().lists[usize::from(list)];
         let mut cached = None;
+        let mut evaluated = None;
         if let Some(id) = entry {
             let flow = self.flows.get_mut(id);
             cached = flow.verdict_in;
@@ -283,11 +315,13 @@ impl PolicyState {
                 if let Some(cached) = cached.filter(|cached| acl.permits(cached.hit)) {
                     self.count_hit(cached.list, cached.hit);
                 }
-                return Ok(());
+                return Ok(evaluated);
             }
         }
-        let (hit, link) =
-            cached.map_or_else(|| (acl.evaluate(packet), None), |cached| (cached.hit, cached.link));
+        let (hit, link) = match cached {
+            Some(cached) => (cached.hit, cached.link),
+            None => (evaluate(acl, list, packet, &mut evaluated), None),
+        };
         self.count_hit(list, hit);
         let cache = |flows: &mut FlowTable, link| {
             if let Some(id) = entry {
@@ -305,14 +339,14 @@ impl PolicyState {
                 flow.conn = Some(Conn::new(packet.protocol, packet.tcp_flags, ConnDirection::In, now));
             }
             cache(&mut self.flows, None);
-            return Ok(());
+            return Ok(evaluated);
         }
         // Denied: a reply of a connection this port's output list admitted?
         let original = key.reversed(key.port, Role::OutConnection);
         if let Some(id) = self.live_conn(link, &original, ConnDirection::Out, now) {
             self.reply(id, packet, now);
             cache(&mut self.flows, Some(id));
-            return Ok(());
+            return Ok(evaluated);
         }
         cache(&mut self.flows, None);
         Err(DropReason::AclIn)
@@ -322,21 +356,36 @@ impl PolicyState {
     /// through `link` if it still holds it, else by lookup.
     #[inline]
     fn live_conn(&self, link: Option<u32>, key: &FlowKey, direction: ConnDirection, now: u64) -> Option<u32> {
+        self.live_conn_hashed(link, key, &mut None, direction, now)
+    }
+
+    /// [`Self::live_conn`], keeping `key`'s hash in `hash` if it looked the key up, for an
+    /// insertion after a miss.
+    #[inline(always)]
+    fn live_conn_hashed(
+        &self,
+        link: Option<u32>,
+        key: &FlowKey,
+        hash: &mut Option<u64>,
+        direction: ConnDirection,
+        now: u64,
+    ) -> Option<u32> {
         let linked = link.filter(|&id| self.flows.linked(id, key, now).is_some());
-        let id = linked.or_else(|| self.flows.find(key, now))?;
+        let id = linked.or_else(|| {
+            let hash = *hash.get_or_insert_with(|| self.flows.hash(key));
+            self.flows.find_hashed(key, hash, now)
+        })?;
         self.flows.get(id).live_conn(now).filter(|conn| conn.direction == direction).map(|_| id)
     }
 
     /// A reply of the connection in entry `id`.
     #[inline]
     fn reply(&mut self, id: u32, packet: &Packet, now: u64) {
-        let entry = self.flows.get_mut(id);
-        if let Some(conn) = entry.conn.as_mut() {
+        if let Some(conn) = self.flows.get_mut(id).conn.as_mut() {
             conn.update(packet.tcp_flags, true, now);
         }
         // The connection's timeout may have shortened (a reset): the entry follows it.
-        let expires = entry.conn.map_or(0, |conn| conn.expires);
-        entry.expires = entry.last_seen.saturating_add(FLOW_IDLE).max(expires);
+        self.flows.follow_conn(id);
     }
 
     /// The output side, for one egress port of a frame `ingress` let through.
@@ -365,7 +414,7 @@ impl PolicyState {
         &mut self,
         config: &Snapshot,
         list: u16,
-        pass: &Pass,
+        pass: &mut Pass,
         port: PortIndex,
         now: u64,
     ) -> Result<(), DropReason> {
@@ -373,8 +422,10 @@ impl PolicyState {
         let packet = &pass.packet;
         let port_id = config.id_of(port).0;
         let cached = pass.entry.and_then(|id| self.flows.get(id).cached_out(port, self.generation));
-        let (hit, link) =
-            cached.map_or_else(|| (acl.evaluate(packet), None), |cached| (cached.hit, cached.link));
+        let (hit, link) = match cached {
+            Some(cached) => (cached.hit, cached.link),
+            None => (evaluate(acl, list, packet, &mut pass.evaluated), None),
+        };
         let cache = |flows: &mut FlowTable, link| {
             let verdict = Cached { list, hit, link };
             if let Some(id) = pass.entry.filter(|_| cached != Some(verdict)) {
@@ -385,15 +436,15 @@ impl PolicyState {
         let stateful =
             permits && acl.rule(hit).is_some_and(|rule| rule.is_stateful_permit()) && packet.trackable();
         let own = FlowKey::new(port_id, pass.segment, packet, Role::OutConnection);
+        let mut own_hash = None;
         // A connection this direction started passes, whatever the list says now.
         if (stateful || !permits)
-            && let Some(id) = self.live_conn(link, &own, ConnDirection::Out, now)
+            && let Some(id) = self.live_conn_hashed(link, &own, &mut own_hash, ConnDirection::Out, now)
         {
-            let entry = self.flows.get_mut(id);
-            if let Some(conn) = entry.conn.as_mut() {
+            if let Some(conn) = self.flows.get_mut(id).conn.as_mut() {
                 conn.update(packet.tcp_flags, false, now);
             }
-            entry.touch(now);
+            self.flows.touch(id, now);
             if permits {
                 self.count_hit(list, hit);
             }
@@ -402,13 +453,14 @@ impl PolicyState {
         }
         self.count_hit(list, hit);
         if stateful {
-            let Some((id, new)) = self.flows.find_or_insert(&own, now) else {
+            let own_hash = own_hash.unwrap_or_else(|| self.flows.hash(&own));
+            let Some((id, new)) = self.flows.find_or_insert_hashed(&own, own_hash, now) else {
                 return Err(DropReason::ConntrackFull);
             };
             self.counters.created += u64::from(new);
-            let entry = self.flows.get_mut(id);
-            entry.conn = Some(Conn::new(packet.protocol, packet.tcp_flags, ConnDirection::Out, now));
-            entry.touch(now);
+            self.flows.get_mut(id).conn =
+                Some(Conn::new(packet.protocol, packet.tcp_flags, ConnDirection::Out, now));
+            self.flows.touch(id, now);
             cache(&mut self.flows, Some(id));
             return Ok(());
         }
@@ -450,7 +502,8 @@ impl PolicyState {
         let port_id = config.id_of(forwarding.ingress).0;
         let key = FlowKey::new(port_id, forwarding.segment, &packet, Role::Flow);
         let entry = self.flows.find(&key, now);
-        let pass = Pass { packet, segment: forwarding.segment, entry, egresses: 0, last_egress: 0 };
+        let pass =
+            Pass { packet, segment: forwarding.segment, entry, egresses: 0, last_egress: 0, evaluated: None };
         let Some(list) = config.policy().port(forwarding.ingress).acl_in[family] else {
             return Ok(Some(pass));
         };

@@ -103,6 +103,34 @@ fn output_lists_filter_each_egress_port() {
     assert_eq!(hits(&switch, "WEB-OUT"), [(Some(10), 1), (None, 2)]);
 }
 
+/// The datapath evaluates a list once per frame and reuses the verdict for the same list on
+/// the next check: every port still decides and counts as if it evaluated on its own.
+#[test]
+fn one_list_in_and_out_on_a_flood_decides_and_counts_every_check() {
+    let dhcp =
+        datapath::AclRule { dst_ports: datapath::PortMatch::Eq(67), ..rule(10, Action::Permit, Some(17)) };
+    let same = list("DHCP", vec![dhcp]);
+    let deny_all = list("NONE", vec![]);
+    let both = |port| with_out(with_in(port, &same), &same);
+    let ports =
+        vec![both(veth(49, 100)), both(veth(50, 100)), with_out(veth(51, 100), &deny_all), veth(52, 100)];
+    let mut switch = Harness::new(ports);
+    let udp = |dst| frame(mac(1), MacAddr::BROADCAST, None, v4(1), v4(255), L4::Udp { src: 68, dst });
+    // Permitted in, then out of 50 by the same list; 51's other list denies; 52 has none.
+    assert_eq!(Harness::ports_of(&switch.send(49, &udp(67))), [50, 52]);
+    assert_eq!(hits(&switch, "DHCP"), [(Some(10), 2), (None, 0)]);
+    assert_eq!(hits(&switch, "NONE"), [(None, 1)]);
+    assert_eq!(switch.stats(51).drops.get(DropReason::AclOut), 1);
+    // Denied in: no output check runs.
+    assert!(switch.send(49, &udp(68)).is_empty());
+    assert_eq!(hits(&switch, "DHCP"), [(Some(10), 2), (None, 1)]);
+    // From the port without a list: each output list evaluates the frame.
+    assert_eq!(Harness::ports_of(&switch.send(52, &udp(67))), [49, 50]);
+    assert_eq!(Harness::ports_of(&switch.send(52, &udp(68))), Vec::<u32>::new());
+    assert_eq!(hits(&switch, "DHCP"), [(Some(10), 4), (None, 3)]);
+    assert_eq!(hits(&switch, "NONE"), [(None, 3)]);
+}
+
 #[test]
 fn tagged_frames_on_trunks_are_read_past_the_tag() {
     let deny_ssh = list("NO-SSH", vec![permit_tcp_to(10, 80, false)]);

@@ -308,3 +308,29 @@ fn ipv6_connections_are_tracked_by_the_ipv6_list() {
     // IPv4 is not filtered by IPv6 lists.
     assert!(passes(&mut switch, 50, &server(ACK)));
 }
+
+/// At a steady rate of new connections the sweep keeps up: the table holds about a minute's
+/// worth of entries (a SYN's flow and its connection go a minute after it), not every entry
+/// ever made.
+#[test]
+fn the_table_keeps_up_with_a_steady_rate_of_new_connections() {
+    let open_http = list("HTTP", vec![permit_tcp_to(10, 80, true)]);
+    let both = |port| with_out(with_in(port, &open_http), &open_http);
+    let mut switch = Harness::new(vec![both(veth(49, 100)), both(veth(50, 100))]);
+    learn(&mut switch);
+    // 32 new connections every 2 seconds, each two entries (its flow in at Veth1, its
+    // connection out at Veth2): about 30 batches of 64 entries are live at any time.
+    for batch in 0..1500u32 {
+        let syns: Vec<_> = (0..32u32)
+            .map(|i| {
+                let src = 1024 + (batch * 32 + i) as u16;
+                (49, frame(mac(1), mac(2), None, v4(1), v4(2), L4::Tcp { src, dst: 80, flags: SYN }))
+            })
+            .collect();
+        assert_eq!(switch.send_all(&syns).len(), 32);
+        switch.advance(Duration::from_secs(2));
+    }
+    let counters = switch.datapath.flow_counters();
+    assert_eq!(counters.created, 1500 * 64);
+    assert!(counters.entries <= 4 * 30 * 64, "{counters:?}");
+}

@@ -146,7 +146,13 @@ end
         assert!(long.len() >= 3, "{version}: the active timeout split the long flow: {long:?}");
         let tcp = flows_between(flows, &client.ip, &server.ip, 6);
         let bytes = total(&tcp, "in_bytes");
-        assert!(bytes >= 50_000_000, "{version}: {bytes} IP bytes for a 50 MB transfer: {tcp:?}");
+        // iperf3 returns once its last bytes are written, and the test then stops its server:
+        // what was still in flight never crosses. The server counted at least 80 % (checked
+        // above); headers add a few percent.
+        assert!(
+            (40_000_000..=52_500_000).contains(&bytes),
+            "{version}: {bytes} IP bytes for a 50 MB transfer: {tcp:?}"
+        );
         assert!(
             flows_between(flows, &server.ip, &client.ip, 1).is_empty(),
             "{version}: the server's port monitors nothing, and replies leave by the client's output"

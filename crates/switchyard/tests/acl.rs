@@ -9,13 +9,10 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
+use common::containers::{Container, HOST, vemcmd};
 use common::{Testbed, poll_until, skip_unless_root, stderr, stdout};
-use switchyard::netns::Netns;
-
-const HOST: &str = "bilbo";
 
 /// A server that takes ssh (the test's sshd listens on 2222), iperf3 and ping and nothing else, and a client with no list.
 /// `WEB-OUT` filters what the switch sends to the server (`out`), so replies from the server
@@ -43,47 +40,12 @@ port-profile type vethernet server
 end
 ";
 
-struct Container {
-    ns: Netns,
-    ip: String,
-    veth: u32,
-}
-
 fn testbed(profiles: &str) -> Testbed {
     let mut bed = Testbed::start();
     let out = bed.shell(&[], profiles);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     bed.start_agent(HOST);
     bed
-}
-
-fn attach(bed: &Testbed, name: &str, profile: &str, ip: &str) -> Container {
-    let ns = Netns::new(name).unwrap();
-    let out = switchyard(
-        bed,
-        &["attach", "--netns", &ns.name, "--profile", profile, "--ip", &format!("{ip}/24"), "--name", name],
-    );
-    assert!(out.status.success(), "attach {name}: {}{}\n{}", stdout(&out), stderr(&out), bed.logs());
-    let veth = common::attached_veth(&out);
-    Container { ns, ip: ip.to_owned(), veth }
-}
-
-fn switchyard(bed: &Testbed, args: &[&str]) -> std::process::Output {
-    Command::new(common::exe()).args(args).arg("--data-dir").arg(bed.agent_dir(HOST)).output().unwrap()
-}
-
-fn vemcmd(bed: &Testbed, args: &str) -> String {
-    let mut argv = vec!["vemcmd"];
-    argv.extend(args.split_whitespace());
-    let out = switchyard(bed, &argv);
-    assert!(out.status.success(), "vemcmd {args}: {}", stderr(&out));
-    stdout(&out)
-}
-
-/// The MAC of the container's `eth0`.
-fn mac_of(container: &Container) -> String {
-    let shown = container.ns.exec_ok(&["cat", "/sys/class/net/eth0/address"]).unwrap();
-    shown.trim().to_owned()
 }
 
 /// Whether a TCP connection from `client` to `ip:port` opens within two seconds (a listener in
@@ -126,8 +88,8 @@ fn permitted_traffic_passes_denied_traffic_is_dropped_and_counted_by_entry() {
         return;
     }
     let mut bed = testbed(PROFILES);
-    let client = attach(&bed, "cl", "client", "10.99.0.1");
-    let server = attach(&bed, "sv", "server", "10.99.0.2");
+    let client = common::containers::attach(&bed, "cl", "client", Some("10.99.0.1"));
+    let server = common::containers::attach(&bed, "sv", "server", Some("10.99.0.2"));
     assert!(client.ns.ping(&server.ip, 3), "ping is permitted (30)\n{}", bed.logs());
     common::iperf3_checked(&client.ns, &server.ns, &server.ip, 20_000_000);
     common::ssh_transfer_checked(&client.ns, &server.ns, &server.ip, 1_000_000);
@@ -148,8 +110,8 @@ fn permitted_traffic_passes_denied_traffic_is_dropped_and_counted_by_entry() {
         &format!(
             "trace --in Veth{} src {} dst {} ipv4 {} > {} tcp 40000 > 8080 syn",
             client.veth,
-            mac_of(&client),
-            mac_of(&server),
+            client.mac(),
+            server.mac(),
             client.ip,
             server.ip
         ),
@@ -188,8 +150,8 @@ fn replies_of_stateful_permits_pass_and_the_guarded_side_cannot_open_anything() 
         return;
     }
     let bed = testbed(STATEFUL);
-    let client = attach(&bed, "cl", "client", "10.99.1.1");
-    let server = attach(&bed, "sv", "guarded", "10.99.1.2");
+    let client = common::containers::attach(&bed, "cl", "client", Some("10.99.1.1"));
+    let server = common::containers::attach(&bed, "sv", "guarded", Some("10.99.1.2"));
     assert!(client.ns.ping(&server.ip, 3), "echo replies are replies\n{}", bed.logs());
     common::ssh_transfer_checked(&client.ns, &server.ns, &server.ip, 2_000_000);
     assert!(!server.ns.ping(&client.ip, 1), "the guarded side opened an ICMP exchange");
@@ -207,8 +169,8 @@ fn a_list_changed_live_applies_to_every_port_that_uses_it() {
         return;
     }
     let mut bed = testbed(PROFILES);
-    let client = attach(&bed, "cl", "client", "10.99.0.1");
-    let server = attach(&bed, "sv", "server", "10.99.0.2");
+    let client = common::containers::attach(&bed, "cl", "client", Some("10.99.0.1"));
+    let server = common::containers::attach(&bed, "sv", "server", Some("10.99.0.2"));
     assert!(client.ns.ping(&server.ip, 2), "{}", bed.logs());
     let out = bed.shell(&[], "configure terminal\nip access-list WEB-OUT\n  no 30\nend\n");
     assert!(out.status.success(), "{}", stderr(&out));

@@ -13,41 +13,16 @@ mod collectors;
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::Command;
 use std::time::Duration;
 
 use collectors::nfcapd::Nfcapd;
+use common::containers::{Container, HOST};
 use common::{Testbed, skip_unless_root, stderr, stdout};
-use switchyard::netns::Netns;
-
-const HOST: &str = "bilbo";
-
-struct Container {
-    ns: Netns,
-    ip: String,
-}
 
 fn attach(bed: &Testbed, name: &str, profile: &str, ip: &str) -> Container {
-    let ns = Netns::new(name).unwrap();
-    let out = Command::new(common::exe())
-        .args([
-            "attach",
-            "--netns",
-            &ns.name,
-            "--profile",
-            profile,
-            "--ip",
-            &format!("{ip}/24"),
-            "--name",
-            name,
-        ])
-        .arg("--data-dir")
-        .arg(bed.agent_dir(HOST))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "attach {name}: {}{}\n{}", stdout(&out), stderr(&out), bed.logs());
-    ns.disable_ipv6().unwrap();
-    Container { ns, ip: ip.to_owned() }
+    let container = common::containers::attach(bed, name, profile, Some(ip));
+    container.ns.disable_ipv6().unwrap();
+    container
 }
 
 /// The flows of `collected` from `src` to `dst` with `protocol`.

@@ -13,10 +13,9 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
+use common::containers::{Container, HOST, vemcmd};
 use common::{Testbed, skip_unless_root, stderr, stdout};
-use switchyard::netns::{Netns, lossy};
-
-const HOST: &str = "bilbo";
+use switchyard::netns::lossy;
 
 const PROFILES: &str = "\
 configure terminal
@@ -50,23 +49,6 @@ port-profile type vethernet secure
 end
 ";
 
-struct Container {
-    ns: Netns,
-    ip: String,
-    veth: u32,
-}
-
-impl Container {
-    fn mac(&self) -> String {
-        self.ns.exec_ok(&["cat", "/sys/class/net/eth0/address"]).unwrap().trim().to_owned()
-    }
-
-    /// Runs a Python program inside the container (raw sockets: `socket.AF_PACKET`).
-    fn python(&self, program: &str) -> String {
-        self.ns.exec_ok(&["timeout", "60", "python3", "-c", program]).unwrap()
-    }
-}
-
 fn testbed() -> Testbed {
     let mut bed = Testbed::start();
     let out = bed.shell(&[], PROFILES);
@@ -76,29 +58,9 @@ fn testbed() -> Testbed {
 }
 
 fn attach(bed: &Testbed, name: &str, profile: &str, ip: Option<&str>) -> Container {
-    let ns = Netns::new(name).unwrap();
-    let mut args = vec!["attach", "--netns", &ns.name, "--profile", profile, "--name", name];
-    let prefix = ip.map(|ip| format!("{ip}/24"));
-    if let Some(prefix) = &prefix {
-        args.extend(["--ip", prefix.as_str()]);
-    }
-    let out = switchyard(bed, &args);
-    assert!(out.status.success(), "attach {name}: {}{}\n{}", stdout(&out), stderr(&out), bed.logs());
-    let veth = common::attached_veth(&out);
-    ns.disable_ipv6().unwrap();
-    Container { ns, ip: ip.unwrap_or_default().to_owned(), veth }
-}
-
-fn switchyard(bed: &Testbed, args: &[&str]) -> std::process::Output {
-    Command::new(common::exe()).args(args).arg("--data-dir").arg(bed.agent_dir(HOST)).output().unwrap()
-}
-
-fn vemcmd(bed: &Testbed, args: &str) -> String {
-    let mut argv = vec!["vemcmd"];
-    argv.extend(args.split_whitespace());
-    let out = switchyard(bed, &argv);
-    assert!(out.status.success(), "vemcmd {args}: {}", stderr(&out));
-    stdout(&out)
+    let container = common::containers::attach(bed, name, profile, ip);
+    container.ns.disable_ipv6().unwrap();
+    container
 }
 
 /// Python: a raw socket on eth0 and `mac(text)`; frames are built by hand.

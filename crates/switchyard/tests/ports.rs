@@ -9,10 +9,9 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Testbed, skip_unless_root, stderr, stdout};
-use switchyard::netns::{Netns, lossy};
-
-const HOST: &str = "bilbo";
+use common::containers::{HOST, attach_with, on_host, vemcmd};
+use common::{Testbed, skip_unless_root, stderr};
+use switchyard::netns::lossy;
 
 const PROFILES: &str = "\
 configure terminal
@@ -39,44 +38,14 @@ fn testbed() -> Testbed {
     bed
 }
 
-/// A container: a namespace attached with `switchyard attach`, and its Vethernet number.
-struct Container {
-    ns: Netns,
-    ip: String,
-    veth: u32,
-}
-
-fn attach(bed: &Testbed, name: &str, profile: &str, ip: &str) -> Container {
-    let ns = Netns::new(name).unwrap();
-    let out = switchyard(
-        bed,
-        &["attach", "--netns", &ns.name, "--profile", profile, "--ip", &format!("{ip}/24"), "--name", name],
-    );
-    assert!(out.status.success(), "attach {name}: {}{}\n{}", stdout(&out), stderr(&out), bed.logs());
-    let veth = common::attached_veth(&out);
-    Container { ns, ip: ip.to_owned(), veth }
-}
-
-fn switchyard(bed: &Testbed, args: &[&str]) -> std::process::Output {
-    Command::new(common::exe()).args(args).arg("--data-dir").arg(bed.agent_dir(HOST)).output().unwrap()
-}
-
-fn vemcmd(bed: &Testbed, args: &str) -> String {
-    let mut argv = vec!["vemcmd"];
-    argv.extend(args.split_whitespace());
-    let out = switchyard(bed, &argv);
-    assert!(out.status.success(), "vemcmd {args}: {}", stderr(&out));
-    stdout(&out)
-}
-
 #[test]
 fn containers_on_one_vlan_talk_ping_tcp_and_ssh() {
     if skip_unless_root() {
         return;
     }
     let bed = testbed();
-    let web1 = attach(&bed, "web1", "vlan100", "10.99.0.1");
-    let web2 = attach(&bed, "web2", "vlan100", "10.99.0.2");
+    let web1 = attach_with(&bed, "web1", "vlan100", "10.99.0.1");
+    let web2 = attach_with(&bed, "web2", "vlan100", "10.99.0.2");
     assert_ne!(web1.veth, web2.veth);
     assert!(web1.ns.ping(&web2.ip, 3), "same-VLAN ping failed\n{}", bed.logs());
 
@@ -105,8 +74,8 @@ fn vlans_are_isolated_and_a_live_change_moves_a_port() {
         return;
     }
     let bed = testbed();
-    let a = attach(&bed, "a", "vlan100", "10.99.1.1");
-    let b = attach(&bed, "b", "vlan101", "10.99.1.2");
+    let a = attach_with(&bed, "a", "vlan100", "10.99.1.1");
+    let b = attach_with(&bed, "b", "vlan101", "10.99.1.2");
     assert!(!a.ns.ping(&b.ip, 2), "ping crossed VLANs");
     let rx_before = vemcmd(&bed, "show stats");
 
@@ -132,8 +101,8 @@ fn a_port_waits_for_its_profile_and_comes_up_when_it_is_created() {
         return;
     }
     let mut bed = testbed();
-    let early = attach(&bed, "early", "later", "10.99.2.1");
-    let peer = attach(&bed, "peer", "vlan100", "10.99.2.2");
+    let early = attach_with(&bed, "early", "later", "10.99.2.1");
+    let peer = attach_with(&bed, "peer", "vlan100", "10.99.2.2");
     let veth = early.veth;
     bed.wait_until("the port is down waiting for its profile", Duration::from_secs(10), |bed| {
         bed.show("show interface brief")
@@ -163,8 +132,8 @@ fn an_agent_restart_keeps_its_ports_and_detach_leaves_nothing() {
         return;
     }
     let mut bed = testbed();
-    let a = attach(&bed, "r1", "vlan100", "10.99.3.1");
-    let b = attach(&bed, "r2", "vlan100", "10.99.3.2");
+    let a = attach_with(&bed, "r1", "vlan100", "10.99.3.1");
+    let b = attach_with(&bed, "r2", "vlan100", "10.99.3.2");
     assert!(a.ns.ping(&b.ip, 2));
 
     bed.kill9(HOST);
@@ -172,7 +141,7 @@ fn an_agent_restart_keeps_its_ports_and_detach_leaves_nothing() {
     bed.wait_until("ports forward again after the restart", Duration::from_secs(15), |_| a.ns.ping(&b.ip, 1));
     assert!(bed.show("show interface virtual").contains(&format!("Veth{}", a.veth)));
 
-    let out = switchyard(&bed, &["detach", "--netns", &a.ns.name]);
+    let out = on_host(&bed, &["detach", "--netns", &a.ns.name]);
     assert!(out.status.success(), "{}", stderr(&out));
     let links = lossy(&Command::new("ip").args(["-o", "link"]).output().unwrap().stdout);
     assert!(!links.contains(&a.ns.name), "{links}");
@@ -189,8 +158,8 @@ fn garbage_frames_are_counted_and_never_stop_the_agent() {
         return;
     }
     let bed = testbed();
-    let a = attach(&bed, "g1", "vlan100", "10.99.4.1");
-    let b = attach(&bed, "g2", "vlan100", "10.99.4.2");
+    let a = attach_with(&bed, "g1", "vlan100", "10.99.4.1");
+    let b = attach_with(&bed, "g2", "vlan100", "10.99.4.2");
     // Random bytes, truncated headers, a 9000-byte frame, bad tags — from inside the container.
     let script = r#"
 import os, socket, random

@@ -194,3 +194,57 @@ fn a_list_changed_live_applies_to_every_port_that_uses_it() {
         || bed.logs(),
     );
 }
+
+/// IPv6 through `ipv6 port traffic-filter`: ICMPv6 (neighbour discovery and ping) permitted, TCP
+/// only where an entry says so; the IPv4 list of the same port does not filter IPv6.
+#[test]
+fn ipv6_traffic_filters_apply_to_ipv6_only() {
+    if skip_unless_root() {
+        return;
+    }
+    let bed = testbed(
+        "configure terminal
+vlan 100
+ipv6 access-list V6-OUT
+  10 permit icmp any any
+ip access-list V4-OUT
+  10 deny ip any any
+port-profile type vethernet client
+  switchport mode access
+  switchport access vlan 100
+  no shutdown
+  state enabled
+port-profile type vethernet v6server
+  switchport mode access
+  switchport access vlan 100
+  ipv6 port traffic-filter V6-OUT out
+  ip port access-group V4-OUT out
+  no shutdown
+  state enabled
+end
+",
+    );
+    let client = common::containers::attach(&bed, "c6", "client", Some("10.99.9.1"));
+    let server = common::containers::attach(&bed, "s6", "v6server", Some("10.99.9.2"));
+    for (container, address) in [(&client, "fd00:99::1/64"), (&server, "fd00:99::2/64")] {
+        container.ns.exec_ok(&["ip", "-6", "addr", "add", address, "dev", "eth0", "nodad"]).unwrap();
+    }
+    let ping6 = |count: &str| {
+        client.ns.exec(&["ping", "-6", "-c", count, "-W", "1", "-q", "fd00:99::2"]).unwrap().status.success()
+    };
+    assert!((0..10).any(|_| ping6("1")), "ICMPv6 is permitted (neighbour discovery too)\n{}", bed.logs());
+    assert!(!client.ns.ping(&server.ip, 1), "IPv4 meets V4-OUT's deny");
+    let server6 = Container { ns: server.ns, ip: "fd00:99::2".to_owned(), veth: server.veth };
+    assert!(!tcp_connects(&client, &server6, 8080), "TCP over IPv6 meets V6-OUT's implicit deny");
+    let out =
+        bed.shell(&[], "configure terminal\nipv6 access-list V6-OUT\n  20 permit tcp any any eq 8080\nend\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    poll_until(
+        "TCP over IPv6 permitted by entry 20",
+        Duration::from_secs(10),
+        || tcp_connects(&client, &server6, 8080),
+        || bed.logs(),
+    );
+    let shown = bed.show("show ipv6 access-lists V6-OUT");
+    assert!(shown.contains("20 permit tcp any any eq 8080"), "{shown}");
+}

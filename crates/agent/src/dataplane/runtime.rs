@@ -305,19 +305,23 @@ impl Runtime {
     fn policy_state(&self) -> PolicyState {
         let now = self.started.elapsed();
         let datapath = &self.datapath;
-        let secure_macs = datapath
-            .config()
-            .ports()
-            .iter()
-            .filter(|port| port.port_security.is_some())
-            .map(|port| (port.id, datapath.secure_macs(port.id, now)))
-            .collect();
-        let security = datapath
+        let security: std::collections::BTreeMap<PortId, datapath::PortSecurity> = datapath
             .config()
             .ports()
             .iter()
             .filter_map(|port| Some((port.id, port.port_security?)))
             .collect();
+        // One walk of the MAC table for every secure port (not one per port: this runs on the
+        // dataplane thread, between batches).
+        let mut secure_macs: Vec<(PortId, Vec<datapath::MacTableRow>)> =
+            security.keys().map(|&port| (port, Vec::new())).collect();
+        if !secure_macs.is_empty() {
+            for row in datapath.mac_table(now) {
+                if let Ok(at) = secure_macs.binary_search_by_key(&row.port, |(port, _)| *port) {
+                    secure_macs[at].1.push(row);
+                }
+            }
+        }
         PolicyState {
             security,
             acl_hits: datapath.acl_hits().collect(),

@@ -276,8 +276,14 @@ fn a_collector_that_is_not_there_counts_send_errors() {
     let mut export = FlowExport::new(vec![ExporterConfig::new("GONE", address, Version::Ipfix, MODULE)]);
     let now = SystemTime::now();
     let now_ms = now.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-    for _ in 0..3 {
+    // The kernel reports the port unreachable to the socket after the datagram went out: give
+    // it a moment between sends (bounded) so that a later send meets the error.
+    for _ in 0..50 {
         export.export(now, &records(false, now_ms)[..2]);
+        if export.stats()[0].send_errors > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let [stats] = <[_; 1]>::try_from(export.stats()).unwrap();
     assert!(stats.send_errors >= 1, "{stats:?}");

@@ -131,15 +131,12 @@ fn own_veths_only(own: &BTreeSet<u32>, mut macs: Vec<proto::MacEntry>) -> Vec<pr
     macs
 }
 
-/// A module's policy state may speak only of its own attached vEthernets: secure ports of
-/// others are left out, and DHCP bindings on them lose the port (as MAC entries do).
+/// A module's policy state may speak only of its own attached vEthernets: secure ports and
+/// DHCP bindings on any other port are left out (a binding without its port would still show a
+/// MAC and an address in `show ip dhcp snooping binding` that no port of that module holds).
 fn own_policy_only(own: &BTreeSet<u32>, mut policy: proto::PolicyReport) -> proto::PolicyReport {
     policy.secure_ports.retain(|port| own.contains(&port.veth));
-    for binding in &mut policy.dhcp_bindings {
-        if !own.contains(&binding.veth) {
-            binding.veth = 0;
-        }
-    }
+    policy.dhcp_bindings.retain(|binding| own.contains(&binding.veth));
     policy
 }
 
@@ -465,7 +462,7 @@ mod tests {
             [1],
             "Vethernet2 is module 4's"
         );
-        assert_eq!(kept.dhcp_bindings.iter().map(|lease| lease.veth).collect::<Vec<_>>(), [1, 0]);
+        assert_eq!(kept.dhcp_bindings.iter().map(|lease| lease.veth).collect::<Vec<_>>(), [1]);
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub struct DhcpBindingView {
     pub ip: String,
     pub lease_seconds: u32,
     pub vlan: u32,
-    /// The vEthernet, 0 when unknown.
+    /// The vEthernet (the reporting module's own: others are dropped on the way in).
     pub veth: u32,
 }
 
@@ -69,7 +69,7 @@ pub fn show_ip_dhcp_snooping_binding(bindings: &[DhcpBindingView]) -> String {
     out.push_str("MacAddress         IpAddress        LeaseSec  Type           VLAN  Interface\n");
     out.push_str("-----------------  ---------------  --------  -------------  ----  -------------\n");
     for binding in bindings {
-        let interface = if binding.veth == 0 { "-".to_owned() } else { format!("Vethernet{}", binding.veth) };
+        let interface = format!("Vethernet{}", binding.veth);
         line(
             &mut out,
             format_args!(

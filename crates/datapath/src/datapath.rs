@@ -234,17 +234,26 @@ impl Datapath {
         self.guard.err_disabled.iter().copied()
     }
 
-    /// The secure MACs of a port with port security at `now` (`show port-security address`):
-    /// its attached MAC (static) and those it learned (dynamic), sorted by segment then MAC;
-    /// empty for a port without port security (allocates).
-    pub fn secure_macs(&self, port: PortId, now: Duration) -> Vec<MacTableRow> {
-        let secured = self.config.port(port).is_some_and(|config| config.port_security.is_some());
-        if !secured {
-            return Vec::new();
+    /// The secure MACs of every port with port security at `now` (`show port-security`), by
+    /// ascending port: its attached MAC (static) and those it learned (dynamic), sorted by
+    /// segment then MAC. One walk of the MAC table for all of them (allocates).
+    pub fn secure_macs(&self, now: Duration) -> Vec<(PortId, Vec<MacTableRow>)> {
+        let mut secure: Vec<(PortId, Vec<MacTableRow>)> = self
+            .config
+            .ports()
+            .iter()
+            .filter(|port| port.port_security.is_some())
+            .map(|port| (port.id, Vec::new()))
+            .collect();
+        if secure.is_empty() {
+            return secure;
         }
-        let mut rows = self.mac_table(now);
-        rows.retain(|row| row.port == port);
-        rows
+        for row in self.mac_table(now) {
+            if let Ok(at) = secure.binary_search_by_key(&row.port, |(port, _)| *port) {
+                secure[at].1.push(row);
+            }
+        }
+        secure
     }
 
     /// Dynamic MACs learned on `port` now in the table (aged ones until the next sweep), and

@@ -94,10 +94,14 @@ fn restrict_drops_and_reports_once_a_second() {
     assert_eq!(events(&mut switch).len(), 1, "a second later, the next violation is reported");
     assert_eq!(switch.stats(49).drops.get(DropReason::PortSecurity), 3);
     assert_eq!(switch.send(49, &udp(mac(9), mac(2), None)).len(), 1, "known secure MACs still pass");
-    let secure: Vec<(MacAddr, MacKind)> =
-        switch.datapath.secure_macs(PortId(49), switch.now).iter().map(|row| (row.mac, row.kind)).collect();
+    let all = switch.datapath.secure_macs(switch.now);
+    assert_eq!(
+        all.iter().map(|(port, _)| *port).collect::<Vec<_>>(),
+        [PortId(49)],
+        "port 50 has no port security"
+    );
+    let secure: Vec<(MacAddr, MacKind)> = all[0].1.iter().map(|row| (row.mac, row.kind)).collect();
     assert_eq!(secure, [(mac(1), MacKind::Static), (mac(9), MacKind::Dynamic)]);
-    assert!(switch.datapath.secure_macs(PortId(50), switch.now).is_empty());
 }
 
 #[test]

@@ -311,17 +311,7 @@ impl Runtime {
             .iter()
             .filter_map(|port| Some((port.id, port.port_security?)))
             .collect();
-        // One walk of the MAC table for every secure port (not one per port: this runs on the
-        // dataplane thread, between batches).
-        let mut secure_macs: Vec<(PortId, Vec<datapath::MacTableRow>)> =
-            security.keys().map(|&port| (port, Vec::new())).collect();
-        if !secure_macs.is_empty() {
-            for row in datapath.mac_table(now) {
-                if let Ok(at) = secure_macs.binary_search_by_key(&row.port, |(port, _)| *port) {
-                    secure_macs[at].1.push(row);
-                }
-            }
-        }
+        let secure_macs = datapath.secure_macs(now);
         PolicyState {
             security,
             acl_hits: datapath.acl_hits().collect(),

@@ -78,26 +78,12 @@ impl Packet {
             ip_len: packet.payload_len().saturating_add(ipv6::HEADER_LEN as u16),
             ..Self::default()
         };
-        let mut payload = packet.payload();
-        // Skip extension headers (hop-by-hop, routing, destination options, fragment).
-        for _ in 0..4 {
-            match parsed.protocol {
-                0 | 43 | 60 => {
-                    let len = (usize::from(*payload.get(1)?) + 1) * 8;
-                    parsed.protocol = *payload.first()?;
-                    payload = payload.get(len..)?;
-                }
-                FRAGMENT => {
-                    let offset = u16::from_be_bytes([*payload.get(2)?, *payload.get(3)?]) & !7;
-                    parsed.protocol = *payload.first()?;
-                    if offset != 0 {
-                        return Some(parsed);
-                    }
-                    payload = payload.get(8..)?;
-                }
-                _ => break,
-            }
+        let upper = upper_layer(packet.next_header().0, packet.payload())?;
+        parsed.protocol = upper.protocol;
+        if upper.later_fragment {
+            return Some(parsed);
         }
+        let payload = upper.payload;
         parsed.read_transport(payload);
         Some(parsed)
     }
@@ -156,6 +142,56 @@ fn echo_request_of(kind: u8, v6: bool) -> Option<u8> {
         (129, true) => Some(128),
         _ => None,
     }
+}
+
+/// An IPv6 packet's upper layer, past its extension headers.
+pub(crate) struct UpperLayer<'a> {
+    /// The upper-layer protocol (the last Next Header).
+    pub protocol: u8,
+    /// Its bytes (empty of meaning in a later fragment).
+    pub payload: &'a [u8],
+    /// A fragment header was crossed.
+    pub fragmented: bool,
+    /// A fragment other than the first: the upper layer's header is elsewhere.
+    pub later_fragment: bool,
+}
+
+/// Walks the extension headers (hop-by-hop, routing, destination options, fragment) after an
+/// IPv6 header whose Next Header is `next_header`, at most four; `None` when they are cut short.
+/// More than four deep, `protocol` is still an extension header's number.
+/// Whether an IPv6 Next Header value names an extension header this walk crosses.
+pub(crate) const fn is_extension_header(protocol: u8) -> bool {
+    matches!(protocol, 0 | 43 | 44 | 60)
+}
+
+pub(crate) fn upper_layer(next_header: u8, mut payload: &[u8]) -> Option<UpperLayer<'_>> {
+    let mut upper = UpperLayer { protocol: next_header, payload, fragmented: false, later_fragment: false };
+    for _ in 0..4 {
+        match upper.protocol {
+            0 | 43 | 60 => {
+                let len = (usize::from(*payload.get(1)?) + 1) * 8;
+                upper.protocol = *payload.first()?;
+                payload = payload.get(len..)?;
+            }
+            FRAGMENT => {
+                let offset = u16::from_be_bytes([*payload.get(2)?, *payload.get(3)?]) & !7;
+                upper.protocol = *payload.first()?;
+                upper.fragmented = true;
+                if offset != 0 {
+                    upper.later_fragment = true;
+                    return Some(upper);
+                }
+                payload = payload.get(8..)?;
+            }
+            _ => {
+                upper.payload = payload;
+                return Some(upper);
+            }
+        }
+    }
+    // Still an extension header after four: `protocol` says so, and no upper layer is read.
+    upper.payload = payload;
+    Some(upper)
 }
 
 #[cfg(test)]

@@ -385,15 +385,20 @@ pub fn check_report(report: &proto::PortReport) -> Result<(), InputError> {
 /// text that could reach a terminal unescaped.
 fn check_policy(policy: &proto::PolicyReport) -> Result<(), InputError> {
     at_most("policy.acl_hits", policy.acl_hits.len(), ACL_HITS_MAX, "entries")?;
+    let mut entries = BTreeSet::new();
     for (i, hits) in policy.acl_hits.iter().enumerate() {
         policy_name(&format!("policy.acl_hits[{i}].list"), &hits.list)?;
+        once(&format!("policy.acl_hits[{i}]"), &mut entries, (&hits.list, hits.ipv6, hits.sequence))?;
     }
     at_most("policy.secure_ports", policy.secure_ports.len(), PORTS_PER_MODULE_MAX as usize, "ports")?;
+    let mut veths = BTreeSet::new();
     for (i, port) in policy.secure_ports.iter().enumerate() {
         let field = |name: &str| format!("policy.secure_ports[{i}].{name}");
+        once(&field("veth"), &mut veths, port.veth)?;
         at_most(&field("macs"), port.macs.len(), SECURE_MACS_MAX, "MACs")?;
+        let mut macs = BTreeSet::new();
         for mac in &port.macs {
-            unicast_mac(&field("macs"), mac)?;
+            once(&field("macs"), &mut macs, unicast_mac(&field("macs"), mac)?)?;
         }
         match port.action.as_str() {
             "protect" | "restrict" | "shutdown" => {}
@@ -416,9 +421,11 @@ fn check_policy(policy: &proto::PolicyReport) -> Result<(), InputError> {
         vlan(&field("vlan"), binding.vlan)?;
     }
     at_most("policy.exporters", policy.exporters.len(), EXPORTERS_MAX, "exporters")?;
+    let mut names = BTreeSet::new();
     for (i, exporter) in policy.exporters.iter().enumerate() {
         let field = |name: &str| format!("policy.exporters[{i}].{name}");
         policy_name(&field("name"), &exporter.name)?;
+        once(&field("name"), &mut names, exporter.name.as_str())?;
         exporter.destination.parse::<std::net::SocketAddr>().map_err(|_| {
             refuse(field("destination"), format!("{} is not an address:port", shown(&exporter.destination)))
         })?;
@@ -430,6 +437,12 @@ fn check_policy(policy: &proto::PolicyReport) -> Result<(), InputError> {
         text(&field("last_error"), &exporter.last_error, HARDWARE_MAX)?;
     }
     Ok(())
+}
+
+/// `key` must not have been seen in this list yet: a report names each thing once, so that no
+/// view shows it twice or sums it twice.
+fn once<K: Ord>(field: &str, seen: &mut BTreeSet<K>, key: K) -> Result<(), InputError> {
+    if seen.insert(key) { Ok(()) } else { Err(refuse(field, "appears twice")) }
 }
 
 fn policy_name(field: &str, value: &str) -> Result<(), InputError> {

@@ -225,7 +225,8 @@ async fn no_shutdown_reaches_the_module_in_its_next_report_reply_once() {
         supervisor.request(ADMIN, Method::POST, "/api/v1/exec", &[], "interface vethernet 1").await;
     assert_eq!(session_only.status, StatusCode::BAD_REQUEST, "{}", session_only.body);
 
-    // Every request is in the accounting log, refused ones too.
+    // Every request past the role check is in the accounting log, failed ones too (the
+    // operator's is refused before it and not logged).
     let entries = supervisor.audit("").await;
     let port_lines: Vec<(String, bool)> = entries
         .iter()
@@ -241,7 +242,8 @@ async fn no_shutdown_reaches_the_module_in_its_next_report_reply_once() {
             ("interface vethernet 99 no shutdown".to_owned(), false),
         ]
     );
-    let detail = entries.iter().rev().find(|e| e["command"] == "interface vethernet 1 no shutdown").unwrap();
+    let recovered = format!("interface vethernet {veth} no shutdown");
+    let detail = entries.iter().rev().find(|e| e["command"] == recovered.as_str()).unwrap();
     assert_eq!(detail["detail"], "sent to module 3 with its next report");
     supervisor.stop().await;
 }

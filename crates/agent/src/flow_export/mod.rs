@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use config::ExporterConfig;
 use destination::Destination;
 pub use error::FlowExportError;
-pub use ifindex::{Interface, ifindex};
+pub use ifindex::ifindex;
 pub use stats::ExporterStats;
 pub use wire::flow_export::{FlowAddresses, FlowDirection, FlowRecord, TemplateRefresh, Version};
 

@@ -192,9 +192,9 @@ fn v6(address: IpAddr) -> std::net::Ipv6Addr {
 /// supervisor should hear of it at once). `name_of` names a port (`Vethernet3`).
 pub fn event_line(event: &DatapathEvent, name_of: impl Fn(PortId) -> String) -> (String, bool) {
     match event {
-        DatapathEvent::PortSecurityViolation { port, mac, action } => (
+        DatapathEvent::PortSecurityViolation { port, mac, .. } => (
             format!(
-                "%PORT-SECURITY-2-PSECURE_VIOLATION: Security violation occurred, caused by MAC {} on port {} (violation {action})",
+                "%PORT-SECURITY-2-PSECURE_VIOLATION: Security violation occurred, caused by MAC {} on port {}",
                 mac,
                 name_of(*port)
             ),

@@ -122,10 +122,12 @@ impl GuardState {
         let port = config.by_index(ingress);
         match (ports, repr.message_type) {
             ((67, 68), dhcp::MessageType::ACK) if port.dhcp_snooping_trust => {
+                // Only a port whose attached MAC the client is (its static entry): a MAC merely
+                // learned could be a neighbour's, sent by a container to take its lease.
                 let client = macs.lookup(&(segment, repr.client_mac), now).filter(|entry| {
                     entry.port != TUNNEL_INDEX
                         && !config.is_uplink(entry.port)
-                        && matches!(entry.kind, MacKind::Static | MacKind::Dynamic)
+                        && entry.kind == MacKind::Static
                 });
                 let Some(client) = client else { return };
                 if repr.your_addr.is_unspecified() {

@@ -137,8 +137,25 @@ fn inspect_ipv6<O: Observer>(
             return Err(DropReason::SourceGuardIp);
         }
     }
-    if port.arp_inspection && packet.next_header() == IpProtocol::ICMPV6 {
-        inspect_advertisement(port, bindings, packet.payload(), now, observer)?;
+    if port.arp_inspection {
+        // Past any extension headers: a neighbour advertisement behind a destination option or
+        // in fragments must not slip by (RFC 6980 forbids fragmented neighbour discovery).
+        let upper = crate::packet::upper_layer(packet.next_header().0, packet.payload());
+        match upper {
+            Some(upper) if upper.protocol == IpProtocol::ICMPV6.0 && !upper.fragmented => {
+                inspect_advertisement(port, bindings, upper.payload, now, observer)?;
+            }
+            Some(upper)
+                if upper.protocol != IpProtocol::ICMPV6.0
+                    && !crate::packet::is_extension_header(upper.protocol) => {}
+            _ => {
+                note!(
+                    observer,
+                    "ip arp inspection: ICMPv6 fragmented, or behind extension headers it cannot cross"
+                );
+                return Err(DropReason::ArpInspection);
+            }
+        }
     }
     Ok(())
 }

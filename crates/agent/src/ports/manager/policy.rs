@@ -2,6 +2,7 @@
 //! ports, DHCP bindings) logged in NX-OS words, flows exported to the collectors the policies
 //! name, error-disabled ports recovered on the supervisor's word.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError};
 use std::time::SystemTime;
 
@@ -20,7 +21,9 @@ impl PortManager {
             let inner = self.inner.lock().await;
             let module = self.connected_module().unwrap_or(0);
             let plan = policy_view::export_plan(&inner.table, &inner.applied, module);
-            (plan, port_names(&inner))
+            // Names only for the events there are (most seconds, none).
+            let names = if events.is_empty() { BTreeMap::new() } else { port_names(&inner) };
+            (plan, names)
         };
         let mut changed = false;
         for event in &events {
@@ -39,6 +42,10 @@ impl PortManager {
 
     /// Exports the flows due under `plan` (none if no port monitors flows).
     async fn export_flows(&self, plan: ExportPlan) {
+        let idle = plan.routes.is_empty() && plan.exporters.is_empty();
+        if idle && self.flow_export.lock().unwrap_or_else(PoisonError::into_inner).stats().is_empty() {
+            return;
+        }
         let (now, records) = if plan.routes.is_empty() {
             (std::time::Duration::ZERO, Vec::new())
         } else {
@@ -113,6 +120,6 @@ fn observed_at(record: &datapath::FlowRecord, ltl: u32, direction: FlowDirection
 }
 
 /// `Vethernet3` by LTL, for log lines.
-fn port_names(inner: &Inner) -> std::collections::BTreeMap<u32, String> {
+fn port_names(inner: &Inner) -> BTreeMap<u32, String> {
     inner.table.iter().map(|record| (record.ltl, format!("Vethernet{}", record.veth))).collect()
 }

@@ -224,6 +224,21 @@ fn arp_inspection_blocks_poisoning() {
     assert_eq!(switch.send(49, &advert(mac(1), v6(1), v6(1), Some(mac(1)))).len(), 1);
     assert_eq!(switch.send(49, &advert(mac(1), v6(1), v6(1), None)).len(), 1);
     assert_eq!(switch.stats(49).drops.get(DropReason::ArpInspection), 4);
+    // The poisoned advertisement again, behind a destination option, then as a first fragment.
+    let poisoned = advert(mac(1), v6(1), v6(2), Some(mac(1)));
+    let (head, icmp) = poisoned.split_at(14 + 40);
+    let mut behind = head.to_vec();
+    behind[14 + 6] = 60;
+    behind[14 + 4..14 + 6].copy_from_slice(&(u16::try_from(icmp.len() + 8).unwrap()).to_be_bytes());
+    let mut fragment = behind.clone();
+    behind.extend_from_slice(&[58, 0, 1, 4, 0, 0, 0, 0]);
+    behind.extend_from_slice(icmp);
+    fragment[14 + 6] = 44;
+    fragment.extend_from_slice(&[58, 0, 0, 1, 0, 0, 0, 7]);
+    fragment.extend_from_slice(icmp);
+    assert!(switch.send(49, &behind).is_empty(), "an advertisement behind a destination option");
+    assert!(switch.send(49, &fragment).is_empty(), "a fragmented advertisement");
+    assert_eq!(switch.stats(49).drops.get(DropReason::ArpInspection), 6);
     let trace = switch.datapath.trace(switch.now, PortId(49), &poison);
     assert!(
         trace.contains(&"arp inspection: sender 10.0.0.2 is not bound to Veth1".to_string()),

@@ -29,16 +29,17 @@ pub fn free_udp_port(address: IpAddr) -> u16 {
     socket.local_addr().expect("local address").port()
 }
 
-/// Polls until `file` contains `needle` or `child` exits; panics after [`DEADLINE`].
-pub fn wait_for_text(child: &mut Child, file: &Path, needle: &str) {
+/// Polls until `file` contains `needle` (`Ok`) or `child` exits (`Err` with what it printed);
+/// panics after [`DEADLINE`].
+pub fn wait_for_text(child: &mut Child, file: &Path, needle: &str) -> Result<(), String> {
     let start = Instant::now();
     loop {
         let text = fs::read_to_string(file).unwrap_or_default();
         if text.contains(needle) {
-            return;
+            return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("the collector exited ({status}) before printing {needle:?}: {text}");
+            return Err(format!("the collector exited ({status}) before printing {needle:?}: {text}"));
         }
         assert!(start.elapsed() < DEADLINE, "no {needle:?} within {DEADLINE:?}: {text}");
         thread::sleep(Duration::from_millis(20));

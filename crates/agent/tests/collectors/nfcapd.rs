@@ -35,27 +35,36 @@ impl Nfcapd {
         require("nfcapd", "-V", "nfdump");
         require("nfdump", "-V", "nfdump");
         let dir = tempfile::tempdir().expect("temporary directory");
-        let port = free_udp_port(bind);
         let log = dir.path().join("nfcapd.log");
-        let mut command = Command::new("nfcapd");
         // Flows in a directory of their own: nfcapd starts a new file every 5 minutes (on the
         // clock), so a run may leave two, and nfdump reads them all with `-R`.
         let flows = dir.path().join("flows");
         fs::create_dir(&flows).expect("nfcapd's flow directory");
-        command.arg("-w").arg(&flows).args(["-p", &port.to_string(), "-b", &bind.to_string()]);
-        if bind.is_ipv6() {
-            command.arg("-6");
-        }
-        // A socket buffer that holds a burst of export packets while nfcapd writes to disk.
-        command.args(["-B", "8000000"]);
-        let log_file = File::create(&log).expect("nfcapd log");
-        let mut child = command
-            .stdout(log_file.try_clone().expect("log handle"))
-            .stderr(log_file)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start nfcapd");
-        wait_for_text(&mut child, &log, "Startup nfcapd.");
+        // The free port is found before nfcapd binds it: a test running beside this one may take
+        // it in between. Then another port.
+        let mut attempts = 0;
+        let (child, port) = loop {
+            let port = free_udp_port(bind);
+            let mut command = Command::new("nfcapd");
+            command.arg("-w").arg(&flows).args(["-p", &port.to_string(), "-b", &bind.to_string()]);
+            if bind.is_ipv6() {
+                command.arg("-6");
+            }
+            // A socket buffer that holds a burst of export packets while nfcapd writes to disk.
+            command.args(["-B", "8000000"]);
+            let log_file = File::create(&log).expect("nfcapd log");
+            let mut child = command
+                .stdout(log_file.try_clone().expect("log handle"))
+                .stderr(log_file)
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("start nfcapd");
+            match wait_for_text(&mut child, &log, "Startup nfcapd.") {
+                Ok(()) => break (child, port),
+                Err(said) if said.contains("Address already in use") && attempts < 5 => attempts += 1,
+                Err(said) => panic!("{said}"),
+            }
+        };
         Self { child, dir, address: SocketAddr::new(bind, port) }
     }
 

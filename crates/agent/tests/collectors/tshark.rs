@@ -48,7 +48,7 @@ impl Tshark {
             .stdin(Stdio::null())
             .spawn()
             .expect("start tshark");
-        wait_for_text(&mut child, &log, "Capture started.");
+        wait_for_text(&mut child, &log, "Capture started.").unwrap_or_else(|said| panic!("{said}"));
         Self { child, _dir: dir, output }
     }
 

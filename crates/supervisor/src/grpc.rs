@@ -294,6 +294,27 @@ impl proto::supervisor_server::Supervisor for AgentService {
         Ok(Response::new(proto::PortReportReply { commands: state.ports.take_port_commands(module) }))
     }
 
+    async fn allocate_address(
+        &self,
+        _request: Request<proto::AllocateAddressRequest>,
+    ) -> Result<Response<proto::AllocateAddressReply>, Status> {
+        Err(Status::unimplemented("ip pools are not served yet"))
+    }
+
+    async fn release_address(
+        &self,
+        _request: Request<proto::ReleaseAddressRequest>,
+    ) -> Result<Response<proto::ReleaseAddressReply>, Status> {
+        Err(Status::unimplemented("ip pools are not served yet"))
+    }
+
+    async fn describe_pool(
+        &self,
+        _request: Request<proto::DescribePoolRequest>,
+    ) -> Result<Response<proto::PoolInfo>, Status> {
+        Err(Status::unimplemented("ip pools are not served yet"))
+    }
+
     type WatchOverlayStream = OverlayStream;
 
     async fn watch_overlay(

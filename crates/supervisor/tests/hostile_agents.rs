@@ -295,8 +295,7 @@ async fn every_field_an_agent_sends_is_checked() {
         host_id: bilbo.host_id(),
         ports,
         macs,
-        uplinks: Vec::new(),
-        policy: None,
+        ..Default::default()
     };
     let escape = proto::PortStatus { up: false, reason: "\u{1b}[31mdown".into(), ..up("a") };
     let status = client.report_ports(report(vec![escape], Vec::new())).await.unwrap_err();

@@ -171,7 +171,7 @@ pub fn report(
             })
         })
         .collect();
-    proto::PortReport { module, host_id: host_id.to_owned(), ports, macs, uplinks: Vec::new(), policy: None }
+    proto::PortReport { module, host_id: host_id.to_owned(), ports, macs, ..Default::default() }
 }
 
 #[cfg(test)]

@@ -98,6 +98,7 @@ pub fn adopted_record(port: &DesiredPort, bridge: &str, ltl: u32) -> PortRecord 
         owner_name: port.vm_name.clone(),
         owner_uuid: port.vm_uuid.clone(),
         ips: Vec::new(),
+        ip_pool: None,
         target: None,
         netns_inode: 0,
         origin: PortOrigin::Ovsdb { bridge: bridge.to_owned() },

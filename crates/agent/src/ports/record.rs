@@ -58,6 +58,10 @@ pub struct PortRecord {
     /// source` and `ip arp inspection`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ips: Vec<IpAddr>,
+    /// The `ip pool` the supervisor allocated `ips` from (`attach --ip auto`, CNI): the agent
+    /// reports them as held, so the supervisor's leak collector keeps them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_pool: Option<String>,
 }
 
 /// How a port came to be, which decides who owns its interface.
@@ -234,6 +238,7 @@ pub(crate) mod testing {
             origin: PortOrigin::Attach,
             bound_policy: None,
             ips: Vec::new(),
+            ip_pool: None,
         }
     }
 }

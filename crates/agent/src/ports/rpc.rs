@@ -1,4 +1,4 @@
-//! The port calls to the supervisor (BindPort, UnbindPort, ReportPorts) on a channel of their
+//! The port calls to the supervisor (BindPort, UnbindPort, ReportPorts, and the address calls) on a channel of their
 //! own, so an attach never waits behind the policy stream and vice versa.
 
 use std::future::Future;
@@ -60,6 +60,30 @@ impl PortRpc {
         report: proto::PortReport,
     ) -> Result<Vec<proto::PortCommand>, PortError> {
         Ok(call("ReportPorts", self.client.clone().report_ports(report)).await?.commands)
+    }
+}
+
+impl PortRpc {
+    /// An address from a pool (`ip pool`), for `owner` on this module: the one it already holds,
+    /// or the next free one (or `address`, when asked for).
+    pub(crate) async fn allocate(
+        &self,
+        request: proto::AllocateAddressRequest,
+    ) -> Result<proto::AllocateAddressReply, PortError> {
+        call("AllocateAddress", self.client.clone().allocate_address(request)).await
+    }
+
+    /// Gives back what `request` names (an owner's addresses, or one address of a pool).
+    pub(crate) async fn release(&self, request: proto::ReleaseAddressRequest) -> Result<u32, PortError> {
+        Ok(call("ReleaseAddress", self.client.clone().release_address(request)).await?.released)
+    }
+
+    /// A pool's shape (by profile, name or network) without allocating.
+    pub(crate) async fn describe_pool(
+        &self,
+        request: proto::DescribePoolRequest,
+    ) -> Result<proto::PoolInfo, PortError> {
+        call("DescribePool", self.client.clone().describe_pool(request)).await
     }
 }
 

@@ -10,6 +10,9 @@ use wire::MacAddr;
 use super::PortError;
 use crate::attach::{AttachRequest, DEFAULT_IFNAME, Target};
 
+/// `--ip auto`: an address from the profile's `ip pool`.
+pub const AUTO_ADDRESS: &str = "auto";
+
 /// Whose network namespace a port goes into (the local API's form of [`Target`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -58,7 +61,8 @@ pub struct AttachSpec {
     /// The port-profile the port inherits. It need not exist yet: the port then stays down
     /// (`port-profile not found`) until it does.
     pub profile: String,
-    /// `ADDRESS/PREFIX` for the container interface.
+    /// `ADDRESS/PREFIX` for the container interface, or [`AUTO_ADDRESS`] for the next free
+    /// address of the profile's `ip pool` (with its default-router as the gateway).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// The default route's next hop.
@@ -97,6 +101,11 @@ impl AttachSpec {
         }
     }
 
+    /// Whether the address is to come from the profile's pool (`--ip auto`).
+    pub fn wants_pool_address(&self) -> bool {
+        self.ip.as_deref() == Some(AUTO_ADDRESS)
+    }
+
     /// The address the port is attached with (`--ip A/LEN`), if any and well formed: the
     /// port's IP binding.
     pub fn ip_address(&self) -> Option<std::net::IpAddr> {
@@ -121,7 +130,14 @@ impl AttachSpec {
                 text.parse::<MacAddr>().map_err(|error| PortError::Invalid(format!("mac {text}: {error}")))
             })
             .transpose()?;
-        let ip = self.ip.as_deref().map(parse_cidr).transpose().map_err(PortError::Invalid)?;
+        // `auto` is resolved by the agent before the port is made; here it is only checked.
+        let ip = self
+            .ip
+            .as_deref()
+            .filter(|ip| *ip != AUTO_ADDRESS)
+            .map(parse_cidr)
+            .transpose()
+            .map_err(PortError::Invalid)?;
         let request = AttachRequest {
             target: Target::from(&self.target),
             iface_id: iface_id.to_owned(),

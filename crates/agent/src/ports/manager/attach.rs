@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use datapath::PortId;
 
-use super::{Inner, PortManager};
+use super::{Inner, PoolRef, PortManager};
 use crate::MAX_VIRTUAL_PORTS;
 use crate::attach::{CreatedPort, NETNS_RUN_DIR, create_port_with, delete_port};
 use crate::dataplane::DataplaneError;
@@ -23,6 +23,35 @@ impl PortManager {
     /// port or any step fails.
     pub async fn attach(&self, spec: &AttachSpec) -> Result<AttachedView, PortError> {
         let iface_id = spec.iface_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        if !spec.wants_pool_address() {
+            return self.attach_as(spec, &iface_id, None).await;
+        }
+        // `--ip auto`: the address comes from the profile's pool, held by the port's iface-id
+        // (the supervisor releases it when the port is unbound).
+        AttachSpec { gateway: None, ..spec.clone() }.to_request(&iface_id)?;
+        let allocation = self
+            .allocate_address(&PoolRef::Profile(spec.profile.clone()), &iface_id, &spec.owner_name(), None)
+            .await?;
+        let mut addressed = spec.clone();
+        addressed.ip = Some(format!("{}/{}", allocation.address, allocation.prefix_len));
+        addressed.gateway = addressed.gateway.or(allocation.default_router);
+        let attached = self.attach_as(&addressed, &iface_id, Some(allocation.pool)).await;
+        if attached.is_err()
+            && let Err(error) = self.release_owner(&iface_id).await
+        {
+            tracing::warn!("rolling back: cannot give back the address of iface-id {iface_id} yet: {error}");
+        }
+        attached
+    }
+
+    /// [`PortManager::attach`] with the port's identity chosen and its address known.
+    async fn attach_as(
+        &self,
+        spec: &AttachSpec,
+        iface_id: &str,
+        ip_pool: Option<String>,
+    ) -> Result<AttachedView, PortError> {
+        let iface_id = iface_id.to_owned();
         let mut request = spec.to_request(&iface_id)?;
         request.mtu = self.container_mtu(request.mtu);
         let module = self.connected_module()?;
@@ -35,7 +64,8 @@ impl PortManager {
             // The new port joins a dataplane that runs the newest policies.
             self.apply_latest(&mut inner).await;
             let created = create_port_with(&request, &self.docker).await?;
-            let record = self.new_record(&inner.table, spec, &created, ltl);
+            let mut record = self.new_record(&inner.table, spec, &created, ltl);
+            record.ip_pool = ip_pool;
             match self.bind_and_program(&mut inner, record, module).await {
                 Ok(attached) => attached,
                 Err(error) => {
@@ -137,6 +167,7 @@ impl PortManager {
             origin: PortOrigin::Attach,
             bound_policy: None,
             ips: spec.ip_address().into_iter().collect(),
+            ip_pool: None,
         }
     }
 

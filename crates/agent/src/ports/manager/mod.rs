@@ -10,6 +10,7 @@
 //! lock first (`reporting`), then `inner` briefly, and send outside it: reports leave in order
 //! and a slow supervisor never holds up a policy change.
 
+mod addresses;
 mod adopt;
 mod attach;
 mod policy;
@@ -35,6 +36,8 @@ use crate::flow_export::FlowExport;
 use crate::snapshot::PolicySnapshot;
 use crate::status::{AgentStatus, ConnectionState};
 use crate::uplinks::{UplinkSet, UplinkSpec};
+
+pub use addresses::{AddressHolder, Allocation, PoolQuery, PoolRef, PoolShape};
 
 /// Reports one turn may send back to back while their replies keep changing ports.
 const MAX_REPORTS_PER_TURN: usize = 3;
@@ -90,6 +93,8 @@ pub struct PortManager {
     changes: watch::Sender<u64>,
     /// The flow exporters the policies in force name (sending blocks: used off the runtime).
     flow_export: Arc<std::sync::Mutex<FlowExport>>,
+    /// What else holds pool addresses on this host (the Docker plugin).
+    address_holders: std::sync::Mutex<addresses::AddressHolders>,
 }
 
 impl PortManager {
@@ -114,6 +119,7 @@ impl PortManager {
             tunnel_mtu: parts.tunnel_mtu,
             changes: watch::Sender::new(0),
             flow_export: Arc::new(std::sync::Mutex::new(FlowExport::new(Vec::new()))),
+            address_holders: std::sync::Mutex::default(),
         }
     }
 
@@ -189,6 +195,8 @@ impl PortManager {
         let mut report =
             status::report(module, &self.host_id, &inner.table, &states, &stats, &macs, &bridge_domains);
         report.policy = Some(policy);
+        report.held_addresses = self.held_addresses(&inner.table);
+        report.reports_addresses = true;
         self.report_uplinks(&inner, &mut report).await;
         report
     }

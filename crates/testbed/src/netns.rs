@@ -14,6 +14,9 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 pub struct Netns {
     /// The name `ip netns` knows it by.
     pub name: String,
+    /// Someone else's namespace given a name ([`Netns::of_process`]): dropping only removes
+    /// the name, never the processes inside.
+    borrowed: bool,
 }
 
 impl Netns {
@@ -22,9 +25,17 @@ impl Netns {
     pub fn new(role: &str) -> anyhow::Result<Self> {
         let name = format!("sy{}-{}-{role}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         run("ip", &["netns", "add", &name])?;
-        let ns = Self { name };
+        let ns = Self { name, borrowed: false };
         run("ip", &["-n", &ns.name, "link", "set", "lo", "up"])?;
         Ok(ns)
+    }
+
+    /// A name for the namespace of process `pid` (a Docker container's, say), so the same
+    /// tools reach into it; dropping it removes only the name.
+    pub fn of_process(role: &str, pid: u32) -> anyhow::Result<Self> {
+        let name = format!("sy{}-{}-{role}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        run("ip", &["netns", "attach", &name, &pid.to_string()])?;
+        Ok(Self { name, borrowed: true })
     }
 
     /// Runs a command inside the namespace and returns its output.
@@ -97,7 +108,9 @@ impl Netns {
 impl Drop for Netns {
     fn drop(&mut self) {
         // Kill what still runs inside, then delete: the container ends of veth pairs go with it.
-        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
+        if !self.borrowed
+            && let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output()
+        {
             for pid in lossy(&out.stdout).split_whitespace() {
                 let _ = Command::new("kill").args(["-9", pid]).status();
             }

@@ -71,6 +71,7 @@ impl<'de> Deserialize<'de> for Cidr {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

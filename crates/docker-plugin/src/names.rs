@@ -32,6 +32,7 @@ pub fn endpoint_mac(endpoint_id: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -241,6 +241,7 @@ pub struct StaticRoute {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

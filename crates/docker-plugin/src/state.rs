@@ -41,8 +41,6 @@ pub struct PoolRecord {
 /// An address this plugin's IPAM took for Docker (RequestAddress).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddressRecord {
-    /// Docker's pool id (a key of [`State::pools`]).
-    pub pool_id: String,
     /// The owner key the supervisor knows the address by.
     pub owner: String,
     /// The endpoint holding it, once CreateEndpoint said.
@@ -186,6 +184,7 @@ impl StateFile {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -203,11 +202,7 @@ mod tests {
         );
         state.addresses.insert(
             (pool_id.clone(), Ipv4Addr::new(10, 99, 0, 5)),
-            AddressRecord {
-                pool_id: pool_id.clone(),
-                owner: "docker:x:2".into(),
-                endpoint: Some("ep".into()),
-            },
+            AddressRecord { owner: "docker:x:2".into(), endpoint: Some("ep".into()) },
         );
         state.networks.insert(
             "net".into(),

@@ -133,7 +133,7 @@ impl<B: Backend> Plugin<B> {
                 }),
             )
             .await?;
-        let record = AddressRecord { pool_id: request.pool_id.clone(), owner, endpoint: None };
+        let record = AddressRecord { owner, endpoint: None };
         let saved = self
             .commit(|state| state.addresses.insert((request.pool_id.clone(), allocation.address), record));
         if let Err(err) = saved {

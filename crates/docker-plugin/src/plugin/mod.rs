@@ -75,8 +75,8 @@ pub enum PluginError {
     #[error("{action}: {source}")]
     Backend { action: String, source: BackendError },
     #[error(
-        "{action}: no answer within {} s; check that this host's switchyard agent is connected \
-         to its supervisor, then try again", after.as_secs()
+        "{action}: no answer within {after:?}; check that this host's switchyard agent is \
+         connected to its supervisor, then try again"
     )]
     Timeout { action: String, after: Duration },
     #[error(transparent)]
@@ -213,4 +213,5 @@ fn encode_error(message: &str) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

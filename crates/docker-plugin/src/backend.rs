@@ -55,7 +55,7 @@ pub struct AllocationRequest {
     /// The pool's name on the supervisor.
     pub pool: String,
     /// A key for the holder that stays the same across restarts of the agent and of dockerd
-    /// ("docker:<pool id>:<n>"); releasing by pool and address is enough, this is for the
+    /// (`docker:<pool id>:<n>`); releasing by pool and address is enough, this is for the
     /// supervisor's records and its leak collector.
     pub owner: String,
     /// What to show as the holder until the container is known.
@@ -76,7 +76,7 @@ pub struct Allocation {
 /// to move into the container and rename to ethN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DockerPort {
-    /// The port's interface id on the supervisor ("docker:<endpoint id>"): stable, unique.
+    /// The port's interface id on the supervisor (`docker:<endpoint id>`): stable, unique.
     pub iface_id: String,
     pub profile: String,
     /// At most 15 bytes, unique among this plugin's endpoints.

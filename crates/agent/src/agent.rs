@@ -56,6 +56,8 @@ pub struct AgentOptions {
     pub trust: TrustOptions,
     /// Most entries of the flow table (`--conntrack-size`): connections, cached verdicts, flows.
     pub flow_table_size: usize,
+    /// Serve Docker's network and IPAM driver (`--docker`).
+    pub docker: Option<crate::docker_driver::DockerOptions>,
 }
 
 impl AgentOptions {
@@ -77,6 +79,7 @@ impl AgentOptions {
             vxlan_port: wire::vxlan::UDP_PORT,
             trust: TrustOptions::Enrolled,
             flow_table_size: DEFAULT_FLOW_TABLE_SIZE as usize,
+            docker: None,
         }
     }
 
@@ -252,6 +255,11 @@ impl Agent {
                 );
             }
         }
+        // Once the ports are back (joined or headless): dockerd may call at once.
+        let docker = match &options.docker {
+            Some(docker) => Some(crate::docker_driver::DockerService::open(docker, &ports).await?),
+            None => None,
+        };
         let (published_overlay, overlay) = watch::channel(Arc::new(overlay));
         let responder = Responder {
             identity: Arc::clone(&identity),
@@ -287,6 +295,9 @@ impl Agent {
         ];
         if let Some(follower) = overlay_follower {
             tasks.push(tokio::spawn(overlay::follow_overlay(follower)));
+        }
+        if let Some(docker) = docker {
+            tasks.push(tokio::spawn(docker.run()));
         }
         if let Some((handle, events, bridge)) = ovsdb {
             tasks.push(tokio::spawn(ports::follow_ovsdb(

@@ -16,6 +16,7 @@ mod agent;
 pub mod attach;
 pub mod backoff;
 pub mod dataplane;
+pub mod docker_driver;
 pub mod flow_export;
 mod fs_atomic;
 pub mod host_info;

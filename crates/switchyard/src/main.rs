@@ -111,6 +111,14 @@ enum Command {
         /// `port-profile type ethernet` PROFILE; repeatable.
         #[arg(long = "uplink", value_name = "IFACE=PROFILE")]
         uplinks: Vec<agent::uplinks::UplinkSpec>,
+        /// Serve Docker's remote network and IPAM driver `switchyard` on --docker-socket:
+        /// `docker network create -d switchyard --ipam-driver switchyard --ipam-opt profile=P
+        /// -o profile=P NAME` (see docs/DOCKER.md). Its state is kept in <data-dir>/docker.
+        #[arg(long)]
+        docker: bool,
+        /// Where dockerd finds the plugin; the driver's name is the file's stem.
+        #[arg(long, value_name = "PATH", default_value = docker_plugin::DEFAULT_SOCKET_PATH, requires = "docker")]
+        docker_socket: PathBuf,
         #[command(flatten)]
         trust: AgentTrustArgs,
     },
@@ -258,9 +266,15 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             ovsdb,
             ovs_bridge,
             uplinks,
+            docker,
+            docker_socket,
             trust,
         } => {
             let host_name = host_name.unwrap_or_else(system_host_name);
+            let docker = docker.then(|| agent::docker_driver::DockerOptions {
+                socket: docker_socket,
+                state_dir: data_dir.join("docker"),
+            });
             let mut opts = agent::AgentOptions::new(supervisor, host_name, data_dir)
                 .with_host_id(host_id)
                 .with_uplinks(uplinks);
@@ -272,6 +286,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             opts.trust = trust.options()?;
             opts.flow_table_size = conntrack_size as usize;
+            opts.docker = docker;
             runtime()?.block_on(agent::run(opts))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -63,6 +63,24 @@ impl DockerEngine {
         pid_from_inspect(name, &response)
     }
 
+    /// The name of the container whose endpoint on network `network_id` is `endpoint_id`
+    /// (what the Docker plugin shows as a port's owner); `None` when the engine lists none.
+    pub async fn container_of_endpoint(&self, network_id: &str, endpoint_id: &str) -> io::Result<Option<String>> {
+        let hex = |text: &str| !text.is_empty() && text.len() <= 128 && text.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex(network_id) || !hex(endpoint_id) {
+            return Ok(None);
+        }
+        // filters={"network":["<id>"]}, percent-encoded.
+        let path = format!("/containers/json?filters=%7B%22network%22%3A%5B%22{network_id}%22%5D%7D");
+        let response = self.get(&path).await?;
+        if response.status != 200 {
+            return Ok(None);
+        }
+        let containers: serde_json::Value = serde_json::from_slice(&response.body)
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
+        Ok(container_with_endpoint(&containers, endpoint_id))
+    }
+
     async fn get(&self, path: &str) -> io::Result<Response> {
         let exchange = async {
             let mut stream = UnixStream::connect(&self.socket).await?;
@@ -75,6 +93,17 @@ impl DockerEngine {
             io::Error::new(io::ErrorKind::TimedOut, format!("no answer within {} s", self.timeout.as_secs()))
         })?
     }
+}
+
+/// In a `GET /containers/json` answer, the name (without its `/`) of the container one of whose
+/// networks has the endpoint `endpoint_id`.
+fn container_with_endpoint(containers: &serde_json::Value, endpoint_id: &str) -> Option<String> {
+    containers.as_array()?.iter().find_map(|container| {
+        let networks = container.pointer("/NetworkSettings/Networks")?.as_object()?;
+        let holds = networks.values().any(|network| network.get("EndpointID").and_then(|id| id.as_str()) == Some(endpoint_id));
+        let name = container.get("Names")?.as_array()?.first()?.as_str()?;
+        holds.then(|| name.trim_start_matches('/').to_owned())
+    })
 }
 
 /// Reads `State.Pid` out of an inspect answer, turning the engine's refusals into errors that
@@ -125,6 +154,18 @@ fn validate_container_name(name: &str) -> Result<(), AttachError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_container_holding_an_endpoint_is_found_by_it() {
+        let listing = serde_json::json!([
+            {"Names": ["/other"], "NetworkSettings": {"Networks": {"web": {"EndpointID": "aa"}}}},
+            {"Names": ["/alpha"], "NetworkSettings": {"Networks": {"web": {"EndpointID": "bb"}, "x": {}}}},
+            {"Names": ["/broken"]},
+        ]);
+        assert_eq!(container_with_endpoint(&listing, "bb").as_deref(), Some("alpha"));
+        assert_eq!(container_with_endpoint(&listing, "cc"), None);
+        assert_eq!(container_with_endpoint(&serde_json::json!({"message": "no"}), "bb"), None);
+    }
 
     fn answer(status: u16, body: &str) -> Response {
         Response { status, body: body.as_bytes().to_vec() }

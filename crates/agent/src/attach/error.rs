@@ -72,6 +72,12 @@ pub enum AttachError {
         /// The namespace name as given.
         name: String,
     },
+    /// A namespace path (CNI's `CNI_NETNS`) names no file.
+    #[error("network namespace {} does not exist (the container is gone?)", .path.display())]
+    NetnsPathNotFound {
+        /// The path as given.
+        path: std::path::PathBuf,
+    },
     /// The file given as a namespace is not one (a stale `/run/netns` entry, say).
     #[error("{what} is not a network namespace")]
     NotANetns {

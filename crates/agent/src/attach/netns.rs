@@ -48,6 +48,8 @@ impl TargetNamespace {
                 let pid = docker.container_pid(name).await?;
                 (proc_netns(pid), Some(pid))
             }
+            Target::NetnsPath(path) => (path.clone(), None),
+            Target::Host => (PathBuf::from("/proc/self/ns/net"), None),
         };
         let file = File::open(&path).map_err(|error| match error.kind() {
             io::ErrorKind::NotFound => match target {
@@ -55,6 +57,8 @@ impl TargetNamespace {
                 Target::Netns(name) => AttachError::NetnsNotFound { name: name.clone() },
                 // The container stopped between the engine's answer and now.
                 Target::Container(name) => AttachError::ContainerNotRunning { name: name.clone() },
+                Target::NetnsPath(path) => AttachError::NetnsPathNotFound { path: path.clone() },
+                Target::Host => AttachError::io("opening the agent's own namespace", error),
             },
             _ => AttachError::io(format!("opening {}", path.display()), error),
         })?;

@@ -26,6 +26,12 @@ pub enum Target {
     Netns(String),
     /// A Docker container, by name or id; its PID comes from the engine (`--container`).
     Container(String),
+    /// A namespace by its file: what CNI runtimes pass (`CNI_NETNS`, e.g. `/run/netns/cni-…`
+    /// or `/proc/PID/ns/net`).
+    NetnsPath(std::path::PathBuf),
+    /// The agent's own namespace: the container end stays on the host for a container engine
+    /// to move into the container itself (Docker's remote drivers), so it gets no address.
+    Host,
 }
 
 impl fmt::Display for Target {
@@ -34,6 +40,8 @@ impl fmt::Display for Target {
             Target::Pid(pid) => write!(f, "process {pid}"),
             Target::Netns(name) => write!(f, "network namespace '{name}'"),
             Target::Container(name) => write!(f, "container '{name}'"),
+            Target::NetnsPath(path) => write!(f, "network namespace {}", path.display()),
+            Target::Host => f.write_str("the host's network namespace"),
         }
     }
 }

@@ -28,7 +28,10 @@ pub mod view;
 
 pub use driver::{DATAPATH_POLL, REPORT_INTERVAL, follow_datapath, follow_policies, report_and_rebind};
 pub use error::PortError;
-pub use manager::{AddressHolder, Allocation, PoolQuery, PoolRef, PoolShape, PortManager, PortManagerParts};
+pub use manager::{
+    AddressHolder, Allocation, HandoverPort, PoolLookup, PoolQuery, PoolRef, PoolShape, PortManager,
+    PortManagerParts,
+};
 pub use ovsdb_follower::{ROW_POLL, SUPERVISOR_GRACE, follow_ovsdb};
 pub use record::{PortOrigin, PortRecord, PortsFile};
 pub use spec::{AttachSpec, DetachSpec, TargetSpec, parse_cidr, parse_vethernet};

@@ -78,12 +78,20 @@ impl PortRpc {
         Ok(call("ReleaseAddress", self.client.clone().release_address(request)).await?.released)
     }
 
-    /// A pool's shape (by profile, name or network) without allocating.
+    /// A pool's shape (by profile, name or network) without allocating. The inner error is
+    /// the supervisor's refusal with its code (NOT_FOUND: no such profile or pool;
+    /// FAILED_PRECONDITION: the profile has no pool), which callers tell apart.
     pub(crate) async fn describe_pool(
         &self,
         request: proto::DescribePoolRequest,
-    ) -> Result<proto::PoolInfo, PortError> {
-        call("DescribePool", self.client.clone().describe_pool(request)).await
+    ) -> Result<Result<proto::PoolInfo, tonic::Status>, PortError> {
+        let answer = tokio::time::timeout(CALL_TIMEOUT, self.client.clone().describe_pool(request)).await;
+        match answer {
+            Ok(Err(status)) if matches!(status.code(), Code::NotFound | Code::FailedPrecondition) => {
+                Ok(Err(status))
+            }
+            answer => outcome("DescribePool", answer).map(Ok),
+        }
     }
 }
 
@@ -105,7 +113,15 @@ async fn call<T>(
     name: &'static str,
     request: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
 ) -> Result<T, PortError> {
-    match tokio::time::timeout(CALL_TIMEOUT, request).await {
+    outcome(name, tokio::time::timeout(CALL_TIMEOUT, request).await)
+}
+
+/// What a call's answer (or its timeout) means.
+fn outcome<T>(
+    name: &'static str,
+    answer: Result<Result<tonic::Response<T>, tonic::Status>, tokio::time::error::Elapsed>,
+) -> Result<T, PortError> {
+    match answer {
         Err(_) => Err(PortError::Supervisor {
             call: name,
             message: format!("the supervisor did not answer within {CALL_TIMEOUT:?}"),

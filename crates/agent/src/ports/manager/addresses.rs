@@ -50,6 +50,16 @@ pub struct PoolShape {
     pub mtu: Option<u32>,
 }
 
+/// What the supervisor said of a pool asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolLookup {
+    Found(PoolShape),
+    /// No such pool, profile or network (the supervisor's words).
+    NotFound(String),
+    /// The profile exists but has no `ip pool` (the supervisor's words).
+    NoPool(String),
+}
+
 /// Something besides the ports that holds addresses (the Docker plugin's endpoints): asked on
 /// every report.
 pub type AddressHolder = Arc<dyn Fn() -> Vec<(String, Ipv4Addr)> + Send + Sync>;
@@ -135,8 +145,8 @@ impl PortManager {
             .await
     }
 
-    /// A pool's shape, without allocating.
-    pub async fn describe_pool(&self, query: &PoolQuery) -> Result<PoolShape, PortError> {
+    /// A pool's shape, without allocating; what the supervisor said when there is none.
+    pub async fn describe_pool(&self, query: &PoolQuery) -> Result<PoolLookup, PortError> {
         let module = self.connected_module()?;
         let mut request =
             proto::DescribePoolRequest { module, host_id: self.host_id.clone(), ..Default::default() };
@@ -145,18 +155,30 @@ impl PortManager {
             PoolQuery::Pool(pool) => request.pool = pool.clone(),
             PoolQuery::Network(network) => request.network = network.clone(),
         }
-        let reply = self.rpc.describe_pool(request).await?;
+        let reply = match self.rpc.describe_pool(request).await? {
+            Ok(reply) => reply,
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                return Ok(PoolLookup::NotFound(status.message().to_owned()));
+            }
+            Err(status) => return Ok(PoolLookup::NoPool(status.message().to_owned())),
+        };
         let default_router = optional_address(&reply.default_router).map_err(|()| PortError::Supervisor {
             call: "DescribePool",
             message: "the supervisor sent an unusable default-router".into(),
             uncertain: false,
         })?;
-        Ok(PoolShape {
+        Ok(PoolLookup::Found(PoolShape {
             name: reply.name,
             network: reply.network,
             default_router,
             mtu: (reply.mtu > 0).then_some(reply.mtu),
-        })
+        }))
+    }
+
+    /// The MTU a container interface gets when nothing else says: the one that fits the VXLAN
+    /// tunnel when this host has a VTEP, else the kernel's.
+    pub fn default_container_mtu(&self) -> u32 {
+        self.tunnel_mtu.unwrap_or(1500)
     }
 
     /// Registers something else that holds addresses (the Docker plugin), so the supervisor's

@@ -8,7 +8,7 @@ use datapath::PortId;
 
 use super::{Inner, PoolRef, PortManager};
 use crate::MAX_VIRTUAL_PORTS;
-use crate::attach::{CreatedPort, NETNS_RUN_DIR, create_port_with, delete_port};
+use crate::attach::{AttachRequest, CreatedPort, NETNS_RUN_DIR, Target, create_port_with, delete_port};
 use crate::dataplane::DataplaneError;
 use crate::ports::PortError;
 use crate::ports::record::{PortOrigin, PortRecord};
@@ -51,8 +51,24 @@ impl PortManager {
         iface_id: &str,
         ip_pool: Option<String>,
     ) -> Result<AttachedView, PortError> {
-        let iface_id = iface_id.to_owned();
-        let mut request = spec.to_request(&iface_id)?;
+        let request = spec.to_request(iface_id)?;
+        let owner = PortOwner {
+            profile: spec.profile.clone(),
+            owner_name: spec.owner_name(),
+            target: Some(spec.target.clone()),
+            ips: spec.ip_address().into_iter().collect(),
+            ip_pool,
+        };
+        self.attach_request(request, owner).await
+    }
+
+    /// Makes, binds and programs the port `request` describes, owned as `owner` says.
+    pub(super) async fn attach_request(
+        &self,
+        mut request: AttachRequest,
+        owner: PortOwner,
+    ) -> Result<AttachedView, PortError> {
+        let iface_id = request.iface_id.clone();
         request.mtu = self.container_mtu(request.mtu);
         let module = self.connected_module()?;
         let attached = {
@@ -64,8 +80,7 @@ impl PortManager {
             // The new port joins a dataplane that runs the newest policies.
             self.apply_latest(&mut inner).await;
             let created = create_port_with(&request, &self.docker).await?;
-            let mut record = self.new_record(&inner.table, spec, &created, ltl);
-            record.ip_pool = ip_pool;
+            let record = self.new_record(&inner.table, owner, &created, ltl);
             match self.bind_and_program(&mut inner, record, module).await {
                 Ok(attached) => attached,
                 Err(error) => {
@@ -140,34 +155,29 @@ impl PortManager {
     }
 
     /// The record of a port just created on `ltl`, before its binding.
-    fn new_record(
-        &self,
-        table: &PortTable,
-        spec: &AttachSpec,
-        created: &CreatedPort,
-        ltl: u32,
-    ) -> PortRecord {
-        // Interfaces of one namespace belong to one owner (the seed's vm-uuid).
+    fn new_record(&self, table: &PortTable, owner: PortOwner, created: &CreatedPort, ltl: u32) -> PortRecord {
+        // Interfaces of one namespace belong to one owner (the seed's vm-uuid). The host's own
+        // namespace (ports handed over to Docker) owns nothing.
         let owner_uuid = table
             .iter()
-            .find(|record| record.netns_inode == created.netns_inode)
+            .find(|record| record.netns_inode == created.netns_inode && created.target != Target::Host)
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), |record| record.owner_uuid.clone());
         PortRecord {
             iface_id: created.iface_id.clone(),
             veth: 0,
             ltl,
-            profile: spec.profile.clone(),
+            profile: owner.profile,
             host_ifname: created.host_ifname.clone(),
             mac: created.mac,
             container_ifname: created.container_ifname.clone(),
-            owner_name: spec.owner_name(),
+            owner_name: owner.owner_name,
             owner_uuid,
-            target: Some(spec.target.clone()),
+            target: owner.target,
             netns_inode: created.netns_inode,
             origin: PortOrigin::Attach,
             bound_policy: None,
-            ips: spec.ip_address().into_iter().collect(),
-            ip_pool: None,
+            ips: owner.ips,
+            ip_pool: owner.ip_pool,
         }
     }
 
@@ -274,6 +284,20 @@ impl PortManager {
         };
         std::fs::metadata(path).ok().map(|meta| meta.ino())
     }
+}
+
+/// Whose a new port is, beyond its interface: what its record keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct PortOwner {
+    pub profile: String,
+    /// Shown as the port's owner (the container's name).
+    pub owner_name: String,
+    /// How the attach named the namespace (for detach by interface); none when handed over.
+    pub target: Option<TargetSpec>,
+    /// The port's IP bindings (`ip verify source`, `ip arp inspection`).
+    pub ips: Vec<std::net::IpAddr>,
+    /// The pool `ips` came from.
+    pub ip_pool: Option<String>,
 }
 
 /// The port a detach names.

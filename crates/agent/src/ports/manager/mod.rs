@@ -13,6 +13,7 @@
 mod addresses;
 mod adopt;
 mod attach;
+mod handover;
 mod policy;
 mod queries;
 mod restore;
@@ -37,7 +38,8 @@ use crate::snapshot::PolicySnapshot;
 use crate::status::{AgentStatus, ConnectionState};
 use crate::uplinks::{UplinkSet, UplinkSpec};
 
-pub use addresses::{AddressHolder, Allocation, PoolQuery, PoolRef, PoolShape};
+pub use addresses::{AddressHolder, Allocation, PoolLookup, PoolQuery, PoolRef, PoolShape};
+pub use handover::HandoverPort;
 
 /// Reports one turn may send back to back while their replies keep changing ports.
 const MAX_REPORTS_PER_TURN: usize = 3;

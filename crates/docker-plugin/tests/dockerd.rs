@@ -6,9 +6,9 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use docker_plugin::{Plugin, PluginServer, StateFile};
@@ -85,13 +85,9 @@ async fn dockerd_runs_a_container_on_a_switchyard_network() {
         )
         .unwrap(),
     );
-    let server = PluginServer::bind(&socket).await.unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let serving = tokio::spawn(server.serve(Arc::clone(&plugin), async move {
-        let _ = stopped.await;
-    }));
+    let serving = Serving::start(&plugin, &socket).await;
     let network = format!("{name}-web");
-    let cleanup = Cleanup {
+    let mut cleanup = Cleanup {
         container: format!("{name}-c"),
         networks: vec![network.clone(), format!("{name}-bad")],
         image: format!("{name}-img:latest"),
@@ -183,6 +179,19 @@ async fn dockerd_runs_a_container_on_a_switchyard_network() {
     assert!(ip(&["link", "show", &port.container_end_name]).is_err(), "dockerd moved the container end");
     assert_eq!(plugin.held_addresses().len(), 1);
 
+    // The agent restarts: a new plugin on the same state (and a backend that kept its ports, as
+    // the agent does) serves the same socket, and dockerd goes on using it.
+    serving.stop().await;
+    let backend = TestBackend {
+        real_links: true,
+        allocated: Mutex::new(plugin.backend().allocated.lock().unwrap().clone()),
+        ports: Mutex::new(plugin.backend().ports.lock().unwrap().clone()),
+    };
+    let plugin = Arc::new(Plugin::open(backend, StateFile::in_dir(state_dir.path())).unwrap());
+    cleanup.backend = Arc::clone(&plugin);
+    let serving = Serving::start(&plugin, &socket).await;
+    assert_eq!(plugin.held_addresses().len(), 1);
+
     // Disconnect and connect again with an address of the operator's choosing.
     let (container, web) = (cleanup.container.clone(), network.clone());
     blocking(move || docker(&["network", "disconnect", &web, &container])).await.unwrap();
@@ -208,8 +217,29 @@ async fn dockerd_runs_a_container_on_a_switchyard_network() {
     assert!(plugin.held_addresses().is_empty());
 
     blocking(move || drop(cleanup)).await;
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(20), serving).await.unwrap().unwrap();
+    serving.stop().await;
+}
+
+/// A plugin served on a socket until stopped.
+struct Serving {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Serving {
+    async fn start(plugin: &Arc<Plugin<TestBackend>>, socket: &Path) -> Self {
+        let server = PluginServer::bind(socket).await.unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(Arc::clone(plugin), async move {
+            let _ = stopped.await;
+        }));
+        Self { stop, task }
+    }
+
+    async fn stop(self) {
+        self.stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(20), self.task).await.unwrap().unwrap();
+    }
 }
 
 /// The effective user id, read from /proc so the test needs no extra crate.

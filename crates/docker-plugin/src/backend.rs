@@ -38,8 +38,9 @@ pub struct PoolInfo {
     pub name: String,
     /// Its network, host bits clear (10.99.0.0/24).
     pub network: Cidr,
-    /// The gateway containers use; reserved in the pool, never handed out.
-    pub default_router: Ipv4Addr,
+    /// The gateway containers use, reserved in the pool (never handed out); None when the pool
+    /// has none (then `docker network create --gateway` must name one).
+    pub default_router: Option<Ipv4Addr>,
 }
 
 /// A port-profile on the supervisor, as far as the plugin cares.

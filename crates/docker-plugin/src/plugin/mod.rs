@@ -52,6 +52,11 @@ pub enum PluginError {
          or give {default_router}"
     )]
     GatewayMismatch { pool: String, default_router: Ipv4Addr },
+    #[error(
+        "pool '{0}' has no default-router: give the pool one on the supervisor, or name the \
+         gateway with docker network create --gateway"
+    )]
+    NoGateway(String),
     #[error("'{value}' is not {what}")]
     BadValue { what: &'static str, value: String },
     #[error(

@@ -32,7 +32,7 @@ impl TestBackend {
         PoolInfo {
             name: "web-pool".into(),
             network: WEB_NETWORK.parse().unwrap(),
-            default_router: WEB_GATEWAY,
+            default_router: Some(WEB_GATEWAY),
         }
     }
 }

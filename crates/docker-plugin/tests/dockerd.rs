@@ -8,13 +8,17 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use docker_plugin::{Plugin, PluginServer, StateFile};
 use tokio::sync::oneshot;
 
 use common::{TestBackend, WEB_GATEWAY, WEB_MTU, host_end_name, ip};
+
+/// Short, so the stuck-supervisor case is quick; the calls that answer take milliseconds.
+const BACKEND_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Runs the docker CLI; Ok(stdout) or Err(stderr).
 fn docker(args: &[&str]) -> Result<String, String> {
@@ -83,7 +87,8 @@ async fn dockerd_runs_a_container_on_a_switchyard_network() {
             TestBackend { real_links: true, ..TestBackend::default() },
             StateFile::in_dir(state_dir.path()),
         )
-        .unwrap(),
+        .unwrap()
+        .with_backend_timeout(BACKEND_TIMEOUT),
     );
     let serving = Serving::start(&plugin, &socket).await;
     let network = format!("{name}-web");
@@ -94,6 +99,29 @@ async fn dockerd_runs_a_container_on_a_switchyard_network() {
         socket: socket.clone(),
         backend: Arc::clone(&plugin),
     };
+
+    // A supervisor that does not answer: dockerd gets an error within the bound, not a hang.
+    plugin.backend().hang.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let (driver, bad) = (name.clone(), format!("{name}-bad"));
+    let refused = blocking(move || {
+        docker(&[
+            "network",
+            "create",
+            "-d",
+            &driver,
+            "--ipam-driver",
+            &driver,
+            "--ipam-opt",
+            "profile=web",
+            &bad,
+        ])
+    })
+    .await
+    .unwrap_err();
+    assert!(refused.contains("no answer within 2s"), "{refused}");
+    assert!(started.elapsed() < BACKEND_TIMEOUT * 4, "took {:?}", started.elapsed());
+    plugin.backend().hang.store(false, Ordering::SeqCst);
 
     // A profile the supervisor does not have: refused at `docker network create`.
     let (driver, bad) = (name.clone(), format!("{name}-bad"));
@@ -186,6 +214,7 @@ async fn dockerd_runs_a_container_on_a_switchyard_network() {
         real_links: true,
         allocated: Mutex::new(plugin.backend().allocated.lock().unwrap().clone()),
         ports: Mutex::new(plugin.backend().ports.lock().unwrap().clone()),
+        ..TestBackend::default()
     };
     let plugin = Arc::new(Plugin::open(backend, StateFile::in_dir(state_dir.path())).unwrap());
     cleanup.backend = Arc::clone(&plugin);

@@ -37,7 +37,11 @@ async fn post(socket: &Path, path: &str, body: Vec<u8>) -> (u16, String, serde_j
 async fn dockerd_s_calls_over_the_socket() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("plugins/switchyard-test.sock");
-    let plugin = Arc::new(Plugin::open(TestBackend::default(), StateFile::in_dir(dir.path())).unwrap());
+    let plugin = Arc::new(
+        Plugin::open(TestBackend::default(), StateFile::in_dir(dir.path()))
+            .unwrap()
+            .with_backend_timeout(std::time::Duration::from_millis(300)),
+    );
     let server = PluginServer::bind(&socket).await.unwrap();
     assert!(matches!(PluginServer::bind(&socket).await, Err(ServerError::AlreadyRunning { .. })));
     let (stop, stopped) = oneshot::channel::<()>();
@@ -53,7 +57,7 @@ async fn dockerd_s_calls_over_the_socket() {
         "IPv4Data":[{"AddressSpace":"LocalDefault","Pool":"10.1.0.0/24","Gateway":"10.1.0.1/24"}]});
     let (status, _, answer) =
         post(&socket, "/NetworkDriver.CreateNetwork", create.to_string().into_bytes()).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 500);
     assert!(answer["Err"].as_str().unwrap().starts_with("port-profile 'nope' does not exist"), "{answer}");
 
     let (status, _, answer) = post(&socket, "/NetworkDriver.Join", b"{not json".to_vec()).await;
@@ -65,6 +69,13 @@ async fn dockerd_s_calls_over_the_socket() {
 
     let (status, _, answer) = post(&socket, "/VolumeDriver.Mount", b"{}".to_vec()).await;
     assert_eq!(status, 404, "{answer}");
+
+    plugin.backend().hang.store(true, std::sync::atomic::Ordering::SeqCst);
+    let pool = serde_json::json!({"AddressSpace":"switchyard-local","Pool":"","SubPool":"","Options":{"profile":"web"},"V6":false});
+    let (status, _, answer) = post(&socket, "/IpamDriver.RequestPool", pool.to_string().into_bytes()).await;
+    assert_eq!(status, 500);
+    assert!(answer["Err"].as_str().unwrap().contains("no answer within 300ms"), "{answer}");
+    plugin.backend().hang.store(false, std::sync::atomic::Ordering::SeqCst);
 
     let huge = vec![b' '; docker_plugin::server::MAX_BODY_BYTES + 1];
     let (status, _, answer) = post(&socket, "/NetworkDriver.CreateNetwork", huge).await;

@@ -291,7 +291,7 @@ async fn a_network_whose_profile_does_not_exist_is_refused() {
     let f = fixture();
     let body = create_network_body("LocalDefault", Some("nope")).to_string();
     let (status, message) = f.err("/NetworkDriver.CreateNetwork", body.as_bytes()).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 500);
     assert_eq!(
         message,
         "port-profile 'nope' does not exist on the supervisor: create it there (port-profile type vethernet \

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::process::Command;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use docker_plugin::{
     Allocation, AllocationRequest, Backend, BackendError, Cidr, CreatedPort, DockerPort, PoolInfo, PoolQuery,
@@ -25,6 +26,8 @@ pub struct TestBackend {
     pub allocated: Mutex<BTreeMap<Ipv4Addr, String>>,
     /// iface id → (port, host end name).
     pub ports: Mutex<BTreeMap<String, (DockerPort, String)>>,
+    /// Never answer describe_pool, like a supervisor that is stuck.
+    pub hang: AtomicBool,
 }
 
 impl TestBackend {
@@ -54,6 +57,9 @@ pub fn ip(args: &[&str]) -> Result<(), String> {
 #[async_trait::async_trait]
 impl Backend for TestBackend {
     async fn describe_pool(&self, query: PoolQuery) -> Result<PoolInfo, BackendError> {
+        if self.hang.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
         let pool = Self::web_pool();
         match &query {
             PoolQuery::Profile(name) if name == "web" => Ok(pool),

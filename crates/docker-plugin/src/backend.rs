@@ -38,8 +38,9 @@ pub struct PoolInfo {
     pub name: String,
     /// Its network, host bits clear (10.99.0.0/24).
     pub network: Cidr,
-    /// The gateway containers use; reserved in the pool, never handed out.
-    pub default_router: Ipv4Addr,
+    /// The gateway containers use, reserved in the pool (never handed out); None when the pool
+    /// has none (then `docker network create --gateway` must name one).
+    pub default_router: Option<Ipv4Addr>,
 }
 
 /// A port-profile on the supervisor, as far as the plugin cares.
@@ -127,7 +128,8 @@ pub trait Backend: Send + Sync + 'static {
     /// Gives an address back. Releasing an address not held must succeed.
     async fn release(&self, pool: &str, address: Ipv4Addr) -> Result<(), BackendError>;
 
-    /// Makes the veth pair and attaches its host end to the switch.
+    /// Makes the veth pair and attaches its host end to the switch. May come again for an
+    /// iface id whose port exists (dockerd retrying a Join): replace that port.
     async fn create_port(&self, port: DockerPort) -> Result<CreatedPort, BackendError>;
 
     /// Detaches and deletes the port of `iface_id` with both ends of its veth pair, wherever

@@ -21,7 +21,19 @@
 //! handler, over the [`Backend`] the agent implements, each call bounded in time so a stuck
 //! supervisor never hangs dockerd), [`state`] (what survives restarts, saved atomically before
 //! a change is acknowledged), and [`server`] (HTTP over the unix socket). Deletes of unknown
-//! networks and endpoints succeed, so dockerd can always clean up.
+//! networks and endpoints succeed, so dockerd can always clean up. A failure is answered with
+//! status 500 and `{"Err": "..."}` (Docker 20.10's remote IPAM ignores `Err` in a 200 answer);
+//! the operator reads `Error response from daemon: NetworkDriver.CreateNetwork: <message>`.
+//!
+//! How the agent serves it:
+//!
+//! ```ignore
+//! let plugin = Arc::new(Plugin::open(my_backend, StateFile::in_dir(&state_dir))?);
+//! let server = PluginServer::bind(Path::new(DEFAULT_SOCKET_PATH)).await?;
+//! tokio::spawn(server.serve(Arc::clone(&plugin), shutdown_signal));
+//! // for the supervisor's leak collector:
+//! let held: Vec<(String, Ipv4Addr)> = plugin.held_addresses();
+//! ```
 
 pub mod backend;
 pub mod cidr;

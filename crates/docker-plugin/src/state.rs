@@ -33,7 +33,7 @@ pub struct PoolRecord {
     /// The pool's name on the supervisor.
     pub pool: String,
     pub network: Cidr,
-    pub default_router: Ipv4Addr,
+    pub default_router: Option<Ipv4Addr>,
     /// The port-profile named in `--ipam-opt profile=`, if that is how the pool was found.
     pub profile: Option<String>,
 }
@@ -196,7 +196,7 @@ mod tests {
             PoolRecord {
                 pool: "web-pool".into(),
                 network: "10.99.0.0/24".parse().unwrap(),
-                default_router: Ipv4Addr::new(10, 99, 0, 1),
+                default_router: Some(Ipv4Addr::new(10, 99, 0, 1)),
                 profile: Some("web".into()),
             },
         );

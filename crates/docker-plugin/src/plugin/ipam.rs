@@ -104,14 +104,17 @@ impl<B: Backend> Plugin<B> {
         };
         let prefix_len = pool.network.prefix_len;
         if request.options.get(REQUEST_ADDRESS_TYPE).map(String::as_str) == Some(GATEWAY_ADDRESS_TYPE) {
-            // The default-router is reserved in the pool: it is not allocated.
-            if requested.is_some_and(|address| address != pool.default_router) {
-                return Err(PluginError::GatewayMismatch {
-                    pool: pool.pool,
-                    default_router: pool.default_router,
-                });
-            }
-            let address = Cidr { address: pool.default_router, prefix_len };
+            // The default-router is reserved in the pool: it is not allocated. Without one, the
+            // gateway the operator named is taken as it is (it is theirs to keep out of the
+            // pool's ranges).
+            let gateway = match (pool.default_router, requested) {
+                (Some(default_router), Some(requested)) if requested != default_router => {
+                    return Err(PluginError::GatewayMismatch { pool: pool.pool, default_router });
+                }
+                (Some(gateway), _) | (None, Some(gateway)) => gateway,
+                (None, None) => return Err(PluginError::NoGateway(pool.pool)),
+            };
+            let address = Cidr { address: gateway, prefix_len };
             return encode(&RequestAddressResponse {
                 address: address.to_string(),
                 data: Default::default(),

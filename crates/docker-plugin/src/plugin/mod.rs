@@ -52,6 +52,11 @@ pub enum PluginError {
          or give {default_router}"
     )]
     GatewayMismatch { pool: String, default_router: Ipv4Addr },
+    #[error(
+        "pool '{0}' has no default-router: give the pool one on the supervisor, or name the \
+         gateway with docker network create --gateway"
+    )]
+    NoGateway(String),
     #[error("'{value}' is not {what}")]
     BadValue { what: &'static str, value: String },
     #[error(
@@ -147,9 +152,12 @@ impl<B: Backend> Plugin<B> {
         match result {
             Ok(json) => (200, json),
             Err(err @ PluginError::Malformed { .. }) => (400, encode_error(&err.to_string())),
+            // Not 200: Docker 20.10's remote IPAM ignores `Err` in a 200 answer (RequestPool then
+            // fails on the empty pool with "invalid CIDR address"); a failure status makes every
+            // caller report the message.
             Err(err) => {
                 tracing::warn!("Docker plugin: {path} failed: {err}");
-                (200, encode_error(&err.to_string()))
+                (500, encode_error(&err.to_string()))
             }
         }
     }

@@ -32,8 +32,12 @@ impl MemoryBackend {
         PoolInfo {
             name: "web-pool".into(),
             network: "10.99.0.0/24".parse().unwrap(),
-            default_router: Ipv4Addr::new(10, 99, 0, 1),
+            default_router: Some(Ipv4Addr::new(10, 99, 0, 1)),
         }
+    }
+
+    fn bare_pool() -> PoolInfo {
+        PoolInfo { name: "bare-pool".into(), network: "10.98.0.0/24".parse().unwrap(), default_router: None }
     }
 
     async fn hang_if_told(&self) {
@@ -47,6 +51,9 @@ impl MemoryBackend {
 impl Backend for MemoryBackend {
     async fn describe_pool(&self, query: PoolQuery) -> Result<PoolInfo, BackendError> {
         self.hang_if_told().await;
+        if query == PoolQuery::Pool("bare-pool".into()) {
+            return Ok(Self::bare_pool());
+        }
         let pool = Self::web_pool();
         let found = match &query {
             PoolQuery::Profile(name) => name == "web",
@@ -284,7 +291,7 @@ async fn a_network_whose_profile_does_not_exist_is_refused() {
     let f = fixture();
     let body = create_network_body("LocalDefault", Some("nope")).to_string();
     let (status, message) = f.err("/NetworkDriver.CreateNetwork", body.as_bytes()).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 500);
     assert_eq!(
         message,
         "port-profile 'nope' does not exist on the supervisor: create it there (port-profile type vethernet \
@@ -346,6 +353,20 @@ async fn addresses_asked_for_pass_through_and_the_gateway_is_the_default_router(
     assert!(message.contains("default-router 10.99.0.1"), "{message}");
     let (_, message) = f.err("/IpamDriver.RequestAddress", br#"{"PoolID":"gone#9","Address":""}"#).await;
     assert!(message.contains("pool id 'gone#9' is not known"), "{message}");
+}
+
+#[tokio::test]
+async fn a_pool_without_default_router_needs_the_gateway_named() {
+    let f = fixture();
+    let pool = f.ok("/IpamDriver.RequestPool", json!({"Pool":"","Options":{"pool":"bare-pool"}})).await;
+    let pool_id = pool["PoolID"].as_str().unwrap();
+    let unnamed =
+        json!({"PoolID":pool_id,"Address":"","Options":{"RequestAddressType":"com.docker.network.gateway"}});
+    let (_, message) = f.err("/IpamDriver.RequestAddress", unnamed.to_string().as_bytes()).await;
+    assert!(message.starts_with("pool 'bare-pool' has no default-router"), "{message}");
+    let named = json!({"PoolID":pool_id,"Address":"10.98.0.254","Options":{"RequestAddressType":"com.docker.network.gateway"}});
+    assert_eq!(f.ok("/IpamDriver.RequestAddress", named).await["Address"], "10.98.0.254/24");
+    assert!(f.plugin.held_addresses().is_empty(), "a gateway is never allocated");
 }
 
 #[tokio::test]

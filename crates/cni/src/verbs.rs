@@ -1,0 +1,64 @@
+//! One file per CNI verb; this module holds what they share.
+
+mod add;
+mod check;
+mod del;
+mod gc;
+mod status;
+
+pub use add::add;
+pub use check::check;
+pub use del::del;
+pub use gc::gc;
+pub use status::status;
+
+use crate::agent::AgentError;
+use crate::config::NetConf;
+use crate::env::{CniEnv, Command};
+use crate::error::{CniError, ErrorCode};
+use crate::iface_id::{IfaceId, IfaceIdError};
+use crate::ipam::IpamExec;
+
+/// What every verb gets: the parsed configuration and the raw one (delegated plugins get that
+/// unchanged), the environment, and a place for notes the runtime logs from stderr.
+#[derive(Debug)]
+pub struct Request<'a, E: IpamExec> {
+    /// The checked configuration.
+    pub conf: &'a NetConf,
+    /// The configuration exactly as the runtime passed it.
+    pub stdin: &'a [u8],
+    /// CNI_* variables.
+    pub env: &'a CniEnv,
+    /// How delegated IPAM runs.
+    pub exec: &'a E,
+    /// Lines for stderr.
+    pub notes: Vec<String>,
+}
+
+/// The spec error an agent failure becomes for `verb`: a stopped agent is transient for the
+/// attachment verbs (the runtime retries) and "not available" for STATUS.
+pub fn agent_error(verb: Command, error: &AgentError) -> CniError {
+    let code = match (error, verb) {
+        (AgentError::NotRunning(_), Command::Status) => ErrorCode::NotAvailable,
+        (AgentError::NotRunning(_), _) => ErrorCode::TryAgainLater,
+        (AgentError::Refused(_), _) => ErrorCode::InvalidConfig,
+        (AgentError::Failed(_), _) => ErrorCode::Io,
+    };
+    CniError::new(code, format!("{} failed at the Switchyard agent", verb.as_str()), error.to_string())
+}
+
+/// The attachment's port id from the configuration and the environment (code 4/7 when invalid).
+pub fn attachment_id(conf: &NetConf, env: &CniEnv, verb: Command) -> Result<IfaceId, CniError> {
+    attachment_id_raw(conf, env, verb)?.map_err(IfaceIdError::into_cni)
+}
+
+/// As [`attachment_id`], but an invalid name is returned to the caller to judge (DEL forgives it).
+fn attachment_id_raw(
+    conf: &NetConf,
+    env: &CniEnv,
+    verb: Command,
+) -> Result<Result<IfaceId, IfaceIdError>, CniError> {
+    let container_id = CniEnv::require(&env.container_id, "CNI_CONTAINERID", verb)?;
+    let ifname = CniEnv::require(&env.ifname, "CNI_IFNAME", verb)?;
+    Ok(IfaceId::new(&conf.network, container_id, ifname))
+}

@@ -171,7 +171,7 @@ fn added(agent: &MemAgent) -> serde_json::Value {
     json(&outcome)
 }
 
-fn check(agent: &MemAgent, prev_result: serde_json::Value) -> cni::Outcome {
+fn check(agent: &MemAgent, prev_result: &serde_json::Value) -> cni::Outcome {
     cni::run(agent, &env("CHECK", "c1", Some(NETNS)), &conf(json!({"prevResult": prev_result})), &NoIpam)
 }
 
@@ -179,7 +179,7 @@ fn check(agent: &MemAgent, prev_result: serde_json::Value) -> cni::Outcome {
 fn check_passes_right_after_add() {
     let agent = MemAgent::default();
     let result = added(&agent);
-    let outcome = check(&agent, result);
+    let outcome = check(&agent, &result);
     expect_success(&outcome);
     assert!(outcome.stdout.is_empty());
 }
@@ -191,18 +191,18 @@ fn check_explains_what_differs() {
 
     let mut other_address = result.clone();
     other_address["ips"][0]["address"] = json!("10.9.0.99/24");
-    let details = expect_error(&check(&agent, other_address), 100);
+    let details = expect_error(&check(&agent, &other_address), 100);
     assert!(details.contains("10.9.0.2/24") && details.contains("10.9.0.99/24"), "{details}");
 
     let mut other_mac = result.clone();
     other_mac["interfaces"][1]["mac"] = json!("02:00:00:00:00:99");
-    assert!(expect_error(&check(&agent, other_mac), 100).contains("MAC"));
+    assert!(expect_error(&check(&agent, &other_mac), 100).contains("MAC"));
 
     agent.with(|state| state.ports.values_mut().for_each(|port| port.up = false));
-    assert!(expect_error(&check(&agent, result.clone()), 100).contains("show interface vethernet 1"));
+    assert!(expect_error(&check(&agent, &result), 100).contains("show interface vethernet 1"));
 
     agent.with(|state| state.ports.clear());
-    assert!(expect_error(&check(&agent, result), 100).contains("DEL, then ADD"));
+    assert!(expect_error(&check(&agent, &result), 100).contains("DEL, then ADD"));
 }
 
 #[test]
@@ -233,7 +233,7 @@ fn status_is_ready_only_with_a_connected_agent() {
     assert!(expect_error(&status(&agent), 50).contains("switchyard agent"));
 }
 
-fn gc(agent: &MemAgent, network: &str, valid: serde_json::Value) -> cni::Outcome {
+fn gc(agent: &MemAgent, network: &str, valid: &serde_json::Value) -> cni::Outcome {
     let environment = cni::CniEnv {
         command: Some("GC".into()),
         path: Some("/usr/lib/cni".into()),
@@ -254,7 +254,7 @@ fn gc_frees_what_is_not_listed_in_this_network_only() {
         expect_success(&add(&agent, container, &conf(json!({}))));
     }
     expect_success(&add(&agent, "c1", &conf(json!({"name": "db"}))));
-    let outcome = gc(&agent, "web", json!([{"containerID": "c2", "ifname": "eth0"}]));
+    let outcome = gc(&agent, "web", &json!([{"containerID": "c2", "ifname": "eth0"}]));
     expect_success(&outcome);
     assert!(outcome.stdout.is_empty());
     let left: Vec<String> = agent.with(|state| state.ports.keys().cloned().collect());
@@ -263,7 +263,7 @@ fn gc_frees_what_is_not_listed_in_this_network_only() {
     let mut eth1 = env("ADD", "c2", Some(NETNS));
     eth1.ifname = Some("eth1".into());
     expect_success(&cni::run(&agent, &eth1, &conf(json!({})), &NoIpam));
-    expect_success(&gc(&agent, "web", json!([{"containerID": "c2", "ifname": "eth0"}])));
+    expect_success(&gc(&agent, "web", &json!([{"containerID": "c2", "ifname": "eth0"}])));
     assert_eq!(agent.with(|state| state.ports.len()), 2);
 }
 

@@ -138,8 +138,9 @@ pub fn conf(extra: serde_json::Value) -> Vec<u8> {
         "cniVersion": "1.1.0", "name": "web", "type": "switchyard-cni", "profile": "web",
         "ipam": {"type": "switchyard"}
     });
-    for (key, value) in extra.as_object().unwrap() {
-        conf[key] = value.clone();
+    let serde_json::Value::Object(extra) = extra else { panic!("extra fields must be an object") };
+    for (key, value) in extra {
+        conf[key] = value;
     }
     serde_json::to_vec(&conf).unwrap()
 }

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::config;
 use crate::env::{CniEnv, Command};
 use crate::error::{CniError, ErrorCode};
+use crate::version::CniVersion;
 
 /// Runs a delegated plugin. The binary uses [`ProcessIpamExec`]; tests may script one.
 pub trait IpamExec {
@@ -196,17 +198,66 @@ impl IpamExec for ProcessIpamExec {
     }
 }
 
-/// Whether `plugin` says it speaks CNI 1.1 (so it knows GC and STATUS).
-pub fn speaks_1_1(exec: &impl IpamExec, plugin: &str, env: &CniEnv) -> bool {
+/// The versions `plugin` says it speaks (its VERSION answer).
+pub fn supported_versions(
+    exec: &impl IpamExec,
+    plugin: &str,
+    env: &CniEnv,
+) -> Result<Vec<String>, IpamError> {
     #[derive(Deserialize)]
     struct Versions {
         #[serde(rename = "supportedVersions")]
         supported: Vec<String>,
     }
-    exec.exec(plugin, Command::Version, env, br#"{"cniVersion":"1.1.0"}"#)
-        .ok()
-        .and_then(|output| serde_json::from_slice::<Versions>(&output).ok())
-        .is_some_and(|versions| versions.supported.iter().any(|version| version == "1.1.0"))
+    let output = exec.exec(plugin, Command::Version, env, br#"{"cniVersion":"1.1.0"}"#)?;
+    serde_json::from_slice::<Versions>(&output).map(|versions| versions.supported).map_err(|error| {
+        IpamError::Io {
+            plugin: plugin.into(),
+            reason: format!("its VERSION answer is not a version list: {error}"),
+        }
+    })
+}
+
+/// Whether `plugin` says it speaks CNI 1.1 (so it knows GC and STATUS).
+pub fn speaks_1_1(exec: &impl IpamExec, plugin: &str, env: &CniEnv) -> bool {
+    supported_versions(exec, plugin, env)
+        .is_ok_and(|versions| versions.iter().any(|version| version == "1.1.0"))
+}
+
+/// The configuration to give `plugin`: `stdin` unchanged when it speaks `wanted`, else with
+/// `cniVersion` lowered to the newest version both speak. An IPAM result reads the same from
+/// 0.3.0 on, so e.g. Debian's host-local (up to 1.0.0) serves a 1.1.0 network. Code 1 when the
+/// two share no version.
+pub fn config_for(
+    exec: &impl IpamExec,
+    plugin: &str,
+    env: &CniEnv,
+    stdin: &[u8],
+    wanted: CniVersion,
+) -> Result<Vec<u8>, CniError> {
+    let theirs = supported_versions(exec, plugin, env).map_err(IpamError::into_cni)?;
+    let common = theirs
+        .iter()
+        .filter_map(|version| CniVersion::parse(version).ok())
+        .filter(|version| *version <= wanted)
+        .max()
+        .ok_or_else(|| {
+            CniError::new(
+                ErrorCode::IncompatibleVersion,
+                "Incompatible CNI version",
+                format!(
+                    "IPAM plugin {plugin:?} speaks {} but this network needs {} or an older version from 0.3.0 on: update the plugin",
+                    theirs.join(", "),
+                    wanted.as_str()
+                ),
+            )
+        })?;
+    if common == wanted {
+        return Ok(stdin.to_vec());
+    }
+    let mut object = config::parse_object(stdin)?;
+    object.insert("cniVersion".into(), common.as_str().into());
+    Ok(serde_json::to_vec(&object).unwrap_or_else(|_| stdin.to_vec()))
 }
 
 #[cfg(test)]

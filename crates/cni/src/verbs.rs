@@ -13,11 +13,12 @@ pub use gc::gc;
 pub use status::status;
 
 use crate::agent::AgentError;
+use crate::config::Ipam;
 use crate::config::NetConf;
 use crate::env::{CniEnv, Command};
 use crate::error::{CniError, ErrorCode};
 use crate::iface_id::{IfaceId, IfaceIdError};
-use crate::ipam::IpamExec;
+use crate::ipam::{IpamError, IpamExec, config_for};
 
 /// What every verb gets: the parsed configuration and the raw one (delegated plugins get that
 /// unchanged), the environment, and a place for notes the runtime logs from stderr.
@@ -33,6 +34,39 @@ pub struct Request<'a, E: IpamExec> {
     pub exec: &'a E,
     /// Lines for stderr.
     pub notes: Vec<String>,
+}
+
+/// A delegated IPAM plugin with the configuration it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delegate {
+    /// Its type (the binary's name in CNI_PATH).
+    pub plugin: String,
+    /// The configuration, its `cniVersion` lowered to one the plugin speaks if need be.
+    pub stdin: Vec<u8>,
+}
+
+impl<E: IpamExec> Request<'_, E> {
+    /// The delegated IPAM plugin, if the configuration names one, with the configuration for it.
+    pub fn delegate(&self) -> Result<Option<Delegate>, CniError> {
+        self.delegate_with(self.stdin)
+    }
+
+    /// As [`Request::delegate`], for a configuration other than the one on stdin.
+    pub fn delegate_with(&self, stdin: &[u8]) -> Result<Option<Delegate>, CniError> {
+        let Ipam::Delegated(plugin) = &self.conf.ipam else { return Ok(None) };
+        let stdin = config_for(self.exec, plugin, self.env, stdin, self.conf.version)?;
+        Ok(Some(Delegate { plugin: plugin.clone(), stdin }))
+    }
+
+    /// Runs the delegate with `command` in `env`; its stdout on success.
+    pub fn run_delegate(
+        &self,
+        delegate: &Delegate,
+        command: Command,
+        env: &CniEnv,
+    ) -> Result<Vec<u8>, CniError> {
+        self.exec.exec(&delegate.plugin, command, env, &delegate.stdin).map_err(IpamError::into_cni)
+    }
 }
 
 /// The spec error an agent failure becomes for `verb`: a stopped agent is transient for the

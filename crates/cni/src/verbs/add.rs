@@ -10,7 +10,7 @@ use crate::error::CniError;
 use crate::ipam::IpamExec;
 use crate::net::Dns;
 use crate::result::{CniResult, Interface, IpConfig};
-use crate::verbs::{Request, agent_error, attachment_id};
+use crate::verbs::{Delegate, Request, agent_error, attachment_id};
 
 /// Attaches the container and returns the result to print.
 pub fn add<A: Agent, E: IpamExec>(agent: &A, request: &mut Request<'_, E>) -> Result<Vec<u8>, CniError> {
@@ -24,19 +24,17 @@ pub fn add<A: Agent, E: IpamExec>(agent: &A, request: &mut Request<'_, E>) -> Re
     let previous =
         conf.prev_result.clone().map(|value| CniResult::parse_value(value, "prevResult")).transpose()?;
 
-    let (address, ipam_dns) = match &conf.ipam {
-        Ipam::Switchyard => (AddressPlan::Auto, Dns::default()),
-        Ipam::None => (AddressPlan::None, Dns::default()),
-        Ipam::Delegated(plugin) => {
-            let output = request
-                .exec
-                .exec(plugin, Command::Add, env, request.stdin)
-                .map_err(|error| error.into_cni())?;
-            match CniResult::parse(&output, &format!("the result of IPAM plugin {plugin:?}")) {
+    let delegate = request.delegate()?;
+    let (address, ipam_dns) = match (&conf.ipam, &delegate) {
+        (_, Some(delegate)) => {
+            let output = request.run_delegate(delegate, Command::Add, env)?;
+            match CniResult::parse(&output, &format!("the result of IPAM plugin {:?}", delegate.plugin)) {
                 Ok(allocated) => (given(&allocated), allocated.dns),
-                Err(error) => return Err(release(request, plugin, error)),
+                Err(error) => return Err(release(request, delegate, error)),
             }
         }
+        (Ipam::Switchyard, None) => (AddressPlan::Auto, Dns::default()),
+        (_, None) => (AddressPlan::None, Dns::default()),
     };
     let port_request = PortRequest {
         iface_id: iface_id.to_string(),
@@ -51,9 +49,9 @@ pub fn add<A: Agent, E: IpamExec>(agent: &A, request: &mut Request<'_, E>) -> Re
         Ok(port) => port,
         Err(error) => {
             let error = agent_error(Command::Add, &error);
-            return Err(match &conf.ipam {
-                Ipam::Delegated(plugin) => release(request, plugin, error),
-                _ => error,
+            return Err(match &delegate {
+                Some(delegate) => release(request, delegate, error),
+                None => error,
             });
         }
     };
@@ -79,14 +77,16 @@ fn given(allocated: &CniResult) -> AddressPlan {
 }
 
 /// Runs IPAM DEL after a failed ADD, adding to `error` if that fails too.
-fn release<E: IpamExec>(request: &mut Request<'_, E>, plugin: &str, mut error: CniError) -> CniError {
-    match request.exec.exec(plugin, Command::Del, request.env, request.stdin) {
-        Ok(_) => request
-            .notes
-            .push(format!("released the address IPAM plugin {plugin:?} allocated for the failed ADD")),
+fn release<E: IpamExec>(request: &mut Request<'_, E>, delegate: &Delegate, mut error: CniError) -> CniError {
+    match request.run_delegate(delegate, Command::Del, request.env) {
+        Ok(_) => request.notes.push(format!(
+            "released the address IPAM plugin {:?} allocated for the failed ADD",
+            delegate.plugin
+        )),
         Err(release_error) => {
             error.details.push_str(&format!(
-                "; releasing its address also failed ({release_error}): run DEL for this container to free it"
+                "; releasing its address also failed ({}): run DEL for this container to free it",
+                release_error.details
             ));
         }
     }

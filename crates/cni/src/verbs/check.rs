@@ -3,7 +3,6 @@
 use std::collections::BTreeSet;
 
 use crate::agent::Agent;
-use crate::config::Ipam;
 use crate::env::{CniEnv, Command};
 use crate::error::{CniError, ErrorCode};
 use crate::ipam::IpamExec;
@@ -88,11 +87,8 @@ pub fn check<A: Agent, E: IpamExec>(agent: &A, request: &mut Request<'_, E>) -> 
             list(&expected)
         )));
     }
-    if let Ipam::Delegated(plugin) = &conf.ipam {
-        request
-            .exec
-            .exec(plugin, Command::Check, request.env, request.stdin)
-            .map_err(|error| error.into_cni())?;
+    if let Some(delegate) = request.delegate()? {
+        request.run_delegate(&delegate, Command::Check, request.env)?;
     }
     Ok(())
 }

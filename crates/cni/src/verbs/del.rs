@@ -2,7 +2,6 @@
 //! container's network namespace, so DEL succeeds twice and after the namespace is gone.
 
 use crate::agent::Agent;
-use crate::config::Ipam;
 use crate::env::Command;
 use crate::error::CniError;
 use crate::ipam::IpamExec;
@@ -21,11 +20,8 @@ pub fn del<A: Agent, E: IpamExec>(agent: &A, request: &mut Request<'_, E>) -> Re
     // If the agent cannot detach, keep the address: freeing it would let another container get
     // an address still in use. The runtime retries DEL.
     agent.detach(&iface_id.to_string()).map_err(|error| agent_error(Command::Del, &error))?;
-    if let Ipam::Delegated(plugin) = &request.conf.ipam {
-        request
-            .exec
-            .exec(plugin, Command::Del, request.env, request.stdin)
-            .map_err(|error| error.into_cni())?;
+    if let Some(delegate) = request.delegate()? {
+        request.run_delegate(&delegate, Command::Del, request.env)?;
     }
     Ok(())
 }

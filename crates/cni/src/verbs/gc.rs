@@ -47,9 +47,7 @@ pub fn gc<A: Agent, E: IpamExec>(agent: &A, request: &mut Request<'_, E>) -> Res
             continue;
         }
         request.notes.push(format!("removed stale port {port}"));
-        if let Ipam::Delegated(plugin) = &conf.ipam
-            && let Err(error) = release(request, plugin, &iface_id)
-        {
+        if let Err(error) = release(request, &iface_id) {
             errors.push(error);
         }
     }
@@ -68,7 +66,10 @@ pub fn gc<A: Agent, E: IpamExec>(agent: &A, request: &mut Request<'_, E>) -> Res
 }
 
 /// IPAM DEL for a stale attachment, as its own DEL would have run it (no namespace: it is gone).
-fn release<E: IpamExec>(request: &Request<'_, E>, plugin: &str, iface_id: &IfaceId) -> Result<(), CniError> {
+fn release<E: IpamExec>(request: &Request<'_, E>, iface_id: &IfaceId) -> Result<(), CniError> {
+    let Some(delegate) = request.delegate_with(&without_valid_attachments(request.stdin))? else {
+        return Ok(());
+    };
     let env = CniEnv {
         command: Some(Command::Del.as_str().into()),
         container_id: Some(iface_id.container_id().into()),
@@ -77,8 +78,7 @@ fn release<E: IpamExec>(request: &Request<'_, E>, plugin: &str, iface_id: &Iface
         args: None,
         path: request.env.path.clone(),
     };
-    let stdin = without_valid_attachments(request.stdin);
-    request.exec.exec(plugin, Command::Del, &env, &stdin).map(drop).map_err(|error| error.into_cni())
+    request.run_delegate(&delegate, Command::Del, &env).map(drop)
 }
 
 /// The GC configuration with `cni.dev/valid-attachments` removed: it is not part of a DEL.

@@ -308,3 +308,52 @@ fn concurrent_adds_of_different_containers_all_succeed_with_distinct_ports() {
     addresses.dedup();
     assert_eq!(addresses.len(), 16);
 }
+
+fn delegated(agent: &MemAgent, ipam: &common::ScriptedIpam) -> cni::Outcome {
+    let stdin = conf(json!({"ipam": {"type": "scripted"}}));
+    cni::run(agent, &env("ADD", "c1", Some(NETNS)), &stdin, ipam)
+}
+
+#[test]
+fn delegated_ipam_gets_a_version_it_speaks_and_its_addresses_reach_the_agent() {
+    let agent = MemAgent::default();
+    let answer = br#"{"cniVersion":"1.0.0","ips":[{"address":"10.8.0.7/16","gateway":"10.8.0.1"}],
+        "routes":[{"dst":"0.0.0.0/0"}],"dns":{"nameservers":["10.8.0.53"]}}"#;
+    let ipam = common::ScriptedIpam::new(Ok(answer.to_vec()));
+    let outcome = delegated(&agent, &ipam);
+    expect_success(&outcome);
+    let result = json(&outcome);
+    assert_eq!(result["cniVersion"], "1.1.0");
+    assert_eq!(result["ips"][0], json!({"address": "10.8.0.7/16", "gateway": "10.8.0.1", "interface": 1}));
+    assert_eq!(result["dns"], json!({"nameservers": ["10.8.0.53"]}));
+    let calls = ipam.calls.lock().unwrap().clone();
+    assert_eq!(calls.last().unwrap(), &(cni::Command::Add, "\"1.0.0\"".to_owned()), "{calls:?}");
+}
+
+#[test]
+fn a_failing_delegated_add_is_followed_by_its_del() {
+    let agent = MemAgent::default();
+    let failure = cni::IpamError::Failed {
+        plugin: "scripted".into(),
+        code: 11,
+        msg: "busy".into(),
+        details: String::new(),
+    };
+    let ipam = common::ScriptedIpam::new(Err(failure));
+    expect_error(&delegated(&agent, &ipam), 11);
+    assert_eq!(ipam.commands(), [cni::Command::Add, cni::Command::Del]);
+    assert!(agent.with(|state| state.requests.is_empty()));
+
+    let unreadable = common::ScriptedIpam::new(Ok(b"{\"ips\":[{\"address\":\"nonsense\"}]}".to_vec()));
+    expect_error(&delegated(&agent, &unreadable), 6);
+    assert_eq!(unreadable.commands(), [cni::Command::Add, cni::Command::Del]);
+}
+
+#[test]
+fn a_delegated_plugin_sharing_no_version_is_code_1() {
+    let agent = MemAgent::default();
+    let mut ipam = common::ScriptedIpam::new(Ok(b"{}".to_vec()));
+    ipam.versions = vec!["0.1.0", "0.2.0"];
+    assert!(expect_error(&delegated(&agent, &ipam), 1).contains("update the plugin"));
+    assert!(ipam.commands().is_empty());
+}

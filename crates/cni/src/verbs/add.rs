@@ -1,5 +1,5 @@
-//! ADD: delegated IPAM (if configured), then the agent's attach; IPAM is released if the attach
-//! fails, so a failed ADD leaks no address.
+//! ADD: delegated IPAM (if configured), then the agent's attach; IPAM is released if anything
+//! after its allocation fails (or it fails itself), so a failed ADD leaks no address.
 
 use std::net::IpAddr;
 
@@ -27,7 +27,11 @@ pub fn add<A: Agent, E: IpamExec>(agent: &A, request: &mut Request<'_, E>) -> Re
     let delegate = request.delegate()?;
     let (address, ipam_dns) = match (&conf.ipam, &delegate) {
         (_, Some(delegate)) => {
-            let output = request.run_delegate(delegate, Command::Add, env)?;
+            // The spec: when a delegated ADD fails, run its DEL before returning the failure.
+            let output = match request.run_delegate(delegate, Command::Add, env) {
+                Ok(output) => output,
+                Err(error) => return Err(release(request, delegate, error)),
+            };
             match CniResult::parse(&output, &format!("the result of IPAM plugin {:?}", delegate.plugin)) {
                 Ok(allocated) => (given(&allocated), allocated.dns),
                 Err(error) => return Err(release(request, delegate, error)),

@@ -168,3 +168,49 @@ pub fn expect_success(outcome: &Outcome) {
         String::from_utf8_lossy(&outcome.stdout)
     );
 }
+
+/// A scripted IPAM plugin: answers VERSION with `versions`, ADD with `add`, everything else with
+/// success; records each call's command and the `cniVersion` it was given.
+#[derive(Debug)]
+pub struct ScriptedIpam {
+    pub versions: Vec<&'static str>,
+    pub add: Result<Vec<u8>, cni::IpamError>,
+    pub calls: Mutex<Vec<(cni::Command, String)>>,
+}
+
+impl ScriptedIpam {
+    pub fn new(add: Result<Vec<u8>, cni::IpamError>) -> Self {
+        Self { versions: vec!["0.3.1", "0.4.0", "1.0.0"], add, calls: Mutex::default() }
+    }
+
+    /// The commands run, VERSION probes left out.
+    pub fn commands(&self) -> Vec<cni::Command> {
+        let calls = self.calls.lock().unwrap();
+        calls
+            .iter()
+            .map(|(command, _)| *command)
+            .filter(|command| *command != cni::Command::Version)
+            .collect()
+    }
+}
+
+impl IpamExec for ScriptedIpam {
+    fn exec(
+        &self,
+        _: &str,
+        command: cni::Command,
+        _: &CniEnv,
+        stdin: &[u8],
+    ) -> Result<Vec<u8>, cni::IpamError> {
+        let version = serde_json::from_slice::<serde_json::Value>(stdin).unwrap()["cniVersion"].to_string();
+        self.calls.lock().unwrap().push((command, version));
+        match command {
+            cni::Command::Version => Ok(serde_json::to_vec(
+                &serde_json::json!({"cniVersion": "1.0.0", "supportedVersions": self.versions}),
+            )
+            .unwrap()),
+            cni::Command::Add => self.add.clone(),
+            _ => Ok(Vec::new()),
+        }
+    }
+}

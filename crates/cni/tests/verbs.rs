@@ -357,3 +357,18 @@ fn a_delegated_plugin_sharing_no_version_is_code_1() {
     assert!(expect_error(&delegated(&agent, &ipam), 1).contains("update the plugin"));
     assert!(ipam.commands().is_empty());
 }
+
+#[test]
+fn gc_releases_stale_addresses_and_forwards_gc_to_an_ipam_plugin_that_speaks_1_1() {
+    let agent = MemAgent::default();
+    let answer = br#"{"cniVersion":"1.1.0","ips":[{"address":"10.8.0.7/16"}]}"#;
+    let mut ipam = common::ScriptedIpam::new(Ok(answer.to_vec()));
+    ipam.versions.push("1.1.0");
+    expect_success(&delegated(&agent, &ipam));
+    ipam.calls.lock().unwrap().clear();
+    let environment = cni::CniEnv { command: Some("GC".into()), ..cni::CniEnv::default() };
+    let stdin = conf(json!({"ipam": {"type": "scripted"}, "cni.dev/valid-attachments": []}));
+    expect_success(&cni::run(&agent, &environment, &stdin, &ipam));
+    assert!(agent.with(|state| state.ports.is_empty()));
+    assert_eq!(ipam.commands(), [cni::Command::Del, cni::Command::Gc]);
+}

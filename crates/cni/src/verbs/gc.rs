@@ -52,7 +52,12 @@ pub fn gc<A: Agent, E: IpamExec>(agent: &A, request: &mut Request<'_, E>) -> Res
         }
     }
     if let Ipam::Delegated(plugin) = &conf.ipam {
-        if speaks_1_1(request.exec, plugin, request.env) {
+        if !errors.is_empty() {
+            // A stale port still up may hold an address; IPAM's GC would hand it out again.
+            request
+                .notes
+                .push(format!("IPAM plugin {plugin:?} was not asked to GC: some stale ports remain"));
+        } else if speaks_1_1(request.exec, plugin, request.env) {
             if let Err(error) = request.exec.exec(plugin, Command::Gc, request.env, request.stdin) {
                 errors.push(error.into_cni());
             }

@@ -110,6 +110,6 @@ pub enum AgentError {
     #[error("the Switchyard agent refused: {0}")]
     Refused(String),
     /// The exchange broke half-way, or the agent failed doing what it was asked.
-    #[error("the Switchyard agent failed: {0}")]
+    #[error("the Switchyard agent failed: {0}; see the agent's log, then retry")]
     Failed(String),
 }

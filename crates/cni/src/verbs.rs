@@ -96,3 +96,22 @@ fn attachment_id_raw(
     let ifname = CniEnv::require(&env.ifname, "CNI_IFNAME", verb)?;
     Ok(IfaceId::new(&conf.network, container_id, ifname))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_failures_map_to_the_specs_codes() {
+        let stopped = AgentError::NotRunning("no socket".into());
+        assert_eq!(agent_error(Command::Add, &stopped).code, ErrorCode::TryAgainLater);
+        assert_eq!(agent_error(Command::Del, &stopped).code, ErrorCode::TryAgainLater);
+        assert_eq!(agent_error(Command::Status, &stopped).code, ErrorCode::NotAvailable);
+        let refused = agent_error(Command::Add, &AgentError::Refused("no profile db".into()));
+        assert_eq!(refused.code, ErrorCode::InvalidConfig);
+        assert!(refused.details.contains("no profile db"), "{refused}");
+        let failed = agent_error(Command::Check, &AgentError::Failed("netlink: EBUSY".into()));
+        assert_eq!(failed.code, ErrorCode::Io);
+        assert!(failed.details.contains("agent's log"), "{failed}");
+    }
+}

@@ -372,3 +372,87 @@ fn gc_releases_stale_addresses_and_forwards_gc_to_an_ipam_plugin_that_speaks_1_1
     assert!(agent.with(|state| state.ports.is_empty()));
     assert_eq!(ipam.commands(), [cni::Command::Del, cni::Command::Gc]);
 }
+
+mod hostile_input {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "[ -~]{0,12}".prop_map(serde_json::Value::from),
+            prop::sample::select(vec!["1.1.0", "0.4.0", "web", "switchyard", "eth0", "10.0.0.1/24"])
+                .prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "cniVersion",
+                        "name",
+                        "type",
+                        "profile",
+                        "ipam",
+                        "dns",
+                        "mtu",
+                        "prevResult",
+                        "cni.dev/valid-attachments",
+                        "ips",
+                        "interfaces",
+                        "address",
+                        "containerID",
+                        "ifname",
+                    ])
+                    .prop_map(str::to_owned),
+                    inner,
+                    0..6,
+                )
+                .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn answers_in_protocol(outcome: &cni::Outcome) -> Result<(), TestCaseError> {
+        prop_assert!(outcome.exit_code <= 1);
+        if outcome.exit_code == 1 {
+            let error: serde_json::Value = serde_json::from_slice(&outcome.stdout).unwrap();
+            prop_assert!(error["code"].as_u64().is_some(), "{}", error);
+            prop_assert!(error["msg"].is_string() && error["details"].is_string(), "{}", error);
+        } else if !outcome.stdout.is_empty() {
+            serde_json::from_slice::<serde_json::Value>(&outcome.stdout).unwrap();
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_get_a_protocol_answer(
+            stdin in prop::collection::vec(any::<u8>(), 0..200),
+            command in prop::sample::select(vec!["ADD", "DEL", "CHECK", "STATUS", "GC", "VERSION", "x"]),
+        ) {
+            let agent = MemAgent::default();
+            answers_in_protocol(&cni::run(&agent, &env(command, "c1", Some(NETNS)), &stdin, &NoIpam))?;
+        }
+
+        #[test]
+        fn any_json_gets_a_protocol_answer(
+            mut conf in json_value(),
+            command in prop::sample::select(vec!["ADD", "DEL", "CHECK", "STATUS", "GC", "VERSION"]),
+            container_id in "[ -~]{0,20}",
+        ) {
+            // Mostly well-formed around the fuzzed fields, so the verbs themselves are reached.
+            if let Some(object) = conf.as_object_mut() {
+                object.entry("cniVersion").or_insert_with(|| "1.1.0".into());
+                object.entry("name").or_insert_with(|| "web".into());
+                object.remove("ipam");
+            }
+            let agent = MemAgent::default();
+            let stdin = serde_json::to_vec(&conf).unwrap();
+            answers_in_protocol(&cni::run(&agent, &env(command, &container_id, Some(NETNS)), &stdin, &NoIpam))?;
+        }
+    }
+}

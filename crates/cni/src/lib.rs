@@ -4,6 +4,20 @@
 //! [`Agent`] that talks to the agent's local API. [`run`] is the whole protocol as a function of
 //! the environment and stdin, so every verb is testable without a runtime.
 //!
+//! Wiring it into a binary is one line once an [`Agent`] exists for the agent's local API:
+//!
+//! ```ignore
+//! if argv0_file_name == "switchyard-cni" {
+//!     return cni::main_with_agent(&LocalApiAgent::connect(socket_path));
+//! }
+//! ```
+//!
+//! The agent side must honour the trait's contract: `detach` of an absent port is `Ok`, `attach`
+//! returns once the port's policy is in place, `cni_ports` lists iface_ids starting with
+//! `cni:<network>:`, and "nothing listens on the socket" is [`AgentError::NotRunning`] (the
+//! runtime then retries) while a refusal is [`AgentError::Refused`] with a reason that says what
+//! to do.
+//!
 //! Each attachment is a port named `cni:<network>:<container id>:<ifname>` ([`IfaceId`]); the
 //! plugin keeps no state of its own, so concurrent invocations and a restarted agent need no
 //! coordination here.

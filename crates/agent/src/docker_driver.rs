@@ -56,14 +56,7 @@ impl Backend for AgentBackend {
         let network: Cidr = shape.network.parse().map_err(|error| {
             BackendError::Unavailable(format!("the supervisor sent pool {} with network {}: {error}", shape.name, shape.network))
         })?;
-        let default_router = shape.default_router.ok_or_else(|| {
-            BackendError::Refused(format!(
-                "ip pool {} has no default-router, and Docker needs a gateway: add `default-router \
-                 A.B.C.D` to the pool on the supervisor",
-                shape.name
-            ))
-        })?;
-        Ok(PoolInfo { name: shape.name, network, default_router })
+        Ok(PoolInfo { name: shape.name, network, default_router: shape.default_router })
     }
 
     async fn describe_profile(&self, profile: &str) -> Result<Option<ProfileInfo>, BackendError> {
@@ -95,6 +88,8 @@ impl Backend for AgentBackend {
             .mac
             .parse()
             .map_err(|error| BackendError::Refused(format!("Docker's MAC {}: {error}", port.mac)))?;
+        // Called again for an endpoint (dockerd retrying a Join): the new port replaces the old.
+        self.ports.detach_if_attached(&port.iface_id).await.map_err(backend_error)?;
         let attached = self
             .ports
             .attach_handover(HandoverPort {
@@ -154,6 +149,7 @@ pub struct DockerOptions {
 }
 
 /// The plugin, ready to serve: its state opened, its socket bound.
+#[derive(Debug)]
 pub struct DockerService {
     plugin: Arc<Plugin<AgentBackend>>,
     server: PluginServer,
@@ -163,6 +159,8 @@ impl DockerService {
     /// Opens the plugin's state, registers its addresses with the port manager (so reports
     /// keep them) and binds the socket: a failure is the agent's startup error.
     pub async fn open(options: &DockerOptions, ports: &Arc<PortManager>) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&options.state_dir)
+            .map_err(|error| anyhow::anyhow!("creating {}: {error}", options.state_dir.display()))?;
         let backend = AgentBackend::new(Arc::clone(ports), DockerEngine::from_env());
         let plugin = Arc::new(Plugin::open(backend, StateFile::in_dir(&options.state_dir))?);
         let held = Arc::clone(&plugin);

@@ -12,7 +12,7 @@ use crate::attach::{CreatedPort, NETNS_RUN_DIR, create_port_with, delete_port};
 use crate::dataplane::DataplaneError;
 use crate::ports::PortError;
 use crate::ports::record::{PortOrigin, PortRecord};
-use crate::ports::spec::{AttachSpec, DetachSpec, TargetSpec};
+use crate::ports::spec::{AttachSpec, DetachSpec, TargetSpec, attach_request};
 use crate::ports::status::PortState;
 use crate::ports::table::PortTable;
 use crate::ports::view::{AttachedView, DetachedView};
@@ -23,7 +23,7 @@ impl PortManager {
     /// port or any step fails.
     pub async fn attach(&self, spec: &AttachSpec) -> Result<AttachedView, PortError> {
         let iface_id = spec.iface_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let mut request = spec.to_request(&iface_id)?;
+        let mut request = attach_request(spec, &iface_id)?;
         request.mtu = self.container_mtu(request.mtu);
         let module = self.connected_module()?;
         let attached = {

@@ -34,9 +34,10 @@ pub mod status;
 mod supervisor_link;
 pub mod trust;
 pub mod uplinks;
-pub mod vemcmd;
 
 pub use agent::{Agent, AgentOptions, DEFAULT_FLOW_TABLE_SIZE, run};
+/// `vemcmd`, now [`agent_api::vemcmd`]; re-exported where it was.
+pub use agent_api::vemcmd;
 pub use paths::DataDir;
 pub use policy_feed::PolicyFeed;
 pub use ports::PortManager;

@@ -60,6 +60,6 @@ impl DataDir {
 
     /// `agent.sock`: the local API that `vemcmd` talks to.
     pub fn socket(&self) -> PathBuf {
-        self.root.join("agent.sock")
+        agent_api::socket_path(&self.root)
     }
 }

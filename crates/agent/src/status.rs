@@ -2,17 +2,7 @@
 
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
-/// Whether the agent is talking to the supervisor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ConnectionState {
-    /// Registered, watch stream synced, heartbeats answered.
-    Connected,
-    /// No supervisor: the agent keeps forwarding on its last snapshot.
-    Headless,
-}
+pub use agent_api::ConnectionState;
 
 /// The live state of the supervisor link, published by its driver on a `watch` channel.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use agent::ports::{AttachSpec, DetachSpec, TargetSpec};
+use agent_api::ports::{AttachSpec, DetachSpec, TargetSpec};
 use clap::{ArgGroup, Parser, Subcommand};
 use switchyard::stdout::emit;
 
@@ -299,7 +299,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Vemcmd { data_dir, args } => {
-            let out = agent::vemcmd::run(&data_dir, &args)?;
+            let out = agent_api::vemcmd::run(&data_dir, &args)?;
             // A closed pipe (`| head`) is the reader's choice, not a failure.
             let _ = emit(&out);
             Ok(ExitCode::SUCCESS)
@@ -494,7 +494,7 @@ struct DetachArgs {
     #[arg(long, value_name = "ID")]
     iface_id: Option<String>,
     /// The vEthernet number (`3`, `Veth3` or `Vethernet3`).
-    #[arg(long, value_name = "N", value_parser = agent::ports::parse_vethernet)]
+    #[arg(long, value_name = "N", value_parser = agent_api::ports::parse_vethernet)]
     vethernet: Option<u32>,
     #[command(flatten)]
     target: TargetArgs,
@@ -520,8 +520,8 @@ fn attach(args: AttachArgs) -> anyhow::Result<ExitCode> {
         iface_id: args.iface_id,
     };
     // Refuse typos here, before the agent does anything.
-    spec.to_request(spec.iface_id.as_deref().unwrap_or("check"))?;
-    let attached = agent::local_api::client::attach(&args.data_dir, &spec)?;
+    agent::ports::attach_request(&spec, spec.iface_id.as_deref().unwrap_or("check"))?;
+    let attached = agent_api::client::attach(&args.data_dir, &spec)?;
     let _ = emit(&format!("Vethernet{}\n", attached.veth));
     if !attached.up {
         eprintln!(
@@ -539,7 +539,7 @@ fn detach(args: DetachArgs) -> anyhow::Result<ExitCode> {
         (_, _, Some(target)) => DetachSpec::Interface { target, ifname: args.ifname },
         _ => anyhow::bail!("give --iface-id, --vethernet, or --pid/--netns/--container"),
     };
-    let detached = agent::local_api::client::detach(&args.data_dir, &port)?;
+    let detached = agent_api::client::detach(&args.data_dir, &port)?;
     let _ = emit(&format!("Vethernet{}\n", detached.veth));
     if detached.binding == "pending" {
         eprintln!("note: the supervisor is unreachable; the agent releases the binding when it answers");

@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::protocol::{CardInfo, Request, Response, from_hex};
 use crate::identity::HostIdentity;
 use crate::overlay::{OverlayFile, vtep};
 use crate::ports::{PortError, PortManager, VtepView};
 use crate::snapshot::PolicySnapshot;
 use crate::status::AgentStatus;
 use crate::{MAX_VIRTUAL_PORTS, SWITCH_NAME};
+use agent_api::{CardInfo, Request, Response, from_hex};
 
 /// The agent as the local API sees it. It holds the port manager weakly: an agent that stops
 /// takes its dataplane down at once, even while clients keep connections open.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use super::protocol::{MAX_REQUEST_BYTES, Request, Response, encode_line};
+use agent_api::{MAX_REQUEST_BYTES, Request, Response, encode_line};
 
 /// A connection idle this long is closed, so forgotten clients do not pile up.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);

@@ -34,7 +34,7 @@ pub use manager::{
 };
 pub use ovsdb_follower::{ROW_POLL, SUPERVISOR_GRACE, follow_ovsdb};
 pub use record::{PortOrigin, PortRecord, PortsFile};
-pub use spec::{AttachSpec, DetachSpec, TargetSpec, parse_cidr, parse_vethernet};
+pub use spec::{AttachSpec, DetachSpec, TargetSpec, attach_request, parse_cidr, parse_vethernet};
 pub use view::{
     AttachedView, BridgeDomainOverlay, DetachedView, DropCount, MacView, PortView, PortsView, TraceView,
     Traffic, TunnelCounters, VtepView, VxlanView,

@@ -1,29 +1,13 @@
-//! What `switchyard attach` and `switchyard detach` ask the agent, as local API messages, and
-//! the checks that turn an attach into an [`AttachRequest`]. Pure.
+//! What `switchyard attach` and `switchyard detach` ask the agent ([`agent_api::ports::spec`]),
+//! and the checks that turn an attach into an [`AttachRequest`]. Pure.
 
-use std::fmt;
-use std::net::Ipv4Addr;
-
-use serde::{Deserialize, Serialize};
+pub use agent_api::ports::spec::{
+    AUTO_ADDRESS, AttachSpec, DetachSpec, TargetSpec, parse_cidr, parse_vethernet,
+};
 use wire::MacAddr;
 
 use super::PortError;
 use crate::attach::{AttachRequest, DEFAULT_IFNAME, Target};
-
-/// `--ip auto`: an address from the profile's `ip pool`.
-pub const AUTO_ADDRESS: &str = "auto";
-
-/// Whose network namespace a port goes into (the local API's form of [`Target`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TargetSpec {
-    /// `--pid PID`.
-    Pid(u32),
-    /// `--netns NAME`.
-    Netns(String),
-    /// `--container NAME`.
-    Container(String),
-}
 
 impl From<&TargetSpec> for Target {
     fn from(spec: &TargetSpec) -> Self {
@@ -31,197 +15,61 @@ impl From<&TargetSpec> for Target {
             TargetSpec::Pid(pid) => Target::Pid(*pid),
             TargetSpec::Netns(name) => Target::Netns(name.clone()),
             TargetSpec::Container(name) => Target::Container(name.clone()),
+            TargetSpec::NetnsPath(path) => Target::NetnsPath(path.into()),
         }
     }
 }
 
-impl fmt::Display for TargetSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Target::from(self).fmt(f)
+/// The request for [`crate::attach::create_port`] of `spec`, with `iface_id` (given or
+/// generated), fully checked. Also what `switchyard attach` runs before it sends anything, so a
+/// typo fails at once.
+pub fn attach_request(spec: &AttachSpec, iface_id: &str) -> Result<AttachRequest, PortError> {
+    if spec.profile.trim().is_empty() {
+        return Err(PortError::Invalid("port-profile name is empty".into()));
     }
-}
-
-impl TargetSpec {
-    /// The owner's name when the attach gives none: the container or namespace name, or
-    /// `pid-N`.
-    pub fn default_owner_name(&self) -> String {
-        match self {
-            TargetSpec::Pid(pid) => format!("pid-{pid}"),
-            TargetSpec::Netns(name) | TargetSpec::Container(name) => name.clone(),
-        }
+    if spec.name.as_deref().is_some_and(|name| name.trim().is_empty()) {
+        return Err(PortError::Invalid("owner name is empty".into()));
     }
-}
-
-/// `switchyard attach`: one container interface onto the switch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AttachSpec {
-    /// Whose namespace gets the interface.
-    pub target: TargetSpec,
-    /// The port-profile the port inherits. It need not exist yet: the port then stays down
-    /// (`port-profile not found`) until it does.
-    pub profile: String,
-    /// `ADDRESS/PREFIX` for the container interface, or [`AUTO_ADDRESS`] for the next free
-    /// address of the profile's `ip pool` (with its default-router as the gateway).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip: Option<String>,
-    /// The default route's next hop.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<Ipv4Addr>,
-    /// The container interface's MAC; generated from the iface-id when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac: Option<String>,
-    /// The MTU of both ends.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mtu: Option<u32>,
-    /// The interface name inside the namespace (`eth0` when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ifname: Option<String>,
-    /// The owner's name (the seed's `vm-name`); defaults to the container or namespace name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The port's stable identity (the seed's `iface-id`); a uuid is generated when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iface_id: Option<String>,
-}
-
-impl AttachSpec {
-    /// An attach of `target` with `profile` and every option at its default.
-    pub fn new(target: TargetSpec, profile: impl Into<String>) -> Self {
-        Self {
-            target,
-            profile: profile.into(),
-            ip: None,
-            gateway: None,
-            mac: None,
-            mtu: None,
-            ifname: None,
-            name: None,
-            iface_id: None,
-        }
-    }
-
-    /// Whether the address is to come from the profile's pool (`--ip auto`).
-    pub fn wants_pool_address(&self) -> bool {
-        self.ip.as_deref() == Some(AUTO_ADDRESS)
-    }
-
-    /// The address the port is attached with (`--ip A/LEN`), if any and well formed: the
-    /// port's IP binding.
-    pub fn ip_address(&self) -> Option<std::net::IpAddr> {
-        let (address, _) = parse_cidr(self.ip.as_deref()?).ok()?;
-        Some(address.into())
-    }
-
-    /// The request for [`crate::attach::create_port`], with `iface_id` (given or generated),
-    /// fully checked. Also what `switchyard attach` runs before it sends anything, so a typo
-    /// fails at once.
-    pub fn to_request(&self, iface_id: &str) -> Result<AttachRequest, PortError> {
-        if self.profile.trim().is_empty() {
-            return Err(PortError::Invalid("port-profile name is empty".into()));
-        }
-        if self.name.as_deref().is_some_and(|name| name.trim().is_empty()) {
-            return Err(PortError::Invalid("owner name is empty".into()));
-        }
-        let mac = self
-            .mac
-            .as_deref()
-            .map(|text| {
-                text.parse::<MacAddr>().map_err(|error| PortError::Invalid(format!("mac {text}: {error}")))
-            })
-            .transpose()?;
-        // `auto` is resolved by the agent before the port is made; here it is only checked.
-        let ip = self
-            .ip
-            .as_deref()
-            .filter(|ip| *ip != AUTO_ADDRESS)
-            .map(parse_cidr)
-            .transpose()
-            .map_err(PortError::Invalid)?;
-        let request = AttachRequest {
-            target: Target::from(&self.target),
-            iface_id: iface_id.to_owned(),
-            ifname: self.ifname.clone().unwrap_or_else(|| DEFAULT_IFNAME.to_owned()),
-            mac,
-            ip,
-            gateway: self.gateway,
-            mtu: self.mtu,
-        };
-        request.validate()?;
-        Ok(request)
-    }
-
-    /// The owner's name: as given, or the target's.
-    pub fn owner_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| self.target.default_owner_name())
-    }
-}
-
-/// `switchyard detach`: which port to take off the switch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DetachSpec {
-    /// `--iface-id ID`.
-    IfaceId(String),
-    /// `--vethernet N`.
-    Vethernet(u32),
-    /// `--netns NAME` / `--pid PID` / `--container NAME`, with `--ifname` (`eth0`).
-    Interface {
-        /// Whose namespace the interface is in.
-        target: TargetSpec,
-        /// Its name there.
-        ifname: String,
-    },
-}
-
-impl fmt::Display for DetachSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DetachSpec::IfaceId(id) => write!(f, "iface-id '{id}'"),
-            DetachSpec::Vethernet(veth) => write!(f, "Vethernet{veth}"),
-            DetachSpec::Interface { target, ifname } => write!(f, "{ifname} of {target}"),
-        }
-    }
-}
-
-/// Parses `ADDRESS/PREFIX` (`10.0.0.1/24`).
-pub fn parse_cidr(text: &str) -> Result<(Ipv4Addr, u8), String> {
-    let problem = || format!("ip {text:?}: expected ADDRESS/PREFIX, e.g. 10.0.0.1/24");
-    let (address, prefix) = text.split_once('/').ok_or_else(problem)?;
-    let address: Ipv4Addr = address.parse().map_err(|_| problem())?;
-    let prefix: u8 = prefix.parse().map_err(|_| problem())?;
-    if prefix > 32 {
-        return Err(format!("ip {text}: prefix must be 0-32"));
-    }
-    Ok((address, prefix))
-}
-
-/// Parses `Veth3`, `Vethernet3`, `vethernet 3` or `3` as a vEthernet number.
-pub fn parse_vethernet(text: &str) -> Result<u32, String> {
-    let lower = text.trim().to_ascii_lowercase();
-    let digits =
-        lower.strip_prefix("vethernet").or_else(|| lower.strip_prefix("veth")).unwrap_or(&lower).trim();
-    match digits.parse::<u32>() {
-        Ok(number) if number > 0 => Ok(number),
-        _ => Err(format!("{text:?} is not a vEthernet: expected N, VethN or VethernetN (N from 1)")),
-    }
+    let mac = spec
+        .mac
+        .as_deref()
+        .map(|text| {
+            text.parse::<MacAddr>().map_err(|error| PortError::Invalid(format!("mac {text}: {error}")))
+        })
+        .transpose()?;
+    // `auto` is resolved by the agent before the port is made; here it is only checked.
+    let ip = spec
+        .ip
+        .as_deref()
+        .filter(|ip| *ip != AUTO_ADDRESS)
+        .map(parse_cidr)
+        .transpose()
+        .map_err(PortError::Invalid)?;
+    let request = AttachRequest {
+        target: Target::from(&spec.target),
+        iface_id: iface_id.to_owned(),
+        ifname: spec.ifname.clone().unwrap_or_else(|| DEFAULT_IFNAME.to_owned()),
+        mac,
+        ip,
+        gateway: spec.gateway,
+        mtu: spec.mtu,
+    };
+    request.validate()?;
+    Ok(request)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     #[test]
-    fn specs_are_tagged_json() {
-        let mut spec = AttachSpec::new(TargetSpec::Netns("red".into()), "vlan100");
-        spec.ip = Some("10.0.0.1/24".into());
-        let json = serde_json::to_string(&spec).expect("json");
-        assert_eq!(json, r#"{"target":{"netns":"red"},"profile":"vlan100","ip":"10.0.0.1/24"}"#);
-        assert_eq!(serde_json::from_str::<AttachSpec>(&json).expect("parse"), spec);
-        let detach = DetachSpec::Interface { target: TargetSpec::Pid(7), ifname: "eth0".into() };
-        let json = serde_json::to_string(&detach).expect("json");
-        assert_eq!(json, r#"{"interface":{"target":{"pid":7},"ifname":"eth0"}}"#);
-        assert_eq!(serde_json::to_string(&DetachSpec::Vethernet(3)).expect("json"), r#"{"vethernet":3}"#);
+    fn targets_read_the_same_in_the_api_and_the_agent() {
+        for spec in [TargetSpec::Pid(7), TargetSpec::Netns("red".into()), TargetSpec::Container("web".into())]
+        {
+            assert_eq!(spec.to_string(), Target::from(&spec).to_string());
+        }
     }
 
     #[test]
@@ -231,7 +79,7 @@ mod tests {
         spec.gateway = Some(Ipv4Addr::new(10, 0, 0, 1));
         spec.mac = Some("0250.5600.0001".into());
         spec.mtu = Some(9000);
-        let request = spec.to_request("port-1").expect("valid");
+        let request = attach_request(&spec, "port-1").expect("valid");
         assert_eq!(request.target, Target::Pid(42));
         assert_eq!(request.ifname, "eth0");
         assert_eq!(request.ip, Some((Ipv4Addr::new(10, 0, 0, 5), 24)));
@@ -252,18 +100,8 @@ mod tests {
             (AttachSpec { name: Some(String::new()), ..base.clone() }, "owner name is empty"),
         ];
         for (spec, message) in cases {
-            let error = spec.to_request("id").expect_err(message).to_string();
+            let error = attach_request(&spec, "id").expect_err(message).to_string();
             assert!(error.contains(message), "{error:?} lacks {message:?}");
-        }
-    }
-
-    #[test]
-    fn vethernet_numbers_parse_in_every_spelling() {
-        for text in ["3", "Veth3", "veth3", "Vethernet3", "VETHERNET 3"] {
-            assert_eq!(parse_vethernet(text), Ok(3), "{text}");
-        }
-        for bad in ["0", "Veth", "Eth3/1", "-1", ""] {
-            assert!(parse_vethernet(bad).is_err(), "{bad}");
         }
     }
 }

@@ -147,7 +147,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         print!("{}", client.exec(command)?);
     }
     println!("\n[root@bilbo ~]# vemcmd show card");
-    print!("{}", agent::vemcmd::run(&root.join(HOSTS[0]), &["show".into(), "card".into()])?);
+    print!("{}", agent_api::vemcmd::run(&root.join(HOSTS[0]), &["show".into(), "card".into()])?);
 
     let Some(fabric) = &fabric else {
         println!("\n(run as root to see containers attached and talking: network namespaces need root)");

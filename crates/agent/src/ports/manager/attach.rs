@@ -12,7 +12,7 @@ use crate::attach::{AttachRequest, CreatedPort, NETNS_RUN_DIR, Target, create_po
 use crate::dataplane::DataplaneError;
 use crate::ports::PortError;
 use crate::ports::record::{PortOrigin, PortRecord};
-use crate::ports::spec::{AttachSpec, DetachSpec, TargetSpec};
+use crate::ports::spec::{AttachSpec, DetachSpec, TargetSpec, attach_request};
 use crate::ports::status::PortState;
 use crate::ports::table::PortTable;
 use crate::ports::view::{AttachedView, DetachedView};
@@ -28,7 +28,7 @@ impl PortManager {
         }
         // `--ip auto`: the address comes from the profile's pool, held by the port's iface-id
         // (the supervisor releases it when the port is unbound).
-        AttachSpec { gateway: None, ..spec.clone() }.to_request(&iface_id)?;
+        attach_request(&AttachSpec { gateway: None, ..spec.clone() }, &iface_id)?;
         let allocation = self
             .allocate_address(&PoolRef::Profile(spec.profile.clone()), &iface_id, &spec.owner_name(), None)
             .await?;
@@ -51,7 +51,7 @@ impl PortManager {
         iface_id: &str,
         ip_pool: Option<String>,
     ) -> Result<AttachedView, PortError> {
-        let request = spec.to_request(iface_id)?;
+        let request = attach_request(spec, iface_id)?;
         let owner = PortOwner {
             profile: spec.profile.clone(),
             owner_name: spec.owner_name(),
@@ -281,6 +281,7 @@ impl PortManager {
                 let pid = self.docker.container_pid(name).await.ok()?;
                 PathBuf::from(format!("/proc/{pid}/ns/net"))
             }
+            TargetSpec::NetnsPath(path) => PathBuf::from(path),
         };
         std::fs::metadata(path).ok().map(|meta| meta.ino())
     }

@@ -155,7 +155,7 @@ pub fn from_hex(text: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Serializes `message` as one line, newline included.
-pub(crate) fn encode_line(message: &impl Serialize) -> Vec<u8> {
+pub fn encode_line(message: &impl Serialize) -> Vec<u8> {
     // Plain data with string keys: serialization cannot fail.
     let mut line = serde_json::to_vec(message).unwrap_or_default();
     line.push(b'\n');

@@ -6,9 +6,9 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::protocol::{Request, Response, encode_line};
-use crate::paths::DataDir;
 use crate::ports::{AttachSpec, AttachedView, DetachSpec, DetachedView};
+use crate::protocol::{Request, Response, encode_line};
+use crate::socket::socket_path;
 
 /// How long a question (`show …`) may take.
 pub const SHOW_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,7 +39,7 @@ pub enum ClientError {
 /// Sends `request` to the agent of `data_dir` and waits up to `timeout` for its answer; an
 /// error answer becomes [`ClientError::Agent`].
 pub fn ask(data_dir: &Path, request: &Request, timeout: Duration) -> Result<Response, ClientError> {
-    let socket = DataDir::new(data_dir).socket();
+    let socket = socket_path(data_dir);
     let io_error = |source| ClientError::Io { socket: socket.clone(), source };
     let mut stream = UnixStream::connect(&socket).map_err(|err| match err.kind() {
         io::ErrorKind::NotFound => ClientError::NoSocket { socket: socket.clone() },
@@ -80,6 +80,6 @@ pub fn detach(data_dir: &Path, port: &DetachSpec) -> Result<DetachedView, Client
 }
 
 /// An answer of the wrong kind.
-pub(crate) fn unexpected(response: &Response) -> ClientError {
+pub fn unexpected(response: &Response) -> ClientError {
     ClientError::BadResponse(format!("unexpected answer {response:?}"))
 }

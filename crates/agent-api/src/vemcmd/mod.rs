@@ -9,8 +9,8 @@ pub mod render_flows;
 
 use std::path::{Path, PathBuf};
 
-use crate::local_api::client::{self, SHOW_TIMEOUT};
-use crate::local_api::{ClientError, Request, Response, to_hex};
+use crate::client::{self, SHOW_TIMEOUT};
+use crate::{ClientError, Request, Response, to_hex};
 
 pub use render::render_card;
 

@@ -7,12 +7,10 @@
 
 use std::fmt::Write as _;
 
-use datapath::{DEFAULT_MAC_AGING, TUNNEL_NAME, TUNNEL_PORT};
-
-use crate::local_api::CardInfo;
 use crate::ports::{DropCount, MacView, PortsView, TraceView, Traffic, VxlanView};
 use crate::status::ConnectionState;
 use crate::uplinks::UplinkView;
+use crate::{CardInfo, DEFAULT_MAC_AGING, TUNNEL_LTL, TUNNEL_NAME, VXLAN_OVERHEAD};
 
 /// `vemcmd show card`, laid out as on the Nexus 1000V.
 pub fn render_card(card: &CardInfo) -> String {
@@ -278,7 +276,7 @@ pub fn render_vxlan(view: &VxlanView) -> String {
             let interface = match (&vtep.interface, vtep.mtu) {
                 (Some(ifname), Some(mtu)) => format!(
                     "interface {ifname}, MTU {mtu} (containers get {})",
-                    mtu.saturating_sub(crate::overlay::VXLAN_OVERHEAD)
+                    mtu.saturating_sub(VXLAN_OVERHEAD)
                 ),
                 (Some(ifname), None) => format!("interface {ifname}, MTU unknown"),
                 (None, _) => "interface unknown (the address is on no interface now)".to_owned(),
@@ -301,7 +299,7 @@ pub fn render_vxlan(view: &VxlanView) -> String {
         text.push_str("(none: no port of this host is in a bridge-domain)\n");
     }
     let tunnel = &view.tunnel;
-    let _ = writeln!(text, "\nTunnel {TUNNEL_NAME} (LTL {}){:>28}{:>16}", TUNNEL_PORT.0, "Packets", "Bytes");
+    let _ = writeln!(text, "\nTunnel {TUNNEL_NAME} (LTL {}){:>28}{:>16}", TUNNEL_LTL, "Packets", "Bytes");
     let mut counter = |label: &str, packets: u64, bytes: Option<u64>| {
         let bytes = bytes.map(|bytes| bytes.to_string()).unwrap_or_default();
         let line = format!("  {label:<34} {packets:>12} {bytes:>15}");

@@ -27,6 +27,11 @@ pub enum Request {
         /// Which port.
         port: DetachSpec,
     },
+    /// Detaches the port of `iface_id` if there is one (CNI's DEL, Docker's DeleteEndpoint):
+    /// answered `done` either way.
+    DetachIfAttached { iface_id: String },
+    /// One port, as an attach answered it (CNI's CHECK); `port` is absent when there is none.
+    ShowAttached { iface_id: String },
     /// `vemcmd show port`, `show port vlans`, `show stats`, `show drops`.
     ShowPorts,
     /// `vemcmd show l2 VLAN` (every VLAN when `vlan` is absent).
@@ -63,6 +68,11 @@ pub enum Request {
 pub enum Response {
     Card(Box<CardInfo>),
     Attached(AttachedView),
+    /// The answer to `show-attached`.
+    Port {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<AttachedView>,
+    },
     Detached(DetachedView),
     Ports(PortsView),
     L2 {

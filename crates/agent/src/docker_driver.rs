@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use docker_plugin::{
-    Allocation, AllocationRequest, Backend, BackendError, Cidr, CreatedPort, DockerPort, JoinedEndpoint, Plugin,
-    PluginServer, PoolInfo, ProfileInfo, StateFile,
+    Allocation, AllocationRequest, Backend, BackendError, Cidr, CreatedPort, DockerPort, JoinedEndpoint,
+    Plugin, PluginServer, PoolInfo, ProfileInfo, StateFile,
 };
 use wire::MacAddr;
 
@@ -54,7 +54,10 @@ impl Backend for AgentBackend {
             }
         };
         let network: Cidr = shape.network.parse().map_err(|error| {
-            BackendError::Unavailable(format!("the supervisor sent pool {} with network {}: {error}", shape.name, shape.network))
+            BackendError::Unavailable(format!(
+                "the supervisor sent pool {} with network {}: {error}",
+                shape.name, shape.network
+            ))
         })?;
         Ok(PoolInfo { name: shape.name, network, default_router: shape.default_router })
     }
@@ -73,7 +76,12 @@ impl Backend for AgentBackend {
     async fn allocate(&self, request: AllocationRequest) -> Result<Allocation, BackendError> {
         let allocation = self
             .ports
-            .allocate_address(&PoolRef::Pool(request.pool), &request.owner, &request.owner_name, request.requested)
+            .allocate_address(
+                &PoolRef::Pool(request.pool),
+                &request.owner,
+                &request.owner_name,
+                request.requested,
+            )
             .await
             .map_err(backend_error)?;
         Ok(Allocation { address: allocation.address, prefix_len: allocation.prefix_len })
@@ -115,7 +123,10 @@ impl Backend for AgentBackend {
             match self.engine.container_of_endpoint(&joined.network_id, &joined.endpoint_id).await {
                 Ok(Some(name)) => {
                     if let Err(error) = self.ports.rename_owner(&joined.iface_id, &name).await {
-                        tracing::warn!("cannot show container {name} as the owner of {}: {error}", joined.iface_id);
+                        tracing::warn!(
+                            "cannot show container {name} as the owner of {}: {error}",
+                            joined.iface_id
+                        );
                     }
                     return;
                 }
@@ -124,7 +135,10 @@ impl Backend for AgentBackend {
             }
             tokio::time::sleep(NAME_LOOKUP_INTERVAL).await;
         }
-        tracing::info!("no container found for Docker endpoint {}: the port keeps its owner name", joined.endpoint_id);
+        tracing::info!(
+            "no container found for Docker endpoint {}: the port keeps its owner name",
+            joined.endpoint_id
+        );
     }
 }
 

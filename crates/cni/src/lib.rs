@@ -28,6 +28,7 @@ mod env;
 mod error;
 mod iface_id;
 mod ipam;
+mod local_agent;
 mod net;
 mod result;
 mod verbs;
@@ -41,6 +42,7 @@ pub use env::{CniEnv, Command};
 pub use error::{CniError, ErrorCode};
 pub use iface_id::{IfaceId, IfaceIdError};
 pub use ipam::{IpamError, IpamExec, ProcessIpamExec, find_plugin};
+pub use local_agent::{DATA_DIR_KEY, DEFAULT_DATA_DIR, LocalAgent};
 pub use net::{Cidr, CidrError, Dns, Route};
 pub use result::{CniResult, Interface, IpConfig};
 pub use version::{CniVersion, SUPPORTED_VERSIONS};
@@ -106,10 +108,23 @@ fn version_answer(stdin: &[u8]) -> Vec<u8> {
 
 /// The process entry point: reads CNI_* and stdin, runs, prints, exits as the spec says.
 pub fn main_with_agent<A: Agent>(agent: &A) -> std::process::ExitCode {
+    main_with(|_| agent)
+}
+
+/// The `switchyard-cni` binary: the host's agent found through the configuration's `dataDir`
+/// (see [`LocalAgent::for_config`]).
+pub fn main() -> std::process::ExitCode {
+    main_with(|stdin| Box::new(LocalAgent::for_config(stdin)))
+}
+
+/// Reads stdin, makes the agent from it, runs the verb and prints the outcome.
+fn main_with<A: Agent, R: std::ops::Deref<Target = A>>(
+    agent_for: impl FnOnce(&[u8]) -> R,
+) -> std::process::ExitCode {
     let env = CniEnv::from_process();
     let mut stdin = Vec::new();
     let outcome = match std::io::stdin().read_to_end(&mut stdin) {
-        Ok(_) => run(agent, &env, &stdin, &ProcessIpamExec::default()),
+        Ok(_) => run(&*agent_for(&stdin), &env, &stdin, &ProcessIpamExec::default()),
         Err(error) => {
             let error = CniError::new(
                 ErrorCode::Io,

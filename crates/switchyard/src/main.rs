@@ -219,7 +219,16 @@ impl LogArgs {
     }
 }
 
+/// The name runtimes exec the CNI plugin by (a symlink to this binary in `/opt/cni/bin`).
+const CNI_PLUGIN_NAME: &str = "switchyard-cni";
+
 fn main() -> ExitCode {
+    // A CNI plugin takes no arguments: everything comes in CNI_* variables and on stdin.
+    let invoked_as = std::env::args_os().next().map(std::path::PathBuf::from);
+    if invoked_as.as_deref().and_then(std::path::Path::file_name).is_some_and(|name| name == CNI_PLUGIN_NAME)
+    {
+        return cni::main();
+    }
     let cli = Cli::parse();
     init_logging(&cli.command);
     match run(cli.command) {

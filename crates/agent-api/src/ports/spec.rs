@@ -40,7 +40,9 @@ impl TargetSpec {
     pub fn default_owner_name(&self) -> String {
         match self {
             TargetSpec::Pid(pid) => format!("pid-{pid}"),
-            TargetSpec::Netns(name) | TargetSpec::Container(name) | TargetSpec::NetnsPath(name) => name.clone(),
+            TargetSpec::Netns(name) | TargetSpec::Container(name) | TargetSpec::NetnsPath(name) => {
+                name.clone()
+            }
         }
     }
 }

@@ -22,6 +22,21 @@ pub struct AttachedView {
     pub up: bool,
     /// Why not, when down.
     pub reason: String,
+    /// The container end's MAC, `aa:bb:cc:dd:ee:ff`.
+    #[serde(default)]
+    pub mac: String,
+    /// The container end's name in its namespace.
+    #[serde(default)]
+    pub container_ifname: String,
+    /// The container end's addresses, `A.B.C.D/LEN` (from `--ip` or the profile's pool).
+    #[serde(default)]
+    pub ips: Vec<String>,
+    /// The default route's next hop the agent set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Ipv4Addr>,
+    /// The MTU of both ends; 0 when not known (ports from before the agent kept it).
+    #[serde(default)]
+    pub mtu: u32,
 }
 
 /// The answer to a detach.

@@ -65,8 +65,13 @@ impl DockerEngine {
 
     /// The name of the container whose endpoint on network `network_id` is `endpoint_id`
     /// (what the Docker plugin shows as a port's owner); `None` when the engine lists none.
-    pub async fn container_of_endpoint(&self, network_id: &str, endpoint_id: &str) -> io::Result<Option<String>> {
-        let hex = |text: &str| !text.is_empty() && text.len() <= 128 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    pub async fn container_of_endpoint(
+        &self,
+        network_id: &str,
+        endpoint_id: &str,
+    ) -> io::Result<Option<String>> {
+        let hex =
+            |text: &str| !text.is_empty() && text.len() <= 128 && text.bytes().all(|b| b.is_ascii_hexdigit());
         if !hex(network_id) || !hex(endpoint_id) {
             return Ok(None);
         }
@@ -100,7 +105,9 @@ impl DockerEngine {
 fn container_with_endpoint(containers: &serde_json::Value, endpoint_id: &str) -> Option<String> {
     containers.as_array()?.iter().find_map(|container| {
         let networks = container.pointer("/NetworkSettings/Networks")?.as_object()?;
-        let holds = networks.values().any(|network| network.get("EndpointID").and_then(|id| id.as_str()) == Some(endpoint_id));
+        let holds = networks
+            .values()
+            .any(|network| network.get("EndpointID").and_then(|id| id.as_str()) == Some(endpoint_id));
         let name = container.get("Names")?.as_array()?.first()?.as_str()?;
         holds.then(|| name.trim_start_matches('/').to_owned())
     })

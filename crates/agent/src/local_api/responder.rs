@@ -51,6 +51,14 @@ impl Responder {
                 let ports = self.ports()?;
                 run_to_end(async move { ports.detach(&port).await.map(Response::Detached) }).await
             }
+            Request::DetachIfAttached { iface_id } => {
+                let ports = self.ports()?;
+                run_to_end(async move { ports.detach_if_attached(&iface_id).await.map(|()| Response::Done) })
+                    .await
+            }
+            Request::ShowAttached { iface_id } => {
+                Ok(Response::Port { port: self.ports()?.attached_view(&iface_id).await })
+            }
             Request::ShowPorts => Ok(Response::Ports(self.ports()?.ports_view().await)),
             Request::ShowL2 { vlan } => {
                 let names = self.overlay_names();

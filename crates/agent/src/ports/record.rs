@@ -62,6 +62,15 @@ pub struct PortRecord {
     /// reports them as held, so the supervisor's leak collector keeps them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_pool: Option<String>,
+    /// The prefix length of `ips` on the container end (`--ip A/LEN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_prefix_len: Option<u8>,
+    /// The default route's next hop the attach set in the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<std::net::Ipv4Addr>,
+    /// The MTU of both ends, as made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
 }
 
 /// How a port came to be, which decides who owns its interface.
@@ -239,6 +248,9 @@ pub(crate) mod testing {
             bound_policy: None,
             ips: Vec::new(),
             ip_pool: None,
+            ip_prefix_len: None,
+            gateway: None,
+            mtu: None,
         }
     }
 }

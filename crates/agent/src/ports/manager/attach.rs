@@ -80,7 +80,8 @@ impl PortManager {
             // The new port joins a dataplane that runs the newest policies.
             self.apply_latest(&mut inner).await;
             let created = create_port_with(&request, &self.docker).await?;
-            let record = self.new_record(&inner.table, owner, &created, ltl);
+            let mut record = self.new_record(&inner.table, owner, &created, ltl);
+            record.gateway = request.gateway;
             match self.bind_and_program(&mut inner, record, module).await {
                 Ok(attached) => attached,
                 Err(error) => {
@@ -178,6 +179,9 @@ impl PortManager {
             bound_policy: None,
             ips: owner.ips,
             ip_pool: owner.ip_pool,
+            ip_prefix_len: created.ip.map(|(_, prefix)| prefix),
+            gateway: None,
+            mtu: Some(created.mtu),
         }
     }
 
@@ -241,14 +245,15 @@ impl PortManager {
             return Err(error);
         }
         self.touched();
-        Ok(AttachedView {
-            veth: record.veth,
-            iface_id: record.iface_id,
-            host_ifname: record.host_ifname,
-            ltl,
-            up: state.up,
-            reason: state.reason.to_owned(),
-        })
+        Ok(attached_view(&record, state.up, state.reason))
+    }
+
+    /// `iface_id`'s port as an attach answered it, if this host has it.
+    pub async fn attached_view(&self, iface_id: &str) -> Option<AttachedView> {
+        let inner = self.inner.lock().await;
+        let record = inner.table.by_iface_id(iface_id)?;
+        let state = PortState::of(inner.table.effective_policies(&inner.applied).get(&record.profile));
+        Some(attached_view(record, state.up, state.reason))
     }
 
     /// Releases the binding a failed attach may have made; if the supervisor cannot be told
@@ -284,6 +289,24 @@ impl PortManager {
             TargetSpec::NetnsPath(path) => PathBuf::from(path),
         };
         std::fs::metadata(path).ok().map(|meta| meta.ino())
+    }
+}
+
+/// What an attach answers about `record`.
+fn attached_view(record: &PortRecord, up: bool, reason: &str) -> AttachedView {
+    let prefix = record.ip_prefix_len.map_or(String::new(), |len| format!("/{len}"));
+    AttachedView {
+        veth: record.veth,
+        iface_id: record.iface_id.clone(),
+        host_ifname: record.host_ifname.clone(),
+        ltl: record.ltl,
+        up,
+        reason: reason.to_owned(),
+        mac: record.mac.colon().to_string(),
+        container_ifname: record.container_ifname.clone(),
+        ips: record.ips.iter().map(|ip| format!("{ip}{prefix}")).collect(),
+        gateway: record.gateway,
+        mtu: record.mtu.unwrap_or(0),
     }
 }
 

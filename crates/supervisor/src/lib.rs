@@ -46,6 +46,7 @@ pub mod exec;
 pub mod fanout;
 pub mod grpc;
 pub mod interest;
+pub mod ipam;
 pub mod journal;
 pub mod layout;
 pub mod liveness;

@@ -54,6 +54,7 @@ impl From<ExecError> for ApiError {
             ExecError::Enrolment(error) => error.into(),
             ExecError::ConfigSession(error) => error.into(),
             ExecError::Insecure | ExecError::NotAttached(_) => Self::new(StatusCode::CONFLICT, message),
+            ExecError::Ipam(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, message),
         }
     }
 }

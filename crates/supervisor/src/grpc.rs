@@ -103,7 +103,9 @@ impl AgentService {
             state.ports.unbind(&state.journal, &state.fanout, request.module, &request.iface_id).await?;
         // The port's addresses go with it. The unbind is committed already: a failure here is
         // logged, and the leak collector frees them later.
-        if let Err(error) = crate::ipam::release_owner(&state.journal, request.module, &request.iface_id).await {
+        if let Err(error) =
+            crate::ipam::release_owner(&state.journal, request.module, &request.iface_id).await
+        {
             tracing::warn!(%error, iface_id = %request.iface_id, "cannot release the port's addresses");
         }
         Ok(Response::new(proto::UnbindPortReply { kept }))

@@ -13,7 +13,9 @@ use super::{Allocation, IpamError, OVERLAY_MTU, VLAN_MTU};
 use crate::clock::unix_ms_now;
 use crate::events::Event;
 use crate::journal::{Journal, MAX_ATTEMPTS, Write, Writer};
-use crate::layout::{IPAM_GENERATION_KEY, IPAM_PREFIX, ipam_key, ipam_pool_prefix, parse_counter, parse_ipam_key};
+use crate::layout::{
+    IPAM_GENERATION_KEY, IPAM_PREFIX, ipam_key, ipam_pool_prefix, parse_counter, parse_ipam_key,
+};
 
 /// One stored allocation with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +88,9 @@ async fn generation(store: &dyn Store) -> Result<(u64, Revision), IpamError> {
 /// `write` guarded by, and bumping, the generation read.
 fn guarded(mut write: Write, (value, revision): (u64, Revision)) -> Write {
     write.compare.push(Compare::ModRevision(IPAM_GENERATION_KEY.to_owned(), revision));
-    write.ops.push(Op::Put { key: IPAM_GENERATION_KEY.to_owned(), value: (value + 1).to_string().into_bytes() });
+    write
+        .ops
+        .push(Op::Put { key: IPAM_GENERATION_KEY.to_owned(), value: (value + 1).to_string().into_bytes() });
     write
 }
 
@@ -121,11 +125,12 @@ pub async fn allocate(journal: &Journal, request: &Request<'_>) -> Result<Alloca
     for _ in 0..MAX_ATTEMPTS {
         let store = writer.store().clone();
         let generation = generation(store.as_ref()).await?;
-        let held: BTreeMap<Ipv4Addr, Allocation> = read(store.as_ref(), &ipam_pool_prefix(&pool_name), Some(&pool_name))
-            .await?
-            .into_iter()
-            .map(|s| (s.address, s.allocation))
-            .collect();
+        let held: BTreeMap<Ipv4Addr, Allocation> =
+            read(store.as_ref(), &ipam_pool_prefix(&pool_name), Some(&pool_name))
+                .await?
+                .into_iter()
+                .map(|s| (s.address, s.allocation))
+                .collect();
         let address = match choose(&pool_name, &set, &held, request.module, request.owner, request.address)? {
             Choice::Held(address) => return Ok(answer(address, false)),
             Choice::New(address) => address,

@@ -28,7 +28,10 @@ fn profile_name(field: &str, value: &str) -> Result<(), InputError> {
     if config::grammar::is_name(value, PROFILE_NAME_MAX) {
         Ok(())
     } else {
-        Err(refuse(field, format!("is not a port-profile name (one word, at most {PROFILE_NAME_MAX} characters)")))
+        Err(refuse(
+            field,
+            format!("is not a port-profile name (one word, at most {PROFILE_NAME_MAX} characters)"),
+        ))
     }
 }
 
@@ -86,10 +89,7 @@ pub fn check_describe(request: &proto::DescribePoolRequest) -> Result<(), InputE
         pool_name("pool", &request.pool)?;
     }
     if !request.network.is_empty() {
-        request
-            .network
-            .parse::<config::Ipv4Network>()
-            .map_err(|e| refuse("network", e.to_string()))?;
+        request.network.parse::<config::Ipv4Network>().map_err(|e| refuse("network", e.to_string()))?;
     }
     Ok(())
 }

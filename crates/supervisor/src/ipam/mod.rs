@@ -70,9 +70,7 @@ pub enum IpamError {
     Full { pool: String, size: u64 },
     #[error("address {address} of ip pool {pool} is held by another owner")]
     Taken { pool: String, address: std::net::Ipv4Addr },
-    #[error(
-        "owner {owner} already holds {held} of ip pool {pool}; release it before asking for {asked}"
-    )]
+    #[error("owner {owner} already holds {held} of ip pool {pool}; release it before asking for {asked}")]
     OwnerHoldsAnother { pool: String, owner: String, held: std::net::Ipv4Addr, asked: std::net::Ipv4Addr },
     #[error("invalid address: {address} is not one of ip pool {pool}'s allocatable addresses")]
     NotAllocatable { pool: String, address: std::net::Ipv4Addr },

@@ -83,14 +83,20 @@ mod tests {
         assert_eq!(choose("p", &set(), &held, 3, "x", Some(a(1))).unwrap(), Choice::Held(a(1)));
         // The same owner name on another module is another owner.
         assert_eq!(choose("p", &set(), &held, 4, "x", None).unwrap(), Choice::New(a(2)));
-        assert!(matches!(choose("p", &set(), &held, 3, "x", Some(a(2))), Err(IpamError::OwnerHoldsAnother { .. })));
+        assert!(matches!(
+            choose("p", &set(), &held, 3, "x", Some(a(2))),
+            Err(IpamError::OwnerHoldsAnother { .. })
+        ));
     }
 
     #[test]
     fn asked_addresses_must_be_free_and_allocatable() {
         let held = BTreeMap::from([(a(1), alloc(3, "x"))]);
         assert!(matches!(choose("p", &set(), &held, 4, "y", Some(a(1))), Err(IpamError::Taken { .. })));
-        assert!(matches!(choose("p", &set(), &held, 4, "y", Some(a(3))), Err(IpamError::NotAllocatable { .. })));
+        assert!(matches!(
+            choose("p", &set(), &held, 4, "y", Some(a(3))),
+            Err(IpamError::NotAllocatable { .. })
+        ));
         assert_eq!(choose("p", &set(), &held, 4, "y", Some(a(2))).unwrap(), Choice::New(a(2)));
     }
 

@@ -51,13 +51,15 @@ pub fn pool_views(config: &Config, allocations: &[Stored], ports: &[PortRecord])
 }
 
 /// One pool; `None` when it does not exist.
-pub fn pool_view(config: &Config, allocations: &[Stored], ports: &[PortRecord], name: &str) -> Option<PoolView> {
+pub fn pool_view(
+    config: &Config,
+    allocations: &[Stored],
+    ports: &[PortRecord],
+    name: &str,
+) -> Option<PoolView> {
     let pool = config.ip_pools.get(name)?;
-    let attached: BTreeMap<(&str, u32), u32> = ports
-        .iter()
-        .filter(|p| p.attached)
-        .map(|p| ((p.iface_id.as_str(), p.module), p.veth))
-        .collect();
+    let attached: BTreeMap<(&str, u32), u32> =
+        ports.iter().filter(|p| p.attached).map(|p| ((p.iface_id.as_str(), p.module), p.veth)).collect();
     let mut rows: Vec<&Stored> = allocations.iter().filter(|s| s.pool == name).collect();
     rows.sort_by_key(|s| s.address);
     let size = pool.allocatable().size();

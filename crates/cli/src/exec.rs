@@ -67,6 +67,9 @@ pub enum ExecCommand {
     /// `show flow monitor [NAME]`: each flow monitor (or one), its record, exporters, timeouts
     /// and the port-profiles that apply it.
     ShowFlowMonitor { name: Option<String> },
+    /// `show ip pool [NAME]`: each address pool with its size and use, or one pool's lines and
+    /// allocations.
+    ShowIpPool { name: Option<String> },
     /// `interface vethernet N` (configuration modes): enter the interface's sub-mode
     /// (`switch(config-if)#`); a session command, no output.
     InterfaceVethernet { number: u32 },
@@ -176,6 +179,8 @@ impl fmt::Display for ExecCommand {
             Self::ShowFlowExporter => f.write_str("show flow exporter"),
             Self::ShowFlowMonitor { name: None } => f.write_str("show flow monitor"),
             Self::ShowFlowMonitor { name: Some(name) } => write!(f, "show flow monitor {name}"),
+            Self::ShowIpPool { name: None } => f.write_str("show ip pool"),
+            Self::ShowIpPool { name: Some(name) } => write!(f, "show ip pool {name}"),
             Self::InterfaceVethernet { number } => write!(f, "interface vethernet {number}"),
             Self::InterfaceVethernetShutdown { number, shutdown } => {
                 let no = if *shutdown { "" } else { "no " };
@@ -230,6 +235,7 @@ const ACCESS_LIST_NAME: Token = param(Param::Name { max: ACCESS_LIST_NAME_MAX },
 /// The longest access-list name (NX-OS: 64).
 pub const ACCESS_LIST_NAME_MAX: usize = 64;
 const FLOW: Token = kw("flow", "Show flow (NetFlow/IPFIX) information");
+const IP_POOL: Token = kw("pool", "Show address pools and their allocations");
 const FLOW_MONITOR: Token = kw("monitor", "Show flow monitors");
 const MAC_ADDRESS_TABLE: [Token; 3] =
     [SHOW, kw("mac", "MAC configuration"), kw("address-table", "Show the MAC address table")];
@@ -366,6 +372,11 @@ pub static SHOW_COMMANDS: &[Command<Build>] = &[
     plain(&[SHOW, FLOW, kw("exporter", "Show flow exporters and their statistics")], |_| {
         ExecCommand::ShowFlowExporter
     }),
+    plain(&[SHOW, IP, IP_POOL], |_| ExecCommand::ShowIpPool { name: None }),
+    plain(
+        &[SHOW, IP, IP_POOL, param(Param::Name { max: config::ip_pool::POOL_NAME_MAX }, "Pool name")],
+        |args| ExecCommand::ShowIpPool { name: name(args) },
+    ),
     plain(&[SHOW, FLOW, FLOW_MONITOR], |_| ExecCommand::ShowFlowMonitor { name: None }),
     plain(
         &[
@@ -614,6 +625,8 @@ mod tests {
             ("show ipv6 access-lists W6", ExecCommand::ShowIpv6AccessLists { name: Some("W6".into()) }),
             ("show flow monitor", ExecCommand::ShowFlowMonitor { name: None }),
             ("show flow monitor MON", ExecCommand::ShowFlowMonitor { name: Some("MON".into()) }),
+            ("show ip pool", ExecCommand::ShowIpPool { name: None }),
+            ("sh ip pool web-pool", ExecCommand::ShowIpPool { name: Some("web-pool".into()) }),
             (
                 "interface vethernet 7 shutdown",
                 ExecCommand::InterfaceVethernetShutdown { number: 7, shutdown: true },

@@ -376,7 +376,8 @@ impl Session {
                         mode @ (Mode::IpAccessList
                         | Mode::Ipv6AccessList
                         | Mode::FlowExporter
-                        | Mode::FlowMonitor),
+                        | Mode::FlowMonitor
+                        | Mode::IpPool),
                     ) => SessionMode::Policy { mode, header: policy_header(st) },
                     Some(Mode::Config) | None => SessionMode::Config,
                 };
@@ -501,6 +502,7 @@ fn policy_header(st: &Statement) -> String {
     match st.op {
         Op::AccessList(family) => format!("{} access-list {name}", family.keyword()),
         Op::FlowExporter => format!("flow exporter {name}"),
+        Op::IpPool => format!("ip pool {name}"),
         _ => format!("flow monitor {name}"),
     }
 }

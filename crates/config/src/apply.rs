@@ -18,6 +18,7 @@ use crate::validate::{self, Field, Issue, Subject, kind_name};
 use crate::vlan_set::VlanSet;
 
 mod policy;
+mod pool;
 
 /// The result of a successful apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +92,7 @@ enum Context {
     AccessList(crate::acl::Family, String),
     FlowExporter(String),
     FlowMonitor(String),
+    IpPool(String),
 }
 
 /// A position in the text.
@@ -231,7 +233,11 @@ impl Run {
             | Op::MonitorExporter
             | Op::TimeoutActive
             | Op::TimeoutInactive
-            | Op::CacheSize => self.execute_policy(line)?,
+            | Op::CacheSize
+            | Op::IpPool => self.execute_policy(line)?,
+            Op::PoolNetwork | Op::PoolDefaultRouter | Op::PoolRange | Op::PoolExclude => {
+                self.pool_line(line)?
+            }
             Op::VlanName => {
                 let Context::Vlans(ids) = &self.context else {
                     return Err(fail(st.column, "no VLAN sub-mode for this line".to_string()));
@@ -439,6 +445,10 @@ fn set_profile_field(p: &mut PortProfile, st: &Statement) -> Field {
             *p.flow_monitors.get_mut(direction) = st.text(0).filter(|_| set).map(str::to_string);
             Field::FlowMonitor(direction)
         }
+        Op::ProfileIpPool => {
+            p.ip_pool = st.text(0).filter(|_| set).map(str::to_string);
+            Field::IpPool
+        }
         Op::ConfigureTerminal
         | Op::End
         | Op::Exit
@@ -465,7 +475,12 @@ fn set_profile_field(p: &mut PortProfile, st: &Statement) -> Field {
         | Op::MonitorExporter
         | Op::TimeoutActive
         | Op::TimeoutInactive
-        | Op::CacheSize => Field::Header,
+        | Op::CacheSize
+        | Op::IpPool
+        | Op::PoolNetwork
+        | Op::PoolDefaultRouter
+        | Op::PoolRange
+        | Op::PoolExclude => Field::Header,
     }
 }
 
@@ -485,6 +500,7 @@ fn removes_another_name(p: &PortProfile, st: &Statement) -> Option<String> {
             (p.access_groups.get(family, direction), line)
         }
         Op::ProfileFlowMonitor(direction) => (p.flow_monitors.get(direction), "ip flow monitor"),
+        Op::ProfileIpPool => (p.ip_pool.as_ref(), "ip pool"),
         _ => return None,
     };
     match current {

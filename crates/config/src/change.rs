@@ -26,6 +26,8 @@ pub enum Object {
     FlowMonitor(String),
     /// The global `ip dhcp snooping` (created: turned on; removed: turned off).
     DhcpSnooping,
+    /// `ip pool NAME`.
+    IpPool(String),
 }
 
 /// What happened to the object.
@@ -74,6 +76,7 @@ impl fmt::Display for Object {
             Self::FlowExporter(name) => write!(f, "flow exporter {name}"),
             Self::FlowMonitor(name) => write!(f, "flow monitor {name}"),
             Self::DhcpSnooping => f.write_str("ip dhcp snooping"),
+            Self::IpPool(name) => write!(f, "ip pool {name}"),
         }
     }
 }
@@ -113,6 +116,8 @@ pub enum Touched {
     FlowExporter(String),
     /// A flow monitor, by name.
     FlowMonitor(String),
+    /// An address pool, by name.
+    IpPool(String),
     Profile(String),
     /// An operator account, by user name.
     User(String),
@@ -173,6 +178,12 @@ pub fn diff(old: &Config, new: &Config, touched: &BTreeMap<Touched, Vec<String>>
             Touched::FlowExporter(name) => {
                 if let Some(kind) = kind_of(old.flow_exporters.get(name), new.flow_exporters.get(name)) {
                     let object = Object::FlowExporter(name.clone());
+                    others.push(Change { object, kind, lines: lines.clone() });
+                }
+            }
+            Touched::IpPool(name) => {
+                if let Some(kind) = kind_of(old.ip_pools.get(name), new.ip_pools.get(name)) {
+                    let object = Object::IpPool(name.clone());
                     others.push(Change { object, kind, lines: lines.clone() });
                 }
             }

@@ -165,10 +165,22 @@ pub fn policy_object_dependents(config: &Config, object: &Object) -> Vec<String>
             Object::FlowMonitor(name) => monitors().any(|m| m.name == *name),
             Object::FlowExporter(name) => monitors().any(|m| m.exporters.iter().any(|e| e.name == *name)),
             Object::DhcpSnooping => true,
-            Object::Vlans(_) | Object::BridgeDomain(_) | Object::PortProfile(_) | Object::User(_) => false,
+            // A pool is not part of any policy: agents ask for addresses, they are not pushed.
+            Object::Vlans(_)
+            | Object::BridgeDomain(_)
+            | Object::PortProfile(_)
+            | Object::User(_)
+            | Object::IpPool(_) => false,
         }
     };
     evaluate_all(config).into_iter().filter(|(_, policy)| uses(policy)).map(|(name, _)| name).collect()
+}
+
+/// The `ip pool` of profile `name`, its own or inherited; `Ok(None)` when it has none. Fails
+/// (line 0) as [`evaluate`] does when the profile or its inheritance chain is broken.
+pub fn profile_ip_pool(config: &Config, name: &str) -> Result<Option<String>, ConfigError> {
+    let chain = chain(config, name)?;
+    Ok(inherited(&chain, |p| p.ip_pool.clone()))
 }
 
 /// Where an access port goes: a VLAN or a bridge-domain.

@@ -59,6 +59,10 @@ pub enum Param {
     Ace { family: Family, action: Action },
     /// An IPv4 or IPv6 address.
     Address,
+    /// An IPv4 address `A.B.C.D`.
+    Ipv4,
+    /// An IPv4 prefix `A.B.C.D/LEN`; host bits must be zero.
+    Ipv4Prefix,
 }
 
 /// A parsed parameter value.
@@ -78,8 +82,10 @@ pub enum Value {
     Secret(SecretWord),
     /// From [`Param::Ace`].
     Ace(Box<Ace>),
-    /// From [`Param::Address`].
+    /// From [`Param::Address`] or [`Param::Ipv4`].
     Address(IpAddr),
+    /// From [`Param::Ipv4Prefix`].
+    Ipv4Prefix(crate::ip_pool::Ipv4Network),
 }
 
 /// A word that must not be shown (a password): `Debug` prints `<redacted>`.
@@ -121,6 +127,8 @@ impl Param {
             Self::Ace { family: Family::Ipv4, .. } => "ip|tcp|udp|icmp|<0-255>".to_string(),
             Self::Ace { family: Family::Ipv6, .. } => "ipv6|tcp|udp|icmp|<0-255>".to_string(),
             Self::Address => "A.B.C.D|X:X::X".to_string(),
+            Self::Ipv4 => "A.B.C.D".to_string(),
+            Self::Ipv4Prefix => "A.B.C.D/LEN".to_string(),
         }
     }
 
@@ -142,6 +150,8 @@ impl Param {
             }
             Self::Ace { .. } => "a protocol, then source and destination".to_string(),
             Self::Address => "an IPv4 or IPv6 address".to_string(),
+            Self::Ipv4 => "an IPv4 address A.B.C.D".to_string(),
+            Self::Ipv4Prefix => "an IPv4 network A.B.C.D/LEN (LEN 8-30, host bits zero)".to_string(),
         }
     }
 
@@ -149,7 +159,13 @@ impl Param {
     fn is_numeric(&self) -> bool {
         matches!(
             self,
-            Self::VlanId | Self::VlanRanges | Self::Number { .. } | Self::ModulePort { .. } | Self::Address
+            Self::VlanId
+                | Self::VlanRanges
+                | Self::Number { .. }
+                | Self::ModulePort { .. }
+                | Self::Address
+                | Self::Ipv4
+                | Self::Ipv4Prefix
         )
     }
 
@@ -212,6 +228,14 @@ impl Param {
             Self::Address => {
                 word.parse().map(Value::Address).map_err(|_| whole(format!("invalid address '{word}'")))
             }
+            Self::Ipv4 => word
+                .parse::<std::net::Ipv4Addr>()
+                .map(|a| Value::Address(IpAddr::V4(a)))
+                .map_err(|_| whole(format!("invalid IPv4 address '{word}'"))),
+            Self::Ipv4Prefix => word
+                .parse()
+                .map(Value::Ipv4Prefix)
+                .map_err(|e: crate::ip_pool::NetworkError| whole(e.to_string())),
         }
     }
 }

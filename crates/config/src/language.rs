@@ -16,6 +16,7 @@ use crate::flow::{
 use crate::grammar::{
     self, Candidate, Command, MatchError, Param, Token, Value, kw, negatable, no_only, param, plain,
 };
+use crate::ip_pool::POOL_NAME_MAX;
 use crate::model::{
     Direction, PortBinding, ProfileType, Role, SEGMENT_ID_MAX, SEGMENT_ID_MIN, StormKind, SwitchportMode,
     Violation,
@@ -67,6 +68,8 @@ pub enum Mode {
     FlowExporter,
     /// Under `flow monitor NAME`: `switch(config-flow-monitor)#`.
     FlowMonitor,
+    /// Under `ip pool NAME`: `switch(config-ip-pool)#`.
+    IpPool,
 }
 
 impl Mode {
@@ -81,6 +84,7 @@ impl Mode {
             Self::Ipv6AccessList => "config-ipv6-acl",
             Self::FlowExporter => "config-flow-exporter",
             Self::FlowMonitor => "config-flow-monitor",
+            Self::IpPool => "config-ip-pool",
         }
     }
 
@@ -216,6 +220,18 @@ pub enum Op {
     StormControl(StormKind),
     /// `ip flow monitor NAME input|output`.
     ProfileFlowMonitor(Direction),
+    /// `ip pool NAME` (global): create and enter; `no …` deletes.
+    IpPool,
+    /// `network A.B.C.D/LEN` of an ip pool.
+    PoolNetwork,
+    /// `default-router A.B.C.D` of an ip pool.
+    PoolDefaultRouter,
+    /// `range A B` of an ip pool (`no range A B` removes that one).
+    PoolRange,
+    /// `exclude A [B]` of an ip pool (`no exclude A [B]` removes that one).
+    PoolExclude,
+    /// `ip pool NAME` in a port-profile: its ports' addresses come from that pool.
+    ProfileIpPool,
 }
 
 impl Op {
@@ -229,6 +245,7 @@ impl Op {
             (Self::AccessList(family), false) => Some(Mode::access_list(family)),
             (Self::FlowExporter, false) => Some(Mode::FlowExporter),
             (Self::FlowMonitor, false) => Some(Mode::FlowMonitor),
+            (Self::IpPool, false) => Some(Mode::IpPool),
             _ => None,
         }
     }
@@ -374,7 +391,43 @@ pub static CONFIG_POLICY: &[Command<Op>] = &[
     negatable(&[IP, DHCP, SNOOPING], Op::DhcpSnooping, 3),
     negatable(&[FLOW, kw("exporter", "Configure a flow exporter"), FLOW_NAME], Op::FlowExporter, 3),
     negatable(&[FLOW, kw("monitor", "Configure a flow monitor"), FLOW_NAME], Op::FlowMonitor, 3),
+    negatable(&[IP, POOL, POOL_NAME], Op::IpPool, 3),
 ];
+
+const POOL: Token = kw("pool", "Configure an address pool");
+const POOL_NAME: Token = param(Param::Name { max: POOL_NAME_MAX }, "Pool name (max size 64)");
+const POOL_ADDRESS: Token = param(Param::Ipv4, "IPv4 address");
+
+/// The `ip pool` sub-mode.
+pub static IP_POOL_MODE: &[Command<Op>] = &[
+    negatable(
+        &[kw("network", "The pool's network"), param(Param::Ipv4Prefix, "Network and prefix length")],
+        Op::PoolNetwork,
+        1,
+    ),
+    negatable(
+        &[kw("default-router", "The containers' gateway (never handed out)"), POOL_ADDRESS],
+        Op::PoolDefaultRouter,
+        1,
+    ),
+    negatable(
+        &[
+            kw("range", "Hand out only addresses in ranges"),
+            param(Param::Ipv4, "First address"),
+            param(Param::Ipv4, "Last address"),
+        ],
+        Op::PoolRange,
+        3,
+    ),
+    negatable(&[EXCLUDE, param(Param::Ipv4, "Address never handed out")], Op::PoolExclude, 2),
+    negatable(
+        &[EXCLUDE, param(Param::Ipv4, "First address never handed out"), param(Param::Ipv4, "Last address")],
+        Op::PoolExclude,
+        3,
+    ),
+];
+
+const EXCLUDE: Token = kw("exclude", "Never hand out these addresses");
 
 /// The `ip access-list` sub-mode.
 pub static IP_ACL_MODE: &[Command<Op>] = &[
@@ -537,6 +590,7 @@ pub static PROFILE_POLICY: &[Command<Op>] = &[
         Op::ProfileFlowMonitor(Direction::Out),
         5,
     ),
+    negatable(&[IP, POOL, POOL_NAME], Op::ProfileIpPool, 2),
 ];
 
 const VIOLATION: Token = kw("violation", "What a frame from one MAC too many does");
@@ -785,6 +839,7 @@ impl Scope {
                 Mode::Ipv6AccessList => vec![IPV6_ACL_MODE],
                 Mode::FlowExporter => vec![FLOW_EXPORTER_MODE],
                 Mode::FlowMonitor => vec![FLOW_MONITOR_MODE],
+                Mode::IpPool => vec![IP_POOL_MODE],
             }
         };
         let tagged = |mode: Mode, as_mode: Mode| own(mode).into_iter().map(move |table| (table, as_mode));

@@ -19,6 +19,7 @@ pub mod error;
 pub mod evaluate;
 pub mod flow;
 pub mod grammar;
+pub mod ip_pool;
 pub mod language;
 pub mod model;
 pub mod print;
@@ -27,6 +28,7 @@ pub mod script;
 pub mod secrets;
 pub mod validate;
 mod validate_policy;
+mod validate_pool;
 pub mod vlan_set;
 
 pub use acl::{
@@ -36,15 +38,18 @@ pub use acl::{
 pub use apply::{Applied, ProfileRemoval, apply};
 pub use change::{Change, ChangeKind, Object};
 pub use error::ConfigError;
-pub use evaluate::{bridge_domain_dependents, dependents, evaluate, evaluate_all, evaluated_lines};
+pub use evaluate::{
+    bridge_domain_dependents, dependents, evaluate, evaluate_all, evaluated_lines, profile_ip_pool,
+};
 pub use flow::{
     EffectiveExporter, EffectiveFlowMonitor, FlowExportVersion, FlowExporter, FlowMonitor, FlowMonitors,
     FlowRecord,
 };
 pub use grammar::Candidate;
+pub use ip_pool::{AddressRange, Allocatable, IpPool, Ipv4Network};
 pub use language::Mode;
 pub use model::*;
-pub use print::{print_profile, print_running_config, profile_lines, username_line};
+pub use print::{pool_lines, print_profile, print_running_config, profile_lines, username_line};
 pub use redact::redact;
 pub use secrets::redact_line;
 pub use validate::validate;

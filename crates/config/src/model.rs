@@ -60,6 +60,9 @@ pub struct Config {
     /// and `ip arp inspection`, trusting DHCP servers only behind `ip dhcp snooping trust`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dhcp_snooping: bool,
+    /// `ip pool NAME` by name: the address pools the supervisor allocates from.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ip_pools: BTreeMap<String, crate::ip_pool::IpPool>,
 }
 
 impl Config {
@@ -276,6 +279,10 @@ pub struct PortProfile {
     /// `ip flow monitor NAME input|output`: monitors by name, each direction inherited on its own.
     #[serde(default, skip_serializing_if = "FlowMonitorNames::is_empty")]
     pub flow_monitors: FlowMonitorNames,
+    /// `ip pool NAME`: the pool the ports' addresses come from (`switchyard attach --ip auto`,
+    /// Docker, CNI). Inherited like the other lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_pool: Option<String>,
 }
 
 /// A profile's access lists by name and direction. `in` is traffic from the container into the

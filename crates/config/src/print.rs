@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use crate::acl::{AccessList, Family};
 use crate::flow::{FlowExporter, FlowMonitor};
+use crate::ip_pool::IpPool;
 use crate::model::{
     AccessGroupNames, BridgeDomain, Config, Direction, EffectivePolicy, FlowMonitorNames, Password,
     PortBinding, PortProfile, StormControl, StormKind, SwitchportMode, User,
@@ -53,6 +54,9 @@ pub fn print_running_config(config: &Config) -> String {
     }
     for (name, monitor) in &config.flow_monitors {
         sections.push(block(&format!("flow monitor {name}"), monitor_lines(monitor)));
+    }
+    for (name, pool) in &config.ip_pools {
+        sections.push(block(&format!("ip pool {name}"), pool_lines(pool)));
     }
     for (name, profile) in &config.port_profiles {
         sections.push(profile_block(name, profile));
@@ -125,6 +129,29 @@ fn exporter_lines(e: &FlowExporter) -> Vec<String> {
     }
     if let Some(d) = e.dscp {
         lines.push(format!("dscp {d}"));
+    }
+    lines
+}
+
+/// The lines under `ip pool NAME`, unindented: `network`, `default-router`, the `range`s and
+/// `exclude`s in address order (the lines of `show ip pool NAME` too).
+pub fn pool_lines(pool: &IpPool) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(network) = pool.network {
+        lines.push(format!("network {network}"));
+    }
+    if let Some(router) = pool.default_router {
+        lines.push(format!("default-router {router}"));
+    }
+    for range in &pool.ranges {
+        lines.push(format!("range {} {}", range.first, range.last));
+    }
+    for exclude in &pool.excludes {
+        if exclude.first == exclude.last {
+            lines.push(format!("exclude {}", exclude.first));
+        } else {
+            lines.push(format!("exclude {} {}", exclude.first, exclude.last));
+        }
     }
     lines
 }
@@ -211,6 +238,9 @@ fn profile_policy_lines(p: &PortProfile) -> Vec<String> {
     lines.extend(storm_control_lines(&p.storm_control));
     let FlowMonitorNames { input, output } = &p.flow_monitors;
     lines.extend(flow_monitor_lines(input.as_deref(), output.as_deref()));
+    if let Some(pool) = &p.ip_pool {
+        lines.push(format!("ip pool {pool}"));
+    }
     lines
 }
 

@@ -80,6 +80,16 @@ pub enum Field {
     TimeoutActive,
     TimeoutInactive,
     CacheSize,
+    /// `network` of an ip pool.
+    Network,
+    /// `default-router` of an ip pool.
+    DefaultRouter,
+    /// `range` lines of an ip pool.
+    Ranges,
+    /// `exclude` lines of an ip pool.
+    Excludes,
+    /// `ip pool NAME` of a profile.
+    IpPool,
 }
 
 impl Field {
@@ -124,6 +134,11 @@ impl Field {
             Self::TimeoutActive => "timeout_active",
             Self::TimeoutInactive => "timeout_inactive",
             Self::CacheSize => "cache_size",
+            Self::Network => "network",
+            Self::DefaultRouter => "default_router",
+            Self::Ranges => "ranges",
+            Self::Excludes => "excludes",
+            Self::IpPool => "ip_pool",
         }
     }
 }
@@ -143,6 +158,8 @@ pub enum Subject {
     FlowExporter(String, Field),
     /// A field of the named flow monitor.
     FlowMonitor(String, Field),
+    /// A field of the named address pool.
+    IpPool(String, Field),
     /// The accounts as a whole (at least one network-admin): a line that removed or demoted
     /// one is where it is blamed.
     Accounts,
@@ -159,6 +176,7 @@ impl Subject {
             Self::AccessList(family, name, _) => Self::AccessList(*family, name.clone(), Field::Header),
             Self::FlowExporter(name, _) => Self::FlowExporter(name.clone(), Field::Header),
             Self::FlowMonitor(name, _) => Self::FlowMonitor(name.clone(), Field::Header),
+            Self::IpPool(name, _) => Self::IpPool(name.clone(), Field::Header),
             Self::Accounts => Self::Accounts,
         }
     }
@@ -174,6 +192,7 @@ impl Subject {
             }
             Self::FlowExporter(name, field) => (format!("flow exporter {name}"), field),
             Self::FlowMonitor(name, field) => (format!("flow monitor {name}"), field),
+            Self::IpPool(name, field) => (format!("ip pool {name}"), field),
             Self::Accounts => return "username".to_string(),
         };
         match field {
@@ -254,9 +273,11 @@ pub fn issues(config: &Config) -> Vec<Issue> {
     }
     bridge_domain_issues(config, &mut out);
     crate::validate_policy::object_issues(config, &mut out);
+    crate::validate_pool::pool_issues(config, &mut out);
     for (name, profile) in &config.port_profiles {
         profile_issues(config, name, profile, &mut out);
         crate::validate_policy::profile_issues(config, name, profile, &mut out);
+        crate::validate_pool::profile_pool_issues(config, name, profile, &mut out);
     }
     account_issues(config, &mut out);
     out

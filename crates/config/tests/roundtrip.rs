@@ -3,10 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
 use config::{
-    BridgeDomain, Config, Password, PortBinding, PortProfile, ProfileType, Role, SwitchportMode, User, Vlan,
-    VlanSet, apply, evaluate_all, print_running_config, validate,
+    AddressRange, BridgeDomain, Config, IpPool, Ipv4Network, Password, PortBinding, PortProfile, ProfileType,
+    Role, SwitchportMode, User, Vlan, VlanSet, apply, evaluate_all, print_running_config, validate,
 };
 use proptest::prelude::*;
 
@@ -136,6 +137,46 @@ fn kind() -> impl Strategy<Value = ProfileType> {
     prop_oneof![Just(ProfileType::Vethernet), Just(ProfileType::Ethernet)]
 }
 
+/// A host address of 10.I.0.0/24.
+fn host(i: u8, host: u8) -> Ipv4Addr {
+    Ipv4Addr::new(10, i, 0, host)
+}
+
+/// Pools on distinct /24s (networks never overlap), with addresses inside their network.
+fn ip_pools() -> impl Strategy<Value = BTreeMap<String, IpPool>> {
+    let pair = || (1u8..255, 1u8..255).prop_map(|(a, b)| (a.min(b), a.max(b)));
+    let pool = (
+        name(),
+        any::<Option<u8>>(),
+        prop::collection::vec(pair(), 0..3),
+        prop::collection::vec(pair(), 0..3),
+        any::<bool>(),
+    );
+    prop::collection::btree_map(any::<u8>(), pool, 0..4).prop_map(move |by_octet| {
+        by_octet
+            .into_iter()
+            .map(|(i, (name, router, ranges, excludes, network_given))| {
+                let mut pool = IpPool {
+                    network: Some(Ipv4Network::new(Ipv4Addr::new(10, i, 0, 0), 24).unwrap()),
+                    default_router: router.filter(|r| (1..255).contains(r)).map(|r| host(i, r)),
+                    ranges: ranges
+                        .iter()
+                        .map(|(a, b)| AddressRange { first: host(i, *a), last: host(i, *b) })
+                        .collect(),
+                    excludes: excludes
+                        .iter()
+                        .map(|(a, b)| AddressRange { first: host(i, *a), last: host(i, *b) })
+                        .collect(),
+                };
+                if !network_given {
+                    pool.ranges.clear();
+                }
+                (format!("{name}-{i}"), pool)
+            })
+            .collect()
+    })
+}
+
 /// Valid models: profiles inherit only from earlier profiles of their own type (no cycles);
 /// vethernet profiles may join a bridge-domain that has a segment id (instead of a VLAN).
 fn valid_config() -> impl Strategy<Value = Config> {
@@ -145,16 +186,18 @@ fn valid_config() -> impl Strategy<Value = Config> {
         any::<Option<prop::sample::Index>>(),
         any::<Option<prop::sample::Index>>(),
         policy_gen::profile_policy(),
+        any::<Option<prop::sample::Index>>(),
     )
-        .prop_flat_map(|(name, kind, parent, domain, policy)| {
-            (Just(name), profile(kind), Just(parent), Just(domain), Just(policy))
+        .prop_flat_map(|(name, kind, parent, domain, policy, pool)| {
+            (Just(name), profile(kind), Just(parent), Just(domain), Just(policy), Just(pool))
         });
-    (vlans(), bridge_domains(), prop::collection::vec(entry, 0..8), users(), policy_objects()).prop_map(
-        |(vlans, bridge_domains, entries, users, objects)| {
+    (vlans(), bridge_domains(), prop::collection::vec(entry, 0..8), users(), policy_objects(), ip_pools())
+        .prop_map(|(vlans, bridge_domains, entries, users, objects, ip_pools)| {
+            let pool_names: Vec<&String> = ip_pools.keys().collect();
             let usable: Vec<&String> =
                 bridge_domains.iter().filter(|(_, d)| d.segment_id.is_some()).map(|(n, _)| n).collect();
             let mut port_profiles: BTreeMap<String, PortProfile> = BTreeMap::new();
-            for (name, mut profile, parent, domain, policy) in entries {
+            for (name, mut profile, parent, domain, policy, pool) in entries {
                 if port_profiles.contains_key(&name) {
                     continue;
                 }
@@ -173,6 +216,12 @@ fn valid_config() -> impl Strategy<Value = Config> {
                     profile.access_vlan = None;
                 }
                 add_policy(&mut profile, &policy, &objects);
+                if let Some(index) = pool
+                    && profile.kind == ProfileType::Vethernet
+                    && !pool_names.is_empty()
+                {
+                    profile.ip_pool = Some(index.get(&pool_names).to_string());
+                }
                 port_profiles.insert(name, profile);
             }
             let PolicyObjects {
@@ -192,9 +241,9 @@ fn valid_config() -> impl Strategy<Value = Config> {
                 flow_exporters,
                 flow_monitors,
                 dhcp_snooping,
+                ip_pools,
             }
-        },
-    )
+        })
 }
 
 proptest! {

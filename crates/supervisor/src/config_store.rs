@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use config::{
     AccessList, BridgeDomain, Change, ChangeKind, Config, ConfigError, EffectivePolicy, FlowExporter,
-    FlowMonitor, Object, Password, PortProfile, Role, User, Vlan,
+    FlowMonitor, IpPool, Object, Password, PortProfile, Role, User, Vlan,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -26,7 +26,7 @@ use crate::journal::{Journal, MAX_ATTEMPTS, Write};
 use crate::layout::{
     CONFIG_GENERATION_KEY, CONFIG_PREFIX, ConfigKey, DHCP_SNOOPING_KEY, FLOW_EXPORTERS_PREFIX,
     FLOW_MONITORS_PREFIX, IP_ACCESS_LISTS_PREFIX, IPV6_ACCESS_LISTS_PREFIX, PORTS_GENERATION_KEY,
-    bridge_domain_key, parse_config_key, parse_counter, profile_key, user_key, vlan_key,
+    bridge_domain_key, ip_pool_key, parse_config_key, parse_counter, profile_key, user_key, vlan_key,
 };
 use crate::modules::{Modules, UplinkRecord};
 use crate::port_views::ports_per_profile;
@@ -63,6 +63,8 @@ const ACL_FACILITY: &str = "ACLMGR";
 const FLOW_FACILITY: &str = "NFM";
 /// The facility of the global `ip dhcp snooping` line.
 const DHCP_SNOOP_FACILITY: &str = "DHCP_SNOOP";
+/// The facility of `ip pool` changes (and of the allocator's events).
+pub const IPAM_FACILITY: &str = "IPAM";
 /// The account the supervisor creates on first start.
 pub const FIRST_ADMIN: &str = "admin";
 
@@ -334,6 +336,7 @@ fn change_event(change: &Change) -> Event {
         Object::AccessList(..) => ACL_FACILITY,
         Object::FlowExporter(_) | Object::FlowMonitor(_) => FLOW_FACILITY,
         Object::DhcpSnooping => DHCP_SNOOP_FACILITY,
+        Object::IpPool(_) => IPAM_FACILITY,
     };
     let mut text = format!("{} {}", change.object, change.kind);
     if !change.lines.is_empty() {
@@ -397,6 +400,7 @@ fn diff_ops(old: &Config, new: &Config) -> Result<Vec<Op>, ConfigWriteError> {
         |name| format!("{FLOW_MONITORS_PREFIX}{name}"),
         &mut ops,
     )?;
+    diff_map(&old.ip_pools, &new.ip_pools, |name| ip_pool_key(name), &mut ops)?;
     match (old.dhcp_snooping, new.dhcp_snooping) {
         (false, true) => ops.push(Op::Put { key: DHCP_SNOOPING_KEY.to_owned(), value: b"true".to_vec() }),
         (true, false) => ops.push(Op::Delete { key: DHCP_SNOOPING_KEY.to_owned() }),
@@ -434,6 +438,7 @@ enum StoredObject {
     FlowExporter(String, FlowExporter),
     FlowMonitor(String, FlowMonitor),
     DhcpSnooping(bool),
+    IpPool(String, IpPool),
 }
 
 impl StoredObject {
@@ -463,6 +468,9 @@ impl StoredObject {
                 config.flow_monitors.insert(name, monitor);
             }
             Self::DhcpSnooping(on) => config.dhcp_snooping = on,
+            Self::IpPool(name, pool) => {
+                config.ip_pools.insert(name, pool);
+            }
         }
     }
 }
@@ -493,6 +501,9 @@ fn remove_from(config: &mut Config, key: &ConfigKey<'_>) {
             config.flow_monitors.remove(name);
         }
         ConfigKey::DhcpSnooping => config.dhcp_snooping = false,
+        ConfigKey::IpPool(name) => {
+            config.ip_pools.remove(name);
+        }
     }
 }
 
@@ -517,6 +528,7 @@ fn decode_object(kv: &KeyValue) -> Result<Option<StoredObject>, String> {
             Some(StoredObject::FlowMonitor(name.to_owned(), json(&kv.value)?))
         }
         Some(ConfigKey::DhcpSnooping) => Some(StoredObject::DhcpSnooping(json(&kv.value)?)),
+        Some(ConfigKey::IpPool(name)) => Some(StoredObject::IpPool(name.to_owned(), json(&kv.value)?)),
         None => None,
     })
 }
@@ -640,7 +652,7 @@ impl ConfigMirror {
                     | StoredObject::DhcpSnooping(_) => {
                         self.policy_objects_revision = self.policy_objects_revision.max(kv.mod_revision);
                     }
-                    StoredObject::Vlan(..) | StoredObject::User(..) => {}
+                    StoredObject::Vlan(..) | StoredObject::User(..) | StoredObject::IpPool(..) => {}
                 }
                 object.insert_into(&mut self.config);
             }

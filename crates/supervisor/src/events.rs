@@ -175,6 +175,29 @@ impl Event {
         Self::ethport(mnemonic, format!("Interface {interface} is down ({words})"))
     }
 
+    /// The leak collector freed an address its module no longer reports holding:
+    /// `Address 10.100.0.12 of ip pool web-pool reclaimed from iface-1 on module 3 (not reported
+    /// held for 60 s)`.
+    pub fn address_reclaimed(
+        pool: &str,
+        address: std::net::Ipv4Addr,
+        owner: &str,
+        module: u32,
+        grace: std::time::Duration,
+    ) -> Self {
+        Self {
+            facility: "IPAM",
+            severity: 4,
+            mnemonic: Cow::Borrowed("ADDRESS_RECLAIMED"),
+            text: format!(
+                "Address {address} of ip pool {pool} reclaimed from {} on module {module} (not reported held \
+                 for {} s)",
+                crate::agent_input::printable(owner),
+                grace.as_secs()
+            ),
+        }
+    }
+
     fn vem_mgr(mnemonic: &'static str, text: String) -> Self {
         Self { facility: "VEM_MGR", severity: 2, mnemonic: Cow::Borrowed(mnemonic), text }
     }

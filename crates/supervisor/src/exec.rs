@@ -68,6 +68,9 @@ pub enum ExecError {
     /// Join tokens need TLS.
     #[error("the supervisor runs --insecure: agents join without tokens")]
     Insecure,
+    /// The address allocations could not be read.
+    #[error(transparent)]
+    Ipam(#[from] crate::ipam::IpamError),
 }
 
 /// Runs one command line for `caller` (connected from `source`, for the accounting log) and
@@ -160,6 +163,17 @@ pub async fn execute(
                     Err(ExecError::NotFound(format!("flow monitor {name} does not exist")))
                 }
                 _ => Ok(render::show_flow_monitor(&monitors)),
+            }
+        }
+        ExecCommand::ShowIpPool { name } => {
+            let (config, _) = config_store::read(&state.journal).await?;
+            let allocations = crate::ipam::allocator::read_all(state.store.as_ref()).await?;
+            let ports = Ports::records(&state.journal).await?;
+            match name {
+                None => Ok(render::show_ip_pools(&crate::ipam::pool_views(&config, &allocations, &ports))),
+                Some(name) => crate::ipam::pool_view(&config, &allocations, &ports, &name)
+                    .map(|view| render::show_ip_pool(&view))
+                    .ok_or_else(|| ExecError::NotFound(format!("ip pool {name} does not exist"))),
             }
         }
         ExecCommand::InterfaceVethernetShutdown { number, shutdown } => {
@@ -262,6 +276,7 @@ fn only_reads(command: &cli::ExecCommand) -> bool {
         | C::ShowIpDhcpSnoopingBinding
         | C::ShowFlowExporter
         | C::ShowFlowMonitor { .. }
+        | C::ShowIpPool { .. }
         | C::ShowConfigurationSession { .. }
         | C::ShowConfigurationSessionSummary => true,
         C::JoinTokenCreate { .. }

@@ -13,6 +13,8 @@ use crate::agent_auth::{AgentIdentity, authenticate, kill_switch};
 use crate::agent_input;
 use crate::audit::{Actor, AuditKind};
 use crate::fanout::{OverlayStream, UpdateStream};
+use crate::ipam::IpamError;
+use crate::ipam::allocator::{Lookup, Request as AllocateRequest};
 use crate::module_kill::until_cut;
 use crate::modules::{ModuleError, Registration, UplinkRecord};
 use crate::port_binding::{BindError, BindRequest};
@@ -99,8 +101,71 @@ impl AgentService {
         state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
         let kept =
             state.ports.unbind(&state.journal, &state.fanout, request.module, &request.iface_id).await?;
+        // The port's addresses go with it. The unbind is committed already: a failure here is
+        // logged, and the leak collector frees them later.
+        if let Err(error) =
+            crate::ipam::release_owner(&state.journal, request.module, &request.iface_id).await
+        {
+            tracing::warn!(%error, iface_id = %request.iface_id, "cannot release the port's addresses");
+        }
         Ok(Response::new(proto::UnbindPortReply { kept }))
     }
+}
+
+impl AgentService {
+    /// `AllocateAddress` itself, and whether it allocated (false: the owner held it already).
+    async fn allocate(
+        &self,
+        caller: AgentIdentity,
+        request: proto::AllocateAddressRequest,
+    ) -> Result<(proto::AllocateAddressReply, bool), Status> {
+        let address = crate::ipam::input::check_allocate(&request).map_err(IpamError::from)?;
+        let state = &self.state;
+        state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
+        let allocated = crate::ipam::allocate(
+            &state.journal,
+            &AllocateRequest {
+                module: request.module,
+                pool: &request.pool,
+                profile: &request.profile,
+                owner: &request.owner,
+                owner_name: &request.owner_name,
+                address,
+            },
+        )
+        .await?;
+        if allocated.new {
+            tracing::info!(pool = %allocated.pool, address = %allocated.address, module = request.module, "address allocated");
+        }
+        let reply = proto::AllocateAddressReply {
+            pool: allocated.pool,
+            address: allocated.address.to_string(),
+            prefix_len: u32::from(allocated.network.prefix_len()),
+            default_router: allocated.default_router.map(|r| r.to_string()).unwrap_or_default(),
+            network: allocated.network.to_string(),
+        };
+        Ok((reply, allocated.new))
+    }
+
+    /// `ReleaseAddress` itself.
+    async fn release(
+        &self,
+        caller: AgentIdentity,
+        request: proto::ReleaseAddressRequest,
+    ) -> Result<proto::ReleaseAddressReply, Status> {
+        let address = crate::ipam::input::check_release(&request).map_err(IpamError::from)?;
+        let state = &self.state;
+        state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
+        let owner = Some(request.owner.as_str()).filter(|o| !o.is_empty());
+        let at = address.map(|a| (request.pool.as_str(), a));
+        let released = crate::ipam::release(&state.journal, request.module, owner, at).await?;
+        Ok(proto::ReleaseAddressReply { released })
+    }
+}
+
+/// A report's held addresses as (pool, address); checked already, so every address parses.
+fn held_set(held: Vec<proto::HeldAddress>) -> std::collections::BTreeSet<(String, std::net::Ipv4Addr)> {
+    held.into_iter().filter_map(|h| Some((h.pool, h.address.parse().ok()?))).collect()
 }
 
 /// Who sent a request, for the accounting log: the module's host, from where.
@@ -285,34 +350,98 @@ impl proto::supervisor_server::Supervisor for AgentService {
         request: Request<proto::PortReport>,
     ) -> Result<Response<proto::PortReportReply>, Status> {
         let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
-        let report = request.into_inner();
+        let mut report = request.into_inner();
         agent_input::check_report(&report).map_err(PortError::from)?;
+        crate::ipam::input::check_held(&report.held_addresses).map_err(IpamError::from)?;
         let state = &self.state;
         state.modules.check_owner(&state.journal, report.module, &caller.host_id).await?;
         let module = report.module;
+        let held = report.reports_addresses.then(|| held_set(std::mem::take(&mut report.held_addresses)));
         state.ports.report(&state.journal, report, Instant::now()).await?;
+        if let Some(held) = held {
+            let grace = state.options.address_grace;
+            if let Err(error) = crate::ipam::collect_leaks(&state.journal, module, &held, grace).await {
+                tracing::warn!(%error, module, "cannot collect leaked addresses");
+            }
+        }
         Ok(Response::new(proto::PortReportReply { commands: state.ports.take_port_commands(module) }))
     }
 
     async fn allocate_address(
         &self,
-        _request: Request<proto::AllocateAddressRequest>,
+        request: Request<proto::AllocateAddressRequest>,
     ) -> Result<Response<proto::AllocateAddressReply>, Status> {
-        Err(Status::unimplemented("ip pools are not served yet"))
+        let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
+        let actor = actor(&request, &caller);
+        let body = request.get_ref();
+        // Recorded refused too, so only bounded and made printable: nothing is checked yet.
+        let command = format!(
+            "allocate-address module {} pool {} profile {} owner {} address {}",
+            body.module,
+            agent_input::bounded(&body.pool),
+            agent_input::bounded(&body.profile),
+            agent_input::bounded(&body.owner),
+            agent_input::bounded(&body.address),
+        );
+        let result = self.allocate(caller, request.into_inner()).await;
+        // An agent asking again for what it holds changes nothing and is not recorded.
+        if !matches!(result, Ok((_, false))) {
+            let what = |(reply, _): &(proto::AllocateAddressReply, bool)| {
+                format!("{} of ip pool {}", reply.address, reply.pool)
+            };
+            self.state.audit.submit(actor.entry(AuditKind::Port, command, &result, what));
+        }
+        result.map(|(reply, _)| Response::new(reply))
     }
 
     async fn release_address(
         &self,
-        _request: Request<proto::ReleaseAddressRequest>,
+        request: Request<proto::ReleaseAddressRequest>,
     ) -> Result<Response<proto::ReleaseAddressReply>, Status> {
-        Err(Status::unimplemented("ip pools are not served yet"))
+        let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
+        let actor = actor(&request, &caller);
+        let body = request.get_ref();
+        let command = format!(
+            "release-address module {} owner {} pool {} address {}",
+            body.module,
+            agent_input::bounded(&body.owner),
+            agent_input::bounded(&body.pool),
+            agent_input::bounded(&body.address),
+        );
+        let result = self.release(caller, request.into_inner()).await;
+        let what = |reply: &proto::ReleaseAddressReply| format!("{} released", reply.released);
+        self.state.audit.submit(actor.entry(AuditKind::Port, command, &result, what));
+        result.map(Response::new)
     }
 
     async fn describe_pool(
         &self,
-        _request: Request<proto::DescribePoolRequest>,
+        request: Request<proto::DescribePoolRequest>,
     ) -> Result<Response<proto::PoolInfo>, Status> {
-        Err(Status::unimplemented("ip pools are not served yet"))
+        let caller = authenticate(&self.state, &request, &request.get_ref().host_id).await?;
+        let request = request.into_inner();
+        crate::ipam::input::check_describe(&request).map_err(IpamError::from)?;
+        let state = &self.state;
+        state.modules.check_owner(&state.journal, request.module, &caller.host_id).await?;
+        let lookup = if !request.profile.is_empty() {
+            Lookup::Profile(&request.profile)
+        } else if !request.pool.is_empty() {
+            Lookup::Pool(&request.pool)
+        } else {
+            let network = request.network.parse().map_err(|e: config::ip_pool::NetworkError| {
+                Status::invalid_argument(format!("invalid network: {e}"))
+            })?;
+            Lookup::Network(network)
+        };
+        let described = crate::ipam::describe(&state.journal, lookup).await?;
+        Ok(Response::new(proto::PoolInfo {
+            name: described.name,
+            network: described.network.to_string(),
+            default_router: described.default_router.map(|r| r.to_string()).unwrap_or_default(),
+            mtu: described.mtu.unwrap_or(0),
+            size: u32::try_from(described.size).unwrap_or(u32::MAX),
+            used: u32::try_from(described.used).unwrap_or(u32::MAX),
+        }))
     }
 
     type WatchOverlayStream = OverlayStream;

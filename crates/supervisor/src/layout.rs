@@ -17,6 +17,9 @@
 //! /switchyard/enrolments/<host-id>              JSON EnrolmentRecord        enrolled agents' certificates
 //! /switchyard/counters/next-audit               decimal: the sequence number of the next audit entry
 //! /switchyard/audit/<seq, 20 digits>            JSON AuditRecord            the accounting log
+//! /switchyard/config/ip-pools/<name>            JSON config::IpPool         one key per address pool
+//! /switchyard/ipam/<pool>/<A.B.C.D>             JSON Allocation             one key per allocated address
+//! /switchyard/counters/ipam-generation          decimal: bumped by every allocation write
 //! ```
 //!
 //! One key per config object means a store watch of [`CONFIG_PREFIX`] yields per-object deltas.
@@ -52,6 +55,13 @@ pub const IPV6_ACCESS_LISTS_PREFIX: &str = "/switchyard/config/ipv6-access-lists
 pub const FLOW_EXPORTERS_PREFIX: &str = "/switchyard/config/flow-exporters/";
 /// `flow monitor NAME` objects.
 pub const FLOW_MONITORS_PREFIX: &str = "/switchyard/config/flow-monitors/";
+/// `ip pool NAME` objects.
+pub const IP_POOLS_PREFIX: &str = "/switchyard/config/ip-pools/";
+/// Address allocations, keyed by pool and address.
+pub const IPAM_PREFIX: &str = "/switchyard/ipam/";
+/// Bumped by every allocation write; its revision guards allocation transactions, so two
+/// supervisors sharing a store never hand out one address twice.
+pub const IPAM_GENERATION_KEY: &str = "/switchyard/counters/ipam-generation";
 /// `ip dhcp snooping`: present (`true`) when on.
 pub const DHCP_SNOOPING_KEY: &str = "/switchyard/config/dhcp-snooping";
 /// REST bearer tokens, keyed by the SHA-256 of the token (the token itself is never stored).
@@ -87,6 +97,27 @@ pub fn vlan_key(id: u16) -> String {
 /// The store key of `bridge-domain <name>`.
 pub fn bridge_domain_key(name: &str) -> String {
     format!("{BRIDGE_DOMAINS_PREFIX}{name}")
+}
+
+/// The store key of `ip pool <name>`.
+pub fn ip_pool_key(name: &str) -> String {
+    format!("{IP_POOLS_PREFIX}{name}")
+}
+
+/// The prefix of pool `pool`'s allocations.
+pub fn ipam_pool_prefix(pool: &str) -> String {
+    format!("{IPAM_PREFIX}{pool}/")
+}
+
+/// The store key of the allocation of `address` in `pool`.
+pub fn ipam_key(pool: &str, address: std::net::Ipv4Addr) -> String {
+    format!("{IPAM_PREFIX}{pool}/{address}")
+}
+
+/// The pool and address an allocation key names; `None` for anything else.
+pub fn parse_ipam_key(key: &str) -> Option<(&str, std::net::Ipv4Addr)> {
+    let (pool, address) = key.strip_prefix(IPAM_PREFIX)?.rsplit_once('/')?;
+    Some((pool, address.parse().ok()?)).filter(|(pool, _)| !pool.is_empty())
 }
 
 /// The store key of `port-profile <name>`.
@@ -151,6 +182,7 @@ pub enum ConfigKey<'a> {
     FlowExporter(&'a str),
     FlowMonitor(&'a str),
     DhcpSnooping,
+    IpPool(&'a str),
 }
 
 impl ConfigKey<'_> {
@@ -191,6 +223,9 @@ pub fn parse_config_key(key: &str) -> Option<ConfigKey<'_>> {
     }
     if let Some(name) = named(FLOW_MONITORS_PREFIX) {
         return Some(ConfigKey::FlowMonitor(name));
+    }
+    if let Some(name) = named(IP_POOLS_PREFIX) {
+        return Some(ConfigKey::IpPool(name));
     }
     key.strip_prefix(PROFILES_PREFIX).filter(|name| !name.is_empty()).map(ConfigKey::PortProfile)
 }

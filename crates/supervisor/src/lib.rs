@@ -46,6 +46,7 @@ pub mod exec;
 pub mod fanout;
 pub mod grpc;
 pub mod interest;
+pub mod ipam;
 pub mod journal;
 pub mod layout;
 pub mod liveness;
@@ -150,6 +151,9 @@ pub struct SupervisorOptions {
     pub token_ttl: Duration,
     /// The longest life a bearer token may ask for.
     pub token_ttl_max: Duration,
+    /// How old an allocation must be before the leak collector may free it when its module
+    /// stops reporting it ([`ipam::ADDRESS_GRACE`]; tests shorten it).
+    pub address_grace: Duration,
 }
 
 impl SupervisorOptions {
@@ -180,6 +184,7 @@ impl SupervisorOptions {
             allowed_hosts: Vec::new(),
             token_ttl: Duration::from_secs(12 * 3600),
             token_ttl_max: Duration::from_secs(7 * 24 * 3600),
+            address_grace: ipam::ADDRESS_GRACE,
         }
     }
 

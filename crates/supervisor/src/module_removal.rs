@@ -135,6 +135,11 @@ async fn remove(state: &SupervisorState, module: u32) -> Result<Removed, RemoveE
             state.kills.cut(module);
             state.ports.released(committed, &release, module, &state.fanout);
             state.fanout.module_removed(module);
+            // Its addresses go too. The removal is committed already: a failure is logged, and
+            // the addresses stay held until the module's number is removed again.
+            if let Err(error) = crate::ipam::release_module(&state.journal, module).await {
+                tracing::warn!(%error, module, "cannot release the removed module's addresses");
+            }
             tracing::info!(module, host = %host_name, "module removed");
             return Ok(Removed { module, host_name, host_id, released: release.ports() });
         }

@@ -19,6 +19,7 @@ enum Named {
     AccessList(Family, String),
     FlowExporter(String),
     FlowMonitor(String),
+    IpPool(String),
 }
 
 impl Named {
@@ -27,6 +28,7 @@ impl Named {
             Self::AccessList(family, name) => Touched::AccessList(*family, name.clone()),
             Self::FlowExporter(name) => Touched::FlowExporter(name.clone()),
             Self::FlowMonitor(name) => Touched::FlowMonitor(name.clone()),
+            Self::IpPool(name) => Touched::IpPool(name.clone()),
         }
     }
 
@@ -35,6 +37,7 @@ impl Named {
             Self::AccessList(family, name) => Subject::AccessList(*family, name.clone(), field),
             Self::FlowExporter(name) => Subject::FlowExporter(name.clone(), field),
             Self::FlowMonitor(name) => Subject::FlowMonitor(name.clone(), field),
+            Self::IpPool(name) => Subject::IpPool(name.clone(), field),
         }
     }
 
@@ -43,6 +46,7 @@ impl Named {
             Self::AccessList(family, name) => Context::AccessList(*family, name.clone()),
             Self::FlowExporter(name) => Context::FlowExporter(name.clone()),
             Self::FlowMonitor(name) => Context::FlowMonitor(name.clone()),
+            Self::IpPool(name) => Context::IpPool(name.clone()),
         }
     }
 
@@ -51,6 +55,7 @@ impl Named {
             Self::AccessList(family, name) => format!("{} access-list '{name}'", family.keyword()),
             Self::FlowExporter(name) => format!("flow exporter '{name}'"),
             Self::FlowMonitor(name) => format!("flow monitor '{name}'"),
+            Self::IpPool(name) => format!("ip pool '{name}'"),
         }
     }
 }
@@ -60,6 +65,7 @@ fn exists(config: &crate::Config, named: &Named) -> bool {
         Named::AccessList(family, name) => config.access_lists(*family).contains_key(name),
         Named::FlowExporter(name) => config.flow_exporters.contains_key(name),
         Named::FlowMonitor(name) => config.flow_monitors.contains_key(name),
+        Named::IpPool(name) => config.ip_pools.contains_key(name),
     }
 }
 
@@ -74,6 +80,9 @@ fn create(config: &mut crate::Config, named: &Named) {
         Named::FlowMonitor(name) => {
             config.flow_monitors.insert(name.clone(), FlowMonitor::default());
         }
+        Named::IpPool(name) => {
+            config.ip_pools.insert(name.clone(), crate::ip_pool::IpPool::default());
+        }
     }
 }
 
@@ -82,6 +91,7 @@ fn remove(config: &mut crate::Config, named: &Named) -> bool {
         Named::AccessList(family, name) => config.access_lists_mut(*family).remove(name).is_some(),
         Named::FlowExporter(name) => config.flow_exporters.remove(name).is_some(),
         Named::FlowMonitor(name) => config.flow_monitors.remove(name).is_some(),
+        Named::IpPool(name) => config.ip_pools.remove(name).is_some(),
     }
 }
 
@@ -95,6 +105,7 @@ impl Run {
             Op::AccessList(family) => self.header(line, &Named::AccessList(family, name())),
             Op::FlowExporter => self.header(line, &Named::FlowExporter(name())),
             Op::FlowMonitor => self.header(line, &Named::FlowMonitor(name())),
+            Op::IpPool => self.header(line, &Named::IpPool(name())),
             Op::Resequence(family) => {
                 self.context = Context::None;
                 self.resequence(line, family)

@@ -7,6 +7,7 @@ mod bridge_domain;
 mod config_session;
 mod flow;
 mod interface;
+mod ip_pool;
 mod join_token;
 mod logging;
 mod mac;
@@ -23,6 +24,7 @@ pub use flow::show_flow_monitor;
 pub use interface::{
     show_interface_brief, show_interface_ethernet, show_interface_vethernet, show_interface_virtual,
 };
+pub use ip_pool::{show_ip_pool, show_ip_pools};
 pub use join_token::{join_token_created, show_join_tokens};
 pub use logging::show_logging_logfile;
 pub use mac::show_mac_address_table;

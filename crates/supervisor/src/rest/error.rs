@@ -93,6 +93,12 @@ impl From<PortError> for ApiError {
     }
 }
 
+impl From<crate::ipam::IpamError> for ApiError {
+    fn from(error: crate::ipam::IpamError) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+    }
+}
+
 impl From<store::StoreError> for ApiError {
     fn from(error: store::StoreError) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())

@@ -17,6 +17,7 @@ use crate::bridge_domain_views::BridgeDomainView;
 use crate::config_store::{self, ConfigChange};
 use crate::events::EventRecord;
 use crate::exec::{self, ExecError};
+use crate::ipam::{self, PoolView};
 use crate::module_removal::{self, RemoveError, Removed};
 use crate::modules::ModuleView;
 use crate::policy_views::{self, AccessListView};
@@ -54,6 +55,7 @@ impl From<ExecError> for ApiError {
             ExecError::Enrolment(error) => error.into(),
             ExecError::ConfigSession(error) => error.into(),
             ExecError::Insecure | ExecError::NotAttached(_) => Self::new(StatusCode::CONFLICT, message),
+            ExecError::Ipam(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, message),
         }
     }
 }
@@ -412,6 +414,48 @@ pub async fn get_bridge_domain(
 pub async fn list_access_lists(State(state): AppState) -> Result<Json<Vec<AccessListView>>, ApiError> {
     let (config, _) = config_store::read(&state.journal).await?;
     Ok(Json(policy_views::access_list_views(&config, &state.ports.acl_hits(), None, None)))
+}
+
+/// Every address pool by name (`show ip pool`): its network, default-router, lines, size,
+/// use, and allocations.
+#[utoipa::path(
+    get, path = "/api/v1/ip-pools", tag = "status",
+    responses((status = 200, description = "Address pools, by name", body = Vec<PoolView>))
+)]
+pub async fn list_ip_pools(State(state): AppState) -> Result<Json<Vec<PoolView>>, ApiError> {
+    let (config, allocations, ports) = pool_state(&state).await?;
+    Ok(Json(ipam::pool_views(&config, &allocations, &ports)))
+}
+
+/// One address pool (`show ip pool NAME`), with every allocation and the vEthernet its owner
+/// is attached as.
+#[utoipa::path(
+    get, path = "/api/v1/ip-pools/{name}", tag = "status",
+    params(("name" = String, Path, description = "Pool name")),
+    responses(
+        (status = 200, description = "The pool", body = PoolView),
+        (status = 404, description = "No such pool", body = ErrorBody),
+    )
+)]
+pub async fn get_ip_pool(
+    State(state): AppState,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Json<PoolView>, ApiError> {
+    let Path(name) = name?;
+    let (config, allocations, ports) = pool_state(&state).await?;
+    ipam::pool_view(&config, &allocations, &ports, &name)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("ip pool {name} does not exist")))
+}
+
+/// What the pool views are made of: the config, the allocations, the port bindings.
+async fn pool_state(
+    state: &SupervisorState,
+) -> Result<(config::Config, Vec<ipam::allocator::Stored>, Vec<crate::port_binding::PortRecord>), ApiError> {
+    let (config, _) = config_store::read(&state.journal).await?;
+    let allocations = ipam::allocator::read_all(state.store.as_ref()).await?;
+    let ports = crate::ports::Ports::records(&state.journal).await?;
+    Ok((config, allocations, ports))
 }
 
 /// `Vethernet1`, `Veth1` or `1` (any case) as 1.

@@ -63,6 +63,8 @@ pub fn router(state: Arc<SupervisorState>) -> Router {
         .route("/api/v1/bridge-domains", get(handlers::list_bridge_domains))
         .route("/api/v1/bridge-domains/{name}", get(handlers::get_bridge_domain))
         .route("/api/v1/access-lists", get(handlers::list_access_lists))
+        .route("/api/v1/ip-pools", get(handlers::list_ip_pools))
+        .route("/api/v1/ip-pools/{name}", get(handlers::get_ip_pool))
         .route("/api/v1/join-tokens", get(enrolment::list_join_tokens).post(enrolment::create_join_token))
         .route("/api/v1/join-tokens/{id}", axum::routing::delete(enrolment::delete_join_token))
         .route("/api/v1/enrolments", get(enrolment::list_enrolments))

@@ -40,6 +40,8 @@ use super::{enrolment, handlers, sessions, tokens};
         handlers::list_bridge_domains,
         handlers::get_bridge_domain,
         handlers::list_access_lists,
+        handlers::list_ip_pools,
+        handlers::get_ip_pool,
         enrolment::create_join_token,
         enrolment::list_join_tokens,
         enrolment::delete_join_token,

@@ -106,6 +106,10 @@ pub enum AgentError {
     /// "try again later"; STATUS answers "not available".
     #[error("the Switchyard agent is not running ({0}): start it with `switchyard agent` and retry")]
     NotRunning(String),
+    /// The agent runs but cannot do it now (headless: its supervisor is unreachable). ADD and
+    /// DEL answer "try again later"; STATUS answers "not available".
+    #[error("the Switchyard agent cannot do it now: {0}; retry once it reconnects")]
+    Unavailable(String),
     /// The agent answered and refused, e.g. an unknown port-profile or an exhausted pool.
     #[error("the Switchyard agent refused: {0}")]
     Refused(String),

@@ -73,11 +73,7 @@ impl Agent for LocalAgent {
                 let reason = if connected {
                     String::new()
                 } else {
-                    format!(
-                        "the agent is headless: its supervisor at {} is unreachable, and a new port needs \
-                         its vEthernet number from it",
-                        card.supervisor
-                    )
+                    format!("its supervisor at {} is unreachable", card.supervisor)
                 };
                 Ok(AgentStatus { reachable: true, connected, reason })
             }
@@ -86,6 +82,14 @@ impl Agent for LocalAgent {
     }
 
     fn attach(&self, request: &PortRequest) -> Result<PortResult, AgentError> {
+        // A headless agent cannot bind a new port: say "try again later", not "refused".
+        let status = self.status()?;
+        if !status.connected {
+            return Err(AgentError::Unavailable(format!(
+                "the agent is headless ({}), and a new port needs its vEthernet number from the supervisor",
+                status.reason
+            )));
+        }
         let mut spec =
             AttachSpec::new(TargetSpec::NetnsPath(request.netns_path.clone()), request.profile.clone());
         spec.iface_id = Some(request.iface_id.clone());

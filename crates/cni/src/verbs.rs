@@ -73,8 +73,8 @@ impl<E: IpamExec> Request<'_, E> {
 /// attachment verbs (the runtime retries) and "not available" for STATUS.
 pub fn agent_error(verb: Command, error: &AgentError) -> CniError {
     let code = match (error, verb) {
-        (AgentError::NotRunning(_), Command::Status) => ErrorCode::NotAvailable,
-        (AgentError::NotRunning(_), _) => ErrorCode::TryAgainLater,
+        (AgentError::NotRunning(_) | AgentError::Unavailable(_), Command::Status) => ErrorCode::NotAvailable,
+        (AgentError::NotRunning(_) | AgentError::Unavailable(_), _) => ErrorCode::TryAgainLater,
         (AgentError::Refused(_), _) => ErrorCode::InvalidConfig,
         (AgentError::Failed(_), _) => ErrorCode::Io,
     };

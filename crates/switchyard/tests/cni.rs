@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::containers::HOST;
+use common::containers::{HOST, vemcmd};
 use common::{Testbed, exe, poll_until, skip_unless_root, stderr, stdout};
 use serde_json::{Value, json};
 use switchyard::netns::Netns;
@@ -46,6 +46,8 @@ end
 struct Plugin {
     path: tempfile::TempDir,
     agent_dir: PathBuf,
+    /// The network's name: one per test, so the tests' ports tell apart (they run in parallel).
+    network: String,
 }
 
 /// What one invocation gave back.
@@ -76,7 +78,7 @@ impl Outcome {
 }
 
 impl Plugin {
-    fn new(bed: &Testbed) -> Self {
+    fn new(bed: &Testbed, network: &str) -> Self {
         let path = tempfile::tempdir().unwrap();
         symlink(exe(), path.path().join("switchyard-cni")).unwrap();
         for reference in ["host-local", "loopback"] {
@@ -88,7 +90,7 @@ impl Plugin {
             );
             symlink(&target, path.path().join(reference)).unwrap();
         }
-        Self { path, agent_dir: bed.agent_dir(HOST) }
+        Self { path, agent_dir: bed.agent_dir(HOST), network: network.to_owned() }
     }
 
     /// The network config for `profile` with IPAM `ipam`.
@@ -104,7 +106,7 @@ impl Plugin {
     }
 
     fn web(&self) -> Value {
-        self.config("web", "web", json!({"type": "switchyard"}))
+        self.config(&self.network, "web", json!({"type": "switchyard"}))
     }
 
     /// Runs the plugin with `command` for `container` (netns path, ifname) and `config`.
@@ -150,10 +152,11 @@ fn first_address(result: &Value) -> (String, String) {
     (cidr.split('/').next().unwrap().to_owned(), cidr)
 }
 
-/// Host ends of CNI ports on this host (their alias carries `iface-id=cni:`).
-fn cni_links() -> usize {
+/// Host ends of CNI ports of `network` on this host (their alias carries the iface-id).
+fn cni_links(network: &str) -> usize {
     let out = Command::new("ip").args(["-o", "link", "show"]).output().unwrap();
-    stdout(&out).lines().filter(|l| l.contains("iface-id=cni:")).count()
+    let marker = format!("iface-id=cni:{network}:");
+    stdout(&out).lines().filter(|l| l.contains(&marker)).count()
 }
 
 /// `used` of `show ip pool`'s row for `pool`.
@@ -182,7 +185,7 @@ fn every_verb_against_the_real_agent() {
         return;
     }
     let bed = testbed();
-    let plugin = Plugin::new(&bed);
+    let plugin = Plugin::new(&bed, "verbs");
     let web = plugin.web();
 
     // VERSION and STATUS.
@@ -212,7 +215,13 @@ fn every_verb_against_the_real_agent() {
     assert_eq!(sandbox_iface["name"], "eth0");
     let inside = one.exec_ok(&["ip", "-o", "addr", "show", "eth0"]).unwrap();
     assert!(inside.contains(&one_cidr), "{inside}");
-    assert!(one.ping(&two_ip, 3), "{one_ip} cannot ping {two_ip}\n{}", bed.logs());
+    assert!(
+        one.ping(&two_ip, 3),
+        "{one_ip} cannot ping {two_ip}\n{}\n{}\n{}",
+        vemcmd(&bed, "show port"),
+        vemcmd(&bed, "show drops"),
+        bed.logs()
+    );
     assert_eq!(pool_used(&bed, "cni-pool"), 2);
     let virtual_ports = bed.show("show interface virtual");
     assert!(virtual_ports.contains("c0ffee01"), "owner missing:\n{virtual_ports}");
@@ -228,7 +237,7 @@ fn every_verb_against_the_real_agent() {
 
     // A second interface in one container, and the same ifname in another: no collision.
     plugin.run("ADD", "c0ffee01", &one_path, "net1", &web).ok();
-    assert_eq!(cni_links(), 3);
+    assert_eq!(cni_links("verbs"), 3);
 
     // DEL twice, and DEL after the namespace is gone, all succeed and free everything.
     plugin.run("DEL", "c0ffee02", &two_path, "eth0", &web).ok();
@@ -238,7 +247,7 @@ fn every_verb_against_the_real_agent() {
     drop(one);
     plugin.run("DEL", "c0ffee01", &one_path, "eth0", &web).ok();
     plugin.run("DEL", "c0ffee01", "", "eth0", &web).ok();
-    assert_eq!(cni_links(), 0);
+    assert_eq!(cni_links("verbs"), 0);
     poll_until(
         "the pool empties",
         Duration::from_secs(10),
@@ -254,7 +263,7 @@ fn every_verb_against_the_real_agent() {
     let mut gc = web.clone();
     gc["cni.dev/valid-attachments"] = json!([{"containerID": "c0ffee03", "ifname": "eth0"}]);
     plugin.run_env(&[("CNI_COMMAND", "GC")], &gc).ok();
-    assert_eq!(cni_links(), 1);
+    assert_eq!(cni_links("verbs"), 1);
     assert_eq!(pool_used(&bed, "cni-pool"), 1);
     plugin.run("DEL", "c0ffee03", &three_path, "eth0", &web).ok();
     drop((three, four));
@@ -266,7 +275,7 @@ fn errors_carry_the_specs_codes() {
         return;
     }
     let bed = testbed();
-    let plugin = Plugin::new(&bed);
+    let plugin = Plugin::new(&bed, "errors");
     let web = plugin.web();
     let (_ns, path) = sandbox("cni-err");
 
@@ -288,7 +297,7 @@ fn errors_carry_the_specs_codes() {
     // A container id that is not one word.
     assert_ne!(plugin.run("ADD", "bad/../id", &path, "eth0", &web).error_code(), 0);
     // Nothing of the failures stayed behind.
-    assert_eq!(cni_links(), 0);
+    assert_eq!(cni_links("errors"), 0);
     assert_eq!(pool_used(&bed, "cni-pool"), 0);
 }
 
@@ -298,7 +307,7 @@ fn delegated_ipam_and_a_crashed_agent() {
         return;
     }
     let mut bed = testbed();
-    let plugin = Plugin::new(&bed);
+    let plugin = Plugin::new(&bed, "crash");
     let leases = tempfile::tempdir().unwrap();
     let host_local = plugin.config(
         "plain",
@@ -330,9 +339,16 @@ fn delegated_ipam_and_a_crashed_agent() {
     let (later, later_path) = sandbox("cni-later");
     let down = plugin.run("ADD", "d00d0003", &later_path, "eth0", &web);
     assert_ne!(down.error_code(), 0);
-    assert_eq!(cni_links(), 1, "a failed ADD left a link");
-    // ... and once it is back, ADD works and the earlier port is still there.
+    assert_eq!(cni_links("crash"), 1, "a failed ADD left a link");
+    // ... and once it is back (STATUS says so, as runtimes ask), ADD works and the earlier
+    // port is still there.
     bed.start_agent(HOST);
+    poll_until(
+        "STATUS reports the agent back",
+        Duration::from_secs(10),
+        || plugin.run("STATUS", "", "", "", &web).code == Some(0),
+        || bed.logs(),
+    );
     plugin.run("ADD", "d00d0003", &later_path, "eth0", &web).ok();
     let mut check = web.clone();
     check["prevResult"] = kept_result;
@@ -341,7 +357,7 @@ fn delegated_ipam_and_a_crashed_agent() {
         plugin.run("DEL", id, path, "eth0", &web).ok();
     }
     drop((kept, later));
-    assert_eq!(cni_links(), 0);
+    assert_eq!(cni_links("crash"), 0);
 }
 
 #[test]
@@ -350,7 +366,7 @@ fn two_hundred_add_del_cycles_leak_nothing_and_concurrent_adds_all_succeed() {
         return;
     }
     let bed = testbed();
-    let plugin = Plugin::new(&bed);
+    let plugin = Plugin::new(&bed, "cycles");
     let web = plugin.web();
     let (_ns, path) = sandbox("cni-cycle");
     for cycle in 0..200 {
@@ -358,7 +374,7 @@ fn two_hundred_add_del_cycles_leak_nothing_and_concurrent_adds_all_succeed() {
         plugin.run("ADD", &id, &path, "eth0", &web).ok();
         plugin.run("DEL", &id, &path, "eth0", &web).ok();
     }
-    assert_eq!(cni_links(), 0);
+    assert_eq!(cni_links("cycles"), 0);
     assert_eq!(pool_used(&bed, "cni-pool"), 0);
     let virtual_ports = bed.show("show interface virtual");
     assert!(!virtual_ports.contains("cycle0"), "bindings left:\n{virtual_ports}");
@@ -384,7 +400,7 @@ fn two_hundred_add_del_cycles_leak_nothing_and_concurrent_adds_all_succeed() {
     for (n, (_, path)) in sandboxes.iter().enumerate() {
         plugin.run("DEL", &format!("par{n:04}"), path, "eth0", &web).ok();
     }
-    assert_eq!(cni_links(), 0);
+    assert_eq!(cni_links("cycles"), 0);
 }
 
 /// Runs `podman ARGS` with the CNI backend, its plugins from `plugin`'s `CNI_PATH` and its
@@ -422,7 +438,7 @@ fn podman_runs_containers_on_switchyard() {
         return;
     }
     let bed = testbed();
-    let plugin = Plugin::new(&bed);
+    let plugin = Plugin::new(&bed, "syweb");
     let configs = tempfile::tempdir().unwrap();
     // Podman 4.3 (Debian 12) reads CNI configs up to version 1.0.0.
     let conflist = json!({
@@ -466,7 +482,7 @@ fn podman_runs_containers_on_switchyard() {
         .unwrap_or_else(|| panic!("no address in the podman container: {inside}"))
         .to_owned();
     assert!(address.starts_with("10.77.0."), "{inside}");
-    assert_eq!(cni_links(), 1);
+    assert_eq!(cni_links("syweb"), 1);
     let mut ping = vec!["run", "--rm", "--name", "sy-podman-2", "--network", "syweb"];
     ping.extend(limits);
     ping.extend([cleanup.image.as_str(), "/bin/ping", "-c", "3", "-W", "2", &address]);
@@ -479,7 +495,7 @@ fn podman_runs_containers_on_switchyard() {
     );
     let removed = podman(&conf, &["rm", "-f", "-t", "0", "sy-podman-1"]);
     assert!(removed.status.success(), "podman rm: {}", stderr(&removed));
-    assert_eq!(cni_links(), 0, "podman rm left the port");
+    assert_eq!(cni_links("syweb"), 0, "podman rm left the port");
     poll_until(
         "the pool empties",
         Duration::from_secs(10),

@@ -205,19 +205,17 @@ impl Netlink {
         index: u32,
         gateway: Ipv4Addr,
         onlink: bool,
-    ) -> Result<(), AttachError> {
+    ) -> Result<bool, AttachError> {
         let mut route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gateway).output_interface(index);
         if onlink {
             route = route.onlink();
         }
-        self.handle.route().add(route.build()).execute().await.map_err(|error| {
-            let action = if errno_is(&error, Errno::EEXIST) {
-                format!("adding the default route via {gateway} (the namespace already has one)")
-            } else {
-                format!("adding the default route via {gateway}")
-            };
-            AttachError::netlink(action, error)
-        })
+        match self.handle.route().add(route.build()).execute().await {
+            Ok(()) => Ok(true),
+            // A second interface of one container (CNI's net1): the first one's route stays.
+            Err(error) if errno_is(&error, Errno::EEXIST) => Ok(false),
+            Err(error) => Err(AttachError::netlink(format!("adding the default route via {gateway}"), error)),
+        }
     }
 }
 

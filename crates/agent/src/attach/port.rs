@@ -32,6 +32,9 @@ pub struct CreatedPort {
     pub mtu: u32,
     /// The address put on the container end.
     pub ip: Option<(Ipv4Addr, u8)>,
+    /// The default route's next hop, when the attach set one (a namespace that already had a
+    /// default route keeps it).
+    pub gateway: Option<Ipv4Addr>,
     /// Whose namespace the container end is in, as requested.
     pub target: Target,
     /// The process whose namespace it is (`--pid`, or the container's PID from Docker).
@@ -231,7 +234,7 @@ async fn build_port(
     })
     .await?;
     match configure(&host, &inside, &request, &host_ifname).await {
-        Ok((ifindex, mtu)) => Ok(CreatedPort {
+        Ok((ifindex, mtu, gateway)) => Ok(CreatedPort {
             iface_id: request.iface_id,
             host_ifname,
             ifindex,
@@ -239,6 +242,7 @@ async fn build_port(
             container_ifname: request.ifname,
             mtu,
             ip: request.ip,
+            gateway,
             target: request.target,
             owner_pid: owner.pid,
             netns_inode: owner.netns_inode,
@@ -250,13 +254,14 @@ async fn build_port(
     }
 }
 
-/// Everything after the pair exists; returns the host end's index and the MTU.
+/// Everything after the pair exists; returns the host end's index, the MTU and the default
+/// route's next hop if it set one.
 async fn configure(
     host: &Netlink,
     inside: &Netlink,
     request: &AttachRequest,
     host_ifname: &str,
-) -> Result<(u32, u32), AttachError> {
+) -> Result<(u32, u32, Option<Ipv4Addr>), AttachError> {
     let host_end = host.link(host_ifname).await?.ok_or_else(|| vanished(host_ifname, "on the host"))?;
     host.set_alias(host_end.index, host_ifname, &alias_for(&request.iface_id)).await?;
     let ifname = request.ifname.as_str();
@@ -270,8 +275,13 @@ async fn configure(
     {
         inside.set_up(lo.index, "lo").await?;
     }
+    let mut routed = None;
     if let Some(gateway) = request.gateway {
-        inside.add_default_route(peer.index, gateway, request.gateway_is_offlink()).await?;
+        if inside.add_default_route(peer.index, gateway, request.gateway_is_offlink()).await? {
+            routed = Some(gateway);
+        } else {
+            tracing::info!("{ifname}: the namespace already has a default route; it stays");
+        }
     }
     // Before the host end comes up, or the kernel has already made its link-local address.
     if let Err(error) = host.disable_ipv6_addresses(host_end.index, host_ifname).await {
@@ -279,7 +289,7 @@ async fn configure(
         tracing::debug!(%error, "leaving IPv6 address generation on");
     }
     host.set_up(host_end.index, host_ifname).await?;
-    Ok((host_end.index, peer.mtu.unwrap_or(KERNEL_DEFAULT_MTU)))
+    Ok((host_end.index, peer.mtu.unwrap_or(KERNEL_DEFAULT_MTU), routed))
 }
 
 /// The first candidate name no other link holds.

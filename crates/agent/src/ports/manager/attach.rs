@@ -80,8 +80,7 @@ impl PortManager {
             // The new port joins a dataplane that runs the newest policies.
             self.apply_latest(&mut inner).await;
             let created = create_port_with(&request, &self.docker).await?;
-            let mut record = self.new_record(&inner.table, owner, &created, ltl);
-            record.gateway = request.gateway;
+            let record = self.new_record(&inner.table, owner, &created, ltl);
             match self.bind_and_program(&mut inner, record, module).await {
                 Ok(attached) => attached,
                 Err(error) => {
@@ -180,7 +179,7 @@ impl PortManager {
             ips: owner.ips,
             ip_pool: owner.ip_pool,
             ip_prefix_len: created.ip.map(|(_, prefix)| prefix),
-            gateway: None,
+            gateway: created.gateway,
             mtu: Some(created.mtu),
         }
     }

@@ -22,8 +22,17 @@ pub fn container_end_name(endpoint_id: &str, attempt: u32) -> String {
     name
 }
 
-/// A locally administered unicast MAC derived from the endpoint id, for Docker versions that
-/// send no MAC in CreateEndpoint.
+/// The MAC of an endpoint with an IPv4 address when the user gave none: `02:42` and the address,
+/// as Docker's own bridge driver makes it. The same address always brings the same MAC, so a
+/// container that leaves and comes back (`docker network disconnect`/`connect`, a restart) is
+/// not cut off by its peers' ARP caches still holding a random MAC of before.
+pub fn address_mac(address: std::net::Ipv4Addr) -> String {
+    let [a, b, c, d] = address.octets();
+    format!("02:42:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
+}
+
+/// A locally administered unicast MAC derived from the endpoint id, for an endpoint without an
+/// IPv4 address.
 pub fn endpoint_mac(endpoint_id: &str) -> String {
     let digest = Sha256::digest(endpoint_id.as_bytes());
     let mut octets = [0x02, 0x53, 0, 0, 0, 0];
@@ -44,6 +53,11 @@ mod tests {
         assert_eq!(name, container_end_name("3e1f00aa", 0), "stable");
         assert_ne!(name, container_end_name("3e1f00aa", 1));
         assert_ne!(name, container_end_name("3e1f00ab", 0));
+    }
+
+    #[test]
+    fn an_address_gives_dockers_mac() {
+        assert_eq!(address_mac(std::net::Ipv4Addr::new(10, 100, 0, 11)), "02:42:0a:64:00:0b");
     }
 
     #[test]

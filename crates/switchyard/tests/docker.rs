@@ -208,18 +208,46 @@ fn import_busybox(tag: &str) {
     docker_ok(&["import", tar.to_str().unwrap(), tag]);
 }
 
-/// The container's eth0 address (without the prefix) and MTU.
-fn address_and_mtu(container: &str) -> (String, u32) {
-    let text = docker_ok(&["exec", container, "/bin/ip", "-o", "-4", "addr", "show", "eth0"]);
-    let address = text
-        .split_whitespace()
-        .skip_while(|w| *w != "inet")
-        .nth(1)
-        .and_then(|cidr| cidr.split('/').next())
-        .unwrap_or_else(|| panic!("no address: {text}"))
-        .to_owned();
-    let link = docker_ok(&["exec", container, "/bin/cat", "/sys/class/net/eth0/mtu"]);
-    (address, link.trim().parse().unwrap())
+/// The container's address on the switch (without the prefix) and its interface's MTU. Docker
+/// names the interface ethN, N counting the container's interfaces so far (a reconnect makes
+/// eth1), so it is found by its address.
+fn address_and_mtu(bed: &Bed, container: &str) -> (String, u32) {
+    let shown = docker(&["exec", container, "/bin/ip", "-o", "-4", "addr", "show"]);
+    let text = stdout(&shown);
+    // "2: eth0    inet 10.100.0.11/24 brd ... scope global eth0"
+    let found = text.lines().find_map(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let cidr = words.iter().skip_while(|w| **w != "inet").nth(1)?;
+        cidr.starts_with("10.100.0.")
+            .then(|| (words[1].to_owned(), cidr.split('/').next().unwrap_or("").to_owned()))
+    });
+    let Some((ifname, address)) = found else {
+        panic!("{container} has no address on the switch: {text}{}\n{}", stderr(&shown), bed.logs());
+    };
+    let mtu = docker_ok(&["exec", container, "/bin/cat", &format!("/sys/class/net/{ifname}/mtu")]);
+    (address, mtu.trim().parse().unwrap())
+}
+
+/// Pings `ip` from inside `container`; on failure, panics with what the switch saw.
+fn ping_from(bed: &Bed, container: &str, ip: &str) {
+    let out = docker(&["exec", container, "/bin/ping", "-c", "3", "-W", "2", ip]);
+    if !out.status.success() {
+        let vemcmd = |args: &str| {
+            let mut argv = vec!["vemcmd"];
+            argv.extend(args.split_whitespace());
+            let dir = bed.agent_dir("docker-host");
+            stdout(&Command::new(exe()).args(&argv).arg("--data-dir").arg(dir).output().unwrap())
+        };
+        panic!(
+            "{container} cannot ping {ip}: {}\n{}\n{}\n{}\n{}\n{}",
+            stdout(&out),
+            vemcmd("show port"),
+            vemcmd("show stats"),
+            vemcmd("show drops"),
+            vemcmd("show l2 all"),
+            bed.logs()
+        );
+    }
 }
 
 /// The network namespace of a running container, named, for tools the image lacks (ssh).
@@ -303,8 +331,8 @@ fn docker_containers_on_two_hosts_share_a_profile() {
     let (alpha, beta) = (format!("alpha{}", std::process::id()), format!("beta{}", std::process::id()));
     run(&alpha);
     run(&beta);
-    let (alpha_ip, alpha_mtu) = address_and_mtu(&alpha);
-    let (beta_ip, _) = address_and_mtu(&beta);
+    let (alpha_ip, alpha_mtu) = address_and_mtu(&bed, &alpha);
+    let (beta_ip, _) = address_and_mtu(&bed, &beta);
     assert_ne!(alpha_ip, beta_ip);
     assert!(alpha_ip.starts_with("10.100.0.") && alpha_ip != "10.100.0.50", "{alpha_ip}");
     assert_eq!(alpha_mtu, 1450, "the MTU must fit the VXLAN bridge-domain");
@@ -354,8 +382,8 @@ fn docker_containers_on_two_hosts_share_a_profile() {
     assert!(far_ip.starts_with("10.100.0.") && far_ip != alpha_ip && far_ip != beta_ip, "{far_ip}");
 
     // Same host and across hosts.
-    docker_ok(&["exec", &alpha, "/bin/ping", "-c", "3", "-W", "2", &beta_ip]);
-    docker_ok(&["exec", &alpha, "/bin/ping", "-c", "3", "-W", "2", &far_ip]);
+    ping_from(&bed, &alpha, &beta_ip);
+    ping_from(&bed, &alpha, &far_ip);
     assert!(far_container.ping(&beta_ip, 3), "far host cannot ping {beta}\n{}", bed.logs());
     // ssh from the Docker container's stack to the far one, through the tunnel.
     let alpha_ns = namespace_of(&alpha);
@@ -371,15 +399,15 @@ fn docker_containers_on_two_hosts_share_a_profile() {
         || bed.logs(),
     );
     docker_ok(&["network", "connect", &network, &beta]);
-    let (beta_again, _) = address_and_mtu(&beta);
-    docker_ok(&["exec", &alpha, "/bin/ping", "-c", "2", "-W", "2", &beta_again]);
+    let (beta_again, _) = address_and_mtu(&bed, &beta);
+    ping_from(&bed, &alpha, &beta_again);
 
     // The agent restarts (kill -9): the containers keep their ports and reach each other;
     // new containers attach once it is back.
     bed.children.signal("docker-host", Signal::SIGKILL).unwrap();
     bed.start_agent("docker-host");
-    docker_ok(&["exec", &alpha, "/bin/ping", "-c", "2", "-W", "2", &beta_again]);
-    docker_ok(&["exec", &alpha, "/bin/ping", "-c", "2", "-W", "2", &far_ip]);
+    ping_from(&bed, &alpha, &beta_again);
+    ping_from(&bed, &alpha, &far_ip);
 
     // 200 container lifetimes: no link, address or binding left.
     let before = docker_links();

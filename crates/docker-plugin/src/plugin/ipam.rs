@@ -22,7 +22,7 @@ impl<B: Backend> Plugin<B> {
     ) -> Result<Option<Vec<u8>>, PluginError> {
         let json = match method {
             "GetCapabilities" => {
-                encode(&IpamCapabilities { requires_mac_address: true, requires_request_replay: false })?
+                encode(&IpamCapabilities { requires_mac_address: false, requires_request_replay: false })?
             }
             "GetDefaultAddressSpaces" => encode(&AddressSpaces {
                 local_default_address_space: "switchyard-local",

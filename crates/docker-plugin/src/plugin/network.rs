@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::ipam::parse_cidr;
 use super::{Plugin, PluginError, decode, encode};
 use crate::backend::{Backend, DockerPort, JoinedEndpoint};
-use crate::names::{container_end_name, endpoint_mac};
+use crate::names::{address_mac, container_end_name, endpoint_mac};
 use crate::protocol::{
     CreateEndpoint, CreateEndpointResponse, CreateNetwork, EmptyResponse, EndpointOperInfoResponse,
     EndpointRef, InterfaceMac, InterfaceName, IpamData, Join, JoinResponse, NetworkCapabilities, NetworkRef,
@@ -124,7 +124,8 @@ impl<B: Backend> Plugin<B> {
         };
         let (mac, chosen_mac) = match request.interface.mac_address.as_str() {
             "" => {
-                let mac = endpoint_mac(&request.endpoint_id);
+                let mac = address
+                    .map_or_else(|| endpoint_mac(&request.endpoint_id), |cidr| address_mac(cidr.address));
                 (mac.clone(), Some(InterfaceMac { mac_address: mac }))
             }
             given => (given.to_owned(), None),

@@ -199,7 +199,7 @@ fn import_busybox(tag: &str) {
     let root = dir.path().join("root");
     std::fs::create_dir_all(root.join("bin")).unwrap();
     std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    for applet in ["sh", "ip", "ping", "sleep", "cat"] {
+    for applet in ["sh", "ip", "ping", "sleep", "cat", "true"] {
         symlink("busybox", root.join("bin").join(applet)).unwrap();
     }
     let tar = dir.path().join("rootfs.tar");

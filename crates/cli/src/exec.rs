@@ -626,7 +626,7 @@ mod tests {
             ("show flow monitor", ExecCommand::ShowFlowMonitor { name: None }),
             ("show flow monitor MON", ExecCommand::ShowFlowMonitor { name: Some("MON".into()) }),
             ("show ip pool", ExecCommand::ShowIpPool { name: None }),
-            ("sh ip pool web-pool", ExecCommand::ShowIpPool { name: Some("web-pool".into()) }),
+            ("show ip pool web-pool", ExecCommand::ShowIpPool { name: Some("web-pool".into()) }),
             (
                 "interface vethernet 7 shutdown",
                 ExecCommand::InterfaceVethernetShutdown { number: 7, shutdown: true },

@@ -462,3 +462,23 @@ fn interface_sub_mode_is_refused_in_configuration_sessions() {
     assert!(e.detail.unwrap_or_default().contains("configuration session"));
     assert_eq!(s.prompt(), "switch(config-s)# ");
 }
+
+#[test]
+fn the_ip_pool_sub_mode_sends_its_lines_under_the_header() {
+    let mut sh = Shell::new();
+    sh.run("conf t").unwrap();
+    sh.run("ip pool web-pool").unwrap();
+    assert_eq!(sh.prompt(), "switch(config-ip-pool)# ");
+    assert_eq!(
+        sh.run("network 10.100.0.0/24"),
+        Ok(Action::Config { text: "ip pool web-pool\n  network 10.100.0.0/24\n".into() })
+    );
+    sh.run("exclude 10.100.0.50").unwrap();
+    assert_eq!(sh.config.ip_pools["web-pool"].allocatable().size(), 253);
+    // switch(config-ip-pool)# default-router 10.100.1.1: outside the network.
+    let out = sh.run("default-router 10.100.1.1").unwrap_err();
+    assert!(out.contains("is outside the pool's network 10.100.0.0/24"), "{out}");
+    sh.run("port-profile web").unwrap();
+    sh.run("ip pool web-pool").unwrap();
+    assert_eq!(sh.config.port_profiles["web"].ip_pool.as_deref(), Some("web-pool"));
+}

@@ -1,5 +1,5 @@
-//! Semantic checks of `ip pool` blocks and of the profiles' `ip pool` lines: a network is
-//! required, every address inside it, ranges that run forwards, no two pools' networks overlap,
+//! Semantic checks of `ip pool` blocks and of the profiles' `ip pool` lines: a pool a profile
+//! uses has a network, every address inside it, ranges that run forwards, no two pools' networks overlap,
 //! a profile names a pool that exists (so deleting a pool in use is refused at its `no` line).
 //! Part of [`crate::validate::issues`].
 
@@ -26,13 +26,9 @@ fn one_pool_issues(name: &str, pool: &IpPool, out: &mut Vec<Issue>) {
                 .expecting(Param::Name { max: POOL_NAME_MAX }),
         );
     }
-    let Some(network) = pool.network else {
-        out.push(
-            Issue::new(at(Field::Header), format!("ip pool {name} has no network"))
-                .expecting_text("a 'network A.B.C.D/LEN' line under it".to_string()),
-        );
-        return;
-    };
+    // A pool is typed a line at a time, so one without a network is valid until something
+    // uses it (like a flow exporter without a destination): see `profile_pool_issues`.
+    let Some(network) = pool.network else { return };
     if let Some(router) = pool.default_router {
         if !network.contains(router) {
             out.push(outside(at(Field::DefaultRouter), "default-router", router, network));
@@ -101,10 +97,19 @@ pub(crate) fn profile_pool_issues(config: &Config, name: &str, p: &PortProfile, 
             format!("ip pool applies only to {} port-profiles", kind_name(ProfileType::Vethernet)),
         ));
     }
-    if !config.ip_pools.contains_key(pool) {
-        out.push(Issue::new(at, format!("ip pool '{pool}' does not exist")).caused_by(
+    match config.ip_pools.get(pool) {
+        None => out.push(Issue::new(at, format!("ip pool '{pool}' does not exist")).caused_by(
             Subject::IpPool(pool.clone(), Field::Removed),
             format!("ip pool '{pool}' is used by port-profile '{name}'"),
-        ));
+        )),
+        Some(p) if p.network.is_none() => out.push(
+            Issue::new(at, format!("ip pool '{pool}' has no network"))
+                .expecting_text("a 'network A.B.C.D/LEN' line under it".to_string())
+                .caused_by(
+                    Subject::IpPool(pool.clone(), Field::Network),
+                    format!("ip pool '{pool}' is used by port-profile '{name}' and needs a network"),
+                ),
+        ),
+        Some(_) => {}
     }
 }

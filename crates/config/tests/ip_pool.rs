@@ -90,7 +90,12 @@ fn deleting_a_pool_in_use_is_refused_at_the_no_line() {
 #[test]
 fn bad_pools_are_refused_at_the_line_that_made_them_bad() {
     let cases: &[(&str, usize, usize, &str)] = &[
-        ("ip pool p\n  default-router 10.0.0.1\n", 1, 9, "ip pool p has no network"),
+        (
+            "ip pool p\n  default-router 10.0.0.1\nport-profile type vethernet w\n  ip pool p\n",
+            4,
+            11,
+            "ip pool 'p' has no network",
+        ),
         (
             "ip pool p\n  network 10.0.0.0/24\n  default-router 10.0.1.1\n",
             3,
@@ -132,6 +137,16 @@ fn bad_pools_are_refused_at_the_line_that_made_them_bad() {
         let e = error(&Config::default(), text);
         assert_eq!((e.line, e.column, e.message.as_str()), (*line, *column, *message), "{text}");
     }
+}
+
+#[test]
+fn a_pool_is_typed_a_line_at_a_time_but_one_in_use_keeps_its_network() {
+    let c = apply(&Config::default(), "ip pool p\n").unwrap().config;
+    assert_eq!(c.ip_pools["p"].allocatable().size(), 0);
+    assert_eq!(print_running_config(&c), "ip pool p\n");
+    let e = error(&base(), "ip pool web-pool\n  no network\n");
+    assert_eq!((e.line, e.column), (2, 3));
+    assert_eq!(e.message, "ip pool 'web-pool' is used by port-profile 'base' and needs a network");
 }
 
 #[test]

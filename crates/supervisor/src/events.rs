@@ -191,9 +191,14 @@ impl Event {
             mnemonic: Cow::Borrowed("ADDRESS_RECLAIMED"),
             text: format!(
                 "Address {address} of ip pool {pool} reclaimed from {} on module {module} (not reported held \
-                 for {} s)",
+                 for {})",
                 crate::agent_input::printable(owner),
-                grace.as_secs()
+                // Whole seconds as the default grace reads; a shorter one (tests) in milliseconds.
+                if grace.subsec_millis() == 0 {
+                    format!("{} s", grace.as_secs())
+                } else {
+                    format!("{} ms", grace.as_millis())
+                }
             ),
         }
     }
@@ -278,6 +283,18 @@ mod tests {
         assert_eq!(
             EventRecord::new(0, 0, &change).message(),
             "%PORT_PROFILE-5-CONFIG_CHANGED: port-profile web modified: shutdown"
+        );
+    }
+
+    #[test]
+    fn a_reclaimed_address_reads_like_nxos() {
+        let address = std::net::Ipv4Addr::new(10, 100, 0, 12);
+        let event = Event::address_reclaimed("web-pool", address, "iface-1", 3, crate::ipam::ADDRESS_GRACE);
+        let record = EventRecord::new(0, 0, &event);
+        assert_eq!(
+            record.message(),
+            "%IPAM-4-ADDRESS_RECLAIMED: Address 10.100.0.12 of ip pool web-pool reclaimed from iface-1 on module 3 \
+             (not reported held for 60 s)"
         );
     }
 

@@ -401,7 +401,7 @@ async fn the_leak_collector_frees_only_old_unreported_addresses() {
     let events = supervisor.event_messages().await;
     let reclaimed = format!(
         "%IPAM-4-ADDRESS_RECLAIMED: Address {leaked} of ip pool web-pool reclaimed from leaked on module {} (not \
-         reported held for 0 s)",
+         reported held for 400 ms)",
         bilbo.module
     );
     assert!(events.contains(&reclaimed), "{events:#?}");

@@ -112,7 +112,7 @@ pub async fn allocate(journal: &Journal, request: &Request<'_>) -> Result<Alloca
     let (config, _) = crate::config_store::read(journal).await?;
     let pool_name = pool_of(&config, request.pool, request.profile)?;
     let pool = config.ip_pools.get(&pool_name).ok_or_else(|| IpamError::NoSuchPool(pool_name.clone()))?;
-    let network = pool.network.ok_or_else(|| IpamError::NoSuchPool(pool_name.clone()))?;
+    let network = pool.network.ok_or_else(|| IpamError::NoNetwork(pool_name.clone()))?;
     let set = pool.allocatable();
     let answer = |address, new| Allocated {
         pool: pool_name.clone(),
@@ -297,7 +297,7 @@ pub async fn describe(journal: &Journal, lookup: Lookup<'_>) -> Result<Described
         }
     };
     let pool = config.ip_pools.get(&name).ok_or_else(|| IpamError::NoSuchPool(name.clone()))?;
-    let network = pool.network.ok_or_else(|| IpamError::NoSuchPool(name.clone()))?;
+    let network = pool.network.ok_or_else(|| IpamError::NoNetwork(name.clone()))?;
     let used = read(journal.store().as_ref(), &ipam_pool_prefix(&name), Some(&name)).await?.len();
     Ok(Described {
         network,

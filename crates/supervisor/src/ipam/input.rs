@@ -113,6 +113,7 @@ pub fn check_held(held: &[proto::HeldAddress]) -> Result<(), InputError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -59,6 +59,8 @@ pub enum IpamError {
     NoSuchProfile(String),
     #[error("port-profile {0} has no ip pool; add 'ip pool NAME' to it, or name a pool")]
     NoPoolOnProfile(String),
+    #[error("ip pool {0} has no network yet; add 'network A.B.C.D/LEN' to it")]
+    NoNetwork(String),
     #[error("no ip pool has network {0}")]
     NoPoolForNetwork(String),
     #[error("port-profile {profile} cannot be evaluated: {reason}")]
@@ -101,6 +103,7 @@ impl From<IpamError> for tonic::Status {
                 Self::not_found(message)
             }
             IpamError::NoPoolOnProfile(_)
+            | IpamError::NoNetwork(_)
             | IpamError::BrokenProfile { .. }
             | IpamError::OwnerHoldsAnother { .. } => Self::failed_precondition(message),
             IpamError::Full { .. } => Self::resource_exhausted(message),

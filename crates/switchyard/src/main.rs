@@ -470,8 +470,10 @@ struct AttachArgs {
     /// The port-profile the port inherits (`port-profile type vethernet P`).
     #[arg(long, value_name = "P")]
     profile: String,
-    /// The container interface's address and prefix length.
-    #[arg(long, value_name = "CIDR")]
+    /// The container interface's address and prefix length, or `auto`: the next free address
+    /// of the profile's `ip pool` on the supervisor, with the pool's default-router as the
+    /// gateway (given back when the port is detached).
+    #[arg(long, value_name = "CIDR|auto")]
     ip: Option<String>,
     /// The default route's next hop (needs --ip; outside its subnet it is added on-link).
     #[arg(long, value_name = "IP")]

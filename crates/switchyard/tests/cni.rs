@@ -463,9 +463,9 @@ fn podman_runs_containers_on_switchyard() {
     let image = format!("localhost/switchyard-cni-test:{}", std::process::id());
     let cleanup =
         PodmanCleanup { conf: &conf, containers: vec!["sy-podman-1".into(), "sy-podman-2".into()], image };
-    let rootfs = busybox_rootfs();
-    let import =
-        podman(&conf, &["import", &rootfs.path().join("rootfs.tar").display().to_string(), &cleanup.image]);
+    let rootfs = tempfile::tempdir().unwrap();
+    let tar = testbed::images::busybox_rootfs(rootfs.path()).unwrap();
+    let import = podman(&conf, &["import", &tar.display().to_string(), &cleanup.image]);
     assert!(import.status.success(), "podman import: {}", stderr(&import));
     // The VM's hard limits are below podman's defaults.
     let limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
@@ -505,25 +505,4 @@ fn podman_runs_containers_on_switchyard() {
         || bed.logs(),
     );
     drop(cleanup);
-}
-
-/// A tarball of a root filesystem holding only a static busybox and its applets' links.
-fn busybox_rootfs() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    std::fs::create_dir_all(root.join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    for applet in ["sh", "ip", "ping", "sleep", "cat", "nc"] {
-        symlink("busybox", root.join("bin").join(applet)).unwrap();
-    }
-    let tar = Command::new("tar")
-        .arg("-C")
-        .arg(&root)
-        .arg("-cf")
-        .arg(dir.path().join("rootfs.tar"))
-        .arg(".")
-        .output()
-        .unwrap();
-    assert!(tar.status.success(), "tar: {}", stderr(&tar));
-    dir
 }

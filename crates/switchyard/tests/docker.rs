@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::os::unix::fs::symlink;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -196,15 +195,7 @@ impl Drop for DockerCleanup {
 /// A busybox image from a root filesystem made here (no registry).
 fn import_busybox(tag: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    std::fs::create_dir_all(root.join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    for applet in ["sh", "ip", "ping", "sleep", "cat", "true"] {
-        symlink("busybox", root.join("bin").join(applet)).unwrap();
-    }
-    let tar = dir.path().join("rootfs.tar");
-    let out = Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(&tar).arg(".").output().unwrap();
-    assert!(out.status.success(), "tar: {}", stderr(&out));
+    let tar = testbed::images::busybox_rootfs(dir.path()).unwrap();
     docker_ok(&["import", tar.to_str().unwrap(), tag]);
 }
 

@@ -3,5 +3,6 @@
 
 pub mod command;
 pub mod fabric;
+pub mod images;
 pub mod netns;
 pub mod supervisor_access;

@@ -1,16 +1,9 @@
 //! Switchyard's CNI 1.1 plugin, `switchyard-cni`: a thin client of the host's agent.
 //!
-//! The `switchyard` binary calls [`main_with_agent`] when invoked under that name, with an
-//! [`Agent`] that talks to the agent's local API. [`run`] is the whole protocol as a function of
-//! the environment and stdin, so every verb is testable without a runtime.
-//!
-//! Wiring it into a binary is one line once an [`Agent`] exists for the agent's local API:
-//!
-//! ```ignore
-//! if argv0_file_name == "switchyard-cni" {
-//!     return cni::main_with_agent(&LocalApiAgent::connect(socket_path));
-//! }
-//! ```
+//! The `switchyard` binary calls [`main`] when invoked under that name: it reads the network
+//! configuration, reaches the host's agent through [`LocalAgent`] (the `agent.sock` of the
+//! configuration's `dataDir`) and answers. [`run`] is the whole protocol as a function of the
+//! environment and stdin over any [`Agent`], so every verb is testable without a runtime.
 //!
 //! The agent side must honour the trait's contract: `detach` of an absent port is `Ok`, `attach`
 //! returns once the port's policy is in place, `cni_ports` lists iface_ids starting with

@@ -25,15 +25,10 @@
 //! status 500 and `{"Err": "..."}` (Docker 20.10's remote IPAM ignores `Err` in a 200 answer);
 //! the operator reads `Error response from daemon: NetworkDriver.CreateNetwork: <message>`.
 //!
-//! How the agent serves it:
-//!
-//! ```ignore
-//! let plugin = Arc::new(Plugin::open(my_backend, StateFile::in_dir(&state_dir))?);
-//! let server = PluginServer::bind(Path::new(DEFAULT_SOCKET_PATH)).await?;
-//! tokio::spawn(server.serve(Arc::clone(&plugin), shutdown_signal));
-//! // for the supervisor's leak collector:
-//! let held: Vec<(String, Ipv4Addr)> = plugin.held_addresses();
-//! ```
+//! How the agent serves it (`agent::docker_driver`): [`Plugin::open`] with its [`Backend`] and a
+//! [`StateFile`] in the agent's data dir, [`PluginServer::bind`] on the socket, then
+//! [`PluginServer::serve`]; [`Plugin::held_addresses`] goes into every report for the
+//! supervisor's leak collector.
 
 pub mod backend;
 pub mod cidr;

@@ -216,6 +216,7 @@ pub fn tunnel_counters(stats: &PortStats, device: &DeviceCounters) -> TunnelCoun
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
     use std::sync::Arc;
 
     use datapath::{PortId, TUNNEL_PORT, VlanBitmap};

@@ -3,6 +3,8 @@
 //! against a real supervisor and agent, with real namespaces, the reference `host-local` IPAM
 //! plugin for delegation, and Podman's CNI backend as a runtime nobody here wrote.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::Write;
@@ -94,7 +96,7 @@ impl Plugin {
     }
 
     /// The network config for `profile` with IPAM `ipam`.
-    fn config(&self, name: &str, profile: &str, ipam: Value) -> Value {
+    fn config(&self, name: &str, profile: &str, ipam: &Value) -> Value {
         json!({
             "cniVersion": "1.1.0",
             "name": name,
@@ -106,7 +108,7 @@ impl Plugin {
     }
 
     fn web(&self) -> Value {
-        self.config(&self.network, "web", json!({"type": "switchyard"}))
+        self.config(&self.network, "web", &json!({"type": "switchyard"}))
     }
 
     /// Runs the plugin with `command` for `container` (netns path, ifname) and `config`.
@@ -290,7 +292,7 @@ fn errors_carry_the_specs_codes() {
     future["cniVersion"] = json!("9.9.9");
     assert_eq!(plugin.run("ADD", "bad00002", &path, "eth0", &future).error_code(), 1);
     // A profile the supervisor does not have: the message names it.
-    let missing = plugin.config("ghost", "no-such-profile", json!({"type": "switchyard"}));
+    let missing = plugin.config("ghost", "no-such-profile", &json!({"type": "switchyard"}));
     let out = plugin.run("ADD", "bad00003", &path, "eth0", &missing);
     out.error_code();
     assert!(out.stdout.contains("no-such-profile"), "{}", out.stdout);
@@ -312,7 +314,7 @@ fn delegated_ipam_and_a_crashed_agent() {
     let host_local = plugin.config(
         "plain",
         "plain",
-        json!({"type": "host-local", "subnet": "10.78.0.0/24", "dataDir": leases.path()}),
+        &json!({"type": "host-local", "subnet": "10.78.0.0/24", "dataDir": leases.path()}),
     );
     let (ns, path) = sandbox("cni-hl");
     let result = plugin.run("ADD", "d00d0001", &path, "eth0", &host_local).ok().json();

@@ -14,7 +14,8 @@
 
 mod agent;
 pub mod attach;
-pub mod backoff;
+/// Reconnect delays: the OVSDB client's, shared so that there is one implementation.
+pub use ::ovsdb::backoff;
 pub mod dataplane;
 pub mod docker_driver;
 pub mod flow_export;
@@ -24,6 +25,7 @@ pub mod identity;
 pub mod local_api;
 pub mod overlay;
 pub mod ovsdb;
+pub mod ovsdb_ports;
 pub mod paths;
 pub mod persist;
 pub mod policy_feed;

@@ -1,6 +1,7 @@
 //! The OVSDB client against the real Open vSwitch tools: a private ovsdb-server per test and the
-//! seed's `ovs-vsctl` commands verbatim, without `--no-wait`; plus a fake server for what the
-//! real one never sends (garbage).
+//! seed's `ovs-vsctl` commands verbatim, without `--no-wait`, and the agent's view of the rows
+//! (ports and rejected rows). The client against a fake server, for what the real one never sends
+//! (garbage), is in the ovsdb crate's tests.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod ovsdb_support;
@@ -8,12 +9,8 @@ mod ovsdb_support;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use agent::ovsdb::framing::StreamDecoder;
-use agent::ovsdb::{Endpoint, OvsdbConfig, OvsdbEvent, spawn};
+use agent::ovsdb::{OvsdbConfig, OvsdbEvent, spawn};
 use ovsdb_support::{Agent, OvsdbServer, ifnames, seed_add_port};
-use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{UnixListener, UnixStream};
 use tokio::task::block_in_place;
 
 const BRIDGE: &str = "sy-test";
@@ -209,71 +206,4 @@ async fn an_ovsdb_server_restart_gives_the_full_state_again() {
     let (output, took) = timed_vsctl(server, &seed_add_port(BRIDGE, "veth-after", "id-after", None));
     assert!(output.status.success() && output.stderr.is_empty(), "{}", stderr(&output));
     assert!(took < PROMPT, "add-port took {took:?}");
-}
-
-/// Reads from a fake server's connection until one complete message arrived.
-async fn read_message(stream: &mut UnixStream, decoder: &mut StreamDecoder) -> Value {
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
-            .await
-            .expect("the client to send something")
-            .unwrap();
-        assert!(n > 0, "client closed the connection");
-        if let Some(message) = decoder.decode(&chunk[..n]).unwrap().into_iter().next() {
-            return message;
-        }
-    }
-}
-
-async fn accept(listener: &UnixListener) -> UnixStream {
-    tokio::time::timeout(Duration::from_secs(5), listener.accept())
-        .await
-        .expect("the client to connect")
-        .unwrap()
-        .0
-}
-
-#[tokio::test]
-async fn garbage_from_the_server_is_counted_and_the_client_reconnects() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fake.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    let mut config = OvsdbConfig::new(Endpoint::Unix(path), BRIDGE);
-    config.reconnect_min = Duration::from_millis(10);
-    let (handle, mut events) = spawn(config);
-
-    let mut first = accept(&listener).await;
-    let mut decoder = StreamDecoder::default();
-    let monitor = read_message(&mut first, &mut decoder).await;
-    assert_eq!(monitor["method"], "monitor_cond");
-    // The server's keepalive, split across two writes.
-    first.write_all(br#"{"id":"echo","method":"ec"#).await.unwrap();
-    first.write_all(br#"ho","params":["ping"]}"#).await.unwrap();
-    let echo = read_message(&mut first, &mut decoder).await;
-    assert_eq!(echo, json!({"id": "echo", "result": ["ping"], "error": null}));
-    first.write_all(b"{\"id\": 1, \"result\": nonsense}").await.unwrap();
-
-    let mut second = accept(&listener).await;
-    let mut decoder = StreamDecoder::default();
-    let monitor = read_message(&mut second, &mut decoder).await;
-    let stats = handle.stats();
-    assert_eq!((stats.malformed_messages, stats.connections), (1, 2), "{stats:?}");
-    let reply = json!({"id": monitor["id"], "error": null, "result": {
-        "Open_vSwitch": {"root": {"initial": {"next_cfg": 4, "cur_cfg": 4, "bridges": ["uuid", "b"]}}},
-        "Bridge": {"b": {"initial": {"name": BRIDGE}}}}});
-    second.write_all(reply.to_string().as_bytes()).await.unwrap();
-
-    let mut seen = Vec::new();
-    while !matches!(seen.last(), Some(OvsdbEvent::Changed(_))) {
-        let event =
-            tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("events").unwrap();
-        seen.push(event);
-    }
-    let OvsdbEvent::Disconnected { reason } = &seen[1] else { panic!("{seen:?}") };
-    assert!(reason.contains("malformed message from ovsdb-server: invalid JSON"), "{reason}");
-    assert_eq!(seen[0], OvsdbEvent::Connected);
-    assert_eq!(seen[2], OvsdbEvent::Connected);
-    let OvsdbEvent::Changed(view) = &seen[3] else { panic!("{seen:?}") };
-    assert_eq!((view.next_cfg, view.bridge_exists), (4, true));
 }

@@ -10,12 +10,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 
+use super::OvsdbError;
+use super::backoff::{Backoff, random_unit};
 use super::config::{Endpoint, OvsdbConfig};
 use super::outbox::Outbox;
 use super::session::{Session, SessionEvent, Ticket};
 use super::transaction::InterfaceState;
-use super::{DesiredState, OvsdbError};
-use crate::backoff::{Backoff, random_unit};
+use super::view::View;
 
 /// How many events the channel to the agent holds; more wait, coalesced, in the driver.
 const EVENT_CHANNEL: usize = 8;
@@ -24,15 +25,15 @@ const COMMAND_CHANNEL: usize = 64;
 /// One socket read.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// What the OVSDB client tells the agent.
+/// What the OVSDB client tells the agent; `V` is the agent's [`View`] of the rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OvsdbEvent {
+pub enum OvsdbEvent<V> {
     /// Connected to ovsdb-server; a [`OvsdbEvent::Changed`] with the full state follows.
     Connected,
-    /// The ports the database asks for, in full: the first after each (re)connect, then one
-    /// whenever they or `next_cfg` change. The agent applies it, then calls
-    /// [`OvsdbHandle::acknowledge`] with `next_cfg` and every row's state.
-    Changed(DesiredState),
+    /// The agent's view of the rows, in full: the first after each (re)connect, then one
+    /// whenever it changes. The agent applies it, then calls [`OvsdbHandle::acknowledge`] with
+    /// the `next_cfg` it saw and every row's state.
+    Changed(V),
     /// The connection is gone; the client reconnects on its own. The agent keeps its ports.
     Disconnected {
         /// Why, for the log.
@@ -113,7 +114,7 @@ impl OvsdbHandle {
 
 /// Starts the client on the current tokio runtime: it connects, monitors, creates the bridge
 /// when missing, and keeps reconnecting until every [`OvsdbHandle`] is dropped.
-pub fn spawn(config: OvsdbConfig) -> (OvsdbHandle, mpsc::Receiver<OvsdbEvent>) {
+pub fn spawn<V: View>(config: OvsdbConfig) -> (OvsdbHandle, mpsc::Receiver<OvsdbEvent<V>>) {
     let (commands_tx, commands) = mpsc::channel(COMMAND_CHANNEL);
     let (events, events_rx) = mpsc::channel(EVENT_CHANNEL);
     let counters = Arc::new(Counters::default());
@@ -130,15 +131,15 @@ enum Ended {
     Lost { reason: String, synced: bool },
 }
 
-struct Driver {
+struct Driver<V> {
     config: OvsdbConfig,
     commands: mpsc::Receiver<Command>,
-    events: mpsc::Sender<OvsdbEvent>,
+    events: mpsc::Sender<OvsdbEvent<V>>,
     counters: Arc<Counters>,
-    outbox: Outbox,
+    outbox: Outbox<V>,
 }
 
-impl Driver {
+impl<V: View> Driver<V> {
     async fn run(mut self) {
         let mut backoff = Backoff::new(self.config.reconnect_min, self.config.reconnect_max);
         // Whether the agent has heard that the connection is down (so a server that stays
@@ -179,7 +180,7 @@ impl Driver {
     /// Serves one connection until it ends.
     async fn connection(&mut self, stream: UnixStream) -> Ended {
         let (mut reader, mut writer) = stream.into_split();
-        let mut session = Session::new(self.config.bridge.clone());
+        let mut session = Session::<V>::new(self.config.bridge.clone());
         let mut waiters: HashMap<Ticket, oneshot::Sender<Result<(), OvsdbError>>> = HashMap::new();
         let mut chunk = vec![0u8; READ_CHUNK];
         let ended = loop {
@@ -250,7 +251,10 @@ impl Driver {
 }
 
 /// Hands the oldest waiting event to the agent.
-fn deliver(outbox: &mut Outbox, permit: Result<mpsc::Permit<'_, OvsdbEvent>, mpsc::error::SendError<()>>) {
+fn deliver<V>(
+    outbox: &mut Outbox<V>,
+    permit: Result<mpsc::Permit<'_, OvsdbEvent<V>>, mpsc::error::SendError<()>>,
+) {
     match permit {
         Ok(permit) => {
             if let Some(event) = outbox.pop() {

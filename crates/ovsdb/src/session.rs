@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use super::OvsdbError;
 use super::framing::StreamDecoder;
 use super::jsonrpc::{self, Message};
-use super::reconcile::{DesiredState, reconcile};
 use super::replica::{Replica, UpdateFormat};
 use super::schema::{DATABASE, monitor_requests};
 use super::transaction::{self, InterfaceState};
+use super::view::View;
 
 /// Our monitor's `<json-value>`, echoed in every update notification.
 const MONITOR_ID: &str = "switchyard";
@@ -25,9 +25,9 @@ pub struct Ticket(u64);
 
 /// What the session tells the agent.
 #[derive(Debug)]
-pub enum SessionEvent {
-    /// The replica is complete (first after connecting) or what it asks of the agent changed.
-    Changed(DesiredState),
+pub enum SessionEvent<V> {
+    /// The replica is complete (first after connecting) or its [`View`] changed.
+    Changed(V),
     /// A transaction from [`Session::acknowledge`] or [`Session::set_interface_states`] ended.
     Transacted {
         /// Which one.
@@ -77,21 +77,21 @@ enum Pending {
 
 /// The protocol state of one connection to ovsdb-server. A new connection gets a new session.
 #[derive(Debug)]
-pub struct Session {
+pub struct Session<V> {
     bridge: String,
     decoder: StreamDecoder,
     replica: Replica,
     next_id: u64,
     pending: BTreeMap<u64, Pending>,
     transmit: Vec<u8>,
-    events: VecDeque<SessionEvent>,
+    events: VecDeque<SessionEvent<V>>,
     /// Set once the monitor reply has filled the replica.
     monitoring: Option<MonitorMethod>,
-    last_view: Option<DesiredState>,
+    last_view: Option<V>,
     creating_bridge: bool,
 }
 
-impl Session {
+impl<V: View> Session<V> {
     /// A session for an agent whose ports live on `bridge`; its first bytes (the monitor
     /// request) are ready in [`Session::take_transmit`].
     pub fn new(bridge: impl Into<String>) -> Self {
@@ -135,7 +135,7 @@ impl Session {
     }
 
     /// The next event for the agent.
-    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+    pub fn poll_event(&mut self) -> Option<SessionEvent<V>> {
         self.events.pop_front()
     }
 
@@ -271,14 +271,11 @@ impl Session {
             self.creating_bridge = true;
             self.send("transact", &params, Pending::EnsureBridge);
         }
-        let view = reconcile(&self.replica, &self.bridge);
+        let view = V::of(&self.replica, &self.bridge);
         if self.last_view.as_ref() == Some(&view) {
             return;
         }
-        let before = self.last_view.as_ref().map(|v| v.rejected.as_slice()).unwrap_or_default();
-        for rejected in view.rejected.iter().filter(|r| !before.contains(r)) {
-            tracing::warn!(bridge = %self.bridge, "ovsdb: interface {}: {}", rejected.ifname, rejected.reason);
-        }
+        view.announce(&self.bridge, self.last_view.as_ref());
         self.last_view = Some(view.clone());
         self.events.push_back(SessionEvent::Changed(view));
     }
@@ -295,19 +292,45 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::find_bridge;
+    use crate::schema::{INTERFACE, OPEN_VSWITCH, PORT};
 
     const BRIDGE: &str = "sy-br";
 
+    /// What a linker might act on: the configuration, the bridge, the names of its interfaces.
+    #[derive(Debug, Clone, PartialEq)]
+    struct TestView {
+        next_cfg: i64,
+        bridge_exists: bool,
+        interfaces: Vec<String>,
+    }
+
+    impl View for TestView {
+        fn of(replica: &Replica, bridge: &str) -> Self {
+            let next_cfg = replica.rows(OPEN_VSWITCH).map(|(_, row)| row.integer("next_cfg")).sum();
+            let bridge_row = find_bridge(replica, bridge);
+            let interfaces = bridge_row
+                .into_iter()
+                .flat_map(|row| row.uuids("ports"))
+                .filter_map(|uuid| replica.row(PORT, uuid))
+                .flat_map(|port| port.uuids("interfaces"))
+                .filter_map(|uuid| replica.row(INTERFACE, uuid))
+                .map(|row| row.text("name").to_owned())
+                .collect();
+            TestView { next_cfg, bridge_exists: bridge_row.is_some(), interfaces }
+        }
+    }
+
     /// The messages a session wrote, parsed.
-    fn sent(session: &mut Session) -> Vec<Value> {
+    fn sent(session: &mut Session<TestView>) -> Vec<Value> {
         StreamDecoder::default().decode(&session.take_transmit()).unwrap()
     }
 
-    fn events(session: &mut Session) -> Vec<SessionEvent> {
+    fn events(session: &mut Session<TestView>) -> Vec<SessionEvent<TestView>> {
         std::iter::from_fn(|| session.poll_event()).collect()
     }
 
-    fn receive(session: &mut Session, message: &Value) {
+    fn receive(session: &mut Session<TestView>, message: &Value) {
         session.receive(message.to_string().as_bytes()).unwrap();
     }
 
@@ -325,7 +348,7 @@ mod tests {
     }
 
     /// A session past its monitor reply, with bridge `sy-br` holding nothing.
-    fn synced() -> Session {
+    fn synced() -> Session<TestView> {
         let mut session = Session::new(BRIDGE);
         let monitor = sent(&mut session).remove(0);
         receive(
@@ -394,7 +417,7 @@ mod tests {
         receive(&mut session, &add_port_update(2));
         let [SessionEvent::Changed(view)] = &events(&mut session)[..] else { panic!("one Changed") };
         assert_eq!(view.next_cfg, 2);
-        assert_eq!(view.desired.len(), 1);
+        assert_eq!(view.interfaces, ["veth1"]);
 
         let ticket = session.acknowledge(2, &[InterfaceState::up("veth1", 1)]);
         let [ack] = &sent(&mut session)[..] else { panic!("one request") };

@@ -6,9 +6,9 @@ use std::fmt;
 
 use wire::MacAddr;
 
-use super::replica::{Replica, Row};
-use super::schema::{BRIDGE, INTERFACE, OPEN_VSWITCH, PORT};
-use super::transaction::InterfaceState;
+use ovsdb::replica::{Replica, Row};
+use ovsdb::schema::{INTERFACE, OPEN_VSWITCH, PORT};
+use ovsdb::{InterfaceState, View, find_bridge};
 
 /// The external_ids keys the seed's `ovs-vsctl add-port` sets, all required.
 pub const REQUIRED_KEYS: [&str; 5] = ["iface-id", "attached-mac", "profile", "vm-uuid", "vm-name"];
@@ -150,13 +150,20 @@ pub fn reconcile(replica: &Replica, bridge: &str) -> DesiredState {
     DesiredState { desired, rejected, next_cfg, bridge_exists: true }
 }
 
-/// The Bridge row named `bridge` that the root row references (an unreferenced one is garbage).
-pub(crate) fn find_bridge<'a>(replica: &'a Replica, bridge: &str) -> Option<&'a Row> {
-    replica
-        .rows(OPEN_VSWITCH)
-        .flat_map(|(_, root)| root.uuids("bridges"))
-        .filter_map(|uuid| replica.row(BRIDGE, uuid))
-        .find(|row| row.text("name") == bridge)
+/// The client reports a new [`DesiredState`] whenever the rows change it, and nothing for our own
+/// write-backs.
+impl View for DesiredState {
+    fn of(replica: &Replica, bridge: &str) -> Self {
+        reconcile(replica, bridge)
+    }
+
+    /// Logs each row newly rejected on this connection, once.
+    fn announce(&self, bridge: &str, previous: Option<&Self>) {
+        let before = previous.map(|state| state.rejected.as_slice()).unwrap_or_default();
+        for rejected in self.rejected.iter().filter(|r| !before.contains(r)) {
+            tracing::warn!(bridge = %bridge, "ovsdb: interface {}: {}", rejected.ifname, rejected.reason);
+        }
+    }
 }
 
 fn desired_port(iface: &Row) -> Result<DesiredPort, RejectReason> {

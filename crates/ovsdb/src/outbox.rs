@@ -12,13 +12,19 @@ use super::OvsdbEvent;
 const CAPACITY: usize = 32;
 
 /// A bounded, coalescing queue of [`OvsdbEvent`]s. Pure.
-#[derive(Debug, Default)]
-pub(crate) struct Outbox {
-    queue: VecDeque<OvsdbEvent>,
+#[derive(Debug)]
+pub(crate) struct Outbox<V> {
+    queue: VecDeque<OvsdbEvent<V>>,
 }
 
-impl Outbox {
-    pub(crate) fn push(&mut self, event: OvsdbEvent) {
+impl<V> Default for Outbox<V> {
+    fn default() -> Self {
+        Self { queue: VecDeque::new() }
+    }
+}
+
+impl<V> Outbox<V> {
+    pub(crate) fn push(&mut self, event: OvsdbEvent<V>) {
         if matches!(event, OvsdbEvent::Changed(_))
             && let Some(last @ OvsdbEvent::Changed(_)) = self.queue.back_mut()
         {
@@ -31,7 +37,7 @@ impl Outbox {
         self.queue.push_back(event);
     }
 
-    pub(crate) fn pop(&mut self) -> Option<OvsdbEvent> {
+    pub(crate) fn pop(&mut self) -> Option<OvsdbEvent<V>> {
         self.queue.pop_front()
     }
 
@@ -47,13 +53,13 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ovsdb::DesiredState;
 
-    fn changed(next_cfg: i64) -> OvsdbEvent {
-        OvsdbEvent::Changed(DesiredState { next_cfg, ..DesiredState::default() })
+    /// A view that is only its `next_cfg`.
+    fn changed(next_cfg: i64) -> OvsdbEvent<i64> {
+        OvsdbEvent::Changed(next_cfg)
     }
 
-    fn drain(outbox: &mut Outbox) -> Vec<OvsdbEvent> {
+    fn drain(outbox: &mut Outbox<i64>) -> Vec<OvsdbEvent<i64>> {
         std::iter::from_fn(|| outbox.pop()).collect()
     }
 
@@ -78,7 +84,7 @@ mod tests {
 
     #[test]
     fn the_oldest_events_go_past_the_bound() {
-        let mut outbox = Outbox::default();
+        let mut outbox = Outbox::<i64>::default();
         for n in 0..CAPACITY + 5 {
             outbox.push(OvsdbEvent::Disconnected { reason: n.to_string() });
         }

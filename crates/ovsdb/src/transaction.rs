@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::OvsdbError;
 use super::datum::{Atom, Datum};
-use super::reconcile::find_bridge;
 use super::replica::Replica;
 use super::schema::{BRIDGE, DATABASE, INTERFACE, OPEN_VSWITCH};
+use super::view::find_bridge;
 
 /// `ofport` of an interface that could not be added (ovs-vswitchd's convention, which
 /// `ovs-vsctl` reports as "Error detected while setting up").
@@ -185,7 +185,7 @@ mod tests {
     #![cfg_attr(test, allow(clippy::unwrap_used))]
 
     use super::*;
-    use crate::ovsdb::replica::UpdateFormat;
+    use crate::replica::UpdateFormat;
 
     #[test]
     fn acknowledge_writes_every_column_then_cur_cfg() {

@@ -205,6 +205,7 @@ impl Netlink {
         index: u32,
         gateway: Ipv4Addr,
         onlink: bool,
+        keep_existing: bool,
     ) -> Result<bool, AttachError> {
         let mut route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gateway).output_interface(index);
         if onlink {
@@ -213,8 +214,15 @@ impl Netlink {
         match self.handle.route().add(route.build()).execute().await {
             Ok(()) => Ok(true),
             // A second interface of one container (CNI's net1): the first one's route stays.
-            Err(error) if errno_is(&error, Errno::EEXIST) => Ok(false),
-            Err(error) => Err(AttachError::netlink(format!("adding the default route via {gateway}"), error)),
+            Err(error) if keep_existing && errno_is(&error, Errno::EEXIST) => Ok(false),
+            Err(error) => {
+                let action = if errno_is(&error, Errno::EEXIST) {
+                    format!("adding the default route via {gateway} (the namespace already has one)")
+                } else {
+                    format!("adding the default route via {gateway}")
+                };
+                Err(AttachError::netlink(action, error))
+            }
         }
     }
 }

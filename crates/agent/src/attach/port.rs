@@ -277,7 +277,10 @@ async fn configure(
     }
     let mut routed = None;
     if let Some(gateway) = request.gateway {
-        if inside.add_default_route(peer.index, gateway, request.gateway_is_offlink()).await? {
+        if inside
+            .add_default_route(peer.index, gateway, request.gateway_is_offlink(), request.keep_default_route)
+            .await?
+        {
             routed = Some(gateway);
         } else {
             tracing::info!("{ifname}: the namespace already has a default route; it stays");

@@ -63,6 +63,9 @@ pub struct AttachRequest {
     pub gateway: Option<Ipv4Addr>,
     /// The MTU of both ends; the kernel's default (1500) when `None`.
     pub mtu: Option<u32>,
+    /// When the namespace already has a default route, keep it and set none (CNI: a container's
+    /// second interface); otherwise that is an error.
+    pub keep_default_route: bool,
 }
 
 impl AttachRequest {
@@ -76,6 +79,7 @@ impl AttachRequest {
             ip: None,
             gateway: None,
             mtu: None,
+            keep_default_route: false,
         }
     }
 

@@ -53,6 +53,8 @@ pub fn attach_request(spec: &AttachSpec, iface_id: &str) -> Result<AttachRequest
         ip,
         gateway: spec.gateway,
         mtu: spec.mtu,
+        // A CNI runtime adds a container's interfaces one by one: the first one's route stays.
+        keep_default_route: matches!(spec.target, TargetSpec::NetnsPath(_)),
     };
     request.validate()?;
     Ok(request)

@@ -39,6 +39,7 @@ impl PortManager {
             ip: None,
             gateway: None,
             mtu: Some(port.mtu),
+            keep_default_route: false,
         };
         let owner = PortOwner {
             profile: port.profile,

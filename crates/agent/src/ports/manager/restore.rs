@@ -69,6 +69,10 @@ impl PortManager {
     /// Forgets the ports whose host end is gone (the container's namespace went away without a
     /// detach): out of the dataplane, binding released (or queued). True when any was.
     pub async fn forget_vanished(&self) -> bool {
+        // The links are listed under the table's lock: an attach (which makes its link and adds
+        // its port under the same lock) must not fall between the two, or its brand-new port
+        // would look vanished and be unbound while its container runs.
+        let mut inner = self.inner.lock().await;
         let links = match list_host_links().await {
             Ok(links) => links,
             Err(error) => {
@@ -76,7 +80,6 @@ impl PortManager {
                 return false;
             }
         };
-        let mut inner = self.inner.lock().await;
         let vanished: Vec<PortRecord> =
             inner.table.iter().filter(|record| !record.link_alive(&links)).cloned().collect();
         for record in &vanished {

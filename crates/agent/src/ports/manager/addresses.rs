@@ -84,7 +84,7 @@ impl PortManager {
         owner_name: &str,
         address: Option<Ipv4Addr>,
     ) -> Result<Allocation, PortError> {
-        let module = self.connected_module()?;
+        let module = self.module_for_change().await?;
         let (pool, profile) = match from {
             PoolRef::Profile(profile) => (String::new(), profile.clone()),
             PoolRef::Pool(pool) => (pool.clone(), String::new()),
@@ -147,7 +147,7 @@ impl PortManager {
 
     /// A pool's shape, without allocating; what the supervisor said when there is none.
     pub async fn describe_pool(&self, query: &PoolQuery) -> Result<PoolLookup, PortError> {
-        let module = self.connected_module()?;
+        let module = self.module_for_change().await?;
         let mut request =
             proto::DescribePoolRequest { module, host_id: self.host_id.clone(), ..Default::default() };
         match query {

@@ -70,7 +70,7 @@ impl PortManager {
     ) -> Result<AttachedView, PortError> {
         let iface_id = request.iface_id.clone();
         request.mtu = self.container_mtu(request.mtu);
-        let module = self.connected_module()?;
+        let module = self.module_for_change().await?;
         let attached = {
             let mut inner = self.inner.lock().await;
             if let Some(existing) = inner.table.by_iface_id(&iface_id) {

@@ -41,6 +41,9 @@ use crate::uplinks::{UplinkSet, UplinkSpec};
 pub use addresses::{AddressHolder, Allocation, PoolLookup, PoolQuery, PoolRef, PoolShape};
 pub use handover::HandoverPort;
 
+/// How long a new port or address waits for a (re)connecting supervisor link.
+const CONNECTING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Reports one turn may send back to back while their replies keep changing ports.
 const MAX_REPORTS_PER_TURN: usize = 3;
 
@@ -217,6 +220,20 @@ impl PortManager {
             (ConnectionState::Connected, Some(module)) => Ok(module),
             _ => Err(PortError::Headless { supervisor: self.supervisor.clone() }),
         }
+    }
+
+    /// The module for a new port or address: as [`Self::connected_module`], but a request that
+    /// comes while the agent is (re)connecting (registered, its policy stream syncing) waits up
+    /// to [`CONNECTING_WAIT`] for it rather than failing at once.
+    async fn module_for_change(&self) -> Result<u32, PortError> {
+        if let Ok(module) = self.connected_module() {
+            return Ok(module);
+        }
+        let mut status = self.status.clone();
+        let connected = |s: &AgentStatus| s.state == ConnectionState::Connected && s.module.is_some();
+        // A closed channel (the agent stopping) or the deadline: headless.
+        let _ = tokio::time::timeout(CONNECTING_WAIT, status.wait_for(connected)).await;
+        self.connected_module()
     }
 
     /// Releases `iface_id`'s binding now, or queues the release; says which.

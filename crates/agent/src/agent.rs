@@ -133,6 +133,9 @@ pub struct Agent {
     status: watch::Receiver<AgentStatus>,
     ports: Arc<PortManager>,
     tasks: Vec<JoinHandle<()>>,
+    /// The Docker plugin's socket (`--docker`), removed with the agent's own so dockerd sees the
+    /// plugin gone rather than a socket that refuses.
+    docker_socket: Option<std::path::PathBuf>,
 }
 
 impl Agent {
@@ -314,7 +317,8 @@ impl Agent {
             identity.host_id,
             data_dir.socket().display()
         );
-        Ok(Self { data_dir, identity, policies, status, ports, tasks })
+        let docker_socket = options.docker.as_ref().map(|docker| docker.socket.clone());
+        Ok(Self { data_dir, identity, policies, status, ports, tasks, docker_socket })
     }
 
     /// A subscription to the policy snapshots: the datapath's way in (see [`PolicyFeed`]).
@@ -361,10 +365,12 @@ impl Drop for Agent {
         for task in &self.tasks {
             task.abort();
         }
-        if let Err(err) = std::fs::remove_file(self.data_dir.socket())
-            && err.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!("cannot remove {}: {err}", self.data_dir.socket().display());
+        for socket in std::iter::once(self.data_dir.socket()).chain(self.docker_socket.clone()) {
+            if let Err(err) = std::fs::remove_file(&socket)
+                && err.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!("cannot remove {}: {err}", socket.display());
+            }
         }
     }
 }

@@ -59,6 +59,8 @@ struct Bed {
 impl Drop for Bed {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["link", "del", &self.underlay]).output();
+        // An agent killed with -9 leaves its plugin socket behind.
+        let _ = std::fs::remove_file(&self.socket);
     }
 }
 

@@ -122,8 +122,8 @@ impl<B: Backend> Plugin<B> {
         }
         let owner = self.commit(|state| format!("docker:{}:{}", request.pool_id, state.take_sequence()))?;
         let owner_name = match request.options.get(MAC_ADDRESS_OPTION) {
-            Some(mac) => format!("docker endpoint {mac}"),
-            None => "docker endpoint".to_owned(),
+            Some(mac) => format!("docker {mac}"),
+            None => "docker".to_owned(),
         };
         let allocation = self
             .call(

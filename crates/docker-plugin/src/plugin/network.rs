@@ -161,7 +161,7 @@ impl<B: Backend> Plugin<B> {
             mac: endpoint.mac.clone(),
             mtu: network.mtu,
             address: endpoint.address,
-            owner_name: format!("docker endpoint {}", short_id(&request.endpoint_id)),
+            owner_name: format!("docker-{}", short_id(&request.endpoint_id)),
         };
         let action = format!("cannot make the port of endpoint {}", short_id(&request.endpoint_id));
         let made = self.call(action, self.backend.create_port(port)).await;

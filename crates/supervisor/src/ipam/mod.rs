@@ -25,6 +25,11 @@ pub mod views;
 pub use allocator::{allocate, collect_leaks, describe, release, release_module, release_owner};
 pub use views::{PoolView, pool_view, pool_views};
 
+/// The most addresses one module may hold in one pool: four times a module's 1,024 ports, room
+/// for its Docker endpoints too. A broken or hostile host, which may ask for addresses under any
+/// owner names it likes, cannot take a whole pool from the other hosts.
+pub const MODULE_SHARE: usize = 4096;
+
 /// How long an allocation may go unreported before the leak collector frees it: an address in
 /// flight (allocated, not yet configured on the container) is not a leak.
 pub const ADDRESS_GRACE: Duration = Duration::from_secs(60);
@@ -70,6 +75,11 @@ pub enum IpamError {
          its range"
     )]
     Full { pool: String, size: u64 },
+    #[error(
+        "module {module} holds {held} addresses of ip pool {pool}, the most one module may hold; \
+         release some (or detach ports) first"
+    )]
+    ModuleShare { pool: String, module: u32, held: usize },
     #[error("address {address} of ip pool {pool} is held by another owner")]
     Taken { pool: String, address: std::net::Ipv4Addr },
     #[error("owner {owner} already holds {held} of ip pool {pool}; release it before asking for {asked}")]
@@ -106,7 +116,7 @@ impl From<IpamError> for tonic::Status {
             | IpamError::NoNetwork(_)
             | IpamError::BrokenProfile { .. }
             | IpamError::OwnerHoldsAnother { .. } => Self::failed_precondition(message),
-            IpamError::Full { .. } => Self::resource_exhausted(message),
+            IpamError::Full { .. } | IpamError::ModuleShare { .. } => Self::resource_exhausted(message),
             IpamError::Taken { .. } => Self::already_exists(message),
             IpamError::Module(error) => error.into(),
             IpamError::Contended => Self::aborted(message),

@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use config::Allocatable;
 
-use super::{Allocation, IpamError};
+use super::{Allocation, IpamError, MODULE_SHARE};
 
 /// What an allocation request comes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,10 @@ pub fn choose(
         }
         (None, _) => {}
     }
+    let module_holds = held.values().filter(|a| a.module == module).count();
+    if module_holds >= MODULE_SHARE {
+        return Err(IpamError::ModuleShare { pool: pool.to_owned(), module, held: module_holds });
+    }
     if let Some(address) = asked {
         if !set.contains(address) {
             return Err(IpamError::NotAllocatable { pool: pool.to_owned(), address });
@@ -72,6 +76,24 @@ mod tests {
 
     fn a(last: u8) -> Ipv4Addr {
         Ipv4Addr::new(10, 0, 0, last)
+    }
+
+    #[test]
+    fn one_module_cannot_take_a_whole_pool() {
+        let set = IpPool { network: Some("10.0.0.0/16".parse().unwrap()), ..IpPool::default() }.allocatable();
+        let mut held: BTreeMap<Ipv4Addr, Allocation> = (0..MODULE_SHARE)
+            .map(|n| (Ipv4Addr::from(0x0a00_0001 + u32::try_from(n).unwrap()), alloc(3, &format!("o{n}"))))
+            .collect();
+        let refused = choose("p", &set, &held, 3, "one-more", None).unwrap_err();
+        assert!(matches!(refused, IpamError::ModuleShare { module: 3, held: MODULE_SHARE, .. }), "{refused}");
+        // What it holds it still gets back; another module still gets addresses.
+        assert_eq!(
+            choose("p", &set, &held, 3, "o0", None).unwrap(),
+            Choice::Held(Ipv4Addr::new(10, 0, 0, 1))
+        );
+        assert!(matches!(choose("p", &set, &held, 4, "x", None).unwrap(), Choice::New(_)));
+        held.pop_first();
+        assert!(matches!(choose("p", &set, &held, 3, "one-more", None).unwrap(), Choice::New(_)));
     }
 
     #[test]

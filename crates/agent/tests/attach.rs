@@ -367,13 +367,9 @@ fn is_static_busybox(path: &str) -> bool {
     std::path::Path::new(path).exists() && !succeeds("ldd", &[path]) && run(path, &["true"]).is_empty()
 }
 
-/// `docker import` of a one-file root filesystem: `/bin/busybox`.
+/// `docker import` of the shared busybox root filesystem (`testbed::images`).
 fn import_busybox_image(tag: &str) {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir(root.path().join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", root.path().join("bin/busybox")).unwrap();
-    let tar = root.path().join("rootfs.tar");
-    let tar = tar.to_str().unwrap();
-    run("tar", &["-C", root.path().to_str().unwrap(), "--exclude", "rootfs.tar", "-cf", tar, "bin"]);
-    run("docker", &["import", tar, tag]);
+    let dir = tempfile::tempdir().unwrap();
+    let tar = testbed::images::busybox_rootfs(dir.path()).unwrap();
+    run("docker", &["import", tar.to_str().unwrap(), tag]);
 }

@@ -353,6 +353,12 @@ async fn a_bootstrap_token_enrols_several_hosts_until_it_expires() {
         options.bootstrap_token_ttl = Duration::from_secs(4);
     })
     .await;
+    // The harness returns once the TLS material exists; the token is installed just after it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !file.exists() {
+        assert!(std::time::Instant::now() < deadline, "the supervisor wrote no bootstrap token");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600, "the token file is the owner's only");
     let token = std::fs::read_to_string(&file).unwrap().trim().to_owned();

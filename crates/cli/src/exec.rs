@@ -15,6 +15,8 @@ use crate::error::CliError;
 pub enum ExecCommand {
     /// `show module`
     ShowModule,
+    /// `show system redundancy status`: every supervisor sharing the store, and the store.
+    ShowSystemRedundancyStatus,
     /// `show port-profile` (all) or `show port-profile name NAME`.
     ShowPortProfile { name: Option<String> },
     /// `show port-profile brief`
@@ -132,6 +134,7 @@ impl fmt::Display for ExecCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::ShowModule => f.write_str("show module"),
+            Self::ShowSystemRedundancyStatus => f.write_str("show system redundancy status"),
             Self::ShowPortProfile { name: None } => f.write_str("show port-profile"),
             Self::ShowPortProfile { name: Some(n) } => write!(f, "show port-profile name {n}"),
             Self::ShowPortProfileBrief => f.write_str("show port-profile brief"),
@@ -266,6 +269,15 @@ fn name(args: &[Arg]) -> Option<String> {
 /// `show …` commands: valid in every mode.
 pub static SHOW_COMMANDS: &[Command<Build>] = &[
     plain(&[SHOW, kw("module", "Show module information")], |_| ExecCommand::ShowModule),
+    plain(
+        &[
+            SHOW,
+            kw("system", "Show system information"),
+            kw("redundancy", "Show the supervisors and the store they share"),
+            kw("status", "Show redundancy status"),
+        ],
+        |_| ExecCommand::ShowSystemRedundancyStatus,
+    ),
     plain(&[SHOW, PORT_PROFILE], |_| ExecCommand::ShowPortProfile { name: None }),
     plain(&[SHOW, PORT_PROFILE, kw("name", "Show one port-profile"), PROFILE_NAME], |args| {
         ExecCommand::ShowPortProfile { name: name(args) }
@@ -578,6 +590,7 @@ mod tests {
     fn parses_every_command_and_prints_it_back() {
         let cases = [
             ("show module", ExecCommand::ShowModule),
+            ("show system redundancy status", ExecCommand::ShowSystemRedundancyStatus),
             ("show join-tokens", ExecCommand::ShowJoinTokens),
             ("join-token create", ExecCommand::JoinTokenCreate { ttl_seconds: None }),
             ("join-token create ttl 600", ExecCommand::JoinTokenCreate { ttl_seconds: Some(600) }),

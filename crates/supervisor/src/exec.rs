@@ -60,6 +60,8 @@ pub enum ExecError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    Members(#[from] crate::cluster::members::MembersError),
+    #[error(transparent)]
     Enrolment(#[from] EnrolError),
     /// `interface vethernet N` … `[no] shutdown` on a vEthernet that is not attached to a module
     /// (a `port-binding static` number kept after detach): there is no port to act on.
@@ -95,7 +97,13 @@ pub async fn execute(
     match command {
         ExecCommand::ShowModule => {
             let ports = port_views::ports_per_module(&Ports::records(&state.journal).await?);
-            Ok(render::show_module(&state.modules.list(&state.journal).await?, &ports))
+            let supervisors = state.members.list().await?;
+            Ok(render::show_module(&supervisors, &state.modules.list(&state.journal).await?, &ports))
+        }
+        ExecCommand::ShowSystemRedundancyStatus => {
+            let supervisors = state.members.list().await?;
+            let online = state.modules.presence().online();
+            Ok(render::show_system_redundancy_status(&supervisors, &online, &state.store.health()))
         }
         ExecCommand::ShowPortProfile { name } => {
             let (config, _) = config_store::read(&state.journal).await?;
@@ -256,6 +264,7 @@ fn only_reads(command: &cli::ExecCommand) -> bool {
     use cli::ExecCommand as C;
     match command {
         C::ShowModule
+        | C::ShowSystemRedundancyStatus
         | C::ShowPortProfile { .. }
         | C::ShowPortProfileBrief
         | C::ShowRunningConfig

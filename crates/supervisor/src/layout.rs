@@ -20,7 +20,17 @@
 //! /switchyard/config/ip-pools/<name>            JSON config::IpPool         one key per address pool
 //! /switchyard/ipam/<pool>/<A.B.C.D>             JSON Allocation             one key per allocated address
 //! /switchyard/counters/ipam-generation          decimal: bumped by every allocation write
+//! /switchyard/supervisors/<id>                  JSON SupervisorRecord       one key per supervisor (its number)
+//! /switchyard/counters/next-supervisor          decimal: the next supervisor number (1 when absent)
+//! /switchyard/pki/ca                           JSON {cert_pem, key_pem}    the CA every supervisor shares
+//! /switchyard/module-presence/<module>          `online` | `offline`: the last MOD_ONLINE/OFFLINE logged
+//! /switchyard/live/supervisors/<id>             JSON SupervisorLive         leased: the supervisor is up
+//! /switchyard/live/modules/<module, 10 digits>  JSON LiveModule             leased: the module is online
 //! ```
+//!
+//! Keys under `/switchyard/live/` are attached to the lease of the supervisor that wrote them
+//! (see [`crate::cluster`]): they vanish when that supervisor stops renewing it, so every
+//! supervisor sharing the store sees a module (or a supervisor) go away. They are never exported.
 //!
 //! One key per config object means a store watch of [`CONFIG_PREFIX`] yields per-object deltas.
 //! A config write is one transaction that compares the `config-generation` key's revision
@@ -66,6 +76,20 @@ pub const IPAM_GENERATION_KEY: &str = "/switchyard/counters/ipam-generation";
 pub const DHCP_SNOOPING_KEY: &str = "/switchyard/config/dhcp-snooping";
 /// REST bearer tokens, keyed by the SHA-256 of the token (the token itself is never stored).
 pub const TOKENS_PREFIX: &str = "/switchyard/auth/tokens/";
+/// The CA every supervisor sharing the store uses (unless the user brings one).
+pub const PKI_CA_KEY: &str = "/switchyard/pki/ca";
+/// Supervisor records, keyed by supervisor id.
+pub const SUPERVISORS_PREFIX: &str = "/switchyard/supervisors/";
+/// The next supervisor number to hand out (1 when absent).
+pub const NEXT_SUPERVISOR_KEY: &str = "/switchyard/counters/next-supervisor";
+/// The last liveness change logged per module (`online` / `offline`).
+pub const MODULE_PRESENCE_PREFIX: &str = "/switchyard/module-presence/";
+/// Everything kept alive by a supervisor's lease.
+pub const LIVE_PREFIX: &str = "/switchyard/live/";
+/// Supervisors that are up, keyed by supervisor id.
+pub const LIVE_SUPERVISORS_PREFIX: &str = "/switchyard/live/supervisors/";
+/// Modules that are online, keyed by number.
+pub const LIVE_MODULES_PREFIX: &str = "/switchyard/live/modules/";
 /// Module records, keyed by host id.
 pub const MODULES_PREFIX: &str = "/switchyard/modules/";
 /// vEthernet bindings, keyed by iface-id.
@@ -239,6 +263,31 @@ pub fn parse_counter(value: Option<&[u8]>, default: u64) -> Result<u64, String> 
             .and_then(|text| text.trim().parse().ok())
             .ok_or_else(|| format!("counter value {:?} is not a number", String::from_utf8_lossy(bytes))),
     }
+}
+
+/// The store key of supervisor `id`'s record.
+pub fn supervisor_key(id: &str) -> String {
+    format!("{SUPERVISORS_PREFIX}{id}")
+}
+
+/// The leased key saying supervisor `id` is up.
+pub fn live_supervisor_key(id: &str) -> String {
+    format!("{LIVE_SUPERVISORS_PREFIX}{id}")
+}
+
+/// The leased key saying module `module` is online (zero-padded: key order is number order).
+pub fn live_module_key(module: u32) -> String {
+    format!("{LIVE_MODULES_PREFIX}{module:010}")
+}
+
+/// The module a [`live_module_key`] names.
+pub fn parse_live_module_key(key: &str) -> Option<u32> {
+    key.strip_prefix(LIVE_MODULES_PREFIX)?.parse().ok()
+}
+
+/// The key holding the liveness last logged for `module`.
+pub fn module_presence_key(module: u32) -> String {
+    format!("{MODULE_PRESENCE_PREFIX}{module}")
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@
 //! | [`audit`] | the accounting log: records, rendering, retention (pure); its writer task | both |
 //! | [`journal`] | the write path: one transaction per change, with its events | shell |
 //! | [`modules`] | module numbers and liveness | shell |
+//! | [`cluster`] | several supervisors on one store: leases, members, presence, mirrors | shell |
 //! | [`module_removal`] | `no module N`: a module and its ports released in one write | shell |
 //! | [`ports`] | port bindings in the store, reports in memory | shell |
 //! | [`config_store`] | config reads and atomic config writes | shell |
@@ -37,6 +38,7 @@ pub mod agent_input;
 pub mod audit;
 pub mod bridge_domain_views;
 pub mod clock;
+pub mod cluster;
 pub mod config_sessions;
 pub mod config_store;
 pub mod enrol_rpc;
@@ -201,6 +203,12 @@ pub async fn run(options: SupervisorOptions) -> anyhow::Result<()> {
     let store = tokio::task::spawn_blocking(move || store::RedbStore::open(&data_dir))
         .await?
         .with_context(|| format!("opening the store in {}", options.data_dir.display()))?;
+    run_on(store, options).await
+}
+
+/// Listens on `options.listen` and serves from `store` (embedded or etcd) until SIGTERM or
+/// ctrl-c.
+pub async fn run_on(store: Arc<dyn Store>, options: SupervisorOptions) -> anyhow::Result<()> {
     let listener = TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("listening on {}", options.listen))?;
@@ -249,6 +257,12 @@ pub async fn serve(
     } else {
         let data_dir = options.data_dir.clone();
         let tls_options = options.tls.clone();
+        if tls_options.client_ca.is_none() {
+            let tls_dir = tls_options.dir.clone().unwrap_or_else(|| data_dir.join("tls"));
+            cluster::shared_ca::sync(store.as_ref(), &tls_dir)
+                .await
+                .context("sharing the CA through the store")?;
+        }
         let listen = listener.local_addr().context("the listener's address")?;
         let material =
             tokio::task::spawn_blocking(move || tls_setup::load_or_create(&data_dir, &tls_options, listen))
@@ -286,11 +300,31 @@ pub async fn serve(
     trust::first_admin::ensure(&journal, &options.data_dir, options.admin_password.as_ref())
         .await
         .context("creating the first admin account")?;
-    let modules =
-        Modules::load(&journal, Liveness::new(options.heartbeat_timeout), options.max_modules).await?;
+    let supervisor_id = cluster::identity::load_or_create(&options.data_dir)?;
+    let lease = cluster::lease::SupervisorLease::grant(store.clone(), options.heartbeat_timeout)
+        .await
+        .context("granting the supervisor's lease")?;
+    let members = cluster::members::Members::join(
+        store.clone(),
+        lease.clone(),
+        &supervisor_id,
+        &host_name(),
+        &options.listen.to_string(),
+    )
+    .await?;
+    let live = store.range(layout::LIVE_MODULES_PREFIX).await?;
+    let presence = cluster::presence::Presence::new(
+        store.clone(),
+        lease.clone(),
+        &supervisor_id,
+        Liveness::new(options.heartbeat_timeout),
+        &live,
+    );
+    let modules = Modules::load(&journal, presence, options.max_modules).await?;
     let fanout = Arc::new(Fanout::new(options.watch_buffer));
     for record in Modules::records(&journal).await? {
         fanout.module_changed(&record);
+        fanout.module_liveness(record.module, || modules.is_online(record.module));
     }
     let ports = Ports::load(store.as_ref(), &fanout).await?;
     let (mirror, revision) = fanout::load(store.as_ref(), &fanout).await?;
@@ -307,38 +341,44 @@ pub async fn serve(
         options,
         journal,
         modules,
+        members,
         ports,
         fanout: fanout.clone(),
         shutdown: stopped.clone(),
     });
 
     let mut tasks = JoinSet::new();
+    cluster::followers::spawn_all(&mut tasks, &store, &state, live.revision, &stopped);
+    tasks.spawn(lease.clone().keep(stopped.clone()));
+    tasks.spawn(reattach_on_new_lease(state.clone(), lease, stopped.clone()));
     tasks.spawn(fanout::follow(store, fanout, mirror, revision, stopped.clone()));
     tasks.spawn(expire_modules(state.clone(), stopped.clone()));
     tasks.spawn(audit_writer.run(stopped.clone()));
-    let server = tokio::spawn(server::serve(listener, rest::router(state), server_config, limits, stopped));
+    let server =
+        tokio::spawn(server::serve(listener, rest::router(state.clone()), server_config, limits, stopped));
 
     shutdown.await;
     tracing::info!("supervisor shutting down");
     let _ = stop.send(true);
     server.await.context("the server task failed")?;
+    // Before the tasks are awaited: the audit writer ends once the last handle on it is gone.
+    state.members.leave().await;
+    drop(state);
     while let Some(ended) = tasks.join_next().await {
         ended.context("a background task failed")?;
     }
     Ok(())
 }
 
-/// Takes silent modules offline (their ports down, their VTEPs out of the overlay), checking a
-/// few times per timeout. Modules not back within one timeout of the start leave the overlay
-/// too (until then they keep their place, so a supervisor restart does not disturb VXLAN
-/// traffic between agents that are still running).
+/// Takes the silent modules this supervisor serves offline (their ports down, their VTEPs out
+/// of the overlay), checking a few times per timeout. Modules served by a supervisor that died
+/// go offline when its lease expires (see [`cluster`]); a module whose live key survived a
+/// restart of this supervisor stays online until its agent's next heartbeat or that lease ends.
 async fn expire_modules(state: Arc<SupervisorState>, mut shutdown: watch::Receiver<bool>) {
     let period =
         (state.options.heartbeat_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let grace_ends = Instant::now() + state.options.heartbeat_timeout;
-    let mut in_grace = true;
     loop {
         tokio::select! {
             () = server::stopped(&mut shutdown) => return,
@@ -349,19 +389,44 @@ async fn expire_modules(state: Arc<SupervisorState>, mut shutdown: watch::Receiv
                     state.fanout.module_liveness(module, || state.modules.is_online(module));
                     state.ports.module_offline(&state.journal, module).await;
                 }
-                if in_grace && now >= grace_ends {
-                    in_grace = false;
-                    match Modules::records(&state.journal).await {
-                        Ok(records) => records
-                            .iter()
-                            .filter(|record| !state.modules.is_online(record.module))
-                            .for_each(|record| {
-                                state.fanout.module_liveness(record.module, || state.modules.is_online(record.module));
-                            }),
-                        Err(error) => tracing::warn!(%error, "cannot read the modules after the start"),
+            }
+        }
+    }
+}
+
+/// When the lease was replaced (this supervisor lost the store for longer than its TTL), says
+/// again that it is up and that its modules are online.
+async fn reattach_on_new_lease(
+    state: Arc<SupervisorState>,
+    lease: Arc<cluster::lease::SupervisorLease>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut changes = lease.changes();
+    loop {
+        tokio::select! {
+            () = server::stopped(&mut shutdown) => return,
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                if let Err(error) = state.members.announce().await {
+                    tracing::warn!(%error, "cannot announce this supervisor on its new lease");
+                }
+                for module in state.modules.presence().reattach().await {
+                    if let Err(error) = state.modules.presence().settle(&state.journal, module, None).await {
+                        tracing::warn!(%error, module, "cannot log the module's liveness");
                     }
                 }
             }
         }
     }
+}
+
+/// This machine's host name, for `show module`.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }

@@ -128,6 +128,7 @@ async fn remove(state: &SupervisorState, module: u32) -> Result<Removed, RemoveE
             }
             None => ("-".to_owned(), String::new()),
         };
+        write.ops.extend(crate::cluster::presence::Presence::forget_ops(module));
         write.events.push(Event::module_removed(module, &host_name));
         if let Some(committed) = writer.try_commit(write).await? {
             drop(writer);

@@ -2,8 +2,8 @@
 //! order and gives a host its number back whenever it returns; heartbeats keep it online.
 //!
 //! Numbers are persisted (module records and the next-number counter live in the store, see
-//! [`crate::layout`]), so they survive restarts of either side. Online/offline is memory only:
-//! it is [`Liveness`], rebuilt from heartbeats after a supervisor restart.
+//! [`crate::layout`]), so they survive restarts of either side. Online/offline is
+//! [`Presence`]: leased keys that every supervisor sharing the store mirrors.
 //!
 //! A record also holds what the host brings to the switch beyond its vEthernets: its VXLAN
 //! tunnel endpoint (VTEP) and its uplinks (`EthernetM/K`, each on a `type ethernet` profile).
@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -19,10 +19,10 @@ use store::{Compare, Op, Revision, StoreError};
 use utoipa::ToSchema;
 
 use crate::agent_input::{self, InputError};
+use crate::cluster::presence::Presence;
 use crate::events::Event;
 use crate::journal::{Journal, MAX_ATTEMPTS, Write};
 use crate::layout::{MODULES_PREFIX, NEXT_MODULE_KEY, module_key, parse_counter};
-use crate::liveness::Liveness;
 
 /// Supervisors are modules 1 and 2; agents start here.
 pub const FIRST_AGENT_MODULE: u32 = 3;
@@ -174,22 +174,49 @@ fn encode(record: &ModuleRecord) -> Result<Vec<u8>, ModuleError> {
     serde_json::to_vec(record).map_err(|e| ModuleError::Store(StoreError::Io(e.to_string())))
 }
 
-/// The module registry: numbers (persisted) and liveness (memory).
+/// The module registry: numbers (persisted) and liveness (leased keys, mirrored).
 #[derive(Debug)]
 pub struct Modules {
     /// module number -> host id, for checking heartbeats without a store read.
     hosts: RwLock<HashMap<u32, String>>,
-    liveness: Mutex<Liveness>,
+    presence: Presence,
     /// Most modules registered at once.
     max: usize,
 }
 
 impl Modules {
-    /// Loads the known modules; all start offline. At most `max` modules are registered at once.
-    pub async fn load(journal: &Journal, liveness: Liveness, max: usize) -> Result<Self, ModuleError> {
+    /// Loads the known modules, online as `presence` says. At most `max` modules are
+    /// registered at once.
+    pub async fn load(journal: &Journal, presence: Presence, max: usize) -> Result<Self, ModuleError> {
         let records = Self::records(journal).await?;
         let hosts = records.into_iter().map(|record| (record.module, record.host_id)).collect();
-        Ok(Self { hosts: RwLock::new(hosts), liveness: Mutex::new(liveness), max })
+        Ok(Self { hosts: RwLock::new(hosts), presence, max })
+    }
+
+    /// Which modules are online.
+    pub fn presence(&self) -> &Presence {
+        &self.presence
+    }
+
+    /// A module record as another supervisor wrote it: its number answers for its host id.
+    pub fn learn(&self, record: &ModuleRecord) {
+        self.hosts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(record.module, record.host_id.clone());
+    }
+
+    /// The known modules not in `present` (removed while this supervisor was not watching).
+    pub fn known_except(&self, present: impl IntoIterator<Item = u32>) -> Vec<u32> {
+        let present: std::collections::HashSet<u32> = present.into_iter().collect();
+        let hosts = self.hosts.read().unwrap_or_else(PoisonError::into_inner);
+        hosts.keys().filter(|module| !present.contains(module)).copied().collect()
+    }
+
+    /// The module number of `host_id`, if this supervisor knows it.
+    pub fn module_of(&self, host_id: &str) -> Option<u32> {
+        let hosts = self.hosts.read().unwrap_or_else(PoisonError::into_inner);
+        hosts.iter().find(|(_, owner)| owner.as_str() == host_id).map(|(&module, _)| module)
     }
 
     /// Every module record, by number.
@@ -204,19 +231,19 @@ impl Modules {
     /// Every module with its status, by number.
     pub async fn list(&self, journal: &Journal) -> Result<Vec<ModuleView>, ModuleError> {
         let records = Self::records(journal).await?;
-        let liveness = self.liveness.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(records
             .into_iter()
             .map(|record| {
                 let status =
-                    if liveness.is_online(record.module) { ModuleStatus::Ok } else { ModuleStatus::Offline };
+                    if self.is_online(record.module) { ModuleStatus::Ok } else { ModuleStatus::Offline };
                 ModuleView { record, status }
             })
             .collect())
     }
 
-    /// Joins a host: its old number if it has one, else the next free one. Logs
-    /// `VEM_MGR_DETECTED` and `MOD_ONLINE` unless the module was already online.
+    /// Joins a host: its old number if it has one, else the next free one, and marks it online
+    /// on this supervisor. Logs `VEM_MGR_DETECTED` and `MOD_ONLINE` unless the module was
+    /// already online (here or on another supervisor: an agent moving over).
     pub async fn register(
         &self,
         journal: &Journal,
@@ -272,25 +299,20 @@ impl Modules {
                     record
                 }
             };
-            if !self.is_online(record.module) {
-                write.events.push(Event::module_detected(&record.host_name, record.module));
-                write.events.push(Event::module_online(record.module));
-            }
             if writer.try_commit(write).await?.is_some() {
                 drop(writer);
-                self.hosts
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(record.module, record.host_id.clone());
-                self.liveness.lock().unwrap_or_else(PoisonError::into_inner).heartbeat(record.module, now);
+                self.learn(&record);
+                self.presence.heartbeat(record.module, &record.host_id, now).await?;
+                self.presence.settle(journal, record.module, Some(&record.host_name)).await?;
                 return Ok(record);
             }
         }
         Err(ModuleError::Contended)
     }
 
-    /// A heartbeat from `module`, which must belong to `host_id`. Brings the module online
-    /// (logging `MOD_ONLINE`) if it was not; returns whether it did.
+    /// A heartbeat from `module`, which must belong to `host_id`. Brings the module online on
+    /// this supervisor (logging `MOD_ONLINE` if it was offline) if it was not; returns whether it
+    /// did. A heartbeat of a module already online here touches no store.
     pub async fn heartbeat(
         &self,
         journal: &Journal,
@@ -299,9 +321,9 @@ impl Modules {
         now: Instant,
     ) -> Result<bool, ModuleError> {
         self.check_owner(journal, module, host_id).await?;
-        let came_online = self.liveness.lock().unwrap_or_else(PoisonError::into_inner).heartbeat(module, now);
+        let came_online = self.presence.heartbeat(module, host_id, now).await?;
         if came_online {
-            journal.log(vec![Event::module_online(module)]).await;
+            self.presence.settle(journal, module, None).await?;
         }
         Ok(came_online)
     }
@@ -325,31 +347,41 @@ impl Modules {
     /// next request is told to register, and it gets a new number), and it is not online.
     pub fn forget(&self, module: u32) {
         self.hosts.write().unwrap_or_else(PoisonError::into_inner).remove(&module);
-        self.liveness.lock().unwrap_or_else(PoisonError::into_inner).forget(module);
+        self.presence.forget_local(module);
     }
 
-    /// Takes silent modules offline, logging `MOD_OFFLINE` for each.
+    /// Takes offline the modules this supervisor serves that fell silent, logging `MOD_OFFLINE`
+    /// for each; returns them.
     pub async fn expire(&self, journal: &Journal, now: Instant) -> Vec<u32> {
-        let expired = self.liveness.lock().unwrap_or_else(PoisonError::into_inner).expire(now);
-        if !expired.is_empty() {
-            journal.log(expired.iter().map(|&module| Event::module_offline(module)).collect()).await;
+        let expired = self.presence.expire(now).await;
+        for &module in &expired {
+            if let Err(error) = self.presence.settle(journal, module, None).await {
+                tracing::warn!(%error, module, "cannot log the module going offline");
+            }
         }
         expired
     }
 
-    /// Takes a module offline at once (an operator revoked it), logging `MOD_OFFLINE` if it was
-    /// online; `true` when it was.
+    /// Takes a module offline at once, wherever it is served (an operator revoked it), logging
+    /// `MOD_OFFLINE` if it was online; `true` when it was.
     pub async fn take_offline(&self, journal: &Journal, module: u32) -> bool {
-        let was_online = self.liveness.lock().unwrap_or_else(PoisonError::into_inner).forget(module);
-        if was_online {
-            journal.log(vec![Event::module_offline(module)]).await;
+        match self.presence.withdraw(module, false).await {
+            Ok(was_online) => {
+                if let Err(error) = self.presence.settle(journal, module, None).await {
+                    tracing::warn!(%error, module, "cannot log the module going offline");
+                }
+                was_online
+            }
+            Err(error) => {
+                tracing::warn!(%error, module, "cannot take the module offline");
+                false
+            }
         }
-        was_online
     }
 
-    /// Whether the module is heartbeating.
+    /// Whether the module is heartbeating (to this supervisor or another).
     pub fn is_online(&self, module: u32) -> bool {
-        self.liveness.lock().unwrap_or_else(PoisonError::into_inner).is_online(module)
+        self.presence.is_online(module)
     }
 
     /// Checks that `module` is registered to `host_id`: from memory, or from the store when

@@ -424,6 +424,38 @@ impl Ports {
         replaced
     }
 
+    /// Re-reads the bindings now if they changed (see [`Ports::invalidate`]).
+    pub async fn reload(&self, store: &dyn Store, fanout: &Fanout) -> Result<(), PortError> {
+        self.refresh(store, fanout).await.map(|_| ())
+    }
+
+    /// A binding change seen in the store, made by this supervisor or another: the copy and the
+    /// fan-out follow (an agent's stream here carries a profile bound on another supervisor). A
+    /// change the copy already holds does nothing.
+    pub fn mirror(&self, event: &store::Event, fanout: &Fanout) {
+        let (iface_id, after) = match event {
+            store::Event::Put { kv } => match decode(kv) {
+                Ok(record) => (iface_id(kv).to_owned(), Some(record)),
+                Err(error) => {
+                    tracing::warn!(%error, "skipping an unreadable port binding");
+                    return;
+                }
+            },
+            store::Event::Delete { prev, .. } => (iface_id(prev).to_owned(), None),
+        };
+        let before = {
+            let mut bindings = self.bindings.write().unwrap_or_else(PoisonError::into_inner);
+            if bindings.records.get(&iface_id) == after.as_ref() {
+                return;
+            }
+            match &after {
+                Some(record) => bindings.records.insert(iface_id, record.clone()),
+                None => bindings.records.remove(&iface_id),
+            }
+        };
+        fanout.port_rebound(before.as_ref(), after.as_ref());
+    }
+
     /// Forces a re-read before the next plan.
     pub(crate) fn invalidate(&self) {
         self.bindings.write().unwrap_or_else(PoisonError::into_inner).generation = -1;

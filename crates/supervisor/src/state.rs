@@ -35,6 +35,8 @@ pub struct SupervisorState {
     /// REST authentication: verified passwords and failed logins, in memory.
     pub auth: Authenticator,
     pub modules: Modules,
+    /// This supervisor's membership among those sharing the store.
+    pub members: crate::cluster::members::Members,
     pub ports: Ports,
     pub fanout: Arc<Fanout>,
     /// Turns true when the supervisor is shutting down; long-lived streams end on it.

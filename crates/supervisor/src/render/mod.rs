@@ -28,7 +28,7 @@ pub use ip_pool::{show_ip_pool, show_ip_pools};
 pub use join_token::{join_token_created, show_join_tokens};
 pub use logging::show_logging_logfile;
 pub use mac::show_mac_address_table;
-pub use module::{SUPERVISOR_MODULE, show_module};
+pub use module::{SUPERVISOR_MODULE, show_module, show_system_redundancy_status};
 pub use policy::{
     DhcpBindingView, ExporterView, SecurePortView, show_flow_exporter, show_ip_dhcp_snooping_binding,
     show_port_security,

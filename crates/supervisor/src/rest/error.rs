@@ -100,8 +100,13 @@ impl From<crate::ipam::IpamError> for ApiError {
 }
 
 impl From<store::StoreError> for ApiError {
+    /// An unreachable store is a 503: the client may try another supervisor, or later.
     fn from(error: store::StoreError) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+        let status = match error {
+            store::StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self::new(status, error.to_string())
     }
 }
 

@@ -52,6 +52,8 @@ impl From<ExecError> for ApiError {
             ExecError::Ports(error) => error.into(),
             ExecError::Remove(error) => error.into(),
             ExecError::Store(error) => error.into(),
+            ExecError::Members(crate::cluster::members::MembersError::Store(error)) => error.into(),
+            ExecError::Members(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, message),
             ExecError::Enrolment(error) => error.into(),
             ExecError::ConfigSession(error) => error.into(),
             ExecError::Insecure | ExecError::NotAttached(_) => Self::new(StatusCode::CONFLICT, message),
@@ -247,6 +249,18 @@ pub async fn post_exec(
 )]
 pub async fn list_modules(State(state): AppState) -> Result<Json<Vec<ModuleView>>, ApiError> {
     Ok(Json(state.modules.list(&state.journal).await?))
+}
+
+/// Every supervisor that joined the store, by number, with whether it is up and which one
+/// answered (`show system redundancy status`).
+#[utoipa::path(
+    get, path = "/api/v1/supervisors", tag = "status",
+    responses((status = 200, description = "Supervisors by number", body = Vec<crate::cluster::members::SupervisorView>))
+)]
+pub async fn list_supervisors(
+    State(state): AppState,
+) -> Result<Json<Vec<crate::cluster::members::SupervisorView>>, ApiError> {
+    Ok(Json(state.members.list().await.map_err(ExecError::from)?))
 }
 
 /// Removes a module (`no module N`): its record and host mapping, and its ports per their

@@ -29,6 +29,7 @@ use super::{enrolment, handlers, sessions, tokens};
         sessions::abort_session,
         handlers::post_exec,
         handlers::list_modules,
+        handlers::list_supervisors,
         handlers::delete_module,
         handlers::list_events,
         handlers::list_audit,

@@ -1,0 +1,169 @@
+//! Supervisors as `show module` lists them: numbered 1, 2, … in the order they first joined the
+//! store (the number is kept in the store under the supervisor's id, so a restart keeps it),
+//! `active` while their lease lives.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use store::{Compare, Op, Store, StoreError, Txn};
+use utoipa::ToSchema;
+
+use super::lease::SupervisorLease;
+use crate::clock::unix_ms_now;
+use crate::layout::{
+    LIVE_SUPERVISORS_PREFIX, NEXT_SUPERVISOR_KEY, SUPERVISORS_PREFIX, live_supervisor_key, parse_counter,
+    supervisor_key,
+};
+
+/// Attempts at taking a number before giving up (only other supervisors starting compete).
+const ATTEMPTS: usize = 16;
+
+/// What the store keeps of a supervisor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SupervisorRecord {
+    /// Its number in `show module` (1, 2, …).
+    pub number: u32,
+    /// Its id (the data dir's `supervisor-id`).
+    pub id: String,
+    /// The host it runs on.
+    pub host_name: String,
+    /// Where agents and operators reach it.
+    pub address: String,
+    /// Its software version.
+    pub version: String,
+    /// When it last started (Unix ms).
+    pub started_unix_ms: u64,
+}
+
+/// A supervisor with its state (`GET /api/v1/supervisors`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SupervisorView {
+    #[serde(flatten)]
+    pub record: SupervisorRecord,
+    /// Its lease lives: it is serving.
+    pub active: bool,
+    /// The supervisor that answered this request.
+    pub this: bool,
+}
+
+/// Why a supervisor could not join or be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum MembersError {
+    #[error("supervisors joined concurrently {ATTEMPTS} times in a row; start this one again")]
+    Contended,
+    #[error("stored supervisor record {key} is unreadable: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// This supervisor's membership.
+#[derive(Debug)]
+pub struct Members {
+    store: Arc<dyn Store>,
+    lease: Arc<SupervisorLease>,
+    me: SupervisorRecord,
+}
+
+impl Members {
+    /// Joins: takes this id's number (a new one the first time) and says it is up.
+    pub async fn join(
+        store: Arc<dyn Store>,
+        lease: Arc<SupervisorLease>,
+        id: &str,
+        host_name: &str,
+        address: &str,
+    ) -> Result<Self, MembersError> {
+        let key = supervisor_key(id);
+        for _ in 0..ATTEMPTS {
+            let (number, compare, mut ops) = match store.get(&key).await? {
+                Some(kv) => {
+                    let old = decode(&kv.key, &kv.value)?;
+                    (old.number, vec![Compare::ModRevision(key.clone(), kv.mod_revision)], Vec::new())
+                }
+                None => {
+                    let counter = store.get(NEXT_SUPERVISOR_KEY).await?;
+                    let number = parse_counter(counter.as_ref().map(|kv| kv.value.as_slice()), 1).map_err(
+                        |reason| MembersError::Corrupt { key: NEXT_SUPERVISOR_KEY.into(), reason },
+                    )?;
+                    let number = u32::try_from(number).unwrap_or(u32::MAX).max(1);
+                    let compare = vec![
+                        Compare::CreateRevision(key.clone(), 0),
+                        Compare::ModRevision(
+                            NEXT_SUPERVISOR_KEY.into(),
+                            counter.map_or(0, |kv| kv.mod_revision),
+                        ),
+                    ];
+                    let next = (u64::from(number) + 1).to_string().into_bytes();
+                    (number, compare, vec![Op::Put { key: NEXT_SUPERVISOR_KEY.into(), value: next }])
+                }
+            };
+            let me = SupervisorRecord {
+                number,
+                id: id.to_owned(),
+                host_name: host_name.to_owned(),
+                address: address.to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                started_unix_ms: unix_ms_now(),
+            };
+            let value = encode(&me)?;
+            ops.push(Op::Put { key: key.clone(), value: value.clone() });
+            ops.push(Op::PutLeased { key: live_supervisor_key(id), value, lease: lease.id() });
+            if store.txn(Txn { compare, success: ops, failure: Vec::new() }).await?.succeeded {
+                tracing::info!(number, id, "supervisor joined the store");
+                return Ok(Self { store, lease, me });
+            }
+        }
+        Err(MembersError::Contended)
+    }
+
+    /// This supervisor's record.
+    pub fn me(&self) -> &SupervisorRecord {
+        &self.me
+    }
+
+    /// Says again that this supervisor is up, on the current lease (after a new one was granted).
+    pub async fn announce(&self) -> Result<(), MembersError> {
+        let op = Op::PutLeased {
+            key: live_supervisor_key(&self.me.id),
+            value: encode(&self.me)?,
+            lease: self.lease.id(),
+        };
+        self.store.txn(Txn { compare: Vec::new(), success: vec![op], failure: Vec::new() }).await?;
+        Ok(())
+    }
+
+    /// Says this supervisor is leaving (a clean shutdown): `show module` marks it offline at once.
+    pub async fn leave(&self) {
+        if let Err(error) = self.store.delete(&live_supervisor_key(&self.me.id)).await {
+            tracing::warn!(%error, "cannot mark this supervisor as gone; it will be once its lease expires");
+        }
+    }
+
+    /// Every supervisor that ever joined, by number, with whether it is up.
+    pub async fn list(&self) -> Result<Vec<SupervisorView>, MembersError> {
+        let records = self.store.range(SUPERVISORS_PREFIX).await?;
+        let live = self.store.range(LIVE_SUPERVISORS_PREFIX).await?;
+        let mut views = records
+            .kvs
+            .iter()
+            .map(|kv| {
+                let record = decode(&kv.key, &kv.value)?;
+                let active = live.kvs.iter().any(|kv| kv.key == live_supervisor_key(&record.id));
+                let this = record.id == self.me.id;
+                Ok(SupervisorView { record, active, this })
+            })
+            .collect::<Result<Vec<_>, MembersError>>()?;
+        views.sort_by_key(|view| view.record.number);
+        Ok(views)
+    }
+}
+
+fn decode(key: &str, value: &[u8]) -> Result<SupervisorRecord, MembersError> {
+    serde_json::from_slice(value)
+        .map_err(|e| MembersError::Corrupt { key: key.to_owned(), reason: e.to_string() })
+}
+
+fn encode(record: &SupervisorRecord) -> Result<Vec<u8>, MembersError> {
+    serde_json::to_vec(record).map_err(|e| MembersError::Store(StoreError::Io(e.to_string())))
+}

@@ -185,7 +185,7 @@ async fn tls_with_a_client_certificate_works_and_without_one_is_refused() {
         key: pki.path("server-key.pem"),
     };
     let cluster =
-        tokio::task::spawn_blocking(move || EtcdCluster::start_with(1, Some(server_tls))).await.unwrap();
+        tokio::task::spawn_blocking(move || EtcdCluster::start_with(1, Some(&server_tls))).await.unwrap();
     // Endpoints as `parse_store_url` gives them: http, switched to https by the TLS settings.
     let endpoints: Vec<String> =
         cluster.endpoints().iter().map(|e| e.replace("https://", "http://")).collect();

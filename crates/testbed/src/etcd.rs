@@ -16,6 +16,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long a member may take to become healthy.
 const START_DEADLINE: Duration = Duration::from_secs(30);
+/// How many times a cluster is started on fresh ports when one was taken meanwhile.
+const START_ATTEMPTS: u32 = 5;
 /// How much of a log a failure message shows.
 const LOG_TAIL_BYTES: usize = 4000;
 
@@ -59,8 +61,27 @@ impl EtcdCluster {
     }
 
     /// [`EtcdCluster::start`] with the client URLs on TLS.
-    pub fn start_with(members: usize, tls: Option<EtcdServerTls>) -> EtcdCluster {
+    pub fn start_with(members: usize, tls: Option<&EtcdServerTls>) -> EtcdCluster {
         assert!(members > 0, "an etcd cluster needs at least one member");
+        let mut attempt = 1;
+        loop {
+            let mut cluster = Self::configure(members, tls.cloned());
+            for i in 0..members {
+                cluster.spawn(i);
+            }
+            match (0..members).try_for_each(|i| cluster.wait_healthy(i)) {
+                Ok(()) => return cluster,
+                // Another test bound one of the chosen ports first: choose again.
+                Err(error) if error.contains("address already in use") && attempt < START_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(error) => panic!("{error}"),
+            }
+        }
+    }
+
+    /// A cluster not yet started: ports, directory, names, token.
+    fn configure(members: usize, tls: Option<EtcdServerTls>) -> EtcdCluster {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("sy-etcd-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
@@ -81,16 +102,8 @@ impl EtcdCluster {
             .map(|m| format!("{}=http://127.0.0.1:{}", m.name, m.peer_port))
             .collect::<Vec<_>>()
             .join(",");
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let token = format!("sy-{}-{n}-{nanos}", std::process::id());
-        let mut cluster = EtcdCluster { dir, members, initial_cluster, token, tls };
-        for i in 0..cluster.members.len() {
-            cluster.spawn(i);
-        }
-        for i in 0..cluster.members.len() {
-            cluster.wait_healthy(i);
-        }
-        cluster
+        let token = format!("sy-{}-{n}-{}", std::process::id(), clock_nanos());
+        EtcdCluster { dir, members, initial_cluster, token, tls }
     }
 
     /// The client URLs (`http://127.0.0.1:PORT`, or `https://` with TLS), one per member.
@@ -117,7 +130,9 @@ impl EtcdCluster {
     pub fn restart(&mut self, i: usize) {
         assert!(self.members[i].child.is_none(), "member {i} is still running; kill it first");
         self.spawn(i);
-        self.wait_healthy(i);
+        if let Err(error) = self.wait_healthy(i) {
+            panic!("{error}");
+        }
     }
 
     /// Kills every member; the data stays until the cluster is dropped.
@@ -177,24 +192,29 @@ impl EtcdCluster {
         self.members[i].child = Some(child);
     }
 
-    /// Polls member `i`'s `/health` until it says true; panics with its log at the deadline or
+    /// Polls member `i`'s `/health` until it says true; fails with its log at the deadline or
     /// if it exits.
-    fn wait_healthy(&mut self, i: usize) {
+    fn wait_healthy(&mut self, i: usize) -> Result<(), String> {
         let deadline = Instant::now() + START_DEADLINE;
         loop {
             if let Some(child) = self.members[i].child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
             {
-                panic!("etcd member {i} exited ({status}) while starting; its log:\n{}", self.log_tail(i));
+                self.members[i].child = None;
+                return Err(format!(
+                    "etcd member {i} exited ({status}) while starting; its log:\n{}",
+                    self.log_tail(i)
+                ));
             }
             if healthy(self.members[i].metrics_port) {
-                return;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "etcd member {i} not healthy within {START_DEADLINE:?}; its log:\n{}",
-                self.log_tail(i)
-            );
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "etcd member {i} not healthy within {START_DEADLINE:?}; its log:\n{}",
+                    self.log_tail(i)
+                ));
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -255,10 +275,32 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     Some(response)
 }
 
-/// `count` distinct free TCP ports on 127.0.0.1 (held together while chosen so none repeats).
+/// `count` distinct free TCP ports on 127.0.0.1, below the kernel's ephemeral range so that no
+/// outgoing connection takes one before etcd binds it; starting from a random point so that
+/// parallel tests rarely try the same ones (a collision makes the start try again).
 fn free_ports(count: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..count)
-        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap_or_else(|e| panic!("no free port: {e}")))
-        .collect();
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low: u16 = 10_000;
+    let span = u32::from(ephemeral_low.saturating_sub(low).max(1000));
+    let seed = clock_nanos() ^ std::process::id().wrapping_mul(2_654_435_761);
+    let mut listeners = Vec::with_capacity(count);
+    for step in 0..span {
+        if listeners.len() == count {
+            break;
+        }
+        let port = low + u16::try_from((seed.wrapping_add(step)) % span).unwrap_or(0);
+        if let Ok(listener) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+            listeners.push(listener);
+        }
+    }
+    assert_eq!(listeners.len(), count, "not enough free ports below {ephemeral_low}");
+    // Held together until all are chosen, so none repeats; released for etcd here.
     listeners.iter().map(|l| l.local_addr().map_or(0, |a| a.port())).collect()
+}
+
+fn clock_nanos() -> u32 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos())
 }

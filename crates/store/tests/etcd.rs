@@ -42,6 +42,27 @@ async fn stores_with_different_prefixes_do_not_see_each_other() {
     assert_quiet(&mut watch_a).await;
 }
 
+/// Ranges and watch batches larger than gRPC's default 4 MiB message limit get through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_larger_than_four_mib_are_read() {
+    let cluster = start_cluster(1).await;
+    let store = EtcdStore::connect(options(&cluster, "/big/")).await.unwrap();
+    let value = vec![0x5a; 1024 * 1024];
+    for i in 0..6 {
+        store.put(&format!("blob/{i}"), value.clone()).await.unwrap();
+    }
+    let before = store.revision().await.unwrap();
+    let mut watch = store.watch("blob/", before + 1).await.unwrap();
+    assert_eq!(store.range("blob/").await.unwrap().kvs.len(), 6);
+    store
+        .txn(Txn { success: vec![Op::DeletePrefix { prefix: "blob/".into() }], ..Txn::default() })
+        .await
+        .unwrap();
+    let batch = next_batch(&mut watch).await;
+    assert_eq!(batch.len(), 6);
+    assert!(batch.iter().all(|event| matches!(event, Event::Delete { prev, .. } if prev.value == value)));
+}
+
 /// Kill a follower of three: nothing visible. Kill the leader too: writes fail within the
 /// request timeout with `Unavailable`, health says so and watches end with an error. Bring both
 /// back: writes work and health recovers.

@@ -6,9 +6,31 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use etcd_client::{Client, ConnectOptions};
+use etcd_client::{Client, ConnectOptions, KvClient, LeaseClient, WatchClient};
 
 use crate::StoreError;
+
+/// The largest response taken from etcd. gRPC's default (4 MiB) is less than a range over a
+/// big installation or a watch batch deleting many keys with their previous values.
+const MAX_RESPONSE_BYTES: usize = 1 << 30;
+
+/// The clients of one member.
+#[derive(Clone)]
+pub(super) struct Member(Client);
+
+impl Member {
+    pub(super) fn kv(&self) -> KvClient {
+        self.0.kv_client().max_decoding_message_size(MAX_RESPONSE_BYTES)
+    }
+
+    pub(super) fn watch(&self) -> WatchClient {
+        self.0.watch_client().max_decoding_message_size(MAX_RESPONSE_BYTES)
+    }
+
+    pub(super) fn lease(&self) -> LeaseClient {
+        self.0.lease_client()
+    }
+}
 
 #[derive(Clone)]
 pub(super) struct Members {
@@ -37,9 +59,9 @@ impl Members {
     }
 
     /// The member to ask now, with its index for [`Members::failed`].
-    pub(super) fn current(&self) -> (usize, Client) {
+    pub(super) fn current(&self) -> (usize, Member) {
         let index = self.current.load(Ordering::Acquire) % self.clients.len();
-        (index, self.clients[index].clone())
+        (index, Member(self.clients[index].clone()))
     }
 
     /// Moves on from member `index` after it failed (unless another request already did).

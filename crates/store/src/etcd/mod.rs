@@ -22,13 +22,13 @@ use std::ops::Range;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use etcd_client::{Client, CompactionOptions, GetOptions};
+use etcd_client::{CompactionOptions, GetOptions};
 
 use crate::{
     KeyValue, LeaseId, RangeResponse, Revision, Store, StoreError, StoreHealth, Txn, TxnResponse, WatchStream,
 };
 use keys::Keyspace;
-use members::Members;
+use members::{Member, Members};
 pub use options::{EtcdOptions, EtcdTls};
 use status::Health;
 
@@ -82,7 +82,7 @@ impl EtcdStore {
     /// all within the request timeout; maps the error and records health.
     async fn call<T, F, Fut>(&self, what: &str, repeat: Repeat, request: F) -> Result<T, StoreError>
     where
-        F: Fn(Client) -> Fut,
+        F: Fn(Member) -> Fut,
         Fut: Future<Output = Result<T, etcd_client::Error>>,
     {
         let deadline = tokio::time::Instant::now() + self.request_timeout;
@@ -130,7 +130,7 @@ impl EtcdStore {
         let response = self
             .call("read", Repeat::Safe, |client| {
                 let (key, options) = (key.clone(), options.clone());
-                async move { client.kv_client().get(key, Some(options)).await }
+                async move { client.kv().get(key, Some(options)).await }
             })
             .await?;
         Ok(RangeResponse {
@@ -147,7 +147,7 @@ impl EtcdStore {
         for &lease in leases {
             let ttl = self
                 .call("lease lookup", Repeat::Safe, |client| async move {
-                    client.lease_client().time_to_live(lease, None).await
+                    client.lease().time_to_live(lease, None).await
                 })
                 .await;
             if ttl.is_ok_and(|response| response.ttl() < 0) {
@@ -165,7 +165,7 @@ impl Store for EtcdStore {
         let response = self
             .call("read", Repeat::Safe, |client| {
                 let key = key.clone();
-                async move { client.kv_client().get(key, None).await }
+                async move { client.kv().get(key, None).await }
             })
             .await?;
         response.kvs().first().map(|found| self.keys.key_value(found)).transpose()
@@ -188,7 +188,7 @@ impl Store for EtcdStore {
         let response = self
             .call("write", Repeat::OnlyIfUnsent, |client| {
                 let (key, value) = (key.clone(), value.clone());
-                async move { client.kv_client().put(key, value, None).await }
+                async move { client.kv().put(key, value, None).await }
             })
             .await?;
         Ok(response.header().map_or(0, etcd_client::ResponseHeader::revision))
@@ -199,7 +199,7 @@ impl Store for EtcdStore {
         let response = self
             .call("write", Repeat::OnlyIfUnsent, |client| {
                 let key = key.clone();
-                async move { client.kv_client().delete(key, None).await }
+                async move { client.kv().delete(key, None).await }
             })
             .await?;
         let revision = response.header().map_or(0, etcd_client::ResponseHeader::revision);
@@ -211,7 +211,7 @@ impl Store for EtcdStore {
         let result = self
             .call("transaction", Repeat::OnlyIfUnsent, |client| {
                 let request = request.clone();
-                async move { client.kv_client().txn(request).await }
+                async move { client.kv().txn(request).await }
             })
             .await;
         match result {
@@ -241,7 +241,7 @@ impl Store for EtcdStore {
         let seconds = crate::lease_ttl_seconds(ttl);
         let response = self
             .call("lease grant", Repeat::OnlyIfUnsent, |client| async move {
-                client.lease_client().grant(seconds, None).await
+                client.lease().grant(seconds, None).await
             })
             .await?;
         Ok(response.id())
@@ -249,9 +249,9 @@ impl Store for EtcdStore {
 
     async fn keep_alive(&self, lease: LeaseId) -> Result<(), StoreError> {
         // One renewal is one round trip on a keep-alive stream of its own, closed right after.
-        let result = self
-            .call("lease keep-alive", Repeat::Safe, |client| async move {
-                client.lease_client().keep_alive(lease).await
+        let result =
+            self.call("lease keep-alive", Repeat::Safe, |client| async move {
+                client.lease().keep_alive(lease).await
             })
             .await;
         match result {
@@ -262,10 +262,8 @@ impl Store for EtcdStore {
     }
 
     async fn revoke_lease(&self, lease: LeaseId) -> Result<(), StoreError> {
-        let result =
-            self.call("lease revoke", Repeat::Safe, |client| async move {
-                client.lease_client().revoke(lease).await
-            })
+        let result = self
+            .call("lease revoke", Repeat::Safe, |client| async move { client.lease().revoke(lease).await })
             .await;
         match result {
             Ok(_) | Err(StoreError::LeaseNotFound { .. }) => Ok(()),
@@ -277,7 +275,7 @@ impl Store for EtcdStore {
         // Physical: return once the member has dropped the history, not merely scheduled it.
         let result = self
             .call("compaction", Repeat::Safe, |client| async move {
-                client.kv_client().compact(revision, Some(CompactionOptions::new().with_physical())).await
+                client.kv().compact(revision, Some(CompactionOptions::new().with_physical())).await
             })
             .await;
         match result {

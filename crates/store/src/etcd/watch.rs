@@ -33,7 +33,7 @@ pub(super) async fn start(
         .call("watch", Repeat::Safe, |client| {
             let (key, options) = (key.clone(), options.clone());
             async move {
-                let mut stream = client.watch_client().watch(key, Some(options)).await?;
+                let mut stream = client.watch().watch(key, Some(options)).await?;
                 let created = stream.message().await?;
                 Ok((stream, created))
             }
@@ -72,7 +72,7 @@ async fn start_is_compacted(store: &EtcdStore, key: &[u8], start: Revision) -> R
     let read = store
         .call("read", Repeat::Safe, |client| {
             let (key, options) = (key.to_vec(), options.clone());
-            async move { client.kv_client().get(key, Some(options)).await }
+            async move { client.kv().get(key, Some(options)).await }
         })
         .await;
     match read {

@@ -65,11 +65,6 @@ impl HealthTracker {
         true
     }
 
-    #[allow(dead_code)]
-    pub(crate) fn is_failing(&self) -> bool {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).failing
-    }
-
     pub(crate) fn snapshot(&self) -> StoreHealth {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         StoreHealth {

@@ -30,6 +30,7 @@
 //! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module; the overlay streams | shell |
 //! | [`stream_slots`] | how many streams each module may hold open | yes |
 //! | [`module_kill`] | ending a revoked or removed module's open streams | shell |
+//! | [`transfer`] | moving the durable state from one store to another (export, import) | shell |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
 
 pub mod agent_auth;
@@ -71,6 +72,7 @@ pub mod stream_slots;
 #[cfg(test)]
 mod testing;
 pub mod tls_setup;
+pub mod transfer;
 pub mod trust;
 pub mod trust_ops;
 pub mod uplink_views;

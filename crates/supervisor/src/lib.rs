@@ -196,13 +196,9 @@ impl SupervisorOptions {
     }
 }
 
-/// Opens the embedded store under `data_dir`, listens on `listen`, and serves until SIGTERM or
-/// ctrl-c.
-pub async fn run(options: SupervisorOptions) -> anyhow::Result<()> {
-    let data_dir = options.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || store::RedbStore::open(&data_dir))
-        .await?
-        .with_context(|| format!("opening the store in {}", options.data_dir.display()))?;
+/// Listens on `listen` and serves from `store` (the caller opened it: `--store`) until SIGTERM
+/// or ctrl-c.
+pub async fn run(store: Arc<dyn Store>, options: SupervisorOptions) -> anyhow::Result<()> {
     let listener = TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("listening on {}", options.listen))?;

@@ -39,30 +39,32 @@ pub const MAX_TXN_BYTES: usize = 512 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
     #[error("reading the store: {0}")]
-    Read(#[source] StoreError),
+    Read(StoreError),
     #[error(
         "the store holds no switchyard keys: nothing to export (is it the right store, data dir or prefix?)"
     )]
     NothingToExport,
     #[error("writing the export: {0}")]
-    Write(#[source] std::io::Error),
+    Write(std::io::Error),
     #[error("not a valid export, nothing was written: {0}")]
-    Format(#[from] FormatError),
+    Format(FormatError),
     #[error(
         "the store already holds {keys} switchyard keys (revision {revision}); import into an empty store, \
          or force the import to replace them"
     )]
     NotEmpty { keys: usize, revision: Revision },
     #[error(
-        "writing to the store failed after {written} of {total} operations ({source}); the store holds part \
+        "writing to the store failed after {written} of {total} operations ({error}); the store holds part \
          of the import: run it again, forced, once the store is back"
     )]
-    Partial {
-        written: usize,
-        total: usize,
-        #[source]
-        source: StoreError,
-    },
+    Partial { written: usize, total: usize, error: StoreError },
+}
+
+// Each message says its cause itself (an error chain printed whole would say it twice).
+impl From<FormatError> for TransferError {
+    fn from(error: FormatError) -> Self {
+        Self::Format(error)
+    }
 }
 
 /// How keys count in a summary: by kind, `config/<kind>` for config objects, else the first part
@@ -164,7 +166,16 @@ pub async fn import(
     input: impl BufRead,
     options: ImportOptions,
 ) -> Result<ImportSummary, TransferError> {
-    let export = format::read(input)?;
+    import_checked(store, format::read(input)?, options).await
+}
+
+/// [`import`] of an export already read and checked ([`format::read`]): for callers that check
+/// the file before they open (and so create) the store.
+pub async fn import_checked(
+    store: &dyn Store,
+    export: format::Export,
+    options: ImportOptions,
+) -> Result<ImportSummary, TransferError> {
     let present = store.range(SWITCHYARD_PREFIX).await.map_err(TransferError::Read)?;
     let durable: Vec<&str> =
         present.kvs.iter().map(|kv| kv.key.as_str()).filter(|key| !is_live(key)).collect();
@@ -191,7 +202,7 @@ pub async fn import(
         let response = store
             .txn(Txn { success: batch, ..Txn::default() })
             .await
-            .map_err(|source| TransferError::Partial { written, total, source })?;
+            .map_err(|error| TransferError::Partial { written, total, error })?;
         written += size;
         revision = response.revision;
     }

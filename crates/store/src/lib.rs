@@ -5,22 +5,72 @@
 //! changed (`version`). Transactions compare those before writing. A watch replays every event
 //! after a given revision, then follows live writes.
 //!
-//! Callers hold an `Arc<dyn Store>`; the embedded redb backend ([`RedbStore`]) is the default and
-//! an etcd backend can be added behind the same trait without changing them.
+//! Callers hold an `Arc<dyn Store>`; the embedded redb backend ([`RedbStore`]) is the default
+//! for one machine, the etcd backend ([`EtcdStore`]) lets several supervisors share one state.
+//! Both pass one conformance suite (`tests/conformance.rs`), so callers cannot tell them apart
+//! except by the differences listed below.
+//!
+//! # Leases (etcd's semantics, on both backends)
+//! - [`Store::grant_lease`] makes a lease with a TTL (rounded up to whole seconds, at least 1 s;
+//!   etcd may raise it further to its own minimum). Granting writes no revision.
+//! - [`Op::PutLeased`] attaches a key to a lease; if the lease does not exist the whole
+//!   transaction fails with [`StoreError::LeaseNotFound`] and writes nothing. A key put again
+//!   with [`Op::Put`] is detached from its lease; a deleted key is detached too.
+//! - [`Store::keep_alive`] renews a lease to its full TTL; on an expired or revoked lease it
+//!   fails with [`StoreError::LeaseNotFound`].
+//! - When a lease expires or is revoked, every key attached to it is deleted in one revision:
+//!   watchers see one batch of [`Event::Delete`]s. Revoking a lease that is already gone is Ok.
+//! - After a restart (redb: reopening the file; etcd: a leader change) every surviving lease gets
+//!   its full TTL again, counted from then: keys with leases never survive forever, and a
+//!   holder that keeps renewing never loses its keys to a restart.
+//!
+//! # Compaction
+//! History (what watches replay) is kept from the oldest uncompacted revision on.
+//! [`Store::compact`]`(r)` drops every revision before `r`: `watch(start)` with `start < r` then
+//! fails with [`StoreError::Compacted`] and a watcher must re-read (`range`) and watch from the
+//! read's `revision + 1`. Compacting to a revision already compacted is a no-op; to a revision
+//! that does not exist yet fails with [`StoreError::FutureRevision`]. The redb backend also
+//! compacts by itself, keeping the newest [`RedbStoreOptions::history_limit`] revisions.
+//!
+//! # Health and recovery
+//! [`Store::health`] is cheap and synchronous. `ok` turns false when a request fails because the
+//! backend is unreachable (etcd) or its storage failed (redb), and back on the next success; the
+//! last error and its time are kept. The redb backend recovers from storage I/O errors (a full
+//! disk, say) by closing and reopening its file before the next operation, counted in
+//! `recoveries`; its watch streams continue across such a reopen. Watch streams of the etcd
+//! backend end with an error when their etcd member fails; the caller re-watches from the last
+//! revision it saw + 1.
+//!
+//! # Differences between the backends
+//! - Revisions of an etcd store are etcd's: writes by other users of the same etcd (other
+//!   prefixes) advance them too, so revisions are increasing but not consecutive.
+//! - etcd refuses a transaction that writes the same key twice (two puts, or a put and a delete
+//!   that overlap); redb runs the operations in order. Callers must not rely on either.
+//! - Lease ids are etcd's on etcd and small counters on redb; treat them as opaque.
 
 mod codec;
+mod etcd;
+mod health;
 pub mod private_fs;
 mod redb_store;
+mod url;
 
 use std::ops::Range;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use etcd::{EtcdOptions, EtcdStore, EtcdTls};
+pub use health::StoreHealth;
 pub use redb_store::{RedbStore, RedbStoreOptions, STORE_FILE};
+pub use url::{StoreUrl, parse_store_url};
 
 /// A global revision. 0 means "nothing written yet".
 pub type Revision = i64;
+
+/// A lease's id, chosen by the store. Opaque: never 0.
+pub type LeaseId = i64;
 
 /// One key with its value and revision metadata (etcd's `mvccpb.KeyValue`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +109,13 @@ pub enum Op {
     Put {
         key: String,
         value: Vec<u8>,
+    },
+    /// Put attached to a lease: the key is deleted when the lease expires or is revoked. Fails
+    /// the whole transaction with [`StoreError::LeaseNotFound`] if the lease does not exist.
+    PutLeased {
+        key: String,
+        value: Vec<u8>,
+        lease: LeaseId,
     },
     Delete {
         key: String,
@@ -114,6 +171,15 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the store is closed")]
     Closed,
+    #[error("lease {lease} has expired or was revoked")]
+    LeaseNotFound { lease: LeaseId },
+    /// The backend cannot be reached (etcd down, no quorum, a request timed out).
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("revision {requested} does not exist yet (the store is at revision {current})")]
+    FutureRevision { requested: Revision, current: Revision },
+    #[error("invalid store URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
 }
 
 /// The store interface. Object safe; hold it as `Arc<dyn Store>`.
@@ -138,4 +204,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn watch(&self, prefix: &str, start_revision: Revision) -> Result<WatchStream, StoreError>;
     /// The current revision.
     async fn revision(&self) -> Result<Revision, StoreError>;
+    /// A new lease that expires `ttl` after its grant or last [`Store::keep_alive`] (rounded up
+    /// to whole seconds, at least 1 s).
+    async fn grant_lease(&self, ttl: Duration) -> Result<LeaseId, StoreError>;
+    /// Renews the lease to its full TTL; [`StoreError::LeaseNotFound`] if it is gone.
+    async fn keep_alive(&self, lease: LeaseId) -> Result<(), StoreError>;
+    /// Ends the lease now, deleting its keys in one revision; Ok if it is already gone.
+    async fn revoke_lease(&self, lease: LeaseId) -> Result<(), StoreError>;
+    /// Drops history before `revision`: a watch from an earlier revision then fails with
+    /// [`StoreError::Compacted`]. Ok if already compacted that far.
+    async fn compact(&self, revision: Revision) -> Result<(), StoreError>;
+    /// The backend's health, for `show system` and `/health`. Cheap; never blocks on I/O.
+    fn health(&self) -> StoreHealth;
+}
+
+/// A lease TTL as the stores keep it: whole seconds, rounded up, at least 1.
+pub(crate) fn lease_ttl_seconds(ttl: Duration) -> i64 {
+    let seconds = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+    i64::try_from(seconds.max(1)).unwrap_or(i64::MAX)
 }

@@ -1,28 +1,42 @@
 //! Running a [`Txn`] against the keys table inside one redb write transaction.
 //!
 //! Operations run in order and each sees the writes before it; every write in the transaction
-//! carries the same revision, as in etcd.
+//! carries the same revision, as in etcd. Leases are checked before anything is written: a put
+//! onto a dead lease fails the whole transaction, as etcd does.
 
 use redb::Table;
 
+use super::lease_tables::LeaseLinks;
 use super::tables::{get_key, keys_with_prefix, put_key, remove_key};
-use crate::{Compare, Event, KeyValue, Op, Revision, StoreError, Txn};
+use crate::{Compare, Event, KeyValue, LeaseId, Op, Revision, StoreError, Txn};
 
 /// What a transaction did, before it is committed.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Applied {
     pub succeeded: bool,
     /// The changes, in order; empty if the transaction wrote nothing.
     pub events: Vec<Event>,
     pub gets: Vec<Option<KeyValue>>,
+    /// Whether it changed something other than keys (a lease's row), so that it must be
+    /// committed even without events.
+    pub side_effects: bool,
 }
 
-/// Evaluates the compares, then runs the chosen branch, writing at `revision`.
+/// The tables a transaction writes.
+pub(crate) struct WriteTables<'txn> {
+    pub keys: Table<'txn, &'static [u8], &'static [u8]>,
+    pub links: LeaseLinks<'txn>,
+}
+
+/// Evaluates the compares, then runs the chosen branch, writing at `revision`. `lease_alive`
+/// says whether a lease may take keys.
 pub(crate) fn apply(
-    keys: &mut Table<'_, &'static [u8], &'static [u8]>,
+    tables: &mut WriteTables<'_>,
     txn: &Txn,
     revision: Revision,
+    lease_alive: &dyn Fn(LeaseId) -> bool,
 ) -> Result<Applied, StoreError> {
+    let keys = &mut tables.keys;
     let mut succeeded = true;
     for compare in &txn.compare {
         if !holds(keys, compare)? {
@@ -31,24 +45,38 @@ pub(crate) fn apply(
         }
     }
     let ops = if succeeded { &txn.success } else { &txn.failure };
-    let mut applied = Applied { succeeded, events: Vec::new(), gets: Vec::new() };
+    for op in ops {
+        if let Op::PutLeased { lease, .. } = op
+            && !lease_alive(*lease)
+        {
+            return Err(StoreError::LeaseNotFound { lease: *lease });
+        }
+    }
+    let mut applied = Applied { succeeded, ..Applied::default() };
     for op in ops {
         match op {
-            Op::Put { key, value } => {
+            Op::Put { key, value } | Op::PutLeased { key, value, .. } => {
                 let previous = get_key(keys, key)?;
                 let kv = next_state(previous.as_ref(), key, value, revision);
                 put_key(keys, &kv)?;
+                // A plain put detaches the key from its lease, as in etcd.
+                match op {
+                    Op::PutLeased { lease, .. } => tables.links.attach(key, *lease)?,
+                    _ => tables.links.detach(key)?,
+                }
                 applied.events.push(Event::Put { kv });
             }
             Op::Delete { key } => {
                 if let Some(prev) = get_key(keys, key)? {
                     remove_key(keys, key)?;
+                    tables.links.detach(key)?;
                     applied.events.push(Event::Delete { prev, mod_revision: revision });
                 }
             }
             Op::DeletePrefix { prefix } => {
                 for prev in keys_with_prefix(keys, prefix)? {
                     remove_key(keys, &prev.key)?;
+                    tables.links.detach(&prev.key)?;
                     applied.events.push(Event::Delete { prev, mod_revision: revision });
                 }
             }

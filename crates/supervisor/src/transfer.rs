@@ -241,7 +241,7 @@ fn batches(ops: Vec<Op>) -> Vec<Vec<Op>> {
 
 fn op_size(op: &Op) -> usize {
     match op {
-        Op::Put { key, value } => key.len() + value.len(),
+        Op::Put { key, value } | Op::PutLeased { key, value, .. } => key.len() + value.len(),
         Op::Delete { key } | Op::Get { key } => key.len(),
         Op::DeletePrefix { prefix } => prefix.len(),
     }

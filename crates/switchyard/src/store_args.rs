@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use store::{RedbStore, Store, StoreError};
+use store::{RedbStore, Store, StoreError, StoreUrl, parse_store_url};
 
 /// Where the state lives. Flattened into `switchyard supervisor`, `… export` and `… import`.
 #[derive(Debug, Clone, clap::Args)]
@@ -38,8 +38,8 @@ pub struct StoreArgs {
 /// whole would say it twice).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreArgsError {
-    #[error("invalid --store {value:?}: expected `redb` or `etcd://HOST:PORT[,HOST:PORT…]`")]
-    InvalidUrl { value: String },
+    #[error("--store: {0}")]
+    InvalidUrl(StoreError),
     #[error("{flag} applies to an etcd store only (--store etcd://…); this is --store redb")]
     EtcdOnly { flag: &'static str },
     #[error("--store-prefix {prefix:?}: a prefix starts with `/` and does not end with one (e.g. /site-a)")]
@@ -88,20 +88,19 @@ impl StoreArgs {
         data_dir: &Path,
         purpose: Purpose,
     ) -> Result<Arc<dyn Store>, StoreArgsError> {
-        let value = self.store.trim();
-        if value == "redb" {
-            self.refuse_etcd_flags()?;
-            return open_redb(data_dir, purpose).await;
-        }
-        if !value.starts_with("etcd://") {
-            return Err(StoreArgsError::InvalidUrl { value: value.to_owned() });
-        }
+        let endpoints = match parse_store_url(&self.store).map_err(StoreArgsError::InvalidUrl)? {
+            StoreUrl::Redb => {
+                self.refuse_etcd_flags()?;
+                return open_redb(data_dir, purpose).await;
+            }
+            StoreUrl::Etcd { endpoints } => endpoints,
+        };
         if !self.store_prefix.is_empty()
             && (!self.store_prefix.starts_with('/') || self.store_prefix.ends_with('/'))
         {
             return Err(StoreArgsError::InvalidPrefix { prefix: self.store_prefix.clone() });
         }
-        Err(StoreArgsError::EtcdUnsupported { value: value.to_owned() })
+        Err(StoreArgsError::EtcdUnsupported { value: endpoints.join(",") })
     }
 
     /// etcd's flags with `--store redb` are a mistake worth saying, not ignoring.

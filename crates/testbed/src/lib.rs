@@ -2,6 +2,7 @@
 //! themselves on drop, and the commands that fill them. One copy, so every test cleans up alike.
 
 pub mod command;
+pub mod etcd;
 pub mod fabric;
 pub mod images;
 pub mod netns;

@@ -1,6 +1,7 @@
 //! Helpers shared by the store's integration tests.
 #![allow(dead_code)]
 
+pub mod etcd;
 pub mod model;
 
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use store::{RedbStore, Store, StoreError, StoreUrl, parse_store_url};
+use store::{EtcdOptions, EtcdStore, EtcdTls, RedbStore, Store, StoreError, StoreUrl, parse_store_url};
 
 /// Where the state lives. Flattened into `switchyard supervisor`, `… export` and `… import`.
 #[derive(Debug, Clone, clap::Args)]
@@ -52,16 +52,14 @@ pub enum StoreArgsError {
     Locked { path: String, hint: &'static str },
     #[error("opening the store in {dir}: {error}")]
     Redb { dir: String, error: StoreError },
-    #[error("reading {flag} {path}: {error}")]
-    TlsFile { flag: &'static str, path: String, error: std::io::Error },
     #[error(
         "cannot reach etcd at {endpoints}: {error}. Check that etcd runs there and serves clients on those \
          addresses (its --listen-client-urls / --advertise-client-urls), that this host can reach them, and \
          that http/https matches (--etcd-ca for TLS)"
     )]
     EtcdUnreachable { endpoints: String, error: StoreError },
-    #[error("this build has no etcd backend yet ({value})")]
-    EtcdUnsupported { value: String },
+    #[error("connecting to etcd at {endpoints}: {error}")]
+    Etcd { endpoints: String, error: StoreError },
 }
 
 /// What the caller is about to do with the store: it decides whether a missing redb file is made
@@ -100,7 +98,29 @@ impl StoreArgs {
         {
             return Err(StoreArgsError::InvalidPrefix { prefix: self.store_prefix.clone() });
         }
-        Err(StoreArgsError::EtcdUnsupported { value: endpoints.join(",") })
+        let tls = self.etcd_ca.clone().map(|ca| EtcdTls {
+            ca,
+            cert: self.etcd_cert.clone(),
+            key: self.etcd_key.clone(),
+        });
+        let secure = tls.is_some();
+        let options = EtcdOptions {
+            endpoints: endpoints.clone(),
+            prefix: self.store_prefix.clone(),
+            tls,
+            ..EtcdOptions::default()
+        };
+        let endpoints = endpoints.join(", ");
+        match EtcdStore::connect(options).await {
+            Ok(store) => {
+                tracing::info!(%endpoints, prefix = %self.store_prefix, tls = secure, "store: etcd");
+                Ok(Arc::new(store))
+            }
+            Err(error @ StoreError::Unavailable(_)) => {
+                Err(StoreArgsError::EtcdUnreachable { endpoints, error })
+            }
+            Err(error) => Err(StoreArgsError::Etcd { endpoints, error }),
+        }
     }
 
     /// etcd's flags with `--store redb` are a mistake worth saying, not ignoring.
@@ -194,6 +214,20 @@ mod tests {
         let said = open_error(&[], &data, Purpose::Export).await;
         assert!(said.contains("no store at") && said.contains("--data-dir"), "{said}");
         assert!(!data.exists(), "an export makes nothing");
+    }
+
+    #[tokio::test]
+    async fn an_etcd_nobody_serves_is_named_with_what_to_check() {
+        let dir = tempfile::tempdir().unwrap();
+        // A port just freed: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("etcd://127.0.0.1:{port}");
+        let said = open_error(&["--store", &url], dir.path(), Purpose::Export).await;
+        assert!(said.contains(&format!("cannot reach etcd at http://127.0.0.1:{port}")), "{said}");
+        assert!(said.contains("--listen-client-urls"), "{said}");
+        let said =
+            open_error(&["--store", &url, "--etcd-ca", "/no/such/ca.pem"], dir.path(), Purpose::Export).await;
+        assert!(said.contains("/no/such/ca.pem"), "{said}");
     }
 
     #[tokio::test]

@@ -31,6 +31,7 @@
 //! | [`fanout`] | store watch → policy table → each agent stream, what concerns its module; the overlay streams | shell |
 //! | [`stream_slots`] | how many streams each module may hold open | yes |
 //! | [`module_kill`] | ending a revoked or removed module's open streams | shell |
+//! | [`transfer`] | moving the durable state from one store to another (export, import) | shell |
 //! | [`grpc`], [`rest`], [`exec`], [`server`] | the protocols | shell |
 
 pub mod agent_auth;
@@ -73,6 +74,7 @@ pub mod stream_slots;
 #[cfg(test)]
 mod testing;
 pub mod tls_setup;
+pub mod transfer;
 pub mod trust;
 pub mod trust_ops;
 pub mod uplink_views;
@@ -196,19 +198,9 @@ impl SupervisorOptions {
     }
 }
 
-/// Opens the embedded store under `data_dir`, listens on `listen`, and serves until SIGTERM or
-/// ctrl-c.
-pub async fn run(options: SupervisorOptions) -> anyhow::Result<()> {
-    let data_dir = options.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || store::RedbStore::open(&data_dir))
-        .await?
-        .with_context(|| format!("opening the store in {}", options.data_dir.display()))?;
-    run_on(store, options).await
-}
-
-/// Listens on `options.listen` and serves from `store` (embedded or etcd) until SIGTERM or
-/// ctrl-c.
-pub async fn run_on(store: Arc<dyn Store>, options: SupervisorOptions) -> anyhow::Result<()> {
+/// Listens on `listen` and serves from `store` (the caller opened it: `--store`) until SIGTERM
+/// or ctrl-c.
+pub async fn run(store: Arc<dyn Store>, options: SupervisorOptions) -> anyhow::Result<()> {
     let listener = TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("listening on {}", options.listen))?;

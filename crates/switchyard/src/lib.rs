@@ -7,6 +7,8 @@ pub mod processes;
 pub mod shell;
 pub mod sshd;
 pub mod stdout;
+pub mod store_args;
+pub mod transfer_command;
 
 /// The demo's and the tests' network namespaces, kept at their old path.
 pub use testbed::netns;

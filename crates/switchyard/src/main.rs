@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use agent_api::ports::{AttachSpec, DetachSpec, TargetSpec};
 use clap::{ArgGroup, Parser, Subcommand};
 use switchyard::stdout::emit;
+use switchyard::store_args::{Purpose, StoreArgs};
 
 /// Where every subcommand keeps its state unless told otherwise.
 const DEFAULT_DATA_DIR: &str = "/var/lib/switchyard";
@@ -32,28 +33,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the supervisor: config store, REST API and agent gRPC on one address.
-    Supervisor {
-        /// Directory of the embedded store (created if missing).
-        #[arg(long, default_value = DEFAULT_DATA_DIR, env = "SWITCHYARD_DATA_DIR")]
-        data_dir: PathBuf,
-        /// Address to serve REST and gRPC on.
-        #[arg(long, default_value = "127.0.0.1:7400")]
-        listen: SocketAddr,
-        #[command(flatten)]
-        tls: SupervisorTlsArgs,
-        #[command(flatten)]
-        logs: LogArgs,
-        /// On first start (no `username` in the config yet), create `admin` (network-admin) with
-        /// the password in FILE (its first line). Without it, a random password is generated and
-        /// written to <data-dir>/admin-password, readable by root only.
-        #[arg(long, value_name = "FILE")]
-        admin_password_file: Option<PathBuf>,
-        /// A host name REST clients may use for this supervisor (the `Host` header), besides IP
-        /// addresses and localhost; repeatable. Other names are refused, against DNS rebinding.
-        #[arg(long = "allowed-host", value_name = "NAME")]
-        allowed_hosts: Vec<String>,
-    },
+    /// Run the supervisor: config store, REST API and agent gRPC on one address. With `export` or
+    /// `import`: move its state from one store to another instead.
+    Supervisor(Box<SupervisorArgs>),
     /// Run the agent of this host: joins the supervisor as a module and keeps its policies.
     ///
     /// With `--ovsdb unix:PATH --ovs-bridge NAME` the agent also takes ports the seed's way, in
@@ -196,6 +178,99 @@ enum Command {
     Demo(switchyard::demo::DemoArgs),
 }
 
+/// `switchyard supervisor`: its flags for running, or `export` / `import`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, after_help = SUPERVISOR_STORE_HELP)]
+struct SupervisorArgs {
+    #[command(flatten)]
+    location: StoreLocation,
+    /// Address to serve REST and gRPC on.
+    #[arg(long, default_value = "127.0.0.1:7400")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    tls: SupervisorTlsArgs,
+    #[command(flatten)]
+    logs: LogArgs,
+    /// On first start (no `username` in the config yet), create `admin` (network-admin) with
+    /// the password in FILE (its first line). Without it, a random password is generated and
+    /// written to <data-dir>/admin-password, readable by root only.
+    #[arg(long, value_name = "FILE")]
+    admin_password_file: Option<PathBuf>,
+    /// A host name REST clients may use for this supervisor (the `Host` header), besides IP
+    /// addresses and localhost; repeatable. Other names are refused, against DNS rebinding.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_hosts: Vec<String>,
+    #[command(subcommand)]
+    transfer: Option<Transfer>,
+}
+
+/// Where the supervisor's state lives: the data dir, and the store (in it, or etcd).
+#[derive(Debug, clap::Args)]
+struct StoreLocation {
+    /// The supervisor's directory: its TLS material, its generated admin password and, with
+    /// --store redb, its embedded store (created if missing).
+    #[arg(long, default_value = DEFAULT_DATA_DIR, env = "SWITCHYARD_DATA_DIR")]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// `switchyard supervisor export|import`.
+#[derive(Debug, Subcommand)]
+enum Transfer {
+    /// Write the supervisor's state to a file: config, accounts, modules and their numbers,
+    /// vEthernet bindings, counters, enrolments, join tokens, address allocations, the event and
+    /// accounting logs. One revision, whole or not at all. Live state (leases) stays behind.
+    ///
+    /// An embedded store (redb) is read while no supervisor runs on it; an etcd store may be
+    /// exported while supervisors run.
+    Export {
+        #[command(flatten)]
+        location: StoreLocation,
+        /// Where to write it (`-`: stdout). It holds password hashes: keep it private.
+        #[arg(long, short, value_name = "FILE|-", default_value = "-")]
+        output: PathBuf,
+    },
+    /// Write an export into a store, before any supervisor runs on it. Every line is checked
+    /// first (a truncated or edited file is refused and nothing is written); a store that already
+    /// holds switchyard keys is refused unless --force.
+    Import {
+        #[command(flatten)]
+        location: StoreLocation,
+        /// The export to read (`-`: stdin).
+        #[arg(long, short, value_name = "FILE|-")]
+        input: PathBuf,
+        /// Replace what the store holds: its switchyard keys that the file does not hold are
+        /// deleted (live state excepted).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+impl Transfer {
+    async fn run(self) -> anyhow::Result<()> {
+        match self {
+            Transfer::Export { location, output } => {
+                let store = location.store.open(&location.data_dir, Purpose::Export).await?;
+                switchyard::transfer_command::export(store.as_ref(), &output).await
+            }
+            Transfer::Import { location, input, force } => {
+                let export = switchyard::transfer_command::read_export(&input)?;
+                let store = location.store.open(&location.data_dir, Purpose::Import).await?;
+                switchyard::transfer_command::import(store.as_ref(), export, force).await
+            }
+        }
+    }
+}
+
+const SUPERVISOR_STORE_HELP: &str = "Stores:\n  \
+    --store redb (default)                 <data-dir>/store.redb, one supervisor\n  \
+    --store etcd://h1:2379,h2:2379,h3:2379  an etcd cluster several supervisors share\n\n\
+    Moving from one to the other (see docs/STORE.md):\n  \
+    switchyard supervisor export --data-dir /var/lib/switchyard --output state.jsonl   # supervisor stopped\n  \
+    switchyard supervisor import --store etcd://h1:2379 --input state.jsonl\n  \
+    switchyard supervisor --store etcd://h1:2379 --data-dir /var/lib/switchyard";
+
 /// How much history the supervisor keeps: the event log (`show logging logfile`) and, apart
 /// from it, the accounting log (`show accounting log`), which events never push out.
 #[derive(Debug, clap::Args)]
@@ -243,7 +318,8 @@ fn main() -> ExitCode {
 fn init_logging(command: &Command) {
     // Daemons log at info; interactive commands only say something when it matters.
     let default = match command {
-        Command::Supervisor { .. } | Command::Agent { .. } => "info",
+        Command::Supervisor(args) if args.transfer.is_none() => "info",
+        Command::Agent { .. } => "info",
         _ => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -253,15 +329,24 @@ fn init_logging(command: &Command) {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Supervisor { data_dir, listen, tls, logs, admin_password_file, allowed_hosts } => {
-            let mut options = supervisor::SupervisorOptions::new(data_dir, listen);
+        Command::Supervisor(args) => {
+            let SupervisorArgs { location, listen, tls, logs, admin_password_file, allowed_hosts, transfer } =
+                *args;
+            if let Some(transfer) = transfer {
+                runtime()?.block_on(transfer.run())?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut options = supervisor::SupervisorOptions::new(&location.data_dir, listen);
             tls.apply(&mut options);
             logs.apply(&mut options);
             if let Some(file) = admin_password_file {
                 options.admin_password = Some(read_admin_password(&file)?);
             }
             options.allowed_hosts = allowed_hosts;
-            runtime()?.block_on(supervisor::run(options))?;
+            runtime()?.block_on(async {
+                let store = location.store.open(&location.data_dir, Purpose::Serve).await?;
+                supervisor::run(store, options).await
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Agent {

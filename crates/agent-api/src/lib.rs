@@ -16,6 +16,7 @@ pub mod ports;
 mod protocol;
 mod socket;
 pub mod status;
+pub mod supervisors;
 pub mod uplinks;
 pub mod vemcmd;
 
@@ -24,3 +25,4 @@ pub use constants::{DEFAULT_MAC_AGING, TUNNEL_LTL, TUNNEL_NAME, VXLAN_OVERHEAD};
 pub use protocol::{CardInfo, MAX_REQUEST_BYTES, Request, Response, encode_line, from_hex, to_hex};
 pub use socket::{SOCKET_NAME, socket_path};
 pub use status::ConnectionState;
+pub use supervisors::{EndpointsError, Scheme, SupervisorEndpoint, SupervisorEndpoints};

@@ -109,8 +109,12 @@ pub struct CardInfo {
     pub switch_name: String,
     /// The module number (slot); `None` before the first register.
     pub module: Option<u32>,
-    /// The supervisor URL the agent connects to.
+    /// The supervisor the agent is connected to (its URL, and the address it reached when the
+    /// URL's name has several); while headless, the configured ones, comma-separated.
     pub supervisor: String,
+    /// Every supervisor the agent may connect to (`--supervisor`), in the order it tries them.
+    #[serde(default)]
+    pub supervisors: Vec<String>,
     /// How the link is secured: mutual TLS with which certificate, not enrolled yet, or insecure.
     #[serde(default)]
     pub trust: String,

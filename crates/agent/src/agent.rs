@@ -23,7 +23,7 @@ use crate::ports::{self, PortManager, PortManagerParts};
 use crate::snapshot::PolicySnapshot;
 use crate::status::AgentStatus;
 use crate::supervisor_link::SupervisorLink;
-use crate::trust::{CaTrust, Credentials, SupervisorEndpoint, SupervisorUrl, TrustOptions};
+use crate::trust::{CaTrust, Credentials, Supervisors, TrustOptions};
 use crate::uplinks::{self, UplinkSpec};
 use crate::{host_info, persist};
 
@@ -34,7 +34,9 @@ const _: () = assert!(DEFAULT_FLOW_TABLE_SIZE as usize == datapath::DEFAULT_FLOW
 /// What `switchyard agent` is started with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentOptions {
-    /// The supervisor's URL, e.g. `http://127.0.0.1:7400`.
+    /// The supervisors' URLs as `--supervisor` takes them: one, e.g. `https://10.0.0.2:7400`, or
+    /// several, comma-separated, tried in order (a host name with several addresses stands for
+    /// each of them). All share one store: the agent moves to the next when its own dies.
     pub supervisor: String,
     /// This host's name (the card name, `Server-Name` in `show module`).
     pub host_name: String,
@@ -61,8 +63,8 @@ pub struct AgentOptions {
 }
 
 impl AgentOptions {
-    /// Options for an agent of `host_name` joining `supervisor`, keeping its state in
-    /// `data_dir`; the host id comes from the data dir.
+    /// Options for an agent of `host_name` joining `supervisor` (one URL or several,
+    /// comma-separated), keeping its state in `data_dir`; the host id comes from the data dir.
     pub fn new(
         supervisor: impl Into<String>,
         host_name: impl Into<String>,
@@ -146,11 +148,12 @@ impl Agent {
     /// API, starts joining the supervisor in the background, and follows the OVSDB rows.
     ///
     /// Fails only on what retrying cannot fix: an unusable data dir, a malformed supervisor
-    /// URL, another agent already serving the data dir's socket, no dataplane thread, an
+    /// URL (or list of them), another agent already serving the data dir's socket, no dataplane thread, an
     /// uplink that cannot be (given twice, no such interface, already a vEthernet), or a VTEP
     /// that is not an address of this host (or whose port is taken).
     pub async fn start(options: AgentOptions) -> anyhow::Result<Self> {
-        SupervisorUrl::parse(&options.supervisor, &options.trust)?;
+        let endpoints: agent_api::SupervisorEndpoints = options.supervisor.parse()?;
+        Supervisors::check(&endpoints, &options.trust)?;
         uplinks::spec::validate(&options.uplinks)?;
         let vtep = match options.vtep {
             Some(vtep) => Some((vtep, overlay::vtep::locate(vtep).await?)),
@@ -185,7 +188,7 @@ impl Agent {
             }
             trust => Some(Arc::new(Credentials::load(data_dir.root(), &host_id, trust)?)),
         };
-        let endpoint = SupervisorEndpoint::new(&options.supervisor, &options.trust, credentials)?;
+        let supervisors = Arc::new(Supervisors::new(endpoints, &options.trust, credentials)?);
         let identity = Arc::new(HostIdentity {
             host_name: options.host_name,
             host_id,
@@ -235,8 +238,8 @@ impl Agent {
             dataplane: dataplane.clone(),
             policies: policies.clone(),
             status: status.clone(),
-            supervisor: options.supervisor.clone(),
-            endpoint: endpoint.clone(),
+            supervisor: supervisors.describe(),
+            supervisors: Arc::clone(&supervisors),
             host_id: identity.host_id.clone(),
             ports_file: data_dir.ports_file(),
             docker: DockerEngine::from_env(),
@@ -266,8 +269,7 @@ impl Agent {
         let (published_overlay, overlay) = watch::channel(Arc::new(overlay));
         let responder = Responder {
             identity: Arc::clone(&identity),
-            supervisor: options.supervisor,
-            credentials: endpoint.credentials().cloned(),
+            supervisors: Arc::clone(&supervisors),
             status: status.clone(),
             policies: policies.clone(),
             ports: Arc::downgrade(&ports),
@@ -279,7 +281,7 @@ impl Agent {
             async move { responder.respond(request, Instant::now()).await }
         };
         let overlay_follower = vtep.is_some().then(|| OverlayFollower {
-            endpoint: endpoint.clone(),
+            supervisors: Arc::clone(&supervisors),
             host_id: identity.host_id.clone(),
             status: status.clone(),
             dataplane,
@@ -287,7 +289,7 @@ impl Agent {
             published: published_overlay,
         });
         let link =
-            SupervisorLink::new(endpoint, Arc::clone(&identity), &data_dir, sync, policies_tx, status_tx);
+            SupervisorLink::new(supervisors, Arc::clone(&identity), &data_dir, sync, policies_tx, status_tx);
         let mut tasks = vec![
             tokio::spawn(local_api.serve(Arc::new(handler))),
             tokio::spawn(link.run()),

@@ -18,6 +18,7 @@ pub mod attach;
 pub use ::ovsdb::backoff;
 pub mod dataplane;
 pub mod docker_driver;
+mod failover;
 pub mod flow_export;
 mod fs_atomic;
 pub mod host_info;

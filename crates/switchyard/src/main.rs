@@ -56,9 +56,12 @@ enum Command {
         (error: port-profile not found) until the profile is created. `ovs-vsctl del-port` detaches\n\
         the port and leaves the interface. Ports survive agent and ovsdb-server restarts.")]
     Agent {
-        /// The supervisor's URL.
-        #[arg(long, default_value = DEFAULT_SUPERVISOR, env = "SWITCHYARD_SUPERVISOR")]
-        supervisor: String,
+        /// The supervisor's URL, or several, comma-separated (supervisors sharing one store): the
+        /// agent registers with the first that answers and moves to another within seconds when
+        /// its own dies, forwarding throughout. A host name with several addresses stands for
+        /// each of them (the certificate must carry the name).
+        #[arg(long, value_name = "URL[,URL...]", default_value = DEFAULT_SUPERVISOR, env = "SWITCHYARD_SUPERVISOR")]
+        supervisor: agent_api::SupervisorEndpoints,
         /// Name this host is shown under (`show module`); defaults to the system host name.
         #[arg(long)]
         host_name: Option<String>,
@@ -127,9 +130,11 @@ enum Command {
         switch# configure terminal\n  \
         % Permission denied for the role (network-operator is read-only)")]
     Shell {
-        /// The supervisor's URL.
-        #[arg(long, default_value = DEFAULT_SUPERVISOR, env = "SWITCHYARD_SUPERVISOR")]
-        supervisor: String,
+        /// The supervisor's URL, or several, comma-separated (supervisors sharing one store):
+        /// each command goes to the one that answered last, and to the next when that one cannot
+        /// be reached (connection refused or timed out, 502/503).
+        #[arg(long, value_name = "URL[,URL...]", default_value = DEFAULT_SUPERVISOR, env = "SWITCHYARD_SUPERVISOR")]
+        supervisor: agent_api::SupervisorEndpoints,
         /// Run these commands (separated by `;` or newlines) as a script and exit: configuration
         /// all-or-nothing, non-zero on the first error.
         #[arg(short = 'c', long = "command")]
@@ -369,7 +374,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 socket: docker_socket,
                 state_dir: data_dir.join("docker"),
             });
-            let mut opts = agent::AgentOptions::new(supervisor, host_name, data_dir)
+            let mut opts = agent::AgentOptions::new(supervisor.to_string(), host_name, data_dir)
                 .with_host_id(host_id)
                 .with_uplinks(uplinks);
             if let (Some(endpoint), Some(bridge)) = (ovsdb, ovs_bridge) {
@@ -386,7 +391,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Shell { supervisor, commands, user, password_file, ca_cert, data_dir } => {
             switchyard::shell::main(&switchyard::shell::ShellOptions {
-                url: supervisor,
+                supervisors: supervisor,
                 commands,
                 login: switchyard::shell::login::LoginArgs { user, password_file, data_dir },
                 ca_cert,

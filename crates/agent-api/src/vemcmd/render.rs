@@ -31,6 +31,11 @@ pub fn render_card(card: &CardInfo) -> String {
         format!("Switch name: {}", card.switch_name),
         format!("Card slot (module): {module}"),
         format!("Supervisor address: {}", card.supervisor),
+    ];
+    if card.supervisors.len() > 1 {
+        lines.push(format!("Supervisors configured: {}", card.supervisors.join(", ")));
+    }
+    lines.extend([
         format!("Supervisor trust: {}", card.trust),
         format!("Supervisor state: {state}"),
         format!("Card Headless Mode : {}", yes_no(!connected)),
@@ -41,7 +46,7 @@ pub fn render_card(card: &CardInfo) -> String {
             "Port-profiles in use on this host: {} (revision {})",
             card.policy_count, card.policy_revision
         ),
-    ];
+    ]);
     if let Some(revision) = card.supervisor_revision {
         lines.push(format!("Supervisor config revision: {revision}"));
     }
@@ -387,6 +392,7 @@ mod tests {
             switch_name: "switch".into(),
             module: Some(3),
             supervisor: "https://127.0.0.1:7400".into(),
+            supervisors: vec!["https://127.0.0.1:7400".into()],
             trust: "mutual TLS, certificate 3f8d expires in 29 d 23 h (renewed at two thirds of its life)"
                 .into(),
             state,
@@ -437,6 +443,24 @@ mod tests {
         ] {
             assert!(headless.contains(line), "{line:?} missing from\n{headless}");
         }
+    }
+
+    #[test]
+    fn show_card_lists_the_supervisors_when_there_are_several() {
+        let two = vec!["https://10.0.0.1:7400".to_owned(), "https://10.0.0.2:7400".to_owned()];
+        let text = render_card(&CardInfo {
+            supervisor: "https://10.0.0.2:7400".into(),
+            supervisors: two,
+            ..card(ConnectionState::Connected)
+        });
+        assert!(
+            text.contains(
+                "Supervisor address: https://10.0.0.2:7400\n\
+                 Supervisors configured: https://10.0.0.1:7400, https://10.0.0.2:7400\n\
+                 Supervisor trust:"
+            ),
+            "{text}"
+        );
     }
 
     fn port(veth: u32, forwarding: bool) -> PortView {

@@ -11,7 +11,7 @@ use crate::identity::HostIdentity;
 use crate::overlay::{OverlayFile, vtep};
 use crate::ports::{PortError, PortManager, VtepView};
 use crate::snapshot::PolicySnapshot;
-use crate::status::AgentStatus;
+use crate::status::{AgentStatus, ConnectionState};
 use crate::{MAX_VIRTUAL_PORTS, SWITCH_NAME};
 use agent_api::{CardInfo, Request, Response, from_hex};
 
@@ -20,9 +20,8 @@ use agent_api::{CardInfo, Request, Response, from_hex};
 #[derive(Debug, Clone)]
 pub(crate) struct Responder {
     pub(crate) identity: Arc<HostIdentity>,
-    pub(crate) supervisor: String,
-    /// The agent's credentials (`None` with `--insecure`).
-    pub(crate) credentials: Option<Arc<crate::trust::Credentials>>,
+    /// The configured supervisors, the one connected to, and the agent's credentials.
+    pub(crate) supervisors: Arc<crate::trust::Supervisors>,
     pub(crate) status: watch::Receiver<AgentStatus>,
     pub(crate) policies: watch::Receiver<Arc<PolicySnapshot>>,
     pub(crate) ports: Weak<PortManager>,
@@ -102,13 +101,21 @@ impl Responder {
         let status = self.status.borrow().clone();
         let policies = Arc::clone(&self.policies.borrow());
         let identity = &self.identity;
+        let supervisor = match (status.state, self.supervisors.current()) {
+            (ConnectionState::Connected, Some(target)) => target.to_string(),
+            _ => self.supervisors.describe(),
+        };
         CardInfo {
             card_name: identity.host_name.clone(),
             host_id: identity.host_id.clone(),
             switch_name: SWITCH_NAME.to_owned(),
             module: status.module,
-            supervisor: self.supervisor.clone(),
-            trust: crate::trust::describe(self.credentials.as_deref(), std::time::SystemTime::now()),
+            supervisor,
+            supervisors: self.supervisors.endpoints().urls(),
+            trust: crate::trust::describe(
+                self.supervisors.credentials().map(Arc::as_ref),
+                std::time::SystemTime::now(),
+            ),
             state: status.state,
             last_heartbeat_ack_ms: status
                 .last_heartbeat_ack

@@ -151,6 +151,7 @@ mod tests {
             switch_name: "switch".into(),
             module: Some(3),
             supervisor: "https://127.0.0.1:7400".into(),
+            supervisors: vec!["https://127.0.0.1:7400".into()],
             trust: String::new(),
             state: ConnectionState::Connected,
             last_heartbeat_ack_ms: Some(12),

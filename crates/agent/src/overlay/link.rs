@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::trust::SupervisorEndpoint;
+use crate::trust::Supervisors;
 use proto::supervisor_client::SupervisorClient;
 use tokio::sync::watch;
 
@@ -23,8 +23,8 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(3);
 /// What the follower works with.
 #[derive(Debug)]
 pub struct OverlayFollower {
-    /// The supervisor.
-    pub endpoint: SupervisorEndpoint,
+    /// The supervisors: the stream goes to the one the link is registered with.
+    pub supervisors: Arc<Supervisors>,
     /// This host's id.
     pub host_id: String,
     /// The supervisor link's status: the stream is opened once it is connected.
@@ -60,7 +60,8 @@ pub async fn follow_overlay(mut follower: OverlayFollower) {
 
 /// One stream, until it fails or ends (`Ok` when it ended after delivering updates).
 async fn session(follower: &mut OverlayFollower, module: u32, backoff: &mut Backoff) -> Result<(), String> {
-    let channel = follower.endpoint.connect().await.map_err(|error| format!("cannot connect: {error}"))?;
+    let target = follower.supervisors.current().ok_or("no supervisor is connected")?;
+    let channel = target.connect().await.map_err(|error| format!("cannot connect: {error}"))?;
     let mut client = SupervisorClient::new(channel);
     let request = proto::OverlayRequest { module, host_id: follower.host_id.clone() };
     let mut stream = match tokio::time::timeout(OPEN_TIMEOUT, client.watch_overlay(request)).await {

@@ -46,10 +46,13 @@ pub async fn follow_datapath(ports: Arc<PortManager>) {
 pub async fn report_and_rebind(ports: Arc<PortManager>, mut status: watch::Receiver<AgentStatus>) {
     let mut tick = tokio::time::interval(REPORT_INTERVAL);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut session: Option<u32> = None;
+    let mut session: Option<(u64, u32)> = None;
     loop {
         let now = status.borrow_and_update().clone();
-        let current = (now.state == ConnectionState::Connected).then_some(now.module).flatten();
+        let current = match (now.state, now.module) {
+            (ConnectionState::Connected, Some(module)) => Some((now.session, module)),
+            _ => None,
+        };
         if current.is_some() && current != session {
             ports.rebind().await;
             ports.report_logged().await;

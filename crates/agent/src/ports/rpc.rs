@@ -1,7 +1,9 @@
 //! The port calls to the supervisor (BindPort, UnbindPort, ReportPorts, and the address calls) on a channel of their
-//! own, so an attach never waits behind the policy stream and vice versa.
+//! own, so an attach never waits behind the policy stream and vice versa. They go to the supervisor the link is
+//! registered with, and follow it when it moves to another.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use config::EffectivePolicy;
@@ -9,7 +11,7 @@ use proto::supervisor_client::SupervisorClient;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::trust::SupervisorEndpoint;
+use crate::trust::{SupervisorTarget, Supervisors};
 
 use super::PortError;
 use crate::snapshot::PolicyEntry;
@@ -20,8 +22,13 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 /// A client of the supervisor's port calls. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct PortRpc {
-    client: SupervisorClient<Channel>,
+    supervisors: Arc<Supervisors>,
+    /// The channel to the supervisor the link was registered with when last asked.
+    client: Arc<Mutex<Option<Connected>>>,
 }
+
+/// A client of one supervisor address.
+type Connected = (SupervisorTarget, SupervisorClient<Channel>);
 
 /// What a bind returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,15 +40,40 @@ pub(crate) struct Binding {
 }
 
 impl PortRpc {
-    /// A client that connects to `endpoint` when first used, and again after failures.
-    pub(crate) fn new(endpoint: &SupervisorEndpoint) -> Self {
-        Self { client: SupervisorClient::new(endpoint.connect_lazy()) }
+    /// A client of the supervisor the link is registered with, connecting when first used
+    /// (and again after failures).
+    pub(crate) fn new(supervisors: Arc<Supervisors>) -> Self {
+        Self { supervisors, client: Arc::default() }
+    }
+
+    /// The client for `call`: a channel to the current supervisor, made when it changed. None
+    /// while the link is registered nowhere: the call is certainly not made then.
+    fn client(&self, call: &'static str) -> Result<SupervisorClient<Channel>, PortError> {
+        let Some(target) = self.supervisors.current() else {
+            return Err(PortError::Supervisor {
+                call,
+                message: format!(
+                    "no supervisor is connected ({} unreachable: the agent is headless)",
+                    self.supervisors.describe()
+                ),
+                uncertain: false,
+            });
+        };
+        let mut cached = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((known, client)) = cached.as_ref()
+            && known.same_as(&target)
+        {
+            return Ok(client.clone());
+        }
+        let client = SupervisorClient::new(target.connect_lazy());
+        *cached = Some((target, client.clone()));
+        Ok(client)
     }
 
     /// Binds a port: its vEthernet number and policy.
     pub(crate) async fn bind(&self, request: proto::BindPortRequest) -> Result<Binding, PortError> {
         let profile = request.profile.clone();
-        let reply = call("BindPort", self.client.clone().bind_port(request)).await?;
+        let reply = call("BindPort", self.client("BindPort")?.bind_port(request)).await?;
         let policy = decode_policy(&profile, &reply.policy_json, reply.policy_revision)?;
         Ok(Binding { veth: reply.veth, policy })
     }
@@ -50,7 +82,7 @@ impl PortRpc {
     pub(crate) async fn unbind(&self, module: u32, host_id: &str, iface_id: &str) -> Result<bool, PortError> {
         let request =
             proto::UnbindPortRequest { module, host_id: host_id.to_owned(), iface_id: iface_id.to_owned() };
-        Ok(call("UnbindPort", self.client.clone().unbind_port(request)).await?.kept)
+        Ok(call("UnbindPort", self.client("UnbindPort")?.unbind_port(request)).await?.kept)
     }
 
     /// Sends a complete port report; returns what the supervisor asks of the ports in reply
@@ -59,7 +91,7 @@ impl PortRpc {
         &self,
         report: proto::PortReport,
     ) -> Result<Vec<proto::PortCommand>, PortError> {
-        Ok(call("ReportPorts", self.client.clone().report_ports(report)).await?.commands)
+        Ok(call("ReportPorts", self.client("ReportPorts")?.report_ports(report)).await?.commands)
     }
 }
 
@@ -70,12 +102,12 @@ impl PortRpc {
         &self,
         request: proto::AllocateAddressRequest,
     ) -> Result<proto::AllocateAddressReply, PortError> {
-        call("AllocateAddress", self.client.clone().allocate_address(request)).await
+        call("AllocateAddress", self.client("AllocateAddress")?.allocate_address(request)).await
     }
 
     /// Gives back what `request` names (an owner's addresses, or one address of a pool).
     pub(crate) async fn release(&self, request: proto::ReleaseAddressRequest) -> Result<u32, PortError> {
-        Ok(call("ReleaseAddress", self.client.clone().release_address(request)).await?.released)
+        Ok(call("ReleaseAddress", self.client("ReleaseAddress")?.release_address(request)).await?.released)
     }
 
     /// A pool's shape (by profile, name or network) without allocating. The inner error is
@@ -85,7 +117,8 @@ impl PortRpc {
         &self,
         request: proto::DescribePoolRequest,
     ) -> Result<Result<proto::PoolInfo, tonic::Status>, PortError> {
-        let answer = tokio::time::timeout(CALL_TIMEOUT, self.client.clone().describe_pool(request)).await;
+        let answer =
+            tokio::time::timeout(CALL_TIMEOUT, self.client("DescribePool")?.describe_pool(request)).await;
         match answer {
             Ok(Err(status)) if matches!(status.code(), Code::NotFound | Code::FailedPrecondition) => {
                 Ok(Err(status))

@@ -1,105 +1,101 @@
-//! Channels to the supervisor: over TLS with the agent's current credentials, or in clear with
-//! `--insecure`. tonic is built without TLS of its own: a connector makes the TCP connection and
-//! the rustls handshake, so the client certificate can change (renewal) between connections.
+//! Channels to one address of one supervisor: over TLS with the agent's current credentials, or
+//! in clear with `--insecure`. tonic is built without TLS of its own: a connector makes the TCP
+//! connection and the rustls handshake, so the client certificate can change (renewal) between
+//! connections, and the certificate is checked against the URL's host name whichever of its
+//! addresses is reached.
 
+use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agent_api::SupervisorEndpoint;
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+use tonic::codegen::http::uri::InvalidUri;
 use tonic::transport::{Channel, Endpoint, Uri};
 
-use super::{Credentials, TrustError, TrustOptions};
+use super::{Credentials, TrustError};
 
-/// How long TCP + TLS + HTTP/2 may take to come up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long TCP + TLS + HTTP/2 to one address may take. Short: a dead supervisor delays the
+/// move to the next one by at most this.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Where the supervisor is and how to reach it safely. Cheap to clone.
+/// One address of one configured supervisor, and how to reach it safely. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct SupervisorEndpoint {
-    /// As the operator wrote it (for messages).
+pub struct SupervisorTarget {
+    /// The configured URL (for messages).
     url: String,
-    /// The same with `http://`: tonic only carries the bytes our connector secures.
+    /// The address this target connects to.
+    addr: SocketAddr,
+    /// Whether the URL names a host (messages then say which of its addresses).
+    named: bool,
+    /// `http://ADDR` (tonic only carries the bytes our connector secures), with the URL's host
+    /// as the requests' authority.
     endpoint: Endpoint,
     /// `None` with `--insecure`.
     tls: Option<Tls>,
 }
 
+/// What a TLS connection to a supervisor is made with.
 #[derive(Debug, Clone)]
-struct Tls {
-    credentials: Arc<Credentials>,
-    server_name: ServerName<'static>,
+pub(crate) struct Tls {
+    pub(crate) credentials: Arc<Credentials>,
+    /// The name the supervisor's certificate must carry: the URL's host.
+    pub(crate) server_name: ServerName<'static>,
 }
 
 /// Why a channel could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("cannot connect to {url}: {source}")]
-    Transport { url: String, source: tonic::transport::Error },
+    #[error("cannot connect to {target}: {source}")]
+    Transport { target: String, source: tonic::transport::Error },
+    #[error("cannot connect to {target}: no connection within {CONNECT_TIMEOUT:?}")]
+    Timeout { target: String },
     #[error("not enrolled yet")]
     NotEnrolled,
 }
 
-/// A supervisor URL checked against how the agent secures its link.
-#[derive(Debug)]
-pub struct SupervisorUrl {
-    /// tonic's endpoint, `http://HOST:PORT`: tonic only carries the bytes our connector secures.
-    endpoint: Endpoint,
-    /// The name the supervisor's certificate must carry (`None` with `--insecure`).
-    server_name: Option<ServerName<'static>>,
-}
-
-impl SupervisorUrl {
-    /// `https://` unless `--insecure` (then `http://`), with a host: a typo fails at start.
-    pub fn parse(url: &str, trust: &TrustOptions) -> Result<Self, TrustError> {
-        let bad = |reason: String| TrustError::BadUrl { url: url.to_owned(), reason };
-        let uri: Uri = url.parse().map_err(|e: tonic::codegen::http::uri::InvalidUri| bad(e.to_string()))?;
-        let scheme = uri.scheme_str().unwrap_or("").to_owned();
-        let insecure = matches!(trust, TrustOptions::Insecure);
-        let wrong = || TrustError::WrongScheme { url: url.to_owned(), scheme: scheme.clone() };
-        match (scheme.as_str(), insecure) {
-            ("https", false) | ("http", true) => {}
-            _ => return Err(wrong()),
-        }
-        let host = uri.host().ok_or_else(wrong)?.trim_start_matches('[').trim_end_matches(']').to_owned();
-        let port = uri.port_u16().unwrap_or(if insecure { 80 } else { 443 });
-        let plain = if host.contains(':') {
-            format!("http://[{host}]:{port}")
-        } else {
-            format!("http://{host}:{port}")
-        };
-        let endpoint = Endpoint::from_shared(plain)
+impl SupervisorTarget {
+    /// Address `addr` of `endpoint`; `tls` is `None` with `--insecure`.
+    pub(crate) fn new(
+        endpoint: &SupervisorEndpoint,
+        addr: SocketAddr,
+        tls: Option<Tls>,
+    ) -> Result<Self, TrustError> {
+        let bad = |reason: String| TrustError::BadUrl { url: endpoint.url().to_owned(), reason };
+        let origin: Uri =
+            format!("http://{}", endpoint.authority()).parse().map_err(|e: InvalidUri| bad(e.to_string()))?;
+        let plain = Endpoint::from_shared(format!("http://{addr}"))
             .map_err(|e| bad(e.to_string()))?
+            .origin(origin)
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true);
-        let server_name =
-            if insecure { None } else { Some(ServerName::try_from(host).map_err(|e| bad(e.to_string()))?) };
-        Ok(Self { endpoint, server_name })
-    }
-}
-
-impl SupervisorEndpoint {
-    /// The endpoint of a checked URL; `credentials` are required unless it is `--insecure`.
-    pub fn new(
-        url: &str,
-        trust: &TrustOptions,
-        credentials: Option<Arc<Credentials>>,
-    ) -> Result<Self, TrustError> {
-        let SupervisorUrl { endpoint, server_name } = SupervisorUrl::parse(url, trust)?;
-        let tls = match (server_name, credentials) {
-            (None, _) => None,
-            (Some(server_name), Some(credentials)) => Some(Tls { credentials, server_name }),
-            (Some(_), None) => return Err(TrustError::NotEnrolled),
-        };
-        Ok(Self { url: url.to_owned(), endpoint, tls })
+        Ok(Self {
+            url: endpoint.url().to_owned(),
+            addr,
+            named: endpoint.ip().is_none(),
+            endpoint: plain,
+            tls,
+        })
     }
 
-    /// The URL as given.
+    /// The configured URL this target is an address of.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The address connected to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Whether `other` is the same address of the same configured supervisor.
+    pub fn same_as(&self, other: &Self) -> bool {
+        self.url == other.url && self.addr == other.addr
     }
 
     /// The agent's credentials (`None` with `--insecure`).
@@ -107,16 +103,21 @@ impl SupervisorEndpoint {
         self.tls.as_ref().map(|tls| &tls.credentials)
     }
 
-    /// A connected channel with the agent's current certificate.
+    /// A connected channel with the agent's current certificate, within [`CONNECT_TIMEOUT`].
     pub async fn connect(&self) -> Result<Channel, ConnectError> {
-        let result = match &self.tls {
-            None => self.endpoint.connect().await,
-            Some(tls) => {
-                let config = tls.credentials.current().ok_or(ConnectError::NotEnrolled)?.config;
-                self.endpoint.connect_with_connector(connector(config, tls.server_name.clone())).await
+        let connecting = async {
+            match &self.tls {
+                None => self.endpoint.connect().await,
+                Some(tls) => {
+                    let config = tls.credentials.current().ok_or(ConnectError::NotEnrolled)?.config;
+                    self.endpoint.connect_with_connector(connector(config, tls.server_name.clone())).await
+                }
             }
+            .map_err(|source| ConnectError::Transport { target: self.to_string(), source })
         };
-        result.map_err(|source| ConnectError::Transport { url: self.url.clone(), source })
+        tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+            .await
+            .unwrap_or_else(|_| Err(ConnectError::Timeout { target: self.to_string() }))
     }
 
     /// A channel without a client certificate, trusting the supervisor as the join options say:
@@ -124,10 +125,11 @@ impl SupervisorEndpoint {
     pub async fn connect_to_enrol(&self) -> Result<Channel, String> {
         let tls = self.tls.as_ref().ok_or("the agent runs --insecure")?;
         let config = tls.credentials.enrolling_config().map_err(|e| e.to_string())?;
-        self.endpoint
-            .connect_with_connector(connector(config, tls.server_name.clone()))
-            .await
-            .map_err(|e| format!("cannot connect to {}: {}", self.url, error_chain(&e)))
+        let connecting = self.endpoint.connect_with_connector(connector(config, tls.server_name.clone()));
+        match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+            Err(_) => Err(format!("cannot connect to {self}: no connection within {CONNECT_TIMEOUT:?}")),
+            Ok(result) => result.map_err(|e| format!("cannot connect to {self}: {}", error_chain(&e))),
+        }
     }
 
     /// A channel that connects on first use (and again after failures), each time with the
@@ -148,6 +150,13 @@ impl SupervisorEndpoint {
                 }))
             }
         }
+    }
+}
+
+/// The URL, and the address reached when the URL names a host.
+impl fmt::Display for SupervisorTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.named { write!(f, "{} ({})", self.url, self.addr) } else { f.write_str(&self.url) }
     }
 }
 

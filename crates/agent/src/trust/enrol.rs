@@ -7,7 +7,7 @@ use pki::request::AgentKey;
 use proto::supervisor_client::SupervisorClient;
 use tonic::transport::Channel;
 
-use super::channel::SupervisorEndpoint;
+use super::channel::SupervisorTarget;
 use super::renewal;
 use crate::identity::HostIdentity;
 
@@ -16,16 +16,16 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Enrols with the join token unless the agent already has a certificate.
 pub(crate) async fn enrol_if_needed(
-    endpoint: &SupervisorEndpoint,
+    target: &SupervisorTarget,
     identity: &HostIdentity,
 ) -> Result<(), String> {
-    let Some(credentials) = endpoint.credentials() else { return Ok(()) };
+    let Some(credentials) = target.credentials() else { return Ok(()) };
     if credentials.current().is_some() {
         return Ok(());
     }
     let (token, _) = credentials.join().ok_or("not enrolled and no join token")?;
     let key = AgentKey::generate(&identity.host_id).map_err(|e| e.to_string())?;
-    let channel = endpoint.connect_to_enrol().await?;
+    let channel = target.connect_to_enrol().await?;
     let request = proto::EnrollRequest {
         token: token.clone(),
         csr_pem: key.csr_pem.clone(),
@@ -43,7 +43,7 @@ pub(crate) async fn enrol_if_needed(
         .map_err(|e| e.to_string())?;
     tracing::info!(
         "enrolled with {} as host {} (certificate {} valid until {})",
-        endpoint.url(),
+        target,
         identity.host_id,
         enrolled.certificate.serial,
         humantime(enrolled.certificate.not_after)
@@ -54,11 +54,11 @@ pub(crate) async fn enrol_if_needed(
 /// Renews the certificate when it is due. A failure is logged and retried at the next call:
 /// the current certificate still has a third of its life.
 pub(crate) async fn renew_if_due(
-    endpoint: &SupervisorEndpoint,
+    target: &SupervisorTarget,
     client: &mut SupervisorClient<Channel>,
     host_id: &str,
 ) {
-    let Some(credentials) = endpoint.credentials() else { return };
+    let Some(credentials) = target.credentials() else { return };
     let Some(current) = credentials.current() else { return };
     if !renewal::due(&current.certificate, SystemTime::now()) {
         return;

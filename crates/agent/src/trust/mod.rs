@@ -13,15 +13,17 @@ mod channel;
 pub(crate) mod enrol;
 mod files;
 pub mod renewal;
+mod supervisors;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-pub use channel::{ConnectError, SupervisorEndpoint, SupervisorUrl, error_chain};
+pub use channel::{CONNECT_TIMEOUT, ConnectError, SupervisorTarget, error_chain};
 pub use files::TlsFiles;
 use pki::tls::{Identity, Trust};
 use pki::{CaHash, PeerCertificate};
 use rustls::ClientConfig;
+pub use supervisors::{ResolveError, Supervisors};
 
 /// What gRPC speaks over TLS.
 const ALPN_H2: &[&[u8]] = &[b"h2"];

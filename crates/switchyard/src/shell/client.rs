@@ -4,12 +4,26 @@
 //! With a [`Login`], the first call gets a bearer token (`POST /api/v1/tokens`, HTTP Basic) and
 //! every later one uses it, so only one request per session pays for the password check; a
 //! supervisor that issues no token gets HTTP Basic on every request instead.
+//!
+//! Several supervisors (`--supervisor A,B,C`) answer alike: a call goes to the one that answered
+//! last and moves on to the next when it cannot be reached (nothing was sent: no connection, no
+//! such host, TLS refused, or 502/503 from a proxy in front of it). An answer, even 4xx, is the
+//! answer. A request that was sent and got no answer may have been carried out: it is tried
+//! again elsewhere only when doing it twice is harmless (`show`), and otherwise reported.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use agent_api::SupervisorEndpoints;
 use serde::Deserialize;
+
+/// How long connecting to one supervisor may take before the next one is tried (all the
+/// addresses of a name share it).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one request may take in all.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why a call to the supervisor failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +43,29 @@ pub enum ClientError {
     /// The supervisor could not be reached or answered something unexpected.
     #[error("supervisor {url}: {reason}")]
     Transport { url: String, reason: String },
+    /// None of several supervisors could be reached; why, for each.
+    #[error("no supervisor answers: {}", .attempts.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Unreachable { attempts: Vec<ClientError> },
+}
+
+/// How one try at one supervisor failed.
+#[derive(Debug)]
+enum Failure {
+    /// Nothing reached the supervisor: another may serve the request.
+    NotServed(ClientError),
+    /// The request went out and no answer came: it may have been carried out.
+    Uncertain(ClientError),
+    /// The supervisor answered, with an error: that is the answer.
+    Answered(ClientError),
+}
+
+/// Whether a request may go to another supervisor after it went out and got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// Doing it twice is harmless (reading, logging in, logging out).
+    Harmless,
+    /// It changes something: once only.
+    Once,
 }
 
 /// The JSON error body every REST error carries.
@@ -71,7 +108,10 @@ enum Token {
 
 #[derive(Debug)]
 pub struct SupervisorClient {
-    base: String,
+    /// `SCHEME://HOST:PORT` of each supervisor, in the order given.
+    bases: Vec<String>,
+    /// The one that answered last: the next call starts there.
+    current: AtomicUsize,
     http: ureq::Agent,
     /// The network namespace calls are made from (a lab's supervisor namespace), if not this
     /// process's own.
@@ -83,9 +123,20 @@ pub struct SupervisorClient {
 }
 
 impl SupervisorClient {
+    /// A client of the supervisor at `base` (`https://HOST:PORT`).
     pub fn new(base: &str) -> Self {
+        Self::with_bases(vec![base.trim_end_matches('/').to_owned()])
+    }
+
+    /// A client of these supervisors, tried in order (`--supervisor A,B,C`).
+    pub fn with_endpoints(endpoints: &SupervisorEndpoints) -> Self {
+        Self::with_bases(endpoints.iter().map(agent_api::SupervisorEndpoint::base_url).collect())
+    }
+
+    fn with_bases(bases: Vec<String>) -> Self {
         Self {
-            base: base.trim_end_matches('/').to_owned(),
+            bases,
+            current: AtomicUsize::new(0),
             http: agent(None),
             netns: None,
             login: None,
@@ -114,39 +165,48 @@ impl SupervisorClient {
         Ok(self)
     }
 
+    /// The supervisor that answered last (the first before any call): where the next call goes
+    /// first.
+    pub fn url(&self) -> &str {
+        let index = self.current.load(Ordering::Relaxed);
+        self.bases.get(index).or(self.bases.first()).map_or("", String::as_str)
+    }
+
     /// Runs one exec command (`show module`) and returns its rendered output.
     pub fn exec(&self, command: &str) -> Result<String, ClientError> {
-        self.call("POST", "/api/v1/exec", command)
+        // `show …` only reads: asking another supervisor after no answer is harmless.
+        let repeat = if command.trim_start().starts_with("show") { Repeat::Harmless } else { Repeat::Once };
+        self.call("POST", "/api/v1/exec", command, repeat)
     }
 
     /// Applies NX-OS configuration text atomically.
     pub fn configure(&self, text: &str) -> Result<(), ClientError> {
-        self.call("POST", "/api/v1/config", text).map(drop)
+        self.call("POST", "/api/v1/config", text, Repeat::Once).map(drop)
     }
 
     /// Makes configuration session `name`, or finds this account's own of that name.
     pub fn open_session(&self, name: &str) -> Result<(), ClientError> {
-        self.call("PUT", &session_path(name, ""), "").map(drop)
+        self.call("PUT", &session_path(name, ""), "", Repeat::Harmless).map(drop)
     }
 
     /// Records configuration text in session `name`, unapplied.
     pub fn session_lines(&self, name: &str, text: &str) -> Result<(), ClientError> {
-        self.call("POST", &session_path(name, "/lines"), text).map(drop)
+        self.call("POST", &session_path(name, "/lines"), text, Repeat::Once).map(drop)
     }
 
     /// Checks session `name` against the running config.
     pub fn verify_session(&self, name: &str) -> Result<(), ClientError> {
-        self.call("POST", &session_path(name, "/verify"), "").map(drop)
+        self.call("POST", &session_path(name, "/verify"), "", Repeat::Harmless).map(drop)
     }
 
     /// Applies session `name` as one transaction; it ends.
     pub fn commit_session(&self, name: &str) -> Result<(), ClientError> {
-        self.call("POST", &session_path(name, "/commit"), "").map(drop)
+        self.call("POST", &session_path(name, "/commit"), "", Repeat::Once).map(drop)
     }
 
     /// Discards session `name`.
     pub fn abort_session(&self, name: &str) -> Result<(), ClientError> {
-        self.call("DELETE", &session_path(name, ""), "").map(drop)
+        self.call("DELETE", &session_path(name, ""), "", Repeat::Once).map(drop)
     }
 
     /// The logged-in account's role (`network-admin`, `network-operator`), as the supervisor
@@ -164,7 +224,8 @@ impl SupervisorClient {
         let token = std::mem::replace(&mut *self.token_state(), Token::Unknown);
         if let Token::Have { id, token, .. } = token {
             let path = format!("/api/v1/tokens/{id}");
-            let _ = self.in_place(|| self.send("DELETE", &path, "", Some(&format!("Bearer {token}"))));
+            let bearer = format!("Bearer {token}");
+            let _ = self.in_place(|| self.send("DELETE", &path, "", Some(&bearer), Repeat::Harmless));
         }
     }
 
@@ -180,15 +241,15 @@ impl SupervisorClient {
         match &self.netns {
             None => f(),
             Some(netns) => testbed::netns::run_in(netns, f).unwrap_or_else(|e| {
-                Err(ClientError::Transport { url: self.base.clone(), reason: format!("{e:#}") })
+                Err(ClientError::Transport { url: self.url().to_owned(), reason: format!("{e:#}") })
             }),
         }
     }
 
-    fn call(&self, method: &str, path: &str, body: &str) -> Result<String, ClientError> {
-        if self.base.starts_with("https://") && !self.trusts_a_ca {
+    fn call(&self, method: &str, path: &str, body: &str, repeat: Repeat) -> Result<String, ClientError> {
+        if self.bases.iter().any(|base| base.starts_with("https://")) && !self.trusts_a_ca {
             return Err(ClientError::Transport {
-                url: self.base.clone(),
+                url: self.url().to_owned(),
                 reason: "no CA certificate to verify the supervisor with: give --ca-cert FILE \
                          (the supervisor's <data-dir>/tls/ca.pem)"
                     .to_owned(),
@@ -196,12 +257,13 @@ impl SupervisorClient {
         }
         self.in_place(|| {
             let authorization = self.authorization()?;
-            match self.send(method, path, body, authorization.as_deref()) {
-                // The token expired (or was deleted): once more with a new one.
+            match self.send(method, path, body, authorization.as_deref(), repeat) {
+                // The token expired (or was deleted, or another supervisor does not know it):
+                // once more with a new one.
                 Err(ClientError::Unauthenticated(_)) if authorization.as_deref().is_some_and(is_bearer) => {
                     *self.token_state() = Token::Unknown;
                     let authorization = self.authorization()?;
-                    self.send(method, path, body, authorization.as_deref())
+                    self.send(method, path, body, authorization.as_deref(), repeat)
                 }
                 result => result,
             }
@@ -218,7 +280,8 @@ impl SupervisorClient {
             Token::Have { token, .. } => Ok(Some(format!("Bearer {token}"))),
             Token::Unavailable => Ok(Some(basic)),
             Token::Unknown => {
-                let issued = self.send("POST", "/api/v1/tokens", "", Some(&basic));
+                // A token nobody uses expires: asking twice is harmless.
+                let issued = self.send("POST", "/api/v1/tokens", "", Some(&basic), Repeat::Harmless);
                 let next = match issued {
                     Ok(text) => match serde_json::from_str::<IssuedToken>(&text) {
                         Ok(IssuedToken { token, id, role }) => Token::Have { token, id, role },
@@ -231,6 +294,7 @@ impl SupervisorClient {
                     Err(ClientError::Transport { url, reason }) if !reason.starts_with('4') => {
                         return Err(ClientError::Transport { url, reason });
                     }
+                    Err(error @ ClientError::Unreachable { .. }) => return Err(error),
                     Err(_) => Token::Unavailable,
                 };
                 *self.token_state() = next;
@@ -239,15 +303,65 @@ impl SupervisorClient {
         }
     }
 
+    /// Sends one request to the supervisors in turn, from the one that answered last, until
+    /// one answers (see the module's comment for when it moves on).
     fn send(
         &self,
         method: &str,
         path: &str,
         body: &str,
         authorization: Option<&str>,
+        repeat: Repeat,
     ) -> Result<String, ClientError> {
-        let url = format!("{}{path}", self.base);
-        let transport = |reason: String| ClientError::Transport { url: url.clone(), reason };
+        let count = self.bases.len();
+        let start = self.current.load(Ordering::Relaxed);
+        let mut attempts = Vec::new();
+        for offset in 0..count {
+            let index = (start + offset) % count;
+            let answered = |index: usize| self.current.store(index, Ordering::Relaxed);
+            match self.send_to(&self.bases[index], method, path, body, authorization) {
+                Ok(text) => {
+                    answered(index);
+                    return Ok(text);
+                }
+                Err(Failure::Answered(error)) => {
+                    answered(index);
+                    return Err(error);
+                }
+                Err(Failure::Uncertain(error)) if repeat == Repeat::Once => {
+                    // The next call starts with the next supervisor.
+                    answered((index + 1) % count);
+                    return Err(match error {
+                        ClientError::Transport { url, reason } => ClientError::Transport {
+                            url,
+                            reason: format!(
+                                "{reason}: the request went out and got no answer; it may or may not \
+                                 have been carried out"
+                            ),
+                        },
+                        other => other,
+                    });
+                }
+                Err(Failure::NotServed(error) | Failure::Uncertain(error)) => attempts.push(error),
+            }
+        }
+        match attempts.len() {
+            1 => Err(attempts.remove(0)),
+            _ => Err(ClientError::Unreachable { attempts }),
+        }
+    }
+
+    /// Sends one request to the supervisor at `base`.
+    fn send_to(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        body: &str,
+        authorization: Option<&str>,
+    ) -> Result<String, Failure> {
+        let url = format!("{base}{path}");
+        let transport = |reason: String| ClientError::Transport { url: base.to_owned(), reason };
         let request = ureq::http::Request::builder()
             .method(method)
             .uri(&url)
@@ -256,17 +370,26 @@ impl SupervisorClient {
             Some(value) => request.header("authorization", value),
             None => request,
         };
-        let request = request.body(body.to_owned()).map_err(|e| transport(e.to_string()))?;
-        let mut response = self.http.run(request).map_err(|e| transport(e.to_string()))?;
+        let request =
+            request.body(body.to_owned()).map_err(|e| Failure::Answered(transport(e.to_string())))?;
+        let mut response = self.http.run(request).map_err(|error| {
+            let served = if not_sent(&error) { Failure::NotServed } else { Failure::Uncertain };
+            served(transport(error.to_string()))
+        })?;
         let status = response.status();
-        let text = response.body_mut().read_to_string().map_err(|e| transport(e.to_string()))?;
+        let text =
+            response.body_mut().read_to_string().map_err(|e| Failure::Uncertain(transport(e.to_string())))?;
         if status.is_success() {
             return Ok(text);
         }
+        // A proxy in front of a dead supervisor, or a supervisor that cannot serve now.
+        if matches!(status.as_u16(), 502 | 503) {
+            return Err(Failure::NotServed(transport(format!("{status}: {}", text.trim()))));
+        }
         let Ok(err) = serde_json::from_str::<ErrorBody>(&text) else {
-            return Err(transport(format!("{status}: {}", text.trim())));
+            return Err(Failure::Answered(transport(format!("{status}: {}", text.trim()))));
         };
-        Err(match status.as_u16() {
+        Err(Failure::Answered(match status.as_u16() {
             401 => ClientError::Unauthenticated(err.error),
             403 => ClientError::PermissionDenied(
                 err.error.strip_prefix("permission denied: ").unwrap_or(&err.error).to_owned(),
@@ -280,7 +403,29 @@ impl SupervisorClient {
                 detail: err.detail,
             },
             _ => transport(format!("{status}: {}", err.error)),
-        })
+        }))
+    }
+}
+
+/// Whether a request failed before anything of it reached a supervisor: no such host, no
+/// connection, or a TLS handshake that failed.
+fn not_sent(error: &ureq::Error) -> bool {
+    use std::io::ErrorKind;
+    match error {
+        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed | ureq::Error::Tls(_) => true,
+        ureq::Error::Rustls(_) => true,
+        ureq::Error::Timeout(timeout) => {
+            matches!(timeout, ureq::Timeout::Resolve | ureq::Timeout::Connect)
+        }
+        ureq::Error::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::HostUnreachable
+                | ErrorKind::NetworkUnreachable
+                | ErrorKind::NetworkDown
+                | ErrorKind::AddrNotAvailable
+        ),
+        _ => false,
     }
 }
 
@@ -319,7 +464,8 @@ fn root_certs(pem_file: &Path) -> anyhow::Result<ureq::tls::RootCerts> {
 fn agent(roots: Option<ureq::tls::RootCerts>) -> ureq::Agent {
     let mut config = ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)));
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_global(Some(CALL_TIMEOUT));
     if let Some(roots) = roots {
         install_crypto_provider();
         config = config.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());

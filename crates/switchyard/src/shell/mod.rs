@@ -27,8 +27,8 @@ pub const HOSTNAME: &str = "switch";
 /// How the shell was started.
 #[derive(Debug, Clone)]
 pub struct ShellOptions {
-    /// The supervisor's URL.
-    pub url: String,
+    /// The supervisors, tried in order (`--supervisor A,B`).
+    pub supervisors: agent_api::SupervisorEndpoints,
     /// `-c`: these commands, then exit.
     pub commands: Option<String>,
     /// Who to log in as.
@@ -37,14 +37,14 @@ pub struct ShellOptions {
     pub ca_cert: Option<PathBuf>,
 }
 
-/// Runs the shell against the supervisor at `options.url`.
+/// Runs the shell against the supervisors of `options` (the first that answers).
 pub fn main(options: &ShellOptions) -> anyhow::Result<ExitCode> {
-    let mut client = SupervisorClient::new(&options.url);
-    if options.url.starts_with("https://") {
+    let mut client = SupervisorClient::with_endpoints(&options.supervisors);
+    if options.supervisors.scheme() == agent_api::Scheme::Https {
         let Some(ca) = login::ca_cert(options.ca_cert.as_deref(), &options.login.data_dir) else {
             anyhow::bail!(
                 "no CA certificate to check {} with: give --ca-cert FILE (the supervisor's <data-dir>/tls/ca.pem)",
-                options.url
+                options.supervisors
             );
         };
         client = client.with_ca_cert(&ca)?;

@@ -56,9 +56,10 @@ pub struct PortManagerParts {
     pub policies: watch::Receiver<Arc<PolicySnapshot>>,
     /// The supervisor link's status (connected? which module?).
     pub status: watch::Receiver<AgentStatus>,
-    /// The supervisor's URL (for messages) and its gRPC endpoint.
+    /// The supervisors' URLs (for messages).
     pub supervisor: String,
-    pub endpoint: crate::trust::SupervisorEndpoint,
+    /// The supervisors, and the one the link is registered with (where port calls go).
+    pub supervisors: Arc<crate::trust::Supervisors>,
     /// This host's id.
     pub host_id: String,
     /// `D/ports.json`.
@@ -114,7 +115,7 @@ impl PortManager {
             }),
             reporting: Mutex::new(()),
             dataplane: parts.dataplane,
-            rpc: PortRpc::new(&parts.endpoint),
+            rpc: PortRpc::new(parts.supervisors),
             policies: parts.policies,
             status: parts.status,
             supervisor: parts.supervisor,

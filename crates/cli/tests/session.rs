@@ -210,7 +210,8 @@ fn help_lists_parameters_keywords_then_cr() {
             "module",
             "port-profile",
             "port-security",
-            "running-config"
+            "running-config",
+            "system"
         ]
     );
     assert_eq!(words(&s, "show bridge-domain "), vec!["WORD", "<cr>"]);

@@ -189,7 +189,8 @@ impl From<PortError> for Status {
             PortError::Bind(BindError::ModuleFull { .. }) => Status::resource_exhausted(message),
             PortError::Module(error) => error.into(),
             PortError::Contended => Status::aborted(message),
-            PortError::Corrupt { .. } | PortError::Store(_) => Status::internal(message),
+            PortError::Store(error) => store_status(&error, message),
+            PortError::Corrupt { .. } => Status::internal(message),
         }
     }
 }
@@ -205,8 +206,18 @@ impl From<ModuleError> for Status {
             }
             ModuleError::Full { .. } => Status::resource_exhausted(message),
             ModuleError::Contended => Status::aborted(message),
-            ModuleError::Corrupt { .. } | ModuleError::Store(_) => Status::internal(message),
+            ModuleError::Store(error) => store_status(&error, message),
+            ModuleError::Corrupt { .. } => Status::internal(message),
         }
+    }
+}
+
+/// UNAVAILABLE while the store cannot be reached (etcd without quorum): the agent retries, and
+/// keeps forwarding on what it has; INTERNAL for anything else.
+fn store_status(error: &store::StoreError, message: String) -> Status {
+    match error {
+        store::StoreError::Unavailable(_) => Status::unavailable(message),
+        _ => Status::internal(message),
     }
 }
 

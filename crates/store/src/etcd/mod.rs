@@ -7,8 +7,10 @@
 //! Every request is bounded by [`EtcdOptions::request_timeout`]. Requests go to one member at a
 //! time ([`members`]); one that could not reach its member, or that its member refused for want
 //! of a leader, goes to the next, and reads also move on after any failure. What still fails
-//! (no quorum anywhere, the timeout) is [`StoreError::Unavailable`].
+//! (no quorum anywhere, the timeout) is [`StoreError::Unavailable`] — for writes. Reads then
+//! come from a member's local copy ([`degraded`]).
 
+mod degraded;
 mod errors;
 mod keys;
 mod members;
@@ -47,9 +49,13 @@ enum Repeat {
 /// A store on an etcd cluster. Cheap to share as `Arc<dyn Store>`.
 pub struct EtcdStore {
     members: Members,
+    /// The same members on connections that do not require a leader: for reads from a
+    /// member's local copy while the cluster has no quorum ([`degraded`]).
+    local_members: Members,
     keys: Keyspace,
     request_timeout: Duration,
     health: Health,
+    degraded: degraded::Degraded,
 }
 
 impl std::fmt::Debug for EtcdStore {
@@ -70,9 +76,11 @@ impl EtcdStore {
         let (endpoints, connect) = options::client_settings(&options)?;
         let store = EtcdStore {
             members: Members::new(&endpoints, &connect).await?,
+            local_members: Members::new(&endpoints, &connect.clone().with_require_leader(false)).await?,
             keys: Keyspace::new(options.prefix.clone()),
             request_timeout: options.request_timeout,
             health: Health::new(endpoints.join(",")),
+            degraded: degraded::Degraded::default(),
         };
         store.revision().await?;
         Ok(store)
@@ -85,18 +93,43 @@ impl EtcdStore {
         F: Fn(Member) -> Fut,
         Fut: Future<Output = Result<T, etcd_client::Error>>,
     {
-        let deadline = tokio::time::Instant::now() + self.request_timeout;
+        self.call_on(&self.members, what, repeat, self.request_timeout, request).await
+    }
+
+    /// A read from a member's local copy, leader or not.
+    async fn call_local<T, F, Fut>(&self, request: F) -> Result<T, StoreError>
+    where
+        F: Fn(Member) -> Fut,
+        Fut: Future<Output = Result<T, etcd_client::Error>>,
+    {
+        self.call_on(&self.local_members, "local read", Repeat::Safe, self.request_timeout, request).await
+    }
+
+    /// [`EtcdStore::call`] on `members`, within `budget` rather than the request timeout.
+    async fn call_on<T, F, Fut>(
+        &self,
+        members: &Members,
+        what: &str,
+        repeat: Repeat,
+        budget: Duration,
+        request: F,
+    ) -> Result<T, StoreError>
+    where
+        F: Fn(Member) -> Fut,
+        Fut: Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let deadline = tokio::time::Instant::now() + budget;
         let mut failures = 0;
         let mut last: Option<etcd_client::Error> = None;
         let result = loop {
-            let (member, client) = self.members.current();
+            let (member, client) = members.current();
             match tokio::time::timeout_at(deadline, request(client)).await {
                 Ok(Ok(value)) => break Ok(value),
                 Ok(Err(error)) if errors::worth_another_member(&error, repeat == Repeat::Safe) => {
-                    self.members.failed(member);
+                    members.failed(member);
                     last = Some(error);
                     failures += 1;
-                    let round_done = failures % self.members.len() == 0;
+                    let round_done = failures % members.len() == 0;
                     if round_done
                         && tokio::time::timeout_at(deadline, tokio::time::sleep(ROUND_PAUSE)).await.is_err()
                     {
@@ -105,7 +138,7 @@ impl EtcdStore {
                 }
                 Ok(Err(error)) => break Err(errors::from_etcd(error)),
                 Err(_) => {
-                    self.members.failed(member);
+                    members.failed(member);
                     break Err(self.timed_out(what, last.take()));
                 }
             }
@@ -126,13 +159,45 @@ impl EtcdStore {
         ))
     }
 
-    async fn get_range(&self, key: Vec<u8>, options: GetOptions) -> Result<RangeResponse, StoreError> {
-        let response = self
-            .call("read", Repeat::Safe, |client| {
+    /// A read: linearizable while the cluster has quorum, else from a member's local copy.
+    async fn read(&self, key: Vec<u8>, options: GetOptions) -> Result<etcd_client::GetResponse, StoreError> {
+        let get = |options: GetOptions| {
+            let key = key.clone();
+            move |client: Member| {
                 let (key, options) = (key.clone(), options.clone());
                 async move { client.kv().get(key, Some(options)).await }
-            })
-            .await?;
+            }
+        };
+        let now = std::time::Instant::now();
+        let budget = match self.degraded.mode(now, self.request_timeout) {
+            degraded::ReadMode::Local => {
+                let response = self.call_local(get(options.with_serializable())).await;
+                self.health.observe_error(&no_quorum());
+                return response;
+            }
+            degraded::ReadMode::Linearizable(budget) => budget,
+        };
+        match self.call_on(&self.members, "read", Repeat::Safe, budget, get(options.clone())).await {
+            Ok(response) => {
+                if self.degraded.recovered() {
+                    tracing::warn!("etcd has quorum again: reads are linearizable again");
+                }
+                Ok(response)
+            }
+            Err(StoreError::Unavailable(reason)) => {
+                let response = self.call_local(get(options.with_serializable())).await?;
+                self.health.observe_error(&no_quorum());
+                if self.degraded.fell_back(std::time::Instant::now()) {
+                    tracing::error!(%reason, "etcd has no quorum: writes fail, reads come from a member's local copy and may be stale");
+                }
+                Ok(response)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn get_range(&self, key: Vec<u8>, options: GetOptions) -> Result<RangeResponse, StoreError> {
+        let response = self.read(key, options).await?;
         Ok(RangeResponse {
             kvs: self.keys.key_values(response.kvs())?,
             revision: response.header().map_or(0, etcd_client::ResponseHeader::revision),
@@ -158,16 +223,15 @@ impl EtcdStore {
     }
 }
 
+/// What health says while reads come from local copies.
+fn no_quorum() -> StoreError {
+    StoreError::Unavailable("etcd has no quorum: writes fail; reads come from a member's local copy".into())
+}
+
 #[async_trait]
 impl Store for EtcdStore {
     async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
-        let key = self.keys.etcd_key(key);
-        let response = self
-            .call("read", Repeat::Safe, |client| {
-                let key = key.clone();
-                async move { client.kv().get(key, None).await }
-            })
-            .await?;
+        let response = self.read(self.keys.etcd_key(key), GetOptions::new()).await?;
         response.kvs().first().map(|found| self.keys.key_value(found)).transpose()
     }
 

@@ -134,8 +134,21 @@ impl Members {
     }
 
     /// Says this supervisor is leaving (a clean shutdown): `show module` marks it offline at once.
+    /// Only this run's key goes: a successor already started with the same id keeps its own.
     pub async fn leave(&self) {
-        if let Err(error) = self.store.delete(&live_supervisor_key(&self.me.id)).await {
+        let key = live_supervisor_key(&self.me.id);
+        let left = match encode(&self.me) {
+            Ok(value) => {
+                let txn = Txn {
+                    compare: vec![Compare::Value(key.clone(), value)],
+                    success: vec![Op::Delete { key }],
+                    failure: Vec::new(),
+                };
+                self.store.txn(txn).await.map(|_| ()).map_err(MembersError::from)
+            }
+            Err(error) => Err(error),
+        };
+        if let Err(error) = left {
             tracing::warn!(%error, "cannot mark this supervisor as gone; it will be once its lease expires");
         }
     }

@@ -134,7 +134,10 @@ fn refusal(error: &AuthError) -> Response {
             }
             response
         }
-        AuthError::Store(_) => {
+        AuthError::Store { unavailable: true, .. } => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response()
+        }
+        AuthError::Store { unavailable: false, .. } => {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
         }
         AuthError::Missing

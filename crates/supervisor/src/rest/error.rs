@@ -79,7 +79,10 @@ impl From<StringRejection> for ApiError {
 
 impl From<ModuleError> for ApiError {
     fn from(error: ModuleError) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+        match error {
+            ModuleError::Store(error) => error.into(),
+            other => Self::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+        }
     }
 }
 
@@ -87,6 +90,7 @@ impl From<PortError> for ApiError {
     fn from(error: PortError) -> Self {
         match error {
             PortError::Module(error) => error.into(),
+            PortError::Store(error) => error.into(),
             // Binding errors come from agents over gRPC; here only reads fail.
             other => Self::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
         }
@@ -136,10 +140,10 @@ impl From<ConfigWriteError> for ApiError {
             ),
             ConfigWriteError::NoSuchProfile(_) => Self::not_found(message),
             ConfigWriteError::Contended => Self::new(StatusCode::CONFLICT, message),
-            ConfigWriteError::Corrupt { .. }
-            | ConfigWriteError::Store(_)
-            | ConfigWriteError::Ports(_)
-            | ConfigWriteError::Password(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, message),
+            ConfigWriteError::Store(error) => error.into(),
+            ConfigWriteError::Corrupt { .. } | ConfigWriteError::Ports(_) | ConfigWriteError::Password(_) => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+            }
         }
     }
 }
@@ -153,6 +157,7 @@ impl From<crate::enrolment::EnrolError> for ApiError {
             E::HostEnrolled { .. } | E::NameTaken { .. } | E::NotDue { .. } | E::Contended => {
                 StatusCode::CONFLICT
             }
+            E::Store(store::StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             E::Corrupt { .. } | E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, error.to_string())

@@ -49,7 +49,10 @@ pub struct TokenDeleted {
 
 impl From<TokenError> for ApiError {
     fn from(error: TokenError) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+        match error {
+            TokenError::Store(error) => error.into(),
+            other => Self::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+        }
     }
 }
 

@@ -47,8 +47,12 @@ pub enum AuthError {
     BadToken,
     #[error("too many failed logins from this address; try again in {} s", retry_after.as_secs().max(1))]
     TooManyFailures { retry_after: Duration },
-    #[error("cannot read the accounts: {0}")]
-    Store(String),
+    #[error("cannot read the accounts: {reason}")]
+    Store {
+        reason: String,
+        /// The store could not be reached (a client may try another supervisor, or later).
+        unavailable: bool,
+    },
 }
 
 impl AuthError {
@@ -70,13 +74,15 @@ impl AuthError {
 
 impl From<ConfigWriteError> for AuthError {
     fn from(error: ConfigWriteError) -> Self {
-        Self::Store(error.to_string())
+        let unavailable = matches!(error, ConfigWriteError::Store(store::StoreError::Unavailable(_)));
+        Self::Store { reason: error.to_string(), unavailable }
     }
 }
 
 impl From<store::StoreError> for AuthError {
     fn from(error: store::StoreError) -> Self {
-        Self::Store(error.to_string())
+        let unavailable = matches!(error, store::StoreError::Unavailable(_));
+        Self::Store { reason: error.to_string(), unavailable }
     }
 }
 

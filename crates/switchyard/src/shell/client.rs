@@ -291,6 +291,9 @@ impl SupervisorClient {
                     Err(error @ (ClientError::Unauthenticated(_) | ClientError::TooManyFailures(_))) => {
                         return Err(error);
                     }
+                    // No token while the store cannot take writes (etcd without quorum): this
+                    // request goes with HTTP Basic, the next one asks again.
+                    Err(error) if unavailable(&error) => return Ok(Some(basic)),
                     Err(ClientError::Transport { url, reason }) if !reason.starts_with('4') => {
                         return Err(ClientError::Transport { url, reason });
                     }
@@ -491,6 +494,15 @@ fn session_path(name: &str, tail: &str) -> String {
         })
         .collect();
     format!("/api/v1/config/sessions/{encoded}{tail}")
+}
+
+/// Whether every supervisor tried answered 503 (their store cannot take writes).
+fn unavailable(error: &ClientError) -> bool {
+    match error {
+        ClientError::Transport { reason, .. } => reason.starts_with("503"),
+        ClientError::Unreachable { attempts } => !attempts.is_empty() && attempts.iter().all(unavailable),
+        _ => false,
+    }
 }
 
 fn is_bearer(authorization: &str) -> bool {

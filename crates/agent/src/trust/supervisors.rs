@@ -157,7 +157,10 @@ mod tests {
         let error = Supervisors::check(&plain, &TrustOptions::Enrolled).expect_err("http without --insecure");
         assert!(error.to_string().contains("is http://; use https://"), "{error}");
         let error = Supervisors::check(&secure, &TrustOptions::Insecure).expect_err("https with --insecure");
-        assert!(error.to_string().contains("https://10.0.0.1:7400,https://10.0.0.2:7400 is https://"), "{error}");
+        assert!(
+            error.to_string().contains("https://10.0.0.1:7400,https://10.0.0.2:7400 is https://"),
+            "{error}"
+        );
         let error = Supervisors::new(secure, &TrustOptions::Enrolled, None).expect_err("no credentials");
         assert!(matches!(error, TrustError::NotEnrolled), "{error}");
     }
@@ -168,9 +171,12 @@ mod tests {
         let hash = format!("sha256:{}", "0".repeat(64)).parse().expect("hash");
         let trust = TrustOptions::Join { token: "aaaaaa.aaaaaaaaaaaaaaaa".into(), ca: CaTrust::Hash(hash) };
         let credentials = Arc::new(Credentials::load(dir.path(), "host-1", &trust).expect("joining"));
-        let supervisors =
-            Supervisors::new(list("https://127.0.0.1:7400,https://localhost:7401"), &trust, Some(credentials))
-                .expect("supervisors");
+        let supervisors = Supervisors::new(
+            list("https://127.0.0.1:7400,https://localhost:7401"),
+            &trust,
+            Some(credentials),
+        )
+        .expect("supervisors");
         assert_eq!(supervisors.describe(), "https://127.0.0.1:7400, https://localhost:7401");
 
         let first = supervisors.resolve(0).await.expect("an address");

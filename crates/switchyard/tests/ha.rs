@@ -2,6 +2,8 @@
 //! loopback; an agent given all three addresses; containers pinging each other while the
 //! agent's supervisor is killed with -9 and etcd members die.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::process::{Child, Command, Stdio};
@@ -241,7 +243,7 @@ fn a_killed_supervisor_loses_nothing_and_its_agent_moves_on() {
         .unwrap();
     bed.start_agent();
     let (c1, v1) = bed.attach("ha-c1", "10.77.1.1");
-    let (c2, v2) = bed.attach("ha-c2", "10.77.1.2");
+    let (_c2, v2) = bed.attach("ha-c2", "10.77.1.2");
     assert_ne!(v1, v2);
     c1.exec_ok(&["ping", "-c", "2", "-W", "2", "10.77.1.2"]).unwrap();
 

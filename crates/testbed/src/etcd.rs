@@ -240,6 +240,13 @@ impl EtcdCluster {
         }
     }
 
+    /// The end of every member's log, for failure messages.
+    pub fn logs(&self) -> String {
+        (0..self.members.len())
+            .map(|i| format!("--- etcd member {i} (end of log)\n{}\n", self.log_tail(i)))
+            .collect()
+    }
+
     /// The end of member `i`'s log.
     pub fn log_tail(&self, i: usize) -> String {
         let mut text = String::new();

@@ -138,3 +138,65 @@ impl Supervisors {
         self.endpoints.urls().join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::CaTrust;
+
+    fn list(text: &str) -> SupervisorEndpoints {
+        text.parse().expect("a valid list")
+    }
+
+    #[test]
+    fn the_scheme_must_match_how_the_agent_trusts() {
+        let secure = list("https://10.0.0.1:7400,https://10.0.0.2:7400");
+        let plain = list("http://10.0.0.1:7400");
+        assert!(Supervisors::check(&secure, &TrustOptions::Enrolled).is_ok());
+        assert!(Supervisors::check(&plain, &TrustOptions::Insecure).is_ok());
+        let error = Supervisors::check(&plain, &TrustOptions::Enrolled).expect_err("http without --insecure");
+        assert!(error.to_string().contains("is http://; use https://"), "{error}");
+        let error = Supervisors::check(&secure, &TrustOptions::Insecure).expect_err("https with --insecure");
+        assert!(
+            error.to_string().contains("https://10.0.0.1:7400,https://10.0.0.2:7400 is https://"),
+            "{error}"
+        );
+        let error = Supervisors::new(secure, &TrustOptions::Enrolled, None).expect_err("no credentials");
+        assert!(matches!(error, TrustError::NotEnrolled), "{error}");
+    }
+
+    #[tokio::test]
+    async fn each_supervisor_resolves_to_its_addresses_and_the_current_one_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hash = format!("sha256:{}", "0".repeat(64)).parse().expect("hash");
+        let trust = TrustOptions::Join { token: "aaaaaa.aaaaaaaaaaaaaaaa".into(), ca: CaTrust::Hash(hash) };
+        let credentials = Arc::new(Credentials::load(dir.path(), "host-1", &trust).expect("joining"));
+        let supervisors = Supervisors::new(
+            list("https://127.0.0.1:7400,https://localhost:7401"),
+            &trust,
+            Some(credentials),
+        )
+        .expect("supervisors");
+        assert_eq!(supervisors.describe(), "https://127.0.0.1:7400, https://localhost:7401");
+
+        let first = supervisors.resolve(0).await.expect("an address");
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].to_string(), "https://127.0.0.1:7400", "an address URL says no more");
+        let named = supervisors.resolve(1).await.expect("localhost resolves");
+        assert!(!named.is_empty());
+        for target in &named {
+            assert_eq!(target.addr().port(), 7401);
+            assert!(target.addr().ip().is_loopback(), "{target}");
+            assert_eq!(target.to_string(), format!("https://localhost:7401 ({})", target.addr()));
+            assert!(target.credentials().is_some());
+        }
+        assert!(supervisors.resolve(2).await.expect("none").is_empty());
+
+        assert!(supervisors.current().is_none());
+        supervisors.set_current(Some(named[0].clone()));
+        assert!(supervisors.current().is_some_and(|current| current.same_as(&named[0])));
+        assert!(!first[0].same_as(&named[0]));
+        supervisors.set_current(None);
+        assert!(supervisors.current().is_none());
+    }
+}

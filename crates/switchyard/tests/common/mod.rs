@@ -80,9 +80,15 @@ impl Testbed {
 
     /// Starts the agent of `host` (with a join token the first time); does not wait.
     pub fn spawn_agent(&mut self, host: &str) {
+        let url = self.url.clone();
+        self.spawn_agent_of(host, &url);
+    }
+
+    /// [`Self::spawn_agent`] with `--supervisor SUPERVISORS` (one URL or several).
+    pub fn spawn_agent_of(&mut self, host: &str, supervisors: &str) {
         let dir = self.agent_dir(host).display().to_string();
         let mut argv: Vec<String> =
-            ["agent", "--supervisor", &self.url, "--host-name", host, "--data-dir", &dir]
+            ["agent", "--supervisor", supervisors, "--host-name", host, "--data-dir", &dir]
                 .map(String::from)
                 .into();
         argv.extend(self.join_args(host));
@@ -161,10 +167,15 @@ impl Testbed {
     /// Runs `switchyard shell` with only these arguments (no data dir: no automatic login), with
     /// no `SWITCHYARD_*` variables from the test's environment.
     pub fn shell_without_login(&self, args: &[&str], stdin: &str) -> Output {
+        self.shell_of(&self.url, args, stdin)
+    }
+
+    /// [`Self::shell_without_login`] with `--supervisor SUPERVISORS` (one URL or several).
+    pub fn shell_of(&self, supervisors: &str, args: &[&str], stdin: &str) -> Output {
         let mut child = Command::new(exe())
             .arg("shell")
             .arg("--supervisor")
-            .arg(&self.url)
+            .arg(supervisors)
             .arg("--ca-cert")
             .arg(self.ca_cert())
             .env_remove("SWITCHYARD_USER")

@@ -54,7 +54,11 @@ async fn numbers_in_join_order_kept_across_restarts() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let messages = supervisor.event_messages().await;
-    assert_eq!(messages.iter().filter(|m| *m == "%VEM_MGR-2-MOD_OFFLINE: Module 3 is offline").count(), 1, "{messages:?}");
+    assert_eq!(
+        messages.iter().filter(|m| *m == "%VEM_MGR-2-MOD_OFFLINE: Module 3 is offline").count(),
+        1,
+        "{messages:?}"
+    );
     let mut agent = supervisor.grpc_as("bilbo").await;
     // A heartbeat from a known module brings it back online, with MOD_ONLINE.
     agent.heartbeat(proto::HeartbeatRequest { module: 3, host_id: "id-bilbo".into() }).await.unwrap();

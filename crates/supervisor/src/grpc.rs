@@ -368,7 +368,13 @@ impl proto::supervisor_server::Supervisor for AgentService {
         state.modules.check_owner(&state.journal, report.module, &caller.host_id).await?;
         let module = report.module;
         let held = report.reports_addresses.then(|| held_set(std::mem::take(&mut report.held_addresses)));
-        state.ports.report(&state.journal, report, Instant::now()).await?;
+        let now = Instant::now();
+        let shared = report.clone();
+        state.ports.report(&state.journal, report, now).await?;
+        // The other supervisors show it too; a failure costs them freshness, not the agent.
+        if let Err(error) = state.reports.share(&shared, now).await {
+            tracing::warn!(%error, module, "cannot share the module's report");
+        }
         if let Some(held) = held {
             let grace = state.options.address_grace;
             if let Err(error) = crate::ipam::collect_leaks(&state.journal, module, &held, grace).await {

@@ -26,6 +26,7 @@
 //! /switchyard/module-presence/<module>          `online` | `offline`: the last MOD_ONLINE/OFFLINE logged
 //! /switchyard/live/supervisors/<id>             JSON SupervisorLive         leased: the supervisor is up
 //! /switchyard/live/modules/<module, 10 digits>  JSON LiveModule             leased: the module is online
+//! /switchyard/live/reports/<module, 10 digits>  JSON SharedReport           leased: the agent's latest report
 //! ```
 //!
 //! Keys under `/switchyard/live/` are attached to the lease of the supervisor that wrote them
@@ -88,6 +89,8 @@ pub const MODULE_PRESENCE_PREFIX: &str = "/switchyard/module-presence/";
 pub const LIVE_PREFIX: &str = "/switchyard/live/";
 /// Supervisors that are up, keyed by supervisor id.
 pub const LIVE_SUPERVISORS_PREFIX: &str = "/switchyard/live/supervisors/";
+/// Agents' latest port reports, keyed by module number.
+pub const LIVE_REPORTS_PREFIX: &str = "/switchyard/live/reports/";
 /// Modules that are online, keyed by number.
 pub const LIVE_MODULES_PREFIX: &str = "/switchyard/live/modules/";
 /// Module records, keyed by host id.
@@ -283,6 +286,16 @@ pub fn live_module_key(module: u32) -> String {
 /// The module a [`live_module_key`] names.
 pub fn parse_live_module_key(key: &str) -> Option<u32> {
     key.strip_prefix(LIVE_MODULES_PREFIX)?.parse().ok()
+}
+
+/// The leased key holding `module`'s latest port report.
+pub fn live_report_key(module: u32) -> String {
+    format!("{LIVE_REPORTS_PREFIX}{module:010}")
+}
+
+/// The module a [`live_report_key`] names.
+pub fn parse_live_report_key(key: &str) -> Option<u32> {
+    key.strip_prefix(LIVE_REPORTS_PREFIX)?.parse().ok()
 }
 
 /// The key holding the liveness last logged for `module`.

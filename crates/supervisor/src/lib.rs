@@ -334,6 +334,7 @@ pub async fn serve(
         journal,
         modules,
         members,
+        reports: cluster::reports::SharedReports::new(store.clone(), lease.clone(), &supervisor_id),
         ports,
         fanout: fanout.clone(),
         shutdown: stopped.clone(),
@@ -376,10 +377,10 @@ async fn expire_modules(state: Arc<SupervisorState>, mut shutdown: watch::Receiv
             () = server::stopped(&mut shutdown) => return,
             _ = ticker.tick() => {
                 let now = Instant::now();
-                for module in state.modules.expire(&state.journal, now).await {
+                for (module, logged) in state.modules.expire(&state.journal, now).await {
                     tracing::info!(module, "module offline");
                     state.fanout.module_liveness(module, || state.modules.is_online(module));
-                    state.ports.module_offline(&state.journal, module).await;
+                    state.ports.module_offline(&state.journal, module, logged).await;
                 }
             }
         }

@@ -351,27 +351,27 @@ impl Modules {
     }
 
     /// Takes offline the modules this supervisor serves that fell silent, logging `MOD_OFFLINE`
-    /// for each; returns them.
-    pub async fn expire(&self, journal: &Journal, now: Instant) -> Vec<u32> {
-        let expired = self.presence.expire(now).await;
-        for &module in &expired {
-            if let Err(error) = self.presence.settle(journal, module, None).await {
+    /// for each; returns them, each with whether this supervisor logged it (else another did).
+    pub async fn expire(&self, journal: &Journal, now: Instant) -> Vec<(u32, bool)> {
+        let mut expired = Vec::new();
+        for module in self.presence.expire(now).await {
+            let logged = self.presence.settle(journal, module, None).await.unwrap_or_else(|error| {
                 tracing::warn!(%error, module, "cannot log the module going offline");
-            }
+                false
+            });
+            expired.push((module, logged));
         }
         expired
     }
 
     /// Takes a module offline at once, wherever it is served (an operator revoked it), logging
-    /// `MOD_OFFLINE` if it was online; `true` when it was.
+    /// `MOD_OFFLINE` if it was online; `true` when this supervisor logged it.
     pub async fn take_offline(&self, journal: &Journal, module: u32) -> bool {
         match self.presence.withdraw(module, false).await {
-            Ok(was_online) => {
-                if let Err(error) = self.presence.settle(journal, module, None).await {
-                    tracing::warn!(%error, module, "cannot log the module going offline");
-                }
-                was_online
-            }
+            Ok(_) => self.presence.settle(journal, module, None).await.unwrap_or_else(|error| {
+                tracing::warn!(%error, module, "cannot log the module going offline");
+                false
+            }),
             Err(error) => {
                 tracing::warn!(%error, module, "cannot take the module offline");
                 false

@@ -262,13 +262,23 @@ impl Ports {
         self.live().uplinks_registered(record);
     }
 
-    /// A module went offline: drops its report and logs its ports that were up going down.
-    pub async fn module_offline(&self, journal: &Journal, module: u32) {
+    /// A module went offline: drops its report; its ports that were up go down, logged if `log`
+    /// (the supervisor that logged `MOD_OFFLINE`: every supervisor holds the report).
+    pub async fn module_offline(&self, journal: &Journal, module: u32, log: bool) {
         let events = {
             let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
             self.live().module_offline(&bindings.records, module)
         };
-        journal.log(events).await;
+        if log {
+            journal.log(events).await;
+        }
+    }
+
+    /// A report another supervisor took from its agent: the views follow; the events were that
+    /// supervisor's to log.
+    pub fn peer_report(&self, report: proto::PortReport, now: Instant) {
+        let bindings = self.bindings.read().unwrap_or_else(PoisonError::into_inner);
+        let _events = self.live().report(&bindings.records, report, now);
     }
 
     /// Every vEthernet, by number, as `show interface` shows it.

@@ -21,8 +21,8 @@ pub async fn revoke_module(state: &SupervisorState, module: u32) -> Result<Strin
     }
     state.journal.log(vec![Event::host_revoked(&record.host_name, Some(module))]).await;
     state.kills.cut(module);
-    state.modules.take_offline(&state.journal, module).await;
-    state.ports.module_offline(&state.journal, module).await;
+    let logged = state.modules.take_offline(&state.journal, module).await;
+    state.ports.module_offline(&state.journal, module, logged).await;
     let bound = Ports::records(&state.journal).await.map_err(ExecError::from)?;
     for port in bound.iter().filter(|port| port.module == module && port.attached) {
         state

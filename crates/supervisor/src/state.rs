@@ -37,6 +37,8 @@ pub struct SupervisorState {
     pub modules: Modules,
     /// This supervisor's membership among those sharing the store.
     pub members: crate::cluster::members::Members,
+    /// The agents' reports this supervisor shares with the others.
+    pub reports: crate::cluster::reports::SharedReports,
     pub ports: Ports,
     pub fanout: Arc<Fanout>,
     /// Turns true when the supervisor is shutting down; long-lived streams end on it.

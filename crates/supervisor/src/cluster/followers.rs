@@ -9,8 +9,11 @@ use store::{Event, RangeResponse, Store};
 use tokio::sync::watch;
 
 use super::follow::{Mirror, follow};
+use super::reports::SharedReport;
 use crate::enrolment::EnrolmentRecord;
-use crate::layout::{ENROLMENTS_PREFIX, LIVE_MODULES_PREFIX, MODULES_PREFIX, PORTS_PREFIX};
+use crate::layout::{
+    ENROLMENTS_PREFIX, LIVE_MODULES_PREFIX, LIVE_REPORTS_PREFIX, MODULES_PREFIX, PORTS_PREFIX,
+};
 use crate::modules::ModuleRecord;
 use crate::state::SupervisorState;
 
@@ -27,6 +30,7 @@ pub fn spawn_all(
     tasks.spawn(follow(store.clone(), ModuleRecords(state.clone()), revision, shutdown.clone()));
     tasks.spawn(follow(store.clone(), PortBindings(state.clone()), revision, shutdown.clone()));
     tasks.spawn(follow(store.clone(), Revocations(state.clone()), revision, shutdown.clone()));
+    tasks.spawn(follow(store.clone(), PeerReports(state.clone()), revision, shutdown.clone()));
 }
 
 /// `live/modules/`: online and offline, from whichever supervisor.
@@ -37,16 +41,16 @@ impl LiveModules {
         let state = &self.0;
         for module in modules {
             state.fanout.module_liveness(module, || state.modules.is_online(module));
-            if !state.modules.is_online(module) {
-                state.ports.module_offline(&state.journal, module).await;
-            }
             // Going offline is logged by whoever sees it first (a supervisor that died cannot);
             // coming online by the supervisor that marked the module live, which knows whether
             // it registered (`VEM_MGR_DETECTED`) or came back.
-            if !state.modules.is_online(module)
-                && let Err(error) = state.modules.presence().settle(&state.journal, module, None).await
-            {
-                tracing::warn!(%error, module, "cannot log the module's liveness");
+            if !state.modules.is_online(module) {
+                let logged = state.modules.presence().settle(&state.journal, module, None).await;
+                let logged = logged.unwrap_or_else(|error| {
+                    tracing::warn!(%error, module, "cannot log the module's liveness");
+                    false
+                });
+                state.ports.module_offline(&state.journal, module, logged).await;
             }
         }
     }
@@ -138,6 +142,37 @@ impl Mirror for PortBindings {
     async fn apply(&mut self, events: Vec<Event>) {
         for event in events {
             self.0.ports.mirror(&event, &self.0.fanout);
+        }
+    }
+}
+
+/// `live/reports/`: what the agents served by other supervisors report.
+struct PeerReports(Arc<SupervisorState>);
+
+impl Mirror for PeerReports {
+    fn prefix(&self) -> &'static str {
+        LIVE_REPORTS_PREFIX
+    }
+
+    async fn reload(&mut self, range: RangeResponse) {
+        self.apply(range.kvs.into_iter().map(|kv| Event::Put { kv }).collect()).await;
+    }
+
+    async fn apply(&mut self, events: Vec<Event>) {
+        let state = &self.0;
+        for event in events {
+            let Event::Put { kv } = event else { continue };
+            let Some((supervisor, report)) = SharedReport::decode(&kv.value) else {
+                tracing::warn!(key = %kv.key, "skipping an unreadable shared report");
+                continue;
+            };
+            // Its own, or a late one about a module it now serves itself: it knows better.
+            if supervisor == state.reports.me() || state.modules.presence().serves(report.module) {
+                continue;
+            }
+            if state.modules.is_online(report.module) {
+                state.ports.peer_report(report, std::time::Instant::now());
+            }
         }
     }
 }

@@ -25,6 +25,7 @@
 //! | [`lease`] | the supervisor's lease, renewed until shutdown |
 //! | [`members`] | supervisor records and numbers; `show module`'s supervisor rows |
 //! | [`presence`] | which modules are online, from the live keys of every supervisor |
+//! | [`reports`] | agents' port reports, shared so every supervisor shows the same |
 //! | [`shared_ca`] | one CA for every supervisor, kept in the store |
 //! | [`follow`] | watch a prefix, re-reading after a compaction or a broken watch |
 //! | [`followers`] | what each mirror does with the changes it sees |
@@ -35,4 +36,5 @@ pub mod identity;
 pub mod lease;
 pub mod members;
 pub mod presence;
+pub mod reports;
 pub mod shared_ca;

@@ -83,6 +83,11 @@ impl Presence {
         presence
     }
 
+    /// Whether this supervisor serves `module`'s agent.
+    pub fn serves(&self, module: u32) -> bool {
+        self.serving().contains_key(&module)
+    }
+
     /// Whether `module` is online (on any supervisor).
     pub fn is_online(&self, module: u32) -> bool {
         self.mirror().contains_key(&module)

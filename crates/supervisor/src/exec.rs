@@ -330,7 +330,7 @@ async fn interface_shutdown(
     shutdown: bool,
 ) -> Result<(), ExecError> {
     let records = Ports::records(&state.journal).await;
-    let result = records.map_err(ExecError::from).and_then(|records| {
+    let found = records.map_err(ExecError::from).and_then(|records| {
         let record = records
             .iter()
             .find(|record| record.veth == number)
@@ -338,9 +338,27 @@ async fn interface_shutdown(
         if !record.attached {
             return Err(ExecError::NotAttached(number));
         }
-        state.ports.request_port_command(record.module, number, shutdown);
         Ok(record.module)
     });
+    let result = match found {
+        // Its agent is served here, or by nobody now (it gets the command when it comes back).
+        Ok(module) if state.modules.presence().serves(module) || !state.modules.is_online(module) => {
+            state.ports.request_port_command(module, number, shutdown);
+            Ok(module)
+        }
+        Ok(module) => {
+            let forwarded = crate::cluster::commands::forward(
+                state.store.as_ref(),
+                &state.lease,
+                module,
+                number,
+                shutdown,
+            )
+            .await;
+            forwarded.map(|()| module).map_err(ExecError::from)
+        }
+        Err(error) => Err(error),
+    };
     let command = cli::ExecCommand::InterfaceVethernetShutdown { number, shutdown }.to_string();
     let entry = AuditEntry::outcome(
         AuditKind::Port,

@@ -27,6 +27,7 @@
 //! /switchyard/live/supervisors/<id>             JSON SupervisorLive         leased: the supervisor is up
 //! /switchyard/live/modules/<module, 10 digits>  JSON LiveModule             leased: the module is online
 //! /switchyard/live/reports/<module, 10 digits>  JSON SharedReport           leased: the agent's latest report
+//! /switchyard/live/port-commands/<module>/<veth> `shutdown` | `no shutdown` leased: for the serving supervisor
 //! ```
 //!
 //! Keys under `/switchyard/live/` are attached to the lease of the supervisor that wrote them
@@ -91,6 +92,8 @@ pub const LIVE_PREFIX: &str = "/switchyard/live/";
 pub const LIVE_SUPERVISORS_PREFIX: &str = "/switchyard/live/supervisors/";
 /// Agents' latest port reports, keyed by module number.
 pub const LIVE_REPORTS_PREFIX: &str = "/switchyard/live/reports/";
+/// Operators' port commands on their way to the supervisor serving the port's module.
+pub const LIVE_PORT_COMMANDS_PREFIX: &str = "/switchyard/live/port-commands/";
 /// Modules that are online, keyed by number.
 pub const LIVE_MODULES_PREFIX: &str = "/switchyard/live/modules/";
 /// Module records, keyed by host id.

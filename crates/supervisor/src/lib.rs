@@ -335,6 +335,7 @@ pub async fn serve(
         modules,
         members,
         reports: cluster::reports::SharedReports::new(store.clone(), lease.clone(), &supervisor_id),
+        lease: lease.clone(),
         ports,
         fanout: fanout.clone(),
         shutdown: stopped.clone(),

@@ -39,6 +39,8 @@ pub struct SupervisorState {
     pub members: crate::cluster::members::Members,
     /// The agents' reports this supervisor shares with the others.
     pub reports: crate::cluster::reports::SharedReports,
+    /// This supervisor's lease (its `live/` keys hang on it).
+    pub lease: std::sync::Arc<crate::cluster::lease::SupervisorLease>,
     pub ports: Ports,
     pub fanout: Arc<Fanout>,
     /// Turns true when the supervisor is shutting down; long-lived streams end on it.

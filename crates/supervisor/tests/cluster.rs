@@ -81,6 +81,25 @@ async fn two_supervisors_answer_alike_and_log_once() {
     let second = via_b.bind_port(port("frodo", frodo, "web2", "web", 2)).await.unwrap().into_inner().veth;
     assert_eq!(u64::from(second), veth + 1);
 
+    // An operator on B shuts the port bilbo's agent has on A: A's next report reply carries it.
+    let reply = b.exec(&format!("interface vethernet {veth} shutdown")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let commands = eventually("the command reaches A", Duration::from_secs(5), || {
+        let mut agent = agent.clone();
+        async move {
+            let report = proto::PortReport {
+                module,
+                host_id: "id-bilbo".into(),
+                ports: vec![up("web1")],
+                ..Default::default()
+            };
+            let commands = agent.report_ports(report).await.unwrap().into_inner().commands;
+            (!commands.is_empty()).then_some(commands)
+        }
+    })
+    .await;
+    assert_eq!(commands, [proto::PortCommand { veth: u32::try_from(veth).unwrap(), shutdown: true }]);
+
     // A dies without a word: its lease lapses, and B takes bilbo offline, logging it once.
     drop(agent);
     a.stop().await;

@@ -12,7 +12,8 @@ use super::follow::{Mirror, follow};
 use super::reports::SharedReport;
 use crate::enrolment::EnrolmentRecord;
 use crate::layout::{
-    ENROLMENTS_PREFIX, LIVE_MODULES_PREFIX, LIVE_REPORTS_PREFIX, MODULES_PREFIX, PORTS_PREFIX,
+    ENROLMENTS_PREFIX, LIVE_MODULES_PREFIX, LIVE_PORT_COMMANDS_PREFIX, LIVE_REPORTS_PREFIX, MODULES_PREFIX,
+    PORTS_PREFIX,
 };
 use crate::modules::ModuleRecord;
 use crate::state::SupervisorState;
@@ -31,6 +32,7 @@ pub fn spawn_all(
     tasks.spawn(follow(store.clone(), PortBindings(state.clone()), revision, shutdown.clone()));
     tasks.spawn(follow(store.clone(), Revocations(state.clone()), revision, shutdown.clone()));
     tasks.spawn(follow(store.clone(), PeerReports(state.clone()), revision, shutdown.clone()));
+    tasks.spawn(follow(store.clone(), PortCommands(state.clone()), revision, shutdown.clone()));
 }
 
 /// `live/modules/`: online and offline, from whichever supervisor.
@@ -172,6 +174,40 @@ impl Mirror for PeerReports {
             }
             if state.modules.is_online(report.module) {
                 state.ports.peer_report(report, std::time::Instant::now());
+            }
+        }
+    }
+}
+
+/// `live/port-commands/`: operators' commands for the modules this supervisor serves, asked on
+/// another supervisor.
+struct PortCommands(Arc<SupervisorState>);
+
+impl Mirror for PortCommands {
+    fn prefix(&self) -> &'static str {
+        LIVE_PORT_COMMANDS_PREFIX
+    }
+
+    async fn reload(&mut self, range: RangeResponse) {
+        self.apply(range.kvs.into_iter().map(|kv| Event::Put { kv }).collect()).await;
+    }
+
+    async fn apply(&mut self, events: Vec<Event>) {
+        let state = &self.0;
+        for event in events {
+            let Event::Put { kv } = event else { continue };
+            let Some((module, veth, shutdown)) = super::commands::parse(&kv.key, &kv.value) else { continue };
+            if !state.modules.presence().serves(module) {
+                continue;
+            }
+            state.ports.request_port_command(module, veth, shutdown);
+            let taken = store::Txn {
+                compare: vec![store::Compare::ModRevision(kv.key.clone(), kv.mod_revision)],
+                success: vec![store::Op::Delete { key: kv.key.clone() }],
+                failure: Vec::new(),
+            };
+            if let Err(error) = state.store.txn(taken).await {
+                tracing::warn!(%error, module, veth, "cannot clear a port command taken over");
             }
         }
     }

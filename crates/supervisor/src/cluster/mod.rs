@@ -25,11 +25,13 @@
 //! | [`lease`] | the supervisor's lease, renewed until shutdown |
 //! | [`members`] | supervisor records and numbers; `show module`'s supervisor rows |
 //! | [`presence`] | which modules are online, from the live keys of every supervisor |
+//! | [`commands`] | operators' port commands, to the supervisor serving the module |
 //! | [`reports`] | agents' port reports, shared so every supervisor shows the same |
 //! | [`shared_ca`] | one CA for every supervisor, kept in the store |
 //! | [`follow`] | watch a prefix, re-reading after a compaction or a broken watch |
 //! | [`followers`] | what each mirror does with the changes it sees |
 
+pub mod commands;
 pub mod follow;
 pub mod followers;
 pub mod identity;

@@ -10,7 +10,7 @@ use store::{EtcdOptions, EtcdStore, EtcdTls, RedbStore, Store, StoreError, Store
 /// Where the state lives. Flattened into `switchyard supervisor`, `… export` and `… import`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StoreArgs {
-    /// `redb`: the embedded store, <data-dir>/store.redb (one supervisor). `etcd://HOST[:PORT][,…]`:
+    /// `redb`: the embedded store, DATA_DIR/store.redb (one supervisor). `etcd://HOST[:PORT][,…]`:
     /// an etcd cluster that several supervisors share (port 2379 when none is given).
     #[arg(
         long = "store",

@@ -434,7 +434,7 @@ impl Ports {
         replaced
     }
 
-    /// Re-reads the bindings now if they changed (see [`Ports::invalidate`]).
+    /// Re-reads the bindings now if they changed (after an invalidation).
     pub async fn reload(&self, store: &dyn Store, fanout: &Fanout) -> Result<(), PortError> {
         self.refresh(store, fanout).await.map(|_| ())
     }

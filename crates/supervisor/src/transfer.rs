@@ -11,7 +11,7 @@
 //! policies by value when they reconnect.
 //!
 //! The export is one range read, so it is one revision even while supervisors write (etcd); an
-//! import checks the whole file ([`format`]) before it writes anything, refuses a store that holds
+//! import checks the whole file ([`mod@format`]) before it writes anything, refuses a store that holds
 //! switchyard keys unless forced, and writes in transactions of at most [`MAX_TXN_OPS`] operations
 //! (etcd allows 128 by default) and about [`MAX_TXN_BYTES`] bytes (etcd's request limit is 1.5 MiB).
 

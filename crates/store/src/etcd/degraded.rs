@@ -44,6 +44,15 @@ impl Degraded {
         }
     }
 
+    /// How long a write may wait: short while reads already know there is no quorum (it would
+    /// fail anyway), else the full request timeout.
+    pub fn write_budget(&self, now: Instant, request_timeout: Duration) -> Duration {
+        match self.mode(now, request_timeout) {
+            ReadMode::Local => PROBE.min(request_timeout),
+            ReadMode::Linearizable(_) => request_timeout,
+        }
+    }
+
     /// A linearizable read failed and a local one answered; `true` the first time in a while
     /// (worth a log line).
     pub fn fell_back(&self, now: Instant) -> bool {

@@ -93,7 +93,12 @@ impl EtcdStore {
         F: Fn(Member) -> Fut,
         Fut: Future<Output = Result<T, etcd_client::Error>>,
     {
-        self.call_on(&self.members, what, repeat, self.request_timeout, request).await
+        // A write while reads already know the cluster has no quorum fails fast.
+        let budget = match repeat {
+            Repeat::OnlyIfUnsent => self.degraded.write_budget(std::time::Instant::now(), self.request_timeout),
+            Repeat::Safe => self.request_timeout,
+        };
+        self.call_on(&self.members, what, repeat, budget, request).await
     }
 
     /// A read from a member's local copy, leader or not.

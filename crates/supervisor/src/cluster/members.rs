@@ -1,6 +1,7 @@
-//! Supervisors as `show module` lists them: numbered 1, 2, … in the order they first joined the
-//! store (the number is kept in the store under the supervisor's id, so a restart keeps it),
-//! `active` while their lease lives.
+//! Supervisors as `show module` lists them: the first two to join the store are modules 1 and 2,
+//! as on the Nexus 1000V; any further one takes the next free module number, as an agent's host
+//! does, so no two rows of `show module` share a number. The number is kept in the store under the
+//! supervisor's id (a restart keeps it); a supervisor is `active` while its lease lives.
 
 use std::sync::Arc;
 
@@ -11,9 +12,10 @@ use utoipa::ToSchema;
 use super::lease::SupervisorLease;
 use crate::clock::unix_ms_now;
 use crate::layout::{
-    LIVE_SUPERVISORS_PREFIX, NEXT_SUPERVISOR_KEY, SUPERVISORS_PREFIX, live_supervisor_key, parse_counter,
-    supervisor_key,
+    LIVE_SUPERVISORS_PREFIX, NEXT_MODULE_KEY, NEXT_SUPERVISOR_KEY, SUPERVISORS_PREFIX, live_supervisor_key,
+    parse_counter, supervisor_key,
 };
+use crate::modules::FIRST_AGENT_MODULE;
 
 /// Attempts at taking a number before giving up (only other supervisors starting compete).
 const ATTEMPTS: usize = 16;
@@ -82,20 +84,20 @@ impl Members {
                     (old.number, vec![Compare::ModRevision(key.clone(), kv.mod_revision)], Vec::new())
                 }
                 None => {
-                    let counter = store.get(NEXT_SUPERVISOR_KEY).await?;
-                    let number = parse_counter(counter.as_ref().map(|kv| kv.value.as_slice()), 1).map_err(
-                        |reason| MembersError::Corrupt { key: NEXT_SUPERVISOR_KEY.into(), reason },
-                    )?;
-                    let number = u32::try_from(number).unwrap_or(u32::MAX).max(1);
+                    let supervisors = read_counter(store.as_ref(), NEXT_SUPERVISOR_KEY, 1).await?;
+                    // Slots 1 and 2, then the agents' counter: module numbers stay unique.
+                    let (counter_key, (number, revision)) = if supervisors.0 < FIRST_AGENT_MODULE {
+                        (NEXT_SUPERVISOR_KEY, supervisors)
+                    } else {
+                        let modules = read_counter(store.as_ref(), NEXT_MODULE_KEY, FIRST_AGENT_MODULE).await?;
+                        (NEXT_MODULE_KEY, (modules.0.max(FIRST_AGENT_MODULE), modules.1))
+                    };
                     let compare = vec![
                         Compare::CreateRevision(key.clone(), 0),
-                        Compare::ModRevision(
-                            NEXT_SUPERVISOR_KEY.into(),
-                            counter.map_or(0, |kv| kv.mod_revision),
-                        ),
+                        Compare::ModRevision(counter_key.into(), revision),
                     ];
                     let next = (u64::from(number) + 1).to_string().into_bytes();
-                    (number, compare, vec![Op::Put { key: NEXT_SUPERVISOR_KEY.into(), value: next }])
+                    (number, compare, vec![Op::Put { key: counter_key.into(), value: next }])
                 }
             };
             let me = SupervisorRecord {
@@ -170,6 +172,14 @@ impl Members {
         views.sort_by_key(|view| view.record.number);
         Ok(views)
     }
+}
+
+/// A counter's value (`default` when absent) and its mod revision (0 when absent).
+async fn read_counter(store: &dyn Store, key: &str, default: u32) -> Result<(u32, store::Revision), MembersError> {
+    let kv = store.get(key).await?;
+    let value = parse_counter(kv.as_ref().map(|kv| kv.value.as_slice()), u64::from(default))
+        .map_err(|reason| MembersError::Corrupt { key: key.into(), reason })?;
+    Ok((u32::try_from(value).unwrap_or(u32::MAX).max(1), kv.map_or(0, |kv| kv.mod_revision)))
 }
 
 fn decode(key: &str, value: &[u8]) -> Result<SupervisorRecord, MembersError> {

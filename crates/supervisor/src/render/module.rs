@@ -6,10 +6,10 @@ use super::text::line;
 use crate::cluster::members::SupervisorView;
 use crate::modules::{ModuleStatus, ModuleView};
 
-/// The first supervisor's number (supervisors are numbered 1, 2, … as they join the store).
+/// The first supervisor's number (supervisors are modules 1 and 2, then the next free numbers).
 pub const SUPERVISOR_MODULE: u32 = 1;
 
-/// Renders `show module` as NX-OS does: the supervisors (numbered 1, 2, … as they joined the
+/// Renders `show module` as NX-OS does: the supervisors (modules 1 and 2, then the next free numbers, as they joined the
 /// store; `*` marks the one this session talks to), then the agents' modules. The Ports column
 /// counts the module's attached vEthernets (`ports`, by module number; NX-OS gave the module's
 /// capacity there, which tells an operator less).

@@ -385,6 +385,11 @@ impl SupervisorClient {
         if status.is_success() {
             return Ok(text);
         }
+        // A supervisor whose store cannot take writes (etcd without quorum) says so: every
+        // supervisor shares that store, so asking the next one would only wait as long again.
+        if status.as_u16() == 503 && store_unavailable(&text) {
+            return Err(Failure::Answered(transport(format!("{status}: {}", text.trim()))));
+        }
         // A proxy in front of a dead supervisor, or a supervisor that cannot serve now.
         if matches!(status.as_u16(), 502 | 503) {
             return Err(Failure::NotServed(transport(format!("{status}: {}", text.trim()))));
@@ -494,6 +499,11 @@ fn session_path(name: &str, tail: &str) -> String {
         })
         .collect();
     format!("/api/v1/config/sessions/{encoded}{tail}")
+}
+
+/// Whether a 503's body is a supervisor's own word that its store is unavailable.
+fn store_unavailable(body: &str) -> bool {
+    serde_json::from_str::<ErrorBody>(body).is_ok_and(|body| body.error.contains("the store is unavailable"))
 }
 
 /// Whether every supervisor tried answered 503 (their store cannot take writes).

@@ -5,6 +5,7 @@
 
 pub mod containers;
 pub mod fabric;
+pub mod ha;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -121,5 +121,9 @@ async fn two_supervisors_answer_alike_and_log_once() {
     assert_eq!(interface(&b, veth).await["up"], false);
     let supervisors = b.get("/api/v1/supervisors").await.json();
     assert_eq!(supervisors[0]["active"], false, "{supervisors}");
+    let redundancy = b.get("/api/v1/system/redundancy").await.json();
+    assert_eq!(redundancy["store"]["backend"], "redb", "{redundancy}");
+    assert_eq!(redundancy["store"]["ok"], true, "{redundancy}");
+    assert_eq!(redundancy["supervisors"].as_array().unwrap().len(), 2, "{redundancy}");
     b.stop().await;
 }

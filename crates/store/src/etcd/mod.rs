@@ -95,7 +95,9 @@ impl EtcdStore {
     {
         // A write while reads already know the cluster has no quorum fails fast.
         let budget = match repeat {
-            Repeat::OnlyIfUnsent => self.degraded.write_budget(std::time::Instant::now(), self.request_timeout),
+            Repeat::OnlyIfUnsent => {
+                self.degraded.write_budget(std::time::Instant::now(), self.request_timeout)
+            }
             Repeat::Safe => self.request_timeout,
         };
         self.call_on(&self.members, what, repeat, budget, request).await

@@ -89,7 +89,8 @@ impl Members {
                     let (counter_key, (number, revision)) = if supervisors.0 < FIRST_AGENT_MODULE {
                         (NEXT_SUPERVISOR_KEY, supervisors)
                     } else {
-                        let modules = read_counter(store.as_ref(), NEXT_MODULE_KEY, FIRST_AGENT_MODULE).await?;
+                        let modules =
+                            read_counter(store.as_ref(), NEXT_MODULE_KEY, FIRST_AGENT_MODULE).await?;
                         (NEXT_MODULE_KEY, (modules.0.max(FIRST_AGENT_MODULE), modules.1))
                     };
                     let compare = vec![
@@ -175,7 +176,11 @@ impl Members {
 }
 
 /// A counter's value (`default` when absent) and its mod revision (0 when absent).
-async fn read_counter(store: &dyn Store, key: &str, default: u32) -> Result<(u32, store::Revision), MembersError> {
+async fn read_counter(
+    store: &dyn Store,
+    key: &str,
+    default: u32,
+) -> Result<(u32, store::Revision), MembersError> {
     let kv = store.get(key).await?;
     let value = parse_counter(kv.as_ref().map(|kv| kv.value.as_slice()), u64::from(default))
         .map_err(|reason| MembersError::Corrupt { key: key.into(), reason })?;

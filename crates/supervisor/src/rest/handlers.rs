@@ -263,6 +263,26 @@ pub async fn list_supervisors(
     Ok(Json(state.members.list().await.map_err(ExecError::from)?))
 }
 
+/// `show system redundancy status` as data: the supervisors and the store they share.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RedundancyView {
+    pub supervisors: Vec<crate::cluster::members::SupervisorView>,
+    /// The store's health as this supervisor sees it.
+    #[schema(value_type = Object)]
+    pub store: store::StoreHealth,
+}
+
+/// The supervisors sharing the store and the store's health (backend, location, `ok`, the last
+/// error and when, recoveries): what monitoring polls.
+#[utoipa::path(
+    get, path = "/api/v1/system/redundancy", tag = "status",
+    responses((status = 200, description = "Supervisors and store health", body = RedundancyView))
+)]
+pub async fn redundancy(State(state): AppState) -> Result<Json<RedundancyView>, ApiError> {
+    let supervisors = state.members.list().await.map_err(ExecError::from)?;
+    Ok(Json(RedundancyView { supervisors, store: state.store.health() }))
+}
+
 /// Removes a module (`no module N`): its record and host mapping, and its ports per their
 /// port-binding (`static` bindings kept detached, the others released), logging
 /// `VEM_MGR_REMOVED` and an `IF_DETACHED` per port. Refused while the module is online (stop its

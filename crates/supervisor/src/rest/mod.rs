@@ -53,6 +53,7 @@ pub fn router(state: Arc<SupervisorState>) -> Router {
         .route("/api/v1/exec", post(handlers::post_exec))
         .route("/api/v1/modules", get(handlers::list_modules))
         .route("/api/v1/supervisors", get(handlers::list_supervisors))
+        .route("/api/v1/system/redundancy", get(handlers::redundancy))
         .route("/api/v1/modules/{module}", delete(handlers::delete_module))
         .route("/api/v1/events", get(handlers::list_events))
         .route("/api/v1/audit", get(handlers::list_audit))

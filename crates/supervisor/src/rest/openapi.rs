@@ -30,6 +30,7 @@ use super::{enrolment, handlers, sessions, tokens};
         handlers::post_exec,
         handlers::list_modules,
         handlers::list_supervisors,
+        handlers::redundancy,
         handlers::delete_module,
         handlers::list_events,
         handlers::list_audit,

@@ -176,7 +176,7 @@ async fn bearer_tokens_work_everywhere_until_they_expire_or_are_deleted() {
     }
 
     // One that expires.
-    let short = token(&second, ADMIN, 1).await;
+    let short = token(&second, ADMIN, 3).await;
     let bearer = short["token"].as_str().unwrap();
     let reply = first.request(As::Token(bearer), Method::GET, "/api/v1/config", &[], Body::empty()).await;
     assert_eq!(reply.status, StatusCode::OK, "valid at first");

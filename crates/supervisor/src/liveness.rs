@@ -1,8 +1,8 @@
-//! Which modules are online: the heartbeat bookkeeping, pure (the caller passes `now`).
+//! Heartbeat bookkeeping of the modules one supervisor serves, pure (the caller passes `now`).
 //!
-//! A module is online from its first heartbeat (or registration) until `timeout` passes without
-//! one. Nothing here is persisted: after a supervisor restart every module starts offline and
-//! its next heartbeat brings it online again.
+//! A served module is alive from its first heartbeat (or registration) until `timeout` passes
+//! without one; then its supervisor takes it offline. Whether a module is online for the whole
+//! switch is [`crate::cluster::presence`]: this only tells its supervisor when to say it is not.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -7,18 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Running, access_profile, eventually, host, open_store, port};
-
-fn up(iface: &str) -> proto::PortStatus {
-    proto::PortStatus {
-        iface_id: iface.to_owned(),
-        up: true,
-        mode: "access".to_owned(),
-        vlan: 100,
-        counters: Some(proto::PortCounters::default()),
-        ..Default::default()
-    }
-}
+use common::{Running, access_profile, eventually, host, open_store, port, up};
 
 async fn interface(supervisor: &Running, veth: u64) -> serde_json::Value {
     supervisor.get(&format!("/api/v1/interfaces/{veth}")).await.json()

@@ -10,7 +10,7 @@ mod common;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use common::{Running, access_profile, host, open_store, port};
+use common::{Running, access_profile, host, open_store, port, up};
 use hyper::http::Method;
 use proto::supervisor_client::SupervisorClient;
 use store::Store as _;
@@ -68,17 +68,6 @@ impl Agent {
     async fn overlay(&mut self) -> Streaming<proto::OverlayUpdate> {
         let request = proto::OverlayRequest { module: self.module, host_id: self.host_id() };
         self.client.watch_overlay(request).await.unwrap().into_inner()
-    }
-}
-
-fn up(iface: &str) -> proto::PortStatus {
-    proto::PortStatus {
-        iface_id: iface.to_owned(),
-        up: true,
-        mode: "access".to_owned(),
-        vlan: 100,
-        counters: Some(proto::PortCounters::default()),
-        ..Default::default()
     }
 }
 

@@ -24,6 +24,12 @@ pub trait Mirror: Send {
     fn apply(&mut self, events: Vec<Event>) -> impl Future<Output = ()> + Send;
 }
 
+/// A whole prefix read again, as the puts a watch would have delivered: for mirrors that act on
+/// each key as it comes and keep nothing to replace.
+pub fn as_puts(range: RangeResponse) -> Vec<Event> {
+    range.kvs.into_iter().map(|kv| Event::Put { kv }).collect()
+}
+
 /// Follows `mirror`'s prefix from `revision` (its last read) until shutdown.
 pub async fn follow<M: Mirror>(
     store: Arc<dyn Store>,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use store::{Event, RangeResponse, Store};
 use tokio::sync::watch;
 
-use super::follow::{Mirror, follow};
+use super::follow::{Mirror, as_puts, follow};
 use super::reports::SharedReport;
 use crate::enrolment::EnrolmentRecord;
 use crate::layout::{
@@ -157,7 +157,7 @@ impl Mirror for PeerReports {
     }
 
     async fn reload(&mut self, range: RangeResponse) {
-        self.apply(range.kvs.into_iter().map(|kv| Event::Put { kv }).collect()).await;
+        self.apply(as_puts(range)).await;
     }
 
     async fn apply(&mut self, events: Vec<Event>) {
@@ -189,7 +189,7 @@ impl Mirror for PortCommands {
     }
 
     async fn reload(&mut self, range: RangeResponse) {
-        self.apply(range.kvs.into_iter().map(|kv| Event::Put { kv }).collect()).await;
+        self.apply(as_puts(range)).await;
     }
 
     async fn apply(&mut self, events: Vec<Event>) {
@@ -222,7 +222,7 @@ impl Mirror for Revocations {
     }
 
     async fn reload(&mut self, range: RangeResponse) {
-        self.apply(range.kvs.into_iter().map(|kv| Event::Put { kv }).collect()).await;
+        self.apply(as_puts(range)).await;
     }
 
     async fn apply(&mut self, events: Vec<Event>) {

@@ -120,11 +120,6 @@ impl Members {
         Err(MembersError::Contended)
     }
 
-    /// This supervisor's record.
-    pub fn me(&self) -> &SupervisorRecord {
-        &self.me
-    }
-
     /// Says again that this supervisor is up, on the current lease (after a new one was granted).
     pub async fn announce(&self) -> Result<(), MembersError> {
         let op = Op::PutLeased {

@@ -28,6 +28,10 @@ use crate::layout::{live_module_key, module_presence_key, parse_live_module_key}
 use crate::liveness::Liveness;
 
 const ONLINE: &[u8] = b"online";
+/// The least time between two writes of one module's live key by this supervisor: an agent
+/// heartbeating to two supervisors at once (broken, or hostile) makes them take the key from each
+/// other, and each take is a store write; this bounds that to one per module per gap.
+pub const MARK_GAP: std::time::Duration = std::time::Duration::from_secs(1);
 const OFFLINE: &[u8] = b"offline";
 
 /// What a live module key holds.
@@ -60,6 +64,8 @@ pub struct Presence {
     served: Mutex<Liveness>,
     /// module → host id of the modules this supervisor serves, with the lease their key is on.
     serving: Mutex<BTreeMap<u32, (String, store::LeaseId)>>,
+    /// When this supervisor last wrote each module's live key (see [`MARK_GAP`]).
+    marked: Mutex<BTreeMap<u32, Instant>>,
 }
 
 impl Presence {
@@ -78,6 +84,7 @@ impl Presence {
             mirror: RwLock::new(BTreeMap::new()),
             served: Mutex::new(liveness),
             serving: Mutex::new(BTreeMap::new()),
+            marked: Mutex::new(BTreeMap::new()),
         };
         presence.replace(&range.kvs);
         presence
@@ -104,10 +111,21 @@ impl Presence {
     pub async fn heartbeat(&self, module: u32, host_id: &str, now: Instant) -> Result<bool, StoreError> {
         self.served().heartbeat(module, now);
         let lease = self.lease.id();
-        let ours = self.mirror().get(&module).is_some_and(|mirrored| mirrored.live.supervisor == self.me);
+        let holder = self.mirror().get(&module).map(|mirrored| mirrored.live.supervisor == self.me);
+        let ours = holder == Some(true);
+        let theirs = holder == Some(false);
         let same_lease = self.serving().get(&module).is_some_and(|(_, held)| *held == lease);
         if ours && same_lease {
             return Ok(false);
+        }
+        {
+            // Taking a key another supervisor holds is what two supervisors could do to each
+            // other on every heartbeat; bringing back a module that is offline never waits.
+            let mut marked = self.marked.lock().unwrap_or_else(PoisonError::into_inner);
+            if theirs && marked.get(&module).is_some_and(|at| now.saturating_duration_since(*at) < MARK_GAP) {
+                return Ok(false);
+            }
+            marked.insert(module, now);
         }
         self.mark_live(module, host_id, lease).await?;
         Ok(true)

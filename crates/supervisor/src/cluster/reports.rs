@@ -24,6 +24,10 @@ use crate::layout::live_report_key;
 
 /// The longest a shared report's counters lag the agent's.
 pub const REFRESH: Duration = Duration::from_secs(10);
+/// The least time between two writes of one module's report, however often what it says
+/// changes: an agent (broken, or hostile) reporting as fast as it can costs the store at most one
+/// write per module per gap; a change within the gap goes with the agent's next report.
+pub const MIN_GAP: Duration = Duration::from_secs(1);
 
 /// What a `live/reports/` key holds.
 #[derive(Debug, Serialize, Deserialize)]
@@ -64,7 +68,10 @@ impl SharedReports {
         let module = report.module;
         let digest = digest(report);
         let due = match self.written().get(&module) {
-            Some(&(at, said)) => said != digest || now.saturating_duration_since(at) >= REFRESH,
+            Some(&(at, said)) => {
+                let since = now.saturating_duration_since(at);
+                (said != digest && since >= MIN_GAP) || since >= REFRESH
+            }
             None => true,
         };
         if !due {
@@ -115,4 +122,45 @@ fn digest(report: &proto::PortReport) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     said.encode_to_vec().hash(&mut hasher);
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn report(mac: &str) -> proto::PortReport {
+        let entry = proto::MacEntry { mac: mac.to_owned(), age_seconds: 7, ..Default::default() };
+        proto::PortReport { module: 3, macs: vec![entry], ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn a_report_changing_every_time_costs_one_write_per_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = store::RedbStore::open(dir.path()).unwrap();
+        let lease = SupervisorLease::grant(store.clone(), Duration::from_secs(5)).await.unwrap();
+        let shared = SharedReports::new(store.clone(), lease, "me");
+        let start = Instant::now();
+        shared.share(&report("02:00:00:00:00:01"), start).await.unwrap();
+        let first = store.revision().await.unwrap();
+        // A hostile agent reporting a new MAC every 10 ms: nothing more for a second.
+        for i in 2..50u32 {
+            let at = start + Duration::from_millis(u64::from(i) * 10);
+            shared.share(&report(&format!("02:00:00:00:00:{i:02x}")), at).await.unwrap();
+        }
+        assert_eq!(store.revision().await.unwrap(), first);
+        shared.share(&report("02:00:00:00:01:00"), start + MIN_GAP).await.unwrap();
+        let second = store.revision().await.unwrap();
+        assert!(second > first, "a change after the gap is written");
+        // Only the age moved: not a change; written again only after REFRESH.
+        let mut aged = report("02:00:00:00:01:00");
+        aged.macs[0].age_seconds = 99;
+        shared.share(&aged, start + MIN_GAP * 3).await.unwrap();
+        assert_eq!(store.revision().await.unwrap(), second);
+        shared.share(&aged, start + MIN_GAP + REFRESH).await.unwrap();
+        assert!(store.revision().await.unwrap() > second);
+        let kv = store.get(&live_report_key(3)).await.unwrap().unwrap();
+        let (by, back) = SharedReport::decode(&kv.value).unwrap();
+        assert_eq!((by.as_str(), back.macs[0].age_seconds), ("me", 99));
+    }
 }

@@ -56,7 +56,25 @@ pub async fn sync(store: &dyn Store, tls_dir: &Path) -> anyhow::Result<()> {
         }
     };
     let ca: StoredCa = serde_json::from_slice(&stored.value).context("the store's CA is unreadable")?;
-    pki::Authority::from_pem(&ca.cert_pem, &ca.key_pem).context("the store's CA does not load")?;
+    let authority =
+        pki::Authority::from_pem(&ca.cert_pem, &ca.key_pem).context("the store's CA does not load")?;
+    // A data dir that had a CA of its own (a supervisor pointed at another store): agents that
+    // pinned the old one will refuse this supervisor until they join again. Say so, loudly.
+    if let Ok(held) = std::fs::read_to_string(&cert)
+        && held != ca.cert_pem
+    {
+        let old = pki::Authority::from_pem(&held, &std::fs::read_to_string(&key).unwrap_or_default())
+            .ok()
+            .and_then(|old| old.hash().ok())
+            .map_or_else(|| "unreadable".to_owned(), |hash| hash.to_string());
+        let new = authority.hash().map_or_else(|_| "unreadable".to_owned(), |hash| hash.to_string());
+        tracing::warn!(
+            dir = %tls_dir.display(),
+            old = %old,
+            new = %new,
+            "replacing this data dir's CA with the store's: agents that pinned the old CA must join again"
+        );
+    }
     if write_if_changed(&cert, &ca.cert_pem)? | write_if_changed(&key, &ca.key_pem)? {
         tracing::info!(dir = %tls_dir.display(), "took the CA every supervisor sharing the store uses");
     }

@@ -394,6 +394,18 @@ pub fn access_profile(name: &str, vlan: u16) -> String {
     )
 }
 
+/// An access port on VLAN 100, up, as its agent reports it.
+pub fn up(iface: &str) -> proto::PortStatus {
+    proto::PortStatus {
+        iface_id: iface.to_owned(),
+        up: true,
+        mode: "access".to_owned(),
+        vlan: 100,
+        counters: Some(proto::PortCounters::default()),
+        ..Default::default()
+    }
+}
+
 /// A bind request for port `iface` (container `iface`'s eth0, at LTL 48 + `index`) on the
 /// module of host `name` (registered with [`host`]).
 pub fn port(name: &str, module: u32, iface: &str, profile: &str, index: u32) -> proto::BindPortRequest {
